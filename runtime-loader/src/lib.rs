@@ -1,0 +1,2 @@
+//! policyc-loader: installs compiled policy with libbpf-rs, and runs programs under
+//! BPF_PROG_TEST_RUN for tests.
