@@ -1,0 +1,63 @@
+# policyc: the two entry points are `make run` (build, then run the tools on policy-examples/)
+# and `make test` (the whole test suite, clippy and rustfmt). Both install missing system
+# packages first (scripts/setup.sh).
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO ?= cargo
+# --locked once a lockfile exists: CI must build exactly what was reviewed.
+LOCKED := $(if $(wildcard Cargo.lock),--locked,)
+POLICYC := target/debug/policyc
+EXAMPLES := policy-examples
+
+.PHONY: all setup build run test test-only lint-rust bench bench-quick clean help
+
+all: build
+
+help:
+	@echo "make run         build, then lint/test/build the examples in $(EXAMPLES)/"
+	@echo "make test        run the whole test suite, clippy and rustfmt --check"
+	@echo "make build       cargo build --workspace (debug)"
+	@echo "make setup       install missing system packages (Debian)"
+	@echo "make bench       benchmarks (not implemented yet)"
+	@echo "make clean       remove build outputs"
+
+setup:
+	@scripts/setup.sh
+
+# Debug build: it is what the tests use, so `make run` after `make test` builds nothing twice.
+build: setup
+	$(CARGO) build --workspace $(LOCKED)
+
+run: build
+	@POLICYC=$(POLICYC) scripts/run-examples.sh $(EXAMPLES)
+
+test: setup test-only lint-rust
+
+# Tests: cargo-nextest when installed, cargo test otherwise (doc tests run separately because
+# nextest does not run them).
+test-only:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "== cargo nextest run --workspace"; \
+		$(CARGO) nextest run --workspace $(LOCKED) --no-tests=warn --no-fail-fast; \
+		echo "== cargo test --doc --workspace"; \
+		$(CARGO) test --doc --workspace $(LOCKED); \
+	else \
+		echo "== cargo test --workspace (cargo-nextest not installed)"; \
+		$(CARGO) test --workspace $(LOCKED) --no-fail-fast; \
+	fi
+
+lint-rust:
+	@echo "== cargo clippy --workspace --all-targets -- -D warnings"
+	$(CARGO) clippy --workspace --all-targets $(LOCKED) -- -D warnings
+	@echo "== cargo fmt --all --check"
+	$(CARGO) fmt --all --check
+
+bench bench-quick:
+	@echo "make $@: not implemented yet (benchmarks are tracked in issue 7)" >&2
+	@exit 2
+
+clean:
+	$(CARGO) clean
+	rm -rf out build-out
