@@ -11,7 +11,7 @@ LOCKED := $(if $(wildcard Cargo.lock),--locked,)
 POLICYC := target/debug/policyc
 EXAMPLES := policy-examples
 
-.PHONY: all setup build run test test-only lint-rust bench bench-quick clean help
+.PHONY: all setup build run test test-only test-examples lint-rust bench bench-quick clean help
 
 all: build
 
@@ -33,7 +33,7 @@ build: setup
 run: build
 	@POLICYC=$(POLICYC) scripts/run-examples.sh $(EXAMPLES)
 
-test: setup test-only lint-rust
+test: setup test-only test-examples lint-rust
 
 # Tests: cargo-nextest when installed, cargo test otherwise (doc tests run separately because
 # nextest does not run them).
@@ -47,6 +47,13 @@ test-only:
 		echo "== cargo test --workspace (cargo-nextest not installed)"; \
 		$(CARGO) test --workspace $(LOCKED) --no-fail-fast; \
 	fi
+
+# The examples must stay clean and their flow tests must pass (issue 3: part of `make test`).
+test-examples: build
+	@echo "== policyc lint $(EXAMPLES)/policies/"
+	$(POLICYC) lint $(EXAMPLES)/policies/
+	@echo "== policyc test $(EXAMPLES)/flowtests.yaml"
+	$(POLICYC) test $(EXAMPLES)/flowtests.yaml
 
 lint-rust:
 	@echo "== cargo clippy --workspace --all-targets -- -D warnings"
