@@ -1,1 +1,12 @@
-//! (not yet implemented)
+//! Findings (what checks report), the code registry, "did you mean" hints and the output formats.
+//!
+//! Checks build [`Finding`]s against spans of a [`crate::frontend::source::SourceMap`];
+//! the `render` module turns a list of findings into human, concise, JSON, SARIF or GitHub output.
+
+pub mod codes;
+pub mod finding;
+pub mod suggest;
+
+pub use codes::{lookup, Code};
+pub use finding::{Finding, Label, ObjectContext, Severity};
+pub use suggest::{did_you_mean, suggest};

@@ -1,1 +1,3 @@
 //! (not yet implemented)
+pub mod source;
+pub mod yaml;
