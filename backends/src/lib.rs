@@ -1,2 +1,17 @@
 //! policyc-backends: lowers a laid-out policy to BPF objects and map images, and defines the
 //! artifact format that `policy-loader` reads.
+
+pub mod datapath;
+pub mod error;
+pub mod image_file;
+pub mod layout;
+pub mod map_image;
+pub mod tables;
+
+pub use datapath::DATAPATH_OBJECT;
+pub use error::BackendError;
+pub use image_file::ImageFile;
+pub use map_image::{endpoint_images, ipcache_image, EndpointImages, MapImage};
+pub use tables::{
+    DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry, PortFunction, PortInterval,
+};

@@ -1,2 +1,11 @@
 //! policyc-loader: installs compiled policy with libbpf-rs, and runs programs under
 //! BPF_PROG_TEST_RUN for tests.
+
+pub mod datapath;
+pub mod error;
+pub mod packet;
+pub mod testrun;
+
+pub use datapath::{AttachKind, DatapathInstance, LoadRequest};
+pub use error::LoaderError;
+pub use testrun::{Outcome, TestHarness};

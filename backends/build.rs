@@ -1,0 +1,79 @@
+//! Compiles the datapath template (`bpf-templates/`) once, at cargo build time, into a BPF
+//! object that `policyc-backends` embeds as bytes, so no run-time command needs clang.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+use libbpf_cargo::SkeletonBuilder;
+
+const TEMPLATE_DIR: &str = "../bpf-templates";
+const DATAPATH_SOURCE: &str = "policyc_datapath.bpf.c";
+const TEMPLATE_FILES: &[&str] = &["policyc_datapath.bpf.c", "policyc_layout.h"];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let template_dir = manifest_dir.join(TEMPLATE_DIR);
+    for file in TEMPLATE_FILES {
+        println!(
+            "cargo:rerun-if-changed={}",
+            template_dir.join(file).display()
+        );
+    }
+    println!("cargo:rerun-if-env-changed=CLANG");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    let object = out_dir.join("policyc_datapath.bpf.o");
+    let clang = find_clang();
+
+    let mut args = vec![
+        format!("-I{}", template_dir.display()),
+        "-Wall".to_owned(),
+        "-Werror".to_owned(),
+    ];
+    if let Some(multiarch) = multiarch_include() {
+        args.push(format!("-I{}", multiarch.display()));
+    }
+
+    let result = SkeletonBuilder::new()
+        .source(template_dir.join(DATAPATH_SOURCE))
+        .obj(&object)
+        .clang(&clang)
+        .clang_args(args)
+        .build();
+    if let Err(error) = result {
+        panic!(
+            "compiling {DATAPATH_SOURCE} with {} failed (set $CLANG to choose a compiler): {error:#}",
+            clang.display()
+        );
+    }
+}
+
+/// `$CLANG`, else the first of clang-16, clang-19, clang found on PATH.
+fn find_clang() -> PathBuf {
+    if let Some(clang) = env::var_os("CLANG") {
+        return PathBuf::from(clang);
+    }
+    let path = env::var_os("PATH").unwrap_or_default();
+    for candidate in ["clang-16", "clang-19", "clang"] {
+        for dir in env::split_paths(&path) {
+            let full = dir.join(candidate);
+            if full.is_file() {
+                return full;
+            }
+        }
+    }
+    PathBuf::from("clang")
+}
+
+/// Debian keeps `asm/types.h` (needed by `<linux/bpf.h>`) under the multiarch include dir.
+fn multiarch_include() -> Option<PathBuf> {
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").ok()?;
+    let triple = match arch.as_str() {
+        "x86_64" => "x86_64-linux-gnu",
+        "aarch64" => "aarch64-linux-gnu",
+        _ => return None,
+    };
+    let dir = Path::new("/usr/include").join(triple);
+    dir.is_dir().then_some(dir)
+}

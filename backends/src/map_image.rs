@@ -1,0 +1,293 @@
+//! Map images: the exact key/value bytes the loader writes into an endpoint's maps, built
+//! deterministically from [`EndpointTables`] and [`IpcacheEntry`] lists.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use crate::error::BackendError;
+use crate::layout::{
+    map_names, ClassKey, ClassValue, Direction, Family, Interval, IpcacheKey, IpcacheValue,
+    PolicycConfig, PortfnKey, PortfnValue, RuleCounter,
+};
+use crate::tables::{EndpointTables, IpcacheEntry};
+
+/// The contents of one BPF map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapImage {
+    /// Map name in the datapath object (see [`crate::layout::map_names`]).
+    pub name: String,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// `max_entries` to create the map with (≥ 1).
+    pub max_entries: u32,
+    /// (key, value) records: hash maps sorted by key bytes, arrays in index order.
+    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// `.rodata` plus map images for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointImages {
+    /// The `.rodata` configuration.
+    pub config: PolicycConfig,
+    /// `pc_class`, `pc_portfn`, `pc_intervals`, `pc_counters` (sized, no entries).
+    pub maps: Vec<MapImage>,
+}
+
+impl EndpointImages {
+    /// The image of a map by name.
+    pub fn map(&self, name: &str) -> Option<&MapImage> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+}
+
+fn size_u32<T>() -> u32 {
+    u32::try_from(size_of::<T>()).unwrap_or(u32::MAX)
+}
+
+fn count_u32(map: &'static str, n: usize) -> Result<u32, BackendError> {
+    u32::try_from(n).map_err(|_| BackendError::TooManyEntries { map, entries: n })
+}
+
+fn hash_image(
+    name: &'static str,
+    key_size: u32,
+    value_size: u32,
+    mut entries: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<MapImage, BackendError> {
+    entries.sort();
+    let max_entries = count_u32(name, entries.len().max(1))?;
+    Ok(MapImage {
+        name: name.to_owned(),
+        key_size,
+        value_size,
+        max_entries,
+        entries,
+    })
+}
+
+/// Builds `.rodata` and the per-endpoint map images. Validates the tables first.
+pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, BackendError> {
+    tables.validate()?;
+    let options = &tables.options;
+    let mut config = PolicycConfig {
+        endpoint_id: tables.endpoint_id,
+        world_identity_ipv4: options.world_identity_ipv4,
+        world_identity_ipv6: options.world_identity_ipv6,
+        unknown_class: [0; 2],
+        enforced: [0; 2],
+        default_verdict: [0; 2],
+        l7_fallback_allow_l4: u8::from(options.l7_fallback_allow_l4),
+        allow_localhost: u8::from(options.allow_localhost),
+        emit_allow_events: u8::from(options.emit_allow_events),
+        pad0: 0,
+        pad1: 0,
+        ct_lifetime_tcp_ns: duration_ns(options.ct_lifetime_tcp),
+        ct_lifetime_other_ns: duration_ns(options.ct_lifetime_other),
+        frag_lifetime_ns: duration_ns(options.frag_lifetime),
+    };
+
+    let mut class_entries = Vec::new();
+    let mut portfn_entries = Vec::new();
+    let mut intervals = Vec::new();
+    for direction in Direction::ALL {
+        let dir = tables.direction(*direction);
+        config.unknown_class[direction.index()] = dir.unknown_class;
+        config.enforced[direction.index()] = u8::from(dir.enforced);
+        config.default_verdict[direction.index()] = dir.default_verdict.code();
+        for (&identity, &class_id) in &dir.class_of_identity {
+            let key = ClassKey {
+                identity,
+                direction: direction.code(),
+                pad: [0; 3],
+            };
+            class_entries.push((key.encode(), ClassValue { class_id }.encode()));
+        }
+        for (&(class_id, protocol), function) in &dir.port_functions {
+            let first = count_u32(map_names::INTERVALS, intervals.len())?;
+            let count = count_u32(map_names::INTERVALS, function.intervals().len())?;
+            let key = PortfnKey {
+                class_id,
+                direction: direction.code(),
+                protocol,
+                pad: [0; 2],
+            };
+            portfn_entries.push((key.encode(), PortfnValue { first, count }.encode()));
+            intervals.extend(function.intervals().iter().map(|iv| Interval {
+                lo: iv.lo,
+                verdict: iv.verdict.code(),
+                pad: 0,
+                rule_id: iv.rule_id,
+            }));
+        }
+    }
+
+    let interval_entries = intervals
+        .iter()
+        .enumerate()
+        .map(|(i, iv)| {
+            Ok((
+                count_u32(map_names::INTERVALS, i)?.to_ne_bytes().to_vec(),
+                iv.encode(),
+            ))
+        })
+        .collect::<Result<Vec<_>, BackendError>>()?;
+    let intervals_image = MapImage {
+        name: map_names::INTERVALS.to_owned(),
+        key_size: 4,
+        value_size: size_u32::<Interval>(),
+        max_entries: count_u32(map_names::INTERVALS, intervals.len().max(1))?,
+        entries: interval_entries,
+    };
+    let counters_image = MapImage {
+        name: map_names::COUNTERS.to_owned(),
+        key_size: 4,
+        value_size: size_u32::<RuleCounter>(),
+        max_entries: tables.max_rule_id().saturating_add(1),
+        entries: Vec::new(),
+    };
+    Ok(EndpointImages {
+        config,
+        maps: vec![
+            hash_image(
+                map_names::CLASS,
+                size_u32::<ClassKey>(),
+                size_u32::<ClassValue>(),
+                class_entries,
+            )?,
+            hash_image(
+                map_names::PORTFN,
+                size_u32::<PortfnKey>(),
+                size_u32::<PortfnValue>(),
+                portfn_entries,
+            )?,
+            intervals_image,
+            counters_image,
+        ],
+    })
+}
+
+fn duration_ns(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The LPM key of a prefix (host bits cleared).
+pub fn ipcache_key(prefix: &ipnet::IpNet) -> IpcacheKey {
+    let prefix = prefix.trunc();
+    let mut addr = [0u8; 16];
+    let family = match prefix.addr() {
+        IpAddr::V4(v4) => {
+            addr[..4].copy_from_slice(&v4.octets());
+            Family::Ipv4
+        }
+        IpAddr::V6(v6) => {
+            addr = v6.octets();
+            Family::Ipv6
+        }
+    };
+    IpcacheKey {
+        prefixlen: 32 + u32::from(prefix.prefix_len()),
+        family: family.code(),
+        pad: [0; 3],
+        addr,
+    }
+}
+
+/// Builds the node-wide `pc_ipcache` image. A prefix listed twice is an error.
+pub fn ipcache_image(entries: &[IpcacheEntry]) -> Result<MapImage, BackendError> {
+    let mut seen = BTreeSet::new();
+    let mut records = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let prefix = entry.prefix.trunc();
+        if !seen.insert(prefix) {
+            return Err(BackendError::DuplicatePrefix {
+                prefix: prefix.to_string(),
+            });
+        }
+        let value = IpcacheValue {
+            identity: entry.identity,
+            flags: 0,
+        };
+        records.push((ipcache_key(&prefix).encode(), value.encode()));
+    }
+    hash_image(
+        map_names::IPCACHE,
+        size_u32::<IpcacheKey>(),
+        size_u32::<IpcacheValue>(),
+        records,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Verdict;
+    use crate::tables::{DatapathOptions, DirectionTables, PortFunction, PortInterval};
+
+    fn tables() -> EndpointTables {
+        let mut ingress = DirectionTables::default_deny();
+        ingress.class_of_identity.insert(1000, 1);
+        let allow_80 = PortInterval {
+            lo: 80,
+            hi: 80,
+            verdict: Verdict::Allow,
+            rule_id: 7,
+        };
+        let function = PortFunction::from_ranges((Verdict::DefaultDeny, 0), &[allow_80]);
+        ingress
+            .port_functions
+            .insert((1, 6), function.expect("valid"));
+        EndpointTables {
+            endpoint_id: 42,
+            ingress,
+            egress: DirectionTables::not_enforced(),
+            options: DatapathOptions::default(),
+        }
+    }
+
+    #[test]
+    fn endpoint_images_lay_out_intervals_and_size_counters() {
+        let images = endpoint_images(&tables()).expect("valid tables");
+        assert_eq!(images.config.endpoint_id, 42);
+        assert_eq!(images.config.enforced, [1, 0]);
+        let intervals = images.map(map_names::INTERVALS).expect("intervals image");
+        assert_eq!(intervals.entries.len(), 3);
+        assert_eq!(
+            images.map(map_names::COUNTERS).map(|m| m.max_entries),
+            Some(8)
+        );
+        let portfn = images.map(map_names::PORTFN).expect("portfn image");
+        assert_eq!(
+            portfn.entries[0].1,
+            PortfnValue { first: 0, count: 3 }.encode()
+        );
+    }
+
+    #[test]
+    fn duplicate_ipcache_prefixes_are_rejected() {
+        let prefix = "10.0.0.1/8".parse().expect("prefix");
+        let other = "10.0.0.0/8".parse().expect("prefix");
+        let entries = [
+            IpcacheEntry {
+                prefix,
+                identity: 5,
+            },
+            IpcacheEntry {
+                prefix: other,
+                identity: 6,
+            },
+        ];
+        assert!(matches!(
+            ipcache_image(&entries),
+            Err(BackendError::DuplicatePrefix { .. })
+        ));
+    }
+
+    #[test]
+    fn ipcache_keys_count_family_bits_in_prefixlen() {
+        let key = ipcache_key(&"fd00::/8".parse().expect("prefix"));
+        assert_eq!(key.prefixlen, 40);
+        assert_eq!(key.family, 6);
+    }
+}

@@ -1,0 +1,760 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* policyc_datapath.bpf.c — the policyc datapath template: one object per endpoint, compiled once
+ * at cargo build time and specialised through .rodata (struct policyc_config) and map contents.
+ *
+ * Four entry points share one always-inline core, parameterised by L2 offset and direction:
+ *   pc_egress_tcx   SEC("tcx/ingress")        host side of the endpoint's veth: endpoint egress
+ *   pc_ingress_tcx  SEC("tcx/egress")         host side of the endpoint's veth: endpoint ingress
+ *   pc_egress_cg    SEC("cgroup_skb/egress")  packets start at L3
+ *   pc_ingress_cg   SEC("cgroup_skb/ingress") packets start at L3
+ * Control flow depends on no table size: every lookup is a hash/LPM probe or a bounded
+ * binary search (POLICYC_SEARCH_STEPS) over pc_intervals.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "policyc_layout.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile struct policyc_config policyc_config = {
+	.endpoint_id = 0,
+	.world_identity_ipv4 = POLICYC_IDENTITY_WORLD,
+	.world_identity_ipv6 = POLICYC_IDENTITY_WORLD,
+	.unknown_class = { 0, 0 },
+	.enforced = { 1, 1 },
+	.default_verdict = { POLICYC_VERDICT_DEFAULT_DENY, POLICYC_VERDICT_DEFAULT_DENY },
+	.l7_fallback_allow_l4 = 0,
+	.allow_localhost = 1,
+	.emit_allow_events = 0,
+	.ct_lifetime_tcp_ns = 21600ULL * 1000000000ULL,
+	.ct_lifetime_other_ns = 60ULL * 1000000000ULL,
+	.frag_lifetime_ns = 30ULL * 1000000000ULL,
+};
+
+const volatile struct policyc_btf_anchor policyc_btf_anchor __attribute__((used)) = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct policyc_ipcache_key);
+	__type(value, struct policyc_ipcache_value);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} pc_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct policyc_class_key);
+	__type(value, struct policyc_class_value);
+	__uint(max_entries, 1);
+} pc_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct policyc_portfn_key);
+	__type(value, struct policyc_portfn_value);
+	__uint(max_entries, 1);
+} pc_portfn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct policyc_interval);
+	__uint(max_entries, 1);
+} pc_intervals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct policyc_ct_key);
+	__type(value, struct policyc_ct_value);
+	__uint(max_entries, 65536);
+} pc_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct policyc_frag_key);
+	__type(value, struct policyc_frag_value);
+	__uint(max_entries, 8192);
+} pc_frag SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} pc_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct policyc_rule_counter);
+	__uint(max_entries, 1);
+} pc_counters SEC(".maps");
+
+/* ---- packet parsing ------------------------------------------------------------------- */
+
+#define ETH_HLEN_ 14
+#define ETH_P_IPV4_ 0x0800
+#define ETH_P_IPV6_ 0x86DD
+#define ETH_P_ARP_ 0x0806
+
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define PROTO_SCTP 132
+#define PROTO_ICMPV6 58
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
+
+/* tcx: pass on to the next program (TCX_NEXT) or drop (TCX_DROP). cgroup_skb: 1 / 0. */
+#define TCX_NEXT_ (-1)
+#define TCX_DROP_ 2
+
+enum parse_status {
+	PARSE_OK = 0,
+	PARSE_MALFORMED = 1,
+	PARSE_ARP = 2,
+	PARSE_UNKNOWN_L3 = 3,
+};
+
+struct flow {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;       /* conntrack ports (host order) */
+	__u16 dport;
+	__u16 policy_port; /* destination port, ICMP type, or 0 */
+	__u8 protocol;
+	__u8 family;
+	__u8 later_fragment; /* non-first fragment: no L4 header */
+	__u8 first_fragment; /* offset 0 with more fragments */
+	__u8 icmp_error;     /* ICMP error carrying an embedded flow in `inner` */
+	__u8 pad;
+	__u32 frag_id;
+	struct policyc_ct_key inner; /* embedded original flow of an ICMP error (direction unset) */
+};
+
+struct ipv4_hdr {
+	__u8 ver_ihl;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__be16 check;
+	__u8 saddr[4];
+	__u8 daddr[4];
+};
+
+struct ipv6_hdr {
+	__be32 ver_tc_flow;
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+static __always_inline void copy16(__u8 *dst, const __u8 *src)
+{
+	__builtin_memcpy(dst, src, 16);
+}
+
+static __always_inline int icmp_is_error(__u8 family, __u8 type)
+{
+	if (family == POLICYC_FAMILY_IPV4)
+		return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+	return type >= 1 && type <= 4;
+}
+
+/* Parse the flow embedded in an ICMP error (original IP header + first 8 bytes of L4).
+ * Returns 1 when a usable flow was found; anything short or odd means "not related". */
+static __always_inline int parse_embedded(struct __sk_buff *skb, __u32 off, __u32 end, __u8 family,
+					  struct policyc_ct_key *inner)
+{
+	__u8 l4[8];
+	__u8 proto;
+	__u32 l4off;
+
+	if (family == POLICYC_FAMILY_IPV4) {
+		struct ipv4_hdr ip;
+		if (off + sizeof(ip) > end || bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) < 0)
+			return 0;
+		if ((ip.ver_ihl >> 4) != 4 || (ip.ver_ihl & 0xf) < 5)
+			return 0;
+		if (bpf_ntohs(ip.frag_off) & 0x1fff)
+			return 0;
+		__builtin_memset(inner->src, 0, 16);
+		__builtin_memset(inner->dst, 0, 16);
+		__builtin_memcpy(inner->src, ip.saddr, 4);
+		__builtin_memcpy(inner->dst, ip.daddr, 4);
+		proto = ip.protocol;
+		l4off = off + (ip.ver_ihl & 0xf) * 4;
+	} else {
+		struct ipv6_hdr ip6;
+		if (off + sizeof(ip6) > end || bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) < 0)
+			return 0;
+		if ((bpf_ntohl(ip6.ver_tc_flow) >> 28) != 6)
+			return 0;
+		copy16(inner->src, ip6.saddr);
+		copy16(inner->dst, ip6.daddr);
+		proto = ip6.nexthdr;
+		l4off = off + sizeof(ip6);
+	}
+	/* ICMP errors carry at least 8 bytes of the original L4 header. */
+	if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, l4, 8) < 0)
+		return 0;
+	inner->protocol = proto;
+	inner->family = family;
+	if (proto == PROTO_TCP || proto == PROTO_UDP || proto == PROTO_SCTP) {
+		inner->sport = ((__u16)l4[0] << 8) | l4[1];
+		inner->dport = ((__u16)l4[2] << 8) | l4[3];
+		return 1;
+	}
+	if ((family == POLICYC_FAMILY_IPV4 && proto == PROTO_ICMP && l4[0] == 8) ||
+	    (family == POLICYC_FAMILY_IPV6 && proto == PROTO_ICMPV6 && l4[0] == 128)) {
+		__u16 id = ((__u16)l4[4] << 8) | l4[5];
+		inner->sport = id;
+		inner->dport = id;
+		return 1;
+	}
+	return 0;
+}
+
+/* Parse L4 at l4off (bounded by end) into f. */
+static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l4off, __u32 end, struct flow *f)
+{
+	__u8 hdr[20];
+
+	if (f->later_fragment)
+		return PARSE_OK;
+
+	switch (f->protocol) {
+	case PROTO_TCP:
+		if (l4off + 20 > end || bpf_skb_load_bytes(skb, l4off, hdr, 20) < 0)
+			return PARSE_MALFORMED;
+		if ((hdr[12] >> 4) < 5)
+			return PARSE_MALFORMED;
+		break;
+	case PROTO_UDP:
+		if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, hdr, 8) < 0)
+			return PARSE_MALFORMED;
+		break;
+	case PROTO_SCTP:
+		if (l4off + 12 > end || bpf_skb_load_bytes(skb, l4off, hdr, 12) < 0)
+			return PARSE_MALFORMED;
+		break;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6:
+		if ((f->protocol == PROTO_ICMP) != (f->family == POLICYC_FAMILY_IPV4))
+			return PARSE_OK; /* ICMP of the other family: a protocol without ports */
+		if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, hdr, 8) < 0)
+			return PARSE_MALFORMED;
+		f->policy_port = hdr[0];
+		if (hdr[0] == 8 || hdr[0] == 0 || hdr[0] == 128 || hdr[0] == 129) {
+			/* echo request/reply (v4 8/0, v6 128/129): the identifier names the flow */
+			if ((f->family == POLICYC_FAMILY_IPV4 && (hdr[0] == 8 || hdr[0] == 0)) ||
+			    (f->family == POLICYC_FAMILY_IPV6 && (hdr[0] == 128 || hdr[0] == 129))) {
+				__u16 id = ((__u16)hdr[4] << 8) | hdr[5];
+				f->sport = id;
+				f->dport = id;
+			}
+		} else if (icmp_is_error(f->family, hdr[0])) {
+			f->icmp_error = parse_embedded(skb, l4off + 8, end, f->family, &f->inner);
+		}
+		return PARSE_OK;
+	default:
+		return PARSE_OK; /* other protocols: no ports, policy port 0 */
+	}
+	f->sport = ((__u16)hdr[0] << 8) | hdr[1];
+	f->dport = ((__u16)hdr[2] << 8) | hdr[3];
+	f->policy_port = f->dport;
+	return PARSE_OK;
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3off, struct flow *f)
+{
+	struct ipv4_hdr ip;
+	__u32 ihl_bytes, tot_len, end;
+	__u16 frag;
+
+	if (bpf_skb_load_bytes(skb, l3off, &ip, sizeof(ip)) < 0)
+		return PARSE_MALFORMED;
+	if ((ip.ver_ihl >> 4) != 4)
+		return PARSE_MALFORMED;
+	ihl_bytes = (ip.ver_ihl & 0xf) * 4;
+	tot_len = bpf_ntohs(ip.tot_len);
+	if (ihl_bytes < 20 || tot_len < ihl_bytes || l3off + tot_len > skb->len)
+		return PARSE_MALFORMED;
+	end = l3off + tot_len;
+
+	f->family = POLICYC_FAMILY_IPV4;
+	f->protocol = ip.protocol;
+	__builtin_memcpy(f->src, ip.saddr, 4);
+	__builtin_memcpy(f->dst, ip.daddr, 4);
+	frag = bpf_ntohs(ip.frag_off);
+	f->frag_id = bpf_ntohs(ip.id);
+	if (frag & 0x1fff)
+		f->later_fragment = 1;
+	else if (frag & 0x2000)
+		f->first_fragment = 1;
+	return parse_l4(skb, l3off + ihl_bytes, end, f);
+}
+
+static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3off, struct flow *f)
+{
+	struct ipv6_hdr ip6;
+	__u32 off, end, payload;
+	__u8 nexthdr;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, l3off, &ip6, sizeof(ip6)) < 0)
+		return PARSE_MALFORMED;
+	if ((bpf_ntohl(ip6.ver_tc_flow) >> 28) != 6)
+		return PARSE_MALFORMED;
+	payload = bpf_ntohs(ip6.payload_len);
+	if (payload == 0 || l3off + sizeof(ip6) + payload > skb->len)
+		return PARSE_MALFORMED; /* jumbograms are not supported */
+	end = l3off + sizeof(ip6) + payload;
+
+	f->family = POLICYC_FAMILY_IPV6;
+	copy16(f->src, ip6.saddr);
+	copy16(f->dst, ip6.daddr);
+	nexthdr = ip6.nexthdr;
+	off = l3off + sizeof(ip6);
+
+	for (i = 0; i < POLICYC_MAX_IPV6_EXT_HEADERS; i++) {
+		__u8 ext[8];
+
+		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING && nexthdr != NEXTHDR_DEST &&
+		    nexthdr != NEXTHDR_FRAGMENT && nexthdr != NEXTHDR_AUTH)
+			break;
+		if (off + 8 > end || bpf_skb_load_bytes(skb, off, ext, 8) < 0)
+			return PARSE_MALFORMED;
+		if (nexthdr == NEXTHDR_FRAGMENT) {
+			__u16 frag = ((__u16)ext[2] << 8) | ext[3];
+			f->frag_id = ((__u32)ext[4] << 24) | ((__u32)ext[5] << 16) | ((__u32)ext[6] << 8) | ext[7];
+			if (frag & 0xfff8)
+				f->later_fragment = 1;
+			else if (frag & 1)
+				f->first_fragment = 1;
+			off += 8;
+		} else if (nexthdr == NEXTHDR_AUTH) {
+			off += ((__u32)ext[1] + 2) * 4;
+		} else {
+			off += ((__u32)ext[1] + 1) * 8;
+		}
+		nexthdr = ext[0];
+		if (f->later_fragment)
+			break;
+	}
+	if (!f->later_fragment &&
+	    (nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_ROUTING || nexthdr == NEXTHDR_DEST ||
+	     nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_AUTH))
+		return PARSE_MALFORMED; /* too many extension headers */
+	if (off > end)
+		return PARSE_MALFORMED;
+	f->protocol = nexthdr;
+	return parse_l4(skb, off, end, f);
+}
+
+static __always_inline int parse_packet(struct __sk_buff *skb, __u32 l2_len, struct flow *f)
+{
+	__u8 version;
+
+	if (l2_len) {
+		__be16 proto;
+		if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)) < 0)
+			return PARSE_MALFORMED;
+		if (proto == bpf_htons(ETH_P_IPV4_))
+			return parse_ipv4(skb, ETH_HLEN_, f);
+		if (proto == bpf_htons(ETH_P_IPV6_))
+			return parse_ipv6(skb, ETH_HLEN_, f);
+		if (proto == bpf_htons(ETH_P_ARP_))
+			return PARSE_ARP;
+		return PARSE_UNKNOWN_L3;
+	}
+	if (bpf_skb_load_bytes(skb, 0, &version, 1) < 0)
+		return PARSE_MALFORMED;
+	if ((version >> 4) == 4)
+		return parse_ipv4(skb, 0, f);
+	if ((version >> 4) == 6)
+		return parse_ipv6(skb, 0, f);
+	return PARSE_UNKNOWN_L3;
+}
+
+/* ---- decisions ------------------------------------------------------------------------ */
+
+struct decision {
+	__u32 identity;
+	__u32 rule_id;
+	__u8 verdict;
+	__u8 reason;
+	__u8 action;
+	__u8 track;      /* create a conntrack entry */
+};
+
+static __always_inline __u32 peer_identity(const struct flow *f, __u8 dir)
+{
+	struct policyc_ipcache_key key = {};
+	struct policyc_ipcache_value *val;
+
+	key.family = f->family;
+	if (dir == POLICYC_DIR_EGRESS)
+		copy16(key.addr, f->dst);
+	else
+		copy16(key.addr, f->src);
+	key.prefixlen = 32 + (f->family == POLICYC_FAMILY_IPV4 ? 32 : 128);
+	val = bpf_map_lookup_elem(&pc_ipcache, &key);
+	if (val)
+		return val->identity;
+	return f->family == POLICYC_FAMILY_IPV4 ? policyc_config.world_identity_ipv4
+						: policyc_config.world_identity_ipv6;
+}
+
+static __always_inline __u64 ct_lifetime(__u8 protocol)
+{
+	return protocol == PROTO_TCP ? policyc_config.ct_lifetime_tcp_ns
+				     : policyc_config.ct_lifetime_other_ns;
+}
+
+/* Look the flow up as (tuple, dir) [established] and as (reversed tuple, !dir) [reply].
+ * Refreshes the entry it finds. Returns the reason, or -1 if unknown or expired. */
+static __always_inline int ct_lookup(const struct policyc_ct_key *tuple, __u8 dir, __u32 pkt_len,
+				     __u32 *rule_id)
+{
+	struct policyc_ct_key key = {};
+	struct policyc_ct_value *val;
+	__u64 now = bpf_ktime_get_ns();
+
+	copy16(key.src, tuple->src);
+	copy16(key.dst, tuple->dst);
+	key.sport = tuple->sport;
+	key.dport = tuple->dport;
+	key.protocol = tuple->protocol;
+	key.family = tuple->family;
+	key.direction = dir;
+	val = bpf_map_lookup_elem(&pc_ct, &key);
+	if (val && val->expires_ns > now) {
+		val->expires_ns = now + ct_lifetime(key.protocol);
+		__sync_fetch_and_add(&val->packets, 1);
+		__sync_fetch_and_add(&val->bytes, pkt_len);
+		*rule_id = val->rule_id;
+		return POLICYC_REASON_CT_ESTABLISHED;
+	}
+
+	copy16(key.src, tuple->dst);
+	copy16(key.dst, tuple->src);
+	key.sport = tuple->dport;
+	key.dport = tuple->sport;
+	key.direction = dir ^ 1;
+	val = bpf_map_lookup_elem(&pc_ct, &key);
+	if (val && val->expires_ns > now) {
+		val->expires_ns = now + ct_lifetime(key.protocol);
+		__sync_fetch_and_add(&val->packets, 1);
+		__sync_fetch_and_add(&val->bytes, pkt_len);
+		*rule_id = val->rule_id;
+		return POLICYC_REASON_CT_REPLY;
+	}
+	return -1;
+}
+
+static __always_inline void flow_tuple(const struct flow *f, struct policyc_ct_key *t)
+{
+	copy16(t->src, f->src);
+	copy16(t->dst, f->dst);
+	t->sport = f->sport;
+	t->dport = f->dport;
+	t->protocol = f->protocol;
+	t->family = f->family;
+	t->direction = 0;
+	t->pad = 0;
+}
+
+static __always_inline void ct_create(const struct flow *f, __u8 dir, const struct decision *d,
+				      __u32 pkt_len)
+{
+	struct policyc_ct_key key = {};
+	struct policyc_ct_value val = {};
+
+	flow_tuple(f, &key);
+	key.direction = dir;
+	val.expires_ns = bpf_ktime_get_ns() + ct_lifetime(f->protocol);
+	val.packets = 1;
+	val.bytes = pkt_len;
+	val.rule_id = d->rule_id;
+	val.reason = d->reason;
+	bpf_map_update_elem(&pc_ct, &key, &val, BPF_ANY);
+}
+
+static __always_inline void frag_key(const struct flow *f, __u8 dir, struct policyc_frag_key *k)
+{
+	copy16(k->src, f->src);
+	copy16(k->dst, f->dst);
+	k->id = f->frag_id;
+	k->protocol = f->protocol;
+	k->family = f->family;
+	k->direction = dir;
+	k->pad = 0;
+}
+
+/* Binary search for the interval containing `port` among count intervals starting at first. */
+static __always_inline void port_function(__u32 first, __u32 count, __u16 port,
+					  struct decision *d)
+{
+	struct policyc_interval *iv;
+	__u32 base = first, len = count, idx;
+	int i;
+
+	if (count == 0 || count > POLICYC_MAX_INTERVALS_PER_FUNCTION)
+		goto corrupt;
+	for (i = 0; i < POLICYC_SEARCH_STEPS; i++) {
+		__u32 half, mid;
+
+		if (len <= 1)
+			break;
+		half = len / 2;
+		mid = base + half;
+		idx = mid;
+		iv = bpf_map_lookup_elem(&pc_intervals, &idx);
+		if (!iv)
+			goto corrupt;
+		if (iv->lo <= port)
+			base = mid;
+		len -= half;
+	}
+	idx = base;
+	iv = bpf_map_lookup_elem(&pc_intervals, &idx);
+	if (!iv || iv->lo > port)
+		goto corrupt;
+	d->verdict = iv->verdict;
+	d->rule_id = iv->rule_id;
+	d->reason = POLICYC_REASON_POLICY;
+	return;
+corrupt:
+	d->verdict = POLICYC_VERDICT_NONE;
+	d->rule_id = 0;
+	d->reason = POLICYC_REASON_TABLE_CORRUPT;
+}
+
+static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
+{
+	struct policyc_class_key ckey = {};
+	struct policyc_class_value *cval;
+	struct policyc_portfn_key pkey = {};
+	struct policyc_portfn_value *pval;
+	__u32 class_id;
+
+	ckey.identity = d->identity;
+	ckey.direction = dir;
+	cval = bpf_map_lookup_elem(&pc_class, &ckey);
+	class_id = cval ? cval->class_id : policyc_config.unknown_class[dir & 1];
+
+	pkey.class_id = class_id;
+	pkey.direction = dir;
+	pkey.protocol = f->protocol;
+	pval = bpf_map_lookup_elem(&pc_portfn, &pkey);
+	if (!pval) {
+		pkey.protocol = 0;
+		pval = bpf_map_lookup_elem(&pc_portfn, &pkey);
+	}
+	if (!pval) {
+		d->verdict = policyc_config.default_verdict[dir & 1];
+		d->rule_id = 0;
+		d->reason = POLICYC_REASON_POLICY_DEFAULT;
+		return;
+	}
+	port_function(pval->first, pval->count, f->policy_port, d);
+}
+
+static __always_inline void apply_verdict(struct decision *d)
+{
+	switch (d->verdict) {
+	case POLICYC_VERDICT_ALLOW:
+		d->action = POLICYC_ACTION_PASS;
+		d->track = 1;
+		break;
+	case POLICYC_VERDICT_REDIRECT_L7:
+		if (policyc_config.l7_fallback_allow_l4) {
+			d->action = POLICYC_ACTION_PASS;
+			d->track = 1;
+			d->reason = POLICYC_REASON_L7_FALLBACK;
+		} else {
+			d->action = POLICYC_ACTION_DROP;
+			d->reason = POLICYC_REASON_L7_UNSUPPORTED;
+		}
+		break;
+	case POLICYC_VERDICT_AUTH_REQUIRED:
+		d->action = POLICYC_ACTION_DROP;
+		d->reason = POLICYC_REASON_AUTH_UNSUPPORTED;
+		break;
+	case POLICYC_VERDICT_DENY:
+	case POLICYC_VERDICT_DEFAULT_DENY:
+		d->action = POLICYC_ACTION_DROP;
+		break;
+	default:
+		d->action = POLICYC_ACTION_DROP;
+		d->reason = POLICYC_REASON_TABLE_CORRUPT;
+		break;
+	}
+}
+
+static __always_inline void account(const struct decision *d, __u32 pkt_len)
+{
+	struct policyc_rule_counter *c;
+	__u32 idx = d->rule_id;
+
+	if (!idx)
+		return;
+	c = bpf_map_lookup_elem(&pc_counters, &idx);
+	if (c) {
+		c->packets += 1;
+		c->bytes += pkt_len;
+	}
+}
+
+static __always_inline void emit_event(const struct flow *f, __u8 dir, const struct decision *d,
+				       __u32 pkt_len)
+{
+	struct policyc_event *ev;
+
+	if (d->action == POLICYC_ACTION_PASS && !policyc_config.emit_allow_events)
+		return;
+	ev = bpf_ringbuf_reserve(&pc_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->timestamp_ns = bpf_ktime_get_ns();
+	ev->endpoint_id = policyc_config.endpoint_id;
+	ev->identity = d->identity;
+	ev->rule_id = d->rule_id;
+	ev->pkt_len = pkt_len;
+	ev->port = f->policy_port;
+	ev->direction = dir;
+	ev->protocol = f->protocol;
+	ev->verdict = d->verdict;
+	ev->reason = d->reason;
+	ev->action = d->action;
+	ev->family = f->family;
+	if (dir == POLICYC_DIR_EGRESS)
+		copy16(ev->peer_addr, f->dst);
+	else
+		copy16(ev->peer_addr, f->src);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, __u8 dir,
+				   struct decision *d)
+{
+	struct policyc_ct_key tuple = {};
+	__u32 rule_id = 0;
+	int reason;
+
+	d->identity = peer_identity(f, dir);
+
+	if (f->later_fragment) {
+		struct policyc_frag_key fk = {};
+		struct policyc_frag_value *fv;
+
+		frag_key(f, dir, &fk);
+		fv = bpf_map_lookup_elem(&pc_frag, &fk);
+		if (fv && fv->expires_ns > bpf_ktime_get_ns()) {
+			d->action = POLICYC_ACTION_PASS;
+			d->reason = POLICYC_REASON_FRAGMENT_TRACKED;
+			d->rule_id = fv->rule_id;
+		} else {
+			d->action = POLICYC_ACTION_DROP;
+			d->reason = POLICYC_REASON_FRAGMENT_UNTRACKED;
+		}
+		return;
+	}
+
+	flow_tuple(f, &tuple);
+	reason = ct_lookup(&tuple, dir, skb->len, &rule_id);
+	if (reason < 0 && f->icmp_error)
+		/* The embedded packet travelled the other way: look it up as seen in !dir. */
+		reason = ct_lookup(&f->inner, dir ^ 1, 0, &rule_id) < 0 ? -1 : POLICYC_REASON_CT_RELATED;
+	if (reason >= 0) {
+		d->action = POLICYC_ACTION_PASS;
+		d->reason = reason;
+		d->rule_id = rule_id;
+		return;
+	}
+
+	if (!policyc_config.enforced[dir & 1]) {
+		d->action = POLICYC_ACTION_PASS;
+		d->reason = POLICYC_REASON_NOT_ENFORCED;
+		d->track = 1;
+		return;
+	}
+	if (dir == POLICYC_DIR_INGRESS && policyc_config.allow_localhost &&
+	    d->identity == POLICYC_IDENTITY_HOST) {
+		d->action = POLICYC_ACTION_PASS;
+		d->reason = POLICYC_REASON_HOST_ALLOWED;
+		d->track = 1;
+		return;
+	}
+	policy_lookup(f, dir, d);
+	apply_verdict(d);
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
+{
+	struct flow f = {};
+	struct decision d = {};
+	__u32 pkt_len = skb->len;
+	int status;
+
+	status = parse_packet(skb, l2_len, &f);
+	if (status == PARSE_ARP)
+		return l2_len ? TCX_NEXT_ : 1;
+	if (status != PARSE_OK) {
+		d.action = POLICYC_ACTION_DROP;
+		d.reason = status == PARSE_UNKNOWN_L3 ? POLICYC_REASON_UNKNOWN_L3 : POLICYC_REASON_MALFORMED;
+	} else {
+		decide(skb, &f, dir, &d);
+		if (d.action == POLICYC_ACTION_PASS) {
+			if (d.track && !f.icmp_error)
+				ct_create(&f, dir, &d, pkt_len);
+			if (f.first_fragment) {
+				struct policyc_frag_key fk = {};
+				struct policyc_frag_value fv = {};
+
+				frag_key(&f, dir, &fk);
+				fv.expires_ns = bpf_ktime_get_ns() + policyc_config.frag_lifetime_ns;
+				fv.rule_id = d.rule_id;
+				bpf_map_update_elem(&pc_frag, &fk, &fv, BPF_ANY);
+			}
+		}
+		account(&d, pkt_len);
+	}
+	emit_event(&f, dir, &d, pkt_len);
+	if (d.action == POLICYC_ACTION_PASS)
+		return l2_len ? TCX_NEXT_ : 1;
+	return l2_len ? TCX_DROP_ : 0;
+}
+
+SEC("tcx/ingress")
+int pc_egress_tcx(struct __sk_buff *skb)
+{
+	return handle(skb, ETH_HLEN_, POLICYC_DIR_EGRESS);
+}
+
+SEC("tcx/egress")
+int pc_ingress_tcx(struct __sk_buff *skb)
+{
+	return handle(skb, ETH_HLEN_, POLICYC_DIR_INGRESS);
+}
+
+SEC("cgroup_skb/egress")
+int pc_egress_cg(struct __sk_buff *skb)
+{
+	return handle(skb, 0, POLICYC_DIR_EGRESS);
+}
+
+SEC("cgroup_skb/ingress")
+int pc_ingress_cg(struct __sk_buff *skb)
+{
+	return handle(skb, 0, POLICYC_DIR_INGRESS);
+}

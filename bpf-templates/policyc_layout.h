@@ -1,0 +1,221 @@
+/* policyc_layout.h — the ONE definition of every structure and constant shared between the
+ * BPF datapath (policyc_datapath.bpf.c) and user space (mirrored by backends/src/layout.rs,
+ * checked against this object's BTF by runtime-loader/tests/layout_btf.rs).
+ *
+ * All multi-byte integers are host byte order unless the field name ends in _be.
+ * Addresses are raw network-order bytes; IPv4 uses the first 4 bytes of a 16-byte array.
+ */
+#ifndef POLICYC_LAYOUT_H
+#define POLICYC_LAYOUT_H
+
+#include <linux/types.h>
+
+/* Bump when any structure, map or constant below changes meaning. */
+#define POLICYC_LAYOUT_VERSION 1
+
+/* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
+enum policyc_direction {
+	POLICYC_DIR_INGRESS = 0,
+	POLICYC_DIR_EGRESS = 1,
+};
+
+/* Address family tag used in keys (not AF_* values). */
+enum policyc_family {
+	POLICYC_FAMILY_IPV4 = 4,
+	POLICYC_FAMILY_IPV6 = 6,
+};
+
+/* Verdicts stored in port-function intervals and default verdicts. 0 = no verdict. */
+enum policyc_verdict {
+	POLICYC_VERDICT_NONE = 0,
+	POLICYC_VERDICT_ALLOW = 1,
+	POLICYC_VERDICT_DENY = 2,          /* an explicit deny rule matched */
+	POLICYC_VERDICT_DEFAULT_DENY = 3,  /* no rule allows it in an enforced direction */
+	POLICYC_VERDICT_REDIRECT_L7 = 4,   /* an L7 rule; dropped unless l7_fallback_allow_l4 */
+	POLICYC_VERDICT_AUTH_REQUIRED = 5, /* mutual auth required; not supported: dropped */
+};
+
+/* Why a packet got its action. Carried in events. */
+enum policyc_reason {
+	POLICYC_REASON_POLICY = 0,             /* verdict of a port-function interval */
+	POLICYC_REASON_POLICY_DEFAULT = 1,     /* no port function for (class, dir, proto): default verdict */
+	POLICYC_REASON_CT_ESTABLISHED = 2,     /* same direction as a known live flow */
+	POLICYC_REASON_CT_REPLY = 3,           /* reverse direction of a known live flow */
+	POLICYC_REASON_CT_RELATED = 4,         /* ICMP error about a known live flow */
+	POLICYC_REASON_NOT_ENFORCED = 5,       /* direction not enforced: allow all */
+	POLICYC_REASON_HOST_ALLOWED = 6,       /* ingress from the host identity with allow_localhost */
+	POLICYC_REASON_MALFORMED = 7,          /* truncated or invalid headers */
+	POLICYC_REASON_FRAGMENT_UNTRACKED = 8, /* non-first fragment whose first fragment was not allowed */
+	POLICYC_REASON_FRAGMENT_TRACKED = 9,   /* non-first fragment of an allowed first fragment */
+	POLICYC_REASON_L7_FALLBACK = 10,       /* REDIRECT_L7 allowed at L4 by l7_fallback_allow_l4 */
+	POLICYC_REASON_L7_UNSUPPORTED = 11,    /* REDIRECT_L7 dropped: no L7 enforcement */
+	POLICYC_REASON_AUTH_UNSUPPORTED = 12,  /* AUTH_REQUIRED dropped */
+	POLICYC_REASON_TABLE_CORRUPT = 13,     /* inconsistent tables: dropped */
+	POLICYC_REASON_UNKNOWN_L3 = 14,        /* neither IPv4, IPv6 nor ARP: dropped */
+};
+
+enum policyc_action {
+	POLICYC_ACTION_DROP = 0,
+	POLICYC_ACTION_PASS = 1,
+};
+
+/* Well-known identities. */
+enum policyc_identity {
+	POLICYC_IDENTITY_HOST = 1,
+	POLICYC_IDENTITY_WORLD = 2,
+};
+
+/* Map names (BPF object names are limited to 15 characters). */
+#define POLICYC_MAP_IPCACHE "pc_ipcache"
+#define POLICYC_MAP_CLASS "pc_class"
+#define POLICYC_MAP_PORTFN "pc_portfn"
+#define POLICYC_MAP_INTERVALS "pc_intervals"
+#define POLICYC_MAP_CT "pc_ct"
+#define POLICYC_MAP_FRAG "pc_frag"
+#define POLICYC_MAP_EVENTS "pc_events"
+#define POLICYC_MAP_COUNTERS "pc_counters"
+
+/* The port-function search is bounded: 2^POLICYC_SEARCH_STEPS >= 65536 intervals. */
+#define POLICYC_SEARCH_STEPS 17
+#define POLICYC_MAX_INTERVALS_PER_FUNCTION 65536
+/* IPv6 extension headers walked before giving up (malformed). */
+#define POLICYC_MAX_IPV6_EXT_HEADERS 8
+
+/* Per-endpoint constants in .rodata (variable name: policyc_config). */
+struct policyc_config {
+	__u32 endpoint_id;
+	__u32 world_identity_ipv4;  /* identity of addresses missing from the ipcache */
+	__u32 world_identity_ipv6;
+	__u32 unknown_class[2];     /* class of identities missing from pc_class, per direction */
+	__u8 enforced[2];           /* per direction: 0 = allow all (flows still tracked) */
+	__u8 default_verdict[2];    /* per direction: verdict when no port function exists */
+	__u8 l7_fallback_allow_l4;  /* 1 = REDIRECT_L7 passes at L4 */
+	__u8 allow_localhost;       /* 1 = ingress from identity 1 (host) always passes */
+	__u8 emit_allow_events;     /* 1 = events for passed packets too (drops always) */
+	__u8 pad0;
+	__u32 pad1;
+	__u64 ct_lifetime_tcp_ns;
+	__u64 ct_lifetime_other_ns;
+	__u64 frag_lifetime_ns;
+};
+
+/* pc_ipcache: LPM trie. prefixlen counts bits after the prefixlen field:
+ * 32 (family + pad) + address prefix length. */
+struct policyc_ipcache_key {
+	__u32 prefixlen;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct policyc_ipcache_value {
+	__u32 identity;
+	__u32 flags; /* reserved, 0 */
+};
+
+/* pc_class: (identity, direction) -> class. */
+struct policyc_class_key {
+	__u32 identity;
+	__u8 direction;
+	__u8 pad[3];
+};
+
+struct policyc_class_value {
+	__u32 class_id;
+};
+
+/* pc_portfn: (class, direction, protocol) -> slice of pc_intervals.
+ * protocol 0 = "any other protocol" fallback, looked up when the exact protocol has no entry. */
+struct policyc_portfn_key {
+	__u32 class_id;
+	__u8 direction;
+	__u8 protocol;
+	__u8 pad[2];
+};
+
+struct policyc_portfn_value {
+	__u32 first; /* index of the first interval in pc_intervals */
+	__u32 count; /* 1..=65536 intervals, sorted by lo, covering 0..=65535 from lo = 0 */
+};
+
+/* pc_intervals: array. Interval i covers [lo, next.lo - 1] (the last one up to 65535).
+ * For ICMP/ICMPv6 the "port" is the ICMP type; for protocols without ports it is 0. */
+struct policyc_interval {
+	__u16 lo;
+	__u8 verdict;
+	__u8 pad;
+	__u32 rule_id; /* index into pc_counters; 0 = no rule */
+};
+
+/* pc_ct: LRU hash keyed by the flow as first seen, plus the direction it was first seen in. */
+struct policyc_ct_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport; /* host order; ICMP echo: the echo identifier in both */
+	__u16 dport;
+	__u8 protocol;
+	__u8 family;
+	__u8 direction;
+	__u8 pad;
+};
+
+struct policyc_ct_value {
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline; expired = treated as new */
+	__u64 packets;
+	__u64 bytes;
+	__u32 rule_id;    /* rule that allowed the flow (0 = none) */
+	__u8 reason;      /* reason the first packet passed */
+	__u8 pad[3];
+};
+
+/* pc_frag: LRU hash of allowed first fragments; later fragments pass only if found here. */
+struct policyc_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;
+	__u8 protocol;
+	__u8 family;
+	__u8 direction;
+	__u8 pad;
+};
+
+struct policyc_frag_value {
+	__u64 expires_ns;
+	__u32 rule_id;
+	__u32 pad;
+};
+
+/* pc_counters: per-CPU array indexed by rule id. */
+struct policyc_rule_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* pc_events: ring buffer records. */
+struct policyc_event {
+	__u64 timestamp_ns;
+	__u32 endpoint_id;
+	__u32 identity;   /* peer identity */
+	__u32 rule_id;
+	__u32 pkt_len;
+	__u16 port;       /* policy port (destination port, ICMP type) */
+	__u8 direction;
+	__u8 protocol;
+	__u8 verdict;     /* enum policyc_verdict (NONE if no lookup happened) */
+	__u8 reason;      /* enum policyc_reason */
+	__u8 action;      /* enum policyc_action */
+	__u8 family;
+	__u8 peer_addr[16];
+};
+
+/* Referenced from .rodata so that the enums above are present in the object's BTF. */
+struct policyc_btf_anchor {
+	enum policyc_direction direction;
+	enum policyc_family family;
+	enum policyc_verdict verdict;
+	enum policyc_reason reason;
+	enum policyc_action action;
+	enum policyc_identity identity;
+};
+
+#endif /* POLICYC_LAYOUT_H */

@@ -1,0 +1,191 @@
+//! BPF_PROG_TEST_RUN harness: load an endpoint's datapath with its tables, run crafted frames
+//! through either direction and attach kind, and read the verdict, reason and event.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
+use policyc_backends::layout::{map_names, Action, Direction, Event, Reason, RuleCounter, Verdict};
+use policyc_backends::{endpoint_images, ipcache_image, EndpointImages, EndpointTables};
+use policyc_backends::{IpcacheEntry, MapImage};
+
+use crate::datapath::{program_name, AttachKind, DatapathInstance, LoadRequest};
+use crate::error::LoaderError;
+
+/// tcx return value for "pass to the next program" (TCX_NEXT = -1).
+pub const TCX_NEXT: u32 = u32::MAX;
+/// tcx return value for drop (TCX_DROP).
+pub const TCX_DROP: u32 = 2;
+
+/// What the program did with one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The program's return value.
+    pub return_value: u32,
+    /// Whether the packet passes (derived from the return value and attach kind).
+    pub passed: bool,
+    /// The event the program emitted for this packet (the harness enables events for passed
+    /// packets too). None for ARP, which passes silently.
+    pub event: Option<Event>,
+}
+
+impl Outcome {
+    /// The verdict recorded in the event, if a policy lookup happened.
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.event.and_then(|e| e.verdict())
+    }
+
+    /// The reason recorded in the event.
+    pub fn reason(&self) -> Option<Reason> {
+        self.event.and_then(|e| e.reason())
+    }
+}
+
+/// A loaded endpoint datapath plus an event reader, for tests.
+pub struct TestHarness {
+    // Declared first so it is dropped before the object that owns the ring buffer map.
+    events: RingBuffer<'static>,
+    received: Rc<RefCell<Vec<Vec<u8>>>>,
+    instance: DatapathInstance,
+}
+
+impl std::fmt::Debug for TestHarness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestHarness")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestHarness {
+    /// Builds images from tables and loads them; events for passed packets are enabled.
+    pub fn from_tables(
+        tables: &EndpointTables,
+        ipcache: &[IpcacheEntry],
+        kinds: &[AttachKind],
+    ) -> Result<TestHarness, LoaderError> {
+        let images = endpoint_images(tables)?;
+        let ipcache = ipcache_image(ipcache)?;
+        TestHarness::from_images(&images, &ipcache, kinds)
+    }
+
+    /// Loads prepared images (as read from an artifact); events for passed packets are enabled.
+    pub fn from_images(
+        images: &EndpointImages,
+        ipcache: &MapImage,
+        kinds: &[AttachKind],
+    ) -> Result<TestHarness, LoaderError> {
+        let mut config = images.config;
+        config.emit_allow_events = 1;
+        let mut maps: Vec<&MapImage> = images.maps.iter().collect();
+        maps.push(ipcache);
+        let request = LoadRequest {
+            config,
+            maps,
+            kinds: kinds.to_vec(),
+        };
+        let instance = DatapathInstance::load(&request)?;
+
+        let received: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let sink = Rc::clone(&received);
+        let events_map = instance.map(map_names::EVENTS)?;
+        let mut builder = RingBufferBuilder::new();
+        builder
+            .add(&events_map, move |data: &[u8]| {
+                sink.borrow_mut().push(data.to_vec());
+                0
+            })
+            .map_err(|source| LoaderError::Map {
+                map: map_names::EVENTS.into(),
+                source,
+            })?;
+        let events = builder.build().map_err(|source| LoaderError::Map {
+            map: map_names::EVENTS.into(),
+            source,
+        })?;
+        Ok(TestHarness {
+            events,
+            received,
+            instance,
+        })
+    }
+
+    /// The loaded datapath.
+    pub fn instance(&self) -> &DatapathInstance {
+        &self.instance
+    }
+
+    /// Runs one Ethernet frame through the program of `direction` and `kind`.
+    /// cgroup_skb programs see the frame from its L3 header (the kernel strips Ethernet).
+    pub fn run(
+        &self,
+        direction: Direction,
+        kind: AttachKind,
+        frame: &[u8],
+    ) -> Result<Outcome, LoaderError> {
+        let program = self.instance.program(direction, kind)?;
+        let program_error = |source| LoaderError::Program {
+            program: program_name(direction, kind).to_owned(),
+            source,
+        };
+        self.drain().map_err(program_error)?;
+        self.received.borrow_mut().clear();
+        let input = libbpf_rs::ProgramInput {
+            data_in: Some(frame),
+            ..Default::default()
+        };
+        let output = program.test_run(input).map_err(program_error)?;
+        self.drain().map_err(program_error)?;
+        let event = self
+            .received
+            .borrow()
+            .last()
+            .and_then(|raw| Event::decode(raw));
+        let passed = match kind {
+            AttachKind::Tcx => output.return_value != TCX_DROP,
+            AttachKind::CgroupSkb => output.return_value == 1,
+        };
+        if let Some(event) = &event {
+            let event_passed = event.action() == Some(Action::Pass);
+            if event_passed != passed {
+                return Err(LoaderError::Layout(format!(
+                    "event action {:?} disagrees with return value {}",
+                    event.action(),
+                    output.return_value
+                )));
+            }
+        }
+        Ok(Outcome {
+            return_value: output.return_value,
+            passed,
+            event,
+        })
+    }
+
+    fn drain(&self) -> libbpf_rs::Result<()> {
+        self.events.consume()
+    }
+
+    /// Packets and bytes counted for a rule, summed over CPUs.
+    pub fn rule_counter(&self, rule_id: u32) -> Result<RuleCounter, LoaderError> {
+        let map = self.instance.map(map_names::COUNTERS)?;
+        let values = map
+            .lookup_percpu(&rule_id.to_ne_bytes(), libbpf_rs::MapFlags::ANY)
+            .map_err(|source| LoaderError::Map {
+                map: map_names::COUNTERS.into(),
+                source,
+            })?
+            .unwrap_or_default();
+        let mut total = RuleCounter::default();
+        for cpu in values.iter().filter_map(|v| RuleCounter::decode(v)) {
+            total.packets += cpu.packets;
+            total.bytes += cpu.bytes;
+        }
+        Ok(total)
+    }
+
+    /// Forgets all tracked flows and fragments.
+    pub fn flush_flows(&self) -> Result<(), LoaderError> {
+        self.instance.flush_flows()
+    }
+}
