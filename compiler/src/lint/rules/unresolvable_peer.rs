@@ -1,0 +1,32 @@
+//! PC0312: peers that only exist at runtime (`toServices`, `toGroups`, `cidrGroupRef`) — policyc
+//! cannot resolve them offline and treats them as selecting nothing.
+
+use crate::diagnostics::{codes, Finding};
+use crate::lint::context::LintContext;
+use crate::lint::yaml_ext::NodeExt;
+use policyc_ir::{Peer, PeerSet};
+
+pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in ctx.rules() {
+        let PeerSet::Some(peers) = &rule.peers else { continue };
+        for peer in peers {
+            let Peer::Unresolved { kind, detail } = peer else { continue };
+            let Some(rule_span) = ctx.rule_span(rule) else { continue };
+            let span = ctx
+                .rule_node(rule)
+                .and_then(|node| node.find_entry(kind).map(|(key, _)| key.span))
+                .unwrap_or(rule_span);
+            findings.push(
+                Finding::new(
+                    &codes::PEER_NOT_RESOLVABLE_OFFLINE,
+                    format!("`{kind}` peer {detail} cannot be resolved offline; policyc treats it as selecting nothing"),
+                )
+                .at(span, "resolved by the Cilium operator/agent at runtime")
+                .help("verdicts from `policyc test`/`explain` for flows to this peer will be deny; describe the peer with `toEndpoints` or `toCIDRSet` to check it offline")
+                .context(ctx.rule_context(rule)),
+            );
+        }
+    }
+    findings
+}
