@@ -1,3 +1,15 @@
-//! (not yet implemented)
+//! The frontend: YAML with spans (`source`, `yaml`) → policy objects (`objects`) → typed syntax
+//! tree (`schema` → `ast`, micro-grammars in `grammar`) → Cilium validation (`validate`) → IR
+//! rules (`lower`). Entry points: [`load_policies`] and [`load_policy_text`].
 pub mod source;
 pub mod yaml;
+
+pub mod ast;
+pub mod grammar;
+pub mod load;
+pub mod lower;
+pub mod objects;
+pub mod schema;
+pub mod validate;
+
+pub use load::{load_policies, load_policy_text, FrontendOptions, PolicyObject, PolicySet};
