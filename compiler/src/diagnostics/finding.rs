@@ -71,6 +71,17 @@ impl ObjectContext {
     }
 }
 
+/// `CiliumNetworkPolicy prod/allow-db, spec.ingress[0]` (the path part only when non-empty).
+impl fmt::Display for ObjectContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.qualified_name())?;
+        if !self.yaml_path.is_empty() {
+            write!(f, ", {}", self.yaml_path)?;
+        }
+        Ok(())
+    }
+}
+
 /// One diagnostic. Build with [`Finding::new`] / [`Finding::error`] / ... and the `with`-style
 /// methods: `Finding::error(&codes::DUPLICATE_KEY, "...").at(span, "here").help("...")`.
 #[derive(Clone, Debug, PartialEq)]

@@ -5,8 +5,12 @@
 
 pub mod codes;
 pub mod finding;
+pub mod render;
 pub mod suggest;
+pub mod summary;
 
 pub use codes::{lookup, Code};
 pub use finding::{Finding, Label, ObjectContext, Severity};
+pub use render::{render, Format, HumanOptions, RenderOptions, SarifOptions};
 pub use suggest::{did_you_mean, suggest};
+pub use summary::{count_at_or_above, sort_findings, Summary};
