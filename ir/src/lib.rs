@@ -10,11 +10,13 @@ pub mod fqdn;
 pub mod identity;
 pub mod l7;
 pub mod labels;
+pub mod oracle;
 pub mod ports;
 pub mod prefix;
 pub mod provenance;
 pub mod rule;
 pub mod selector;
+pub mod universe;
 
 pub use entity::{Entity, ReservedIdentity};
 pub use fqdn::{FqdnPattern, FqdnSelector};
