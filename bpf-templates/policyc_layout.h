@@ -208,8 +208,10 @@ struct policyc_event {
 	__u8 peer_addr[16];
 };
 
-/* Referenced from .rodata so that the enums above are present in the object's BTF. */
+/* Referenced from .rodata so that the enums above and the event record (only ever reached
+ * through a ring-buffer pointer) are present in the object's BTF. */
 struct policyc_btf_anchor {
+	struct policyc_event event;
 	enum policyc_direction direction;
 	enum policyc_family family;
 	enum policyc_verdict verdict;

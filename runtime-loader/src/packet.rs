@@ -356,7 +356,7 @@ impl Packet {
         match (self.src, self.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let mut options = self.ipv4_options.clone();
-                while options.len() % 4 != 0 {
+                while !options.len().is_multiple_of(4) {
                     options.push(0);
                 }
                 let ihl = 20 + options.len();
