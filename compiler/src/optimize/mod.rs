@@ -3,3 +3,12 @@
 //! build report.
 
 pub mod cilium_encoding;
+pub mod classes;
+pub mod dag;
+pub mod endpoint;
+pub mod layout;
+
+pub use classes::{classify, ClassId, DirectionClasses};
+pub use dag::DecisionDag;
+pub use endpoint::{optimize_endpoint, OptimizedEndpoint};
+pub use layout::{lay_out, DirectionLayout, Encoding, LayoutCost};

@@ -1,0 +1,174 @@
+//! Writes the artifact directory: `objects/<sha256>.bpf.o` (the embedded datapath object,
+//! content-addressed, written once), `maps/ipcache.bin`, `maps/<namespace>/<name>/*.bin`
+//! (`.rodata` config and one image per map), `manifest.json`, `report.json` and `report.md`.
+//! Every byte is a function of the inputs: no timestamps, sorted maps, stable JSON.
+
+use super::compile::Compilation;
+use super::manifest::{build_manifest, endpoint_dir, Manifest, ManifestInputs};
+use super::report::{build_report, render_markdown, BuildReport};
+use policyc_backends::{BackendError, ImageFile, DATAPATH_OBJECT};
+use policyc_ir::universe::Universe;
+use policyc_ir::PolicyRule;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot encode {path}: {source}")]
+    Image { path: PathBuf, source: BackendError },
+    #[error("cannot serialize {what}: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct ArtifactSummary {
+    pub manifest: Manifest,
+    pub report: BuildReport,
+    pub files: Vec<PathBuf>,
+}
+
+/// What goes into the artifact besides the compilation.
+pub struct ArtifactInputs<'a> {
+    pub universe: &'a Universe,
+    pub rules: &'a [PolicyRule],
+    pub input_digest: String,
+    pub inputs: Vec<String>,
+    /// Loud warnings (L7 not enforced, toFQDNs fail closed, ...), also listed in the report.
+    pub warnings: Vec<String>,
+}
+
+struct Writer<'a> {
+    root: &'a Path,
+    files: Vec<PathBuf>,
+}
+
+impl Writer<'_> {
+    fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), ArtifactError> {
+        let path = self.root.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| ArtifactError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, bytes).map_err(|source| ArtifactError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        self.files.push(path);
+        Ok(())
+    }
+
+    fn image(&mut self, relative: &str, image: &ImageFile) -> Result<(), ArtifactError> {
+        let bytes = image.to_bytes().map_err(|source| ArtifactError::Image {
+            path: self.root.join(relative),
+            source,
+        })?;
+        self.write(relative, &bytes)
+    }
+
+    fn json<T: serde::Serialize>(
+        &mut self,
+        relative: &str,
+        what: &'static str,
+        value: &T,
+    ) -> Result<(), ArtifactError> {
+        let mut text = serde_json::to_string_pretty(value).map_err(|source| ArtifactError::Json { what, source })?;
+        text.push('\n');
+        self.write(relative, text.as_bytes())
+    }
+}
+
+/// Content address of the datapath object.
+pub fn object_path() -> String {
+    format!("objects/{}.bpf.o", hex::encode(Sha256::digest(DATAPATH_OBJECT)))
+}
+
+/// Writes the whole artifact under `out` (replacing `objects/` and `maps/` of an earlier build).
+pub fn write_artifact(
+    compilation: &Compilation,
+    inputs: ArtifactInputs<'_>,
+    out: &Path,
+) -> Result<ArtifactSummary, ArtifactError> {
+    for owned in ["objects", "maps"] {
+        let dir = out.join(owned);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|source| ArtifactError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+    }
+    let mut w = Writer {
+        root: out,
+        files: Vec::new(),
+    };
+    let object = object_path();
+    w.write(&object, DATAPATH_OBJECT)?;
+    w.image(
+        "maps/ipcache.bin",
+        &ImageFile {
+            config: None,
+            maps: vec![compilation.ipcache_image.clone()],
+        },
+    )?;
+
+    let mut map_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for endpoint in &compilation.endpoints {
+        let dir = endpoint_dir(endpoint);
+        w.image(
+            &format!("{dir}/config.bin"),
+            &ImageFile {
+                config: Some(endpoint.images.config),
+                maps: Vec::new(),
+            },
+        )?;
+        let mut files = BTreeMap::new();
+        for map in &endpoint.images.maps {
+            let relative = format!("{dir}/{}.bin", map.name);
+            w.image(
+                &relative,
+                &ImageFile {
+                    config: None,
+                    maps: vec![map.clone()],
+                },
+            )?;
+            files.insert(map.name.clone(), relative);
+        }
+        map_files.insert(endpoint.key.to_string(), files);
+    }
+
+    let manifest = build_manifest(
+        compilation,
+        ManifestInputs {
+            universe: inputs.universe,
+            rules: inputs.rules,
+            input_digest: inputs.input_digest.clone(),
+            inputs: inputs.inputs,
+            object_path: object,
+            map_files: &map_files,
+            warnings: inputs.warnings.clone(),
+        },
+    );
+    let report = build_report(
+        compilation,
+        inputs.universe.identities().len(),
+        inputs.input_digest,
+        inputs.warnings,
+    );
+    w.json("manifest.json", "manifest", &manifest)?;
+    w.json("report.json", "report", &report)?;
+    w.write("report.md", render_markdown(&report).as_bytes())?;
+    Ok(ArtifactSummary {
+        manifest,
+        report,
+        files: w.files,
+    })
+}

@@ -1,0 +1,101 @@
+//! The pure part of a build: universe + rules → per-endpoint resolution, classes, DAG, layout,
+//! datapath tables and map images, plus the node-wide ipcache. Used by `policyc build`,
+//! `policyc test --datapath` and the differential tests alike.
+
+use crate::optimize::endpoint::datapath_options;
+use crate::optimize::{optimize_endpoint, OptimizedEndpoint};
+use crate::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};
+use policyc_backends::{endpoint_images, ipcache_image, BackendError, EndpointImages, IpcacheEntry, MapImage};
+use policyc_ir::universe::{EndpointKey, Universe};
+use policyc_ir::PolicyRule;
+use rayon::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("encoding the tables of {endpoint}: {source}")]
+    Backend { endpoint: String, source: BackendError },
+    #[error("encoding the ipcache: {0}")]
+    Ipcache(BackendError),
+}
+
+/// One endpoint, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledEndpoint {
+    pub key: EndpointKey,
+    /// 1-based position in the sorted endpoint list (reported in datapath events).
+    pub endpoint_id: u32,
+    pub interface: Option<String>,
+    pub resolved: ResolvedEndpoint,
+    pub optimized: OptimizedEndpoint,
+    pub images: EndpointImages,
+}
+
+/// A compiled policy set.
+#[derive(Debug, Clone)]
+pub struct Compilation {
+    pub endpoints: Vec<CompiledEndpoint>,
+    pub ipcache: Vec<IpcacheEntry>,
+    pub ipcache_image: MapImage,
+}
+
+impl Compilation {
+    pub fn endpoint(&self, key: &EndpointKey) -> Option<&CompiledEndpoint> {
+        self.endpoints.iter().find(|e| &e.key == key)
+    }
+}
+
+/// The node-wide ipcache entries of a universe (prefix → identity), sorted.
+pub fn ipcache_entries(universe: &Universe) -> Vec<IpcacheEntry> {
+    let mut entries: Vec<IpcacheEntry> = universe
+        .ipcache()
+        .entries()
+        .map(|(prefix, identity)| IpcacheEntry {
+            prefix: prefix.net(),
+            identity: identity.0,
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+/// Compiles every endpoint (rayon across endpoints); `on_endpoint_done` is called once per
+/// endpoint (progress reporting).
+pub fn compile(
+    universe: &Universe,
+    rules: &[PolicyRule],
+    on_endpoint_done: &(dyn Fn() + Sync),
+) -> Result<Compilation, CompileError> {
+    let options = datapath_options(universe);
+    let endpoints = universe
+        .endpoints()
+        .par_iter()
+        .enumerate()
+        .map(|(index, endpoint)| {
+            let endpoint_id = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let resolved = resolve_endpoint(universe, rules, &endpoint.key)?;
+            let optimized = optimize_endpoint(&resolved, endpoint_id, options);
+            let images = endpoint_images(&optimized.tables).map_err(|source| CompileError::Backend {
+                endpoint: endpoint.key.to_string(),
+                source,
+            })?;
+            on_endpoint_done();
+            Ok(CompiledEndpoint {
+                key: endpoint.key.clone(),
+                endpoint_id,
+                interface: endpoint.interface.clone(),
+                resolved,
+                optimized,
+                images,
+            })
+        })
+        .collect::<Result<Vec<_>, CompileError>>()?;
+    let ipcache = ipcache_entries(universe);
+    let ipcache_image = ipcache_image(&ipcache).map_err(CompileError::Ipcache)?;
+    Ok(Compilation {
+        endpoints,
+        ipcache,
+        ipcache_image,
+    })
+}

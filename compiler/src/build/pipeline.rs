@@ -1,0 +1,116 @@
+//! The whole of `policyc build` as a library call: load the inventory and the policies, stop on
+//! error findings, build the universe, compile every endpoint, write the artifact. The CLI and
+//! the tests both go through [`build_artifact`].
+
+use super::artifact::{write_artifact, ArtifactError, ArtifactInputs, ArtifactSummary};
+use super::compile::{compile, Compilation, CompileError};
+use super::digest::{input_digest, input_files};
+use super::manifest::has_l7;
+use crate::diagnostics::{Finding, Severity};
+use crate::frontend::source::SourceMap;
+use crate::frontend::{load_policies, FrontendOptions};
+use crate::inventory::{load_inventory, InventoryOptions};
+use policyc_ir::universe::{Universe, UniverseError, UniverseOptions};
+use policyc_ir::{Peer, PeerSet, PolicyRule};
+use std::path::{Path, PathBuf};
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub inventory: PathBuf,
+    pub policies: Vec<PathBuf>,
+    pub output: PathBuf,
+    pub options: UniverseOptions,
+}
+
+/// Why a build stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildFailure {
+    /// The inputs have error findings (rendered by the caller with the source map).
+    #[error("the inputs have {} error finding(s)", .0.iter().filter(|f| f.severity == Severity::Error).count())]
+    Findings(Vec<Finding>),
+    #[error("cannot read the inputs: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("inconsistent inventory: {0}")]
+    Universe(#[from] UniverseError),
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+}
+
+/// The loud warnings of a build: what the datapath does not enforce yet.
+pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if has_l7(compilation) {
+        warnings.push(
+            "L7 rules compile to redirect-l7 verdicts, but the datapath does not enforce L7 yet: \
+             the loader refuses such endpoints unless run with --l7-fallback=allow-l4 (then L4 is allowed, L7 is NOT checked)"
+                .to_string(),
+        );
+    }
+    let fqdn = rules
+        .iter()
+        .any(|r| matches!(&r.peers, PeerSet::Some(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))));
+    if fqdn {
+        warnings.push(
+            "toFQDNs peers allow nothing yet (fail closed): no DNS proxy feeds learned addresses to the datapath"
+                .to_string(),
+        );
+    }
+    if rules.iter().any(|r| r.auth.is_some()) {
+        warnings.push(
+            "authentication.mode is not enforced by the datapath; the oracle treats these rules as plain allows"
+                .to_string(),
+        );
+    }
+    warnings
+}
+
+/// Loads the inventory and the policies; error findings stop the build.
+pub fn load_inputs(
+    inventory: &Path,
+    policies: &[PathBuf],
+    options: UniverseOptions,
+    sources: &mut SourceMap,
+) -> Result<(Universe, Vec<PolicyRule>, Vec<Finding>), BuildFailure> {
+    let inventory = load_inventory(inventory, &InventoryOptions::default(), sources).map_err(BuildFailure::Findings)?;
+    let frontend = FrontendOptions {
+        cluster_name: inventory.cluster.clone(),
+    };
+    let set = load_policies(policies, &frontend, sources);
+    if set.error_count() > 0 {
+        return Err(BuildFailure::Findings(set.findings));
+    }
+    let universe = crate::identity::build_universe(&inventory, &set.rules, options)?;
+    Ok((universe, set.rules, set.findings))
+}
+
+/// Runs a whole build; `on_endpoint_done` reports progress.
+pub fn build_artifact(
+    request: &BuildRequest,
+    sources: &mut SourceMap,
+    on_start: &dyn Fn(usize),
+    on_endpoint_done: &(dyn Fn() + Sync),
+) -> Result<(ArtifactSummary, Vec<Finding>), BuildFailure> {
+    let (universe, rules, findings) = load_inputs(&request.inventory, &request.policies, request.options, sources)?;
+    on_start(universe.endpoints().len());
+    let compilation = compile(&universe, &rules, on_endpoint_done)?;
+    let mut all_inputs = vec![request.inventory.clone()];
+    all_inputs.extend(request.policies.iter().cloned());
+    let files = input_files(&all_inputs)?;
+    let digest = input_digest(&files)?;
+    let warnings = build_warnings(&rules, &compilation);
+    let summary = write_artifact(
+        &compilation,
+        ArtifactInputs {
+            universe: &universe,
+            rules: &rules,
+            input_digest: digest,
+            inputs: files.iter().map(|f| f.display().to_string()).collect(),
+            warnings,
+        },
+        &request.output,
+    )?;
+    Ok((summary, findings))
+}

@@ -1,0 +1,287 @@
+//! The build report (`report.json`, `report.md`): per endpoint the identities, classes, map
+//! entries and bytes per map, the entries Cilium's policy map would need for the same policy
+//! (identity × direction × protocol × masked-port prefixes), the ratio, and the chosen layout
+//! with the cost of both candidates; then totals and what the datapath does not enforce yet.
+
+use super::compile::{Compilation, CompiledEndpoint};
+use crate::optimize::cilium_encoding::CILIUM_POLICY_ENTRY_BYTES;
+use crate::optimize::layout::{
+    LayoutCost, CLASS_ENTRY_BYTES, INTERVAL_ENTRY_BYTES, LOOKUP_WEIGHT_BYTES, PORTFN_ENTRY_BYTES,
+};
+use crate::optimize::Encoding;
+use policyc_backends::layout::map_names;
+use policyc_ir::Direction;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MapStats {
+    pub entries: usize,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectionReport {
+    pub enforced: bool,
+    pub classes: usize,
+    /// Identities that need a `pc_class` entry (not in the unknown class).
+    pub identities_with_class_entry: usize,
+    pub layout: Encoding,
+    pub flat: LayoutCost,
+    pub compressed: LayoutCost,
+    pub why: String,
+    pub cilium_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointReport {
+    pub name: String,
+    pub identities: usize,
+    pub dag_nodes: usize,
+    pub directions: BTreeMap<Direction, DirectionReport>,
+    /// Policy maps only (`pc_class`, `pc_portfn`, `pc_intervals`).
+    pub maps: BTreeMap<String, MapStats>,
+    pub entries: usize,
+    pub bytes: usize,
+    pub cilium_entries: usize,
+    pub cilium_bytes: usize,
+    /// Cilium entries / our entries (how many times fewer entries we need).
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub endpoints: usize,
+    pub identities: usize,
+    pub entries: usize,
+    pub bytes: usize,
+    pub cilium_entries: usize,
+    pub cilium_bytes: usize,
+    pub ratio: f64,
+    pub ipcache_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostModel {
+    pub class_entry_bytes: usize,
+    pub portfn_entry_bytes: usize,
+    pub interval_entry_bytes: usize,
+    pub lookup_weight_bytes: usize,
+    pub cilium_entry_bytes: usize,
+    pub verifier_instructions: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub input_digest: String,
+    pub cost_model: CostModel,
+    pub endpoints: Vec<EndpointReport>,
+    pub totals: Totals,
+    pub notes: Vec<String>,
+}
+
+fn ratio(cilium: usize, ours: usize) -> f64 {
+    // Rounded to 2 decimals so the JSON is stable and readable.
+    let r = cilium as f64 / ours.max(1) as f64;
+    (r * 100.0).round() / 100.0
+}
+
+const POLICY_MAPS: [&str; 3] = [map_names::CLASS, map_names::PORTFN, map_names::INTERVALS];
+
+fn why(chosen: Encoding, flat: &LayoutCost, compressed: &LayoutCost, enforced: bool) -> String {
+    if !enforced {
+        return "direction not enforced: no tables, every packet passes".to_string();
+    }
+    match chosen {
+        Encoding::Compressed => format!(
+            "compressed: score {} < flat {} ({} vs {} entries; unknown-class identities and protocol-0 fallbacks elided, at most one extra lookup)",
+            compressed.score,
+            flat.score,
+            compressed.entries(),
+            flat.entries()
+        ),
+        Encoding::Flat => format!(
+            "flat: score {} <= compressed {} (elision saves too little to pay for the extra lookup)",
+            flat.score, compressed.score
+        ),
+    }
+}
+
+fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
+    let mut maps = BTreeMap::new();
+    for name in POLICY_MAPS {
+        let stats = e
+            .images
+            .map(name)
+            .map_or(MapStats { entries: 0, bytes: 0 }, |m| MapStats {
+                entries: m.entries.len(),
+                bytes: m.entries.len() * (m.key_size as usize + m.value_size as usize),
+            });
+        maps.insert(name.to_string(), stats);
+    }
+    let entries: usize = maps.values().map(|m| m.entries).sum();
+    let bytes: usize = maps.values().map(|m| m.bytes).sum();
+    let directions = Direction::BOTH
+        .into_iter()
+        .map(|d| {
+            let layout = e.optimized.layout(d);
+            let classes = e.optimized.classes(d);
+            (
+                d,
+                DirectionReport {
+                    enforced: layout.tables.enforced,
+                    classes: classes.classes.len(),
+                    identities_with_class_entry: layout.tables.class_of_identity.len(),
+                    layout: layout.chosen,
+                    flat: layout.flat,
+                    compressed: layout.compressed,
+                    why: why(layout.chosen, &layout.flat, &layout.compressed, layout.tables.enforced),
+                    cilium_entries: e.resolved.cilium.entries_in(d),
+                },
+            )
+        })
+        .collect();
+    let cilium_entries = e.resolved.cilium.entries();
+    EndpointReport {
+        name: e.key.to_string(),
+        identities,
+        dag_nodes: e.optimized.dag.node_count(),
+        directions,
+        maps,
+        entries,
+        bytes,
+        cilium_entries,
+        cilium_bytes: e.resolved.cilium.bytes(),
+        ratio: ratio(cilium_entries, entries),
+    }
+}
+
+pub fn build_report(
+    compilation: &Compilation,
+    identities: usize,
+    input_digest: String,
+    notes: Vec<String>,
+) -> BuildReport {
+    let endpoints: Vec<EndpointReport> = compilation
+        .endpoints
+        .iter()
+        .map(|e| endpoint_report(e, identities))
+        .collect();
+    let entries = endpoints.iter().map(|e| e.entries).sum();
+    let cilium_entries = endpoints.iter().map(|e| e.cilium_entries).sum();
+    let totals = Totals {
+        endpoints: endpoints.len(),
+        identities,
+        entries,
+        bytes: endpoints.iter().map(|e| e.bytes).sum(),
+        cilium_entries,
+        cilium_bytes: endpoints.iter().map(|e| e.cilium_bytes).sum(),
+        ratio: ratio(cilium_entries, entries),
+        ipcache_entries: compilation.ipcache.len(),
+    };
+    BuildReport {
+        input_digest,
+        cost_model: CostModel {
+            class_entry_bytes: CLASS_ENTRY_BYTES,
+            portfn_entry_bytes: PORTFN_ENTRY_BYTES,
+            interval_entry_bytes: INTERVAL_ENTRY_BYTES,
+            lookup_weight_bytes: LOOKUP_WEIGHT_BYTES,
+            cilium_entry_bytes: CILIUM_POLICY_ENTRY_BYTES,
+            verifier_instructions:
+                "constant: one template program, interval search bounded at 17 steps; independent of rule count",
+        },
+        endpoints,
+        totals,
+        notes,
+    }
+}
+
+/// Renders the report as Markdown.
+pub fn render_markdown(report: &BuildReport) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# policyc build report\n");
+    let _ = writeln!(md, "Input digest: `{}`\n", report.input_digest);
+    let t = &report.totals;
+    let _ = writeln!(
+        md,
+        "**Totals:** {} endpoints, {} identities, {} policy-map entries ({} bytes) vs Cilium {} entries ({} bytes): **{:.2}× fewer entries**; ipcache {} entries.\n",
+        t.endpoints, t.identities, t.entries, t.bytes, t.cilium_entries, t.cilium_bytes, t.ratio, t.ipcache_entries
+    );
+    if !report.notes.is_empty() {
+        let _ = writeln!(md, "## Not enforced by the datapath yet\n");
+        for n in &report.notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(md, "## Endpoints\n");
+    let _ = writeln!(
+        md,
+        "| endpoint | classes in/eg | pc_class | pc_portfn | pc_intervals | entries | bytes | Cilium entries | ratio |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    for e in &report.endpoints {
+        let m = |name: &str| e.maps.get(name).map_or(0, |s| s.entries);
+        let c = |d: Direction| e.directions.get(&d).map_or(0, |r| r.classes);
+        let _ = writeln!(
+            md,
+            "| {} | {}/{} | {} | {} | {} | {} | {} | {} | {:.2}× |",
+            e.name,
+            c(Direction::Ingress),
+            c(Direction::Egress),
+            m(map_names::CLASS),
+            m(map_names::PORTFN),
+            m(map_names::INTERVALS),
+            e.entries,
+            e.bytes,
+            e.cilium_entries,
+            e.ratio
+        );
+    }
+    let _ = writeln!(md, "\n## Layout per endpoint and direction\n");
+    let _ = writeln!(
+        md,
+        "| endpoint | direction | layout | lookups/packet | entries | bytes | why |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for e in &report.endpoints {
+        for (d, r) in &e.directions {
+            let cost = match r.layout {
+                Encoding::Flat => r.flat,
+                Encoding::Compressed => r.compressed,
+            };
+            let layout = if r.enforced {
+                format!("{:?}", r.layout).to_lowercase()
+            } else {
+                "none".to_string()
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                e.name,
+                d,
+                layout,
+                cost.lookups_per_packet,
+                cost.entries(),
+                cost.bytes,
+                r.why
+            );
+        }
+    }
+    let cm = &report.cost_model;
+    let _ = writeln!(md, "\n## Cost model\n");
+    let _ = writeln!(md, "| term | value |\n|---|---|");
+    let _ = writeln!(md, "| pc_class entry | {} bytes |", cm.class_entry_bytes);
+    let _ = writeln!(md, "| pc_portfn entry | {} bytes |", cm.portfn_entry_bytes);
+    let _ = writeln!(md, "| pc_intervals entry | {} bytes |", cm.interval_entry_bytes);
+    let _ = writeln!(md, "| one map lookup | {} bytes-equivalent |", cm.lookup_weight_bytes);
+    let _ = writeln!(md, "| Cilium policy entry | {} bytes |", cm.cilium_entry_bytes);
+    let _ = writeln!(md, "| verifier instructions | {} |", cm.verifier_instructions);
+    let _ = writeln!(
+        md,
+        "\nscore = bytes + {} × lookups per packet; the lower score wins.",
+        cm.lookup_weight_bytes
+    );
+    md
+}
