@@ -6,7 +6,7 @@ use super::yaml_ext::NodeExt;
 use crate::diagnostics::ObjectContext;
 use crate::frontend::source::{SourceId, SourceMap, Span};
 use crate::frontend::yaml::{self, Node};
-use crate::lint::shim::PolicyObject;
+use crate::frontend::PolicyObject;
 use policyc_ir::{PolicyKind, PolicyRule, RuleId};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -66,15 +66,18 @@ impl YamlForest {
     pub fn parse(objects: &[PolicyObject], sources: &SourceMap) -> Self {
         let mut files = HashMap::new();
         for object in objects {
-            files.entry(object.source).or_insert_with(|| {
-                yaml::parse_documents(sources, object.source).0
-            });
+            files
+                .entry(object.source)
+                .or_insert_with(|| yaml::parse_documents(sources, object.source).0);
         }
         Self { files }
     }
 
     fn node_at(&self, source: SourceId, start: usize) -> Option<&Node> {
-        self.files.get(&source)?.iter().find_map(|doc| doc.root.find_outermost_at(start))
+        self.files
+            .get(&source)?
+            .iter()
+            .find_map(|doc| doc.root.find_outermost_at(start))
     }
 }
 
@@ -88,26 +91,43 @@ impl<'a> LintContext<'a> {
             .iter()
             .enumerate()
             .map(|(index, object)| {
-                let rules: Vec<&PolicyRule> = object.rule_ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+                let rules: Vec<&PolicyRule> = object
+                    .rule_ids
+                    .iter()
+                    .filter_map(|id| by_id.get(id).copied())
+                    .collect();
                 for rule in &rules {
                     object_of_rule.insert(rule.id, index);
                 }
                 let root = forest.node_at(object.source, object.span.start);
-                ObjectView { object, root, rules }
+                ObjectView {
+                    object,
+                    root,
+                    rules,
+                }
             })
             .collect();
-        Self { input, objects, object_of_rule }
+        Self {
+            input,
+            objects,
+            object_of_rule,
+        }
     }
 
     /// The object a rule was lowered from.
     #[must_use]
     pub fn object_of(&self, rule: &PolicyRule) -> Option<&ObjectView<'a>> {
-        self.object_of_rule.get(&rule.id).and_then(|i| self.objects.get(*i))
+        self.object_of_rule
+            .get(&rule.id)
+            .and_then(|i| self.objects.get(*i))
     }
 
     /// Every rule that belongs to a valid object (rules of rejected objects are not linted).
     pub fn rules(&self) -> impl Iterator<Item = &'a PolicyRule> + '_ {
-        self.objects.iter().filter(|o| o.object.valid).flat_map(|o| o.rules.iter().copied())
+        self.objects
+            .iter()
+            .filter(|o| o.object.valid)
+            .flat_map(|o| o.rules.iter().copied())
     }
 
     /// The valid objects.
@@ -162,7 +182,10 @@ impl<'a> LintContext<'a> {
     /// `default/allow-web spec.egress[1] (line 14)` for related-location labels and messages.
     #[must_use]
     pub fn describe_rule(&self, rule: &PolicyRule) -> String {
-        format!("{} {} (line {})", rule.origin, rule.provenance.path, rule.provenance.line)
+        format!(
+            "{} {} (line {})",
+            rule.origin, rule.provenance.path, rule.provenance.line
+        )
     }
 }
 

@@ -4,7 +4,9 @@
 
 use policyc_ir::rule::{PortProtocol, PortRule};
 use policyc_ir::selector::Operator;
-use policyc_ir::{EndpointSelector, Entity, L7Rules, Peer, PeerSet, PortMatch, PortSpec, Protocol, Subject};
+use policyc_ir::{
+    EndpointSelector, Entity, L7Rules, Peer, PeerSet, PortMatch, PortSpec, Protocol, Subject,
+};
 
 /// Does `outer` certainly match every identity `inner` matches?
 #[must_use]
@@ -14,14 +16,27 @@ pub fn peer_covers(outer: &Peer, inner: &Peer) -> bool {
     }
     match (outer, inner) {
         (Peer::Entity(Entity::All), _) => true,
-        (Peer::Entity(Entity::World), Peer::Cidr { .. } | Peer::Entity(Entity::WorldIpv4 | Entity::WorldIpv6)) => true,
+        (
+            Peer::Entity(Entity::World),
+            Peer::Cidr { .. } | Peer::Entity(Entity::WorldIpv4 | Entity::WorldIpv6),
+        ) => true,
         (Peer::Entity(Entity::WorldIpv4), Peer::Cidr { prefix, .. }) => prefix.is_ipv4(),
         (Peer::Entity(Entity::WorldIpv6), Peer::Cidr { prefix, .. }) => !prefix.is_ipv4(),
-        (Peer::Cidr { prefix: outer, except }, Peer::Cidr { prefix: inner, except: inner_except }) => {
+        (
+            Peer::Cidr {
+                prefix: outer,
+                except,
+            },
+            Peer::Cidr {
+                prefix: inner,
+                except: inner_except,
+            },
+        ) => {
             outer.contains(inner)
                 && except.iter().all(|hole| {
                     // A hole of the outer prefix must lie outside `inner` or inside one of its own holes.
-                    !inner.contains(hole) && !hole.contains(inner) || inner_except.iter().any(|h| h.contains(hole))
+                    !inner.contains(hole) && !hole.contains(inner)
+                        || inner_except.iter().any(|h| h.contains(hole))
                 })
         }
         (Peer::Cidr { prefix, except }, Peer::Entity(Entity::WorldIpv4)) => {
@@ -30,9 +45,8 @@ pub fn peer_covers(outer: &Peer, inner: &Peer) -> bool {
         (Peer::Cidr { prefix, except }, Peer::Entity(Entity::WorldIpv6)) => {
             except.is_empty() && prefix.is_default_route() && !prefix.is_ipv4()
         }
-        (Peer::Endpoints(outer), Peer::Endpoints(inner)) | (Peer::Nodes(outer), Peer::Nodes(inner)) => {
-            selector_covers(outer, inner)
-        }
+        (Peer::Endpoints(outer), Peer::Endpoints(inner))
+        | (Peer::Nodes(outer), Peer::Nodes(inner)) => selector_covers(outer, inner),
         _ => false,
     }
 }
@@ -43,9 +57,14 @@ pub fn peer_covers(outer: &Peer, inner: &Peer) -> bool {
 pub fn peers_cover(outer: &PeerSet, inner: &PeerSet) -> bool {
     match (outer, inner) {
         (PeerSet::All, _) => true,
-        (PeerSet::Some(outer), PeerSet::All) => outer.iter().any(|p| matches!(p, Peer::Entity(Entity::All))),
+        (PeerSet::Some(outer), PeerSet::All) => {
+            outer.iter().any(|p| matches!(p, Peer::Entity(Entity::All)))
+        }
         (PeerSet::Some(outer), PeerSet::Some(inner)) => {
-            !inner.is_empty() && inner.iter().all(|i| outer.iter().any(|o| peer_covers(o, i)))
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|i| outer.iter().any(|o| peer_covers(o, i)))
         }
     }
 }
@@ -76,7 +95,9 @@ pub fn selector_covers(outer: &EndpointSelector, inner: &EndpointSelector) -> bo
 #[must_use]
 pub fn subject_covers(outer: &Subject, inner: &Subject) -> bool {
     match (outer, inner) {
-        (Subject::Endpoints(o), Subject::Endpoints(i)) | (Subject::Nodes(o), Subject::Nodes(i)) => selector_covers(o, i),
+        (Subject::Endpoints(o), Subject::Endpoints(i)) | (Subject::Nodes(o), Subject::Nodes(i)) => {
+            selector_covers(o, i)
+        }
         _ => false,
     }
 }
@@ -144,7 +165,9 @@ pub fn is_plain_l4(rule: &PortRule) -> bool {
 pub fn ports_cover(outer: &PortMatch, inner: &PortMatch, ignore_inner_l7: bool) -> bool {
     match (outer, inner) {
         (PortMatch::Any, _) => true,
-        (PortMatch::Icmps(o), PortMatch::Icmps(i)) => !i.is_empty() && i.iter().all(|m| o.contains(m)),
+        (PortMatch::Icmps(o), PortMatch::Icmps(i)) => {
+            !i.is_empty() && i.iter().all(|m| o.contains(m))
+        }
         (PortMatch::Ports(outer), PortMatch::Ports(inner)) => {
             !inner.is_empty()
                 && inner.iter().all(|inner_rule| {
@@ -160,7 +183,11 @@ pub fn ports_cover(outer: &PortMatch, inner: &PortMatch, ignore_inner_l7: bool) 
                     if inner_rule.ports.is_empty() {
                         return outer.iter().any(|o| o.ports.is_empty() && l7_ok(o));
                     }
-                    inner_rule.ports.iter().all(|entry| outer.iter().any(|o| l7_ok(o) && port_rule_covers_entry(o, entry)))
+                    inner_rule.ports.iter().all(|entry| {
+                        outer
+                            .iter()
+                            .any(|o| l7_ok(o) && port_rule_covers_entry(o, entry))
+                    })
                 })
         }
         _ => false,
@@ -173,7 +200,9 @@ pub fn allows_port_without_l7(outer: &PortMatch, entry: &PortProtocol) -> bool {
     match outer {
         PortMatch::Any => true,
         PortMatch::Icmps(_) => false,
-        PortMatch::Ports(rules) => rules.iter().any(|r| is_plain_l4(r) && port_rule_covers_entry(r, entry)),
+        PortMatch::Ports(rules) => rules
+            .iter()
+            .any(|r| is_plain_l4(r) && port_rule_covers_entry(r, entry)),
     }
 }
 
@@ -183,9 +212,9 @@ pub fn includes_world(peers: &PeerSet) -> Option<String> {
     match peers {
         PeerSet::All => Some("every peer (no `from` field)".to_string()),
         PeerSet::Some(peers) => peers.iter().find_map(|p| match p {
-            Peer::Entity(e @ (Entity::All | Entity::World | Entity::WorldIpv4 | Entity::WorldIpv6)) => {
-                Some(format!("entity `{e}`"))
-            }
+            Peer::Entity(
+                e @ (Entity::All | Entity::World | Entity::WorldIpv4 | Entity::WorldIpv6),
+            ) => Some(format!("entity `{e}`")),
             Peer::Cidr { prefix, except } if prefix.is_default_route() && except.is_empty() => {
                 Some(format!("`{prefix}`"))
             }
@@ -202,7 +231,10 @@ pub fn includes_all_ports(ports: &PortMatch) -> bool {
         PortMatch::Icmps(_) => false,
         PortMatch::Ports(rules) => rules.iter().any(|r| {
             is_plain_l4(r)
-                && (r.ports.is_empty() || r.ports.iter().any(|p| matches!(p.port, PortSpec::Range(range) if range.is_all())))
+                && (r.ports.is_empty()
+                    || r.ports
+                        .iter()
+                        .any(|p| matches!(p.port, PortSpec::Range(range) if range.is_all())))
         }),
     }
 }
@@ -210,7 +242,10 @@ pub fn includes_all_ports(ports: &PortMatch) -> bool {
 /// Is L7 policy (other than DNS, whose proxying has its own rules) attached to the port rule?
 #[must_use]
 pub fn has_enforcing_l7(rule: &PortRule) -> bool {
-    matches!(rule.l7, L7Rules::Http(_) | L7Rules::Kafka(_) | L7Rules::Generic { .. })
+    matches!(
+        rule.l7,
+        L7Rules::Http(_) | L7Rules::Kafka(_) | L7Rules::Generic { .. }
+    )
 }
 
 #[cfg(test)]
@@ -220,16 +255,26 @@ mod tests {
     use test_case::test_case;
 
     fn cidr(text: &str, except: &[&str]) -> Peer {
-        let parse = |t: &str| Prefix::parse(t).unwrap_or_else(|_| Prefix::host([0, 0, 0, 0].into()));
-        Peer::Cidr { prefix: parse(text), except: except.iter().map(|e| parse(e)).collect() }
+        let parse =
+            |t: &str| Prefix::parse(t).unwrap_or_else(|_| Prefix::host([0, 0, 0, 0].into()));
+        Peer::Cidr {
+            prefix: parse(text),
+            except: except.iter().map(|e| parse(e)).collect(),
+        }
     }
 
     fn app(value: &str) -> EndpointSelector {
-        EndpointSelector::wildcard().with(Requirement::equals(LabelKey::new(LabelSource::K8s, "app"), value))
+        EndpointSelector::wildcard().with(Requirement::equals(
+            LabelKey::new(LabelSource::K8s, "app"),
+            value,
+        ))
     }
 
     fn tcp(lo: u16, hi: u16) -> PortProtocol {
-        PortProtocol { protocol: Protocol::Tcp, port: PortSpec::Range(PortRange::new(lo, hi).unwrap_or(PortRange::ALL)) }
+        PortProtocol {
+            protocol: Protocol::Tcp,
+            port: PortSpec::Range(PortRange::new(lo, hi).unwrap_or(PortRange::ALL)),
+        }
     }
 
     #[test_case(Peer::Entity(Entity::All), cidr("10.0.0.0/8", &[]), true; "entity all covers cidr")]
@@ -248,7 +293,10 @@ mod tests {
 
     #[test]
     fn port_ranges_and_any_protocol() {
-        let any_80_90 = PortProtocol { protocol: Protocol::Any, ..tcp(80, 90) };
+        let any_80_90 = PortProtocol {
+            protocol: Protocol::Any,
+            ..tcp(80, 90)
+        };
         assert!(port_protocol_covers(&any_80_90, &tcp(80, 80)));
         assert!(!port_protocol_covers(&tcp(80, 80), &any_80_90));
         assert!(!port_protocol_covers(&tcp(80, 85), &tcp(84, 86)));
@@ -257,6 +305,9 @@ mod tests {
     #[test]
     fn contradicting_selectors_do_not_overlap() {
         assert!(!selectors_may_overlap(&app("web"), &app("db")));
-        assert!(selectors_may_overlap(&app("web"), &EndpointSelector::wildcard()));
+        assert!(selectors_may_overlap(
+            &app("web"),
+            &EndpointSelector::wildcard()
+        ));
     }
 }

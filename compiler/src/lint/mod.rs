@@ -6,7 +6,6 @@
 //! [`run_lints`] (lints only, unsuppressed).
 
 pub mod context;
-mod shim;
 pub mod coverage;
 pub mod rules;
 pub mod suppression;
@@ -17,7 +16,7 @@ pub use context::{ClusterAddresses, LintContext, LintInput, YamlForest};
 
 use crate::diagnostics::Finding;
 use crate::frontend::source::SourceMap;
-use crate::lint::shim::PolicySet;
+use crate::frontend::PolicySet;
 
 /// Every semantic lint over `input`, before suppressions.
 #[must_use]
@@ -31,15 +30,27 @@ pub fn run_lints(input: LintInput<'_>) -> Vec<Finding> {
 /// validation findings plus the semantic lints, with `policyc.io/ignore` suppressions applied,
 /// sorted by file, position and code.
 #[must_use]
-pub fn lint_policy_set(set: &PolicySet, sources: &SourceMap, cluster: Option<&ClusterAddresses>) -> Vec<Finding> {
-    let input = LintInput { rules: &set.rules, objects: &set.objects, sources, cluster };
+pub fn lint_policy_set(
+    set: &PolicySet,
+    sources: &SourceMap,
+    cluster: Option<&ClusterAddresses>,
+) -> Vec<Finding> {
+    let input = LintInput {
+        rules: &set.rules,
+        objects: &set.objects,
+        sources,
+        cluster,
+    };
     let forest = YamlForest::parse(input.objects, input.sources);
     let ctx = LintContext::new(input, &forest);
     let mut findings: Vec<Finding> = set.findings.clone();
     findings.extend(rules::ALL.iter().flat_map(|(_, rule)| rule(&ctx)));
     let mut findings = suppression::apply(findings, &ctx.objects);
     findings.sort_by_key(|f| {
-        let place = f.primary.as_ref().map(|p| (p.span.source.index(), p.span.start, p.span.end));
+        let place = f
+            .primary
+            .as_ref()
+            .map(|p| (p.span.source.index(), p.span.start, p.span.end));
         (place, f.code.id)
     });
     findings
@@ -54,7 +65,11 @@ mod tests {
     fn every_rule_has_a_registered_semantic_code() {
         for (id, _) in rules::ALL {
             let code = codes::lookup(id);
-            assert_eq!(code.map(|c| c.category()), Some("semantic"), "{id} is not a registered PC03xx code");
+            assert_eq!(
+                code.map(|c| c.category()),
+                Some("semantic"),
+                "{id} is not a registered PC03xx code"
+            );
         }
     }
 }

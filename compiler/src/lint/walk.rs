@@ -22,22 +22,37 @@ pub struct RuleItem<'a> {
 /// Every rule item of the object: `spec` and each `specs[i]` for Cilium kinds, `spec` for KNP.
 #[must_use]
 pub fn rule_items<'a>(object: &ObjectView<'a>) -> Vec<RuleItem<'a>> {
-    let Some(root) = object.root else { return Vec::new() };
+    let Some(root) = object.root else {
+        return Vec::new();
+    };
     let mut specs: Vec<(String, &Node)> = Vec::new();
     if let Some(spec) = root.get("spec") {
         specs.push(("spec".to_string(), spec));
     }
     if object.is_cilium() {
-        for (i, spec) in root.get("specs").map(NodeExt::items).unwrap_or_default().iter().enumerate() {
+        for (i, spec) in root
+            .get("specs")
+            .map(NodeExt::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             specs.push((format!("specs[{i}]"), spec));
         }
     }
     let mut items = Vec::new();
     for (spec_path, spec) in specs {
         for section in SECTIONS {
-            let Some(list) = spec.get(section) else { continue };
+            let Some(list) = spec.get(section) else {
+                continue;
+            };
             for (i, node) in list.items().iter().enumerate() {
-                items.push(RuleItem { path: format!("{spec_path}.{section}[{i}]"), section, list, node });
+                items.push(RuleItem {
+                    path: format!("{spec_path}.{section}[{i}]"),
+                    section,
+                    list,
+                    node,
+                });
             }
         }
     }
@@ -59,11 +74,23 @@ pub fn port_rules(item: &Node) -> impl Iterator<Item = (String, &Node)> {
 pub fn port_entries(item: &Node) -> Vec<(String, &Node)> {
     let mut out = Vec::new();
     for (path, port_rule) in port_rules(item) {
-        for (j, entry) in port_rule.get("ports").map(NodeExt::items).unwrap_or_default().iter().enumerate() {
+        for (j, entry) in port_rule
+            .get("ports")
+            .map(NodeExt::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             out.push((format!("{path}.ports[{j}]"), entry));
         }
     }
-    for (j, entry) in item.get("ports").map(NodeExt::items).unwrap_or_default().iter().enumerate() {
+    for (j, entry) in item
+        .get("ports")
+        .map(NodeExt::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         out.push((format!("ports[{j}]"), entry));
     }
     out

@@ -51,7 +51,9 @@ impl NodeExt for Node {
     }
 
     fn value_span(&self) -> Span {
-        self.as_str().and_then(|s| self.sub_span(0..s.len())).unwrap_or(self.span)
+        self.as_str()
+            .and_then(|s| self.sub_span(0..s.len()))
+            .unwrap_or(self.span)
     }
 
     fn find_outermost_at(&self, start: usize) -> Option<&Node> {

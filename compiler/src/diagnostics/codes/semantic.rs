@@ -140,16 +140,6 @@ pub const KAFKA_RULES_DEPRECATED: Code = Code {
 evaluates the rules, but plan a migration: restrict Kafka clients at L4 (peers and ports) or with a Kafka-aware proxy.",
 };
 
-pub const TLS_FIELDS_NOT_ENFORCED: Code = Code {
-    id: "PC0314",
-    name: "tls-fields-not-enforced",
-    default_severity: Warning,
-    summary: "serverNames, terminatingTLS, originatingTLS or listener is parsed but not enforced by policyc",
-    explanation: "Cilium hands TLS SNI matching (`serverNames`), TLS interception (`terminatingTLS`, \
-`originatingTLS`) and custom Envoy listeners to Envoy. policyc accepts these fields but neither its BPF datapath nor \
-its evaluator models them: the port rule is treated as plain L4 (plus its L7 rules). Verify such flows in a cluster.",
-};
-
 pub const IGNORE_WITHOUT_REASON: Code = Code {
     id: "PC0315",
     name: "ignore-without-reason",
@@ -188,7 +178,6 @@ pub const ALL: &[&Code] = &[
     &BROAD_INGRESS_EXPOSURE,
     &PEER_NOT_RESOLVABLE_OFFLINE,
     &KAFKA_RULES_DEPRECATED,
-    &TLS_FIELDS_NOT_ENFORCED,
     &IGNORE_WITHOUT_REASON,
     &INVALID_IGNORE_CODE,
 ];

@@ -12,11 +12,19 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
         for item in rule_items(object) {
             let is_deny = item.section.ends_with("Deny");
             for (path, entry) in port_entries(item.node) {
-                let Some(protocol) = entry.get("protocol") else { continue };
-                if !protocol.text().is_some_and(|p| p.eq_ignore_ascii_case("any")) {
+                let Some(protocol) = entry.get("protocol") else {
+                    continue;
+                };
+                if !protocol
+                    .text()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("any"))
+                {
                     continue;
                 }
-                let port = entry.get("port").and_then(NodeExt::text).unwrap_or_else(|| "0".to_string());
+                let port = entry
+                    .get("port")
+                    .and_then(NodeExt::text)
+                    .unwrap_or_else(|| "0".to_string());
                 let why = match port.as_str() {
                     "0" => "on all ports",
                     "7" | "echo" => "on port 7 (echo)",
@@ -32,7 +40,10 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                     .help(format!(
                         "to {verb} ICMP, add a rule with `icmps: [{{fields: [{{type: EchoRequest, family: IPv4}}]}}]`"
                     ))
-                    .context(LintContext::object_context(object, &format!("{}.{path}.protocol", item.path))),
+                    .context(LintContext::object_context(
+                        object,
+                        &format!("{}.{path}.protocol", item.path),
+                    )),
                 );
             }
         }

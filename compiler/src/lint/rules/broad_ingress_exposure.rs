@@ -8,12 +8,19 @@ use policyc_ir::{Direction, RuleAction};
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for rule in ctx.rules().filter(|r| r.direction == Direction::Ingress && r.action == RuleAction::Allow) {
-        let Some(who) = includes_world(&rule.peers) else { continue };
+    for rule in ctx
+        .rules()
+        .filter(|r| r.direction == Direction::Ingress && r.action == RuleAction::Allow)
+    {
+        let Some(who) = includes_world(&rule.peers) else {
+            continue;
+        };
         if !includes_all_ports(&rule.ports) {
             continue;
         }
-        let Some(span) = ctx.rule_span(rule) else { continue };
+        let Some(span) = ctx.rule_span(rule) else {
+            continue;
+        };
         findings.push(
             Finding::new(
                 &codes::BROAD_INGRESS_EXPOSURE,

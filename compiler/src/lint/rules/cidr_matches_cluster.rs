@@ -7,7 +7,11 @@ use crate::lint::yaml_ext::NodeExt;
 use policyc_ir::{Peer, PeerSet, Prefix};
 
 /// The cluster addresses inside `prefix` and outside every `except`.
-fn covered<'c>(cluster: &'c ClusterAddresses, prefix: &Prefix, except: &[Prefix]) -> Vec<&'c (std::net::IpAddr, String)> {
+fn covered<'c>(
+    cluster: &'c ClusterAddresses,
+    prefix: &Prefix,
+    except: &[Prefix],
+) -> Vec<&'c (std::net::IpAddr, String)> {
     cluster
         .addresses
         .iter()
@@ -16,27 +20,44 @@ fn covered<'c>(cluster: &'c ClusterAddresses, prefix: &Prefix, except: &[Prefix]
 }
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
-    let Some(cluster) = ctx.input.cluster else { return Vec::new() };
+    let Some(cluster) = ctx.input.cluster else {
+        return Vec::new();
+    };
     let mut findings = Vec::new();
     for rule in ctx.rules() {
-        let PeerSet::Some(peers) = &rule.peers else { continue };
+        let PeerSet::Some(peers) = &rule.peers else {
+            continue;
+        };
         for peer in peers {
-            let Peer::Cidr { prefix, except } = peer else { continue };
+            let Peer::Cidr { prefix, except } = peer else {
+                continue;
+            };
             // 0.0.0.0/0 and ::/0 are the usual way to say "the Internet"; they are not a mistake.
             if prefix.is_default_route() {
                 continue;
             }
             let hits = covered(cluster, prefix, except);
-            let Some((first_ip, first_what)) = hits.first() else { continue };
-            let Some(rule_span) = ctx.rule_span(rule) else { continue };
+            let Some((first_ip, first_what)) = hits.first() else {
+                continue;
+            };
+            let Some(rule_span) = ctx.rule_span(rule) else {
+                continue;
+            };
             let span = ctx
                 .rule_node(rule)
                 .and_then(|node| {
                     let text = prefix.to_string();
-                    node.find_scalar(&|s| s == text || Prefix::parse_lenient(s).is_ok_and(|p| p == *prefix)).map(|n| n.span)
+                    node.find_scalar(&|s| {
+                        s == text || Prefix::parse_lenient(s).is_ok_and(|p| p == *prefix)
+                    })
+                    .map(|n| n.span)
                 })
                 .unwrap_or(rule_span);
-            let more = if hits.len() > 1 { format!(" and {} more", hits.len() - 1) } else { String::new() };
+            let more = if hits.len() > 1 {
+                format!(" and {} more", hits.len() - 1)
+            } else {
+                String::new()
+            };
             findings.push(
                 Finding::new(
                     &codes::CIDR_MATCHES_CLUSTER_ADDRESSES,

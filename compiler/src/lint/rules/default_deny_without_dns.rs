@@ -4,20 +4,31 @@
 use crate::diagnostics::{codes, Finding};
 use crate::lint::context::LintContext;
 use crate::lint::coverage::{allows_port_without_l7, subjects_may_overlap};
-use policyc_ir::{Direction, PeerSet, PolicyRule, PortMatch, PortProtocol, PortRange, PortSpec, Protocol, RuleAction};
+use policyc_ir::{
+    Direction, PeerSet, PolicyRule, PortMatch, PortProtocol, PortRange, PortSpec, Protocol,
+    RuleAction,
+};
 use std::collections::BTreeSet;
 
 /// Could this rule let DNS through (TCP or UDP 53 to some peer, with or without DNS L7 rules)?
 fn may_allow_dns(rule: &PolicyRule) -> bool {
-    if rule.direction != Direction::Egress || rule.action != RuleAction::Allow || rule.selects_nothing() {
+    if rule.direction != Direction::Egress
+        || rule.action != RuleAction::Allow
+        || rule.selects_nothing()
+    {
         return false;
     }
-    let dns = |protocol| PortProtocol { protocol, port: PortSpec::Range(PortRange::single(53)) };
-    let named_dns = |ports: &PortMatch| match ports {
+    let dns = |protocol| PortProtocol {
+        protocol,
+        port: PortSpec::Range(PortRange::single(53)),
+    };
+    let named_dns = |ports: &PortMatch| {
+        match ports {
         PortMatch::Ports(rules) => rules.iter().flat_map(|r| &r.ports).any(|p| {
             matches!(&p.port, PortSpec::Named(name) if name == "dns" || name == "domain" || name.starts_with("dns-"))
         }),
         _ => false,
+    }
     };
     let dns_l7 = |ports: &PortMatch| match ports {
         PortMatch::Ports(rules) => rules.iter().any(|r| {
@@ -39,17 +50,27 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let dns_allows: Vec<&PolicyRule> = ctx.rules().filter(|r| may_allow_dns(r)).collect();
     let mut reported = BTreeSet::new();
     let mut findings = Vec::new();
-    for rule in ctx.rules().filter(|r| r.direction == Direction::Egress && r.default_deny) {
-        if dns_allows.iter().any(|a| subjects_may_overlap(&a.subject, &rule.subject)) {
+    for rule in ctx
+        .rules()
+        .filter(|r| r.direction == Direction::Egress && r.default_deny)
+    {
+        if dns_allows
+            .iter()
+            .any(|a| subjects_may_overlap(&a.subject, &rule.subject))
+        {
             continue;
         }
         // One finding per policy object and subject: the first egress rule that flips the mode.
         if !reported.insert((rule.origin.clone(), rule.subject.clone())) {
             continue;
         }
-        let Some(span) = ctx.rule_span(rule) else { continue };
+        let Some(span) = ctx.rule_span(rule) else {
+            continue;
+        };
         let what = match &rule.peers {
-            PeerSet::Some(p) if p.is_empty() => "this rule selects no peer but still enables egress default-deny",
+            PeerSet::Some(p) if p.is_empty() => {
+                "this rule selects no peer but still enables egress default-deny"
+            }
             _ => "this egress rule enables default-deny for the selected endpoints",
         };
         findings.push(

@@ -9,11 +9,21 @@ use crate::lint::yaml_ext::NodeExt;
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for object in ctx.valid_objects() {
-        for item in rule_items(object).into_iter().filter(|i| i.node.is_empty_mapping()) {
-            let direction = if item.section.starts_with("ingress") { "ingress" } else { "egress" };
+        for item in rule_items(object)
+            .into_iter()
+            .filter(|i| i.node.is_empty_mapping())
+        {
+            let direction = if item.section.starts_with("ingress") {
+                "ingress"
+            } else {
+                "egress"
+            };
             let (message, label, help) = if !object.is_cilium() {
                 (
-                    format!("`{}: [{{}}]` allows all {direction} in a Kubernetes NetworkPolicy", item.section),
+                    format!(
+                        "`{}: [{{}}]` allows all {direction} in a Kubernetes NetworkPolicy",
+                        item.section
+                    ),
                     "an empty rule matches every peer on every port here".to_string(),
                     format!(
                         "in a CiliumNetworkPolicy the same text would deny all {direction}; to deny all here, use \
@@ -23,7 +33,10 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                 )
             } else if item.section.ends_with("Deny") {
                 (
-                    format!("`{}: [{{}}]` denies nothing: an empty deny rule selects no peer", item.section),
+                    format!(
+                        "`{}: [{{}}]` denies nothing: an empty deny rule selects no peer",
+                        item.section
+                    ),
                     "an empty rule selects no peer".to_string(),
                     format!(
                         "to deny all {direction}, use `{}: [{{{}Entities: [all]}}]`",
@@ -58,5 +71,8 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }

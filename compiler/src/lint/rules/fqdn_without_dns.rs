@@ -20,11 +20,20 @@ fn has_dns_rule(rule: &PolicyRule) -> bool {
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let dns_rules: Vec<&PolicyRule> = ctx.rules().filter(|r| has_dns_rule(r)).collect();
     let mut findings = Vec::new();
-    for rule in ctx.rules().filter(|r| r.direction == Direction::Egress && r.action == RuleAction::Allow) {
-        if !has_fqdn_peer(rule) || dns_rules.iter().any(|d| subjects_may_overlap(&d.subject, &rule.subject)) {
+    for rule in ctx
+        .rules()
+        .filter(|r| r.direction == Direction::Egress && r.action == RuleAction::Allow)
+    {
+        if !has_fqdn_peer(rule)
+            || dns_rules
+                .iter()
+                .any(|d| subjects_may_overlap(&d.subject, &rule.subject))
+        {
             continue;
         }
-        let Some(span) = ctx.rule_span(rule) else { continue };
+        let Some(span) = ctx.rule_span(rule) else {
+            continue;
+        };
         let span = ctx
             .rule_node(rule)
             .and_then(|node| node.find_entry("toFQDNs").map(|(_, v)| v.span))
@@ -34,7 +43,10 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                 &codes::FQDN_WITHOUT_DNS_RULE,
                 "`toFQDNs` will allow nothing: no egress rule with `rules.dns` applies to these endpoints",
             )
-            .at(span, "IPs for these names are only learnt from DNS answers seen by Cilium's DNS proxy")
+            .at(
+                span,
+                "IPs for these names are only learnt from DNS answers seen by Cilium's DNS proxy",
+            )
             .help(
                 "add an egress rule to kube-dns on port 53 (UDP and TCP) with `rules: {dns: [{matchPattern: \"*\"}]}` \
 for the same endpoints",

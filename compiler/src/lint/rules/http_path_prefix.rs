@@ -8,21 +8,28 @@ use crate::lint::yaml_ext::NodeExt;
 
 /// Last path segments that name a tree of resources rather than one resource.
 const PREFIX_LIKE_SEGMENTS: &[&str] = &[
-    "api", "apis", "public", "static", "assets", "admin", "internal", "private", "docs", "images", "img", "css",
-    "js", "files", "uploads", "media", "graphql", "rest", "web", "ui",
+    "api", "apis", "public", "static", "assets", "admin", "internal", "private", "docs", "images",
+    "img", "css", "js", "files", "uploads", "media", "graphql", "rest", "web", "ui",
 ];
 
 /// Is `path` a regex without metacharacters that reads like a prefix?
 fn looks_like_prefix(path: &str) -> bool {
-    let literal = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_~".contains(&b));
+    let literal = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-_~".contains(&b));
     if !literal || !path.starts_with('/') || path == "/" {
         return false;
     }
     if path.ends_with('/') {
         return true;
     }
-    let last = path.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
-    let versioned = last.len() >= 2 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
+    let last = path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let versioned =
+        last.len() >= 2 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
     versioned || PREFIX_LIKE_SEGMENTS.contains(&last.as_str())
 }
 
@@ -31,10 +38,18 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     for object in ctx.valid_objects().filter(|o| o.is_cilium()) {
         for item in rule_items(object) {
             for (pr_path, port_rule) in port_rules(item.node) {
-                let http = port_rule.get("rules").and_then(|r| r.get("http")).map(NodeExt::items).unwrap_or_default();
+                let http = port_rule
+                    .get("rules")
+                    .and_then(|r| r.get("http"))
+                    .map(NodeExt::items)
+                    .unwrap_or_default();
                 for (i, http_rule) in http.iter().enumerate() {
-                    let Some(path_node) = http_rule.get("path") else { continue };
-                    let Some(path) = path_node.as_str().filter(|p| looks_like_prefix(p)) else { continue };
+                    let Some(path_node) = http_rule.get("path") else {
+                        continue;
+                    };
+                    let Some(path) = path_node.as_str().filter(|p| looks_like_prefix(p)) else {
+                        continue;
+                    };
                     let base = path.trim_end_matches('/');
                     findings.push(
                         Finding::new(

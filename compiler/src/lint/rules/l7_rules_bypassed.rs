@@ -4,38 +4,64 @@
 
 use crate::diagnostics::{codes, Finding};
 use crate::lint::context::LintContext;
-use crate::lint::coverage::{allows_port_without_l7, covered_peers, has_enforcing_l7, subject_covers};
+use crate::lint::coverage::{
+    allows_port_without_l7, covered_peers, has_enforcing_l7, subject_covers,
+};
 use crate::lint::walk::port_rules;
 use crate::lint::yaml_ext::NodeExt;
 use policyc_ir::{PolicyRule, PortMatch, RuleAction};
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
-    let allows: Vec<&PolicyRule> = ctx.rules().filter(|r| r.action == RuleAction::Allow).collect();
+    let allows: Vec<&PolicyRule> = ctx
+        .rules()
+        .filter(|r| r.action == RuleAction::Allow)
+        .collect();
     let mut findings = Vec::new();
     for rule in &allows {
-        let PortMatch::Ports(port_rules_ir) = &rule.ports else { continue };
+        let PortMatch::Ports(port_rules_ir) = &rule.ports else {
+            continue;
+        };
         for (index, port_rule) in port_rules_ir.iter().enumerate() {
             if !has_enforcing_l7(port_rule) || port_rule.ports.is_empty() {
                 continue;
             }
-            let bypass = allows.iter().filter(|other| other.id != rule.id).find_map(|other| {
-                let same_endpoints = other.direction == rule.direction && subject_covers(&other.subject, &rule.subject);
-                let opens_ports = port_rule.ports.iter().all(|entry| allows_port_without_l7(&other.ports, entry));
-                if !same_endpoints || !opens_ports {
-                    return None;
-                }
-                let peers = covered_peers(&other.peers, &rule.peers);
-                let all_peers = matches!(other.peers, policyc_ir::PeerSet::All);
-                (all_peers || !peers.is_empty()).then(|| {
-                    if all_peers || matches!(rule.peers, policyc_ir::PeerSet::All) {
-                        (other, "every peer".to_string())
-                    } else {
-                        (other, peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+            let bypass = allows
+                .iter()
+                .filter(|other| other.id != rule.id)
+                .find_map(|other| {
+                    let same_endpoints = other.direction == rule.direction
+                        && subject_covers(&other.subject, &rule.subject);
+                    let opens_ports = port_rule
+                        .ports
+                        .iter()
+                        .all(|entry| allows_port_without_l7(&other.ports, entry));
+                    if !same_endpoints || !opens_ports {
+                        return None;
                     }
-                })
-            });
-            let Some((other, peers)) = bypass else { continue };
-            let (Some(rule_span), Some(other_span)) = (ctx.rule_span(rule), ctx.rule_span(other)) else { continue };
+                    let peers = covered_peers(&other.peers, &rule.peers);
+                    let all_peers = matches!(other.peers, policyc_ir::PeerSet::All);
+                    (all_peers || !peers.is_empty()).then(|| {
+                        if all_peers || matches!(rule.peers, policyc_ir::PeerSet::All) {
+                            (other, "every peer".to_string())
+                        } else {
+                            (
+                                other,
+                                peers
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            )
+                        }
+                    })
+                });
+            let Some((other, peers)) = bypass else {
+                continue;
+            };
+            let (Some(rule_span), Some(other_span)) = (ctx.rule_span(rule), ctx.rule_span(other))
+            else {
+                continue;
+            };
             let span = ctx
                 .rule_node(rule)
                 .and_then(|node| {
@@ -43,7 +69,11 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                     pr.entry("rules").map(|(key, _)| key.span)
                 })
                 .unwrap_or(rule_span);
-            let ports: Vec<String> = port_rule.ports.iter().map(|p| format!("{}/{}", p.protocol, p.port)).collect();
+            let ports: Vec<String> = port_rule
+                .ports
+                .iter()
+                .map(|p| format!("{}/{}", p.protocol, p.port))
+                .collect();
             findings.push(
                 Finding::new(
                     &codes::L7_RULES_BYPASSED,
@@ -54,7 +84,10 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                         ctx.describe_rule(other)
                     ),
                 )
-                .at(span, "these L7 rules are wildcarded for the peers the related rule allows")
+                .at(
+                    span,
+                    "these L7 rules are wildcarded for the peers the related rule allows",
+                )
                 .related(other_span, "allows the same peer and port with no L7 restriction")
                 .help("narrow the related rule's peers or ports, or add the same L7 rules to it")
                 .context(ctx.rule_context(rule)),

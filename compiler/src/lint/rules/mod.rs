@@ -1,4 +1,5 @@
 //! The semantic lint rules, one file per code (PC03xx), and the table the runner iterates.
+//! (`serverNames`/TLS/`listener` being parsed but not enforced is reported by validation, PC0229.)
 
 use crate::diagnostics::Finding;
 use crate::lint::context::LintContext;
@@ -15,7 +16,6 @@ pub mod http_path_prefix;
 pub mod kafka_deprecated;
 pub mod l7_rules_bypassed;
 pub mod shadowed_rule;
-pub mod tls_not_enforced;
 pub mod unresolvable_peer;
 
 /// A lint rule: reads the context, returns its findings.
@@ -36,5 +36,4 @@ pub const ALL: &[(&str, LintRule)] = &[
     ("PC0311", broad_ingress_exposure::check),
     ("PC0312", unresolvable_peer::check),
     ("PC0313", kafka_deprecated::check),
-    ("PC0314", tls_not_enforced::check),
 ];

@@ -3,8 +3,8 @@
 
 use crate::diagnostics::{codes, Finding};
 use crate::lint::context::LintContext;
-use crate::lint::coverage::{peers_cover, ports_cover};
-use policyc_ir::{PolicyRule, RuleAction};
+use crate::lint::coverage::{is_plain_l4, peers_cover, ports_cover};
+use policyc_ir::{PolicyRule, PortMatch, RuleAction};
 
 /// Is `outer` certainly a superset of `inner` (same subject, direction, action and auth)?
 fn covers(outer: &PolicyRule, inner: &PolicyRule) -> bool {
@@ -27,25 +27,55 @@ fn is_duplicate(a: &PolicyRule, b: &PolicyRule) -> bool {
         && a.ports == b.ports
 }
 
+/// L7 rules covered by an L3/L4 allow are PC0307's business (it names the affected peer).
+fn has_l7(rule: &PolicyRule) -> bool {
+    matches!(&rule.ports, PortMatch::Ports(prs) if prs.iter().any(|pr| !is_plain_l4(pr)))
+}
+
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
-    let rules: Vec<&PolicyRule> = ctx.rules().collect();
     let mut findings = Vec::new();
+    // Within one policy object: overlapping policies owned by different teams are normal.
+    for object in ctx.valid_objects() {
+        check_object(ctx, &object.rules, &mut findings);
+    }
+    findings
+}
+
+fn check_object(ctx: &LintContext<'_>, rules: &[&PolicyRule], findings: &mut Vec<Finding>) {
     for (i, inner) in rules.iter().enumerate() {
         // For duplicates only the later one is reported; for strict supersets, the covered one.
         let shadow = rules.iter().enumerate().find(|(j, outer)| {
-            *j != i && covers(outer, inner) && (!is_duplicate(outer, inner) || *j < i)
+            let duplicate = is_duplicate(outer, inner);
+            *j != i
+                && covers(outer, inner)
+                && (!duplicate || *j < i)
+                && (duplicate || !has_l7(inner))
         });
         let Some((_, outer)) = shadow else { continue };
-        let (Some(span), Some(outer_span)) = (ctx.rule_span(inner), ctx.rule_span(outer)) else { continue };
-        let verb = if inner.action == RuleAction::Allow { "allows" } else { "denies" };
+        let (Some(span), Some(outer_span)) = (ctx.rule_span(inner), ctx.rule_span(outer)) else {
+            continue;
+        };
+        let verb = if inner.action == RuleAction::Allow {
+            "allows"
+        } else {
+            "denies"
+        };
         let (message, label) = if is_duplicate(outer, inner) {
             (
-                format!("this {} rule duplicates {}", inner.direction, ctx.describe_rule(outer)),
+                format!(
+                    "this {} rule duplicates {}",
+                    inner.direction,
+                    ctx.describe_rule(outer)
+                ),
                 "same subject, peers and ports as the related rule".to_string(),
             )
         } else {
             (
-                format!("this {} rule is shadowed by {}", inner.direction, ctx.describe_rule(outer)),
+                format!(
+                    "this {} rule is shadowed by {}",
+                    inner.direction,
+                    ctx.describe_rule(outer)
+                ),
                 format!("every flow this rule {verb} is already covered by the related rule"),
             )
         };
@@ -53,9 +83,10 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
             Finding::new(&codes::SHADOWED_RULE, message)
                 .at(span, label)
                 .related(outer_span, "the covering rule")
-                .help("remove this rule, or narrow the covering rule if it is broader than intended")
+                .help(
+                    "remove this rule, or narrow the covering rule if it is broader than intended",
+                )
                 .context(ctx.rule_context(inner)),
         );
     }
-    findings
 }

@@ -9,10 +9,16 @@ use policyc_ir::{Peer, PeerSet};
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ctx.rules() {
-        let PeerSet::Some(peers) = &rule.peers else { continue };
+        let PeerSet::Some(peers) = &rule.peers else {
+            continue;
+        };
         for peer in peers {
-            let Peer::Unresolved { kind, detail } = peer else { continue };
-            let Some(rule_span) = ctx.rule_span(rule) else { continue };
+            let Peer::Unresolved { kind, detail } = peer else {
+                continue;
+            };
+            let Some(rule_span) = ctx.rule_span(rule) else {
+                continue;
+            };
             let span = ctx
                 .rule_node(rule)
                 .and_then(|node| node.find_entry(kind).map(|(key, _)| key.span))
