@@ -48,12 +48,15 @@ test-only:
 		$(CARGO) test --workspace $(LOCKED) --no-fail-fast; \
 	fi
 
-# The examples must stay clean and their flow tests must pass (issue 3: part of `make test`).
+# The examples must stay clean and their flow tests must pass (issue 3: part of `make test`),
+# and so must the KNP truth tables.
 test-examples: build
 	@echo "== policyc lint $(EXAMPLES)/policies/"
 	$(POLICYC) lint $(EXAMPLES)/policies/
 	@echo "== policyc test $(EXAMPLES)/flowtests.yaml"
 	$(POLICYC) test $(EXAMPLES)/flowtests.yaml
+	@echo "== policyc test testsuite/fixtures/knp-truth/ (Kubernetes NetworkPolicy truth tables)"
+	$(POLICYC) test testsuite/fixtures/knp-truth/
 
 lint-rust:
 	@echo "== cargo clippy --workspace --all-targets -- -D warnings"

@@ -118,7 +118,9 @@ rm -rf "$out_dir"
 run_policyc build --inventory "$examples/inventory.yaml" -o "$out_dir" "$examples/policies/"
 optional_step "build"
 if [[ $rc -eq 0 && -f "$out_dir/report.md" ]]; then
-    cat "$out_dir/report.md"
+    # The summary and the per-endpoint table; the full report (layouts, cost model) stays in the file.
+    sed '/^## Layout/,$d' "$out_dir/report.md"
+    echo "(full report: $out_dir/report.md)"
 fi
 
 header "summary"
