@@ -45,6 +45,39 @@ impl Code {
             _ => "other",
         }
     }
+
+    /// The text `policyc lint --explain` prints: header, summary, explanation wrapped at 80 columns.
+    #[must_use]
+    pub fn explain(&self) -> String {
+        format!(
+            "{} {} (default severity: {}, category: {})\n\n{}.\n\n{}\n",
+            self.id,
+            self.name,
+            self.default_severity,
+            self.category(),
+            self.summary,
+            wrap(self.explanation, 80)
+        )
+    }
+}
+
+/// Greedy word wrap (words longer than `width` stay on their own line).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        let word_len = word.chars().count();
+        if line_len > 0 && line_len + 1 + word_len > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word_len;
+    }
+    out
 }
 
 const PARTS: &[&[&Code]] = &[
@@ -175,6 +208,14 @@ mod tests {
     fn all_is_the_concatenation_in_id_order() {
         assert_eq!(ALL.len(), PARTS.iter().map(|p| p.len()).sum::<usize>());
         assert!(ALL.windows(2).all(|w| w[0].id < w[1].id));
+    }
+
+    #[test]
+    fn explain_wraps_and_names_the_code() {
+        let text = DUPLICATE_KEY.explain();
+        assert!(text.starts_with("PC0002 duplicate-key (default severity: error, category: syntax)\n\n"));
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.contains("A mapping has the same key twice."));
     }
 
     #[test]

@@ -317,3 +317,50 @@ fn random_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn very_deep_block_and_flow_nesting_do_not_overflow_the_stack() {
+    let block: String = (0..20_000)
+        .map(|i| format!("{}- \n", "  ".repeat(i % 50)))
+        .collect();
+    let block_deep: String = (0..5_000)
+        .map(|i| format!("{}a:\n", " ".repeat(i)))
+        .collect();
+    let flow = format!("{}{}", "[{a: ".repeat(50_000), "}]".repeat(50_000));
+    for text in [block, block_deep, flow] {
+        let (map, _, findings) = parse(&text);
+        for finding in &findings {
+            let span = finding.primary.as_ref().map(|l| l.span).expect("span");
+            assert!(map.slice(span).is_some());
+        }
+    }
+}
+
+#[test]
+fn mutated_policies_never_panic_and_spans_stay_in_bounds() {
+    let bytes = POLICY.as_bytes();
+    let mut inputs: Vec<String> = Vec::new();
+    for cut in 0..bytes.len() {
+        inputs.push(String::from_utf8_lossy(&bytes[..cut]).into_owned());
+        let mut deleted = bytes.to_vec();
+        deleted.remove(cut);
+        inputs.push(String::from_utf8_lossy(&deleted).into_owned());
+        for replacement in [b'\t', b':', b'-', b'[', b'"', b'&', b'*'] {
+            let mut swapped = bytes.to_vec();
+            swapped[cut] = replacement;
+            inputs.push(String::from_utf8_lossy(&swapped).into_owned());
+        }
+    }
+    for text in &inputs {
+        let (map, docs, findings) = parse(text);
+        let in_bounds = |span: Span| map.slice(span).is_some();
+        assert!(
+            findings
+                .iter()
+                .filter_map(|f| f.primary.as_ref())
+                .all(|l| in_bounds(l.span)),
+            "{text:?}"
+        );
+        assert!(docs.iter().all(|d| in_bounds(d.root.span)), "{text:?}");
+    }
+}
