@@ -213,7 +213,8 @@ mod tests {
     #[test]
     fn explain_wraps_and_names_the_code() {
         let text = DUPLICATE_KEY.explain();
-        assert!(text.starts_with("PC0002 duplicate-key (default severity: error, category: syntax)\n\n"));
+        assert!(text
+            .starts_with("PC0002 duplicate-key (default severity: error, category: syntax)\n\n"));
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
         assert!(text.contains("A mapping has the same key twice."));
     }
