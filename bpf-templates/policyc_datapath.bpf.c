@@ -28,6 +28,7 @@ const volatile struct policyc_config policyc_config = {
 	.l7_fallback_allow_l4 = 0,
 	.allow_localhost = 1,
 	.emit_allow_events = 0,
+	.allow_neighbor_discovery = 1,
 	.ct_lifetime_tcp_ns = 21600ULL * 1000000000ULL,
 	.ct_lifetime_other_ns = 60ULL * 1000000000ULL,
 	.frag_lifetime_ns = 30ULL * 1000000000ULL,
@@ -652,6 +653,15 @@ static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, 
 	int reason;
 
 	d->identity = peer_identity(f, dir);
+
+	/* Router/neighbor solicitation and advertisement, redirect: IPv6 needs them to work. */
+	if (policyc_config.allow_neighbor_discovery && f->family == POLICYC_FAMILY_IPV6 &&
+	    f->protocol == PROTO_ICMPV6 && !f->later_fragment && f->policy_port >= 133 &&
+	    f->policy_port <= 137) {
+		d->action = POLICYC_ACTION_PASS;
+		d->reason = POLICYC_REASON_NEIGHBOR_DISCOVERY;
+		return;
+	}
 
 	if (f->later_fragment) {
 		struct policyc_frag_key fk = {};

@@ -52,6 +52,7 @@ enum policyc_reason {
 	POLICYC_REASON_AUTH_UNSUPPORTED = 12,  /* AUTH_REQUIRED dropped */
 	POLICYC_REASON_TABLE_CORRUPT = 13,     /* inconsistent tables: dropped */
 	POLICYC_REASON_UNKNOWN_L3 = 14,        /* neither IPv4, IPv6 nor ARP: dropped */
+	POLICYC_REASON_NEIGHBOR_DISCOVERY = 15, /* ICMPv6 NDP with allow_neighbor_discovery */
 };
 
 enum policyc_action {
@@ -92,7 +93,7 @@ struct policyc_config {
 	__u8 l7_fallback_allow_l4;  /* 1 = REDIRECT_L7 passes at L4 */
 	__u8 allow_localhost;       /* 1 = ingress from identity 1 (host) always passes */
 	__u8 emit_allow_events;     /* 1 = events for passed packets too (drops always) */
-	__u8 pad0;
+	__u8 allow_neighbor_discovery; /* 1 = ICMPv6 133..137 (NDP) always passes */
 	__u32 pad1;
 	__u64 ct_lifetime_tcp_ns;
 	__u64 ct_lifetime_other_ns;

@@ -137,6 +137,8 @@ code_enum! {
         TableCorrupt = 13 => "POLICYC_REASON_TABLE_CORRUPT",
         /// Neither IPv4, IPv6 nor ARP.
         UnknownL3 = 14 => "POLICYC_REASON_UNKNOWN_L3",
+        /// ICMPv6 neighbor discovery passed by the knob.
+        NeighborDiscovery = 15 => "POLICYC_REASON_NEIGHBOR_DISCOVERY",
     }
 }
 
@@ -231,8 +233,8 @@ pub struct PolicycConfig {
     pub allow_localhost: u8,
     /// 1 = emit events for passed packets too.
     pub emit_allow_events: u8,
-    /// Padding.
-    pub pad0: u8,
+    /// 1 = ICMPv6 neighbor discovery (types 133..=137) always passes.
+    pub allow_neighbor_discovery: u8,
     /// Padding (explicit, so the u64 fields below need no hidden padding).
     pub pad1: u32,
     /// Conntrack lifetime of TCP flows.
@@ -257,7 +259,7 @@ impl PolicycConfig {
             .u8(self.l7_fallback_allow_l4)
             .u8(self.allow_localhost)
             .u8(self.emit_allow_events)
-            .u8(self.pad0)
+            .u8(self.allow_neighbor_discovery)
             .u32(self.pad1)
             .u64(self.ct_lifetime_tcp_ns)
             .u64(self.ct_lifetime_other_ns)
@@ -278,7 +280,7 @@ impl PolicycConfig {
             l7_fallback_allow_l4: r.u8()?,
             allow_localhost: r.u8()?,
             emit_allow_events: r.u8()?,
-            pad0: r.u8()?,
+            allow_neighbor_discovery: r.u8()?,
             pad1: r.u32()?,
             ct_lifetime_tcp_ns: r.u64()?,
             ct_lifetime_other_ns: r.u64()?,

@@ -81,7 +81,7 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         l7_fallback_allow_l4: u8::from(options.l7_fallback_allow_l4),
         allow_localhost: u8::from(options.allow_localhost),
         emit_allow_events: u8::from(options.emit_allow_events),
-        pad0: 0,
+        allow_neighbor_discovery: u8::from(options.allow_neighbor_discovery),
         pad1: 0,
         ct_lifetime_tcp_ns: duration_ns(options.ct_lifetime_tcp),
         ct_lifetime_other_ns: duration_ns(options.ct_lifetime_other),

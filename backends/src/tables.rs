@@ -160,6 +160,9 @@ pub struct DatapathOptions {
     pub allow_localhost: bool,
     /// Emit ring-buffer events for passed packets too (drops always emit).
     pub emit_allow_events: bool,
+    /// ICMPv6 neighbor discovery (types 133..=137) passes regardless of policy; IPv6 does not
+    /// work without it on the endpoint's link.
+    pub allow_neighbor_discovery: bool,
     /// Conntrack lifetime of TCP flows.
     pub ct_lifetime_tcp: Duration,
     /// Conntrack lifetime of other flows.
@@ -176,6 +179,7 @@ impl Default for DatapathOptions {
             l7_fallback_allow_l4: false,
             allow_localhost: true,
             emit_allow_events: false,
+            allow_neighbor_discovery: true,
             ct_lifetime_tcp: Duration::from_secs(21_600),
             ct_lifetime_other: Duration::from_secs(60),
             frag_lifetime: Duration::from_secs(30),

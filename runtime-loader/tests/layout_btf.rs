@@ -64,7 +64,7 @@ fn structs_match_btf() {
             l7_fallback_allow_l4,
             allow_localhost,
             emit_allow_events,
-            pad0,
+            allow_neighbor_discovery,
             pad1,
             ct_lifetime_tcp_ns,
             ct_lifetime_other_ns,

@@ -233,6 +233,22 @@ fn world_identities_per_family_come_from_the_config() {
 }
 
 #[test]
+fn neighbor_discovery_passes_unless_disabled() {
+    let solicitation = Packet::icmp(ip(WORLD_V6), ip(ENDPOINT_V6), 135, 0);
+    let passes = Expect {
+        passed: true,
+        verdict: None,
+        reason: Reason::NeighborDiscovery,
+        rule_id: 0,
+    };
+    check(&tables(), Direction::Ingress, &solicitation, passes);
+    let advertisement = Packet::icmp(ip(ENDPOINT_V6), ip(WORLD_V6), 136, 0);
+    check(&tables(), Direction::Egress, &advertisement, passes);
+    let t = with_options(|o| o.allow_neighbor_discovery = false);
+    check(&t, Direction::Ingress, &solicitation, NO_FUNCTION);
+}
+
+#[test]
 fn non_ip_frames_on_tcx() {
     if !kernel_tests_enabled() {
         return;
