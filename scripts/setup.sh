@@ -95,6 +95,16 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 say "cargo: $(cargo --version)"
 
+# make test runs clippy and rustfmt --check: both are rustup components.
+missing_components=()
+cargo clippy --version >/dev/null 2>&1 || missing_components+=(clippy)
+cargo fmt --version >/dev/null 2>&1 || missing_components+=(rustfmt)
+if ((${#missing_components[@]} > 0)); then
+    say "missing Rust components: ${missing_components[*]}; run: rustup component add ${missing_components[*]}"
+    exit 1
+fi
+say "clippy, rustfmt: present"
+
 if cargo nextest --version >/dev/null 2>&1; then
     say "cargo-nextest: present (make test uses it)"
 else
