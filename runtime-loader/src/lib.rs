@@ -1,6 +1,7 @@
 //! policyc-loader: installs compiled policy with libbpf-rs, and runs programs under
 //! BPF_PROG_TEST_RUN for tests.
 
+pub mod attach;
 pub mod datapath;
 pub mod error;
 pub mod packet;
