@@ -1,1 +1,3 @@
 //! Shared helpers for the cross-crate test suite (fixture paths, corpus manifest reading).
+
+pub mod gen;
