@@ -4,6 +4,7 @@
 use super::node::{Document, Node, NodeKind, Style};
 use super::offsets::CharOffsets;
 use super::scalar::{resolve_plain, resolve_tagged};
+use super::syntax_help;
 use super::Limits;
 use crate::diagnostics::{codes, Finding};
 use crate::frontend::source::{SourceId, Span};
@@ -104,13 +105,12 @@ impl<'a> Builder<'a> {
                 }
                 Err(error) => {
                     let at = Span::point(self.source, self.offsets.byte(error.marker().index()));
-                    self.findings.push(
-                        Finding::new(
-                            &codes::YAML_SYNTAX,
-                            format!("invalid YAML: {}", error.info()),
-                        )
-                        .at(at, error.info().to_owned()),
-                    );
+                    let report = syntax_help::report(error.info());
+                    let mut finding =
+                        Finding::new(report.code, format!("invalid YAML: {}", error.info()))
+                            .at(at, report.label);
+                    finding.help = report.help.map(str::to_owned);
+                    self.findings.push(finding);
                     break;
                 }
             }

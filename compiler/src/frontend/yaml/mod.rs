@@ -7,6 +7,7 @@ mod builder;
 mod node;
 mod offsets;
 mod scalar;
+mod syntax_help;
 
 pub use node::{Document, Node, NodeKind, Style};
 pub use scalar::resolve_plain;

@@ -168,6 +168,21 @@ fn syntax_error_points_at_the_error_and_keeps_earlier_documents() {
     assert_eq!(docs.len(), 1);
 }
 
+#[test_case("a:\n\tb: 1\n", "tab used for indentation"; "tab indentation")]
+#[test_case("a: \"x\n", "string not closed"; "unclosed quote")]
+#[test_case("a: b: c\n", "unexpected `:`"; "colon in plain value")]
+#[test_case("a:\n  - b\n - c\n", "indentation does not match"; "bad indentation")]
+#[test_case("a: @x\n", "cannot start a value"; "reserved character")]
+fn syntax_errors_get_a_label_and_a_hint(text: &str, label: &str) {
+    let (_, _, findings) = parse(text);
+    let finding = findings.first().expect("a finding");
+    assert_eq!(
+        finding.primary.as_ref().map(|l| l.message.as_str()),
+        Some(label)
+    );
+    assert!(finding.help.is_some());
+}
+
 #[test]
 fn syntax_error_offsets_are_bytes_after_multibyte_text() {
     let (map, _, findings) = parse("é: \"ü\"\nx: [1,\n");
@@ -195,7 +210,7 @@ fn anchors_are_copied_into_aliases() {
 #[test]
 fn unknown_alias_is_reported() {
     let (_, docs, findings) = parse("a: *nope\n");
-    assert_eq!(codes_of(&findings), ["PC0001"]);
+    assert_eq!(codes_of(&findings), ["PC0004"]);
     assert!(docs.is_empty());
 }
 
