@@ -1,9 +1,150 @@
-//! `policyc diff` (not yet implemented).
+//! `policyc diff`: load the base and head policies (paths or git revisions), the inventory
+//! (optionally a different one for head), compute the semantic diff and print it as text,
+//! markdown (PR comment) or JSON. Exit 0 (no semantic change, or no `--exit-code`), 1 (semantic
+//! change with `--exit-code`), 2 (usage, I/O, git or inventory error).
+
+use crate::diagnostics::{render, Format, RenderOptions};
+use crate::diff::{
+    diff_loaded, load_side, render_json, render_markdown, render_text, PolicySource,
+};
+use crate::frontend::source::SourceMap;
+use crate::frontend::FrontendOptions;
+use crate::inventory::{load_inventory, Inventory, InventoryOptions};
+use policyc_ir::universe::UniverseOptions;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct DiffArgs {}
+const AFTER_HELP: &str = "\
+Examples:
+  policyc diff --inventory inventory.yaml --base old/ --head new/
+  policyc diff --inventory inventory.yaml --base origin/main --paths policies/ --format markdown
+      (base: policies/ at origin/main; head: policies/ in the working tree)
+  policyc diff --inventory inv.yaml --head-inventory inv-next.yaml --base policies/ --head policies/
+      (same policies, changed labels: label-driven changes)
+  policyc diff ... --format json --exit-code   exit 1 when the meaning changed
 
-pub fn run(_args: DiffArgs) -> ExitCode {
-    super::not_yet("diff")
+BASE and HEAD are files, directories, or git revisions of the repository in the current directory
+(read at --paths). Exit status: 0 no semantic change (or no --exit-code), 1 semantic change with
+--exit-code, 2 error.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// One line per change.
+    Text,
+    /// A pull-request comment with a hidden `<!-- policyc:diff -->` marker.
+    Markdown,
+    /// The report as JSON (schema version 1, see README).
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct DiffArgs {
+    /// Inventory of the cluster (policyc/v1 or Kubernetes manifests, file or directory).
+    #[arg(long, value_name = "INV")]
+    pub inventory: PathBuf,
+    /// Inventory for the head side (default: --inventory); shows label-driven changes.
+    #[arg(long, value_name = "INV")]
+    pub head_inventory: Option<PathBuf>,
+    /// The old policies: a file, a directory, or a git revision (read at --paths).
+    #[arg(long, value_name = "BASE")]
+    pub base: String,
+    /// The new policies (default: --paths in the working tree).
+    #[arg(long, value_name = "HEAD")]
+    pub head: Option<String>,
+    /// Policy paths inside the repository for git revisions and the default head.
+    #[arg(long, value_name = "PATH", num_args = 1.., default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Exit 1 when the policies' meaning changed.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Local cluster name used when scoping selectors.
+    #[arg(long, default_value = "default")]
+    pub cluster_name: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("policyc diff: error: {message}");
+    ExitCode::from(2)
+}
+
+fn inventory(path: &Path, sources: &mut SourceMap) -> Result<Inventory, String> {
+    load_inventory(path, &InventoryOptions::default(), sources).map_err(|findings| {
+        render(
+            Format::Concise,
+            &findings,
+            sources,
+            &RenderOptions::default(),
+        )
+    })
+}
+
+pub fn run(args: DiffArgs) -> ExitCode {
+    let mut sources = SourceMap::new();
+    let base_inventory = match inventory(&args.inventory, &mut sources) {
+        Ok(i) => i,
+        Err(text) => return fail(format!("invalid inventory\n{text}")),
+    };
+    let head_inventory = match &args.head_inventory {
+        Some(path) => match inventory(path, &mut sources) {
+            Ok(i) => i,
+            Err(text) => return fail(format!("invalid head inventory\n{text}")),
+        },
+        None => base_inventory.clone(),
+    };
+    let base_source = match PolicySource::detect(&args.base, &args.paths) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let head_source = match &args.head {
+        Some(spec) => match PolicySource::detect(spec, &args.paths) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        },
+        None => PolicySource::Paths(args.paths.clone()),
+    };
+    let options = FrontendOptions {
+        cluster_name: args.cluster_name.clone(),
+    };
+    let base = match load_side(&base_source, &options, &mut sources) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let head = match load_side(&head_source, &options, &mut sources) {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
+    let report = match diff_loaded(
+        &base,
+        &head,
+        &base_inventory,
+        &head_inventory,
+        UniverseOptions::default(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let text = match args.format {
+        DiffFormat::Text => render_text::render(&report),
+        DiffFormat::Markdown => render_markdown::render(&report),
+        DiffFormat::Json => render_json::render(&report),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                return fail(format!("cannot write {}: {e}", path.display()));
+            }
+        }
+        None => print!("{text}"),
+    }
+    if args.exit_code && report.semantic_change {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
