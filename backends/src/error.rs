@@ -34,6 +34,9 @@ pub enum BackendError {
     /// More entries than a u32 index can address.
     #[error("map {map} would need {entries} entries, more than supported")]
     TooManyEntries { map: &'static str, entries: usize },
+    /// Rule ids index the per-CPU counters array, so they must stay small.
+    #[error("rule id {rule_id} exceeds the maximum {max} (rule ids index the counters map)")]
+    RuleIdTooLarge { rule_id: u32, max: u32 },
     /// An image file is not in the expected format.
     #[error("map image file: {0}")]
     BadImageFile(String),

@@ -9,6 +9,9 @@ use ipnet::IpNet;
 use crate::error::BackendError;
 use crate::layout::{Direction, Verdict, IDENTITY_WORLD};
 
+/// Largest rule id accepted: rule ids index the per-CPU counters array (16 bytes per CPU each).
+pub const MAX_RULE_ID: u32 = 1 << 20;
+
 /// One interval `[lo, hi]` of a port function (ports, or ICMP types for ICMP/ICMPv6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortInterval {
@@ -209,8 +212,16 @@ impl EndpointTables {
         }
     }
 
-    /// Checks every port function: non-empty, sorted, contiguous, covering 0..=65535.
+    /// Checks every port function (non-empty, sorted, contiguous, covering 0..=65535) and
+    /// that rule ids stay within [`MAX_RULE_ID`].
     pub fn validate(&self) -> Result<(), BackendError> {
+        let rule_id = self.max_rule_id();
+        if rule_id > MAX_RULE_ID {
+            return Err(BackendError::RuleIdTooLarge {
+                rule_id,
+                max: MAX_RULE_ID,
+            });
+        }
         for direction in Direction::ALL {
             for (&(class, protocol), function) in &self.direction(*direction).port_functions {
                 validate_function(class, *direction, protocol, function.intervals())?;
@@ -329,6 +340,28 @@ mod tests {
             &[iv(80, 90, Verdict::Allow, 1), iv(85, 95, Verdict::Deny, 2)],
         );
         assert_eq!(f, Err(BackendError::OverlappingRange { lo: 85, hi: 95 }));
+    }
+
+    #[test]
+    fn rule_ids_beyond_the_counter_bound_are_rejected() {
+        let mut tables = EndpointTables {
+            endpoint_id: 1,
+            ingress: DirectionTables::default_deny(),
+            egress: DirectionTables::default_deny(),
+            options: DatapathOptions::default(),
+        };
+        tables.egress.port_functions.insert(
+            (0, 0),
+            PortFunction::constant(Verdict::Allow, MAX_RULE_ID + 1),
+        );
+        let err = tables.validate();
+        assert_eq!(
+            err,
+            Err(BackendError::RuleIdTooLarge {
+                rule_id: MAX_RULE_ID + 1,
+                max: MAX_RULE_ID
+            })
+        );
     }
 
     #[test]
