@@ -132,6 +132,8 @@ pub struct KernelChecker<'c> {
 }
 
 const FIRST_SOURCE_PORT: u16 = 1024;
+/// ICMP/ICMPv6 echo request/reply types (they carry an identifier, used as the "port").
+const ECHO_TYPES: [u8; 4] = [0, 8, 128, 129];
 
 fn dp_direction(direction: Direction) -> policyc_backends::layout::Direction {
     match direction {
@@ -215,6 +217,16 @@ impl<'c> KernelChecker<'c> {
         };
         let frame = packet.frame();
         let harness = self.load(endpoint)?;
+        if let Transport::Icmp { icmp_type, .. } = probe.transport {
+            if !ECHO_TYPES.contains(&icmp_type) {
+                // Non-echo ICMP has no identifier: its conntrack key would collide with an
+                // earlier probe between the same addresses, so start from an empty table.
+                harness.flush_flows().map_err(|source| KernelCheckError::Loader {
+                    endpoint: endpoint.clone(),
+                    source,
+                })?;
+            }
+        }
         let outcome = harness
             .run(dp_direction(probe.direction), AttachKind::Tcx, &frame)
             .map_err(|source| KernelCheckError::Loader {

@@ -1,0 +1,93 @@
+//! Differential test, oracle vs kernel: every probe of the example policies and of generated
+//! policy sets (boundary ports, range edges, IPv4 and IPv6, unknown peers, ICMP types) runs
+//! through the compiled endpoint program under BPF_PROG_TEST_RUN and must get the oracle's
+//! verdict. Needs root (CAP_BPF); fails loudly without it unless POLICYC_SKIP_KERNEL_TESTS=1.
+
+use policyc::build::kernel_check::{agrees, KernelChecker};
+use policyc::build::{compile, load_inputs};
+use policyc::frontend::source::SourceMap;
+use policyc_ir::universe::Universe;
+use policyc_ir::PolicyRule;
+use policyc_testsuite::gen::{generate, probes::probes};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const GENERATED_SETS: u64 = 16;
+const MIN_PACKETS: u64 = 100_000;
+const MAX_REPORTED_MISMATCHES: usize = 20;
+
+fn skip_kernel_tests() -> bool {
+    std::env::var("POLICYC_SKIP_KERNEL_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// Runs every probe of one set in the kernel; returns (packets, mismatch descriptions).
+fn run_set(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (u64, Vec<String>) {
+    let compilation = compile(universe, rules, &|| {}).unwrap_or_else(|e| panic!("{name}: compile failed: {e}"));
+    let mut checker = KernelChecker::new(&compilation);
+    let mut mismatches = Vec::new();
+    for probe in probes(universe, rules) {
+        let kernel = match checker.run(&probe.endpoint, probe.side) {
+            Ok(k) => k,
+            Err(e) => panic!("{name}: BPF datapath unavailable or failing ({e}); run as root, or set POLICYC_SKIP_KERNEL_TESTS=1 to skip"),
+        };
+        if !agrees(probe.expected, kernel) {
+            mismatches.push(format!(
+                "{name}: endpoint {} {} peer {} (identity {}) {}: kernel {kernel}, oracle {} ({})",
+                probe.endpoint,
+                probe.side.direction,
+                probe.side.peer,
+                probe.peer_identity,
+                probe.side.transport,
+                probe.expected,
+                probe.oracle_detail
+            ));
+        }
+    }
+    (checker.packets(), mismatches)
+}
+
+#[test]
+fn kernel_agrees_with_oracle_on_examples_and_generated_sets() {
+    if skip_kernel_tests() {
+        eprintln!("SKIPPED: POLICYC_SKIP_KERNEL_TESTS=1 (differential oracle-vs-kernel test not run)");
+        return;
+    }
+    let started = Instant::now();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut sources = SourceMap::default();
+    let (universe, rules, _) = load_inputs(
+        &root.join("policy-examples/inventory.yaml"),
+        &[root.join("policy-examples/policies")],
+        Default::default(),
+        &mut sources,
+    )
+    .expect("examples load");
+    let (mut packets, mut mismatches) = run_set("policy-examples", &universe, &rules);
+    for seed in 0..GENERATED_SETS {
+        let set = generate(seed);
+        let universe = set.universe().expect("universe");
+        let (n, m) = run_set(&format!("generated seed {seed}"), &universe, &set.rules);
+        packets += n;
+        mismatches.extend(m);
+    }
+    println!(
+        "{packets} packets through the kernel in {:.1?}, {} mismatches",
+        started.elapsed(),
+        mismatches.len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} of {packets} packets disagree with the oracle; first ones:\n{}",
+        mismatches.len(),
+        mismatches
+            .iter()
+            .take(MAX_REPORTED_MISMATCHES)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        packets >= MIN_PACKETS,
+        "only {packets} packets (want at least {MIN_PACKETS})"
+    );
+}
