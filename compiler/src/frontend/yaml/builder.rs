@@ -104,8 +104,13 @@ impl<'a> Builder<'a> {
                     self.event(event, span, &mut started);
                 }
                 Err(error) => {
-                    let at = Span::point(self.source, self.offsets.byte(error.marker().index()));
+                    let offset = self.offsets.byte(error.marker().index());
                     let report = syntax_help::report(error.info());
+                    // Point at the offending tabs themselves rather than just after them.
+                    let tabs = text.get(..offset).map_or(0, |before| {
+                        before.len() - before.trim_end_matches('\t').len()
+                    });
+                    let at = Span::new(self.source, offset - tabs, offset);
                     let mut finding =
                         Finding::new(report.code, format!("invalid YAML: {}", error.info()))
                             .at(at, report.label);

@@ -184,6 +184,16 @@ fn syntax_errors_get_a_label_and_a_hint(text: &str, label: &str) {
 }
 
 #[test]
+fn tab_errors_underline_the_tab() {
+    let (map, _, findings) = parse("a:\n\tb: 1\n");
+    let span = findings
+        .first()
+        .and_then(|f| f.primary.as_ref())
+        .map(|l| l.span);
+    assert_eq!(span.and_then(|s| map.slice(s)), Some("\t"));
+}
+
+#[test]
 fn syntax_error_offsets_are_bytes_after_multibyte_text() {
     let (map, _, findings) = parse("é: \"ü\"\nx: [1,\n");
     let span = findings
