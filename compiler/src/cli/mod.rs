@@ -58,9 +58,3 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a),
     }
 }
-
-/// Placeholder for subcommands that are not built yet: says so and exits 2.
-pub(crate) fn not_yet(name: &str) -> ExitCode {
-    eprintln!("policyc {name}: not implemented yet");
-    ExitCode::from(2)
-}

@@ -1,9 +1,176 @@
-//! `policyc test` (not yet implemented).
+//! `policyc test`: run FlowTests files against the oracle; exit 0 when every test passes,
+//! 1 when any fails, 2 when a file, inventory, policy or reference cannot be loaded.
+
+use crate::diagnostics::{render, Finding, Format, HumanOptions, RenderOptions};
+use crate::flowtest::{
+    collect_files, render_json, render_junit, render_text, run_file, RunOptions, Summary,
+};
+use crate::frontend::source::SourceMap;
+use crate::inventory::InventoryOptions;
+use policyc_ir::universe::{AllowLocalhost, EnforcementMode, UniverseOptions};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct TestArgs {}
+const AFTER_HELP: &str = "\
+FlowTests format (see FORMATS.md): `inventory` and `policies` relative to the file, and `tests`
+with from/to (namespace/name, an IP address or an entity), protocol (TCP default, UDP, SCTP,
+ICMP, ICMPv6), port or icmpType, optional http {method, path, host, headers}, dns {query},
+resolvedFrom, and expect / expectEgress / expectIngress (allow | deny). `expect` judges the
+forward direction of the flow (source egress AND destination ingress); replies of an allowed
+connection always pass.
 
-pub fn run(_args: TestArgs) -> ExitCode {
-    super::not_yet("test")
+Examples:
+  policyc test policy-examples/                    every FlowTests file under the directory
+  policyc test flowtests.yaml --format junit > junit.xml
+  policyc test flowtests.yaml --allow-localhost policy
+
+Exit status: 0 all tests pass, 1 a test fails, 2 a file, inventory, policy or reference
+(unknown endpoint, bad address, unknown entity) cannot be loaded.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestFormat {
+    /// One line per failing test and the summary `N passed, M failed`.
+    Text,
+    /// Every test with its verdict per side.
+    Json,
+    /// JUnit XML for CI.
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocalhostArg {
+    /// The local host may always reach local endpoints (Cilium's default in Kubernetes).
+    Always,
+    /// Host traffic is subject to ingress policy.
+    Policy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnforcementArg {
+    /// Default-deny per direction once a rule selects the endpoint.
+    Default,
+    /// Default-deny everywhere, even without policy.
+    Always,
+    /// No enforcement.
+    Never,
+}
+
+/// Options of the evaluation, shared by `test` and `explain`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// Cilium's allow-localhost setting.
+    #[arg(long, value_enum, default_value = "always")]
+    pub allow_localhost: LocalhostArg,
+    /// Cilium's enable-policy mode.
+    #[arg(long, value_enum, default_value = "default")]
+    pub policy_enforcement: EnforcementArg,
+    /// The node whose addresses are `host` (default: the inventory's `local: true` node, else the first).
+    #[arg(long, value_name = "NODE")]
+    pub local_node: Option<String>,
+}
+
+impl EvalArgs {
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            universe: UniverseOptions {
+                allow_localhost: match self.allow_localhost {
+                    LocalhostArg::Always => AllowLocalhost::Always,
+                    LocalhostArg::Policy => AllowLocalhost::Policy,
+                },
+                enforcement: match self.policy_enforcement {
+                    EnforcementArg::Default => EnforcementMode::Default,
+                    EnforcementArg::Always => EnforcementMode::Always,
+                    EnforcementArg::Never => EnforcementMode::Never,
+                },
+            },
+            inventory: InventoryOptions {
+                local_node: self.local_node.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct TestArgs {
+    /// FlowTests files, or directories (every `kind: FlowTests` YAML file under them).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TestFormat,
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Also run every L3/L4 case through the compiled BPF objects (BPF_PROG_TEST_RUN).
+    #[arg(long)]
+    pub datapath: bool,
+}
+
+/// Prints findings as the human report on stderr.
+pub(crate) fn print_findings(findings: &[Finding], sources: &SourceMap) {
+    let options = RenderOptions {
+        human: HumanOptions::detect(),
+        ..RenderOptions::default()
+    };
+    eprint!("{}", render(Format::Human, findings, sources, &options));
+}
+
+pub fn run(args: TestArgs) -> ExitCode {
+    let mut sources = SourceMap::new();
+    let files = match collect_files(&args.files) {
+        Ok(f) => f,
+        Err(findings) => {
+            print_findings(&findings, &sources);
+            return ExitCode::from(2);
+        }
+    };
+    let options = args.eval.run_options();
+    let mut reports = Vec::new();
+    let mut load_errors = Vec::new();
+    for file in &files {
+        match run_file(file, &options, &mut sources) {
+            Ok(r) => reports.extend(r),
+            Err(f) => load_errors.extend(f),
+        }
+    }
+    let out = match args.format {
+        TestFormat::Text => render_text(&reports, &sources),
+        TestFormat::Json => render_json(&reports, &sources),
+        TestFormat::Junit => render_junit(&reports, &sources),
+    };
+    print!("{out}");
+    if args.format == TestFormat::Json && !out.ends_with('\n') {
+        println!();
+    }
+    if !load_errors.is_empty() {
+        print_findings(&load_errors, &sources);
+        return ExitCode::from(2);
+    }
+    // `--datapath` replays each L3/L4 test through the compiled BPF objects in the kernel and
+    // fails on any disagreement with the oracle (crate::build::datapath_flowtest).
+    let mut datapath_failed = false;
+    if args.datapath {
+        match crate::build::datapath_flowtest::check_reports(&reports, &options, &mut sources) {
+            Ok(summary) => {
+                for failure in &summary.failures {
+                    println!("{failure}");
+                }
+                println!(
+                    "datapath: {} endpoint side(s) run in the kernel, {} disagreement(s), {} case(s) not L3/L4-checkable",
+                    summary.sides_checked,
+                    summary.failures.len(),
+                    summary.cases_skipped
+                );
+                datapath_failed = !summary.failures.is_empty();
+            }
+            Err(e) => {
+                eprintln!("policyc test --datapath: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if Summary::of(&reports).failed > 0 || datapath_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

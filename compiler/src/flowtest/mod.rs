@@ -1,1 +1,17 @@
-//! (not yet implemented)
+//! `policyc test`: FlowTests files (FORMATS.md) — assertions about which flows the policies
+//! allow — checked with the oracle, reported as text, JSON or JUnit.
+//!
+//! `expect` judges the forward direction of the flow (source egress AND destination ingress);
+//! replies of an allowed connection always pass (see `policyc_ir::oracle`).
+
+mod peer;
+mod policies;
+mod report;
+mod run;
+mod spec;
+
+pub use peer::{parse_peer, PeerError};
+pub use policies::load_rules;
+pub use report::{render_json, render_junit, render_text, Summary};
+pub use run::{collect_files, run_file, Mismatch, RunOptions, SuiteReport, TestOutcome};
+pub use spec::{is_flow_tests_text, parse_flow_tests, FlowTestCase, FlowTestsDoc, Spanned};

@@ -1,1 +1,77 @@
-//! (not yet implemented)
+//! Identity allocation: reserved identities 1–10 as Cilium numbers them, one identity per
+//! distinct endpoint label set (with the implicit labels Cilium adds), node-local CIDR
+//! identities for every prefix the rules mention, and the [`Universe`] built from them.
+
+mod cidr;
+mod endpoint_ids;
+mod implicit_labels;
+
+pub use cidr::{cidr_identities, mentioned_prefixes};
+pub use endpoint_ids::allocate_endpoint_identities;
+pub use implicit_labels::{endpoint_labels, parse_label};
+
+use crate::inventory::Inventory;
+use policyc_ir::identity::IdentityKind;
+use policyc_ir::universe::{Endpoint, EndpointKey, Node, Universe, UniverseError, UniverseOptions};
+use policyc_ir::{Identity, LabelSet, PolicyRule};
+use std::collections::BTreeSet;
+
+/// Builds the universe of an inventory for a rule set: identities for every endpoint label set
+/// and every CIDR prefix the rules mention, endpoints, nodes and the ipcache.
+pub fn build_universe(
+    inventory: &Inventory,
+    rules: &[PolicyRule],
+    options: UniverseOptions,
+) -> Result<Universe, UniverseError> {
+    let labelled: Vec<(&crate::inventory::InventoryEndpoint, LabelSet)> = inventory
+        .endpoints
+        .iter()
+        .map(|ep| {
+            (
+                ep,
+                endpoint_labels(
+                    ep,
+                    &inventory.namespace_labels(&ep.namespace),
+                    &inventory.cluster,
+                ),
+            )
+        })
+        .collect();
+    let label_sets: BTreeSet<LabelSet> = labelled.iter().map(|(_, l)| l.clone()).collect();
+    let numbers = allocate_endpoint_identities(&label_sets);
+    let mut identities: Vec<Identity> = numbers
+        .iter()
+        .map(|(labels, id)| Identity {
+            id: *id,
+            kind: IdentityKind::Endpoint,
+            labels: labels.clone(),
+        })
+        .collect();
+    identities.extend(cidr_identities(&mentioned_prefixes(rules)));
+    let endpoints = labelled
+        .into_iter()
+        .filter_map(|(ep, labels)| {
+            let identity = *numbers.get(&labels)?;
+            Some(Endpoint {
+                key: EndpointKey::new(&ep.namespace, &ep.name),
+                labels,
+                ips: ep.ips.clone(),
+                named_ports: ep.named_ports.clone(),
+                identity,
+                interface: ep.interface.clone(),
+                service_account: ep.service_account.clone(),
+            })
+        })
+        .collect();
+    let nodes = inventory
+        .nodes
+        .iter()
+        .map(|n| Node {
+            name: n.name.clone(),
+            ips: n.ips.clone(),
+            labels: n.labels.iter().map(|(k, v)| parse_label(k, v)).collect(),
+            local: n.local,
+        })
+        .collect();
+    Universe::new(&inventory.cluster, options, identities, endpoints, nodes)
+}

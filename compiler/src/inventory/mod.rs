@@ -1,1 +1,230 @@
-//! (not yet implemented)
+//! Inventory loading: what exists in the cluster — namespaces (with labels), nodes, endpoints
+//! (pods) — from the native `policyc/v1 Inventory` format or Kubernetes `Pod`/`Namespace`/
+//! `Node`/`List` objects, validated with spanned findings (duplicate endpoints or addresses, bad
+//! addresses, unknown namespaces, bad named ports).
+
+mod fields;
+mod kubernetes;
+mod native;
+mod validate;
+
+use crate::diagnostics::{codes, Finding};
+use crate::frontend::source::{SourceMap, Span};
+use crate::frontend::yaml::{parse_documents, Node};
+use policyc_ir::universe::NamedPort;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// A namespace and its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryNamespace {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryNode {
+    pub name: String,
+    pub ips: Vec<IpAddr>,
+    pub labels: BTreeMap<String, String>,
+    pub local: bool,
+    pub span: Option<Span>,
+    pub ip_spans: Vec<Option<Span>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryEndpoint {
+    pub namespace: String,
+    pub name: String,
+    /// Raw labels; plain keys are `k8s:` labels.
+    pub labels: BTreeMap<String, String>,
+    pub service_account: Option<String>,
+    pub ips: Vec<IpAddr>,
+    pub named_ports: BTreeMap<String, NamedPort>,
+    pub interface: Option<String>,
+    /// The endpoint's `name` value.
+    pub span: Option<Span>,
+    pub namespace_span: Option<Span>,
+    pub ip_spans: Vec<Option<Span>>,
+}
+
+/// Everything an inventory path describes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    pub cluster: String,
+    /// Namespaces listed explicitly (native `namespaces:` or `Namespace` objects).
+    pub namespaces: BTreeMap<String, InventoryNamespace>,
+    pub nodes: Vec<InventoryNode>,
+    pub endpoints: Vec<InventoryEndpoint>,
+}
+
+impl Inventory {
+    /// Labels of a namespace, with Kubernetes' automatic `kubernetes.io/metadata.name`.
+    pub fn namespace_labels(&self, namespace: &str) -> BTreeMap<String, String> {
+        let mut labels = self
+            .namespaces
+            .get(namespace)
+            .map(|n| n.labels.clone())
+            .unwrap_or_default();
+        labels
+            .entry("kubernetes.io/metadata.name".to_string())
+            .or_insert_with(|| namespace.to_string());
+        labels
+    }
+
+    /// `namespace/name` of every endpoint (for "did you mean").
+    pub fn endpoint_names(&self) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .map(|e| format!("{}/{}", e.namespace, e.name))
+            .collect()
+    }
+}
+
+/// How to read an inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryOptions {
+    /// The node that is `host`; default: the one marked `local: true`, else the first node.
+    pub local_node: Option<String>,
+}
+
+/// Reads an inventory file, or every `*.yaml|*.yml|*.json` file under a directory (sorted).
+/// Returns the inventory, or the error findings (warnings never block).
+pub fn load_inventory(
+    path: &Path,
+    options: &InventoryOptions,
+    sources: &mut SourceMap,
+) -> Result<Inventory, Vec<Finding>> {
+    let files = match inventory_files(path) {
+        Ok(files) => files,
+        Err(message) => return Err(vec![Finding::error(&codes::INVALID_INVENTORY, message)]),
+    };
+    let mut builder = native::Builder::default();
+    let mut findings = Vec::new();
+    for file in files {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                findings.push(Finding::error(
+                    &codes::INVALID_INVENTORY,
+                    format!("cannot read inventory {}: {e}", file.display()),
+                ));
+                continue;
+            }
+        };
+        let id = sources.add(file.display().to_string(), text);
+        let (documents, syntax) = parse_documents(sources, id);
+        findings.extend(syntax);
+        for doc in documents {
+            read_document(&doc.root, &mut builder, &mut findings);
+        }
+    }
+    let inventory = builder.finish(options, &mut findings);
+    validate::validate(&inventory, &mut findings);
+    if findings
+        .iter()
+        .any(|f| f.severity == crate::diagnostics::Severity::Error)
+    {
+        Err(findings)
+    } else {
+        Ok(inventory)
+    }
+}
+
+/// Parses inventory text held in `sources` (for tests and fuzzing): same as [`load_inventory`]
+/// for one file.
+pub fn parse_inventory(
+    sources: &SourceMap,
+    id: crate::frontend::source::SourceId,
+    options: &InventoryOptions,
+) -> Result<Inventory, Vec<Finding>> {
+    let (documents, mut findings) = parse_documents(sources, id);
+    let mut builder = native::Builder::default();
+    for doc in documents {
+        read_document(&doc.root, &mut builder, &mut findings);
+    }
+    let inventory = builder.finish(options, &mut findings);
+    validate::validate(&inventory, &mut findings);
+    if findings
+        .iter()
+        .any(|f| f.severity == crate::diagnostics::Severity::Error)
+    {
+        Err(findings)
+    } else {
+        Ok(inventory)
+    }
+}
+
+fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<Finding>) {
+    let kind = root.get("kind").and_then(Node::as_str);
+    let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+    match kind {
+        Some("Inventory") => native::read(root, builder, findings),
+        Some("List") | Some("PodList") | Some("NamespaceList") | Some("NodeList") => {
+            for item in root.get("items").and_then(Node::as_seq).unwrap_or_default() {
+                read_document(item, builder, findings);
+            }
+        }
+        Some("Pod") => kubernetes::read_pod(root, builder, findings),
+        Some("Namespace") => kubernetes::read_namespace(root, builder, findings),
+        Some("Node") => kubernetes::read_node(root, builder, findings),
+        Some(other) if api_version.starts_with("policyc/") => findings.push(
+            Finding::error(
+                &codes::INVALID_INVENTORY,
+                format!("`{other}` is not an inventory kind"),
+            )
+            .at(
+                root.get("kind").map_or(root.span, |k| k.span),
+                "expected `Inventory`",
+            ),
+        ),
+        // Other Kubernetes objects (Services, Deployments, ...) carry nothing the oracle uses.
+        Some(_) => {}
+        None => findings.push(
+            Finding::error(
+                &codes::INVALID_INVENTORY,
+                "inventory document without `kind`",
+            )
+            .at(
+                root.span,
+                "expected `kind: Inventory` (or Pod, Namespace, Node, List)",
+            ),
+        ),
+    }
+}
+
+fn inventory_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read inventory {}: {e}", path.display()))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(format!(
+            "no inventory files (*.yaml, *.yml, *.json) under {}",
+            path.display()
+        ));
+    }
+    Ok(out)
+}
