@@ -1,16 +1,15 @@
 //! Opens the embedded datapath object for one endpoint, writes its `.rodata` configuration,
 //! sizes and fills its maps from map images, and loads it through the verifier.
 
-use std::ffi::c_char;
-
 use libbpf_rs::btf::types::{DataSec, Var};
 use libbpf_rs::btf::Btf;
-use libbpf_rs::{AsRawLibbpf, MapCore, MapFlags, Object, ObjectBuilder, OpenObject};
+use libbpf_rs::{MapCore, MapFlags, Object, ObjectBuilder, OpenObject};
 use policyc_backends::datapath::{programs, CONFIG_VARIABLE};
 use policyc_backends::layout::{Direction, PolicycConfig};
 use policyc_backends::{MapImage, DATAPATH_OBJECT};
 
 use crate::error::LoaderError;
+use crate::verifier::load_with_verifier_log;
 
 /// How a program is attached; decides which of the four entry points is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,8 +37,6 @@ pub fn program_name(direction: Direction, kind: AttachKind) -> &'static str {
 
 /// libbpf object name: `.rodata` becomes `policyc.rodata`.
 const OBJECT_NAME: &str = "policyc";
-/// Verifier log kept per program when a load fails (the kernel keeps the tail).
-const LOG_BUF_SIZE: usize = 1 << 20;
 
 /// What to load.
 #[derive(Debug, Clone)]
@@ -151,48 +148,11 @@ impl DatapathInstance {
             .iter()
             .flat_map(|d| request.kinds.iter().map(move |k| program_name(*d, *k)))
             .collect();
-        let mut log_bufs: Vec<(String, Vec<u8>)> = Vec::new();
         for mut prog in open.progs_mut() {
-            let name = prog.name().to_string_lossy().into_owned();
-            let load = wanted.contains(&name.as_str());
+            let load = wanted.contains(&prog.name().to_string_lossy().as_ref());
             prog.set_autoload(load);
-            if load {
-                let mut buf = vec![0u8; LOG_BUF_SIZE];
-                // SAFETY: the buffer outlives the load below (it lives in `log_bufs` until the
-                // end of this function, and the heap allocation does not move when pushed);
-                // libbpf only writes into it during bpf_object__load.
-                let rc = unsafe {
-                    libbpf_sys::bpf_program__set_log_buf(
-                        prog.as_libbpf_object().as_ptr(),
-                        buf.as_mut_ptr().cast::<c_char>(),
-                        buf.len() as _,
-                    )
-                };
-                if rc != 0 {
-                    return Err(LoaderError::Layout(format!(
-                        "cannot set log buffer of {name}"
-                    )));
-                }
-                log_bufs.push((name, buf));
-            }
         }
-
-        let object = match open.load() {
-            Ok(object) => object,
-            Err(source) => {
-                let log = log_bufs
-                    .iter()
-                    .filter_map(|(name, buf)| {
-                        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-                        let text = String::from_utf8_lossy(&buf[..end]);
-                        (!text.trim().is_empty())
-                            .then(|| format!("--- verifier log of {name} ---\n{text}"))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return Err(LoaderError::Verifier { source, log });
-            }
-        };
+        let object = load_with_verifier_log(open)?;
 
         let instance = DatapathInstance {
             object,

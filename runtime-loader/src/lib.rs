@@ -6,6 +6,7 @@ pub mod datapath;
 pub mod error;
 pub mod packet;
 pub mod testrun;
+pub mod verifier;
 
 pub use datapath::{AttachKind, DatapathInstance, LoadRequest};
 pub use error::LoaderError;

@@ -161,3 +161,35 @@ fn verified_instructions_do_not_grow_with_rules() {
         }
     }
 }
+
+#[test]
+fn a_rejected_program_reports_the_verifier_log() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    // Open the real datapath but load one entry point as XDP: skb helpers are not available
+    // there, so the verifier must reject it and explain why.
+    let mut builder = libbpf_rs::ObjectBuilder::default();
+    let mut open = builder
+        .open_memory(policyc_backends::DATAPATH_OBJECT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for mut prog in open.progs_mut() {
+        let target = prog.name().to_string_lossy() == "pc_ingress_tcx";
+        prog.set_autoload(target);
+        if target {
+            prog.set_prog_type(libbpf_rs::ProgramType::Xdp);
+            prog.set_attach_type(libbpf_rs::ProgramAttachType::Xdp);
+        }
+    }
+    match policyc_loader::verifier::load_with_verifier_log(open) {
+        Ok(_) => panic!("an XDP load of an skb program must be rejected"),
+        Err(policyc_loader::LoaderError::Verifier { log, .. }) => {
+            assert!(log.contains("verifier log of pc_ingress_tcx"), "{log}");
+            assert!(
+                log.contains("cannot use helper"),
+                "verifier text missing: {log}"
+            );
+        }
+        Err(other) => panic!("expected a verifier error, got {other}"),
+    }
+}
