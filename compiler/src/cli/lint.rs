@@ -1,9 +1,227 @@
-//! `policyc lint` (not yet implemented).
+//! `policyc lint`: load policies, run validation and the semantic lints, apply suppressions,
+//! render the findings in the chosen format, and exit 0 (clean), 1 (findings at or above the
+//! fail level) or 2 (usage or I/O error).
+
+use crate::diagnostics::{
+    codes, count_at_or_above, did_you_mean, render, sort_findings, Finding, Format, HumanOptions,
+    RenderOptions, Severity, Summary,
+};
+use crate::frontend::source::SourceMap;
+use crate::frontend::{load_policies, FrontendOptions};
+use crate::inventory::{load_inventory, Inventory, InventoryOptions};
+use crate::lint::{lint_policy_set, ClusterAddresses};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct LintArgs {}
+const AFTER_HELP: &str = "\
+Examples:
+  policyc lint                                  lint every *.yaml|*.yml|*.json under .
+  policyc lint policies/ --format concise       one line per finding (path:line:col)
+  policyc lint policies/ --fail-level warning   fail the CI job on warnings too
+  policyc lint policies/ --format sarif --output policyc.sarif   GitHub code scanning
+  policyc lint policies/ --format github        ::error/::warning annotations in Actions
+  policyc lint policies/ --inventory cluster/   also check CIDRs against pod and node IPs
+  policyc lint --explain PC0301                 what a code means and how to fix it
 
-pub fn run(_args: LintArgs) -> ExitCode {
-    super::not_yet("lint")
+Suppressing findings (per policy object, warnings and infos only):
+  metadata:
+    annotations:
+      policyc.io/ignore: \"PC0311: public ingress gateway; PC0302, PC0301: DNS via ccnp/allow-dns\"
+  Entries are separated by `;` or new lines: codes (ids or names, comma-separated), then an
+  optional `: reason`. Codes without a reason take `policyc.io/ignore-reason`; a suppression with
+  no reason at all still applies but is reported (PC0315), unknown codes are reported (PC0316).
+
+Exit status: 0 no finding at or above the fail level (infos never fail), 1 findings,
+2 usage or I/O error (e.g. a path that does not exist).";
+
+/// The severities that can fail a run (infos never do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailLevel {
+    Error,
+    Warning,
+}
+
+impl FailLevel {
+    fn severity(self) -> Severity {
+        match self {
+            FailLevel::Error => Severity::Error,
+            FailLevel::Warning => Severity::Warning,
+        }
+    }
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Graphical report with code, message, labelled snippet and help.
+    Human,
+    /// One line per finding: `path:line:col: severity[CODE] message`.
+    Concise,
+    /// A JSON document with every finding and its locations.
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=...`).
+    Github,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Concise => Format::Concise,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct LintArgs {
+    /// Policy files or directories (searched recursively for *.yaml, *.yml, *.json).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: FormatArg,
+    /// Lowest severity that makes the command exit 1.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_level: FailLevel,
+    /// Inventory (policyc/v1 file or directory, or Kubernetes Pod/Node/Namespace manifests);
+    /// enables the lints that need cluster addresses.
+    #[arg(long, value_name = "INV")]
+    pub inventory: Option<PathBuf>,
+    /// Local cluster name used when scoping selectors.
+    #[arg(long, default_value = "default")]
+    pub cluster_name: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the name, default severity and explanation of a code (e.g. PC0301) and exit.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
+}
+
+/// `--explain CODE`: the code's documentation, or exit 2 with a suggestion.
+fn explain(code: &str) -> ExitCode {
+    match codes::lookup(code) {
+        Some(code) => {
+            println!(
+                "{} {} ({}, {})\n",
+                code.id,
+                code.name,
+                code.default_severity,
+                code.category()
+            );
+            println!("{}.\n", code.summary);
+            println!("{}", code.explanation);
+            ExitCode::SUCCESS
+        }
+        None => {
+            let ids: Vec<&str> = codes::ALL
+                .iter()
+                .map(|c| c.id)
+                .chain(codes::ALL.iter().map(|c| c.name))
+                .collect();
+            let hint = did_you_mean(&code.to_ascii_uppercase(), ids.iter())
+                .or_else(|| did_you_mean(code, ids.iter()))
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            eprintln!("policyc lint: unknown code `{code}`{hint}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Every pod and node address of an inventory, labelled for messages.
+#[must_use]
+pub fn cluster_addresses(inventory: &Inventory) -> ClusterAddresses {
+    let pods = inventory.endpoints.iter().flat_map(|e| {
+        e.ips
+            .iter()
+            .map(move |ip| (*ip, format!("pod {}/{}", e.namespace, e.name)))
+    });
+    let nodes = inventory.nodes.iter().flat_map(|n| {
+        n.ips
+            .iter()
+            .map(move |ip| (*ip, format!("node {}", n.name)))
+    });
+    ClusterAddresses {
+        addresses: pods.chain(nodes).collect(),
+    }
+}
+
+fn print_findings(findings: &[Finding], sources: &SourceMap) {
+    eprint!(
+        "{}",
+        render(Format::Human, findings, sources, &RenderOptions::default())
+    );
+}
+
+pub fn run(args: LintArgs) -> ExitCode {
+    if let Some(code) = &args.explain {
+        return explain(code);
+    }
+    if let Some(missing) = args.paths.iter().find(|p| !p.exists()) {
+        eprintln!("policyc lint: `{}` does not exist", missing.display());
+        return ExitCode::from(2);
+    }
+    let mut sources = SourceMap::new();
+    let cluster = match &args.inventory {
+        None => None,
+        Some(path) => match load_inventory(path, &InventoryOptions::default(), &mut sources) {
+            Ok(inventory) => Some(cluster_addresses(&inventory)),
+            Err(findings) => {
+                eprintln!("policyc lint: cannot use inventory `{}`:", path.display());
+                print_findings(&findings, &sources);
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let options = FrontendOptions {
+        cluster_name: args.cluster_name.clone(),
+    };
+    let set = load_policies(&args.paths, &options, &mut sources);
+    let mut findings = lint_policy_set(&set, &sources, cluster.as_ref());
+    sort_findings(&mut findings, &sources);
+
+    let format = Format::from(args.format);
+    let human = if args.output.is_some() {
+        HumanOptions::default()
+    } else {
+        HumanOptions::detect()
+    };
+    let mut report = render(
+        format,
+        &findings,
+        &sources,
+        &RenderOptions {
+            human,
+            ..RenderOptions::default()
+        },
+    );
+    if matches!(format, Format::Human | Format::Concise) {
+        let files = set.files.len();
+        report.push_str(&format!(
+            "{} in {files} file{}\n",
+            Summary::of(&findings).line(),
+            if files == 1 { "" } else { "s" }
+        ));
+    }
+    match &args.output {
+        Some(path) => {
+            if let Err(err) = std::fs::write(path, &report) {
+                eprintln!("policyc lint: cannot write `{}`: {err}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+        None => print!("{report}"),
+    }
+    if count_at_or_above(&findings, args.fail_level.severity()) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -1,0 +1,154 @@
+//! Semantic lints (PC03xx) on one fixture each: the finding's code and primary line/column are
+//! asserted, and the rendered human report (no colour) is snapshotted. Negative fixtures must
+//! produce no semantic finding; suppressions drop findings and report bad annotations.
+
+use policyc::diagnostics::render::{human, json, sarif};
+use policyc::diagnostics::{sort_findings, Finding, HumanOptions, SarifOptions};
+use policyc::frontend::source::SourceMap;
+use policyc::frontend::{load_policies, FrontendOptions};
+use policyc::inventory::{load_inventory, InventoryOptions};
+use policyc::lint::{lint_policy_set, ClusterAddresses};
+use std::path::PathBuf;
+use test_case::test_case;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from("fixtures/lints").join(name)
+}
+
+/// Lints one fixture (with an optional inventory) and returns its sorted findings.
+fn lint(name: &str, inventory: Option<&str>) -> (Vec<Finding>, SourceMap) {
+    let mut sources = SourceMap::new();
+    let cluster = inventory.map(|inv| {
+        let inventory = load_inventory(&fixture(inv), &InventoryOptions::default(), &mut sources);
+        let inventory =
+            inventory.unwrap_or_else(|f| panic!("fixture inventory {inv} is invalid: {f:?}"));
+        policyc::cli::lint::cluster_addresses(&inventory)
+    });
+    let set = load_policies(&[fixture(name)], &FrontendOptions::default(), &mut sources);
+    let mut findings = lint_policy_set(&set, &sources, cluster.as_ref());
+    sort_findings(&mut findings, &sources);
+    (findings, sources)
+}
+
+fn positions(findings: &[Finding], sources: &SourceMap, code: &str) -> Vec<(usize, usize)> {
+    findings
+        .iter()
+        .filter(|f| f.code.id == code)
+        .filter_map(|f| f.primary.as_ref())
+        .map(|p| {
+            let at = sources.line_col(p.span.source, p.span.start);
+            (at.line, at.col)
+        })
+        .collect()
+}
+
+#[test_case("fqdn_without_dns.yaml", None, "PC0301", &[(12, 9)]; "fqdn without dns rule points at the fqdn list")]
+#[test_case("default_deny_without_dns.yaml", None, "PC0302", &[(11, 7)]; "egress default deny without dns")]
+#[test_case("empty_rule_idiom.yaml", None, "PC0303", &[(9, 7)]; "empty ingress rule in cnp is deny all")]
+#[test_case("empty_rule_idiom_knp.yaml", None, "PC0303", &[(11, 7)]; "empty ingress rule in knp is allow all")]
+#[test_case("shadowed_rule.yaml", None, "PC0304", &[(18, 7)]; "exact duplicate rule")]
+#[test_case("shadowed_by_world.yaml", None, "PC0304", &[(17, 7)]; "cidr rule shadowed by world entity")]
+#[test_case("cidr_matches_cluster.yaml", Some("cidr_inventory.yaml"), "PC0305", &[(15, 19)]; "ipblock covering pod ips with inventory")]
+#[test_case("cidr_matches_cluster.yaml", None, "PC0305", &[]; "cidr lint needs an inventory")]
+#[test_case("allow_dead_under_deny.yaml", None, "PC0306", &[(11, 7)]; "allow entirely covered by deny")]
+#[test_case("l7_rules_bypassed.yaml", None, "PC0307", &[(18, 11)]; "http rules bypassed by l3 allow of same peer")]
+#[test_case("http_path_prefix.yaml", None, "PC0308", &[(21, 24), (22, 23)]; "http path prefix points inside the scalar")]
+#[test_case("any_protocol_not_icmp.yaml", None, "PC0309", &[(17, 25)]; "protocol any on all ports")]
+#[test_case("end_port_not_above_port.yaml", None, "PC0310", &[(17, 24), (20, 24)]; "end port below and equal to port")]
+#[test_case("broad_ingress_exposure.yaml", None, "PC0311", &[(11, 7)]; "ingress from 0.0.0.0/0 on all ports")]
+#[test_case("empty_rule_idiom_knp.yaml", None, "PC0311", &[(11, 7)]; "knp allow all ingress is broad exposure")]
+#[test_case("unresolvable_peer.yaml", None, "PC0312", &[(11, 7)]; "to services cannot be resolved offline")]
+#[test_case("kafka_deprecated.yaml", None, "PC0313", &[(19, 13)]; "kafka rules are deprecated")]
+#[test_case("suppression_problems.yaml", None, "PC0315", &[(7, 25)]; "ignore without reason")]
+#[test_case("suppression_problems.yaml", None, "PC0316", &[(7, 33)]; "ignore naming an unknown code points at the code")]
+fn lint_reports_at_the_right_place(
+    name: &str,
+    inventory: Option<&str>,
+    code: &str,
+    expected: &[(usize, usize)],
+) {
+    let (findings, sources) = lint(name, inventory);
+    assert_eq!(
+        positions(&findings, &sources, code),
+        expected,
+        "{findings:#?}"
+    );
+}
+
+#[test_case("clean.yaml"; "dns fqdn http regex and ranges done right")]
+#[test_case("suppressed.yaml"; "suppressed with a reason")]
+fn negative_fixtures_have_no_finding(name: &str) {
+    let (findings, sources) = lint(name, None);
+    assert!(
+        findings.is_empty(),
+        "{}",
+        human::render(&findings, &sources, HumanOptions::default())
+    );
+}
+
+#[test]
+fn suppression_without_reason_still_suppresses() {
+    let (findings, sources) = lint("suppression_problems.yaml", None);
+    assert_eq!(
+        positions(&findings, &sources, "PC0311"),
+        Vec::<(usize, usize)>::new()
+    );
+}
+
+#[test]
+fn suppressed_code_reappears_without_annotation() {
+    let (findings, sources) = lint("broad_ingress_exposure.yaml", None);
+    assert_eq!(positions(&findings, &sources, "PC0311").len(), 1);
+}
+
+#[test]
+fn no_inventory_addresses_means_no_cidr_finding() {
+    let mut sources = SourceMap::new();
+    let set = load_policies(
+        &[fixture("cidr_matches_cluster.yaml")],
+        &FrontendOptions::default(),
+        &mut sources,
+    );
+    let findings = lint_policy_set(&set, &sources, Some(&ClusterAddresses::default()));
+    assert!(findings.iter().all(|f| f.code.id != "PC0305"));
+}
+
+#[test_case("fqdn_without_dns.yaml", None; "fqdn_without_dns")]
+#[test_case("default_deny_without_dns.yaml", None; "default_deny_without_dns")]
+#[test_case("empty_rule_idiom.yaml", None; "empty_rule_idiom")]
+#[test_case("empty_rule_idiom_knp.yaml", None; "empty_rule_idiom_knp")]
+#[test_case("shadowed_rule.yaml", None; "shadowed_rule")]
+#[test_case("shadowed_by_world.yaml", None; "shadowed_by_world")]
+#[test_case("cidr_matches_cluster.yaml", Some("cidr_inventory.yaml"); "cidr_matches_cluster")]
+#[test_case("allow_dead_under_deny.yaml", None; "allow_dead_under_deny")]
+#[test_case("l7_rules_bypassed.yaml", None; "l7_rules_bypassed")]
+#[test_case("http_path_prefix.yaml", None; "http_path_prefix")]
+#[test_case("any_protocol_not_icmp.yaml", None; "any_protocol_not_icmp")]
+#[test_case("end_port_not_above_port.yaml", None; "end_port_not_above_port")]
+#[test_case("broad_ingress_exposure.yaml", None; "broad_ingress_exposure")]
+#[test_case("unresolvable_peer.yaml", None; "unresolvable_peer")]
+#[test_case("kafka_deprecated.yaml", None; "kafka_deprecated")]
+#[test_case("suppression_problems.yaml", None; "suppression_problems")]
+fn human_report_snapshot(name: &str, inventory: Option<&str>) {
+    let (findings, sources) = lint(name, inventory);
+    let rendered = human::render(&findings, &sources, HumanOptions::default());
+    insta::assert_snapshot!(
+        format!("lint_human_{}", name.trim_end_matches(".yaml")),
+        rendered
+    );
+}
+
+#[test_case("shadowed_rule.yaml"; "shadowed_rule")]
+#[test_case("http_path_prefix.yaml"; "http_path_prefix")]
+fn json_and_sarif_snapshots(name: &str) {
+    let (findings, sources) = lint(name, None);
+    let stem = name.trim_end_matches(".yaml");
+    insta::assert_snapshot!(
+        format!("lint_json_{stem}"),
+        json::render(&findings, &sources)
+    );
+    insta::assert_snapshot!(
+        format!("lint_sarif_{stem}"),
+        sarif::render(&findings, &sources, &SarifOptions::default())
+    );
+}
