@@ -130,8 +130,8 @@ struct flow {
 	__u8 family;
 	__u8 later_fragment; /* non-first fragment: no L4 header */
 	__u8 first_fragment; /* offset 0 with more fragments */
-	__u8 icmp_error;     /* ICMP error carrying an embedded flow in `inner` */
-	__u8 pad;
+	__u8 icmp_error;     /* ICMP error carrying a parsable embedded flow in `inner` */
+	__u8 icmp_error_type; /* any ICMP error type (never tracked as a flow) */
 	__u32 frag_id;
 	struct policyc_ct_key inner; /* embedded original flow of an ICMP error (direction unset) */
 };
@@ -263,6 +263,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l4off, __u32 en
 				f->dport = id;
 			}
 		} else if (icmp_is_error(f->family, hdr[0])) {
+			f->icmp_error_type = 1;
 			f->icmp_error = parse_embedded(skb, l4off + 8, end, f->family, &f->inner);
 		}
 		return PARSE_OK;
@@ -725,7 +726,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	} else {
 		decide(skb, &f, dir, &d);
 		if (d.action == POLICYC_ACTION_PASS) {
-			if (d.track && !f.icmp_error)
+			if (d.track && !f.icmp_error_type)
 				ct_create(&f, dir, &d, pkt_len);
 			if (f.first_fragment) {
 				struct policyc_frag_key fk = {};

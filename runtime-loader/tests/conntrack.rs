@@ -210,3 +210,30 @@ fn rule_counters_count_packets_and_bytes() {
     assert_eq!(deny_rule.packets, 1);
     assert_eq!(h.rule_counter(1).map(|c| c.packets).unwrap_or(u64::MAX), 0);
 }
+
+#[test]
+fn allowed_icmp_errors_do_not_become_flows() {
+    let mut t = tables();
+    // web may send any ICMP type 3 to the endpoint
+    t.ingress
+        .port_functions
+        .insert((1, 1), function(&[iv(3, 3, Verdict::Allow, 30)]));
+    each_kind(&t, |h, kind| {
+        // An error about a GRE packet: no flow can be recovered from it, so it is judged (and
+        // allowed) by policy only, and must not create a flow of its own.
+        let original = Packet::other(ip(ENDPOINT_V4), ip(WEB_V4), 47).with_payload(&[0; 8]);
+        let error = Packet::icmp_error(ip(WEB_V4), ip(ENDPOINT_V4), 3, 1, original);
+        let o = run(h, kind, Direction::Ingress, &error);
+        assert_eq!(
+            (o.passed, o.reason()),
+            (true, Some(Reason::Policy)),
+            "{kind:?}"
+        );
+        let o = run(h, kind, Direction::Ingress, &error);
+        assert_eq!(
+            o.reason(),
+            Some(Reason::Policy),
+            "{kind:?}: not tracked as a flow"
+        );
+    });
+}
