@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod compile;
+pub mod datapath_flowtest;
 pub mod digest;
 pub mod kernel_check;
 pub mod manifest;

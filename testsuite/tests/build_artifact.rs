@@ -1,0 +1,139 @@
+//! `policyc build` artifacts: byte-identical across runs, complete (every endpoint has its
+//! config and map images, the object is content-addressed), and refused on lint errors.
+
+use policyc::build::{build_artifact, BuildFailure, BuildRequest};
+use policyc::frontend::source::SourceMap;
+use policyc_backends::ImageFile;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn examples_request(output: &Path) -> BuildRequest {
+    BuildRequest {
+        inventory: root().join("policy-examples/inventory.yaml"),
+        policies: vec![root().join("policy-examples/policies")],
+        output: output.to_path_buf(),
+        options: Default::default(),
+    }
+}
+
+fn build(output: &Path) -> policyc::build::ArtifactSummary {
+    let mut sources = SourceMap::default();
+    match build_artifact(&examples_request(output), &mut sources, &|_| {}, &|| {}) {
+        Ok((summary, _)) => summary,
+        Err(e) => panic!("build failed: {e}"),
+    }
+}
+
+/// Relative path → bytes of every file under `dir`.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("under dir").display().to_string();
+                out.insert(rel, std::fs::read(&p).expect("readable"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn same_inputs_give_byte_identical_artifacts() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    build(a.path());
+    build(b.path());
+    let (ta, tb) = (tree(a.path()), tree(b.path()));
+    assert_eq!(
+        ta.keys().collect::<Vec<_>>(),
+        tb.keys().collect::<Vec<_>>(),
+        "different file sets"
+    );
+    for (path, bytes) in &ta {
+        assert!(
+            tb.get(path) == Some(bytes),
+            "{path} differs between two builds of the same inputs"
+        );
+    }
+    assert!(ta.len() > 10, "only {} files", ta.len());
+}
+
+#[test]
+fn rebuilding_into_the_same_directory_gives_the_same_bytes() {
+    let a = tempfile::tempdir().expect("tempdir");
+    build(a.path());
+    let first = tree(a.path());
+    build(a.path());
+    assert_eq!(first, tree(a.path()));
+}
+
+#[test]
+fn manifest_points_at_existing_images_for_every_endpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = build(dir.path());
+    let manifest = &summary.manifest;
+    assert_eq!(manifest.format_version, 1);
+    assert!(manifest.input_digest.starts_with("sha256:"));
+    assert_eq!(manifest.endpoints.len(), 8);
+    assert!(dir.path().join(&manifest.object).is_file());
+    assert!(manifest.object.starts_with("objects/") && manifest.object.ends_with(".bpf.o"));
+    assert!(!manifest.rules.is_empty() && manifest.rules.iter().all(|r| r.datapath_rule_id == r.id + 1));
+    for endpoint in &manifest.endpoints {
+        let config = ImageFile::read(&dir.path().join(&endpoint.config)).expect("config image");
+        assert_eq!(config.config.map(|c| c.endpoint_id), Some(endpoint.endpoint_id));
+        for name in ["pc_class", "pc_portfn", "pc_intervals", "pc_counters"] {
+            let path = endpoint
+                .maps
+                .get(name)
+                .unwrap_or_else(|| panic!("{}: no {name}", endpoint.name));
+            let image = ImageFile::read(&dir.path().join(path)).expect("map image");
+            assert_eq!(image.maps.len(), 1);
+            assert_eq!(image.maps[0].name, name);
+        }
+        assert!(
+            endpoint.attach.interface.is_some(),
+            "{} has no interface",
+            endpoint.name
+        );
+    }
+    let report = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    assert!(
+        report.contains("Cilium") && report.contains("toFQDNs"),
+        "report misses the comparison or the FQDN note"
+    );
+}
+
+#[test]
+fn l7_rules_make_the_build_warn_loudly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = build(dir.path());
+    assert!(summary.manifest.warnings.iter().any(|w| w.contains("L7")));
+    assert!(summary
+        .manifest
+        .endpoints
+        .iter()
+        .any(|e| e.verdict_kinds.contains(&"redirect-l7")));
+}
+
+#[test]
+fn inputs_with_errors_are_refused_with_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut request = examples_request(dir.path());
+    request.policies = vec![root().join("policy-examples/broken")];
+    let mut sources = SourceMap::default();
+    match build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
+        Err(BuildFailure::Findings(findings)) => assert!(!findings.is_empty()),
+        Err(other) => panic!("expected findings, got {other}"),
+        Ok(_) => panic!("a broken policy set was built"),
+    }
+    assert!(!dir.path().join("manifest.json").exists());
+}
