@@ -274,11 +274,15 @@ fn load_object(
 ) -> (PolicyObject, Vec<Finding>) {
     let kind = policy.kind;
     let path = policy.path.as_str();
-    let mut walker = Walker::new(ObjectContext {
+    let context = ObjectContext {
         kind: format!("{kind:?}"),
         document,
         ..ObjectContext::default()
-    });
+    };
+    let mut walker = match lowerer.sources.get(source) {
+        Some(file) => Walker::with_text(context, file.text.clone()),
+        None => Walker::new(context),
+    };
     let known = if kind == PolicyKind::NetworkPolicy {
         OBJECT_FIELDS_KNP
     } else {

@@ -159,9 +159,15 @@ fn visit<'n>(
         );
         return;
     }
-    if is_policy_like(api_version, kind) {
-        let suggestion = suggest(kind, POLICY_KINDS);
-        let severity = if suggestion.is_some() {
+    let group = api_version.split_once('/').map_or("", |(g, _)| g);
+    let suggestion = suggest(kind, POLICY_KINDS);
+    // A near-miss of one of our kinds in one of our API groups is a typo: kubectl would
+    // refuse it, and skipping it silently would hide a whole policy.
+    let typo = matches!(group, "cilium.io" | "networking.k8s.io")
+        && suggestion.is_some()
+        && (kind.contains("Polic") || kind.to_ascii_lowercase().contains("network"));
+    if typo || is_policy_like(api_version, kind) {
+        let severity = if typo {
             Severity::Error
         } else {
             Severity::Warning
@@ -173,7 +179,7 @@ fn visit<'n>(
         .severity(severity)
         .at(kind_span, "not a kind policyc reads")
         .context(context(document, &path, kind));
-        finding = match suggestion {
+        finding = match suggestion.filter(|_| typo) {
             Some(s) => finding.help(format!("did you mean `{s}`?")),
             None => finding.help(format!("policyc reads {}", POLICY_KINDS.join(", "))),
         };

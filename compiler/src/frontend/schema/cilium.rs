@@ -158,6 +158,12 @@ impl Walker {
             };
             let section_path = join(path, kind.key());
             let Some(items) = self.list(value, &section_path) else {
+                // Reported as a wrong type; keep the section so no "no direction" error follows.
+                sections.push(Section {
+                    kind,
+                    key_span: key_node.span,
+                    items: Vec::new(),
+                });
                 continue;
             };
             let items = items
@@ -444,6 +450,23 @@ impl Walker {
         };
         if let Some(cidr_node) = fields.get("cidr") {
             let text = self.string(cidr_node, &join(path, "cidr"))?;
+            if !text.value.contains('/') {
+                // `CIDRRule.Validate` only accepts `<address>/<length>` (unlike `toCIDR`).
+                self.report(
+                    &join(path, "cidr"),
+                    Finding::error(
+                        &INVALID_CIDR,
+                        format!("`{}` needs a prefix length in a CIDR set", text.value),
+                    )
+                    .at(cidr_node.span, "no `/length`")
+                    .help(format!(
+                        "write `{}/{}`",
+                        text.value,
+                        if text.value.contains(':') { 128 } else { 32 }
+                    )),
+                );
+                return None;
+            }
             let cidr = self.prefix(cidr_node, &text.value, &join(path, "cidr"))?;
             return Some(PeerItem::CidrRule {
                 cidr: Sp::new(cidr, cidr_node.span),

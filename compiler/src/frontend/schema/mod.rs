@@ -36,6 +36,27 @@ pub struct Walker {
     pub findings: Vec<Finding>,
     /// Context attached to every finding (its `yaml_path` is set per finding).
     pub context: ObjectContext,
+    /// Text of the file being walked, used to tidy label spans.
+    text: Option<std::sync::Arc<str>>,
+}
+
+/// The end of a quoted scalar starting at `text[0]` (`"..."` with `\` escapes, `'...'` with
+/// `''`), as a byte length including both quotes.
+fn quoted_len(text: &str) -> Option<usize> {
+    let quote = text.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let mut chars = text.char_indices().skip(1).peekable();
+    while let Some((i, c)) = chars.next() {
+        if quote == '"' && c == '\\' {
+            chars.next();
+        } else if c == quote {
+            if quote == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                chars.next();
+                continue;
+            }
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// The entries of a mapping that passed the unknown-field check.
@@ -100,11 +121,43 @@ impl Walker {
         Self {
             findings: Vec::new(),
             context,
+            text: None,
+        }
+    }
+
+    /// A walker that can see the file text (labels on quoted scalars end at the closing quote).
+    pub fn with_text(context: ObjectContext, text: std::sync::Arc<str>) -> Self {
+        Self {
+            findings: Vec::new(),
+            context,
+            text: Some(text),
+        }
+    }
+
+    /// Quoted scalars can carry spans that run to the end of their line (trailing blanks and
+    /// comment included); cut such a label span at the closing quote.
+    fn tidy(&self, span: Span) -> Span {
+        let Some(raw) = self.text.as_deref().and_then(|t| t.get(span.range())) else {
+            return span;
+        };
+        match quoted_len(raw) {
+            Some(len) if len < raw.len() => Span::new(span.source, span.start, span.start + len),
+            _ => span,
         }
     }
 
     /// Adds a finding with the object context and `path`.
-    pub fn report(&mut self, path: &str, finding: Finding) {
+    pub fn report(&mut self, path: &str, mut finding: Finding) {
+        if let Some(primary) = &mut finding.primary {
+            primary.span = self.tidy(primary.span);
+        }
+        for label in finding
+            .secondary
+            .iter_mut()
+            .chain(finding.related.iter_mut())
+        {
+            label.span = self.tidy(label.span);
+        }
         let context = ObjectContext {
             yaml_path: path.to_string(),
             ..self.context.clone()

@@ -1,0 +1,190 @@
+//! Corpus acceptance: every policy file listed in a `MANIFEST.tsv` of `../shared/corpus` goes
+//! through the frontend. `parse=ok` files load without errors (their warnings are snapshotted),
+//! the port-65536 negative example gives exactly one error at the port, and `invalid`/`template`
+//! files give a clear error — none of them panics.
+
+use policyc::diagnostics::{Finding, Severity};
+use policyc::frontend::source::SourceMap;
+use policyc::frontend::{load_policies, FrontendOptions};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Corpus files that are plain YAML (`parse=ok`) but violate the pinned Cilium 1.19+/main schema,
+/// with the codes they must produce. Each is a genuine upstream mistake, not a frontend gap:
+/// - `auth.yaml` uses the pre-1.15 field `auth` (now `authentication`);
+/// - `requires.yaml` uses `fromRequires`, removed in 1.19 (CRD `maxItems: 0`);
+/// - the scalability report snippets put `fromEndpoints` directly under `spec` and use a
+///   pseudo-syntax `"[0-125]+80"` as a port.
+const KNOWN_INVALID_ON_TARGET: &[(&str, &[&str])] = &[
+    ("cilium-examples/examples/policies/auth/auth.yaml", &["PC0101"]),
+    ("cilium-examples/examples/policies/l3/requires/requires.yaml", &["PC0223"]),
+    (
+        "cilium-examples/Documentation-inline/Documentation/operations/performance/scalability/report.rst.L229.yaml",
+        &["PC0101", "PC0203"],
+    ),
+    (
+        "cilium-examples/Documentation-inline/Documentation/operations/performance/scalability/report.rst.L249.yaml",
+        &["PC0101", "PC0203"],
+    ),
+];
+
+const PORT_65536: &str =
+    "cilium-examples/Documentation-inline/Documentation/network/kubernetes/configuration.rst.L259.yaml";
+
+fn corpus_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+struct Entry {
+    /// Path relative to the corpus root (`cilium-examples/examples/...`).
+    rel: String,
+    parse: String,
+}
+
+/// Every manifest row that has a `parse` column.
+fn manifest_entries(root: &Path) -> Vec<Entry> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    let mut entries = Vec::new();
+    for dir in dirs {
+        let Ok(text) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
+            continue;
+        };
+        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+        let Some(header) = lines.next() else { continue };
+        let columns: Vec<&str> = header.split('\t').collect();
+        let (Some(path_col), Some(parse_col)) = (
+            columns.iter().position(|c| *c == "local_path"),
+            columns.iter().position(|c| *c == "parse"),
+        ) else {
+            continue;
+        };
+        let dir_name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        for line in lines {
+            let cells: Vec<&str> = line.split('\t').collect();
+            if let (Some(path), Some(parse)) = (cells.get(path_col), cells.get(parse_col)) {
+                entries.push(Entry {
+                    rel: format!("{dir_name}/{path}"),
+                    parse: parse.to_string(),
+                });
+            }
+        }
+    }
+    entries
+}
+
+fn position(finding: &Finding, sources: &SourceMap) -> (usize, usize) {
+    finding.primary.as_ref().map_or((0, 0), |p| {
+        let lc = sources.line_col(p.span.source, p.span.start);
+        (lc.line, lc.col)
+    })
+}
+
+fn line(rel: &str, finding: &Finding, sources: &SourceMap) -> String {
+    let (l, c) = position(finding, sources);
+    format!(
+        "{rel}:{l}:{c}: {}[{}] {}",
+        finding.severity, finding.code.id, finding.message
+    )
+}
+
+#[test]
+fn corpus_loads_with_precise_findings() {
+    let root = corpus_root();
+    let entries = manifest_entries(&root);
+    assert!(
+        entries.len() >= 100,
+        "corpus manifests not found under {}",
+        root.display()
+    );
+    let options = FrontendOptions::default();
+    let mut warnings = String::new();
+    let (mut objects, mut rules, mut warning_count, mut failures) = (0, 0, 0, Vec::new());
+    let mut checked_65536 = false;
+    for entry in &entries {
+        let mut sources = SourceMap::new();
+        let set = load_policies(&[root.join(&entry.rel)], &options, &mut sources);
+        objects += set.objects.len();
+        rules += set.rules.len();
+        let errors: Vec<&Finding> = set
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        for w in set
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Error)
+        {
+            warning_count += 1;
+            let _ = writeln!(warnings, "{}", line(&entry.rel, w, &sources));
+        }
+        let known = KNOWN_INVALID_ON_TARGET
+            .iter()
+            .find(|(p, _)| *p == entry.rel);
+        if entry.rel == PORT_65536 {
+            checked_65536 = true;
+            let text = std::fs::read_to_string(root.join(&entry.rel)).unwrap_or_default();
+            let port_line = text
+                .lines()
+                .position(|l| l.contains("65536"))
+                .map_or(0, |i| i + 1);
+            let port_col = text
+                .lines()
+                .nth(port_line.saturating_sub(1))
+                .and_then(|l| l.find("'65536'"))
+                .map_or(0, |i| i + 1);
+            assert_eq!(
+                errors.len(),
+                1,
+                "port 65536: expected exactly one error, got {:?}",
+                errors
+            );
+            assert_eq!(errors[0].code.id, "PC0203");
+            assert_eq!(position(errors[0], &sources), (port_line, port_col));
+            assert_eq!((port_line, port_col), (20, 15));
+        } else if entry.parse.starts_with("ok") && known.is_none() {
+            if !errors.is_empty() {
+                failures.extend(errors.iter().map(|e| line(&entry.rel, e, &sources)));
+            }
+        } else if let Some((_, codes)) = known {
+            let mut got: Vec<&str> = errors.iter().map(|e| e.code.id).collect();
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(&got, codes, "{}: unexpected errors", entry.rel);
+        } else {
+            // `invalid` / `template`: a clear error with a location, never a panic.
+            assert!(
+                !errors.is_empty(),
+                "{}: expected an error for a `{}` file",
+                entry.rel,
+                entry.parse
+            );
+            assert!(
+                errors.iter().all(|e| e.primary.is_some()),
+                "{}: error without a location",
+                entry.rel
+            );
+        }
+    }
+    assert!(
+        checked_65536,
+        "the port-65536 example is missing from the manifest"
+    );
+    assert!(
+        failures.is_empty(),
+        "parse=ok files with errors:\n{}",
+        failures.join("\n")
+    );
+    println!(
+        "corpus: {} files, {objects} policy objects, {rules} rules, {warning_count} warnings, {} known-invalid files",
+        entries.len(),
+        KNOWN_INVALID_ON_TARGET.len()
+    );
+    insta::assert_snapshot!("corpus_warnings", warnings);
+}
