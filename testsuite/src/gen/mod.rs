@@ -3,6 +3,7 @@
 //! entities, CIDRs with excepts, ports, ranges, named ports, ICMP, denies, L3-only rules,
 //! `enableDefaultDeny: false`), plus a synthetic multi-tenant set for the build report.
 
+pub mod corpus_inventory;
 mod multi_tenant;
 pub mod probes;
 mod rng;
