@@ -77,6 +77,11 @@ fn lint_reports_at_the_right_place(
 
 #[test_case("clean.yaml"; "dns fqdn http regex and ranges done right")]
 #[test_case("suppressed.yaml"; "suppressed with a reason")]
+#[test_case("negative_dns_from_clusterwide.yaml"; "dns rule in a clusterwide policy serves fqdn rules")]
+#[test_case("negative_default_deny_disabled.yaml"; "egress without default deny needs no dns")]
+#[test_case("negative_deny_other_port.yaml"; "deny on another port leaves the allow alive")]
+#[test_case("negative_l7_other_peer.yaml"; "l3 allow for another peer does not bypass l7")]
+#[test_case("negative_world_denied.yaml"; "allow all with world denied is not exposed")]
 fn negative_fixtures_have_no_finding(name: &str) {
     let (findings, sources) = lint(name, None);
     assert!(

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod coverage;
+pub mod describe;
 pub mod rules;
 pub mod suppression;
 pub mod walk;

@@ -1,12 +1,30 @@
 //! PC0311: an ingress allow open to the whole Internet (world, `0.0.0.0/0`, `::/0`, entity
-//! `all`, or no peer restriction) on every port.
+//! `all`, or no peer restriction) on every port, unless an ingress deny for the same endpoints
+//! already blocks world on every port.
 
 use crate::diagnostics::{codes, Finding};
 use crate::lint::context::LintContext;
-use crate::lint::coverage::{includes_all_ports, includes_world};
-use policyc_ir::{Direction, RuleAction};
+use crate::lint::coverage::{includes_all_ports, includes_world, peer_covers, subject_covers};
+use policyc_ir::{Direction, Entity, Peer, PeerSet, PolicyRule, PortMatch, RuleAction};
+
+/// Does `deny` block world (IPv4 and IPv6) on every port for `rule`'s endpoints?
+fn blocks_world(deny: &PolicyRule, rule: &PolicyRule) -> bool {
+    let world = Peer::Entity(Entity::World);
+    deny.action == RuleAction::Deny
+        && deny.direction == Direction::Ingress
+        && subject_covers(&deny.subject, &rule.subject)
+        && matches!(deny.ports, PortMatch::Any)
+        && match &deny.peers {
+            PeerSet::All => true,
+            PeerSet::Some(peers) => peers.iter().any(|p| peer_covers(p, &world)),
+        }
+}
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
+    let denies: Vec<&PolicyRule> = ctx
+        .rules()
+        .filter(|r| r.action == RuleAction::Deny)
+        .collect();
     let mut findings = Vec::new();
     for rule in ctx
         .rules()
@@ -15,7 +33,7 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
         let Some(who) = includes_world(&rule.peers) else {
             continue;
         };
-        if !includes_all_ports(&rule.ports) {
+        if !includes_all_ports(&rule.ports) || denies.iter().any(|d| blocks_world(d, rule)) {
             continue;
         }
         let Some(span) = ctx.rule_span(rule) else {

@@ -48,7 +48,7 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                                 other,
                                 peers
                                     .iter()
-                                    .map(ToString::to_string)
+                                    .map(|p| crate::lint::describe::peer(p))
                                     .collect::<Vec<_>>()
                                     .join(", "),
                             )
