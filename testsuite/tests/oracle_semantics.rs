@@ -239,3 +239,34 @@ fn unknown_endpoint_is_an_error() {
         .evaluate(&flow("cluster", "prod/api", tcp(1)))
         .is_err());
 }
+
+fn host_policy() -> Vec<policyc_ir::PolicyRule> {
+    let mut r = ingress(policyc_ir::EndpointSelector::wildcard())
+        .endpoints(peer_sel(Some("prod"), &[("app", "web")]))
+        .ports(&[(Protocol::Tcp, 22)]);
+    r.0.subject = policyc_ir::Subject::Nodes(policyc_ir::EndpointSelector::wildcard());
+    rules(vec![r])
+}
+
+#[test_case("prod/web", 22, Allow; "allowed by host policy")]
+#[test_case("prod/web", 23, Deny; "host policy default deny")]
+#[test_case("prod/db", 22, Deny; "other pod")]
+fn host_policies_judge_traffic_to_nodes(from: &str, port: u16, expected: Decision) {
+    let v = verdict(
+        &standard(),
+        &host_policy(),
+        &flow(from, "198.18.255.1", tcp(port)),
+    );
+    assert_eq!(v.decision, expected);
+    assert_eq!(v.destination.node.as_deref(), Some("node-1"));
+}
+
+#[test]
+fn nodes_without_host_policy_are_not_enforced() {
+    let v = verdict(
+        &standard(),
+        &lockdown(),
+        &flow("prod/web", "198.18.255.2", tcp(22)),
+    );
+    assert_eq!((v.decision, v.ingress.reason), (Allow, R_::NotAnEndpoint));
+}
