@@ -54,7 +54,7 @@ fn peer_selector(rng: &mut Rng, namespace: &str) -> EndpointSelector {
     let mut sel = if rng.chance(75) {
         scoped(namespace)
     } else {
-        scoped(*rng.pick(&NAMESPACES))
+        scoped(rng.pick(&NAMESPACES))
     };
     match rng.below(5) {
         0 => {}
