@@ -54,7 +54,8 @@ fn peer_selector(rng: &mut Rng, namespace: &str) -> EndpointSelector {
     let mut sel = if rng.chance(75) {
         scoped(namespace)
     } else {
-        scoped(rng.pick(&NAMESPACES))
+        let other: &str = rng.pick(&NAMESPACES);
+        scoped(other)
     };
     match rng.below(5) {
         0 => {}
