@@ -145,6 +145,8 @@ impl PortRange {
         self == Self::ALL
     }
 
+    /// Number of ports in the range (at least 1, hence no `is_empty`).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> u32 {
         u32::from(self.hi) - u32::from(self.lo) + 1
     }

@@ -56,6 +56,8 @@ impl Prefix {
         matches!(self.0, IpNet::V4(_))
     }
 
+    /// The prefix length in bits (a prefix is never "empty", hence no `is_empty`).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {
         self.0.prefix_len()
     }
