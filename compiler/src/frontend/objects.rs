@@ -79,14 +79,22 @@ fn visit<'n>(
     depth: usize,
 ) {
     if node.map_entries().is_none() {
+        // A top-level document that is no object at all is most likely some other YAML file
+        // (CI config, Helm values): skipped with a warning. Inside a `List` it is an error.
+        let severity = if depth == 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
         findings.push(
-            Finding::error(
+            Finding::new(
                 &NOT_A_POLICY_OBJECT,
                 format!(
-                    "expected a Kubernetes object (a mapping with apiVersion and kind), found {}",
+                    "expected a Kubernetes object (a mapping with apiVersion and kind), found {}; skipped",
                     super::schema::describe(node)
                 ),
             )
+            .severity(severity)
             .at(node.span, "not an object")
             .context(context(document, &path, "")),
         );
@@ -96,13 +104,22 @@ fn visit<'n>(
     let kind = node.get("kind").and_then(Node::as_str);
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
         let missing = if kind.is_none() { "kind" } else { "apiVersion" };
+        let neither = api_version.is_none() && kind.is_none();
+        let severity = if neither && depth == 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let message = if neither {
+            "this document has neither `apiVersion` nor `kind`: it is not a Kubernetes object; skipped".to_string()
+        } else {
+            format!("this object has no `{missing}` (a string), so it cannot be read")
+        };
         findings.push(
-            Finding::error(
-                &NOT_A_POLICY_OBJECT,
-                format!("this object has no `{missing}` (a string), so it cannot be read"),
-            )
-            .at(node.span, format!("`{missing}` missing"))
-            .context(context(document, &path, kind.unwrap_or_default())),
+            Finding::new(&NOT_A_POLICY_OBJECT, message)
+                .severity(severity)
+                .at(node.span, format!("`{missing}` missing"))
+                .context(context(document, &path, kind.unwrap_or_default())),
         );
         return;
     };

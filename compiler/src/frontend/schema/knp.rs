@@ -2,7 +2,9 @@
 //! API server's own validation of peers and ports.
 
 use super::{index, join, Walker};
-use crate::diagnostics::codes::{CONFLICTING_FIELDS, KNP_END_PORT, VALUE_OUT_OF_RANGE};
+use crate::diagnostics::codes::{
+    CONFLICTING_FIELDS, EXCEPT_OUTSIDE_CIDR, KNP_END_PORT, VALUE_OUT_OF_RANGE,
+};
 use crate::diagnostics::Finding;
 use crate::frontend::ast::{KnpPeer, KnpRule, KnpSpec, PortValue, Sp};
 use crate::frontend::schema::ports::KNP_PROTOCOLS;
@@ -196,6 +198,17 @@ impl Walker {
                         continue;
                     };
                     if let Some(p) = self.prefix(item, &t.value, &index(&except_path, i)) {
+                        if !cidr.contains(&p) || p == cidr {
+                            self.report(
+                                &index(&except_path, i),
+                                Finding::error(
+                                    &EXCEPT_OUTSIDE_CIDR,
+                                    format!("except `{p}` is not a strict subset of cidr `{cidr}`"),
+                                )
+                                .at(item.span, "outside the cidr")
+                                .secondary(cidr_node.span, "the cidr"),
+                            );
+                        }
                         except.push(Sp::new(p, item.span));
                     }
                 }
