@@ -260,7 +260,20 @@ fn port_rule(walker: &mut Walker, path: &str, kind: SectionKind, rule: &PortRule
                     .help("add `ports: [{port: \"53\", protocol: ANY}]`"),
             );
         }
-        for port in ports {
+        for port in ports.iter().filter(|p| !p.invalid) {
+            let protocol = port.protocol();
+            if !matches!(protocol, Protocol::Udp | Protocol::Tcp | Protocol::Any) {
+                let at = port.protocol.as_ref().map_or(port.span, |p| p.span);
+                walker.report(
+                    &join(path, "ports"),
+                    Finding::error(
+                        &L7_PROTOCOL,
+                        format!("DNS rules need UDP, TCP or ANY, not {protocol}"),
+                    )
+                    .at(at, "not a DNS transport")
+                    .secondary(dns.span, "DNS rules"),
+                );
+            }
             if let (Some(end), Some(p)) = (&port.end_port, &port.port) {
                 if matches!(p.value, PortValue::Number(start) if end.value > start) {
                     walker.report(
