@@ -82,10 +82,10 @@ fn explain_prints_name_severity_and_explanation() {
 }
 
 #[test]
-fn explain_unknown_code_says_so() {
-    let output = policyc(&["lint", "--explain", "PC0031"]);
+fn explain_unknown_code_suggests_the_closest() {
+    let output = policyc(&["lint", "--explain", "shadowed-rul"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("unknown code `PC0031`"), "{stderr}");
+    assert!(stderr.contains("unknown code `shadowed-rul`; did you mean `shadowed-rule`?"), "{stderr}");
 }
 
 #[test]

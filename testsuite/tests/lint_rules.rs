@@ -58,6 +58,7 @@ fn positions(findings: &[Finding], sources: &SourceMap, code: &str) -> Vec<(usiz
 #[test_case("broad_ingress_exposure.yaml", None, "PC0311", &[(11, 7)]; "ingress from 0.0.0.0/0 on all ports")]
 #[test_case("empty_rule_idiom_knp.yaml", None, "PC0311", &[(11, 7)]; "knp allow all ingress is broad exposure")]
 #[test_case("unresolvable_peer.yaml", None, "PC0312", &[(11, 7)]; "to services cannot be resolved offline")]
+#[test_case("unresolvable_cidr_group.yaml", None, "PC0312", &[(12, 25), (13, 25)]; "each cidr group ref is pointed at")]
 #[test_case("kafka_deprecated.yaml", None, "PC0313", &[(19, 13)]; "kafka rules are deprecated")]
 #[test_case("suppression_problems.yaml", None, "PC0315", &[(7, 25)]; "ignore without reason")]
 #[test_case("suppression_problems.yaml", None, "PC0316", &[(7, 33)]; "ignore naming an unknown code points at the code")]
@@ -77,6 +78,7 @@ fn lint_reports_at_the_right_place(
 
 #[test_case("clean.yaml"; "dns fqdn http regex and ranges done right")]
 #[test_case("suppressed.yaml"; "suppressed with a reason")]
+#[test_case("suppressed_by_name.yaml"; "suppressed by code name with the shared reason annotation")]
 #[test_case("negative_dns_from_clusterwide.yaml"; "dns rule in a clusterwide policy serves fqdn rules")]
 #[test_case("negative_default_deny_disabled.yaml"; "egress without default deny needs no dns")]
 #[test_case("negative_deny_other_port.yaml"; "deny on another port leaves the allow alive")]
@@ -98,6 +100,12 @@ fn suppression_without_reason_still_suppresses() {
         positions(&findings, &sources, "PC0311"),
         Vec::<(usize, usize)>::new()
     );
+}
+
+#[test]
+fn validation_warning_is_reported_without_suppression() {
+    let (findings, sources) = lint("tls_not_enforced.yaml", None);
+    assert_eq!(positions(&findings, &sources, "PC0229").len(), 1);
 }
 
 #[test]
@@ -132,6 +140,7 @@ fn no_inventory_addresses_means_no_cidr_finding() {
 #[test_case("end_port_not_above_port.yaml", None; "end_port_not_above_port")]
 #[test_case("broad_ingress_exposure.yaml", None; "broad_ingress_exposure")]
 #[test_case("unresolvable_peer.yaml", None; "unresolvable_peer")]
+#[test_case("unresolvable_cidr_group.yaml", None; "unresolvable_cidr_group")]
 #[test_case("kafka_deprecated.yaml", None; "kafka_deprecated")]
 #[test_case("suppression_problems.yaml", None; "suppression_problems")]
 fn human_report_snapshot(name: &str, inventory: Option<&str>) {

@@ -21,7 +21,18 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
             };
             let span = ctx
                 .rule_node(rule)
-                .and_then(|node| node.find_entry(kind).map(|(key, _)| key.span))
+                .and_then(|node| {
+                    // A CIDR group is named by its scalar; point at that very entry.
+                    let named = (kind == "cidrGroupRef")
+                        .then(|| {
+                            node.find_entry(kind)
+                                .and_then(|_| node.find_scalar(&|s| s == detail))
+                        })
+                        .flatten();
+                    named
+                        .map(|n| n.span)
+                        .or_else(|| node.find_entry(kind).map(|(key, _)| key.span))
+                })
                 .unwrap_or(rule_span);
             findings.push(
                 Finding::new(
@@ -29,7 +40,10 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                     format!("`{kind}` peer {detail} cannot be resolved offline; policyc treats it as selecting nothing"),
                 )
                 .at(span, "resolved by the Cilium operator/agent at runtime")
-                .help("verdicts from `policyc test`/`explain` for flows to this peer will be deny; describe the peer with `toEndpoints` or `toCIDRSet` to check it offline")
+                .help(
+                    "`policyc test`/`explain` report deny for flows with this peer; to check them offline, \
+describe the peer with endpoint selectors or explicit CIDRs",
+                )
                 .context(ctx.rule_context(rule)),
             );
         }
