@@ -122,6 +122,19 @@ fn misplaced_hint(kind: SectionKind, key: &str) -> Option<String> {
         }
         "toServices" if ingress => Some("`toServices` is only allowed in egress rules".to_string()),
         "authentication" => Some("`authentication` is only allowed in allow rules".to_string()),
+        "matchLabels" | "matchExpressions" => Some(format!(
+            "a selector goes inside a peer list, e.g. `{}: [{{{key}: ...}}]`",
+            if ingress {
+                "fromEndpoints"
+            } else {
+                "toEndpoints"
+            }
+        )),
+        "ports" => Some(
+            "ports go inside `toPorts`, e.g. `toPorts: [{ports: [{port: \"80\", protocol: TCP}]}]`"
+                .to_string(),
+        ),
+        "rules" => Some("L7 `rules` go inside a `toPorts` entry, next to its `ports`".to_string()),
         _ => {
             if ingress {
                 let base = key.strip_prefix("to")?;
@@ -140,10 +153,31 @@ fn misplaced_hint(kind: SectionKind, key: &str) -> Option<String> {
     }
 }
 
+/// Hints for rule-item fields written directly under `spec`, and KNP habits.
+fn rule_level_hint(key: &str) -> Option<String> {
+    match key {
+        "podSelector" => Some("Cilium policies select their subjects with `endpointSelector`".to_string()),
+        "policyTypes" => Some(
+            "Cilium policies have no `policyTypes`; a direction is enforced when the rule has rules for it (see `enableDefaultDeny`)"
+                .to_string(),
+        ),
+        _ if INGRESS_FIELDS.contains(&key) && EGRESS_FIELDS.contains(&key) => Some(format!(
+            "`{key}` belongs inside an `ingress` or `egress` rule, e.g. `ingress: [{{{key}: ...}}]`"
+        )),
+        _ if INGRESS_FIELDS.contains(&key) => {
+            Some(format!("`{key}` belongs inside an `ingress` rule, e.g. `ingress: [{{{key}: ...}}]`"))
+        }
+        _ if EGRESS_FIELDS.contains(&key) => {
+            Some(format!("`{key}` belongs inside an `egress` rule, e.g. `egress: [{{{key}: ...}}]`"))
+        }
+        _ => None,
+    }
+}
+
 impl Walker {
     /// Walks one `spec`/`specs[i]`.
     pub fn cilium_rule(&mut self, node: &Node, path: &str) -> Option<Rule> {
-        let fields = self.object(node, path, RULE_FIELDS)?;
+        let fields = self.fields(node, path, RULE_FIELDS, &rule_level_hint)?;
         let selector = |w: &mut Walker, key: &str| {
             fields
                 .get(key)
