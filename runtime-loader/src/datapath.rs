@@ -109,6 +109,15 @@ fn write_config(open: &mut OpenObject, config: &PolicycConfig) -> Result<(), Loa
 impl DatapathInstance {
     /// Opens, specialises, loads and fills one endpoint's datapath object.
     pub fn load(request: &LoadRequest<'_>) -> Result<DatapathInstance, LoaderError> {
+        Self::load_with(request, |_| Ok(()))
+    }
+
+    /// Like [`DatapathInstance::load`], with `prepare` run on the opened object just before
+    /// it is loaded (the node loader reuses pinned conntrack/event maps there).
+    pub fn load_with(
+        request: &LoadRequest<'_>,
+        prepare: impl FnOnce(&mut OpenObject) -> Result<(), LoaderError>,
+    ) -> Result<DatapathInstance, LoaderError> {
         let mut builder = ObjectBuilder::default();
         builder.name(OBJECT_NAME).map_err(LoaderError::Open)?;
         let mut open = builder
@@ -152,6 +161,7 @@ impl DatapathInstance {
             let load = wanted.contains(&prog.name().to_string_lossy().as_ref());
             prog.set_autoload(load);
         }
+        prepare(&mut open)?;
         let object = load_with_verifier_log(open)?;
 
         let instance = DatapathInstance {

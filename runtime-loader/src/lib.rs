@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod datapath;
 pub mod error;
+pub mod node;
 pub mod packet;
 pub mod testrun;
 pub mod verifier;

@@ -1,5 +1,249 @@
-//! `policy-loader`: the node-side command.
-fn main() {
-    eprintln!("policy-loader: not implemented yet");
-    std::process::exit(2);
+//! `policy-loader`: the node-side command — apply, status, dump, events, unload (see
+//! `policyc_loader::node`). Errors are rendered with miette; exit 1 on any failure.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use miette::{miette, IntoDiagnostic, Result};
+use policyc_loader::node::artifact::Artifact;
+use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
+use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
+use policyc_loader::node::pins::NodePaths;
+use policyc_loader::node::{events, inspect, unload, NodeError};
+
+#[derive(Parser)]
+#[command(
+    name = "policy-loader",
+    version,
+    about = "Install, replace, inspect and remove compiled policyc policy on this node"
+)]
+struct Cli {
+    /// Mounted bpffs; policyc pins under <bpffs>/policyc.
+    #[arg(long, global = true, default_value = "/sys/fs/bpf")]
+    bpffs: PathBuf,
+    /// Directory of generation records (JSON).
+    #[arg(long, global = true, default_value = "/run/policyc")]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum L7Fallback {
+    /// Allow L7-redirected traffic at L4; the L7 rules are NOT checked.
+    AllowL4,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify an artifact and install (or atomically replace) its endpoints' policy.
+    Apply {
+        /// `policyc build` output directory.
+        artifact: PathBuf,
+        /// Install only these endpoints (namespace/name); all when omitted.
+        #[arg(long = "endpoint", value_name = "NS/NAME")]
+        endpoints: Vec<String>,
+        /// Accept L7 rules by enforcing only their L4 part.
+        #[arg(long = "l7-fallback", value_enum)]
+        l7_fallback: Option<L7Fallback>,
+        /// Attach an endpoint with cgroup_skb to a cgroup v2 directory instead of tcx.
+        #[arg(long = "cgroup", value_name = "NS/NAME=PATH")]
+        cgroups: Vec<String>,
+    },
+    /// Installed endpoints, attach points, program ids, map fill levels, artifact digests.
+    Status {
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Decoded policy maps of an endpoint with rule provenance.
+    Dump {
+        #[arg(long, value_name = "NS/NAME")]
+        endpoint: String,
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Decoded verdict events (drops; passes when enabled at build time).
+    Events {
+        /// Stop after this many events (waits for them).
+        #[arg(long)]
+        count: Option<usize>,
+        /// Keep waiting for new events.
+        #[arg(long)]
+        follow: bool,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Detach and remove endpoints (everything policyc installed when none is named).
+    Unload {
+        #[arg(long = "endpoint", value_name = "NS/NAME")]
+        endpoints: Vec<String>,
+    },
+}
+
+fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (name, path) = spec
+                .split_once('=')
+                .ok_or_else(|| miette!("--cgroup expects NS/NAME=PATH, got {spec:?}"))?;
+            Ok((name.to_owned(), PathBuf::from(path)))
+        })
+        .collect()
+}
+
+fn require_bpffs(cli: &Cli) -> Result<()> {
+    if is_on_bpffs(&cli.bpffs) {
+        Ok(())
+    } else {
+        Err(miette!(
+            "{} is not on a mounted bpffs; mount it with `mount -t bpf bpf /sys/fs/bpf` (needs CAP_SYS_ADMIN) or pass --bpffs",
+            cli.bpffs.display()
+        ))
+    }
+}
+
+/// A node error with its chain of causes (the verifier log included).
+fn node(error: NodeError) -> miette::Report {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!("\n  caused by: {cause_text}"));
+        }
+        source = cause.source();
+    }
+    miette!("{text}")
+}
+
+fn run(cli: Cli) -> Result<bool> {
+    let paths = NodePaths::new(&cli.bpffs, &cli.state_dir);
+    match &cli.command {
+        Command::Apply {
+            artifact,
+            endpoints,
+            l7_fallback,
+            cgroups,
+        } => {
+            capabilities::require("apply", INSTALL).map_err(node)?;
+            require_bpffs(&cli)?;
+            let artifact = Artifact::open(artifact).map_err(node)?;
+            let options = ApplyOptions {
+                endpoints: endpoints.clone(),
+                l7_fallback_allow_l4: l7_fallback.is_some(),
+                cgroups: parse_cgroups(cgroups)?,
+            };
+            let report = apply(&paths, &artifact, &options).map_err(node)?;
+            for rule in &report.l7_rules_allowed_at_l4 {
+                eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
+            }
+            for (name, outcome) in &report.endpoints {
+                match outcome {
+                    Ok(installed) => {
+                        let ids: Vec<String> = installed
+                            .program_ids
+                            .iter()
+                            .map(|(d, id)| format!("{d}={id}"))
+                            .collect();
+                        let how = match installed.replaced {
+                            Some(old) => format!("replaced generation {old} atomically"),
+                            None => "installed".to_owned(),
+                        };
+                        println!(
+                            "{name}: {how} → generation {} on {} (programs {})",
+                            installed.generation,
+                            installed.attach,
+                            ids.join(" ")
+                        );
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "{name}: NOT INSTALLED (previous policy, if any, left in place): {e}"
+                        );
+                    }
+                }
+            }
+            let failed = report.endpoints.iter().filter(|(_, r)| r.is_err()).count();
+            if failed > 0 {
+                eprintln!("policy-loader: {failed} endpoint(s) could not be installed");
+            }
+            Ok(report.all_installed())
+        }
+        Command::Status { output } => {
+            capabilities::require("status", INSPECT).map_err(node)?;
+            let statuses = inspect::status(&paths).map_err(node)?;
+            if *output == Format::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&statuses).into_diagnostic()?
+                );
+            } else {
+                print!("{}", inspect::render_status_table(&statuses));
+            }
+            Ok(statuses.iter().all(|s| s.health == "ok"))
+        }
+        Command::Dump { endpoint, output } => {
+            capabilities::require("dump", INSPECT).map_err(node)?;
+            let dump = inspect::dump(&paths, endpoint).map_err(node)?;
+            if *output == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&dump).into_diagnostic()?);
+            } else {
+                print!("{}", inspect::render_dump_table(&dump));
+            }
+            Ok(true)
+        }
+        Command::Events {
+            count,
+            follow,
+            timeout,
+            output,
+        } => {
+            capabilities::require("events", INSPECT).map_err(node)?;
+            let timeout = timeout.map(Duration::from_secs_f64);
+            let json = *output == Format::Json;
+            events::read_events(&paths, *count, *follow, timeout, |event| {
+                if json {
+                    if let Ok(line) = serde_json::to_string(event) {
+                        println!("{line}");
+                    }
+                } else {
+                    println!("{event}");
+                }
+            })
+            .map_err(node)?;
+            Ok(true)
+        }
+        Command::Unload { endpoints } => {
+            capabilities::require("unload", INSTALL).map_err(node)?;
+            for name in unload::unload(&paths, endpoints).map_err(node)? {
+                println!("{name}: unloaded");
+            }
+            Ok(true)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::FAILURE
+        }
+    }
 }

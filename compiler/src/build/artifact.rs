@@ -47,6 +47,8 @@ pub struct ArtifactInputs<'a> {
 struct Writer<'a> {
     root: &'a Path,
     files: Vec<PathBuf>,
+    /// Relative path → `sha256:<hex>` of every object and image written (for the loader).
+    digests: BTreeMap<String, String>,
 }
 
 impl Writer<'_> {
@@ -63,6 +65,8 @@ impl Writer<'_> {
             source,
         })?;
         self.files.push(path);
+        self.digests
+            .insert(relative.to_string(), format!("sha256:{}", hex::encode(Sha256::digest(bytes))));
         Ok(())
     }
 
@@ -109,6 +113,7 @@ pub fn write_artifact(
     let mut w = Writer {
         root: out,
         files: Vec::new(),
+        digests: BTreeMap::new(),
     };
     let object = object_path();
     w.write(&object, DATAPATH_OBJECT)?;
@@ -155,6 +160,7 @@ pub fn write_artifact(
             object_path: object,
             map_files: &map_files,
             warnings: inputs.warnings.clone(),
+            file_digests: w.digests.clone(),
         },
     );
     let report = build_report(

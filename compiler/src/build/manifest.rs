@@ -32,6 +32,8 @@ pub struct Manifest {
     pub endpoints: Vec<ManifestEndpoint>,
     /// Things the datapath does not enforce yet (L7, toFQDNs, auth).
     pub warnings: Vec<String>,
+    /// `sha256:<hex>` of the object and every image file, by relative path (checked by the loader).
+    pub file_digests: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,6 +169,7 @@ pub struct ManifestInputs<'a> {
     pub object_path: String,
     pub map_files: &'a BTreeMap<String, BTreeMap<String, String>>,
     pub warnings: Vec<String>,
+    pub file_digests: BTreeMap<String, String>,
 }
 
 pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> Manifest {
@@ -209,5 +212,6 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
         rules: rules(inputs.rules),
         endpoints,
         warnings: inputs.warnings,
+        file_digests: inputs.file_digests,
     }
 }

@@ -1,0 +1,307 @@
+//! Reading and verifying a `policyc build` artifact: `manifest.json` (format and layout
+//! version), the sha256 of every object and image file against the manifest's
+//! `file_digests`, the datapath object against the one this loader embeds, and the per-endpoint
+//! images. Nothing is loaded into the kernel here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use policyc_backends::layout::{Verdict, LAYOUT_VERSION};
+use policyc_backends::{EndpointImages, ImageFile, MapImage, DATAPATH_OBJECT};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::decode::decode_interval;
+use super::error::NodeError;
+
+/// Artifact format versions this loader installs.
+pub const SUPPORTED_FORMAT_VERSION: u32 = 1;
+
+/// `manifest.json`, as far as the loader reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Artifact layout version.
+    pub format_version: u32,
+    /// `policyc_layout.h` version the images were encoded for.
+    pub layout_version: u32,
+    /// sha256 over the build inputs.
+    pub input_digest: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// Datapath object (relative path).
+    pub object: String,
+    /// Node-wide ipcache image (relative path).
+    pub ipcache: String,
+    /// Every identity of the universe.
+    pub identities: Vec<ManifestIdentity>,
+    /// Every rule with provenance.
+    pub rules: Vec<ManifestRule>,
+    /// Every endpoint.
+    pub endpoints: Vec<ManifestEndpoint>,
+    /// Build warnings.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Relative path → `sha256:<hex>`.
+    #[serde(default)]
+    pub file_digests: BTreeMap<String, String>,
+}
+
+/// An identity and its labels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestIdentity {
+    /// Numeric identity.
+    pub id: u32,
+    /// `reserved`, `endpoint` or `cidr`.
+    pub kind: String,
+    /// CIDR identities: the prefix.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Labels.
+    pub labels: Vec<String>,
+}
+
+/// A rule with its source location.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestRule {
+    /// Rule id.
+    pub id: u32,
+    /// The id in datapath events and interval records.
+    pub datapath_rule_id: u32,
+    /// `CNP`, `CCNP`, `KNP`.
+    pub policy_kind: String,
+    /// Policy namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Policy name.
+    pub name: String,
+    /// Source file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// Path inside the YAML document.
+    pub yaml_path: String,
+    /// `ingress` / `egress`.
+    pub direction: String,
+    /// `allow` / `deny`.
+    pub action: String,
+}
+
+impl ManifestRule {
+    /// `kind ns/name (file:line:col spec.path)`.
+    pub fn describe(&self) -> String {
+        let name = match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        };
+        format!(
+            "{} {name} {} ({}:{}:{} {})",
+            self.policy_kind, self.action, self.file, self.line, self.column, self.yaml_path
+        )
+    }
+}
+
+/// Attach information of an endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestAttach {
+    /// Host-side interface for tcx.
+    #[serde(default)]
+    pub interface: Option<String>,
+}
+
+/// One endpoint of the artifact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestEndpoint {
+    /// `namespace/name`.
+    pub name: String,
+    /// Endpoint id reported in events.
+    pub endpoint_id: u32,
+    /// The endpoint's own identity.
+    pub identity: u32,
+    /// `.rodata` config image (relative path).
+    pub config: String,
+    /// Map name → image path.
+    pub maps: BTreeMap<String, String>,
+    /// Attach point.
+    pub attach: ManifestAttach,
+    /// Verdict kinds in the tables.
+    #[serde(default)]
+    pub verdict_kinds: Vec<String>,
+}
+
+impl Manifest {
+    /// The rule with datapath id `id` (0 = none).
+    pub fn rule(&self, datapath_rule_id: u32) -> Option<&ManifestRule> {
+        self.rules
+            .iter()
+            .find(|r| r.datapath_rule_id == datapath_rule_id)
+    }
+
+    /// The endpoint called `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&ManifestEndpoint> {
+        self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// The labels of identity `id`, comma-separated (or `?`).
+    pub fn identity_labels(&self, id: u32) -> String {
+        self.identities
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| match &i.prefix {
+                Some(prefix) => format!("cidr:{prefix}"),
+                None => i.labels.join(","),
+            })
+            .unwrap_or_else(|| "?".into())
+    }
+}
+
+/// A verified artifact.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// Artifact directory.
+    pub dir: PathBuf,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// `sha256:<hex>` of `manifest.json` (which pins every other file by digest).
+    pub digest: String,
+}
+
+/// The images of one endpoint, read from the artifact.
+#[derive(Debug, Clone)]
+pub struct EndpointInstall {
+    /// Endpoint entry of the manifest.
+    pub endpoint: ManifestEndpoint,
+    /// `.rodata` and endpoint maps.
+    pub images: EndpointImages,
+    /// The node-wide ipcache image.
+    pub ipcache: MapImage,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl Artifact {
+    fn problem(&self, problem: impl Into<String>) -> NodeError {
+        NodeError::Artifact {
+            dir: self.dir.clone(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Reads `manifest.json` and verifies versions and every file digest.
+    pub fn open(dir: &Path) -> Result<Artifact, NodeError> {
+        let manifest_path = dir.join("manifest.json");
+        let bytes = std::fs::read(&manifest_path).map_err(NodeError::io(&manifest_path))?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|source| NodeError::Json {
+                path: manifest_path.clone(),
+                source,
+            })?;
+        let artifact = Artifact {
+            dir: dir.to_path_buf(),
+            manifest,
+            digest: sha256(&bytes),
+        };
+        artifact.verify()?;
+        Ok(artifact)
+    }
+
+    fn verify(&self) -> Result<(), NodeError> {
+        let m = &self.manifest;
+        if m.format_version != SUPPORTED_FORMAT_VERSION {
+            return Err(self.problem(format!(
+                "artifact format version {} (this loader installs version {SUPPORTED_FORMAT_VERSION}); rebuild with a matching policyc",
+                m.format_version
+            )));
+        }
+        if m.layout_version != LAYOUT_VERSION {
+            return Err(self.problem(format!(
+                "map layout version {} (this loader's datapath uses {LAYOUT_VERSION})",
+                m.layout_version
+            )));
+        }
+        let mut required: Vec<&str> = vec![&m.object, &m.ipcache];
+        for e in &m.endpoints {
+            required.push(&e.config);
+            required.extend(e.maps.values().map(String::as_str));
+        }
+        for relative in required {
+            let expected = m
+                .file_digests
+                .get(relative)
+                .ok_or_else(|| self.problem(format!("manifest has no digest for {relative}")))?;
+            let path = self.dir.join(relative);
+            let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
+            let actual = sha256(&bytes);
+            if &actual != expected {
+                return Err(self.problem(format!(
+                    "{relative} has digest {actual}, the manifest says {expected} (modified or corrupt)"
+                )));
+            }
+        }
+        if sha256(DATAPATH_OBJECT) != m.file_digests.get(&m.object).cloned().unwrap_or_default() {
+            return Err(self.problem(format!(
+                "{} is not the datapath object of this policy-loader ({}); use the loader of the same release",
+                m.object,
+                sha256(DATAPATH_OBJECT)
+            )));
+        }
+        Ok(())
+    }
+
+    fn read_image(&self, relative: &str) -> Result<ImageFile, NodeError> {
+        ImageFile::read(&self.dir.join(relative)).map_err(|e| self.problem(e.to_string()))
+    }
+
+    /// The images of endpoint `name`.
+    pub fn endpoint_install(&self, name: &str) -> Result<EndpointInstall, NodeError> {
+        let endpoint = self
+            .manifest
+            .endpoint(name)
+            .ok_or_else(|| NodeError::UnknownEndpoint(name.to_owned()))?
+            .clone();
+        let config = self
+            .read_image(&endpoint.config)?
+            .config
+            .ok_or_else(|| self.problem(format!("{} has no config", endpoint.config)))?;
+        let mut maps = Vec::new();
+        for relative in endpoint.maps.values() {
+            maps.extend(self.read_image(relative)?.maps);
+        }
+        let ipcache = self
+            .read_image(&self.manifest.ipcache)?
+            .maps
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.problem("ipcache image has no map"))?;
+        Ok(EndpointInstall {
+            endpoint,
+            images: EndpointImages { config, maps },
+            ipcache,
+        })
+    }
+}
+
+impl EndpointInstall {
+    /// Rules whose intervals carry a REDIRECT_L7 verdict in this endpoint's tables.
+    pub fn l7_rule_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .images
+            .map(policyc_backends::layout::map_names::INTERVALS)
+            .map(|image| {
+                image
+                    .entries
+                    .iter()
+                    .filter_map(|(_, value)| decode_interval(value))
+                    .filter(|iv| iv.verdict == Verdict::RedirectL7.code())
+                    .map(|iv| iv.rule_id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}

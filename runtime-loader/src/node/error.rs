@@ -1,0 +1,103 @@
+//! Errors of the node loader (artifact verification, kernel features, pinning, attaching).
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::error::LoaderError;
+
+/// Why a node operation failed.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The artifact is not one this loader can install.
+    #[error("artifact {dir}: {problem}")]
+    Artifact {
+        /// Artifact directory.
+        dir: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The kernel lacks something the datapath needs.
+    #[error("this kernel cannot run the policyc datapath: {0}")]
+    KernelFeatures(String),
+    /// The process lacks capabilities.
+    #[error("{0}")]
+    Capabilities(String),
+    /// L7 redirect verdicts without `--l7-fallback=allow-l4`.
+    #[error("{0}")]
+    L7Refused(String),
+    /// An endpoint named on the command line is not in the artifact or not installed.
+    #[error("unknown endpoint {0}")]
+    UnknownEndpoint(String),
+    /// The datapath could not be loaded or filled (verifier log included when it refused).
+    #[error("endpoint {endpoint}: {source}")]
+    Load {
+        /// `namespace/name`.
+        endpoint: String,
+        /// The loader error.
+        #[source]
+        source: LoaderError,
+    },
+    /// A bpffs or kernel operation on an installed endpoint failed.
+    #[error("endpoint {endpoint}: {what}: {source}")]
+    Kernel {
+        /// `namespace/name`.
+        endpoint: String,
+        /// What was being done.
+        what: String,
+        /// The libbpf error.
+        #[source]
+        source: libbpf_rs::Error,
+    },
+    /// The installation on bpffs is not what the records say.
+    #[error("endpoint {endpoint}: {problem}")]
+    State {
+        /// `namespace/name`.
+        endpoint: String,
+        /// What is inconsistent.
+        problem: String,
+    },
+    /// A JSON state or manifest file is malformed.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A test hook asked the apply to fail at a step.
+    #[error("test hook: apply failed on purpose at step {0}")]
+    Hook(&'static str),
+}
+
+impl NodeError {
+    /// An [`NodeError::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> NodeError {
+        let path = path.into();
+        move |source| NodeError::Io { path, source }
+    }
+
+    /// A [`NodeError::Kernel`] for `endpoint` doing `what`.
+    pub fn kernel(
+        endpoint: &str,
+        what: impl Into<String>,
+    ) -> impl FnOnce(libbpf_rs::Error) -> NodeError {
+        let endpoint = endpoint.to_owned();
+        let what = what.into();
+        move |source| NodeError::Kernel {
+            endpoint,
+            what,
+            source,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `events`: decoded verdict/drop records from every installed endpoint's pinned ring buffer,
+//! with the endpoint's name and the rule (name, file:line) from its live generation's record.
+
+use std::time::{Duration, Instant};
+
+use libbpf_rs::{MapHandle, RingBufferBuilder};
+use policyc_backends::layout::{Action, Event, Reason, Verdict};
+use serde::Serialize;
+
+use super::artifact::Manifest;
+use super::decode::address;
+use super::error::NodeError;
+use super::inspect::live_record;
+use super::pins::{direction_name, NodePaths};
+
+/// A decoded event.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecodedEvent {
+    /// `namespace/name`.
+    pub endpoint: String,
+    /// `ingress` / `egress`.
+    pub direction: String,
+    /// `drop` / `pass`.
+    pub action: String,
+    /// Verdict name, if a table lookup happened.
+    pub verdict: Option<String>,
+    /// Reason name.
+    pub reason: String,
+    /// Peer address.
+    pub peer: String,
+    /// Peer identity and its labels.
+    pub identity: u32,
+    /// Labels of the identity.
+    pub identity_labels: String,
+    /// IP protocol.
+    pub protocol: u8,
+    /// Port (or ICMP type).
+    pub port: u16,
+    /// Datapath rule id.
+    pub rule_id: u32,
+    /// `kind ns/name action (file:line:col path)`.
+    pub rule: Option<String>,
+}
+
+impl std::fmt::Display for DecodedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {} peer {} (identity {} [{}]) proto {} port {} verdict {} reason {} rule {}",
+            self.endpoint,
+            self.direction,
+            self.action.to_uppercase(),
+            self.peer,
+            self.identity,
+            self.identity_labels,
+            self.protocol,
+            self.port,
+            self.verdict.as_deref().unwrap_or("-"),
+            self.reason,
+            self.rule.as_deref().unwrap_or("-"),
+        )
+    }
+}
+
+/// Decodes one record.
+pub fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> DecodedEvent {
+    let verdict = event.verdict().map(|v| match v {
+        Verdict::Allow => "allow",
+        Verdict::Deny => "deny",
+        Verdict::DefaultDeny => "default-deny",
+        Verdict::RedirectL7 => "redirect-l7",
+        Verdict::AuthRequired => "auth-required",
+    });
+    DecodedEvent {
+        endpoint: endpoint.to_owned(),
+        direction: event.direction().map_or("?", direction_name).to_owned(),
+        action: match event.action() {
+            Some(Action::Drop) => "drop".into(),
+            Some(Action::Pass) => "pass".into(),
+            None => "?".into(),
+        },
+        verdict: verdict.map(str::to_owned),
+        reason: event.reason().map_or_else(
+            || format!("#{}", event.reason),
+            |r: Reason| {
+                r.c_name()
+                    .trim_start_matches("POLICYC_REASON_")
+                    .to_lowercase()
+            },
+        ),
+        peer: if event.family == 0 {
+            "-".into()
+        } else {
+            address(event.family, &event.peer_addr).to_string()
+        },
+        identity: event.identity,
+        identity_labels: manifest.map_or_else(|| "?".into(), |m| m.identity_labels(event.identity)),
+        protocol: event.protocol,
+        port: event.port,
+        rule_id: event.rule_id,
+        rule: manifest
+            .and_then(|m| m.rule(event.rule_id))
+            .map(|r| r.describe()),
+    }
+}
+
+/// Reads events until `count` were seen, or (without `follow`) the rings are drained, or
+/// `timeout` passes. Each is handed to `sink` as it arrives.
+pub fn read_events(
+    paths: &NodePaths,
+    count: Option<usize>,
+    follow: bool,
+    timeout: Option<Duration>,
+    mut sink: impl FnMut(&DecodedEvent),
+) -> Result<usize, NodeError> {
+    let endpoints = paths.installed_endpoints()?;
+    let mut rings = Vec::new();
+    for endpoint in &endpoints {
+        let manifest = live_record(paths, endpoint).ok().map(|r| r.manifest);
+        let path = paths.map(endpoint, 0, policyc_backends::layout::map_names::EVENTS);
+        let handle = MapHandle::from_pinned_path(&path).map_err(NodeError::kernel(
+            endpoint,
+            format!("opening {}", path.display()),
+        ))?;
+        rings.push((endpoint.clone(), manifest, handle));
+    }
+    let (sender, receiver) = std::sync::mpsc::channel::<DecodedEvent>();
+    let mut builder = RingBufferBuilder::new();
+    for (endpoint, manifest, handle) in &rings {
+        let sender = sender.clone();
+        let name = endpoint.clone();
+        let manifest = manifest.clone();
+        builder
+            .add(handle, move |bytes| {
+                if let Some(event) = Event::decode(bytes) {
+                    let _ = sender.send(decode_event(&name, manifest.as_ref(), &event));
+                }
+                0
+            })
+            .map_err(NodeError::kernel(endpoint, "reading the event ring"))?;
+    }
+    let ring = builder
+        .build()
+        .map_err(NodeError::kernel("*", "reading the event rings"))?;
+    let started = Instant::now();
+    let mut seen = 0usize;
+    loop {
+        let done_by_count = count.is_some_and(|c| seen >= c);
+        let done_by_time = timeout.is_some_and(|t| started.elapsed() >= t);
+        if done_by_count || done_by_time {
+            break;
+        }
+        let waiting = follow || count.is_some();
+        if waiting {
+            ring.poll(Duration::from_millis(100))
+                .map_err(NodeError::kernel("*", "polling the event rings"))?;
+        } else {
+            ring.consume()
+                .map_err(NodeError::kernel("*", "reading the event rings"))?;
+        }
+        let mut got_any = false;
+        while let Ok(event) = receiver.try_recv() {
+            got_any = true;
+            if count.is_some_and(|c| seen >= c) {
+                break;
+            }
+            sink(&event);
+            seen += 1;
+        }
+        if !waiting && !got_any {
+            break;
+        }
+    }
+    Ok(seen)
+}

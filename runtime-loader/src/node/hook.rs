@@ -1,0 +1,33 @@
+//! Test hooks for interrupted applies: `POLICYC_LOADER_PAUSE_AT=<step>` makes `apply` print
+//! `policy-loader: paused at <step>` on stderr and sleep (so a test can SIGKILL it there);
+//! `POLICYC_LOADER_FAIL_AT=<step>` makes it fail there as if the kernel had refused. Unset in
+//! production; reading two environment variables is their only cost.
+
+use super::error::NodeError;
+
+/// Environment variable: pause at a step.
+pub const PAUSE_AT: &str = "POLICYC_LOADER_PAUSE_AT";
+/// Environment variable: fail at a step.
+pub const FAIL_AT: &str = "POLICYC_LOADER_FAIL_AT";
+
+/// Steps of an endpoint install, in order.
+pub mod steps {
+    /// The new object is loaded and filled, nothing pinned yet.
+    pub const LOADED: &str = "loaded";
+    /// The new generation is pinned and recorded, the old one still runs.
+    pub const PINNED: &str = "pinned";
+    /// Both links run the new generation; the old one is not cleaned up yet.
+    pub const SWAPPED: &str = "swapped";
+}
+
+/// Called at each step.
+pub fn at(step: &'static str) -> Result<(), NodeError> {
+    if std::env::var(FAIL_AT).is_ok_and(|s| s == step) {
+        return Err(NodeError::Hook(step));
+    }
+    if std::env::var(PAUSE_AT).is_ok_and(|s| s == step) {
+        eprintln!("policy-loader: paused at {step}");
+        std::thread::sleep(std::time::Duration::from_secs(600));
+    }
+    Ok(())
+}

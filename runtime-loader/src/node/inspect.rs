@@ -1,0 +1,397 @@
+//! `status` and `dump`: what is installed, read back from bpffs pins (links → live programs →
+//! generation) and generation records, never from the loader's memory.
+
+use std::path::Path;
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use policyc_backends::layout::{map_names, Direction, Verdict};
+use serde::Serialize;
+
+use super::decode::{
+    decode_class_key, decode_class_value, decode_interval, decode_portfn_key, decode_portfn_value,
+};
+use super::error::NodeError;
+use super::pins::{
+    direction_name, live_state, GenerationRecord, NodePaths, GENERATION_MAPS, SHARED_MAPS,
+};
+
+/// Fill level of one pinned map.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapFill {
+    /// Map name.
+    pub map: String,
+    /// Entries present (arrays: their size).
+    pub entries: usize,
+    /// `max_entries`.
+    pub capacity: u32,
+}
+
+/// One installed endpoint, as `status` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointStatus {
+    /// `namespace/name`.
+    pub endpoint: String,
+    /// `ok`, or what is wrong (interrupted apply, detached).
+    pub health: String,
+    /// The generation both links run.
+    pub generation: Option<u64>,
+    /// Attach point.
+    pub attach: Option<String>,
+    /// Program id per direction, from the links.
+    pub program_ids: std::collections::BTreeMap<String, Option<u32>>,
+    /// sha256 of the artifact's manifest.json.
+    pub artifact_digest: Option<String>,
+    /// The build's input digest.
+    pub input_digest: Option<String>,
+    /// Artifact directory.
+    pub artifact_dir: Option<String>,
+    /// Map fill levels.
+    pub maps: Vec<MapFill>,
+}
+
+/// Entries and capacity of a pinned map.
+pub fn fill_level(path: &Path) -> Option<(usize, u32)> {
+    let handle = MapHandle::from_pinned_path(path).ok()?;
+    let capacity = handle.max_entries();
+    let entries = match handle.map_type() {
+        libbpf_rs::MapType::Array | libbpf_rs::MapType::PercpuArray => capacity as usize,
+        libbpf_rs::MapType::RingBuf => 0,
+        _ => handle.keys().count(),
+    };
+    Some((entries, capacity))
+}
+
+/// The live generation's record of an endpoint.
+pub fn live_record(paths: &NodePaths, endpoint: &str) -> Result<GenerationRecord, NodeError> {
+    let live = live_state(paths, endpoint);
+    let generation = live.generation().ok_or_else(|| NodeError::State {
+        endpoint: endpoint.to_owned(),
+        problem: if live.attached() {
+            "its links run programs of different or unknown generations (interrupted apply?); re-run apply".into()
+        } else {
+            "not attached".into()
+        },
+    })?;
+    paths.read_record(endpoint, generation)
+}
+
+/// Status of every installed endpoint.
+pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
+    let mut out = Vec::new();
+    for endpoint in paths.installed_endpoints()? {
+        let live = live_state(paths, &endpoint);
+        let generation = live.generation();
+        let record = generation.and_then(|g| paths.read_record(&endpoint, g).ok());
+        let health = match (live.attached(), generation, &record) {
+            (false, _, _) => "not attached (no pinned links)".to_owned(),
+            (true, None, _) => {
+                "INCONSISTENT: links run different or unknown generations; re-run apply".to_owned()
+            }
+            (true, Some(_), None) => "record missing for the live generation".to_owned(),
+            (true, Some(_), Some(_)) => "ok".to_owned(),
+        };
+        let mut maps = Vec::new();
+        if let Some(g) = generation {
+            for map in GENERATION_MAPS.iter().chain(SHARED_MAPS.iter()) {
+                if let Some((entries, capacity)) = fill_level(&paths.map(&endpoint, g, map)) {
+                    maps.push(MapFill {
+                        map: (*map).to_owned(),
+                        entries,
+                        capacity,
+                    });
+                }
+            }
+        }
+        out.push(EndpointStatus {
+            program_ids: live
+                .link_program_ids
+                .iter()
+                .map(|(d, id)| (direction_name(*d).to_owned(), *id))
+                .collect(),
+            attach: record.as_ref().map(|r| r.attach.to_string()),
+            artifact_digest: record.as_ref().map(|r| r.artifact_digest.clone()),
+            input_digest: record.as_ref().map(|r| r.manifest.input_digest.clone()),
+            artifact_dir: record
+                .as_ref()
+                .map(|r| r.artifact_dir.display().to_string()),
+            endpoint,
+            health,
+            generation,
+            maps,
+        });
+    }
+    Ok(out)
+}
+
+/// One port interval of a class's port function, decoded from the live maps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpInterval {
+    /// First port (ICMP type for ICMP).
+    pub lo: u16,
+    /// Last port.
+    pub hi: u16,
+    /// Verdict name.
+    pub verdict: String,
+    /// Datapath rule id (0 = none).
+    pub rule_id: u32,
+    /// The rule with provenance, when there is one.
+    pub rule: Option<String>,
+}
+
+/// A class's port function for one protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpFunction {
+    /// IP protocol (0 = any other).
+    pub protocol: u8,
+    /// Intervals covering 0..=65535.
+    pub intervals: Vec<DumpInterval>,
+}
+
+/// An identity class of one direction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpClass {
+    /// Class id.
+    pub class_id: u32,
+    /// Identities mapped to it, with labels.
+    pub identities: Vec<(u32, String)>,
+    /// Port functions.
+    pub functions: Vec<DumpFunction>,
+}
+
+/// Decoded live policy of one endpoint and direction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpDirection {
+    /// `ingress` / `egress`.
+    pub direction: String,
+    /// Classes, by id.
+    pub classes: Vec<DumpClass>,
+}
+
+/// `dump --endpoint X`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointDump {
+    /// `namespace/name`.
+    pub endpoint: String,
+    /// Live generation.
+    pub generation: u64,
+    /// sha256 of the artifact's manifest.json.
+    pub artifact_digest: String,
+    /// Per direction.
+    pub directions: Vec<DumpDirection>,
+}
+
+fn open_map(
+    paths: &NodePaths,
+    endpoint: &str,
+    generation: u64,
+    map: &str,
+) -> Result<MapHandle, NodeError> {
+    MapHandle::from_pinned_path(paths.map(endpoint, generation, map))
+        .map_err(NodeError::kernel(endpoint, format!("opening pinned {map}")))
+}
+
+fn verdict_name(code: u8) -> String {
+    match Verdict::from_code(code) {
+        Some(Verdict::Allow) => "allow".into(),
+        Some(Verdict::Deny) => "deny".into(),
+        Some(Verdict::DefaultDeny) => "default-deny".into(),
+        Some(Verdict::RedirectL7) => "redirect-l7".into(),
+        Some(Verdict::AuthRequired) => "auth-required".into(),
+        None => format!("verdict#{code}"),
+    }
+}
+
+/// Decodes the live class, port-function and interval maps of an endpoint.
+pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError> {
+    if !paths.endpoint_dir(endpoint).exists() {
+        return Err(NodeError::UnknownEndpoint(format!(
+            "{endpoint} (not installed)"
+        )));
+    }
+    let record = live_record(paths, endpoint)?;
+    let g = record.generation;
+    let classes = open_map(paths, endpoint, g, map_names::CLASS)?;
+    let portfn = open_map(paths, endpoint, g, map_names::PORTFN)?;
+    let intervals = open_map(paths, endpoint, g, map_names::INTERVALS)?;
+    let manifest = &record.manifest;
+
+    let mut directions = Vec::new();
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let mut by_class: std::collections::BTreeMap<u32, DumpClass> = Default::default();
+        for key in classes.keys() {
+            let Some(k) = decode_class_key(&key) else {
+                continue;
+            };
+            if k.direction != direction.code() {
+                continue;
+            }
+            let value = classes.lookup(&key, MapFlags::ANY).ok().flatten();
+            let Some(class_id) = value.as_deref().and_then(decode_class_value) else {
+                continue;
+            };
+            by_class
+                .entry(class_id)
+                .or_insert_with(|| DumpClass {
+                    class_id,
+                    identities: Vec::new(),
+                    functions: Vec::new(),
+                })
+                .identities
+                .push((k.identity, manifest.identity_labels(k.identity)));
+        }
+        for key in portfn.keys() {
+            let Some(k) = decode_portfn_key(&key) else {
+                continue;
+            };
+            if k.direction != direction.code() {
+                continue;
+            }
+            let value = portfn.lookup(&key, MapFlags::ANY).ok().flatten();
+            let Some(v) = value.as_deref().and_then(decode_portfn_value) else {
+                continue;
+            };
+            let mut decoded = Vec::new();
+            for index in v.first..v.first.saturating_add(v.count) {
+                let raw = intervals
+                    .lookup(&index.to_ne_bytes(), MapFlags::ANY)
+                    .ok()
+                    .flatten();
+                if let Some(iv) = raw.as_deref().and_then(decode_interval) {
+                    decoded.push(iv);
+                }
+            }
+            let mut out = Vec::new();
+            for (i, iv) in decoded.iter().enumerate() {
+                let hi = decoded
+                    .get(i + 1)
+                    .map_or(u16::MAX, |next| next.lo.saturating_sub(1));
+                out.push(DumpInterval {
+                    lo: iv.lo,
+                    hi,
+                    verdict: verdict_name(iv.verdict),
+                    rule_id: iv.rule_id,
+                    rule: manifest.rule(iv.rule_id).map(|r| r.describe()),
+                });
+            }
+            by_class
+                .entry(k.class_id)
+                .or_insert_with(|| DumpClass {
+                    class_id: k.class_id,
+                    identities: Vec::new(),
+                    functions: Vec::new(),
+                })
+                .functions
+                .push(DumpFunction {
+                    protocol: k.protocol,
+                    intervals: out,
+                });
+        }
+        let mut classes: Vec<DumpClass> = by_class.into_values().collect();
+        for class in &mut classes {
+            class.identities.sort();
+            class.functions.sort_by_key(|f| f.protocol);
+        }
+        directions.push(DumpDirection {
+            direction: direction_name(direction).to_owned(),
+            classes,
+        });
+    }
+    Ok(EndpointDump {
+        endpoint: endpoint.to_owned(),
+        generation: g,
+        artifact_digest: record.artifact_digest,
+        directions,
+    })
+}
+
+fn protocol_name(protocol: u8) -> String {
+    match protocol {
+        0 => "any".into(),
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        58 => "icmpv6".into(),
+        132 => "sctp".into(),
+        p => format!("proto{p}"),
+    }
+}
+
+/// `dump -o table`.
+pub fn render_dump_table(dump: &EndpointDump) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "endpoint {} (generation {}, artifact {})",
+        dump.endpoint, dump.generation, dump.artifact_digest
+    );
+    for direction in &dump.directions {
+        let _ = writeln!(out, "\n{}:", direction.direction.to_uppercase());
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<8} {:<13} {:<14} RULE",
+            "CLASS", "PROTO", "PORTS", "VERDICT"
+        );
+        for class in &direction.classes {
+            let ids: Vec<String> = class
+                .identities
+                .iter()
+                .map(|(id, labels)| format!("{id} [{labels}]"))
+                .collect();
+            let _ = writeln!(out, "  class {} ← {}", class.class_id, ids.join(", "));
+            for function in &class.functions {
+                for iv in &function.intervals {
+                    let ports = if iv.lo == iv.hi {
+                        iv.lo.to_string()
+                    } else {
+                        format!("{}-{}", iv.lo, iv.hi)
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {:<6} {:<8} {:<13} {:<14} {}",
+                        class.class_id,
+                        protocol_name(function.protocol),
+                        ports,
+                        iv.verdict,
+                        iv.rule.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `status -o table`.
+pub fn render_status_table(statuses: &[EndpointStatus]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if statuses.is_empty() {
+        out.push_str("no endpoints installed\n");
+    }
+    for s in statuses {
+        let ids: Vec<String> = s
+            .program_ids
+            .iter()
+            .map(|(d, id)| format!("{d}={}", id.map_or("-".into(), |i| i.to_string())))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}  [{}]\n  generation {}  attach {}  programs {}\n  artifact {}  inputs {}",
+            s.endpoint,
+            s.health,
+            s.generation.map_or("-".into(), |g| g.to_string()),
+            s.attach.as_deref().unwrap_or("-"),
+            ids.join(" "),
+            s.artifact_digest.as_deref().unwrap_or("-"),
+            s.input_digest.as_deref().unwrap_or("-"),
+        );
+        let maps: Vec<String> = s
+            .maps
+            .iter()
+            .map(|m| format!("{} {}/{}", m.map, m.entries, m.capacity))
+            .collect();
+        let _ = writeln!(out, "  maps {}", maps.join(", "));
+    }
+    out
+}

@@ -1,0 +1,282 @@
+//! Where an installation lives: pin paths under `<bpffs>/policyc/` and generation records
+//! under the state directory, and reading them back (which generation do the links run?).
+
+use std::path::{Path, PathBuf};
+
+use libbpf_rs::{Link, ProgramHandle};
+use policyc_backends::layout::Direction;
+use serde::{Deserialize, Serialize};
+
+use super::artifact::Manifest;
+use super::error::NodeError;
+
+/// Maps shared by every generation of an endpoint.
+pub const SHARED_MAPS: [&str; 3] = [
+    policyc_backends::layout::map_names::CT,
+    policyc_backends::layout::map_names::FRAG,
+    policyc_backends::layout::map_names::EVENTS,
+];
+
+/// Maps private to one generation.
+pub const GENERATION_MAPS: [&str; 5] = [
+    policyc_backends::layout::map_names::CLASS,
+    policyc_backends::layout::map_names::PORTFN,
+    policyc_backends::layout::map_names::INTERVALS,
+    policyc_backends::layout::map_names::COUNTERS,
+    policyc_backends::layout::map_names::IPCACHE,
+];
+
+/// The two directions, ingress first (the order of swaps).
+pub const DIRECTIONS: [Direction; 2] = [Direction::Ingress, Direction::Egress];
+
+/// Lower-case direction name.
+pub fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// Roots of an installation.
+#[derive(Debug, Clone)]
+pub struct NodePaths {
+    /// `<bpffs>/policyc`.
+    pub pin_root: PathBuf,
+    /// Generation records.
+    pub state_dir: PathBuf,
+}
+
+/// Where an endpoint is attached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AttachPoint {
+    /// tcx on the host side of the endpoint's interface.
+    Tcx {
+        /// Interface name.
+        interface: String,
+        /// Its index when attached.
+        ifindex: u32,
+    },
+    /// cgroup_skb on a cgroup v2 directory.
+    CgroupSkb {
+        /// The cgroup directory.
+        cgroup: PathBuf,
+    },
+}
+
+impl std::fmt::Display for AttachPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttachPoint::Tcx { interface, ifindex } => {
+                write!(f, "tcx {interface} (ifindex {ifindex})")
+            }
+            AttachPoint::CgroupSkb { cgroup } => write!(f, "cgroup_skb {}", cgroup.display()),
+        }
+    }
+}
+
+/// What generation N of an endpoint was built from; written before its links are swapped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    /// `namespace/name`.
+    pub endpoint: String,
+    /// Generation number.
+    pub generation: u64,
+    /// sha256 of the artifact's manifest.json.
+    pub artifact_digest: String,
+    /// Artifact directory it was applied from.
+    pub artifact_dir: PathBuf,
+    /// Attach point.
+    pub attach: AttachPoint,
+    /// Program id per direction (`ingress`, `egress`).
+    pub program_ids: std::collections::BTreeMap<String, u32>,
+    /// Whether `--l7-fallback=allow-l4` was given.
+    pub l7_fallback_allow_l4: bool,
+    /// The artifact's manifest (rules and identities for provenance).
+    pub manifest: Manifest,
+}
+
+impl NodePaths {
+    /// Paths for a bpffs mount and a state directory.
+    pub fn new(bpffs: &Path, state_dir: &Path) -> NodePaths {
+        NodePaths {
+            pin_root: bpffs.join("policyc"),
+            state_dir: state_dir.to_path_buf(),
+        }
+    }
+
+    /// `<ns>_<name>` (Kubernetes names cannot contain `_`).
+    pub fn endpoint_key(endpoint: &str) -> String {
+        endpoint.replacen('/', "_", 1)
+    }
+
+    /// `namespace/name` from a directory key.
+    pub fn endpoint_name(key: &str) -> String {
+        key.replacen('_', "/", 1)
+    }
+
+    /// Pin directory of an endpoint.
+    pub fn endpoint_dir(&self, endpoint: &str) -> PathBuf {
+        self.pin_root.join(Self::endpoint_key(endpoint))
+    }
+
+    /// Pin directory of one generation.
+    pub fn generation_dir(&self, endpoint: &str, generation: u64) -> PathBuf {
+        self.endpoint_dir(endpoint).join(format!("g{generation}"))
+    }
+
+    /// Pinned link of a direction.
+    pub fn link(&self, endpoint: &str, direction: Direction) -> PathBuf {
+        self.endpoint_dir(endpoint)
+            .join(format!("link_{}", direction_name(direction)))
+    }
+
+    /// Pinned program of a direction in a generation.
+    pub fn program(&self, endpoint: &str, generation: u64, direction: Direction) -> PathBuf {
+        self.generation_dir(endpoint, generation)
+            .join(format!("prog_{}", direction_name(direction)))
+    }
+
+    /// Pinned map (shared maps live in the endpoint directory, the others per generation).
+    pub fn map(&self, endpoint: &str, generation: u64, map: &str) -> PathBuf {
+        if SHARED_MAPS.contains(&map) {
+            self.endpoint_dir(endpoint).join(map)
+        } else {
+            self.generation_dir(endpoint, generation).join(map)
+        }
+    }
+
+    /// Record directory of an endpoint.
+    pub fn record_dir(&self, endpoint: &str) -> PathBuf {
+        self.state_dir.join(Self::endpoint_key(endpoint))
+    }
+
+    /// Record of one generation.
+    pub fn record(&self, endpoint: &str, generation: u64) -> PathBuf {
+        self.record_dir(endpoint)
+            .join(format!("g{generation}.json"))
+    }
+
+    /// Endpoints with a pin directory, sorted.
+    pub fn installed_endpoints(&self) -> Result<Vec<String>, NodeError> {
+        let entries = match std::fs::read_dir(&self.pin_root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(NodeError::io(&self.pin_root)(e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .map(|e| Self::endpoint_name(&e.file_name().to_string_lossy()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Generation numbers with a record or a pin directory.
+    pub fn generations(&self, endpoint: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        for (dir, suffix) in [
+            (self.endpoint_dir(endpoint), ""),
+            (self.record_dir(endpoint), ".json"),
+        ] {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries.filter_map(Result::ok) {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let number = name
+                        .strip_prefix('g')
+                        .and_then(|n| n.strip_suffix(suffix))
+                        .and_then(|n| n.parse::<u64>().ok());
+                    out.extend(number);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Reads the record of a generation.
+    pub fn read_record(
+        &self,
+        endpoint: &str,
+        generation: u64,
+    ) -> Result<GenerationRecord, NodeError> {
+        let path = self.record(endpoint, generation);
+        let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
+        serde_json::from_slice(&bytes).map_err(|source| NodeError::Json { path, source })
+    }
+
+    /// Writes a record atomically (temporary file + rename).
+    pub fn write_record(&self, record: &GenerationRecord) -> Result<(), NodeError> {
+        let dir = self.record_dir(&record.endpoint);
+        std::fs::create_dir_all(&dir).map_err(NodeError::io(&dir))?;
+        let path = self.record(&record.endpoint, record.generation);
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(record).map_err(|source| NodeError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        std::fs::write(&tmp, text).map_err(NodeError::io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(NodeError::io(&path))
+    }
+
+    /// Removes a generation's pins and record (missing pieces are fine).
+    pub fn remove_generation(&self, endpoint: &str, generation: u64) {
+        let _ = std::fs::remove_dir_all(self.generation_dir(endpoint, generation));
+        let _ = std::fs::remove_file(self.record(endpoint, generation));
+    }
+}
+
+/// What the pinned links of an endpoint run.
+#[derive(Debug, Clone)]
+pub struct LiveState {
+    /// Program id per direction according to the links (None: no link pinned).
+    pub link_program_ids: Vec<(Direction, Option<u32>)>,
+    /// The generation each direction runs (None: unknown program or no link).
+    pub generations: Vec<(Direction, Option<u64>)>,
+}
+
+impl LiveState {
+    /// The single generation both directions run, if they agree.
+    pub fn generation(&self) -> Option<u64> {
+        let mut gens = self.generations.iter().map(|(_, g)| *g);
+        let first = gens.next().flatten()?;
+        gens.all(|g| g == Some(first)).then_some(first)
+    }
+
+    /// Whether any link is pinned.
+    pub fn attached(&self) -> bool {
+        self.link_program_ids.iter().any(|(_, id)| id.is_some())
+    }
+}
+
+/// Program id of a pinned program.
+pub fn pinned_program_id(path: &Path) -> Option<u32> {
+    ProgramHandle::from_pinned_path(path).ok().map(|p| p.id())
+}
+
+/// Reads which programs the links run and matches them with pinned generations.
+pub fn live_state(paths: &NodePaths, endpoint: &str) -> LiveState {
+    let generations = paths.generations(endpoint);
+    let mut link_program_ids = Vec::new();
+    let mut live = Vec::new();
+    for direction in DIRECTIONS {
+        let id = Link::open(paths.link(endpoint, direction))
+            .ok()
+            .and_then(|link| link.info().ok())
+            .map(|info| info.prog_id);
+        let generation = id.and_then(|id| {
+            generations
+                .iter()
+                .copied()
+                .find(|g| pinned_program_id(&paths.program(endpoint, *g, direction)) == Some(id))
+        });
+        link_program_ids.push((direction, id));
+        live.push((direction, generation));
+    }
+    LiveState {
+        link_program_ids,
+        generations: live,
+    }
+}

@@ -1,0 +1,43 @@
+//! `unload`: detaches and removes what policyc installed — the named endpoints, or every
+//! endpoint under `<bpffs>/policyc` when none is named. Unpinning the links is what detaches:
+//! they are the last reference to the attachment.
+
+use super::error::NodeError;
+use super::pins::{NodePaths, DIRECTIONS};
+
+/// Removes the endpoints (all installed ones when `endpoints` is empty); returns their names.
+pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, NodeError> {
+    let installed = paths.installed_endpoints()?;
+    let targets: Vec<String> = if endpoints.is_empty() {
+        installed
+    } else {
+        for name in endpoints {
+            if !installed.contains(name) {
+                return Err(NodeError::UnknownEndpoint(format!(
+                    "{name} (not installed)"
+                )));
+            }
+        }
+        endpoints.to_vec()
+    };
+    for name in &targets {
+        for direction in DIRECTIONS {
+            let link = paths.link(name, direction);
+            match std::fs::remove_file(&link) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(NodeError::io(link)(e)),
+            }
+        }
+        let dir = paths.endpoint_dir(name);
+        std::fs::remove_dir_all(&dir).map_err(NodeError::io(&dir))?;
+        let records = paths.record_dir(name);
+        if records.exists() {
+            std::fs::remove_dir_all(&records).map_err(NodeError::io(&records))?;
+        }
+    }
+    if paths.installed_endpoints()?.is_empty() {
+        let _ = std::fs::remove_dir(&paths.pin_root);
+    }
+    Ok(targets)
+}
