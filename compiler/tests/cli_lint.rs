@@ -28,6 +28,7 @@ fn code(output: &Output) -> Option<i32> {
 #[test_case(&["lint", "empty_rule_idiom.yaml", "--fail-level", "warning"], 0; "infos never fail")]
 #[test_case(&["lint", "does-not-exist.yaml"], 2; "missing path is a usage error")]
 #[test_case(&["lint", "clean.yaml", "--format", "yaml"], 2; "unknown format is a usage error")]
+#[test_case(&["lint", "clean.yaml", "--inventory", "no-such-inventory.yaml"], 2; "missing inventory is a usage error")]
 #[test_case(&["lint", "--explain", "PC0301"], 0; "explain a known code")]
 #[test_case(&["lint", "--explain", "PC0399"], 2; "explain an unknown code")]
 fn exit_codes(args: &[&str], expected: i32) {
@@ -85,7 +86,10 @@ fn explain_prints_name_severity_and_explanation() {
 fn explain_unknown_code_suggests_the_closest() {
     let output = policyc(&["lint", "--explain", "shadowed-rul"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("unknown code `shadowed-rul`; did you mean `shadowed-rule`?"), "{stderr}");
+    assert!(
+        stderr.contains("unknown code `shadowed-rul`; did you mean `shadowed-rule`?"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -135,5 +139,17 @@ fn inventory_enables_the_cidr_lint() {
     assert!(
         stdout.contains("cidr_matches_cluster.yaml:15:19: warning[PC0305]"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn human_output_to_a_pipe_has_no_colour_and_ends_with_the_summary() {
+    let output = policyc(&["lint", "http_path_prefix.yaml"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    assert!(stdout.contains("warning[PC0308]"), "{stdout}");
+    assert_eq!(
+        stdout.lines().last(),
+        Some("0 errors, 2 warnings, 0 infos in 1 file")
     );
 }
