@@ -73,8 +73,11 @@ impl Session {
     }
 
     pub fn evaluate(&self, flow: &Flow) -> Result<FlowVerdict, Box<Finding>> {
-        self.oracle()
-            .evaluate(flow)
-            .map_err(|e| Box::new(Finding::error(&codes::UNKNOWN_INVENTORY_REFERENCE, e.to_string())))
+        self.oracle().evaluate(flow).map_err(|e| {
+            Box::new(Finding::error(
+                &codes::UNKNOWN_INVENTORY_REFERENCE,
+                e.to_string(),
+            ))
+        })
     }
 }
