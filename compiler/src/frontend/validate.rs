@@ -4,10 +4,10 @@
 
 use crate::diagnostics::codes::{
     DNS_RULE_ON_INGRESS, DNS_RULE_PORT, EXCEPT_OUTSIDE_CIDR, ICMPS_WITH_TO_PORTS,
-    INVALID_LOG_VALUE, INVALID_PORT, INVALID_SERVER_NAME, L7_ON_WILDCARD_PORT, L7_PROTOCOL,
-    LISTENER_MISUSE, MIXED_PEER_KINDS, MULTIPLE_L7_KINDS, NODE_SELECTOR_IN_CNP, NOT_ENFORCED,
-    PROTOCOL_PORT_MISMATCH, RULE_WITHOUT_DIRECTION, SUBJECT_NAMESPACE_IGNORED, SUBJECT_SELECTOR,
-    TOO_MANY_PORTS,
+    INVALID_LOG_VALUE, INVALID_PORT, INVALID_SERVER_NAME, L7_ON_HOST_POLICY, L7_ON_WILDCARD_PORT,
+    L7_PROTOCOL, LISTENER_MISUSE, MIXED_PEER_KINDS, MULTIPLE_L7_KINDS, NODE_SELECTOR_IN_CNP,
+    NOT_ENFORCED, PROTOCOL_PORT_MISMATCH, RULE_WITHOUT_DIRECTION, SUBJECT_NAMESPACE_IGNORED,
+    SUBJECT_SELECTOR, TOO_MANY_PORTS,
 };
 use crate::diagnostics::Finding;
 use crate::frontend::ast::{PeerItem, PeerRule, PortRule, PortValue, Rule, SectionKind};
@@ -37,6 +37,9 @@ pub fn validate_rule(walker: &mut Walker, kind: PolicyKind, namespace: Option<&s
     for section in &rule.sections {
         for item in &section.items {
             peer_rule(walker, item);
+            if rule.node_selector.is_some() {
+                host_policy_l7(walker, item);
+            }
         }
     }
     if let Some(log) = &rule.log {
@@ -386,5 +389,25 @@ fn port_rule(walker: &mut Walker, path: &str, kind: SectionKind, rule: &PortRule
             )
             .at(*span, "handled by Cilium's Envoy integration"),
         );
+    }
+}
+
+/// Host policies: no L7 on ingress, only DNS on egress (`rule_validation.go`).
+fn host_policy_l7(walker: &mut Walker, item: &PeerRule) {
+    let Some(ports) = &item.to_ports else { return };
+    for (i, rule) in ports.value.iter().enumerate() {
+        let Some(l7) = &rule.rules else { continue };
+        for (kind, span) in l7.value.kinds() {
+            let allowed = kind == "dns" && item.kind.direction() == Direction::Egress;
+            if !allowed {
+                let direction = item.kind.direction();
+                walker.report(
+                    &format!("{}.toPorts[{i}].rules", item.path),
+                    Finding::error(&L7_ON_HOST_POLICY, format!("`{kind}` rules are not supported on host {direction}"))
+                        .at(span, "L7 rules in a host policy")
+                        .help("host policies support only DNS rules on egress; apply L7 rules to pods with `endpointSelector`"),
+                );
+            }
+        }
     }
 }

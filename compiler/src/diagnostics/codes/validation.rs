@@ -266,6 +266,15 @@ pub const SUBJECT_NAMESPACE_IGNORED: Code = Code {
     explanation: "Cilium always adds the policy's own namespace to the endpointSelector of a CiliumNetworkPolicy; a namespace label naming a different namespace is ignored (with a warning in the agent log). Move the policy into that namespace or use a CiliumClusterwideNetworkPolicy.",
 };
 
+pub const L7_ON_HOST_POLICY: Code = Code {
+    id: "PC0233",
+    name: "l7-on-host-policy",
+    default_severity: Error,
+    summary: "A host policy uses L7 rules Cilium does not support there",
+    explanation: "Host policies (`nodeSelector`) cannot redirect ingress traffic to the L7 proxy, and on egress \
+only DNS rules are supported. Cilium rejects other L7 rules in a host policy; enforce them on the pods instead.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &MIXED_PEER_KINDS,
@@ -300,4 +309,5 @@ pub const ALL: &[&Code] = &[
     &KNP_IGNORED_RULES,
     &KNP_END_PORT,
     &SUBJECT_NAMESPACE_IGNORED,
+    &L7_ON_HOST_POLICY,
 ];

@@ -89,6 +89,20 @@ const AWS_FIELDS: &[&str] = &[
     "securityGroupsNames",
     "region",
 ];
+/// The entity enum of the pinned CRD (Cilium also maps `world-ipv4`/`world-ipv6`, the CRD does not).
+const CRD_ENTITIES: &[&str] = &[
+    "all",
+    "world",
+    "cluster",
+    "host",
+    "init",
+    "ingress",
+    "unmanaged",
+    "remote-node",
+    "health",
+    "none",
+    "kube-apiserver",
+];
 const AUTH_MODES: &[&str] = &["disabled", "required", "test-always-fail"];
 
 /// The peer kind of an L3 field name (`fromEndpoints` → Endpoints), if it is one.
@@ -394,6 +408,27 @@ impl Walker {
             PeerKind::Entities => {
                 let text = self.string(node, path)?;
                 match Entity::parse(&text.value) {
+                    // Cilium maps these two, but the pinned CRD enum does not list them: the
+                    // API server rejects the object.
+                    Some(Entity::WorldIpv4 | Entity::WorldIpv6) => {
+                        self.report(
+                            path,
+                            Finding::error(
+                                &UNKNOWN_ENTITY,
+                                format!(
+                                    "entity `{}` is not accepted by the CiliumNetworkPolicy CRD",
+                                    text.value
+                                ),
+                            )
+                            .at(node.span, "not in the CRD entity enum")
+                            .help(if text.value == "world-ipv4" {
+                                "use `world`, or `toCIDR: [0.0.0.0/0]` for IPv4 only"
+                            } else {
+                                "use `world`, or `toCIDR: [::/0]` for IPv6 only"
+                            }),
+                        );
+                        None
+                    }
                     Some(e) => Some(PeerItem::Entity(e)),
                     None => {
                         let mut finding = Finding::error(
@@ -401,7 +436,7 @@ impl Walker {
                             format!("unknown entity `{}`", text.value),
                         )
                         .at(node.span, "not an entity");
-                        finding = match suggest(&text.value, Entity::NAMES.iter()) {
+                        finding = match suggest(&text.value, CRD_ENTITIES) {
                             Some(s) => finding.help(format!("did you mean `{s}`?")),
                             None => {
                                 finding.help(format!("entities are: {}", Entity::NAMES.join(", ")))
