@@ -141,7 +141,7 @@ pub const UNKNOWN_ENTITY: Code = Code {
     name: "unknown-entity",
     default_severity: Error,
     summary: "An entity name is not one Cilium knows",
-    explanation: "`fromEntities`/`toEntities` accept all, world, cluster, host, init, ingress, unmanaged, remote-node, health, none and kube-apiserver (plus world-ipv4/world-ipv6). Any other value is rejected by the CRD enum.",
+    explanation: "`fromEntities`/`toEntities` accept all, world, cluster, host, init, ingress, unmanaged, remote-node, health, none and kube-apiserver. Any other value is rejected by the CRD enum, including `world-ipv4` and `world-ipv6`, which the agent maps but the CRD of the pinned version does not list.",
 };
 
 pub const INVALID_REGEX: Code = Code {
