@@ -5,6 +5,36 @@
 //!
 //! Replies: policy is judged on the forward direction of a connection; replies and related
 //! packets of an allowed connection pass (conntrack), see [`Oracle::is_reply_allowed`].
+//!
+//! ```
+//! use policyc_ir::identity::{Identity, IdentityKind, NumericIdentity};
+//! use policyc_ir::oracle::{Decision, Flow, FlowPeer, Oracle, Transport};
+//! use policyc_ir::universe::{Endpoint, EndpointKey, Universe, UniverseOptions};
+//! use policyc_ir::{Label, LabelSet};
+//!
+//! // Usually built by `policyc::identity::build_universe` from an inventory.
+//! let labels: LabelSet = [Label::k8s("app", "web")].into_iter().collect();
+//! let id = NumericIdentity(256);
+//! let web = Endpoint {
+//!     key: EndpointKey::new("prod", "web"),
+//!     labels: labels.clone(),
+//!     ips: vec!["198.18.1.1".parse().unwrap()],
+//!     named_ports: Default::default(),
+//!     identity: id,
+//!     interface: None,
+//!     service_account: None,
+//! };
+//! let identity = Identity { id, kind: IdentityKind::Endpoint, labels };
+//! let universe = Universe::new("default", UniverseOptions::default(), [identity], vec![web], vec![]).unwrap();
+//! let flow = Flow::new(
+//!     FlowPeer::Ip("203.0.113.9".parse().unwrap()),
+//!     FlowPeer::Endpoint(EndpointKey::new("prod", "web")),
+//!     Transport::Tcp { port: 80 },
+//! );
+//! // No rules: nothing selects prod/web, so it is not enforced.
+//! let verdict = Oracle::new(&universe, &[]).evaluate(&flow).unwrap();
+//! assert_eq!(verdict.decision, Decision::Allow);
+//! ```
 
 mod flow;
 mod l7match;
