@@ -87,8 +87,7 @@ pub fn covered_peers<'a>(outer: &'a PeerSet, inner: &'a PeerSet) -> Vec<&'a Peer
 /// whatever `inner` selects `outer` selects too.
 #[must_use]
 pub fn selector_covers(outer: &EndpointSelector, inner: &EndpointSelector) -> bool {
-    let inner: Vec<_> = inner.requirements().collect();
-    outer.requirements().all(|r| inner.contains(&r))
+    outer.requirements().all(|r| inner.requirements().any(|i| i == r))
 }
 
 /// Do the subjects certainly select the same or a wider set (`outer` ⊇ `inner`)?
