@@ -4,10 +4,10 @@
 //! object as a whole when any of its rules is invalid.
 
 use crate::diagnostics::codes::{
-    EMPTY_POLICY, KNP_IGNORED_RULES, MISSING_FIELD, NOT_UTF8, UNREADABLE_FILE,
+    EMPTY_POLICY, INVALID_OBJECT_NAME, KNP_IGNORED_RULES, MISSING_FIELD, NOT_UTF8, UNREADABLE_FILE,
 };
 use crate::diagnostics::{Finding, ObjectContext, Severity};
-use crate::frontend::ast::Rule;
+use crate::frontend::ast::{Rule, Sp};
 use crate::frontend::lower::{knp_enforces, Lowerer, ObjectMeta};
 use crate::frontend::objects::{find_policies, FoundPolicy};
 use crate::frontend::schema::{index, join, Walker};
@@ -239,8 +239,11 @@ fn metadata(
     };
     let name = fields
         .get("name")
-        .and_then(|n| walker.string(n, &join(&meta_path, "name")))
-        .map(|s| s.value);
+        .and_then(|n| walker.string(n, &join(&meta_path, "name")));
+    if let Some(n) = &name {
+        check_name(walker, &join(&meta_path, "name"), n, true);
+    }
+    let name = name.map(|s| s.value);
     if !fields.has("name") {
         walker.report(
             &meta_path,
@@ -250,8 +253,11 @@ fn metadata(
     }
     let namespace = fields
         .get("namespace")
-        .and_then(|n| walker.string(n, &join(&meta_path, "namespace")))
-        .map(|s| s.value);
+        .and_then(|n| walker.string(n, &join(&meta_path, "namespace")));
+    if let Some(ns) = &namespace {
+        check_name(walker, &join(&meta_path, "namespace"), ns, false);
+    }
+    let namespace = namespace.map(|s| s.value);
     for key in ["annotations", "labels"] {
         if let Some(map) = fields.get(key) {
             if let Some(entries) = walker.string_map(map, &join(&meta_path, key)) {
@@ -429,5 +435,42 @@ fn knp_ignored_rules(walker: &mut Walker, spec: &crate::frontend::ast::KnpSpec) 
                 .help(format!("add `{name}` to policyTypes, or remove the rules")),
             );
         }
+    }
+}
+
+/// `metadata.name` must be a DNS-1123 subdomain, `metadata.namespace` a DNS-1123 label.
+fn check_name(walker: &mut Walker, path: &str, value: &Sp<String>, subdomain: bool) {
+    let text = value.value.as_str();
+    let max = if subdomain { 253 } else { 63 };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let ok = text.len() <= max
+        && if subdomain {
+            text.split('.').all(label_ok)
+        } else {
+            label_ok(text)
+        };
+    if !ok {
+        let what = if subdomain {
+            "a DNS-1123 subdomain: lower-case letters, digits, `-` and `.`, at most 253 characters"
+        } else {
+            "a DNS-1123 label: lower-case letters, digits and `-`, at most 63 characters"
+        };
+        walker.report(
+            path,
+            Finding::error(
+                &INVALID_OBJECT_NAME,
+                format!("`{text}` is not a valid Kubernetes name"),
+            )
+            .at(value.span, "invalid name")
+            .help(format!(
+                "it must be {what}, starting and ending with a letter or digit"
+            )),
+        );
     }
 }

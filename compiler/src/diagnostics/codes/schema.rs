@@ -76,6 +76,16 @@ pub const INVALID_LABEL: Code = Code {
     explanation: "Selector keys are `[source:]key` where source is one of k8s, reserved, any, cidr, fqdn, cidrgroup, container, unspec and key is a Kubernetes qualified name (an optional DNS-subdomain prefix and `/`, then at most 63 letters, digits, `-`, `_`, `.`). Values have at most 63 such characters, starting and ending with a letter or digit. Malformed keys or values are rejected by the API server or by Cilium's selector sanitization.",
 };
 
+pub const INVALID_OBJECT_NAME: Code = Code {
+    id: "PC0109",
+    name: "invalid-object-name",
+    default_severity: Error,
+    summary: "metadata.name or metadata.namespace is not a valid Kubernetes name",
+    explanation: "Policy names must be DNS-1123 subdomains (at most 253 lower-case letters, digits, `-` and `.`, \
+starting and ending with a letter or digit) and namespaces DNS-1123 labels (at most 63 lower-case letters, digits and \
+`-`). The API server rejects other names.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &UNKNOWN_FIELD,
@@ -86,4 +96,5 @@ pub const ALL: &[&Code] = &[
     &NOT_A_POLICY_OBJECT,
     &CONFLICTING_FIELDS,
     &INVALID_LABEL,
+    &INVALID_OBJECT_NAME,
 ];
