@@ -7,7 +7,8 @@ use policyc::build::compile;
 use policyc::build::kernel_check::{agrees, KernelSide};
 use policyc::build::load_inputs;
 use policyc::frontend::source::SourceMap;
-use policyc::optimize::layout::tables_decide;
+use policyc::optimize::layout::{datapath_rule_id, datapath_verdict, tables_decide};
+use policyc::resolve::PolicyProtocol;
 use policyc_backends::layout::Verdict as DpVerdict;
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
@@ -40,6 +41,33 @@ fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize
             identity: Some(probe.peer_identity),
             rule_id: Some(rule_id),
         };
+        // The decision DAG (what diff/explain read) must say the same.
+        let classes = endpoint.optimized.classes(probe.side.direction);
+        let class = classes.class_for(policyc_ir::NumericIdentity(probe.peer_identity));
+        let dag = endpoint.optimized.dag.decide(
+            probe.side.direction,
+            class,
+            PolicyProtocol::of(probe.side.transport.protocol()),
+            port,
+        );
+        let (dag_verdict, dag_rule) = dag.unwrap_or_else(|| panic!("{name}: DAG has no path for {class:?}"));
+        assert_eq!(
+            // A direction laid out as "not enforced" credits no rule.
+            (
+                datapath_verdict(dag_verdict),
+                if direction_tables.enforced {
+                    datapath_rule_id(dag_rule)
+                } else {
+                    0
+                }
+            ),
+            (verdict, rule_id),
+            "{name}: DAG and tables disagree for {} {} peer {} {}",
+            probe.endpoint,
+            probe.side.direction,
+            probe.side.peer,
+            probe.side.transport
+        );
         assert!(
             agrees(probe.expected, got),
             "{name}: {} {} peer {} (identity {}) {}: tables say {got}, oracle says {} ({})",

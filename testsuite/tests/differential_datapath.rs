@@ -1,7 +1,7 @@
 //! Differential test, oracle vs kernel: every probe of the example policies and of generated
 //! policy sets (boundary ports, range edges, IPv4 and IPv6, unknown peers, ICMP types) runs
 //! through the compiled endpoint program under BPF_PROG_TEST_RUN and must get the oracle's
-//! verdict. Needs root (CAP_BPF); fails loudly without it unless POLICYC_SKIP_KERNEL_TESTS=1.
+//! verdict, and the reply of every flow the kernel passed must pass too (conntrack). Needs root (CAP_BPF); fails loudly without it unless POLICYC_SKIP_KERNEL_TESTS=1.
 
 use policyc::build::kernel_check::{agrees, KernelChecker};
 use policyc::build::{compile, load_inputs};
@@ -26,10 +26,18 @@ fn run_set(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (u64, Vec<S
     let mut checker = KernelChecker::new(&compilation);
     let mut mismatches = Vec::new();
     for probe in probes(universe, rules) {
-        let kernel = match checker.run(&probe.endpoint, probe.side) {
+        let (kernel, reply) = match checker.run_with_reply(&probe.endpoint, probe.side, true) {
             Ok(k) => k,
-            Err(e) => panic!("{name}: BPF datapath unavailable or failing ({e}); run as root, or set POLICYC_SKIP_KERNEL_TESTS=1 to skip"),
+            Err(e) => panic!(
+                "{name}: BPF datapath unavailable or failing ({e}); run as root, or set POLICYC_SKIP_KERNEL_TESTS=1 to skip"
+            ),
         };
+        if let Some(reply) = reply.filter(|r| !r.passed) {
+            mismatches.push(format!(
+                "{name}: endpoint {} {} peer {} {}: the reply of an allowed flow was dropped: {reply}",
+                probe.endpoint, probe.side.direction, probe.side.peer, probe.side.transport
+            ));
+        }
         if !agrees(probe.expected, kernel) {
             mismatches.push(format!(
                 "{name}: endpoint {} {} peer {} (identity {}) {}: kernel {kernel}, oracle {} ({})",

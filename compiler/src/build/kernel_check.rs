@@ -132,8 +132,8 @@ pub struct KernelChecker<'c> {
 }
 
 const FIRST_SOURCE_PORT: u16 = 1024;
-/// ICMP/ICMPv6 echo request/reply types (they carry an identifier, used as the "port").
-const ECHO_TYPES: [u8; 4] = [0, 8, 128, 129];
+/// ICMP/ICMPv6 echo request types (they carry an identifier: a fresh one per probe).
+const ECHO_REQUEST_TYPES: [u8; 2] = [8, 128];
 
 fn dp_direction(direction: Direction) -> policyc_backends::layout::Direction {
     match direction {
@@ -197,38 +197,71 @@ impl<'c> KernelChecker<'c> {
 
     /// Runs one packet through the endpoint's program for `probe.direction`.
     pub fn run(&mut self, endpoint: &EndpointKey, probe: SideProbe) -> Result<KernelSide, KernelCheckError> {
+        Ok(self.run_with_reply(endpoint, probe, false)?.0)
+    }
+
+    /// Runs one packet and, when it passed and `reply` is set, its reply (TCP/UDP/SCTP with
+    /// ports swapped, ICMP echo reply) through the endpoint's program of the other direction:
+    /// conntrack must let it pass whatever the policy of that direction says.
+    pub fn run_with_reply(
+        &mut self,
+        endpoint: &EndpointKey,
+        probe: SideProbe,
+        reply: bool,
+    ) -> Result<(KernelSide, Option<KernelSide>), KernelCheckError> {
         let sport = self.source_port(endpoint)?;
         let (src, dst) = match probe.direction {
             Direction::Egress => (probe.local, probe.peer),
             Direction::Ingress => (probe.peer, probe.local),
         };
+        let echo = matches!(probe.transport, Transport::Icmp { icmp_type: 8 | 128, .. });
         let packet = match probe.transport {
             Transport::Tcp { port } => Packet::tcp(src, dst, sport, port),
             Transport::Udp { port } => Packet::udp(src, dst, sport, port),
             Transport::Sctp { port } => Packet::sctp(src, dst, sport, port),
-            Transport::Icmp { icmp_type, .. } => {
-                let [hi, lo] = sport.to_be_bytes();
-                let mut p = Packet::icmp(src, dst, icmp_type, 0);
-                if let policyc_loader::packet::Transport::Icmp { rest, .. } = &mut p.transport {
-                    *rest = [hi, lo, 0, 1];
-                }
-                p
-            }
+            Transport::Icmp { .. } if echo => Packet::echo_request(src, dst, sport),
+            Transport::Icmp { icmp_type, .. } => Packet::icmp(src, dst, icmp_type, 0),
         };
-        let frame = packet.frame();
-        let harness = self.load(endpoint)?;
         if let Transport::Icmp { icmp_type, .. } = probe.transport {
-            if !ECHO_TYPES.contains(&icmp_type) {
-                // Non-echo ICMP has no identifier: its conntrack key would collide with an
-                // earlier probe between the same addresses, so start from an empty table.
+            if !ECHO_REQUEST_TYPES.contains(&icmp_type) {
+                // Only echo requests carry a fresh identifier; any other ICMP probe (an echo
+                // reply too) would meet conntrack state of an earlier probe between the same
+                // addresses, so start from an empty table.
+                let harness = self.load(endpoint)?;
                 harness.flush_flows().map_err(|source| KernelCheckError::Loader {
                     endpoint: endpoint.clone(),
                     source,
                 })?;
             }
         }
+        let forward = self.run_packet(endpoint, probe.direction, &packet)?;
+        let reply_packet = match probe.transport {
+            _ if !reply || !forward.passed => None,
+            Transport::Icmp { .. } if echo => Some(Packet::echo_reply(dst, src, sport)),
+            Transport::Icmp { .. } => None,
+            _ => Some(packet.reply()),
+        };
+        let reverse = match probe.direction {
+            Direction::Egress => Direction::Ingress,
+            Direction::Ingress => Direction::Egress,
+        };
+        let reply_side = match reply_packet {
+            Some(p) => Some(self.run_packet(endpoint, reverse, &p)?),
+            None => None,
+        };
+        Ok((forward, reply_side))
+    }
+
+    fn run_packet(
+        &mut self,
+        endpoint: &EndpointKey,
+        direction: Direction,
+        packet: &Packet,
+    ) -> Result<KernelSide, KernelCheckError> {
+        let frame = packet.frame();
+        let harness = self.load(endpoint)?;
         let outcome = harness
-            .run(dp_direction(probe.direction), AttachKind::Tcx, &frame)
+            .run(dp_direction(direction), AttachKind::Tcx, &frame)
             .map_err(|source| KernelCheckError::Loader {
                 endpoint: endpoint.clone(),
                 source,

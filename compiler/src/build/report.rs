@@ -205,7 +205,7 @@ pub fn render_markdown(report: &BuildReport) -> String {
     let t = &report.totals;
     let _ = writeln!(
         md,
-        "**Totals:** {} endpoints, {} identities, {} policy-map entries ({} bytes) vs Cilium {} entries ({} bytes): **{:.2}× fewer entries**; ipcache {} entries.\n",
+        "**Totals:** {} endpoints, {} identities, {} policy-map entries ({} bytes) vs Cilium {} entries ({} bytes): **Cilium/policyc entries = {:.2}×** (above 1: policyc needs fewer); ipcache {} entries.\n",
         t.endpoints, t.identities, t.entries, t.bytes, t.cilium_entries, t.cilium_bytes, t.ratio, t.ipcache_entries
     );
     if !report.notes.is_empty() {
@@ -218,7 +218,7 @@ pub fn render_markdown(report: &BuildReport) -> String {
     let _ = writeln!(md, "## Endpoints\n");
     let _ = writeln!(
         md,
-        "| endpoint | classes in/eg | pc_class | pc_portfn | pc_intervals | entries | bytes | Cilium entries | ratio |"
+        "| endpoint | classes in/eg | pc_class | pc_portfn | pc_intervals | entries | bytes | Cilium entries | Cilium/policyc |"
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     for e in &report.endpoints {

@@ -88,7 +88,7 @@ pub fn run(args: BuildArgs) -> ExitCode {
             }
             let t = &summary.report.totals;
             eprintln!(
-                "built {} endpoint(s) into {}: {} policy-map entries vs {} in Cilium's encoding ({:.2}x fewer); see report.md",
+                "built {} endpoint(s) into {}: {} policy-map entries vs {} in Cilium's encoding (Cilium/policyc = {:.2}x); see report.md",
                 t.endpoints,
                 args.output.display(),
                 t.entries,

@@ -296,3 +296,141 @@ pub fn tables_decide(tables: &DirectionTables, identity: u32, protocol: u8, port
         None => (tables.default_verdict, 0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policyc_ir::{Direction, NumericIdentity, RuleId};
+    use test_case::test_case;
+
+    fn constant(verdict: Verdict) -> MergedFunction {
+        vec![DatapathInterval {
+            lo: 0,
+            hi: u16::MAX,
+            verdict,
+            rule: None,
+        }]
+    }
+
+    fn behaviour(tcp: MergedFunction, other: MergedFunction) -> ClassBehaviour {
+        PolicyProtocol::ALL
+            .into_iter()
+            .map(|p| {
+                (
+                    p,
+                    if p == PolicyProtocol::Tcp {
+                        tcp.clone()
+                    } else {
+                        other.clone()
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn sample() -> DirectionClasses {
+        let port_80 = vec![
+            DatapathInterval {
+                lo: 0,
+                hi: 79,
+                verdict: Verdict::DefaultDeny,
+                rule: None,
+            },
+            DatapathInterval {
+                lo: 80,
+                hi: 80,
+                verdict: Verdict::Allow,
+                rule: Some(RuleId(1)),
+            },
+            DatapathInterval {
+                lo: 81,
+                hi: u16::MAX,
+                verdict: Verdict::DefaultDeny,
+                rule: None,
+            },
+        ];
+        DirectionClasses {
+            direction: Direction::Ingress,
+            enforced: true,
+            classes: vec![
+                behaviour(constant(Verdict::DefaultDeny), constant(Verdict::DefaultDeny)),
+                behaviour(port_80, constant(Verdict::DefaultDeny)),
+                behaviour(constant(Verdict::Allow), constant(Verdict::Allow)),
+                behaviour(constant(Verdict::Deny), constant(Verdict::Deny)),
+            ],
+            class_of: [(300, 1), (301, 2), (302, 0), (303, 3)]
+                .into_iter()
+                .map(|(id, c)| (NumericIdentity(id), ClassId(c)))
+                .collect(),
+        }
+    }
+
+    fn expected(classes: &DirectionClasses, identity: u32, protocol: u8, port: u16) -> (DpVerdict, u32) {
+        let class = classes.class_for(NumericIdentity(identity));
+        let policy_protocol = PolicyProtocol::ALL
+            .into_iter()
+            .find(|p| p.number() == protocol)
+            .unwrap_or(PolicyProtocol::Other);
+        let behaviour = classes.behaviour(class).map(|b| &b[&policy_protocol]);
+        let interval = behaviour.and_then(|f| f.iter().find(|i| i.lo <= port && port <= i.hi));
+        interval.map_or((DpVerdict::DefaultDeny, 0), |i| {
+            (datapath_verdict(i.verdict), datapath_rule_id(i.rule))
+        })
+    }
+
+    #[test_case(Encoding::Flat; "flat")]
+    #[test_case(Encoding::Compressed; "compressed")]
+    fn every_encoding_keeps_the_classes_meaning(encoding: Encoding) {
+        let classes = sample();
+        let tables = match encoding {
+            Encoding::Flat => flat_tables(&classes),
+            Encoding::Compressed => compressed_tables(&classes),
+        };
+        for identity in [300, 301, 302, 303, 999] {
+            for protocol in [0, 1, 6, 17, 47, 58, 132] {
+                for port in [0, 79, 80, 81, 65535] {
+                    assert_eq!(
+                        tables_decide(&tables, identity, protocol, port),
+                        expected(&classes, identity, protocol, port),
+                        "identity {identity} protocol {protocol} port {port}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compressed_elides_unknown_class_identities_and_fallback_copies() {
+        let classes = sample();
+        let flat = flat_tables(&classes);
+        let compressed = compressed_tables(&classes);
+        assert_eq!(flat.class_of_identity.len(), 4);
+        assert_eq!(
+            compressed.class_of_identity.len(),
+            3,
+            "identity 302 is in the unknown class"
+        );
+        // class 1: TCP only; class 2: protocol-0 allow; class 3: protocol-0 deny; class 0: nothing.
+        assert_eq!(compressed.port_functions.len(), 3);
+        assert!(cost_of(&compressed, 2).entries() < cost_of(&flat, 1).entries());
+    }
+
+    #[test]
+    fn all_allow_direction_is_laid_out_without_tables() {
+        let mut classes = sample();
+        classes.classes = vec![behaviour(constant(Verdict::Allow), constant(Verdict::Allow))];
+        classes.class_of.clear();
+        let layout = lay_out(&classes);
+        assert!(!layout.tables.enforced);
+        assert_eq!(layout.cost().entries(), 0);
+    }
+
+    #[test_case(1, 0; "one")]
+    #[test_case(2, 1; "two")]
+    #[test_case(3, 2; "three")]
+    #[test_case(1024, 10; "power of two")]
+    #[test_case(1025, 11; "just above")]
+    fn ceil_log2_rounds_up(n: usize, expected: usize) {
+        assert_eq!(ceil_log2(n), expected);
+    }
+}

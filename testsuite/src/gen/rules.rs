@@ -54,7 +54,7 @@ fn peer_selector(rng: &mut Rng, namespace: &str) -> EndpointSelector {
     let mut sel = if rng.chance(75) {
         scoped(namespace)
     } else {
-        let other: &str = rng.pick(&NAMESPACES);
+        let other: &str = NAMESPACES[rng.below(NAMESPACES.len() as u64) as usize];
         scoped(other)
     };
     match rng.below(5) {
