@@ -72,20 +72,20 @@ impl Ipcache {
         NumericIdentity(r.number())
     }
 
-    /// Longest-prefix match.
+    /// Longest-prefix match: the exact host entry if there is one, else the longest prefix
+    /// containing the address, else world.
     pub fn lookup(&self, ip: &IpAddr) -> NumericIdentity {
-        let max_len: u8 = if ip.is_ipv4() { 32 } else { 128 };
-        for len in (0..=max_len).rev() {
-            let Ok(net) = ipnet::IpNet::new(*ip, len) else {
-                continue;
-            };
-            if let Ok(prefix) = Prefix::parse(&net.trunc().to_string()) {
-                if let Some(id) = self.entries.get(&prefix) {
-                    return *id;
-                }
-            }
+        if let Some(id) = self.entries.get(&Prefix::host(*ip)) {
+            return *id;
         }
-        Self::world_for(self.dual_stack, ip.is_ipv6())
+        self.entries
+            .iter()
+            .filter(|(p, _)| p.contains_addr(ip))
+            .max_by_key(|(p, _)| p.len())
+            .map_or_else(
+                || Self::world_for(self.dual_stack, ip.is_ipv6()),
+                |(_, id)| *id,
+            )
     }
 
     /// All entries (prefix → identity), ordered by prefix.
