@@ -8,7 +8,13 @@ use libbpf_cargo::SkeletonBuilder;
 
 const TEMPLATE_DIR: &str = "../bpf-templates";
 const DATAPATH_SOURCE: &str = "policyc_datapath.bpf.c";
-const TEMPLATE_FILES: &[&str] = &["policyc_datapath.bpf.c", "policyc_layout.h"];
+const DNS_SOURCE: &str = "policyc_dns.bpf.c";
+const TEMPLATE_FILES: &[&str] = &[
+    "policyc_datapath.bpf.c",
+    "policyc_layout.h",
+    "policyc_dns.bpf.c",
+    "dns_layout.h",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -35,17 +41,22 @@ fn main() {
         args.push(format!("-I{}", multiarch.display()));
     }
 
-    let result = SkeletonBuilder::new()
-        .source(template_dir.join(DATAPATH_SOURCE))
-        .obj(&object)
-        .clang(&clang)
-        .clang_args(args)
-        .build();
-    if let Err(error) = result {
-        panic!(
-            "compiling {DATAPATH_SOURCE} with {} failed (set $CLANG to choose a compiler): {error:#}",
-            clang.display()
-        );
+    for (source, object) in [
+        (DATAPATH_SOURCE, object),
+        (DNS_SOURCE, out_dir.join("policyc_dns.bpf.o")),
+    ] {
+        let result = SkeletonBuilder::new()
+            .source(template_dir.join(source))
+            .obj(&object)
+            .clang(&clang)
+            .clang_args(args.clone())
+            .build();
+        if let Err(error) = result {
+            panic!(
+                "compiling {source} with {} failed (set $CLANG to choose a compiler): {error:#}",
+                clang.display()
+            );
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! artifact format that `policy-loader` reads.
 
 pub mod datapath;
+pub mod dns;
 pub mod error;
 pub mod image_file;
 pub mod layout;
@@ -9,6 +10,7 @@ pub mod map_image;
 pub mod tables;
 
 pub use datapath::DATAPATH_OBJECT;
+pub use dns::DNS_OBJECT;
 pub use error::BackendError;
 pub use image_file::ImageFile;
 pub use map_image::{endpoint_images, ipcache_image, EndpointImages, MapImage};

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* dns_layout.h — map keys/values of policyc_dns.bpf.c, mirrored byte for byte by
+ * policyc-backends (backends/src/dns.rs). */
+#ifndef POLICYC_DNS_LAYOUT_H
+#define POLICYC_DNS_LAYOUT_H
+
+#include <linux/types.h>
+
+#define PC_DNS_NAME_MAX 256      /* dotted name buffer; names are <= 255 octets */
+#define PC_DNS_MAX_CLASSES 64    /* byte classes of the DFA (power of two) */
+#define PC_DNS_MAX_STATES 4096   /* DFA rows */
+#define PC_DNS_MAX_ANSWERS 64    /* answer records walked per message */
+#define PC_DNS_MAX_RECORDS 64    /* A/AAAA records learned per message (power of two) */
+#define PC_DNS_RR_STEPS 4096     /* bpf_loop budget of the answer walk (labels + records) */
+#define PC_DNS_REPLY_MAX 512     /* UDP header + REFUSED message, for the checksum */
+#define PC_DNS_RCODE_REFUSED 5
+#define PC_DNS_REFUSED_MARK 0x70c0dd5u
+
+/* Per-CPU counters (pc_dns_counters index). */
+#define PC_DNS_REFUSED 0
+#define PC_DNS_LEARNED 1
+#define PC_DNS_UNSOLICITED 2
+#define PC_DNS_UNPARSEABLE 3
+#define PC_DNS_ALLOWED 4
+#define PC_DNS_MALFORMED_QUERY 5
+#define PC_DNS_COUNTER_COUNT 6
+
+struct pc_dns_config {
+	__u32 start_state;   /* anchored start state of the DFA */
+	__u32 min_ttl_s;     /* learned entries live max(TTL, min_ttl_s) seconds */
+	__u32 redirect_peer; /* 1: bpf_redirect_peer; 0: bpf_redirect + PC_DNS_REFUSED_MARK */
+	__u32 pad;
+};
+
+struct pc_dns_classes {
+	__u8 class_of[256];
+};
+
+/* One DFA state: next state per byte class; `accept` is the selector bitmap of the patterns
+ * that match when the name ends in this state. State 0 is dead. */
+struct pc_dns_row {
+	__u64 accept;
+	__u16 next[PC_DNS_MAX_CLASSES];
+};
+
+/* Exact-set key: the lower-cased dotted name with its trailing dot, zero padded. */
+struct pc_dns_name {
+	__u8 bytes[PC_DNS_NAME_MAX];
+};
+
+struct pc_dns_pending_key {
+	__u8 endpoint[16]; /* IPv4 in the first 4 bytes */
+	__u8 family;       /* 4 or 6 */
+	__u8 pad;
+	__u16 port;        /* endpoint's source port, host order */
+	__u16 id;          /* DNS id, host order */
+	__u16 pad2;
+};
+
+struct pc_dns_pending {
+	__u64 selectors;
+	__u64 name_hash;   /* FNV-1a 64 of the dotted lower-cased name */
+	__u8 server[16];
+};
+
+struct pc_dns_addr {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct pc_dns_learned {
+	__u64 expiry_ns;   /* bpf_ktime_get_ns() clock */
+	__u64 selectors;
+};
+
+struct pc_dns_record {
+	__u8 family;
+	__u8 pad[3];
+	__u32 ttl;
+	__u8 addr[16];
+};
+
+#endif

@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* policyc_dns.bpf.c — in-kernel DNS policy (phase 1), a separate object from the L3/L4 datapath.
+ *
+ *   pc_dns_query   SEC("tcx/ingress")  host side of the endpoint's veth, packets FROM the endpoint
+ *                  (Ethernet first). UDP to port 53: the question name is walked with bpf_loop
+ *                  (labels <= 63, total <= 255, lower-cased), matched against the exact-name hash
+ *                  set and the multi-pattern DFA. Allowed: a pending entry is recorded and the
+ *                  packet goes on (TCX_NEXT). Denied: the packet is rewritten into a REFUSED
+ *                  answer and redirected back into the endpoint. Malformed: dropped.
+ *   pc_dns_answer  SEC("tcx/egress")   packets TO the endpoint. UDP from port 53: only an answer
+ *                  matching a pending entry (endpoint address, port, DNS id, server, question
+ *                  name hash) is learned; its A/AAAA records are upserted into pc_dns_learned
+ *                  BEFORE the packet is let through. Everything else teaches nothing.
+ * Control flow depends on no table size: one class-table and one DFA-row lookup per name byte.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "dns_layout.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TCX_NEXT (-1)
+#define TCX_PASS 0
+#define TCX_DROP 2
+
+#define ETH_HLEN 14
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_UDP_ 17
+#define DNS_PORT 53
+#define DNS_HDR_LEN 12
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_dns_config);
+} pc_dns_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_dns_classes);
+} pc_dns_classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_DNS_MAX_STATES);
+	__type(key, __u32);
+	__type(value, struct pc_dns_row);
+} pc_dns_dfa SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pc_dns_name);
+	__type(value, __u64);
+} pc_dns_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pc_dns_pending_key);
+	__type(value, struct pc_dns_pending);
+} pc_dns_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct pc_dns_addr);
+	__type(value, struct pc_dns_learned);
+} pc_dns_learned SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PC_DNS_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_dns_counters SEC(".maps");
+
+/* Per-CPU scratch: the dotted name (exact-set key), the reply bytes for checksums, and the
+ * records collected from an answer before any of them is learned. */
+struct dns_scratch {
+	struct pc_dns_name name;
+	__u8 reply[PC_DNS_REPLY_MAX];
+	__u32 record_count;
+	__u32 pad;
+	struct pc_dns_record records[PC_DNS_MAX_RECORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_scratch);
+} pc_dns_scratch SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *slot = bpf_map_lookup_elem(&pc_dns_counters, &which);
+	if (slot)
+		*slot += 1;
+}
+
+/* One parsed UDP/IP packet. */
+struct dns_packet {
+	__u8 family; /* 4 or 6 */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u32 l3_off;
+	__u32 l4_off;
+	__u32 dns_off;
+	__u32 dns_len; /* from the UDP length */
+};
+
+enum parse_result { PARSE_NOT_DNS, PARSE_DNS, PARSE_MALFORMED };
+
+/* Parses Ethernet/IP/UDP. `want_dport` selects queries (dport 53) or answers (sport 53). */
+static __always_inline enum parse_result parse_udp(struct __sk_buff *skb, struct dns_packet *p,
+						   int query)
+{
+	__u16 proto;
+	if (bpf_skb_load_bytes(skb, 12, &proto, 2) < 0)
+		return PARSE_NOT_DNS;
+	p->l3_off = ETH_HLEN;
+	__u8 next;
+	__u32 ip_len;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		__u8 hdr[20];
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
+			return PARSE_NOT_DNS;
+		if (hdr[9] != IPPROTO_UDP_)
+			return PARSE_NOT_DNS;
+		p->family = 4;
+		__builtin_memset(p->saddr, 0, 16);
+		__builtin_memset(p->daddr, 0, 16);
+		__builtin_memcpy(p->saddr, &hdr[12], 4);
+		__builtin_memcpy(p->daddr, &hdr[16], 4);
+		__u32 ihl = (hdr[0] & 0x0f) * 4;
+		__u16 frag = ((__u16)hdr[6] << 8) | hdr[7];
+		ip_len = ((__u32)hdr[2] << 8) | hdr[3];
+		p->l4_off = ETH_HLEN + ihl;
+		__u16 ports[2];
+		if (bpf_skb_load_bytes(skb, p->l4_off & 0xff, ports, 4) < 0)
+			return PARSE_NOT_DNS;
+		p->sport = bpf_ntohs(ports[0]);
+		p->dport = bpf_ntohs(ports[1]);
+		if ((query ? p->dport : p->sport) != DNS_PORT)
+			return PARSE_NOT_DNS;
+		/* DNS traffic we cannot judge: IP options, fragments. */
+		if (ihl != 20 || (frag & 0x3fff) != 0 || ip_len < 20 + 8 ||
+		    ETH_HLEN + ip_len > skb->len)
+			return PARSE_MALFORMED;
+		ip_len -= 20;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		__u8 hdr[40];
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
+			return PARSE_NOT_DNS;
+		next = hdr[6];
+		/* Extension headers before UDP: not judged here, so not passed either. */
+		if (next == 0 || next == 43 || next == 44 || next == 60)
+			return PARSE_MALFORMED;
+		if (next != IPPROTO_UDP_)
+			return PARSE_NOT_DNS;
+		p->family = 6;
+		__builtin_memcpy(p->saddr, &hdr[8], 16);
+		__builtin_memcpy(p->daddr, &hdr[24], 16);
+		ip_len = ((__u32)hdr[4] << 8) | hdr[5];
+		p->l4_off = ETH_HLEN + 40;
+		__u16 ports[2];
+		if (bpf_skb_load_bytes(skb, p->l4_off, ports, 4) < 0)
+			return PARSE_NOT_DNS;
+		p->sport = bpf_ntohs(ports[0]);
+		p->dport = bpf_ntohs(ports[1]);
+		if ((query ? p->dport : p->sport) != DNS_PORT)
+			return PARSE_NOT_DNS;
+		if (ip_len < 8 || ETH_HLEN + 40 + ip_len > skb->len)
+			return PARSE_MALFORMED;
+	} else {
+		return PARSE_NOT_DNS;
+	}
+	__u16 udp_len_be;
+	if (bpf_skb_load_bytes(skb, p->l4_off + 4, &udp_len_be, 2) < 0)
+		return PARSE_MALFORMED;
+	__u32 udp_len = bpf_ntohs(udp_len_be);
+	if (udp_len < 8 + DNS_HDR_LEN || udp_len > ip_len)
+		return PARSE_MALFORMED;
+	p->dns_off = p->l4_off + 8;
+	p->dns_len = udp_len - 8;
+	return PARSE_DNS;
+}
+
+/* ---- question name walk ------------------------------------------------------------------ */
+
+struct name_walk {
+	struct __sk_buff *skb;
+	__u32 base;     /* offset of the name's first length byte in the skb */
+	__u32 limit;    /* first offset past the DNS message */
+	__u32 next_len; /* wire index of the next length byte */
+	__u32 state;    /* DFA state */
+	__u32 dotted;   /* bytes written into the dotted name */
+	__u64 hash;     /* FNV-1a 64 over the dotted name */
+	__u32 wire_len; /* wire length including the final zero, once done */
+	__u8 done;
+	__u8 bad;       /* malformed name */
+	__u8 unmatchable; /* a '.' inside a label: well-formed but matches nothing */
+	__u8 use_dfa;
+};
+
+static __always_inline void feed(struct name_walk *w, struct dns_scratch *s, __u8 byte)
+{
+	__u32 at = w->dotted;
+	if (at < PC_DNS_NAME_MAX)
+		s->name.bytes[at & (PC_DNS_NAME_MAX - 1)] = byte;
+	w->dotted = at + 1;
+	w->hash = (w->hash ^ byte) * 0x100000001b3ULL;
+	if (!w->use_dfa)
+		return;
+	__u32 zero = 0;
+	struct pc_dns_classes *classes = bpf_map_lookup_elem(&pc_dns_classes, &zero);
+	__u32 state = w->state;
+	struct pc_dns_row *row = bpf_map_lookup_elem(&pc_dns_dfa, &state);
+	if (!classes || !row) {
+		w->state = 0;
+		return;
+	}
+	__u8 cls = classes->class_of[byte] & (PC_DNS_MAX_CLASSES - 1);
+	w->state = row->next[cls];
+}
+
+static long name_step(__u64 i, void *ctx)
+{
+	struct name_walk *w = ctx;
+	__u32 zero = 0;
+	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	if (!s) {
+		w->bad = 1;
+		return 1;
+	}
+	__u32 at = (__u32)i;
+	if (w->base + at >= w->limit) {
+		w->bad = 1; /* truncated */
+		return 1;
+	}
+	__u8 byte;
+	if (bpf_skb_load_bytes(w->skb, w->base + at, &byte, 1) < 0) {
+		w->bad = 1;
+		return 1;
+	}
+	if (at == w->next_len) {
+		if (byte & 0xc0) { /* pointer or reserved label type: not allowed in a question */
+			w->bad = 1;
+			return 1;
+		}
+		if (byte == 0) {
+			feed(w, s, '.'); /* closes the last label, or is the root name "." */
+			w->wire_len = at + 1;
+			w->done = 1;
+			return 1;
+		}
+		if (at != 0)
+			feed(w, s, '.');
+		w->next_len = at + 1 + byte;
+		if (w->next_len >= PC_DNS_NAME_MAX) { /* name longer than 255 octets */
+			w->bad = 1;
+			return 1;
+		}
+		return 0;
+	}
+	if (byte >= 'A' && byte <= 'Z')
+		byte += 'a' - 'A';
+	if (byte == '.')
+		w->unmatchable = 1;
+	feed(w, s, byte);
+	return 0;
+}
+
+/* Walks the name at `base`; on success the dotted name is in the scratch buffer. */
+static __always_inline int walk_name(struct __sk_buff *skb, struct name_walk *w, __u32 base,
+				     __u32 limit, __u32 start_state, int use_dfa)
+{
+	__u32 zero = 0;
+	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	if (!s)
+		return -1;
+	__builtin_memset(&s->name, 0, sizeof(s->name));
+	__builtin_memset(w, 0, sizeof(*w));
+	w->skb = skb;
+	w->base = base;
+	w->limit = limit;
+	w->state = start_state;
+	w->hash = 0xcbf29ce484222325ULL;
+	w->use_dfa = use_dfa;
+	bpf_loop(PC_DNS_NAME_MAX, name_step, w, 0);
+	if (w->bad || !w->done)
+		return -1;
+	return 0;
+}
+
+/* ---- REFUSED synthesis ------------------------------------------------------------------- */
+
+static __always_inline __u16 fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* Rewrites the query into a REFUSED answer (header + question only) addressed back to the
+ * endpoint, with valid IP and UDP checksums. Returns 0 on success. */
+static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_packet *p,
+					      __u32 qname_len)
+{
+	__u32 zero = 0;
+	__u32 dns_len = DNS_HDR_LEN + qname_len + 4;
+	if (dns_len > p->dns_len)
+		return -1;
+	__u32 udp_len = 8 + dns_len;
+	__u32 ip_hdr = p->family == 4 ? 20 : 40;
+	__u32 new_len = ETH_HLEN + ip_hdr + udp_len;
+	if (bpf_skb_change_tail(skb, new_len, 0) < 0)
+		return -1;
+
+	__u8 macs[12];
+	if (bpf_skb_load_bytes(skb, 0, macs, 12) < 0)
+		return -1;
+	__u8 swapped[12];
+	__builtin_memcpy(swapped, &macs[6], 6);
+	__builtin_memcpy(&swapped[6], macs, 6);
+	if (bpf_skb_store_bytes(skb, 0, swapped, 12, 0) < 0)
+		return -1;
+
+	/* UDP pseudo-header sum (addresses are swapped but the sum is symmetric). */
+	__u64 sum = 0;
+	if (p->family == 4) {
+		__u8 hdr[20];
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
+			return -1;
+		__builtin_memcpy(&hdr[12], p->daddr, 4);
+		__builtin_memcpy(&hdr[16], p->saddr, 4);
+		__u16 tot = (__u16)(20 + udp_len);
+		hdr[2] = tot >> 8;
+		hdr[3] = tot & 0xff;
+		hdr[8] = 64;
+		hdr[10] = 0;
+		hdr[11] = 0;
+		__u16 ip_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)hdr, 20, 0));
+		__builtin_memcpy(&hdr[10], &ip_csum, 2);
+		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 20, 0) < 0)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[12], 8, 0);
+	} else {
+		__u8 hdr[40];
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
+			return -1;
+		__builtin_memcpy(&hdr[8], p->daddr, 16);
+		__builtin_memcpy(&hdr[24], p->saddr, 16);
+		hdr[4] = udp_len >> 8;
+		hdr[5] = udp_len & 0xff;
+		hdr[7] = 64;
+		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 40, 0) < 0)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[8], 32, 0);
+	}
+	__be32 proto_len = bpf_htonl(IPPROTO_UDP_ + udp_len);
+	sum = bpf_csum_diff(NULL, 0, &proto_len, 4, fold(sum));
+
+	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	if (!s)
+		return -1;
+	__builtin_memset(s->reply, 0, PC_DNS_REPLY_MAX);
+	if (udp_len > PC_DNS_REPLY_MAX - 4 || udp_len < 8 + DNS_HDR_LEN)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->l4_off, s->reply, udp_len) < 0)
+		return -1;
+	/* UDP header: swap ports, new length, checksum computed below. */
+	__u8 t0 = s->reply[0], t1 = s->reply[1];
+	s->reply[0] = s->reply[2];
+	s->reply[1] = s->reply[3];
+	s->reply[2] = t0;
+	s->reply[3] = t1;
+	s->reply[4] = udp_len >> 8;
+	s->reply[5] = udp_len & 0xff;
+	s->reply[6] = 0;
+	s->reply[7] = 0;
+	/* DNS header: QR=1, keep opcode and RD, RA=1, RCODE=REFUSED; one question, no records. */
+	s->reply[8 + 2] = 0x80 | (s->reply[8 + 2] & 0x79);
+	s->reply[8 + 3] = 0x80 | PC_DNS_RCODE_REFUSED;
+	s->reply[8 + 4] = 0;
+	s->reply[8 + 5] = 1;
+	for (int k = 6; k < 12; k++)
+		s->reply[8 + k] = 0;
+	__u32 padded = (udp_len + 3) & ~3U;
+	if (padded > PC_DNS_REPLY_MAX)
+		return -1;
+	__u16 udp_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)s->reply, padded, fold(sum)));
+	if (udp_csum == 0)
+		udp_csum = 0xffff;
+	__builtin_memcpy(&s->reply[6], &udp_csum, 2);
+	if (bpf_skb_store_bytes(skb, p->l4_off, s->reply, 8 + DNS_HDR_LEN, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- query program ----------------------------------------------------------------------- */
+
+SEC("tcx/ingress")
+int pc_dns_query(struct __sk_buff *skb)
+{
+	struct dns_packet p = {};
+	enum parse_result parsed = parse_udp(skb, &p, 1);
+	if (parsed == PARSE_NOT_DNS)
+		return TCX_NEXT;
+	if (parsed == PARSE_MALFORMED) {
+		count(PC_DNS_MALFORMED_QUERY);
+		return TCX_DROP;
+	}
+	__u8 hdr[DNS_HDR_LEN];
+	if (bpf_skb_load_bytes(skb, p.dns_off, hdr, DNS_HDR_LEN) < 0) {
+		count(PC_DNS_MALFORMED_QUERY);
+		return TCX_DROP;
+	}
+	__u16 qdcount = ((__u16)hdr[4] << 8) | hdr[5];
+	/* QR must be 0 and the opcode QUERY; exactly one question (RFC 9619). */
+	if ((hdr[2] & 0x80) || (hdr[2] & 0x78) || qdcount != 1) {
+		count(PC_DNS_MALFORMED_QUERY);
+		return TCX_DROP;
+	}
+	__u32 zero = 0;
+	struct pc_dns_config *config = bpf_map_lookup_elem(&pc_dns_config, &zero);
+	if (!config)
+		return TCX_DROP;
+	struct name_walk w;
+	if (walk_name(skb, &w, p.dns_off + DNS_HDR_LEN, p.dns_off + p.dns_len, config->start_state,
+		      1) < 0 ||
+	    w.wire_len + 4 > p.dns_len - DNS_HDR_LEN) {
+		count(PC_DNS_MALFORMED_QUERY);
+		return TCX_DROP;
+	}
+	__u64 selectors = 0;
+	if (!w.unmatchable) {
+		__u32 state = w.state;
+		struct pc_dns_row *row = bpf_map_lookup_elem(&pc_dns_dfa, &state);
+		if (row)
+			selectors |= row->accept;
+		struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+		if (s) {
+			__u64 *exact = bpf_map_lookup_elem(&pc_dns_exact, &s->name);
+			if (exact)
+				selectors |= *exact;
+		}
+	}
+	if (selectors) {
+		struct pc_dns_pending_key key = {};
+		__builtin_memcpy(key.endpoint, p.saddr, 16);
+		key.family = p.family;
+		key.port = p.sport;
+		key.id = ((__u16)hdr[0] << 8) | hdr[1];
+		struct pc_dns_pending value = {};
+		value.selectors = selectors;
+		value.name_hash = w.hash;
+		__builtin_memcpy(value.server, p.daddr, 16);
+		bpf_map_update_elem(&pc_dns_pending, &key, &value, BPF_ANY);
+		count(PC_DNS_ALLOWED);
+		return TCX_NEXT;
+	}
+	if (synthesize_refused(skb, &p, w.wire_len) < 0) {
+		count(PC_DNS_MALFORMED_QUERY);
+		return TCX_DROP;
+	}
+	count(PC_DNS_REFUSED);
+	if (config->redirect_peer)
+		return bpf_redirect_peer(skb->ifindex, 0);
+	skb->mark = PC_DNS_REFUSED_MARK;
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* ---- answer program ---------------------------------------------------------------------- */
+
+enum rr_phase { RR_NAME, RR_FIXED };
+
+struct rr_walk {
+	struct __sk_buff *skb;
+	__u32 off;        /* current read offset (skb) */
+	__u32 resume;     /* offset after the first pointer of the current owner name */
+	__u32 name_len;   /* wire length of the current owner name so far */
+	__u32 dns_off;
+	__u32 limit;
+	__u32 remaining;  /* answer records still to read */
+	__u8 phase;
+	__u8 followed;    /* a pointer of the current name was followed */
+	__u8 bad;
+	__u8 done;
+};
+
+static long rr_step(__u64 i, void *ctx)
+{
+	struct rr_walk *w = ctx;
+	if (w->remaining == 0) {
+		w->done = 1;
+		return 1;
+	}
+	if (w->phase == RR_NAME) {
+		__u8 byte;
+		if (w->off >= w->limit || bpf_skb_load_bytes(w->skb, w->off, &byte, 1) < 0) {
+			w->bad = 1;
+			return 1;
+		}
+		__u8 kind = byte & 0xc0;
+		if (kind == 0xc0) {
+			__u8 low;
+			if (w->off + 1 >= w->limit ||
+			    bpf_skb_load_bytes(w->skb, w->off + 1, &low, 1) < 0) {
+				w->bad = 1;
+				return 1;
+			}
+			__u32 target = w->dns_off + ((((__u32)byte & 0x3f) << 8) | low);
+			/* Strictly backwards from the pointer itself; with the 255-octet cap on the
+			 * expanded name this defeats loops. */
+			if (target >= w->off) {
+				w->bad = 1;
+				return 1;
+			}
+			if (!w->followed)
+				w->resume = w->off + 2;
+			w->followed = 1;
+			w->off = target;
+			return 0;
+		}
+		if (kind != 0) {
+			w->bad = 1;
+			return 1;
+		}
+		w->name_len += 1 + byte;
+		if (w->name_len > 255) {
+			w->bad = 1;
+			return 1;
+		}
+		if (byte == 0) {
+			w->off = w->followed ? w->resume : w->off + 1;
+			w->phase = RR_FIXED;
+			return 0;
+		}
+		w->off += 1 + byte;
+		return 0;
+	}
+	/* type(2) class(2) ttl(4) rdlength(2) rdata */
+	__u8 fixed[10];
+	if (w->off + 10 > w->limit || bpf_skb_load_bytes(w->skb, w->off, fixed, 10) < 0) {
+		w->bad = 1;
+		return 1;
+	}
+	__u16 type = ((__u16)fixed[0] << 8) | fixed[1];
+	__u16 class = ((__u16)fixed[2] << 8) | fixed[3];
+	__u32 ttl = ((__u32)fixed[4] << 24) | ((__u32)fixed[5] << 16) | ((__u32)fixed[6] << 8) |
+		    fixed[7];
+	__u16 rdlen = ((__u16)fixed[8] << 8) | fixed[9];
+	__u32 rdata = w->off + 10;
+	if (rdata + rdlen > w->limit) {
+		w->bad = 1;
+		return 1;
+	}
+	if (class == 1 && (type == 1 || type == 28)) {
+		__u32 want = type == 1 ? 4 : 16;
+		if (rdlen != want) {
+			w->bad = 1;
+			return 1;
+		}
+		__u32 zero = 0;
+		struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+		if (!s) {
+			w->bad = 1;
+			return 1;
+		}
+		__u32 n = s->record_count;
+		if (n < PC_DNS_MAX_RECORDS) {
+			struct pc_dns_record *r = &s->records[n & (PC_DNS_MAX_RECORDS - 1)];
+			__builtin_memset(r, 0, sizeof(*r));
+			r->family = type == 1 ? 4 : 6;
+			r->ttl = ttl;
+			int rc = type == 1 ? bpf_skb_load_bytes(w->skb, rdata, r->addr, 4)
+					   : bpf_skb_load_bytes(w->skb, rdata, r->addr, 16);
+			if (rc < 0) {
+				w->bad = 1;
+				return 1;
+			}
+			s->record_count = n + 1;
+		}
+	}
+	w->off = rdata + rdlen;
+	w->remaining -= 1;
+	w->phase = RR_NAME;
+	w->followed = 0;
+	w->name_len = 0;
+	if (w->remaining == 0) {
+		w->done = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static long learn_step(__u64 i, void *ctx)
+{
+	struct pc_dns_pending *pending = ctx;
+	__u32 zero = 0;
+	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	struct pc_dns_config *config = bpf_map_lookup_elem(&pc_dns_config, &zero);
+	if (!s || !config || i >= s->record_count)
+		return 1;
+	struct pc_dns_record *r = &s->records[i & (PC_DNS_MAX_RECORDS - 1)];
+	struct pc_dns_addr key = {};
+	key.family = r->family;
+	__builtin_memcpy(key.addr, r->addr, 16);
+	__u64 ttl = r->ttl > config->min_ttl_s ? r->ttl : config->min_ttl_s;
+	__u64 expiry = bpf_ktime_get_ns() + ttl * 1000000000ULL;
+	struct pc_dns_learned *known = bpf_map_lookup_elem(&pc_dns_learned, &key);
+	if (known) {
+		__sync_fetch_and_or(&known->selectors, pending->selectors);
+		if (known->expiry_ns < expiry)
+			known->expiry_ns = expiry;
+	} else {
+		struct pc_dns_learned fresh = { .expiry_ns = expiry, .selectors = pending->selectors };
+		bpf_map_update_elem(&pc_dns_learned, &key, &fresh, BPF_ANY);
+	}
+	count(PC_DNS_LEARNED);
+	return 0;
+}
+
+SEC("tcx/egress")
+int pc_dns_answer(struct __sk_buff *skb)
+{
+	if (skb->mark == PC_DNS_REFUSED_MARK)
+		return TCX_NEXT; /* our own REFUSED answer */
+	struct dns_packet p = {};
+	enum parse_result parsed = parse_udp(skb, &p, 0);
+	if (parsed == PARSE_NOT_DNS)
+		return TCX_NEXT;
+	if (parsed == PARSE_MALFORMED) {
+		count(PC_DNS_UNPARSEABLE);
+		return TCX_NEXT;
+	}
+	__u8 hdr[DNS_HDR_LEN];
+	if (bpf_skb_load_bytes(skb, p.dns_off, hdr, DNS_HDR_LEN) < 0) {
+		count(PC_DNS_UNPARSEABLE);
+		return TCX_NEXT;
+	}
+	struct pc_dns_pending_key key = {};
+	__builtin_memcpy(key.endpoint, p.daddr, 16);
+	key.family = p.family;
+	key.port = p.dport;
+	key.id = ((__u16)hdr[0] << 8) | hdr[1];
+	struct pc_dns_pending *found = bpf_map_lookup_elem(&pc_dns_pending, &key);
+	if (!found || __builtin_memcmp(found->server, p.saddr, 16) != 0 || !(hdr[2] & 0x80)) {
+		count(PC_DNS_UNSOLICITED);
+		return TCX_NEXT;
+	}
+	struct pc_dns_pending pending = *found;
+	bpf_map_delete_elem(&pc_dns_pending, &key);
+
+	__u16 qdcount = ((__u16)hdr[4] << 8) | hdr[5];
+	__u16 ancount = ((__u16)hdr[6] << 8) | hdr[7];
+	__u32 limit = p.dns_off + p.dns_len;
+	struct name_walk w;
+	if (qdcount != 1 || walk_name(skb, &w, p.dns_off + DNS_HDR_LEN, limit, 0, 0) < 0 ||
+	    p.dns_off + DNS_HDR_LEN + w.wire_len + 4 > limit) {
+		count(PC_DNS_UNPARSEABLE);
+		return TCX_NEXT;
+	}
+	if (w.hash != pending.name_hash) {
+		count(PC_DNS_UNSOLICITED);
+		return TCX_NEXT;
+	}
+	if ((hdr[3] & 0x0f) != 0 || ancount == 0)
+		return TCX_NEXT; /* an error or empty answer teaches nothing */
+
+	__u32 zero = 0;
+	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	if (!s)
+		return TCX_NEXT;
+	s->record_count = 0;
+	struct rr_walk rr = {};
+	rr.skb = skb;
+	rr.dns_off = p.dns_off;
+	rr.limit = limit;
+	rr.off = p.dns_off + DNS_HDR_LEN + w.wire_len + 4;
+	rr.remaining = ancount < PC_DNS_MAX_ANSWERS ? ancount : PC_DNS_MAX_ANSWERS;
+	bpf_loop(PC_DNS_RR_STEPS, rr_step, &rr, 0);
+	if (rr.bad || !rr.done) {
+		count(PC_DNS_UNPARSEABLE);
+		return TCX_NEXT;
+	}
+	bpf_loop(PC_DNS_MAX_RECORDS, learn_step, &pending, 0);
+	return TCX_NEXT;
+}
