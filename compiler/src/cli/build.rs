@@ -64,6 +64,16 @@ pub fn run(args: BuildArgs) -> ExitCode {
         eprintln!("policyc build: --specialize (per-endpoint generated C) is not implemented yet; build without it");
         return ExitCode::from(2);
     }
+    let missing: Vec<&PathBuf> = std::iter::once(&args.inventory)
+        .chain(args.policies.iter())
+        .filter(|p| !p.exists())
+        .collect();
+    if !missing.is_empty() {
+        for path in missing {
+            eprintln!("policyc build: {}: no such file or directory", path.display());
+        }
+        return ExitCode::from(2);
+    }
     let request = BuildRequest {
         inventory: args.inventory.clone(),
         policies: args.policies.clone(),
