@@ -17,6 +17,7 @@ pub mod render_markdown;
 pub mod render_text;
 pub mod revision;
 pub mod risk;
+pub mod shared_resolution;
 pub mod verdict;
 
 pub use model::{ChangeRow, DiffReport, Effect, Risk, RiskKind, SCHEMA_VERSION};
@@ -24,12 +25,13 @@ pub use revision::{load_side, lower_texts, LoadedPolicies, PolicySource, Revisio
 
 use crate::identity::build_universe;
 use crate::inventory::Inventory;
-use crate::resolve::{resolve, ResolveError};
+use crate::resolve::ResolveError;
 use delta::{DeltaSet, Side};
 use group::{Naming, MAX_NAMES};
 use model::{EndpointChanges, FileChanges, Summary};
 use policyc_ir::universe::{UniverseError, UniverseOptions};
 use policyc_ir::PolicyRule;
+use shared_resolution::resolve_shared;
 use std::collections::BTreeSet;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +71,9 @@ pub fn semantic_diff(
     let base_universe = universe(base.inventory, "base")?;
     let head_universe = universe(head.inventory, "head")?;
     let same_inventory = base_universe == head_universe;
-    let resolved =
-        |u, rules, side| resolve(u, rules).map_err(|source| DiffError::Resolve { side, source });
+    let resolved = |u, rules, side| {
+        resolve_shared(u, rules).map_err(|source| DiffError::Resolve { side, source })
+    };
     let base_resolved = resolved(&base_universe, base.rules, "base")?;
     let head_resolved = resolved(&head_universe, head.rules, "head")?;
     let mixed_resolved = if same_inventory {
