@@ -379,7 +379,11 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 	__builtin_memset(s->reply, 0, PC_DNS_REPLY_MAX);
 	if (udp_len > PC_DNS_REPLY_MAX - 4 || udp_len < 8 + DNS_HDR_LEN)
 		return -1;
-	if (bpf_skb_load_bytes(skb, p->l4_off, s->reply, udp_len) < 0)
+	/* Masks the verifier can follow (no-ops after the check above). */
+	__u32 copy_len = udp_len & (PC_DNS_REPLY_MAX - 1);
+	if (copy_len < 8 + DNS_HDR_LEN)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->l4_off, s->reply, copy_len) < 0)
 		return -1;
 	/* UDP header: swap ports, new length, checksum computed below. */
 	__u8 t0 = s->reply[0], t1 = s->reply[1];
@@ -398,9 +402,7 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 	s->reply[8 + 5] = 1;
 	for (int k = 6; k < 12; k++)
 		s->reply[8 + k] = 0;
-	__u32 padded = (udp_len + 3) & ~3U;
-	if (padded > PC_DNS_REPLY_MAX)
-		return -1;
+	__u32 padded = (copy_len + 3) & (PC_DNS_REPLY_MAX - 4);
 	__u16 udp_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)s->reply, padded, fold(sum)));
 	if (udp_csum == 0)
 		udp_csum = 0xffff;

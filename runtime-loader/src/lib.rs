@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod datapath;
+pub mod dns;
 pub mod error;
 pub mod node;
 pub mod packet;
