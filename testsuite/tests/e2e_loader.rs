@@ -1,0 +1,587 @@
+//! End to end on this machine (root): `policyc build` → `policy-loader apply` onto veth pairs
+//! of private network namespaces, then real TCP connects, UDP datagrams and ICMP echoes
+//! (allowed flows work, denied ones fail, replies pass by conntrack), a drop event naming its
+//! rule, 50 atomic replaces under load, and applies killed mid-way. Everything is removed at
+//! the end, also on failure (Drop guards).
+
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use policyc::build::{build_artifact, BuildRequest};
+use policyc::frontend::source::SourceMap;
+use policyc_testsuite::netns::{run, Probe, Topology};
+
+fn addr(text: &str) -> IpAddr {
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("workspace root"))
+}
+
+/// Builds the loader binary (a no-op when it is fresh) and returns its path.
+fn loader_binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-loader",
+            "--bin",
+            "policy-loader",
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build: {e}"));
+    assert!(status.success(), "building policy-loader");
+    workspace().join("target/debug/policy-loader")
+}
+
+/// Loader invocations against a private bpffs subtree and state directory, run in the node
+/// namespace; `Drop` unloads everything and removes both directories.
+struct Loader<'t> {
+    binary: PathBuf,
+    bpffs: PathBuf,
+    state: PathBuf,
+    topology: &'t Topology,
+}
+
+impl Loader<'_> {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.topology.in_node(&self.binary);
+        command
+            .arg("--bpffs")
+            .arg(&self.bpffs)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "policy-loader {args:?} failed:\n{stdout}{stderr}");
+        stdout
+    }
+
+    /// Starts an apply that pauses at `step`, waits until it is there, and SIGKILLs it.
+    fn kill_apply_at(&self, step: &str, args: &[&str]) {
+        let mut child = self
+            .command(args)
+            .env("POLICYC_LOADER_PAUSE_AT", step)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+        let mut reader = BufReader::new(stderr);
+        let mut paused = false;
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if line.contains(&format!("paused at {step}")) {
+                paused = true;
+                break;
+            }
+            line.clear();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(paused, "apply never reached step {step}: {line}");
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        let _ = self.command(&["unload"]).output();
+        let _ = std::fs::remove_dir_all(self.bpffs.join("policyc"));
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// Unmounts the private bpffs (after the loader guard has unloaded).
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = run("umount", &["-l", &self.0.to_string_lossy()]);
+    }
+}
+
+const INSTALLED: [&str; 3] = ["shop/frontend", "shop/api", "kube-system/coredns"];
+
+fn endpoint_args(extra: &[&'static str], endpoints: &[&'static str]) -> Vec<&'static str> {
+    let mut args = extra.to_vec();
+    for e in endpoints {
+        args.extend(["--endpoint", e]);
+    }
+    args.push("--l7-fallback=allow-l4");
+    args
+}
+
+fn build(inventory: &Path, policies: &Path, out: &Path) {
+    let request = BuildRequest {
+        inventory: inventory.to_path_buf(),
+        policies: vec![policies.to_path_buf()],
+        output: out.to_path_buf(),
+        options: Default::default(),
+    };
+    let mut sources = SourceMap::default();
+    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
+        panic!("policyc build of {}: {e}", policies.display());
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+/// The storefront probe set of versions A (80 and 443 from the world) and B (8443 and 443).
+fn storefront_ports(topology: &Topology) -> (bool, bool, bool) {
+    let world = addr("198.19.7.7");
+    let front = addr("198.18.1.10");
+    (
+        topology.probe(Probe::Tcp, "out", world, front, 80),
+        topology.probe(Probe::Tcp, "out", world, front, 8443),
+        topology.probe(Probe::Tcp, "out", world, front, 443),
+    )
+}
+
+/// Keeps connecting from the world to 443 (allowed by both versions) and 22 (denied by both)
+/// until `stop` exists; prints `both_allowed_ok both_allowed_failed both_denied_ok attempts`.
+const SENDER: &str = r#"
+import os, socket, sys
+src, dst, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+counts = [0, 0, 0, 0]
+def attempt(port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.settimeout(timeout); s.bind((src, 0))
+    try:
+        s.connect((dst, port)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while not os.path.exists(stop):
+    if attempt(443, 0.8): counts[0] += 1
+    else: counts[1] += 1
+    if attempt(22, 0.05): counts[2] += 1
+    counts[3] += 1
+print(*counts, flush=True)
+"#;
+
+#[test]
+fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the end-to-end loader test needs root (network namespaces, bpffs)"
+    );
+    let loader_bin = loader_binary();
+    let mut topology = Topology::create(&[
+        ("front", vec![addr("198.18.1.10"), addr("fd00::1:10")]),
+        ("api", vec![addr("198.18.1.20"), addr("fd00::1:20")]),
+        ("dns", vec![addr("198.18.3.10"), addr("fd00::3:10")]),
+        // Not an installed endpoint: prometheus's address plus world addresses.
+        (
+            "out",
+            vec![addr("198.18.4.10"), addr("198.19.7.7"), addr("fd00:ff::7")],
+        ),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    topology
+        .serve("front", &[80, 443, 22, 8443], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    topology
+        .serve("api", &[8080, 9090, 80], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    topology
+        .serve("dns", &[], &[53, 5353])
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Artifacts: A = the examples; B = the storefront takes 8443 instead of 80 from the world.
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "interface: pc-frontend",
+            &format!("interface: {}", topology.endpoint("front").interface),
+        )
+        .replace(
+            "interface: pc-api",
+            &format!("interface: {}", topology.endpoint("api").interface),
+        )
+        .replace(
+            "interface: pc-coredns",
+            &format!("interface: {}", topology.endpoint("dns").interface),
+        );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let policies_b = work.path().join("policies-b");
+    copy_dir(&workspace().join("policy-examples/policies"), &policies_b);
+    let frontend_b = policies_b.join("shop/frontend.yaml");
+    let text = std::fs::read_to_string(&frontend_b).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.contains("port: \"80\""));
+    std::fs::write(&frontend_b, text.replace("port: \"80\"", "port: \"8443\""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let art_a = work.path().join("art-a");
+    let art_b = work.path().join("art-b");
+    build(
+        &inventory_path,
+        &workspace().join("policy-examples/policies"),
+        &art_a,
+    );
+    build(&inventory_path, &policies_b, &art_b);
+    let (a, b) = (
+        art_a.to_string_lossy().into_owned(),
+        art_b.to_string_lossy().into_owned(),
+    );
+
+    // A private bpffs instance for this run (a fresh `mount -t bpf` shares nothing).
+    let bpffs = work.path().join("bpffs");
+    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
+    run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
+    let _mount = Unmount(bpffs.clone());
+    let loader = Loader {
+        binary: loader_bin,
+        bpffs,
+        state: work.path().join("state"),
+        topology: &topology,
+    };
+
+    let world = addr("198.19.7.7");
+    let prometheus = addr("198.18.4.10");
+    let front = addr("198.18.1.10");
+    let api = addr("198.18.1.20");
+    let dns = addr("198.18.3.10");
+    assert!(
+        topology.probe(Probe::Tcp, "out", world, front, 22),
+        "before any policy, the topology routes (world → storefront:22 connects)"
+    );
+
+    // L7 rules are refused without the explicit fallback, each listed with file:line.
+    let mut refused = vec!["apply", a.as_str()];
+    for e in INSTALLED {
+        refused.extend(["--endpoint", e]);
+    }
+    let (ok, _, stderr) = loader.run(&refused);
+    assert!(!ok, "an artifact with L7 redirects must be refused");
+    assert!(
+        stderr.contains("--l7-fallback=allow-l4") && stderr.contains("allow-dns-lookups.yaml:"),
+        "{stderr}"
+    );
+    assert!(loader.run(&["status"]).1.contains("no endpoints installed"));
+
+    let mut apply_a = vec!["apply", a.as_str()];
+    apply_a.extend(endpoint_args(&[], &INSTALLED));
+    let (ok, _, stderr) = loader.run(&apply_a);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("L7 NOT enforced"), "{stderr}");
+
+    // Verdicts with real traffic.
+    let cases: &[(&str, Probe, &str, IpAddr, IpAddr, u16, bool)] = &[
+        (
+            "world → storefront https",
+            Probe::Tcp,
+            "out",
+            world,
+            front,
+            443,
+            true,
+        ),
+        (
+            "world (IPv6) → storefront https",
+            Probe::Tcp,
+            "out",
+            addr("fd00:ff::7"),
+            addr("fd00::1:10"),
+            443,
+            true,
+        ),
+        (
+            "world → storefront ssh",
+            Probe::Tcp,
+            "out",
+            world,
+            front,
+            22,
+            false,
+        ),
+        (
+            "storefront → api 8080 (L7 at L4)",
+            Probe::Tcp,
+            "front",
+            front,
+            api,
+            8080,
+            true,
+        ),
+        (
+            "api → storefront http",
+            Probe::Tcp,
+            "api",
+            api,
+            front,
+            80,
+            false,
+        ),
+        (
+            "storefront → dns udp 53",
+            Probe::Udp,
+            "front",
+            front,
+            dns,
+            53,
+            true,
+        ),
+        (
+            "storefront → dns udp 5353",
+            Probe::Udp,
+            "front",
+            front,
+            dns,
+            5353,
+            false,
+        ),
+        (
+            "storefront → dns (IPv6) udp 53",
+            Probe::Udp,
+            "front",
+            addr("fd00::1:10"),
+            addr("fd00::3:10"),
+            53,
+            true,
+        ),
+        (
+            "prometheus pings the storefront",
+            Probe::Icmp,
+            "out",
+            prometheus,
+            front,
+            0,
+            true,
+        ),
+        (
+            "world pings the storefront",
+            Probe::Icmp,
+            "out",
+            world,
+            front,
+            0,
+            false,
+        ),
+        (
+            "prometheus scrapes api metrics",
+            Probe::Tcp,
+            "out",
+            prometheus,
+            api,
+            9090,
+            true,
+        ),
+        (
+            "world → api metrics",
+            Probe::Tcp,
+            "out",
+            world,
+            api,
+            9090,
+            false,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, kind, from, src, dst, port, expected) in cases {
+        if topology.probe(*kind, from, *src, *dst, *port) != *expected {
+            wrong.push(format!(
+                "{name}: expected {}",
+                if *expected { "delivered" } else { "dropped" }
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+
+    // A drop event names the rule: egress to the cloud metadata address is denied explicitly.
+    assert!(!topology.probe(Probe::Tcp, "front", front, addr("169.254.169.254"), 80,));
+    let events = loader.ok(&["events", "--timeout", "2", "-o", "json"]);
+    let named = events.lines().any(|l| {
+        l.contains("\"peer\":\"169.254.169.254\"")
+            && l.contains("deny-cloud-metadata")
+            && l.contains("deny-cloud-metadata.yaml:")
+    });
+    assert!(
+        named,
+        "no event naming deny-cloud-metadata with file:line:\n{events}"
+    );
+
+    // Status and dump read the installation back from bpffs.
+    let status: serde_json::Value = serde_json::from_str(&loader.ok(&["status", "-o", "json"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses = status
+        .as_array()
+        .unwrap_or_else(|| panic!("status is a list"));
+    assert_eq!(statuses.len(), 3);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s["health"] == "ok" && s["generation"] == 1),
+        "{status:#}"
+    );
+    let dump = loader.ok(&["dump", "--endpoint", "shop/frontend", "-o", "json"]);
+    assert!(
+        dump.contains("frontend.yaml") && dump.contains("\"verdict\": \"allow\""),
+        "{dump}"
+    );
+
+    // Replace A → B once: the storefront's world ports change, conntrack-independent.
+    loader.ok(&[
+        "apply",
+        b.as_str(),
+        "--endpoint",
+        "shop/frontend",
+        "--l7-fallback=allow-l4",
+    ]);
+    assert_eq!(
+        storefront_ports(&topology),
+        (false, true, true),
+        "version B: 8443 and 443"
+    );
+
+    // 50 replaces under load: 443 (both allow) never fails, 22 (both deny) never connects.
+    let stop = work.path().join("stop-sender");
+    let sender = topology
+        .in_endpoint("out", "python3")
+        .args(["-c", SENDER, &world.to_string(), &front.to_string()])
+        .arg(&stop)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("sender: {e}"));
+    for i in 0..50 {
+        let artifact = if i % 2 == 0 { a.as_str() } else { b.as_str() };
+        loader.ok(&[
+            "apply",
+            artifact,
+            "--endpoint",
+            "shop/frontend",
+            "--l7-fallback=allow-l4",
+        ]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&stop, b"").unwrap_or_else(|e| panic!("{e}"));
+    let out = sender.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let counts: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 4, "sender output {counts:?}");
+    assert!(counts[3] >= 10, "the sender ran too few rounds: {counts:?}");
+    assert_eq!(
+        counts[1], 0,
+        "flows allowed by both versions were dropped during replaces: {counts:?}"
+    );
+    assert_eq!(
+        counts[2], 0,
+        "flows denied by both versions were delivered during replaces: {counts:?}"
+    );
+    assert_eq!(
+        storefront_ports(&topology),
+        (false, true, true),
+        "50 replaces end on version B"
+    );
+
+    // Killed mid-apply: before the swap the old version runs whole, after it the new one.
+    loader.kill_apply_at(
+        "pinned",
+        &[
+            "apply",
+            a.as_str(),
+            "--endpoint",
+            "shop/frontend",
+            "--l7-fallback=allow-l4",
+        ],
+    );
+    assert_eq!(
+        storefront_ports(&topology),
+        (false, true, true),
+        "killed before the swap: still B"
+    );
+    assert!(loader.ok(&["status"]).contains("[ok]"));
+    loader.kill_apply_at(
+        "swapped",
+        &[
+            "apply",
+            a.as_str(),
+            "--endpoint",
+            "shop/frontend",
+            "--l7-fallback=allow-l4",
+        ],
+    );
+    assert_eq!(
+        storefront_ports(&topology),
+        (true, false, true),
+        "killed after the swap: A"
+    );
+    let status = loader.ok(&["status", "-o", "json"]);
+    assert!(!status.contains("INCONSISTENT"), "{status}");
+    // A failure before the swap leaves the old policy and exits non-zero.
+    let failing = loader
+        .command(&[
+            "apply",
+            b.as_str(),
+            "--endpoint",
+            "shop/frontend",
+            "--l7-fallback=allow-l4",
+        ])
+        .env("POLICYC_LOADER_FAIL_AT", "pinned")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!failing.status.success());
+    assert_eq!(
+        storefront_ports(&topology),
+        (true, false, true),
+        "a failed apply leaves A in place"
+    );
+    loader.ok(&[
+        "apply",
+        b.as_str(),
+        "--endpoint",
+        "shop/frontend",
+        "--l7-fallback=allow-l4",
+    ]);
+    assert_eq!(
+        storefront_ports(&topology),
+        (false, true, true),
+        "a later apply completes"
+    );
+
+    // Unload removes everything: the ssh port is reachable again.
+    loader.ok(&["unload"]);
+    assert!(loader.ok(&["status"]).contains("no endpoints installed"));
+    assert!(topology.probe(Probe::Tcp, "out", world, front, 22));
+    assert!(!loader.bpffs.join("policyc").exists());
+}
