@@ -3,7 +3,8 @@
 # prints each step under a header:
 #   1. lint the example policies (must be clean),
 #   2. lint the deliberately broken files (must be caught: exit 1),
-#   3. check the flow tests against the policies (must all pass),
+#   3. check the flow tests against the policies (must all pass), and through the compiled BPF
+#      programs in the kernel when run as root,
 #   4. explain a few flows,
 #   5. compile the policies for the example inventory.
 # Steps 1-3 are required; 4-5 are shown when the subcommand is implemented and reported as
@@ -94,6 +95,18 @@ fi
 header "3. policyc test: flow assertions (expected: all pass)"
 run_policyc test "$examples/flowtests.yaml"
 expect_exit 0 "flow tests $examples/flowtests.yaml"
+
+header "3b. policyc test --datapath: the same flows through the compiled BPF programs (needs root)"
+if [[ "$(id -u)" -ne 0 ]]; then
+    echo "-> skipped: not root (BPF_PROG_TEST_RUN needs CAP_BPF)"
+else
+    run_policyc test --datapath "$examples/flowtests.yaml"
+    if [[ $rc -eq 2 ]] && grep -qE 'not implemented yet|not built yet' "$output_file"; then
+        echo "-> skipped: policyc test --datapath is not available yet"
+    else
+        optional_step "datapath flow tests $examples/flowtests.yaml"
+    fi
+fi
 
 header "4. policyc explain: why a flow is allowed or denied"
 explain_flow() {
