@@ -242,6 +242,7 @@ impl<'a> Builder<'a> {
             None if node_style == Style::Plain => resolve_plain(value),
             None => NodeKind::Str(value.to_owned()),
         };
+        let span = self.trim_quoted(node_style, span);
         match self.verbatim_start(value, node_style, span) {
             Some(start) => {
                 let quote = usize::from(matches!(
@@ -253,6 +254,34 @@ impl<'a> Builder<'a> {
             }
             None => Node::new(span, kind, node_style),
         }
+    }
+
+    /// The parser's span of a quoted scalar may run past the closing quote (to a trailing
+    /// comment or the end of the line); cut it right after the closing quote, found by scanning
+    /// forward from the opening quote with the style's escape rules.
+    fn trim_quoted(&self, style: Style, span: Span) -> Span {
+        let quote = match style {
+            Style::SingleQuoted => b'\'',
+            Style::DoubleQuoted => b'"',
+            _ => return span,
+        };
+        let Some(raw) = self.text.get(span.range()) else {
+            return span;
+        };
+        let bytes = raw.as_bytes();
+        let Some(open) = bytes.iter().position(|b| *b == quote) else {
+            return span;
+        };
+        let mut i = open + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if quote == b'"' => i += 2,
+                b if b == quote && quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                b if b == quote => return Span::new(span.source, span.start, span.start + i + 1),
+                _ => i += 1,
+            }
+        }
+        span
     }
 
     /// Where `value` appears unescaped at the end of `span` (after any anchor/tag), if it does.

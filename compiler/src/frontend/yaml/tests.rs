@@ -389,3 +389,15 @@ fn mutated_policies_never_panic_and_spans_stay_in_bounds() {
         assert!(docs.iter().all(|d| in_bounds(d.root.span)), "{text:?}");
     }
 }
+
+#[test_case("v: \"80\"  # a \"comment\"\n", "\"80\""; "double quoted before a comment with quotes")]
+#[test_case("v: '80' # it's\n", "'80'"; "single quoted before a comment with a quote")]
+#[test_case("v: \"\"  # \"x\"\n", "\"\""; "empty double quoted before a comment")]
+#[test_case("v: 'it''s' # c\n", "'it''s'"; "escaped single quote")]
+#[test_case("v: \"a\\\"b\" # c\n", "\"a\\\"b\""; "escaped double quote")]
+fn quoted_scalar_span_ends_at_the_closing_quote(text: &str, expected: &str) {
+    let (map, docs, findings) = parse(text);
+    assert!(findings.is_empty(), "{findings:?}");
+    let v = docs[0].root.get("v").expect("v");
+    assert_eq!(text_of(&map, v), expected);
+}
