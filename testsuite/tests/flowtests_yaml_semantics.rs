@@ -108,3 +108,21 @@ fn pitfall_6_invalid_spec_drops_the_whole_policy() {
         Decision::Allow
     );
 }
+
+const DENY_ONLY: &str = "\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  ingressDeny:
+    - fromEndpoints: [{matchLabels: {app: web}}]
+      toPorts: [{ports: [{port: \"80\", protocol: TCP}]}]
+";
+
+#[test_case("prod/web", 80, Decision::Deny; "denied port")]
+#[test_case("prod/web", 81, Decision::Deny; "a deny-only policy still puts the endpoint in default deny")]
+#[test_case("dev/web", 81, Decision::Deny; "other peers too")]
+fn docs_deny_table_column_5_from_yaml(from: &str, port: u16, expected: Decision) {
+    assert_eq!(decide(DENY_ONLY, from, "prod/api", port), expected);
+}
