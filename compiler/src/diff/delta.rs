@@ -252,26 +252,15 @@ pub fn identity_deltas(
                     (!c.is_empty()).then(|| out.intern(c))
                 });
                 let Some(changes) = changes else { continue };
-                let cause = if b.is_none() {
-                    Cause::EndpointAdded
-                } else if h.is_none() {
-                    Cause::EndpointRemoved
-                } else if bg.is_none() {
-                    Cause::PeerAdded
-                } else if hg.is_none() {
-                    Cause::PeerRemoved
-                } else {
-                    label_cause(
-                        base,
-                        head,
-                        labels_only,
-                        m.as_ref(),
-                        b.as_ref(),
-                        h.as_ref(),
-                        atom,
-                        bg,
-                        hg,
-                    )
+                let cause = match (b.as_ref().zip(bg), h.as_ref().zip(hg)) {
+                    _ if b.is_none() => Cause::EndpointAdded,
+                    _ if h.is_none() => Cause::EndpointRemoved,
+                    (None, _) => Cause::PeerAdded,
+                    (_, None) => Cause::PeerRemoved,
+                    (Some(before), Some(after)) => {
+                        let mid = labels_only.zip(m.as_ref());
+                        label_cause(mid, before, after, atom)
+                    }
                 };
                 out.peers.push(PeerDelta {
                     subject: subject.clone(),
@@ -285,26 +274,21 @@ pub fn identity_deltas(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Would the base rules over the head inventory already behave like head (labels), like base
+/// (policy), or neither (both)?
 fn label_cause(
-    _base: &Side<'_>,
-    _head: &Side<'_>,
-    labels_only: Option<&Side<'_>>,
-    m: Option<&DirectionView<'_>>,
-    b: Option<&DirectionView<'_>>,
-    h: Option<&DirectionView<'_>>,
+    labels_only: Option<(&Side<'_>, &DirectionView<'_>)>,
+    before: (&DirectionView<'_>, usize),
+    after: (&DirectionView<'_>, usize),
     atom: &PeerAtom,
-    bg: Option<usize>,
-    hg: Option<usize>,
 ) -> Cause {
-    let (Some(side), Some(m), Some(b), Some(h), Some(bg), Some(hg)) =
-        (labels_only, m, b, h, bg, hg)
-    else {
+    let Some((side, m)) = labels_only else {
         return Cause::Policy;
     };
     let Some(mid_id) = side.atoms.get(atom) else {
         return Cause::Policy;
     };
+    let ((b, bg), (h, hg)) = (before, after);
     let mid = behaviour(m.functions(m.group(*mid_id)));
     if mid == behaviour(h.functions(hg)) {
         Cause::Labels

@@ -195,3 +195,6 @@ fn file_changes(base: &LoadedPolicies, head: &LoadedPolicies) -> FileChanges {
         .collect();
     files
 }
+
+#[cfg(test)]
+mod tests;

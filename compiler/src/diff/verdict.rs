@@ -177,8 +177,11 @@ pub fn absent_functions() -> SemFunctions {
         .collect()
 }
 
+/// Per protocol, `(lo, hi, verdict)` with absent folded into denied and equal neighbours merged.
+pub type Behaviour = Vec<(PolicyProtocol, Vec<(u16, u16, SemVerdict)>)>;
+
 /// Behaviour only: verdicts with absent folded into denied, equal neighbours merged.
-pub fn behaviour(functions: &SemFunctions) -> Vec<(PolicyProtocol, Vec<(u16, u16, SemVerdict)>)> {
+pub fn behaviour(functions: &SemFunctions) -> Behaviour {
     functions
         .iter()
         .map(|(p, f)| {
