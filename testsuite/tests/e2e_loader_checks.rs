@@ -1,0 +1,149 @@
+//! `policy-loader` refusals that need no traffic: artifacts whose files do not match the
+//! manifest's digests, unknown format versions, L7 redirect rules located by file:line, and
+//! missing capabilities named in the error.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use policyc::build::{build_artifact, BuildRequest};
+use policyc::frontend::source::SourceMap;
+use policyc_loader::node::artifact::Artifact;
+use policyc_loader::node::NodeError;
+use test_case::test_case;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("workspace root"))
+}
+
+fn built_examples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let request = BuildRequest {
+        inventory: workspace().join("policy-examples/inventory.yaml"),
+        policies: vec![workspace().join("policy-examples/policies")],
+        output: dir.path().to_path_buf(),
+        options: Default::default(),
+    };
+    let mut sources = SourceMap::default();
+    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
+        panic!("build: {e}");
+    }
+    dir
+}
+
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    edit(&mut value);
+    std::fs::write(&path, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn an_untouched_artifact_verifies() {
+    let dir = built_examples();
+    let artifact = Artifact::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(artifact.digest.starts_with("sha256:"));
+    assert_eq!(artifact.manifest.endpoints.len(), 8);
+}
+
+#[test_case("tampered image", "modified or corrupt" ; "a changed map image is refused")]
+#[test_case("format version", "artifact format version 99" ; "an unknown format version is refused")]
+#[test_case("no digests", "manifest has no digest" ; "a manifest without digests is refused")]
+#[test_case("layout version", "map layout version 42" ; "another map layout is refused")]
+fn broken_artifacts_are_refused_with_the_reason(breakage: &str, expected: &str) {
+    let dir = built_examples();
+    match breakage {
+        "tampered image" => {
+            let image = dir.path().join("maps/shop/frontend/pc_class.bin");
+            let mut bytes = std::fs::read(&image).unwrap_or_else(|e| panic!("{e}"));
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(&image, bytes).unwrap_or_else(|e| panic!("{e}"));
+        }
+        "format version" => edit_manifest(dir.path(), |m| m["format_version"] = 99.into()),
+        "layout version" => edit_manifest(dir.path(), |m| m["layout_version"] = 42.into()),
+        "no digests" => edit_manifest(dir.path(), |m| m["file_digests"] = serde_json::json!({})),
+        other => panic!("unknown breakage {other}"),
+    }
+    match Artifact::open(dir.path()) {
+        Err(e @ NodeError::Artifact { .. }) => {
+            assert!(e.to_string().contains(expected), "{e}")
+        }
+        other => panic!("expected a refusal containing {expected:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn l7_redirect_rules_are_located_by_file_and_line() {
+    let dir = built_examples();
+    let artifact = Artifact::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let api = artifact
+        .endpoint_install("shop/api")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let described: Vec<String> = api
+        .l7_rule_ids()
+        .iter()
+        .filter_map(|id| artifact.manifest.rule(*id))
+        .map(|r| r.describe())
+        .collect();
+    assert!(
+        described
+            .iter()
+            .any(|d| d.contains("shop/api") && d.contains("api.yaml:")),
+        "{described:?}"
+    );
+    let worker = artifact
+        .endpoint_install("shop/worker")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let worker_rules: Vec<String> = worker
+        .l7_rule_ids()
+        .iter()
+        .filter_map(|id| artifact.manifest.rule(*id))
+        .map(|r| r.name.clone())
+        .collect();
+    assert!(worker_rules.iter().all(|n| n != "api"), "{worker_rules:?}");
+}
+
+#[test]
+fn missing_capabilities_are_named() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    assert!(
+        is_root,
+        "this test drops capabilities from root; run it as root"
+    );
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-loader",
+            "--bin",
+            "policy-loader",
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build: {e}"));
+    assert!(status.success());
+    let output = Command::new("setpriv")
+        .args(["--bounding-set=-bpf,-net_admin", "--inh-caps=-all", "--"])
+        .arg(workspace().join("target/debug/policy-loader"))
+        .args(["unload"])
+        .output()
+        .unwrap_or_else(|e| panic!("setpriv: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    // miette wraps and frames long messages; compare the words.
+    let flat = stderr
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("missing: CAP_BPF, CAP_NET_ADMIN"), "{stderr}");
+}
