@@ -62,7 +62,7 @@ fn pair(seed: u64) -> Pair {
     head_rules.extend(gen::rules(&mut rng, extra));
     renumber(&mut head_rules);
     let mut head_inventory = base.inventory.clone();
-    if seed % 3 == 0 && head_inventory.endpoints.len() > 2 {
+    if seed.is_multiple_of(3) && head_inventory.endpoints.len() > 2 {
         head_inventory.endpoints.pop();
         if let Some(first) = head_inventory.endpoints.first_mut() {
             first
