@@ -267,7 +267,7 @@ static long name_step(__u64 i, void *ctx)
 		if (at != 0)
 			feed(w, s, '.');
 		w->next_len = at + 1 + byte;
-		if (w->next_len >= PC_DNS_NAME_MAX) { /* name longer than 255 octets */
+		if (w->next_len >= PC_DNS_NAME_MAX - 1) { /* wire name longer than 255 octets */
 			w->bad = 1;
 			return 1;
 		}
@@ -493,6 +493,8 @@ struct rr_walk {
 	struct __sk_buff *skb;
 	__u32 off;        /* current read offset (skb) */
 	__u32 resume;     /* offset after the first pointer of the current owner name */
+	__u32 seg_start;  /* start of the name segment being read (a pointer must target below) */
+	__u32 max_idx;    /* labels reached through a pointer must lie below this offset */
 	__u32 name_len;   /* wire length of the current owner name so far */
 	__u32 dns_off;
 	__u32 limit;
@@ -512,7 +514,8 @@ static long rr_step(__u64 i, void *ctx)
 	}
 	if (w->phase == RR_NAME) {
 		__u8 byte;
-		if (w->off >= w->limit || bpf_skb_load_bytes(w->skb, w->off, &byte, 1) < 0) {
+		if (w->off >= w->max_idx || w->off >= w->limit ||
+		    bpf_skb_load_bytes(w->skb, w->off, &byte, 1) < 0) {
 			w->bad = 1;
 			return 1;
 		}
@@ -525,15 +528,18 @@ static long rr_step(__u64 i, void *ctx)
 				return 1;
 			}
 			__u32 target = w->dns_off + ((((__u32)byte & 0x3f) << 8) | low);
-			/* Strictly backwards from the pointer itself; with the 255-octet cap on the
-			 * expanded name this defeats loops. */
-			if (target >= w->off) {
+			/* Strictly before the start of the segment holding the pointer, and the
+			 * labels found there must end before that start: targets strictly decrease,
+			 * so there are no loops (the same rule as hickory-proto). */
+			if (target >= w->seg_start) {
 				w->bad = 1;
 				return 1;
 			}
 			if (!w->followed)
 				w->resume = w->off + 2;
 			w->followed = 1;
+			w->max_idx = w->seg_start;
+			w->seg_start = target;
 			w->off = target;
 			return 0;
 		}
@@ -602,6 +608,8 @@ static long rr_step(__u64 i, void *ctx)
 	w->phase = RR_NAME;
 	w->followed = 0;
 	w->name_len = 0;
+	w->seg_start = w->off;
+	w->max_idx = w->limit;
 	if (w->remaining == 0) {
 		w->done = 1;
 		return 1;
@@ -693,6 +701,8 @@ int pc_dns_answer(struct __sk_buff *skb)
 	rr.dns_off = p.dns_off;
 	rr.limit = limit;
 	rr.off = p.dns_off + DNS_HDR_LEN + w.wire_len + 4;
+	rr.seg_start = rr.off;
+	rr.max_idx = limit;
 	rr.remaining = ancount < PC_DNS_MAX_ANSWERS ? ancount : PC_DNS_MAX_ANSWERS;
 	bpf_loop(PC_DNS_RR_STEPS, rr_step, &rr, 0);
 	if (rr.bad || !rr.done) {
