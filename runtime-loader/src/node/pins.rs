@@ -262,8 +262,12 @@ pub fn live_state(paths: &NodePaths, endpoint: &str) -> LiveState {
     let mut link_program_ids = Vec::new();
     let mut live = Vec::new();
     for direction in DIRECTIONS {
-        let id = Link::open(paths.link(endpoint, direction))
-            .ok()
+        let link_path = paths.link(endpoint, direction);
+        // Checked first: libbpf logs a warning for every missing pin it is asked to open.
+        let id = link_path
+            .exists()
+            .then(|| Link::open(&link_path).ok())
+            .flatten()
             .and_then(|link| link.info().ok())
             .map(|info| info.prog_id);
         let generation = id.and_then(|id| {
