@@ -30,6 +30,7 @@ struct pc_dns_config {
 	__u32 min_ttl_s;     /* learned entries live max(TTL, min_ttl_s) seconds */
 	__u32 redirect_peer; /* 1: bpf_redirect_peer; 0: bpf_redirect + PC_DNS_REFUSED_MARK */
 	__u32 pad;
+	__u64 allow_mask;    /* a question is allowed iff its selector bitmap & allow_mask != 0 */
 };
 
 struct pc_dns_classes {

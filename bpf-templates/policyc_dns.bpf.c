@@ -460,7 +460,7 @@ int pc_dns_query(struct __sk_buff *skb)
 				selectors |= *exact;
 		}
 	}
-	if (selectors) {
+	if (selectors & config->allow_mask) {
 		struct pc_dns_pending_key key = {};
 		__builtin_memcpy(key.endpoint, p.saddr, 16);
 		key.family = p.family;

@@ -47,7 +47,7 @@ pub const PENDING_KEY_SIZE: u32 = 24;
 pub const PENDING_VALUE_SIZE: u32 = 32;
 pub const ADDR_KEY_SIZE: u32 = 20;
 pub const LEARNED_VALUE_SIZE: u32 = 16;
-pub const CONFIG_SIZE: u32 = 16;
+pub const CONFIG_SIZE: u32 = 24;
 /// `skb->mark` of REFUSED answers sent with `bpf_redirect` (not `bpf_redirect_peer`).
 pub const REFUSED_MARK: u32 = 0x70c_0dd5;
 
@@ -121,6 +121,9 @@ pub struct DnsTables {
     /// Row 0 is the dead state.
     pub rows: Vec<DnsRow>,
     pub start_state: u16,
+    /// A question is allowed iff its bitmap intersects this mask (all bits by default; the
+    /// compiler reserves one class for `rules.dns` and sets the mask to it).
+    pub allow_mask: u64,
 }
 
 impl DnsTables {
@@ -150,6 +153,7 @@ impl DnsTables {
             class_of,
             rows,
             start_state,
+            allow_mask: u64::MAX,
         })
     }
 
@@ -182,6 +186,7 @@ impl DnsTables {
         config_bytes.extend_from_slice(&config.min_ttl_s.to_ne_bytes());
         config_bytes.extend_from_slice(&u32::from(config.redirect_peer).to_ne_bytes());
         config_bytes.extend_from_slice(&0u32.to_ne_bytes());
+        config_bytes.extend_from_slice(&self.allow_mask.to_ne_bytes());
         let rows = self
             .rows
             .iter()

@@ -35,11 +35,11 @@ pub fn kernel_tests_enabled() -> bool {
 }
 
 pub fn name(text: &str) -> FqdnSelector {
-    FqdnSelector::MatchName(FqdnPattern::name(text).unwrap())
+    FqdnSelector::MatchName(FqdnPattern::name(text).unwrap_or_else(|e| panic!("{e}")))
 }
 
 pub fn glob(text: &str) -> FqdnSelector {
-    FqdnSelector::MatchPattern(FqdnPattern::pattern(text).unwrap())
+    FqdnSelector::MatchPattern(FqdnPattern::pattern(text).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// Class 0: api.example.com (exact); class 1: *.cilium.io; class 2: **.svc.local.
@@ -171,15 +171,15 @@ pub fn decode(frame: &[u8]) -> Decoded {
         let h = &frame[14..34];
         let tot = usize::from(u16::from_be_bytes([h[2], h[3]]));
         let ok = fold(sum16(h)) == 0xffff && tot == frame.len() - 14;
-        let src = IpAddr::from(<[u8; 4]>::try_from(&h[12..16]).unwrap());
-        let dst = IpAddr::from(<[u8; 4]>::try_from(&h[16..20]).unwrap());
+        let src = IpAddr::from(<[u8; 4]>::try_from(&h[12..16]).unwrap_or_else(|e| panic!("{e}")));
+        let dst = IpAddr::from(<[u8; 4]>::try_from(&h[16..20]).unwrap_or_else(|e| panic!("{e}")));
         (src, dst, 34, h[12..20].to_vec(), ok)
     } else {
         let h = &frame[14..54];
         let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
         let ok = plen == frame.len() - 54;
-        let src = IpAddr::from(<[u8; 16]>::try_from(&h[8..24]).unwrap());
-        let dst = IpAddr::from(<[u8; 16]>::try_from(&h[24..40]).unwrap());
+        let src = IpAddr::from(<[u8; 16]>::try_from(&h[8..24]).unwrap_or_else(|e| panic!("{e}")));
+        let dst = IpAddr::from(<[u8; 16]>::try_from(&h[24..40]).unwrap_or_else(|e| panic!("{e}")));
         (src, dst, 54, h[8..40].to_vec(), ok)
     };
     let udp = &frame[l4..];
