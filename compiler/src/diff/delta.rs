@@ -231,6 +231,11 @@ pub fn identity_deltas(
     out: &mut DeltaSet,
 ) {
     let peer_atoms: BTreeSet<&PeerAtom> = base.atoms.keys().chain(head.atoms.keys()).collect();
+    // Identities looked up once, not per endpoint and direction.
+    let peer_ids: Vec<(&PeerAtom, Option<NumericIdentity>, Option<NumericIdentity>)> = peer_atoms
+        .iter()
+        .map(|a| (*a, base.atoms.get(*a).copied(), head.atoms.get(*a).copied()))
+        .collect();
     let absent = absent_functions();
     for subject in subjects(base, head) {
         for direction in Direction::BOTH {
@@ -238,13 +243,9 @@ pub fn identity_deltas(
             let h = head.view(&subject, direction);
             let m = labels_only.and_then(|s| s.view(&subject, direction));
             let mut memo: HashMap<(Option<usize>, Option<usize>), Option<usize>> = HashMap::new();
-            for atom in &peer_atoms {
-                let bg = b
-                    .as_ref()
-                    .and_then(|v| base.atoms.get(*atom).map(|id| v.group(*id)));
-                let hg = h
-                    .as_ref()
-                    .and_then(|v| head.atoms.get(*atom).map(|id| v.group(*id)));
+            for (atom, base_id, head_id) in &peer_ids {
+                let bg = b.as_ref().zip(*base_id).map(|(v, id)| v.group(id));
+                let hg = h.as_ref().zip(*head_id).map(|(v, id)| v.group(id));
                 let changes = *memo.entry((bg, hg)).or_insert_with(|| {
                     let bf = b.as_ref().zip(bg).map_or(&absent, |(v, g)| v.functions(g));
                     let hf = h.as_ref().zip(hg).map_or(&absent, |(v, g)| v.functions(g));
