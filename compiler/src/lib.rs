@@ -9,6 +9,7 @@ pub mod build;
 pub mod cli;
 pub mod diagnostics;
 pub mod diff;
+pub mod dns;
 pub mod explain;
 pub mod flowtest;
 pub mod frontend;

@@ -1,0 +1,101 @@
+//! In-kernel DNS policy, compiler side: one endpoint's `rules.dns` and `toFQDNs` selectors
+//! become the exact-name set and multi-pattern DFA of the DNS object
+//! (`policyc_backends::dns`), with FQDN selector classes as bits of the learned-map bitmap.
+
+mod classes;
+mod collect;
+
+pub use classes::{FqdnClasses, DNS_RULE_CLASS, MAX_FQDN_CLASSES};
+pub use collect::EndpointDns;
+
+use policyc_backends::dns::{DnsBuildError, DnsLimits, DnsTables};
+
+/// Why an endpoint's DNS tables could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsCompileError {
+    #[error("{count} distinct toFQDNs selectors apply to this endpoint; at most {MAX_FQDN_CLASSES} fit one selector bitmap (split the policy)")]
+    TooManyFqdnSelectors { count: usize },
+    #[error(transparent)]
+    Tables(#[from] DnsBuildError),
+}
+
+/// Builds the DNS tables of one endpoint. A question is allowed iff a `rules.dns` selector
+/// matches it ([`DNS_RULE_CLASS`]); the other bits say which `toFQDNs` selectors (by
+/// `classes`) the name matches, i.e. what its answers' addresses will be learned for.
+pub fn compile_endpoint(
+    dns: &EndpointDns,
+    classes: &FqdnClasses,
+    limits: &DnsLimits,
+) -> Result<DnsTables, DnsCompileError> {
+    let mut selectors = Vec::new();
+    for selector in &dns.dns_rules {
+        selectors.push((DNS_RULE_CLASS, selector.clone()));
+    }
+    for selector in &dns.fqdn_peers {
+        if let Some(class) = classes.class_of(selector) {
+            selectors.push((class, selector.clone()));
+        }
+    }
+    let mut tables = DnsTables::compile(&selectors, limits)?;
+    tables.allow_mask = 1u64 << DNS_RULE_CLASS;
+    Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policyc_ir::fqdn::{FqdnPattern, FqdnSelector};
+    use test_case::test_case;
+
+    fn glob(text: &str) -> FqdnSelector {
+        FqdnSelector::MatchPattern(FqdnPattern::pattern(text).unwrap())
+    }
+
+    fn name(text: &str) -> FqdnSelector {
+        FqdnSelector::MatchName(FqdnPattern::name(text).unwrap())
+    }
+
+    fn sample() -> (EndpointDns, FqdnClasses) {
+        let dns = EndpointDns {
+            dns_rules: [glob("*.example.com"), name("api.cilium.io")].into(),
+            fqdn_peers: [name("www.example.com"), glob("**.example.com")].into(),
+        };
+        let classes = FqdnClasses::assign(dns.fqdn_peers.iter()).unwrap();
+        (dns, classes)
+    }
+
+    #[test_case("www.example.com", true, &["www.example.com", "**.example.com"]; "allowed and learned for both selectors")]
+    #[test_case("img.example.com", true, &["**.example.com"]; "allowed and learned for the glob")]
+    #[test_case("api.cilium.io", true, &[]; "allowed by rules.dns, learned for nothing")]
+    #[test_case("a.b.example.com", false, &["**.example.com"]; "matched by toFQDNs only is not allowed")]
+    #[test_case("evil.org", false, &[]; "unknown name")]
+    fn questions_get_an_allow_bit_and_fqdn_classes(
+        qname: &str,
+        allowed: bool,
+        learned_for: &[&str],
+    ) {
+        let (dns, classes) = sample();
+        let tables = compile_endpoint(&dns, &classes, &DnsLimits::default()).unwrap();
+        let bits = tables.selectors_for(qname);
+        assert_eq!(bits & tables.allow_mask != 0, allowed);
+        let mut expected = 0u64;
+        for text in learned_for {
+            let selector = dns
+                .fqdn_peers
+                .iter()
+                .find(|s| s.pattern().as_str() == *text)
+                .unwrap();
+            expected |= 1 << classes.class_of(selector).unwrap();
+        }
+        assert_eq!(bits & !tables.allow_mask, expected);
+    }
+
+    #[test]
+    fn more_than_63_fqdn_selectors_is_a_clear_error() {
+        let selectors: Vec<FqdnSelector> = (0..64)
+            .map(|i| name(&format!("h{i}.example.com")))
+            .collect();
+        let err = FqdnClasses::assign(selectors.iter()).unwrap_err();
+        assert_eq!(err, DnsCompileError::TooManyFqdnSelectors { count: 64 });
+    }
+}
