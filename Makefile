@@ -20,7 +20,7 @@ help:
 	@echo "make test        run the whole test suite, clippy and rustfmt --check"
 	@echo "make build       cargo build --workspace (debug)"
 	@echo "make setup       install missing system packages (Debian)"
-	@echo "make bench       benchmarks (not implemented yet)"
+	@echo "make bench       benchmarks T0-T5 (<= 20 min; make bench-quick <= 3 min)"
 	@echo "make clean       remove build outputs"
 
 setup:
@@ -59,9 +59,16 @@ lint-rust:
 	@echo "== cargo fmt --all --check"
 	$(CARGO) fmt --all --check
 
-bench bench-quick:
-	@echo "make $@: not implemented yet (benchmarks are tracked in issue 7)" >&2
-	@exit 2
+# Benchmarks (issue 7, BENCHMARKS.md T0–T5): policyc vs a Cilium-layout reference datapath,
+# iptables and nftables in one run; prints a markdown table and writes bench/results/<date>.*.
+# Needs root (BPF, network namespaces); installs iptables/nftables from Debian when missing.
+bench: setup
+	$(CARGO) build --release -p policyc-bench $(LOCKED)
+	target/release/policyc-bench --out bench/results
+
+bench-quick: setup
+	$(CARGO) build --release -p policyc-bench $(LOCKED)
+	target/release/policyc-bench --quick --out bench/results
 
 clean:
 	$(CARGO) clean

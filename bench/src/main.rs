@@ -1,0 +1,175 @@
+//! policyc-bench: the benchmark suite of BENCHMARKS.md (T0–T5) in one invocation — policyc
+//! against a Cilium-layout reference datapath, iptables and nftables on the same generated
+//! policies — printing a markdown table and writing `bench/results/<date>.{json,md}`.
+
+mod cilium_ref;
+mod flood;
+mod machine;
+mod objects;
+mod policy_gen;
+mod report;
+mod rng;
+mod stats;
+mod t0_floors;
+mod t1_verdict;
+mod t2_netns;
+mod t3_build;
+mod t4_footprint;
+mod trace;
+mod workload;
+
+use clap::{Parser, Subcommand};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    about = "policyc benchmarks T0–T5 against a Cilium-layout reference, iptables and nftables"
+)]
+struct Cli {
+    /// Fewer N and repetitions (≤ 3 minutes).
+    #[arg(long)]
+    quick: bool,
+    /// Where to write <date>.json and <date>.md.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// Skip T2 (network namespaces, iptables, nftables).
+    #[arg(long)]
+    no_netns: bool,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// (internal) T2 traffic source, run inside the sender namespace.
+    Flood {
+        #[arg(long)]
+        src: Ipv4Addr,
+        #[arg(long)]
+        dst: Ipv4Addr,
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        seconds: f64,
+    },
+    /// (internal) T3 in a child process, so that the parent can bound its time.
+    T3 {
+        #[arg(long)]
+        rules: usize,
+        #[arg(long)]
+        identities: usize,
+    },
+}
+
+/// Sizes of one run.
+pub struct Plan {
+    pub quick: bool,
+    pub rule_counts: Vec<usize>,
+    pub reps: usize,
+    pub repeat: u32,
+    pub trace_len: usize,
+    pub lpm_sizes: Vec<u32>,
+    pub t2_rule_counts: Vec<usize>,
+    pub t2_count: u64,
+    pub t2_seconds: f64,
+    pub t3: (usize, usize),
+    /// Time allowed for T3 (compile + both updates), seconds.
+    pub t3_budget_s: u64,
+    /// Skip an N whose estimated policyc compile time exceeds this.
+    pub compile_budget_ms: f64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                quick,
+                rule_counts: vec![10, 100, 1_000],
+                reps: 5,
+                repeat: 200_000,
+                trace_len: 10_000,
+                lpm_sizes: vec![1_000, 10_000, 100_000],
+                t2_rule_counts: vec![1_000],
+                t2_count: 200_000,
+                t2_seconds: 0.5,
+                t3: (1_000, 300),
+                t3_budget_s: 45,
+                compile_budget_ms: 40_000.0,
+            }
+        } else {
+            Plan {
+                quick,
+                rule_counts: vec![10, 100, 1_000, 10_000, 100_000],
+                reps: 7,
+                repeat: 1_000_000,
+                trace_len: 20_000,
+                lpm_sizes: vec![1_000, 10_000, 100_000],
+                t2_rule_counts: vec![100, 1_000, 10_000],
+                t2_count: 1_000_000,
+                t2_seconds: 2.0,
+                t3: (3_000, 1_000),
+                t3_budget_s: 300,
+                compile_budget_ms: 240_000.0,
+            }
+        }
+    }
+}
+
+/// Peer pods (one identity each) generated for N rules. Capped at 100: policyc's resolver costs
+/// O(identities × rules × port boundaries), which would not fit the time budget beyond that.
+pub fn identities_for(rules: usize) -> usize {
+    (rules / 10).clamp(20, 100)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(Sub::T3 { rules, identities }) = cli.command {
+        if let Err(e) = t3_build::run_child(rules, identities) {
+            eprintln!("t3: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Some(Sub::Flood {
+        src,
+        dst,
+        port,
+        count,
+        seconds,
+    }) = cli.command
+    {
+        match flood::flood(src, dst, port, count, Duration::from_secs_f64(seconds)) {
+            Ok((sent, elapsed)) => println!("{sent} {}", elapsed.as_nanos()),
+            Err(e) => {
+                eprintln!("flood: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let started = Instant::now();
+    let plan = Plan::new(cli.quick);
+    match report::run_all(&plan, !cli.no_netns) {
+        Ok(results) => {
+            let md = report::markdown(&results);
+            println!("{md}");
+            if let Err(e) = report::write(&cli.out, &results, &md) {
+                eprintln!("writing results: {e}");
+                std::process::exit(1);
+            }
+            eprintln!(
+                "policyc-bench: done in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Err(e) => {
+            eprintln!("policyc-bench: {e}");
+            t2_netns::teardown();
+            std::process::exit(1);
+        }
+    }
+}

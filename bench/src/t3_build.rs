@@ -1,0 +1,255 @@
+//! T3: compile time for the Cilium anchor shape (3k rules × 1k identities, one endpoint), per
+//! stage, and the two updates: one more rule, one more identity. policyc has no incremental
+//! path yet: an update recomputes the endpoint (and, for a new identity, the universe), then
+//! writes only the map entries that changed into the loaded maps (no program reload unless an
+//! array outgrows its size). Measured as such.
+
+use crate::policy_gen::{self, BenchSet, GenPorts};
+use crate::workload::{compile_target, StageTimes, Workload};
+use policyc::inventory::InventoryEndpoint;
+use policyc_backends::MapImage;
+use policyc_loader::{AttachKind, DatapathInstance, LoadRequest};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct UpdateCost {
+    /// Recompute (universe when needed + endpoint), ms.
+    pub recompute_ms: f64,
+    /// Diff old/new images and write/delete the changed entries in the loaded maps, ms.
+    pub write_ms: f64,
+    pub written: usize,
+    pub deleted: usize,
+    /// An array map outgrew its size: the endpoint would need a reload.
+    pub needs_reload: bool,
+}
+
+fn apply_diff(
+    instance: &DatapathInstance,
+    old: &[&MapImage],
+    new: &[&MapImage],
+) -> Result<(usize, usize, bool), String> {
+    let (mut written, mut deleted, mut reload) = (0, 0, false);
+    for image in new {
+        let before: BTreeMap<&[u8], &[u8]> = old
+            .iter()
+            .find(|m| m.name == image.name)
+            .map(|m| {
+                m.entries
+                    .iter()
+                    .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let map = instance.map(&image.name).map_err(|e| e.to_string())?;
+        let is_array = image.name == policyc_backends::layout::map_names::INTERVALS;
+        if is_array && image.entries.len() as u64 > u64::from(libbpf_rs::MapCore::max_entries(&map))
+        {
+            reload = true;
+            continue;
+        }
+        let mut after = std::collections::BTreeSet::new();
+        for (k, v) in &image.entries {
+            after.insert(k.as_slice());
+            if before.get(k.as_slice()) != Some(&v.as_slice()) {
+                // A hash map sized for the old image may be full: that endpoint needs a reload.
+                match libbpf_rs::MapCore::update(&map, k, v, libbpf_rs::MapFlags::ANY) {
+                    Ok(()) => written += 1,
+                    Err(_) => reload = true,
+                }
+            }
+        }
+        if !is_array {
+            for k in before.keys().filter(|k| !after.contains(*k)) {
+                let _ = libbpf_rs::MapCore::delete(&map, k);
+                deleted += 1;
+            }
+        }
+    }
+    Ok((written, deleted, reload))
+}
+
+fn images_of(w: &Workload) -> Vec<&MapImage> {
+    let mut v: Vec<&MapImage> = w.images.maps.iter().collect();
+    v.push(&w.ipcache_image);
+    v
+}
+
+/// What a T3 child process reported before it finished or ran out of time.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct BuildReport {
+    pub rules: usize,
+    pub identities: usize,
+    pub budget_s: f64,
+    pub finished: bool,
+    pub stages: Option<StageTimes>,
+    pub load_fill_ms: Option<f64>,
+    pub one_rule: Option<UpdateCost>,
+    pub one_identity: Option<UpdateCost>,
+}
+
+/// Runs T3 in a child process (`policyc-bench t3`) and stops it after `budget`: policyc's
+/// resolver may need far longer than the benchmark may take.
+pub fn run_bounded(
+    rules: usize,
+    identities: usize,
+    budget: std::time::Duration,
+) -> Result<BuildReport, String> {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "t3",
+            "--rules",
+            &rules.to_string(),
+            "--identities",
+            &identities.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut report = BuildReport {
+        rules,
+        identities,
+        budget_s: budget.as_secs_f64(),
+        ..BuildReport::default()
+    };
+    let deadline = Instant::now() + budget;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let (tag, json) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                match tag {
+                    "stages" => report.stages = serde_json::from_str(json).ok(),
+                    "load_fill_ms" => report.load_fill_ms = json.parse().ok(),
+                    "one_rule" => report.one_rule = serde_json::from_str(json).ok(),
+                    "one_identity" => report.one_identity = serde_json::from_str(json).ok(),
+                    _ => {}
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                report.finished = child.wait().is_ok_and(|s| s.success());
+                return Ok(report);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(report);
+            }
+        }
+    }
+}
+
+/// The T3 child: prints `stages`, `load_fill_ms`, `one_rule`, `one_identity` lines as they finish.
+pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
+    let emit = |tag: &str, value: String| println!("{tag} {value}");
+    let json = |v: &dyn erased::Json| v.json();
+    let set = policy_gen::generate(rules, identities, 3);
+    let base = Workload::compile(set.clone())?;
+    emit("stages", json(&base.times));
+    let t = Instant::now();
+    let request = LoadRequest {
+        config: base.images.config,
+        maps: images_of(&base),
+        kinds: vec![AttachKind::Tcx],
+    };
+    let instance = DatapathInstance::load(&request).map_err(|e| format!("policyc load: {e}"))?;
+    let load_fill_ms = t.elapsed().as_secs_f64() * 1e3;
+    emit("load_fill_ms", format!("{load_fill_ms}"));
+
+    // One more rule: a copy of the first single-port ingress rule, opening TCP 7 (which no
+    // generated rule opens) to everyone.
+    let mut with_rule = set.clone();
+    let first = set.shapes.iter().position(|g| {
+        g.direction == policyc_ir::Direction::Ingress
+            && matches!(g.peer, policy_gen::GenPeer::Pods(_))
+            && matches!(g.ports, GenPorts::Tcp(lo, hi) if lo == hi)
+    });
+    if let Some(first) = first.and_then(|i| set.rules.get(i)) {
+        let mut rule = first.clone();
+        rule.id = policyc_ir::RuleId(u32::try_from(set.rules.len()).unwrap_or(u32::MAX));
+        rule.ports = policy_gen::port_match(GenPorts::Tcp(7, 7));
+        // From everyone: most generated pods are already open on all ports through L3-only
+        // namespace rules, so a pod-peer rule would often change nothing.
+        rule.peers = policyc_ir::PeerSet::All;
+        with_rule.rules.push(rule);
+    }
+    let t = Instant::now();
+    let (_, _, images, _) = compile_target(&base.universe, &with_rule)?;
+    let recompute_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let (written, deleted, needs_reload) = apply_diff(
+        &instance,
+        &base.images.maps.iter().collect::<Vec<_>>(),
+        &images.maps.iter().collect::<Vec<_>>(),
+    )?;
+    let one_rule = UpdateCost {
+        recompute_ms,
+        write_ms: t.elapsed().as_secs_f64() * 1e3,
+        written,
+        deleted,
+        needs_reload,
+    };
+    emit("one_rule", json(&one_rule));
+
+    // One more identity: a new pod with new labels in ns-0 (tier web: tier rules select it).
+    let mut with_pod: BenchSet = set.clone();
+    let mut pod = with_pod
+        .inventory
+        .endpoints
+        .iter()
+        .find(|e| e.namespace == "ns-0")
+        .cloned()
+        .ok_or("no pod in ns-0")?;
+    pod = InventoryEndpoint {
+        name: "app-new".to_string(),
+        labels: BTreeMap::from([
+            ("app".to_string(), "app-new".to_string()),
+            ("tier".to_string(), "web".to_string()),
+        ]),
+        ips: vec![IpAddr::V4(Ipv4Addr::new(198, 18, 254, 1))],
+        ..pod
+    };
+    with_pod.inventory.endpoints.push(pod);
+    let t = Instant::now();
+    let updated = Workload::compile(with_pod)?;
+    let recompute_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let (written, deleted, needs_reload) =
+        apply_diff(&instance, &images_of(&base), &images_of(&updated))?;
+    let one_identity = UpdateCost {
+        recompute_ms,
+        write_ms: t.elapsed().as_secs_f64() * 1e3,
+        written,
+        deleted,
+        needs_reload,
+    };
+    emit("one_identity", json(&one_identity));
+    Ok(())
+}
+
+mod erased {
+    //! Serialising the progress lines without naming each type.
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
