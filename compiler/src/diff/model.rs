@@ -299,7 +299,7 @@ impl Side {
         match self.verdict {
             VerdictKind::Absent => "the endpoint or peer does not exist".to_string(),
             VerdictKind::Allowed | VerdictKind::AllowedL7 if all.is_empty() => {
-                "allowed: no policy enforces this direction".to_string()
+                "allowed with no rule needed (direction not enforced, or host traffic under allow-localhost)".to_string()
             }
             VerdictKind::Allowed | VerdictKind::AllowedL7 => {
                 format!("{} by {}", self.describe(), list(&all))
