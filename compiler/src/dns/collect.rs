@@ -49,3 +49,72 @@ impl EndpointDns {
         !self.dns_rules.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::source::SourceMap;
+    use crate::frontend::{load_policy_text, FrontendOptions};
+
+    const POLICY: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: fqdn
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: client
+  egress:
+    - toEndpoints:
+        - matchLabels:
+            k8s:io.kubernetes.pod.namespace: kube-system
+            k8s:k8s-app: kube-dns
+      toPorts:
+        - ports:
+            - port: "53"
+              protocol: ANY
+          rules:
+            dns:
+              - matchPattern: "*.example.com"
+              - matchName: "API.cilium.io"
+    - toFQDNs:
+        - matchName: www.example.com
+        - matchPattern: "**.example.com"
+  egressDeny:
+    - toPorts:
+        - ports:
+            - port: "9999"
+"#;
+
+    #[test]
+    fn dns_rules_and_fqdn_peers_are_collected_from_egress_allow_rules() {
+        let mut sources = SourceMap::default();
+        let set = load_policy_text(
+            "fqdn.yaml",
+            POLICY,
+            &FrontendOptions::default(),
+            &mut sources,
+        );
+        assert_eq!(set.error_count(), 0, "{:?}", set.findings);
+        let dns = EndpointDns::from_rules(&set.rules);
+        let texts = |s: &BTreeSet<FqdnSelector>| -> Vec<String> {
+            s.iter().map(|x| x.pattern().as_str().to_owned()).collect()
+        };
+        assert_eq!(
+            texts(&dns.dns_rules),
+            vec!["api.cilium.io", "*.example.com"]
+        );
+        assert_eq!(
+            texts(&dns.fqdn_peers),
+            vec!["www.example.com", "**.example.com"]
+        );
+        assert!(dns.intercepts());
+    }
+
+    #[test]
+    fn no_dns_rule_means_no_interception() {
+        assert!(!EndpointDns::default().intercepts());
+    }
+}
