@@ -147,3 +147,90 @@ fn missing_capabilities_are_named() {
         .join(" ");
     assert!(flat.contains("missing: CAP_BPF, CAP_NET_ADMIN"), "{stderr}");
 }
+
+/// Removes the test cgroup and unmounts the private bpffs.
+struct CgroupAndBpffs {
+    cgroup: PathBuf,
+    bpffs: PathBuf,
+}
+
+impl Drop for CgroupAndBpffs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.bpffs).status();
+        let _ = std::fs::remove_dir(&self.cgroup);
+    }
+}
+
+#[test]
+fn cgroup_attachments_are_installed_replaced_and_unloaded() {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-loader",
+            "--bin",
+            "policy-loader",
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build: {e}"));
+    assert!(status.success());
+    let artifact = built_examples();
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bpffs = work.path().join("bpffs");
+    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
+    let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("cgroup.procs").exists() && !p.join("tasks").exists())
+        .unwrap_or_else(|| panic!("no cgroup v2 hierarchy (needed for cgroup_skb)"));
+    let cgroup = root.join(format!("policyc-loader-test-{}", std::process::id()));
+    std::fs::create_dir(&cgroup).unwrap_or_else(|e| panic!("mkdir {}: {e}", cgroup.display()));
+    let mounted = Command::new("mount")
+        .args(["-t", "bpf", "bpf"])
+        .arg(&bpffs)
+        .status()
+        .is_ok_and(|s| s.success());
+    let _guard = CgroupAndBpffs {
+        cgroup: cgroup.clone(),
+        bpffs: bpffs.clone(),
+    };
+    assert!(mounted, "mounting a private bpffs");
+    let loader = |args: &[&str]| {
+        let output = Command::new(workspace().join("target/debug/policy-loader"))
+            .arg("--bpffs")
+            .arg(&bpffs)
+            .arg("--state-dir")
+            .arg(work.path().join("state"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "policy-loader {args:?}: {text}");
+        text
+    };
+    let attach = format!("shop/worker={}", cgroup.display());
+    let art = artifact.path().to_string_lossy().into_owned();
+    let apply = [
+        "apply",
+        art.as_str(),
+        "--endpoint",
+        "shop/worker",
+        "--cgroup",
+        attach.as_str(),
+        "--l7-fallback=allow-l4",
+    ];
+    assert!(loader(&apply).contains("installed → generation 1 on cgroup_skb"));
+    assert!(loader(&apply).contains("replaced generation 1 atomically → generation 2"));
+    let status: serde_json::Value =
+        serde_json::from_str(&loader(&["status", "-o", "json"])).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status[0]["health"], "ok", "{status:#}");
+    assert_eq!(status[0]["generation"], 2, "{status:#}");
+    assert!(loader(&["unload"]).contains("shop/worker: unloaded"));
+    assert!(!bpffs.join("policyc").exists());
+}

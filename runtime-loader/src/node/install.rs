@@ -121,6 +121,15 @@ fn attach_point(
 ) -> Result<AttachPoint, NodeError> {
     let name = &install.endpoint.name;
     if let Some(cgroup) = options.cgroups.get(name) {
+        if !is_on_filesystem(cgroup, "cgroup2") {
+            return Err(NodeError::State {
+                endpoint: name.clone(),
+                problem: format!(
+                    "{} is not a directory of a cgroup v2 hierarchy (cgroup_skb needs cgroup2)",
+                    cgroup.display()
+                ),
+            });
+        }
         return Ok(AttachPoint::CgroupSkb {
             cgroup: cgroup.clone(),
         });
@@ -507,6 +516,11 @@ fn install_endpoint(
 
 /// Whether `path` is on a mounted bpffs (by `/proc/self/mounts`, longest mount prefix).
 pub fn is_on_bpffs(path: &Path) -> bool {
+    is_on_filesystem(path, "bpf")
+}
+
+/// Whether `path` is on a mounted filesystem of type `fs_type` (longest mount prefix).
+pub fn is_on_filesystem(path: &Path, wanted: &str) -> bool {
     let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
         return false;
     };
@@ -526,7 +540,7 @@ pub fn is_on_bpffs(path: &Path) -> bool {
             let _device = fields.next()?;
             let mount_point = fields.next()?;
             let fs_type = fields.next()?;
-            Some((PathBuf::from(mount_point), fs_type == "bpf"))
+            Some((PathBuf::from(mount_point), fs_type == wanted))
         })
         .filter(|(mount_point, _)| path.starts_with(mount_point))
         .max_by_key(|(mount_point, _)| mount_point.as_os_str().len())
