@@ -203,3 +203,32 @@ fn other_traffic_goes_on_untouched(packet: Packet) {
     assert_eq!(run.return_value, TCX_NEXT);
     assert_eq!(run.packet, frame);
 }
+
+#[test]
+fn only_the_allow_mask_allows_a_question() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    // As the compiler builds them: bit 63 = allowed by rules.dns, bit 0 = a toFQDNs class.
+    let mut tables = policyc_backends::dns::DnsTables::compile(
+        &[(63, glob("*.example.com")), (0, glob("**.example.com"))],
+        &policyc_backends::dns::DnsLimits::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    tables.allow_mask = 1 << 63;
+    let dns = load(&tables, &DnsConfig::default());
+    let allowed = dns
+        .run_query(&query_frame(false, &query_message(1, "www.example.com")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(allowed.return_value, TCX_NEXT);
+    let pending = dns
+        .pending(endpoint(false), CLIENT_PORT, 1)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no pending entry"));
+    assert_eq!(pending.selectors, 1 << 63 | 1);
+    // Matched by the toFQDNs class only: not allowed by any DNS rule.
+    let refused = dns
+        .run_query(&query_frame(false, &query_message(2, "a.b.example.com")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.return_value, TC_ACT_REDIRECT);
+}
