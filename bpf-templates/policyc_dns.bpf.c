@@ -204,7 +204,6 @@ struct name_walk {
 	__u32 limit;    /* first offset past the DNS message */
 	__u32 next_len; /* wire index of the next length byte */
 	__u32 state;    /* DFA state */
-	__u32 dotted;   /* bytes written into the dotted name */
 	__u64 hash;     /* FNV-1a 64 over the dotted name */
 	__u32 wire_len; /* wire length including the final zero, once done */
 	__u8 done;
@@ -213,12 +212,12 @@ struct name_walk {
 	__u8 use_dfa;
 };
 
-static __always_inline void feed(struct name_walk *w, struct dns_scratch *s, __u8 byte)
+/* `at` is the dotted position: wire index - 1, or 0 for the root. It is derived from the
+ * bpf_loop index rather than counted in the context, so the verifier sees no exact counter
+ * and the callback's states converge after a few iterations. */
+static __always_inline void feed(struct name_walk *w, struct dns_scratch *s, __u32 at, __u8 byte)
 {
-	__u32 at = w->dotted;
-	if (at < PC_DNS_NAME_MAX)
-		s->name.bytes[at & (PC_DNS_NAME_MAX - 1)] = byte;
-	w->dotted = at + 1;
+	s->name.bytes[at & (PC_DNS_NAME_MAX - 1)] = byte;
 	w->hash = (w->hash ^ byte) * 0x100000001b3ULL;
 	if (!w->use_dfa)
 		return;
@@ -259,13 +258,13 @@ static long name_step(__u64 i, void *ctx)
 			return 1;
 		}
 		if (byte == 0) {
-			feed(w, s, '.'); /* closes the last label, or is the root name "." */
+			feed(w, s, at ? at - 1 : 0, '.'); /* closes the last label, or is the root "." */
 			w->wire_len = at + 1;
 			w->done = 1;
 			return 1;
 		}
 		if (at != 0)
-			feed(w, s, '.');
+			feed(w, s, at - 1, '.');
 		w->next_len = at + 1 + byte;
 		if (w->next_len >= PC_DNS_NAME_MAX - 1) { /* wire name longer than 255 octets */
 			w->bad = 1;
@@ -277,7 +276,7 @@ static long name_step(__u64 i, void *ctx)
 		byte += 'a' - 'A';
 	if (byte == '.')
 		w->unmatchable = 1;
-	feed(w, s, byte);
+	feed(w, s, at - 1, byte); /* at > 0: position 0 is always a length byte */
 	return 0;
 }
 
