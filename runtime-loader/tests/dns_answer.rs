@@ -295,3 +295,25 @@ fn a_synthesized_refused_answer_teaches_nothing() {
     assert!(learned(&dns).is_empty());
     assert_eq!(counter(&dns, DnsCounter::Unsolicited), 1);
 }
+
+#[test]
+fn up_to_sixty_four_records_are_learned_and_later_ones_are_not_examined() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    ask(&dns, true, "www.cilium.io");
+    let records: Vec<(IpAddr, u32)> = (0..70u8)
+        .map(|i| (IpAddr::from([198, 18, 1, i]), 60))
+        .collect();
+    dns.run_answer(&answer_frame(
+        true,
+        &answer_message(ID, "www.cilium.io", &records),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let got = learned(&dns);
+    assert_eq!(got.len(), 64);
+    assert!(got
+        .iter()
+        .all(|(addr, _)| records[..64].iter().any(|(a, _)| a == addr)));
+}
