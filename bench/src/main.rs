@@ -112,7 +112,7 @@ impl Plan {
                 t2_count: 1_000_000,
                 t2_seconds: 2.0,
                 t3: (3_000, 1_000),
-                t3_budget_s: 300,
+                t3_budget_s: 200,
                 compile_budget_ms: 240_000.0,
             }
         }
