@@ -202,11 +202,14 @@ impl DirectionContext<'_> {
         }
         self.add_cilium_keys(&matched_by_rule, cilium);
 
-        let oracle = Oracle::new(universe, self.selected);
+        let default_deny_by: Vec<RuleId> = self.selected.iter().filter(|r| r.default_deny).map(|r| r.id).collect();
+        let options = universe.options();
+        let enforced = options.enforcement != EnforcementMode::Never
+            && (!default_deny_by.is_empty() || options.enforcement == EnforcementMode::Always);
         let mut groups = Vec::with_capacity(by_signature.len());
         for (signature, identities) in &by_signature {
             let representative = identities[0];
-            let functions = self.functions(&oracle, signature, representative)?;
+            let functions = self.functions(signature, representative, enforced)?;
             let matching_rules = signature.rules.iter().map(|i| self.selected[*i].id).collect();
             groups.push(PeerGroup {
                 identities: identities.clone(),
@@ -214,10 +217,6 @@ impl DirectionContext<'_> {
                 functions,
             });
         }
-        let default_deny_by: Vec<RuleId> = self.selected.iter().filter(|r| r.default_deny).map(|r| r.id).collect();
-        let options = universe.options();
-        let enforced = options.enforcement != EnforcementMode::Never
-            && (!default_deny_by.is_empty() || options.enforcement == EnforcementMode::Always);
         let unknown_peer = self.unknown_peer(&by_signature, &groups, enforced);
         Ok(ResolvedDirection {
             direction: self.direction,
@@ -271,16 +270,25 @@ impl DirectionContext<'_> {
     }
 
     /// The functions of one peer group, evaluated for one of its identities.
+    ///
+    /// The oracle is asked with only the rules whose peers match the group (the signature): the
+    /// other selected rules cannot decide a flow from this peer — they only decide whether the
+    /// direction is default-deny, which `enforced` carries in. This keeps the cost per group
+    /// proportional to the rules that concern it instead of to every selected rule.
     fn functions(
         &self,
-        oracle: &Oracle<'_>,
         signature: &MatchSignature,
         representative: NumericIdentity,
+        enforced: bool,
     ) -> Result<ProtocolFunctions, ResolveError> {
+        let group_rules: Vec<PolicyRule> = signature.rules.iter().map(|i| self.selected[*i].clone()).collect();
+        let oracle = Oracle::new(self.universe, &group_rules);
         let mut out = ProtocolFunctions::new();
         for protocol in PolicyProtocol::ALL {
             let function = match protocol.ir() {
-                Some(ir_protocol) => self.oracle_function(oracle, signature, ir_protocol, representative)?,
+                Some(ir_protocol) => {
+                    self.oracle_function(&oracle, signature, ir_protocol, representative, enforced)?
+                }
                 None => self.own_function(signature),
             };
             out.insert(protocol, function);
@@ -295,6 +303,7 @@ impl DirectionContext<'_> {
         signature: &MatchSignature,
         protocol: Protocol,
         peer: NumericIdentity,
+        enforced: bool,
     ) -> Result<PortFunction, ResolveError> {
         let domain_end: u32 = if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) {
             255
@@ -318,7 +327,13 @@ impl DirectionContext<'_> {
             let side = oracle
                 .endpoint_verdict(self.key, self.direction, peer, &flow)
                 .map_err(|e| self.oracle_error(e))?;
-            let (verdict, rules) = verdict_of(&side);
+            let (verdict, rules) = match side.reason {
+                // The group oracle only knows the group's rules; whether no rule means deny is
+                // the direction's enforcement, decided by all selected rules.
+                Reason::DefaultDeny | Reason::NotEnforced if enforced => (Verdict::DefaultDeny, Vec::new()),
+                Reason::DefaultDeny | Reason::NotEnforced => (Verdict::Allow, Vec::new()),
+                _ => verdict_of(&side),
+            };
             intervals.push(PortInterval {
                 lo: clamp16(*start),
                 hi: clamp16(end),
