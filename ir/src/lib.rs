@@ -5,6 +5,7 @@
 //! The shape follows Cilium's `types.PolicyEntry`: CNP, CCNP and KNP all lower to
 //! [`rule::PolicyRule`], one per (policy, direction, rule item).
 
+pub mod endpoint_identity;
 pub mod entity;
 pub mod fqdn;
 pub mod identity;

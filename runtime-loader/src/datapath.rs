@@ -146,7 +146,7 @@ impl DatapathInstance {
                     ),
                 });
             }
-            map.set_max_entries(image.max_entries.max(1))
+            map.set_max_entries(admission_capacity(image))
                 .map_err(|source| LoaderError::Map {
                     map: image.name.clone(),
                     source,
@@ -261,5 +261,25 @@ impl DatapathInstance {
             }
         }
         Ok(())
+    }
+}
+
+/// Entries `policy-loader endpoint add` may add to a live `pc_class` or `pc_ipcache` without a
+/// rebuild (images are sized to their contents; the other maps never grow in place).
+pub const ADMISSION_HEADROOM: u32 = 1024;
+
+/// `max_entries` for a map created from `image`: its entries, plus [`ADMISSION_HEADROOM`] for
+/// the identity-class and ipcache maps.
+pub fn admission_capacity(image: &MapImage) -> u32 {
+    let grows = [
+        policyc_backends::layout::map_names::CLASS,
+        policyc_backends::layout::map_names::IPCACHE,
+    ]
+    .contains(&image.name.as_str());
+    let base = image.max_entries.max(1);
+    if grows {
+        base.saturating_add(ADMISSION_HEADROOM)
+    } else {
+        base
     }
 }

@@ -1,4 +1,4 @@
-//! `policy-loader`: the node-side command — apply, status, dump, events, unload (see
+//! `policy-loader`: the node-side command — apply, status, dump, events, endpoint add|remove, unload (see
 //! `policyc_loader::node`). Errors are rendered with miette; exit 1 on any failure.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::node::{events, inspect, unload, NodeError};
+use policyc_loader::node::{admit, events, inspect, unload, NodeError};
 
 #[derive(Parser)]
 #[command(
@@ -85,11 +85,57 @@ enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: Format,
     },
+    /// Admit or remove an endpoint (labels + IPs) without recompiling.
+    Endpoint {
+        #[command(subcommand)]
+        action: EndpointAction,
+    },
     /// Detach and remove endpoints (everything policyc installed when none is named).
     Unload {
         #[arg(long = "endpoint", value_name = "NS/NAME")]
         endpoints: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum EndpointAction {
+    /// Classify a new endpoint with the installed artifact's classifier and write its identity
+    /// into every installed endpoint's class map and its IPs into the ipcache.
+    Add {
+        #[arg(long, value_name = "NS/NAME")]
+        name: String,
+        /// Pod labels, `k=v[,k=v]` (repeatable).
+        #[arg(long = "labels", value_name = "K=V[,K=V]")]
+        labels: Vec<String>,
+        /// Pod address (repeatable, at least one).
+        #[arg(long = "ip", value_name = "IP", required = true)]
+        ips: Vec<std::net::IpAddr>,
+        /// Labels of the namespace (default: as in the build).
+        #[arg(long = "namespace-labels", value_name = "K=V[,K=V]")]
+        namespace_labels: Vec<String>,
+        #[arg(long = "service-account", value_name = "SA")]
+        service_account: Option<String>,
+    },
+    /// Remove an endpoint admitted with `endpoint add`.
+    Remove {
+        #[arg(long, value_name = "NS/NAME")]
+        name: String,
+    },
+}
+
+fn parse_labels(specs: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for pair in specs
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| miette!("labels are k=v, got {pair:?}"))?;
+        out.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Ok(out)
 }
 
 fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
@@ -192,6 +238,20 @@ fn run(cli: Cli) -> Result<bool> {
                 );
             } else {
                 print!("{}", inspect::render_status_table(&statuses));
+                for a in admit::admitted(&paths).map_err(node)? {
+                    let ips: Vec<String> = a.ips.iter().map(ToString::to_string).collect();
+                    println!(
+                        "admitted {} identity {} ips {}{}",
+                        a.name,
+                        a.identity,
+                        ips.join(","),
+                        if admit::is_current(&paths, &a) {
+                            ""
+                        } else {
+                            " (stale: a later apply replaced the maps; add it to the inventory and rebuild)"
+                        }
+                    );
+                }
             }
             Ok(statuses.iter().all(|s| s.health == "ok"))
         }
@@ -224,6 +284,37 @@ fn run(cli: Cli) -> Result<bool> {
                 }
             })
             .map_err(node)?;
+            Ok(true)
+        }
+        Command::Endpoint { action } => {
+            capabilities::require("endpoint", INSTALL).map_err(node)?;
+            match action {
+                EndpointAction::Add {
+                    name,
+                    labels,
+                    ips,
+                    namespace_labels,
+                    service_account,
+                } => {
+                    let request = admit::AdmitRequest {
+                        name: name.clone(),
+                        labels: parse_labels(labels)?,
+                        ips: ips.clone(),
+                        namespace_labels: if namespace_labels.is_empty() {
+                            None
+                        } else {
+                            Some(parse_labels(namespace_labels)?)
+                        },
+                        service_account: service_account.clone(),
+                    };
+                    let added = admit::add(&paths, &request).map_err(node)?;
+                    println!("{}: admitted as identity {}", added.name, added.identity);
+                }
+                EndpointAction::Remove { name } => {
+                    let removed = admit::remove(&paths, name).map_err(node)?;
+                    println!("{}: removed (identity {})", removed.name, removed.identity);
+                }
+            }
             Ok(true)
         }
         Command::Unload { endpoints } => {

@@ -1,8 +1,9 @@
 //! Writes the artifact directory: `objects/<sha256>.bpf.o` (the embedded datapath object,
 //! content-addressed, written once), `maps/ipcache.bin`, `maps/<namespace>/<name>/*.bin`
-//! (`.rodata` config and one image per map), `manifest.json`, `report.json` and `report.md`.
+//! (`.rodata` config and one image per map), `classifier.json`, `manifest.json`, `report.json` and `report.md`.
 //! Every byte is a function of the inputs: no timestamps, sorted maps, stable JSON.
 
+use super::classifier::{build_classifier, CLASSIFIER_FILE};
 use super::compile::Compilation;
 use super::manifest::{build_manifest, endpoint_dir, Manifest, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
@@ -149,6 +150,9 @@ pub fn write_artifact(
         }
         map_files.insert(endpoint.key.to_string(), files);
     }
+
+    let classifier = build_classifier(compilation, inputs.universe, inputs.rules);
+    w.json(CLASSIFIER_FILE, "classifier", &classifier)?;
 
     let manifest = build_manifest(
         compilation,

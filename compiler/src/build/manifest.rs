@@ -27,6 +27,8 @@ pub struct Manifest {
     pub object: String,
     /// Node-wide ipcache image.
     pub ipcache: String,
+    /// What `policy-loader endpoint add` classifies new endpoints with (see `classifier`).
+    pub classifier: String,
     pub identities: Vec<ManifestIdentity>,
     pub rules: Vec<ManifestRule>,
     pub endpoints: Vec<ManifestEndpoint>,
@@ -208,6 +210,7 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
         cluster: inputs.universe.cluster().to_string(),
         object: inputs.object_path,
         ipcache: "maps/ipcache.bin".to_string(),
+        classifier: super::classifier::CLASSIFIER_FILE.to_string(),
         identities: identities(inputs.universe),
         rules: rules(inputs.rules),
         endpoints,

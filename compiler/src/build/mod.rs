@@ -4,6 +4,7 @@
 //! [`report`]). Nothing here needs privileges or a BPF-capable kernel.
 
 pub mod artifact;
+pub mod classifier;
 pub mod compile;
 pub mod datapath_flowtest;
 pub mod digest;

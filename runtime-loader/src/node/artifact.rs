@@ -32,6 +32,9 @@ pub struct Manifest {
     pub object: String,
     /// Node-wide ipcache image (relative path).
     pub ipcache: String,
+    /// `classifier.json` for `endpoint add` (relative path; absent in older artifacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<String>,
     /// Every identity of the universe.
     pub identities: Vec<ManifestIdentity>,
     /// Every rule with provenance.

@@ -35,6 +35,9 @@ pub enum NodeError {
     /// L7 redirect verdicts without `--l7-fallback=allow-l4`.
     #[error("{0}")]
     L7Refused(String),
+    /// `endpoint add|remove` refused (nothing was changed).
+    #[error("{0}")]
+    Admission(String),
     /// An endpoint named on the command line is not in the artifact or not installed.
     #[error("unknown endpoint {0}")]
     UnknownEndpoint(String),

@@ -14,6 +14,7 @@
 //! The live generation is whatever program the pinned links run, so the state survives the
 //! loader's own restart and an interrupted apply (see [`install`] for the replace protocol).
 
+pub mod admit;
 pub mod artifact;
 pub mod capabilities;
 pub mod decode;

@@ -1,0 +1,150 @@
+//! `classifier.json`: what the loader needs to admit a new endpoint without recompiling — the
+//! rules, per endpoint and direction the rules selecting it and a table from *match signature*
+//! (the sorted ids of the selected rules whose peers match an identity, as in resolution) to
+//! the datapath class, and the endpoint label sets with the data to number a new one exactly as
+//! the compiler does (`policyc_ir::endpoint_identity`).
+
+use super::compile::Compilation;
+use crate::optimize::layout::Encoding;
+use crate::optimize::DirectionClasses;
+use policyc_ir::identity::IdentityKind;
+use policyc_ir::labels::NAMESPACE_LABELS_PREFIX;
+use policyc_ir::universe::Universe;
+use policyc_ir::{Direction, Label, PolicyRule, ReservedIdentity, RuleId};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Relative path of the classifier in the artifact.
+pub const CLASSIFIER_FILE: &str = "classifier.json";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Classifier {
+    pub cluster: String,
+    /// Every rule (peers and ids are what the loader matches on).
+    pub rules: Vec<PolicyRule>,
+    /// Every endpoint identity of the build: number and labels.
+    pub endpoint_identities: Vec<ClassifierIdentity>,
+    /// Namespace → its labels (without the `io.cilium.k8s.namespace.labels.` prefix), from the
+    /// endpoints of the build.
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pub endpoints: Vec<ClassifierEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierIdentity {
+    pub id: u32,
+    /// The label set, as a list (a `LabelSet` has no JSON form).
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierEndpoint {
+    pub name: String,
+    /// Ingress, then egress.
+    pub directions: Vec<ClassifierDirection>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierDirection {
+    pub direction: Direction,
+    /// false = the direction's tables are empty (everything passes); nothing to write.
+    pub tables_enforced: bool,
+    /// Whether identities of `unknown_class` get their own `pc_class` entry (flat encoding).
+    pub writes_unknown_class: bool,
+    pub unknown_class: u32,
+    /// Rules selecting the endpoint in this direction, in rule-table order.
+    pub selected_rules: Vec<RuleId>,
+    /// Match signature → datapath class, for every signature some identity had at build time
+    /// (and the empty signature).
+    pub signatures: Vec<ClassifierSignature>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierSignature {
+    pub rules: Vec<RuleId>,
+    pub class: u32,
+}
+
+fn direction(
+    resolved: &crate::resolve::ResolvedDirection,
+    classes: &DirectionClasses,
+    layout: &crate::optimize::layout::DirectionLayout,
+) -> ClassifierDirection {
+    let host = ReservedIdentity::Host.number();
+    let mut table: BTreeMap<Vec<RuleId>, u32> = BTreeMap::new();
+    for group in &resolved.groups {
+        // The host is its own signature in resolution (localhost); never an endpoint's peer.
+        let Some(id) = group.identities.iter().find(|id| id.0 != host) else {
+            continue;
+        };
+        let mut rules = group.matching_rules.clone();
+        rules.sort();
+        table.insert(rules, classes.class_for(*id).0);
+    }
+    table
+        .entry(Vec::new())
+        .or_insert(DirectionClasses::UNKNOWN.0);
+    ClassifierDirection {
+        direction: resolved.direction,
+        tables_enforced: layout.tables.enforced,
+        writes_unknown_class: layout.chosen == Encoding::Flat,
+        unknown_class: layout.tables.unknown_class,
+        selected_rules: resolved.selected_rules.clone(),
+        signatures: table
+            .into_iter()
+            .map(|(rules, class)| ClassifierSignature { rules, class })
+            .collect(),
+    }
+}
+
+/// The classifier of a compilation.
+pub fn build_classifier(
+    compilation: &Compilation,
+    universe: &Universe,
+    rules: &[PolicyRule],
+) -> Classifier {
+    let endpoint_identities = universe
+        .identities()
+        .values()
+        .filter(|i| i.kind == IdentityKind::Endpoint)
+        .map(|i| ClassifierIdentity {
+            id: i.id.0,
+            labels: i.labels.iter().collect(),
+        })
+        .collect();
+    let mut namespace_labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for ep in universe.endpoints() {
+        let entry = namespace_labels
+            .entry(ep.key.namespace.clone())
+            .or_default();
+        for label in ep.labels.iter() {
+            if let Some(key) = label.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
+                entry.insert(key.to_string(), label.value.clone());
+            }
+        }
+    }
+    let endpoints = compilation
+        .endpoints
+        .iter()
+        .map(|e| ClassifierEndpoint {
+            name: e.key.to_string(),
+            directions: Direction::BOTH
+                .into_iter()
+                .map(|d| {
+                    direction(
+                        e.resolved.direction(d),
+                        e.optimized.classes(d),
+                        e.optimized.layout(d),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    Classifier {
+        cluster: universe.cluster().to_string(),
+        rules: rules.to_vec(),
+        endpoint_identities,
+        namespace_labels,
+        endpoints,
+    }
+}

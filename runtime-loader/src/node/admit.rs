@@ -1,0 +1,631 @@
+//! `policy-loader endpoint add|remove`: admits a new endpoint (labels + IPs) into the live maps
+//! of every installed endpoint without recompiling, using the artifact's `classifier.json`.
+//!
+//! The new endpoint's identity is numbered with the compiler's own function
+//! (`policyc_ir::endpoint_identity`) over the build's label sets plus the ones admitted so far;
+//! per installed endpoint and direction its *match signature* (the selected rules whose peers
+//! match it, `policyc_ir::oracle::peer_matches`) is looked up in the classifier's
+//! signature → class table. A signature the build never saw would need new port functions:
+//! the command refuses ("needs a rebuild: <endpoint> <direction>") before writing anything.
+//!
+//! Write order (each map update is one atomic entry): `identity → class` entries in every
+//! endpoint first, then `IP → identity` in every endpoint's ipcache, so no packet from the new
+//! IP is ever judged by the new identity before its class is in place (before, it is judged as
+//! the prefix that covered the IP at build time, as the build would have). Removal runs in the
+//! opposite order. A failed write rolls back the entries written so far.
+//!
+//! Admissions are recorded under `<state-dir>/admitted/<ns>_<name>.json` together with the
+//! digest of the artifact they were computed against; an `apply` replaces the maps with the
+//! artifact's images, so after a re-apply of another artifact the record is reported stale
+//! (put the endpoint into the inventory and rebuild).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use policyc_backends::layout::{map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue};
+use policyc_ir::endpoint_identity::{allocate_endpoint_identities, identity_labels};
+use policyc_ir::identity::IdentityKind;
+use policyc_ir::oracle::{peer_matches, Party, PeerMatch};
+use policyc_ir::{Direction, Identity, Label, LabelSet, NumericIdentity, PolicyRule, RuleId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::error::NodeError;
+use super::inspect::live_record;
+use super::pins::{GenerationRecord, NodePaths};
+
+/// `classifier.json` as written by `policyc build`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Classifier {
+    pub cluster: String,
+    pub rules: Vec<PolicyRule>,
+    pub endpoint_identities: Vec<ClassifierIdentity>,
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pub endpoints: Vec<ClassifierEndpoint>,
+}
+
+/// An endpoint identity of the build.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassifierIdentity {
+    pub id: u32,
+    pub labels: Vec<Label>,
+}
+
+/// One endpoint of the build.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassifierEndpoint {
+    pub name: String,
+    pub directions: Vec<ClassifierDirection>,
+}
+
+/// One direction of an endpoint of the build.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassifierDirection {
+    pub direction: Direction,
+    pub tables_enforced: bool,
+    pub writes_unknown_class: bool,
+    pub unknown_class: u32,
+    pub selected_rules: Vec<RuleId>,
+    pub signatures: Vec<ClassifierSignature>,
+}
+
+/// Match signature → datapath class.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassifierSignature {
+    pub rules: Vec<RuleId>,
+    pub class: u32,
+}
+
+/// What `endpoint add` is given.
+#[derive(Debug, Clone, Default)]
+pub struct AdmitRequest {
+    /// `namespace/name`.
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub ips: Vec<IpAddr>,
+    /// Labels of the namespace; taken from the build when omitted (empty for a new namespace).
+    pub namespace_labels: Option<BTreeMap<String, String>>,
+    pub service_account: Option<String>,
+}
+
+/// An admitted endpoint, as recorded in the state directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmittedEndpoint {
+    pub name: String,
+    pub identity: u32,
+    pub labels: Vec<Label>,
+    pub ips: Vec<IpAddr>,
+    /// sha256 of the manifest of the artifact the classes were taken from.
+    pub artifact_digest: String,
+}
+
+/// One `identity → class` entry to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClassWrite {
+    direction: Direction,
+    class: u32,
+}
+
+/// Everything an admission writes into one installed endpoint.
+struct EndpointPlan {
+    endpoint: String,
+    generation: u64,
+    classes: Vec<ClassWrite>,
+}
+
+fn refuse(message: impl Into<String>) -> NodeError {
+    NodeError::Admission(message.into())
+}
+
+fn admitted_dir(paths: &NodePaths) -> PathBuf {
+    paths.state_dir.join("admitted")
+}
+
+fn admitted_path(paths: &NodePaths, name: &str) -> PathBuf {
+    admitted_dir(paths).join(format!("{}.json", NodePaths::endpoint_key(name)))
+}
+
+/// Every recorded admission, sorted by name.
+pub fn admitted(paths: &NodePaths) -> Result<Vec<AdmittedEndpoint>, NodeError> {
+    let dir = admitted_dir(paths);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(NodeError::io(&dir)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
+        out.push(
+            serde_json::from_slice(&bytes).map_err(|source| NodeError::Json { path, source })?,
+        );
+    }
+    out.sort_by(|a: &AdmittedEndpoint, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn write_admitted(paths: &NodePaths, record: &AdmittedEndpoint) -> Result<(), NodeError> {
+    let dir = admitted_dir(paths);
+    std::fs::create_dir_all(&dir).map_err(NodeError::io(&dir))?;
+    let path = admitted_path(paths, &record.name);
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(record).map_err(|source| NodeError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::write(&tmp, text).map_err(NodeError::io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(NodeError::io(&path))
+}
+
+fn sha256_file(path: &Path) -> Result<String, NodeError> {
+    let bytes = std::fs::read(path).map_err(NodeError::io(path))?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// Reads and verifies the classifier of the artifact a live generation was applied from: the
+/// manifest must still be the one applied, and the classifier must match its digest.
+pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeError> {
+    let dir = &record.artifact_dir;
+    let manifest_digest = sha256_file(&dir.join("manifest.json"))?;
+    if !record.artifact_digest.ends_with(&manifest_digest) {
+        return Err(refuse(format!(
+            "needs a rebuild: the artifact in {} changed since {} was applied from it; re-apply it first",
+            dir.display(),
+            record.endpoint
+        )));
+    }
+    let relative = record.manifest.classifier.as_deref().ok_or_else(|| {
+        refuse(format!(
+            "needs a rebuild: the artifact in {} has no classifier (built by an older policyc)",
+            dir.display()
+        ))
+    })?;
+    let path = dir.join(relative);
+    let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
+    let expected = record.manifest.file_digests.get(relative);
+    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    if expected != Some(&actual) {
+        return Err(NodeError::Artifact {
+            dir: dir.clone(),
+            problem: format!("{relative}: digest {actual} does not match the manifest"),
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|source| NodeError::Json { path, source })
+}
+
+/// The identity number of `labels` given the build's and the admitted label sets; refuses if
+/// numbering it would move an existing identity (hash collision: a rebuild renumbers).
+fn number_identity(
+    labels: &LabelSet,
+    classifier: &Classifier,
+    others: &[AdmittedEndpoint],
+) -> Result<u32, NodeError> {
+    let mut existing: BTreeMap<LabelSet, u32> = classifier
+        .endpoint_identities
+        .iter()
+        .map(|i| (i.labels.iter().cloned().collect::<LabelSet>(), i.id))
+        .collect();
+    for other in others {
+        existing.insert(other.labels.iter().cloned().collect(), other.identity);
+    }
+    if let Some(id) = existing.get(labels) {
+        return Ok(*id);
+    }
+    let mut sets: BTreeSet<LabelSet> = existing.keys().cloned().collect();
+    sets.insert(labels.clone());
+    let numbers = allocate_endpoint_identities(&sets);
+    let moved = existing
+        .iter()
+        .any(|(set, id)| numbers.get(set).map(|n| n.0) != Some(*id));
+    match numbers.get(labels) {
+        Some(id) if !moved => Ok(id.0),
+        _ => Err(refuse(
+            "needs a rebuild: numbering the new label set would renumber an existing identity",
+        )),
+    }
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// The classes of `identity` in one installed endpoint (refusal when a signature is new).
+fn classify_for(
+    endpoint: &ClassifierEndpoint,
+    identity: &Identity,
+    classifier: &Classifier,
+) -> Result<Vec<ClassWrite>, NodeError> {
+    let party = Party {
+        identity,
+        endpoint: None,
+        node: None,
+    };
+    let mut writes = Vec::new();
+    for table in &endpoint.directions {
+        let direction = &table.direction;
+        let mut signature: Vec<RuleId> = table
+            .selected_rules
+            .iter()
+            .filter(|id| {
+                classifier.rules.iter().any(|r| {
+                    r.id == **id
+                        && matches!(peer_matches(r, &party, &classifier.cluster), PeerMatch::Yes)
+                })
+            })
+            .copied()
+            .collect();
+        signature.sort();
+        let class = table
+            .signatures
+            .iter()
+            .find(|s| s.rules == signature)
+            .map(|s| s.class)
+            .ok_or_else(|| {
+                refuse(format!(
+                    "needs a rebuild: {} {} (the new identity is matched by a combination of rules no identity of the build had)",
+                    endpoint.name,
+                    direction_name(*direction)
+                ))
+            })?;
+        if table.tables_enforced && (table.writes_unknown_class || class != table.unknown_class) {
+            writes.push(ClassWrite {
+                direction: *direction,
+                class,
+            });
+        }
+    }
+    Ok(writes)
+}
+
+fn dp_direction(direction: Direction) -> policyc_backends::layout::Direction {
+    match direction {
+        Direction::Ingress => policyc_backends::layout::Direction::Ingress,
+        Direction::Egress => policyc_backends::layout::Direction::Egress,
+    }
+}
+
+fn class_key(identity: u32, direction: Direction) -> Vec<u8> {
+    ClassKey {
+        identity,
+        direction: dp_direction(direction).code(),
+        pad: [0; 3],
+    }
+    .encode()
+}
+
+/// The ipcache key of one host address.
+pub fn host_key(ip: &IpAddr) -> Vec<u8> {
+    let mut addr = [0u8; 16];
+    let (family, bits) = match ip {
+        IpAddr::V4(v4) => {
+            addr[..4].copy_from_slice(&v4.octets());
+            (Family::Ipv4, 32)
+        }
+        IpAddr::V6(v6) => {
+            addr.copy_from_slice(&v6.octets());
+            (Family::Ipv6, 128)
+        }
+    };
+    IpcacheKey {
+        prefixlen: 32 + bits,
+        family: family.code(),
+        pad: [0; 3],
+        addr,
+    }
+    .encode()
+}
+
+fn open(
+    paths: &NodePaths,
+    endpoint: &str,
+    generation: u64,
+    map: &str,
+) -> Result<MapHandle, NodeError> {
+    MapHandle::from_pinned_path(paths.map(endpoint, generation, map))
+        .map_err(NodeError::kernel(endpoint, format!("opening pinned {map}")))
+}
+
+/// Live records of every installed endpoint (refuses when one is not cleanly attached).
+fn installed(paths: &NodePaths) -> Result<Vec<GenerationRecord>, NodeError> {
+    let names = paths.installed_endpoints()?;
+    if names.is_empty() {
+        return Err(refuse(
+            "no endpoint is installed; run `policy-loader apply` first",
+        ));
+    }
+    names.iter().map(|n| live_record(paths, n)).collect()
+}
+
+fn classifiers(records: &[GenerationRecord]) -> Result<BTreeMap<PathBuf, Classifier>, NodeError> {
+    let mut out = BTreeMap::new();
+    for record in records {
+        if !out.contains_key(&record.artifact_dir) {
+            out.insert(record.artifact_dir.clone(), load_classifier(record)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One map update written so far (for rollback).
+struct Written {
+    map: PathBuf,
+    key: Vec<u8>,
+    previous: Option<Vec<u8>>,
+}
+
+fn rollback(written: &[Written]) {
+    for w in written.iter().rev() {
+        if let Ok(map) = MapHandle::from_pinned_path(&w.map) {
+            let _ = match &w.previous {
+                Some(value) => map.update(&w.key, value, MapFlags::ANY),
+                None => map.delete(&w.key),
+            };
+        }
+    }
+}
+
+fn put(
+    paths: &NodePaths,
+    endpoint: &str,
+    generation: u64,
+    map_name: &str,
+    key: Vec<u8>,
+    value: &[u8],
+    written: &mut Vec<Written>,
+) -> Result<(), NodeError> {
+    let map = open(paths, endpoint, generation, map_name)?;
+    let previous = map.lookup(&key, MapFlags::ANY).ok().flatten();
+    map.update(&key, value, MapFlags::ANY)
+        .map_err(NodeError::kernel(endpoint, format!("writing {map_name}")))?;
+    written.push(Written {
+        map: paths.map(endpoint, generation, map_name),
+        key,
+        previous,
+    });
+    Ok(())
+}
+
+/// Admits an endpoint: computes everything first, then writes class entries and ipcache
+/// entries into every installed endpoint's live maps. Nothing is changed on refusal.
+pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint, NodeError> {
+    let (namespace, _) = request.name.split_once('/').ok_or_else(|| {
+        refuse(format!(
+            "--name expects NAMESPACE/NAME, got {:?}",
+            request.name
+        ))
+    })?;
+    if request.ips.is_empty() {
+        return Err(refuse("endpoint add needs at least one --ip"));
+    }
+    let others: Vec<AdmittedEndpoint> = admitted(paths)?
+        .into_iter()
+        .filter(|a| a.name != request.name)
+        .collect();
+    if admitted(paths)?.iter().any(|a| a.name == request.name) {
+        return Err(refuse(format!(
+            "{} is already admitted; remove it first",
+            request.name
+        )));
+    }
+    let records = installed(paths)?;
+    let classifiers = classifiers(&records)?;
+    let digests: BTreeSet<&str> = records.iter().map(|r| r.artifact_digest.as_str()).collect();
+    if digests.len() != 1 {
+        return Err(refuse(
+            "needs a rebuild: the installed endpoints run different artifacts; apply one artifact to all first",
+        ));
+    }
+    let artifact_digest = records[0].artifact_digest.clone();
+    let classifier = &classifiers[&records[0].artifact_dir];
+    if classifier.endpoints.iter().any(|e| e.name == request.name) {
+        return Err(refuse(format!(
+            "{} is already part of the build",
+            request.name
+        )));
+    }
+    let namespace_labels = request
+        .namespace_labels
+        .clone()
+        .or_else(|| classifier.namespace_labels.get(namespace).cloned())
+        .unwrap_or_default();
+    let labels = identity_labels(
+        &request.labels,
+        namespace,
+        &namespace_labels,
+        request.service_account.as_deref(),
+        &classifier.cluster,
+    );
+    let id = number_identity(&labels, classifier, &others)?;
+    let identity = Identity {
+        id: NumericIdentity(id),
+        kind: IdentityKind::Endpoint,
+        labels: labels.clone(),
+    };
+    let mut plans = Vec::new();
+    for record in &records {
+        let endpoint = classifier
+            .endpoints
+            .iter()
+            .find(|e| e.name == record.endpoint)
+            .ok_or_else(|| {
+                refuse(format!(
+                    "needs a rebuild: {} is not in the classifier",
+                    record.endpoint
+                ))
+            })?;
+        plans.push(EndpointPlan {
+            endpoint: record.endpoint.clone(),
+            generation: record.generation,
+            classes: classify_for(endpoint, &identity, classifier)?,
+        });
+    }
+    // An address already known as a host of another endpoint is a conflict, not an update.
+    for plan in &plans {
+        let ipcache = open(paths, &plan.endpoint, plan.generation, map_names::IPCACHE)?;
+        for ip in &request.ips {
+            if let Some(value) = ipcache.lookup(&host_key(ip), MapFlags::ANY).ok().flatten() {
+                let owner = value
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_ne_bytes);
+                if owner != Some(id) {
+                    return Err(refuse(format!(
+                        "{ip} already belongs to identity {} in the ipcache of {}",
+                        owner.map_or_else(|| "?".to_string(), |o| o.to_string()),
+                        plan.endpoint
+                    )));
+                }
+            }
+        }
+    }
+
+    let mut written = Vec::new();
+    let result = (|| -> Result<(), NodeError> {
+        for plan in &plans {
+            for w in &plan.classes {
+                put(
+                    paths,
+                    &plan.endpoint,
+                    plan.generation,
+                    map_names::CLASS,
+                    class_key(id, w.direction),
+                    &ClassValue { class_id: w.class }.encode(),
+                    &mut written,
+                )?;
+            }
+        }
+        let value = IpcacheValue {
+            identity: id,
+            flags: 0,
+        }
+        .encode();
+        for plan in &plans {
+            for ip in &request.ips {
+                put(
+                    paths,
+                    &plan.endpoint,
+                    plan.generation,
+                    map_names::IPCACHE,
+                    host_key(ip),
+                    &value,
+                    &mut written,
+                )?;
+            }
+        }
+        Ok(())
+    })();
+    let record = AdmittedEndpoint {
+        name: request.name.clone(),
+        identity: id,
+        labels: labels.iter().collect(),
+        ips: request.ips.clone(),
+        artifact_digest,
+    };
+    if let Err(e) = result.and_then(|()| write_admitted(paths, &record)) {
+        rollback(&written);
+        return Err(e);
+    }
+    Ok(record)
+}
+
+/// Removes an admitted endpoint: its ipcache entries everywhere, then its identity's class
+/// entries unless another admitted endpoint still has the identity or the build has it.
+pub fn remove(paths: &NodePaths, name: &str) -> Result<AdmittedEndpoint, NodeError> {
+    let all = admitted(paths)?;
+    let record = all
+        .iter()
+        .find(|a| a.name == name)
+        .cloned()
+        .ok_or_else(|| refuse(format!("{name} was not admitted with `endpoint add`")))?;
+    let records = installed(paths)?;
+    let classifiers = classifiers(&records)?;
+    let build_has_identity = classifiers.values().any(|c| {
+        c.endpoint_identities
+            .iter()
+            .any(|i| i.id == record.identity)
+    });
+    let shared = all
+        .iter()
+        .any(|a| a.name != record.name && a.identity == record.identity);
+    for live in &records {
+        let ipcache = open(paths, &live.endpoint, live.generation, map_names::IPCACHE)?;
+        for ip in &record.ips {
+            let key = host_key(ip);
+            let ours = ipcache
+                .lookup(&key, MapFlags::ANY)
+                .ok()
+                .flatten()
+                .and_then(|v| {
+                    v.get(..4)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u32::from_ne_bytes)
+                })
+                == Some(record.identity);
+            if ours {
+                ipcache.delete(&key).map_err(NodeError::kernel(
+                    &live.endpoint,
+                    "deleting from pc_ipcache",
+                ))?;
+            }
+        }
+    }
+    if !build_has_identity && !shared {
+        for live in &records {
+            let classes = open(paths, &live.endpoint, live.generation, map_names::CLASS)?;
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let key = class_key(record.identity, direction);
+                if classes.lookup(&key, MapFlags::ANY).ok().flatten().is_some() {
+                    classes
+                        .delete(&key)
+                        .map_err(NodeError::kernel(&live.endpoint, "deleting from pc_class"))?;
+                }
+            }
+        }
+    }
+    let path = admitted_path(paths, name);
+    std::fs::remove_file(&path).map_err(NodeError::io(&path))?;
+    Ok(record)
+}
+
+/// Whether an admission still matches the installed artifact (an `apply` since replaced the
+/// maps it wrote into).
+pub fn is_current(paths: &NodePaths, admitted: &AdmittedEndpoint) -> bool {
+    paths.installed_endpoints().is_ok_and(|names| {
+        !names.is_empty()
+            && names.iter().all(|n| {
+                live_record(paths, n).is_ok_and(|r| r.artifact_digest == admitted.artifact_digest)
+            })
+    })
+}
+
+/// One (key bytes, value bytes) record of a map.
+pub type MapRecord = (Vec<u8>, Vec<u8>);
+
+/// Every (key, value) record of a map of an endpoint's live generation, sorted by key (for
+/// comparing the live state with a build's images).
+pub fn live_map_entries(
+    paths: &NodePaths,
+    endpoint: &str,
+    map_name: &str,
+) -> Result<Vec<MapRecord>, NodeError> {
+    let record = live_record(paths, endpoint)?;
+    let map = open(paths, endpoint, record.generation, map_name)?;
+    let mut out: Vec<MapRecord> = map
+        .keys()
+        .filter_map(|key| {
+            let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
+            Some((key, value))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}

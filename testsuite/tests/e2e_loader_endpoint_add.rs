@@ -1,0 +1,413 @@
+//! `policy-loader endpoint add|remove` against a private bpffs (root; cgroup_skb attachments, no
+//! traffic): admitted endpoints leave every installed endpoint's live maps exactly as a full
+//! rebuild with the endpoints in the inventory would install them; a label set that needs a
+//! new class is refused and nothing changes; removal restores the original build's maps.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use policyc::build::{build_artifact, BuildRequest};
+use policyc::frontend::source::SourceMap;
+use policyc_backends::layout::map_names;
+use policyc_loader::node::admit::{live_map_entries, MapRecord};
+use policyc_loader::node::artifact::Artifact;
+use policyc_loader::node::decode::{
+    decode_class_key, decode_class_value, decode_portfn_key, decode_portfn_value,
+};
+use policyc_loader::node::pins::NodePaths;
+
+const ENDPOINTS: [&str; 8] = [
+    "kube-system/coredns",
+    "monitoring/prometheus",
+    "payments/ledger",
+    "payments/payments-api",
+    "shop/api",
+    "shop/db",
+    "shop/frontend",
+    "shop/worker",
+];
+
+/// A second `shop` `app=api` replica and a pod with a label set no rule tells apart from
+/// existing ones (matched by the same rules as other `shop` pods without an `app` rule).
+const NEW_ENDPOINTS_YAML: &str = "
+  - name: api-2
+    namespace: shop
+    labels: {app: api, tier: backend}
+    serviceAccount: api
+    ips: [198.18.1.21, \"fd00::1:21\"]
+  - name: cache
+    namespace: shop
+    labels: {app: cache, tier: cache}
+    ips: [198.18.1.50]
+";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("workspace root"))
+}
+
+/// An extra `shop` policy for the refusal test: `shop/api` also admits `tier=backend` pods on
+/// 7000/TCP, so a `frontend` pod labelled `tier=backend` is matched by two of its ingress rules
+/// at once — a treatment (union of both port sets) no identity of the build has.
+const TIER_POLICY_YAML: &str = "apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: api-from-backends
+  namespace: shop
+spec:
+  endpointSelector:
+    matchLabels: {app: api}
+  ingress:
+    - fromEndpoints:
+        - matchLabels: {tier: backend}
+      toPorts:
+        - ports: [{port: \"7000\", protocol: TCP}]
+";
+
+fn build(inventory: &Path, extra_policies: &[PathBuf], out: &Path) {
+    let mut policies = vec![workspace().join("policy-examples/policies")];
+    policies.extend(extra_policies.iter().cloned());
+    let request = BuildRequest {
+        inventory: inventory.to_path_buf(),
+        policies,
+        output: out.to_path_buf(),
+        options: Default::default(),
+    };
+    let mut sources = SourceMap::default();
+    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
+        panic!("build: {e}");
+    }
+}
+
+/// Unloads, removes the test cgroups and unmounts the private bpffs.
+struct Node {
+    work: tempfile::TempDir,
+    bpffs: PathBuf,
+    cgroups: Vec<PathBuf>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.loader(&["unload"]);
+        let _ = Command::new("umount").arg("-l").arg(&self.bpffs).status();
+        for cgroup in &self.cgroups {
+            let _ = std::fs::remove_dir(cgroup);
+        }
+    }
+}
+
+impl Node {
+    fn paths(&self) -> NodePaths {
+        NodePaths::new(&self.bpffs, &self.work.path().join("state"))
+    }
+
+    /// Runs the loader: (success, stdout + stderr with miette's frames flattened).
+    fn loader(&self, args: &[&str]) -> (bool, String) {
+        let output = Command::new(workspace().join("target/debug/policy-loader"))
+            .arg("--bpffs")
+            .arg(&self.bpffs)
+            .arg("--state-dir")
+            .arg(self.work.path().join("state"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+        (output.status.success(), text)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, text) = self.loader(args);
+        assert!(ok, "policy-loader {args:?}: {text}");
+        text
+    }
+}
+
+/// Builds the loader and the examples, mounts a private bpffs and installs every example
+/// endpoint on its own cgroup.
+fn installed_examples(tag: &str, extra_policies: &[(&str, &str)]) -> (Node, PathBuf) {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-loader",
+            "--bin",
+            "policy-loader",
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build: {e}"));
+    assert!(status.success());
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    let mut extra = Vec::new();
+    for (name, yaml) in extra_policies {
+        let path = work.path().join(name);
+        std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("{e}"));
+        extra.push(path);
+    }
+    build(
+        &workspace().join("policy-examples/inventory.yaml"),
+        &extra,
+        &artifact,
+    );
+    let bpffs = work.path().join("bpffs");
+    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
+    let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("cgroup.procs").exists() && !p.join("tasks").exists())
+        .unwrap_or_else(|| panic!("no cgroup v2 hierarchy (needed for cgroup_skb)"));
+    let mounted = Command::new("mount")
+        .args(["-t", "bpf", "bpf"])
+        .arg(&bpffs)
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut node = Node {
+        work,
+        bpffs,
+        cgroups: Vec::new(),
+    };
+    assert!(mounted, "mounting a private bpffs (run as root)");
+    let mut args: Vec<String> = vec![
+        "apply".into(),
+        artifact.to_string_lossy().into_owned(),
+        "--l7-fallback=allow-l4".into(),
+    ];
+    for endpoint in ENDPOINTS {
+        let cgroup = root.join(format!(
+            "policyc-admit-{tag}-{}-{}",
+            std::process::id(),
+            NodePaths::endpoint_key(endpoint)
+        ));
+        std::fs::create_dir(&cgroup).unwrap_or_else(|e| panic!("mkdir {}: {e}", cgroup.display()));
+        node.cgroups.push(cgroup.clone());
+        args.push("--cgroup".into());
+        args.push(format!("{endpoint}={}", cgroup.display()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    node.ok(&args);
+    (node, artifact)
+}
+
+/// Per (direction, peer identity): the port function of its class, per protocol, as interval
+/// records — class ids replaced by what they mean.
+type Behaviours = BTreeMap<(u8, u32), Function>;
+
+/// Protocol → interval records of one class.
+type Function = BTreeMap<u8, Vec<Vec<u8>>>;
+
+/// What one endpoint's maps hold: behaviours and ipcache records.
+type Installed = (Behaviours, Vec<MapRecord>);
+
+fn behaviours(
+    class: &[(Vec<u8>, Vec<u8>)],
+    portfn: &[(Vec<u8>, Vec<u8>)],
+    intervals: &[(Vec<u8>, Vec<u8>)],
+) -> Behaviours {
+    let interval_at: BTreeMap<u32, &Vec<u8>> = intervals
+        .iter()
+        .filter_map(|(k, v)| Some((u32::from_ne_bytes(k.get(..4)?.try_into().ok()?), v)))
+        .collect();
+    let mut functions: BTreeMap<(u8, u32), Function> = BTreeMap::new();
+    for (k, v) in portfn {
+        let (Some(key), Some(value)) = (decode_portfn_key(k), decode_portfn_value(v)) else {
+            panic!("undecodable pc_portfn record");
+        };
+        let records = (value.first..value.first + value.count)
+            .map(|i| {
+                (*interval_at
+                    .get(&i)
+                    .unwrap_or_else(|| panic!("interval {i} missing")))
+                .clone()
+            })
+            .collect();
+        functions
+            .entry((key.direction, key.class_id))
+            .or_default()
+            .insert(key.protocol, records);
+    }
+    class
+        .iter()
+        .map(|(k, v)| {
+            let (Some(key), Some(class_id)) = (decode_class_key(k), decode_class_value(v)) else {
+                panic!("undecodable pc_class record");
+            };
+            let function = functions
+                .get(&(key.direction, class_id))
+                .cloned()
+                .unwrap_or_default();
+            ((key.direction, key.identity), function)
+        })
+        .collect()
+}
+
+/// What the live maps of `endpoint` hold: behaviours and ipcache records.
+fn live(node: &Node, endpoint: &str) -> Installed {
+    let paths = node.paths();
+    let read =
+        |map| live_map_entries(&paths, endpoint, map).unwrap_or_else(|e| panic!("{endpoint}: {e}"));
+    (
+        behaviours(
+            &read(map_names::CLASS),
+            &read(map_names::PORTFN),
+            &read(map_names::INTERVALS),
+        ),
+        read(map_names::IPCACHE),
+    )
+}
+
+/// What an artifact's images of `endpoint` would install.
+fn images(artifact: &Artifact, endpoint: &str) -> Installed {
+    let install = artifact
+        .endpoint_install(endpoint)
+        .unwrap_or_else(|e| panic!("{endpoint}: {e}"));
+    let entries = |name: &str| {
+        install
+            .images
+            .map(name)
+            .map(|m| m.entries.clone())
+            .unwrap_or_default()
+    };
+    let mut ipcache = install.ipcache.entries.clone();
+    ipcache.sort();
+    (
+        behaviours(
+            &entries(map_names::CLASS),
+            &entries(map_names::PORTFN),
+            &entries(map_names::INTERVALS),
+        ),
+        ipcache,
+    )
+}
+
+fn every_live_map(node: &Node) -> Vec<Installed> {
+    ENDPOINTS.iter().map(|e| live(node, e)).collect()
+}
+
+#[test]
+fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
+    let (node, artifact) = installed_examples("equal", &[]);
+    let added = node.ok(&[
+        "endpoint",
+        "add",
+        "--name",
+        "shop/api-2",
+        "--labels",
+        "app=api,tier=backend",
+        "--service-account",
+        "api",
+        "--ip",
+        "198.18.1.21",
+        "--ip",
+        "fd00::1:21",
+    ]);
+    assert!(
+        added.contains("shop/api-2: admitted as identity"),
+        "{added}"
+    );
+    let added = node.ok(&[
+        "endpoint",
+        "add",
+        "--name",
+        "shop/cache",
+        "--labels",
+        "app=cache,tier=cache",
+        "--ip",
+        "198.18.1.50",
+    ]);
+    assert!(
+        added.contains("shop/cache: admitted as identity"),
+        "{added}"
+    );
+    let status = node.ok(&["status"]);
+    assert!(
+        status.contains("admitted shop/api-2") && status.contains("admitted shop/cache"),
+        "{status}"
+    );
+
+    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rebuilt_dir = node.work.path().join("rebuilt");
+    let inventory_path = node.work.path().join("inventory.yaml");
+    std::fs::write(
+        &inventory_path,
+        format!("{}{NEW_ENDPOINTS_YAML}", inventory.trim_end()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    build(&inventory_path, &[], &rebuilt_dir);
+    let rebuilt = Artifact::open(&rebuilt_dir).unwrap_or_else(|e| panic!("{e}"));
+    let original = Artifact::open(&artifact).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(
+        live(&node, "shop/db"),
+        images(&original, "shop/db"),
+        "the admissions changed nothing"
+    );
+    for endpoint in ENDPOINTS {
+        let (live_behaviours, live_ipcache) = live(&node, endpoint);
+        let (built_behaviours, built_ipcache) = images(&rebuilt, endpoint);
+        assert_eq!(
+            live_behaviours, built_behaviours,
+            "{endpoint}: identity → port functions"
+        );
+        assert_eq!(live_ipcache, built_ipcache, "{endpoint}: ipcache");
+    }
+
+    // Removing both restores what the original build installed.
+    node.ok(&["endpoint", "remove", "--name", "shop/cache"]);
+    node.ok(&["endpoint", "remove", "--name", "shop/api-2"]);
+    for endpoint in ENDPOINTS {
+        assert_eq!(
+            live(&node, endpoint),
+            images(&original, endpoint),
+            "{endpoint} after removal"
+        );
+    }
+    assert!(!node.ok(&["status"]).contains("admitted"));
+}
+
+#[test]
+fn a_label_set_that_needs_a_new_class_is_refused_and_nothing_changes() {
+    let (node, _artifact) =
+        installed_examples("refuse", &[("api-from-backends.yaml", TIER_POLICY_YAML)]);
+    let before = every_live_map(&node);
+    let (ok, text) = node.loader(&[
+        "endpoint",
+        "add",
+        "--name",
+        "shop/odd",
+        "--labels",
+        "app=frontend,tier=backend",
+        "--ip",
+        "198.18.1.99",
+    ]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("needs a rebuild: shop/api ingress"), "{text}");
+    assert_eq!(every_live_map(&node), before);
+    // The same pod without the second label is admitted (the refusal is about the treatment).
+    node.ok(&[
+        "endpoint",
+        "add",
+        "--name",
+        "shop/odd",
+        "--labels",
+        "app=frontend,tier=web",
+        "--ip",
+        "198.18.1.99",
+    ]);
+    assert_ne!(every_live_map(&node), before);
+    node.ok(&["endpoint", "remove", "--name", "shop/odd"]);
+    assert_eq!(every_live_map(&node), before);
+    assert!(!node.ok(&["status"]).contains("admitted"));
+}
