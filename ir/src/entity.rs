@@ -171,7 +171,11 @@ impl Entity {
         };
         match self {
             Self::All => vec![EndpointSelector::wildcard()],
-            Self::World => vec![reserved("world"), reserved("world-ipv4"), reserved("world-ipv6")],
+            Self::World => vec![
+                reserved("world"),
+                reserved("world-ipv4"),
+                reserved("world-ipv6"),
+            ],
             Self::WorldIpv4 => vec![reserved("world-ipv4")],
             Self::WorldIpv6 => vec![reserved("world-ipv6")],
             Self::Host => vec![reserved("host")],

@@ -14,7 +14,9 @@ pub enum FqdnError {
     Empty,
     #[error("FQDN is longer than 255 characters")]
     TooLong,
-    #[error("character `{0}` is not allowed in a DNS name (allowed: letters, digits, `-`, `_`, `.`)")]
+    #[error(
+        "character `{0}` is not allowed in a DNS name (allowed: letters, digits, `-`, `_`, `.`)"
+    )]
     BadChar(char),
     #[error("`*` is only allowed in matchPattern, not in matchName")]
     StarInName,
@@ -47,9 +49,14 @@ impl FqdnPattern {
             return Err(FqdnError::TooLong);
         }
         for c in text.chars() {
-            let ok = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || (stars && c == '*');
+            let ok =
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || (stars && c == '*');
             if !ok {
-                return Err(if c == '*' { FqdnError::StarInName } else { FqdnError::BadChar(c) });
+                return Err(if c == '*' {
+                    FqdnError::StarInName
+                } else {
+                    FqdnError::BadChar(c)
+                });
             }
         }
         let trimmed = text.strip_suffix('.').unwrap_or(text);
@@ -59,7 +66,9 @@ impl FqdnPattern {
         if trimmed.split('.').any(str::is_empty) && !trimmed.is_empty() {
             return Err(FqdnError::EmptyLabel);
         }
-        Ok(Self { text: trimmed.to_ascii_lowercase() })
+        Ok(Self {
+            text: trimmed.to_ascii_lowercase(),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -169,7 +178,10 @@ mod tests {
     #[test_case("api.example.com", "api.example.com", true; "exact")]
     #[test_case("api.example.com", "xapi.example.com", false; "exact rejects")]
     fn pattern_matching(pattern: &str, name: &str, expected: bool) {
-        assert_eq!(FqdnPattern::pattern(pattern).unwrap().matches(name), expected);
+        assert_eq!(
+            FqdnPattern::pattern(pattern).unwrap().matches(name),
+            expected
+        );
     }
 
     #[test_case("a b.com"; "space")]

@@ -51,10 +51,19 @@ impl Identity {
 
     /// A CIDR identity; `dual_stack` decides whether it carries `world-ipv4/6` or plain `world`.
     pub fn cidr(id: NumericIdentity, prefix: Prefix) -> Self {
-        let mut labels = LabelSet::new().with(Label::new(LabelSource::Cidr, prefix.to_string(), ""));
+        let mut labels =
+            LabelSet::new().with(Label::new(LabelSource::Cidr, prefix.to_string(), ""));
         labels.insert(Label::reserved("world"));
-        labels.insert(Label::reserved(if prefix.is_ipv4() { "world-ipv4" } else { "world-ipv6" }));
-        Self { id, kind: IdentityKind::Cidr(prefix), labels }
+        labels.insert(Label::reserved(if prefix.is_ipv4() {
+            "world-ipv4"
+        } else {
+            "world-ipv6"
+        }));
+        Self {
+            id,
+            kind: IdentityKind::Cidr(prefix),
+            labels,
+        }
     }
 
     pub fn is_world(&self) -> bool {
@@ -62,7 +71,9 @@ impl Identity {
             self.kind,
             IdentityKind::Cidr(_)
                 | IdentityKind::Reserved(
-                    ReservedIdentity::World | ReservedIdentity::WorldIpv4 | ReservedIdentity::WorldIpv6
+                    ReservedIdentity::World
+                        | ReservedIdentity::WorldIpv4
+                        | ReservedIdentity::WorldIpv6
                 )
         )
     }

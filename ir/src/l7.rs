@@ -19,7 +19,10 @@ impl FullMatchRegex {
     /// Compiles with RE2 syntax (the `regex` crate); the error text is shown to users.
     pub fn new(source: &str) -> Result<Self, String> {
         let compiled = regex::Regex::new(&format!("^(?:{source})$")).map_err(|e| e.to_string())?;
-        Ok(Self { source: source.to_string(), compiled: Some(compiled) })
+        Ok(Self {
+            source: source.to_string(),
+            compiled: Some(compiled),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -101,10 +104,14 @@ pub struct HttpRequest {
 
 impl HttpRule {
     pub fn matches(&self, req: &HttpRequest) -> bool {
-        let field = |re: &Option<FullMatchRegex>, v: &str| re.as_ref().is_none_or(|r| r.is_full_match(v));
+        let field =
+            |re: &Option<FullMatchRegex>, v: &str| re.as_ref().is_none_or(|r| r.is_full_match(v));
         field(&self.method, &req.method)
             && field(&self.path, &req.path)
-            && self.host.as_ref().is_none_or(|h| req.host.as_deref().is_some_and(|v| h.is_full_match(v)))
+            && self
+                .host
+                .as_ref()
+                .is_none_or(|h| req.host.as_deref().is_some_and(|v| h.is_full_match(v)))
             && self.headers.iter().all(|h| {
                 req.headers.iter().any(|(k, v)| {
                     k.eq_ignore_ascii_case(&h.name) && h.value.as_ref().is_none_or(|want| want == v)
@@ -132,7 +139,10 @@ pub enum L7Rules {
     Http(Vec<HttpRule>),
     Dns(Vec<FqdnSelector>),
     Kafka(Vec<KafkaRule>),
-    Generic { proto: String, rules: Vec<BTreeMap<String, String>> },
+    Generic {
+        proto: String,
+        rules: Vec<BTreeMap<String, String>>,
+    },
 }
 
 impl L7Rules {

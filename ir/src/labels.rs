@@ -67,7 +67,10 @@ pub struct LabelKey {
 
 impl LabelKey {
     pub fn new(source: LabelSource, key: impl Into<String>) -> Self {
-        Self { source, key: key.into() }
+        Self {
+            source,
+            key: key.into(),
+        }
     }
 
     /// Parses `src:key` or `key` (source `Any`). An unknown `src` is kept as part of the key,
@@ -103,7 +106,11 @@ pub struct Label {
 
 impl Label {
     pub fn new(source: LabelSource, key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { source, key: key.into(), value: value.into() }
+        Self {
+            source,
+            key: key.into(),
+            value: value.into(),
+        }
     }
 
     pub fn k8s(key: impl Into<String>, value: impl Into<String>) -> Self {

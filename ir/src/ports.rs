@@ -108,7 +108,10 @@ pub struct PortRange {
 }
 
 impl PortRange {
-    pub const ALL: PortRange = PortRange { lo: 0, hi: u16::MAX };
+    pub const ALL: PortRange = PortRange {
+        lo: 0,
+        hi: u16::MAX,
+    };
 
     /// Cilium's rule: `endPort <= port` (or absent) means the single port `port`; port 0 means all.
     pub fn from_port_end(port: u16, end_port: Option<u16>) -> Self {

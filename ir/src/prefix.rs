@@ -108,7 +108,10 @@ mod tests {
     #[test_case("10.0.0.0/33", None; "too long")]
     #[test_case("banana", None; "garbage")]
     fn parse(text: &str, expected: Option<&str>) {
-        assert_eq!(Prefix::parse(text).ok().map(|p| p.to_string()).as_deref(), expected);
+        assert_eq!(
+            Prefix::parse(text).ok().map(|p| p.to_string()).as_deref(),
+            expected
+        );
     }
 
     #[test]

@@ -57,12 +57,24 @@ pub struct Provenance {
 impl Provenance {
     /// A placeholder for rules built in code (tests, generated policies).
     pub fn synthetic(path: impl Into<String>) -> Self {
-        Self { file: Arc::from("<generated>"), document: 0, path: path.into(), line: 0, column: 0, start: 0, end: 0 }
+        Self {
+            file: Arc::from("<generated>"),
+            document: 0,
+            path: path.into(),
+            line: 0,
+            column: 0,
+            start: 0,
+            end: 0,
+        }
     }
 }
 
 impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{} ({})", self.file, self.line, self.column, self.path)
+        write!(
+            f,
+            "{}:{}:{} ({})",
+            self.file, self.line, self.column, self.path
+        )
     }
 }

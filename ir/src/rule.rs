@@ -80,14 +80,20 @@ pub enum Peer {
     Entity(Entity),
     /// Matches CIDR/world identities whose prefix is contained in `prefix` and in no `except`.
     /// Never matches pods or nodes.
-    Cidr { prefix: Prefix, except: Vec<Prefix> },
+    Cidr {
+        prefix: Prefix,
+        except: Vec<Prefix>,
+    },
     /// `toFQDNs`: addresses learned from DNS answers that went through a `rules.dns` rule.
     Fqdn(FqdnSelector),
     /// `fromNodes`/`toNodes`: nodes matched by node labels.
     Nodes(EndpointSelector),
     /// A peer that cannot be resolved offline (toServices, toGroups, CIDR groups): selects
     /// nothing here; lints say so.
-    Unresolved { kind: String, detail: String },
+    Unresolved {
+        kind: String,
+        detail: String,
+    },
 }
 
 /// The peers of a rule. `All` is the L3 wildcard (no peer field given, with ports);
@@ -147,7 +153,14 @@ pub struct PolicyRule {
 impl PolicyRule {
     /// `namespace/name spec.ingress[0] (file:line:col)` for messages.
     pub fn describe(&self) -> String {
-        format!("{} {} ({}:{}:{})", self.origin, self.provenance.path, self.provenance.file, self.provenance.line, self.provenance.column)
+        format!(
+            "{} {} ({}:{}:{})",
+            self.origin,
+            self.provenance.path,
+            self.provenance.file,
+            self.provenance.line,
+            self.provenance.column
+        )
     }
 
     /// True for rules that select no peer at all (default-deny markers).

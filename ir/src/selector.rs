@@ -26,8 +26,16 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    pub fn new(key: LabelKey, operator: Operator, values: impl IntoIterator<Item = String>) -> Self {
-        Self { key, operator, values: values.into_iter().collect() }
+    pub fn new(
+        key: LabelKey,
+        operator: Operator,
+        values: impl IntoIterator<Item = String>,
+    ) -> Self {
+        Self {
+            key,
+            operator,
+            values: values.into_iter().collect(),
+        }
     }
 
     pub fn equals(key: LabelKey, value: impl Into<String>) -> Self {
@@ -46,7 +54,11 @@ impl Requirement {
             Operator::In => values.any(|v| self.values.contains(v)),
             Operator::NotIn => !labels.values(&self.key).any(|v| self.values.contains(v)),
             Operator::Gt | Operator::Lt => {
-                let Some(bound) = self.values.iter().next().and_then(|b| b.parse::<i64>().ok())
+                let Some(bound) = self
+                    .values
+                    .iter()
+                    .next()
+                    .and_then(|b| b.parse::<i64>().ok())
                 else {
                     return false;
                 };
@@ -89,7 +101,9 @@ impl EndpointSelector {
     }
 
     pub fn from_requirements(reqs: impl IntoIterator<Item = Requirement>) -> Self {
-        Self { requirements: reqs.into_iter().collect() }
+        Self {
+            requirements: reqs.into_iter().collect(),
+        }
     }
 
     pub fn with(mut self, req: Requirement) -> Self {
@@ -115,7 +129,9 @@ impl EndpointSelector {
     }
 
     pub fn mentions_key_prefix(&self, prefix: &str) -> bool {
-        self.requirements.iter().any(|r| r.key.key.starts_with(prefix))
+        self.requirements
+            .iter()
+            .any(|r| r.key.key.starts_with(prefix))
     }
 
     pub fn mentions_source(&self, source: crate::labels::LabelSource) -> bool {

@@ -38,7 +38,11 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(dir).expect("under dir").display().to_string();
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .display()
+                    .to_string();
                 out.insert(rel, std::fs::read(&p).expect("readable"));
             }
         }
@@ -86,10 +90,19 @@ fn manifest_points_at_existing_images_for_every_endpoint() {
     assert_eq!(manifest.endpoints.len(), 8);
     assert!(dir.path().join(&manifest.object).is_file());
     assert!(manifest.object.starts_with("objects/") && manifest.object.ends_with(".bpf.o"));
-    assert!(!manifest.rules.is_empty() && manifest.rules.iter().all(|r| r.datapath_rule_id == r.id + 1));
+    assert!(
+        !manifest.rules.is_empty()
+            && manifest
+                .rules
+                .iter()
+                .all(|r| r.datapath_rule_id == r.id + 1)
+    );
     for endpoint in &manifest.endpoints {
         let config = ImageFile::read(&dir.path().join(&endpoint.config)).expect("config image");
-        assert_eq!(config.config.map(|c| c.endpoint_id), Some(endpoint.endpoint_id));
+        assert_eq!(
+            config.config.map(|c| c.endpoint_id),
+            Some(endpoint.endpoint_id)
+        );
         for name in ["pc_class", "pc_portfn", "pc_intervals", "pc_counters"] {
             let path = endpoint
                 .maps

@@ -21,7 +21,12 @@ fn multi_tenant_policy_needs_ten_times_fewer_entries_than_cilium() {
         universe.identities().len()
     );
     let compilation = compile(&universe, &set.rules, &|| {}).expect("compile");
-    let report = build_report(&compilation, universe.identities().len(), String::new(), Vec::new());
+    let report = build_report(
+        &compilation,
+        universe.identities().len(),
+        String::new(),
+        Vec::new(),
+    );
     let t = &report.totals;
     println!(
         "multi-tenant: {} endpoints, {} identities: policyc {} entries ({} bytes), Cilium {} entries ({} bytes), ratio {:.2}x",
@@ -39,7 +44,9 @@ fn multi_tenant_policy_needs_ten_times_fewer_entries_than_cilium() {
 }
 
 fn corpus_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let p = entry.path();
         if p.is_dir() {
@@ -68,16 +75,28 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
     println!("| policy set | identities | policyc entries | Cilium entries | ratio |");
     for file in &files {
         let mut sources = SourceMap::default();
-        let set = load_policies(std::slice::from_ref(file), &FrontendOptions::default(), &mut sources);
+        let set = load_policies(
+            std::slice::from_ref(file),
+            &FrontendOptions::default(),
+            &mut sources,
+        );
         if set.error_count() > 0 || set.rules.is_empty() {
             continue;
         }
         let inventory = inventory_for(&set.rules);
-        let Ok(universe) = policyc::identity::build_universe(&inventory, &set.rules, UniverseOptions::default()) else {
+        let Ok(universe) =
+            policyc::identity::build_universe(&inventory, &set.rules, UniverseOptions::default())
+        else {
             continue;
         };
-        let compilation = compile(&universe, &set.rules, &|| {}).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let report = build_report(&compilation, universe.identities().len(), String::new(), Vec::new());
+        let compilation = compile(&universe, &set.rules, &|| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let report = build_report(
+            &compilation,
+            universe.identities().len(),
+            String::new(),
+            Vec::new(),
+        );
         let t = &report.totals;
         if t.cilium_entries == 0 {
             continue;
@@ -96,7 +115,10 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
         );
     }
     println!("{compared} corpus policy sets compared; policyc needs no more entries than Cilium in {not_above}");
-    assert!(compared >= 50, "only {compared} corpus policy sets compiled");
+    assert!(
+        compared >= 50,
+        "only {compared} corpus policy sets compiled"
+    );
 }
 
 /// The acceptance "entries ≤ Cilium's encoding for every corpus policy set" is NOT met
@@ -114,20 +136,37 @@ fn corpus_entries_never_exceed_cilium() {
     let mut above = Vec::new();
     for file in &files {
         let mut sources = SourceMap::default();
-        let set = load_policies(std::slice::from_ref(file), &FrontendOptions::default(), &mut sources);
+        let set = load_policies(
+            std::slice::from_ref(file),
+            &FrontendOptions::default(),
+            &mut sources,
+        );
         if set.error_count() > 0 || set.rules.is_empty() {
             continue;
         }
         let inventory = inventory_for(&set.rules);
-        let Ok(universe) = policyc::identity::build_universe(&inventory, &set.rules, UniverseOptions::default()) else {
+        let Ok(universe) =
+            policyc::identity::build_universe(&inventory, &set.rules, UniverseOptions::default())
+        else {
             continue;
         };
         let Ok(compilation) = compile(&universe, &set.rules, &|| {}) else {
             continue;
         };
-        let t = build_report(&compilation, universe.identities().len(), String::new(), Vec::new()).totals;
+        let t = build_report(
+            &compilation,
+            universe.identities().len(),
+            String::new(),
+            Vec::new(),
+        )
+        .totals;
         if t.entries > t.cilium_entries {
-            above.push(format!("{}: {} > {}", file.display(), t.entries, t.cilium_entries));
+            above.push(format!(
+                "{}: {} > {}",
+                file.display(),
+                t.entries,
+                t.cilium_entries
+            ));
         }
     }
     assert!(

@@ -17,7 +17,8 @@ use std::path::PathBuf;
 
 /// Returns (probes, passing probes).
 fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize) {
-    let compilation = compile(universe, rules, &|| {}).unwrap_or_else(|e| panic!("{name}: compile failed: {e}"));
+    let compilation =
+        compile(universe, rules, &|| {}).unwrap_or_else(|e| panic!("{name}: compile failed: {e}"));
     let probes = probes(universe, rules);
     for probe in &probes {
         let endpoint = compilation
@@ -32,7 +33,8 @@ fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize
             policyc_ir::oracle::Transport::Icmp { icmp_type, .. } => u16::from(icmp_type),
             other => other.port().unwrap_or(0),
         };
-        let (verdict, rule_id) = tables_decide(direction_tables, probe.peer_identity, protocol, port);
+        let (verdict, rule_id) =
+            tables_decide(direction_tables, probe.peer_identity, protocol, port);
         let lookup = direction_tables.enforced.then_some(verdict);
         let got = KernelSide {
             passed: verdict == DpVerdict::Allow,
@@ -50,7 +52,8 @@ fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize
             PolicyProtocol::of(probe.side.transport.protocol()),
             port,
         );
-        let (dag_verdict, dag_rule) = dag.unwrap_or_else(|| panic!("{name}: DAG has no path for {class:?}"));
+        let (dag_verdict, dag_rule) =
+            dag.unwrap_or_else(|| panic!("{name}: DAG has no path for {class:?}"));
         assert_eq!(
             // A direction laid out as "not enforced" credits no rule.
             (
@@ -80,7 +83,10 @@ fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize
             probe.oracle_detail
         );
     }
-    (probes.len(), probes.iter().filter(|p| p.expected.passes).count())
+    (
+        probes.len(),
+        probes.iter().filter(|p| p.expected.passes).count(),
+    )
 }
 
 #[test]

@@ -22,7 +22,8 @@ fn skip_kernel_tests() -> bool {
 
 /// Runs every probe of one set in the kernel; returns (packets, mismatch descriptions).
 fn run_set(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (u64, Vec<String>) {
-    let compilation = compile(universe, rules, &|| {}).unwrap_or_else(|e| panic!("{name}: compile failed: {e}"));
+    let compilation =
+        compile(universe, rules, &|| {}).unwrap_or_else(|e| panic!("{name}: compile failed: {e}"));
     let mut checker = KernelChecker::new(&compilation);
     let mut mismatches = Vec::new();
     for probe in probes(universe, rules) {
@@ -57,7 +58,9 @@ fn run_set(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (u64, Vec<S
 #[test]
 fn kernel_agrees_with_oracle_on_examples_and_generated_sets() {
     if skip_kernel_tests() {
-        eprintln!("SKIPPED: POLICYC_SKIP_KERNEL_TESTS=1 (differential oracle-vs-kernel test not run)");
+        eprintln!(
+            "SKIPPED: POLICYC_SKIP_KERNEL_TESTS=1 (differential oracle-vs-kernel test not run)"
+        );
         return;
     }
     let started = Instant::now();

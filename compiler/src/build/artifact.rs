@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot encode {path}: {source}")]
     Image { path: PathBuf, source: BackendError },
     #[error("cannot serialize {what}: {source}")]
@@ -66,8 +69,10 @@ impl Writer<'_> {
             source,
         })?;
         self.files.push(path);
-        self.digests
-            .insert(relative.to_string(), format!("sha256:{}", hex::encode(Sha256::digest(bytes))));
+        self.digests.insert(
+            relative.to_string(),
+            format!("sha256:{}", hex::encode(Sha256::digest(bytes))),
+        );
         Ok(())
     }
 
@@ -85,7 +90,8 @@ impl Writer<'_> {
         what: &'static str,
         value: &T,
     ) -> Result<(), ArtifactError> {
-        let mut text = serde_json::to_string_pretty(value).map_err(|source| ArtifactError::Json { what, source })?;
+        let mut text = serde_json::to_string_pretty(value)
+            .map_err(|source| ArtifactError::Json { what, source })?;
         text.push('\n');
         self.write(relative, text.as_bytes())
     }
@@ -93,7 +99,10 @@ impl Writer<'_> {
 
 /// Content address of the datapath object.
 pub fn object_path() -> String {
-    format!("objects/{}.bpf.o", hex::encode(Sha256::digest(DATAPATH_OBJECT)))
+    format!(
+        "objects/{}.bpf.o",
+        hex::encode(Sha256::digest(DATAPATH_OBJECT))
+    )
 }
 
 /// Writes the whole artifact under `out` (replacing `objects/` and `maps/` of an earlier build).

@@ -5,7 +5,9 @@
 use crate::optimize::endpoint::datapath_options;
 use crate::optimize::{optimize_endpoint, OptimizedEndpoint};
 use crate::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};
-use policyc_backends::{endpoint_images, ipcache_image, BackendError, EndpointImages, IpcacheEntry, MapImage};
+use policyc_backends::{
+    endpoint_images, ipcache_image, BackendError, EndpointImages, IpcacheEntry, MapImage,
+};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::PolicyRule;
 use rayon::prelude::*;
@@ -15,7 +17,10 @@ pub enum CompileError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
     #[error("encoding the tables of {endpoint}: {source}")]
-    Backend { endpoint: String, source: BackendError },
+    Backend {
+        endpoint: String,
+        source: BackendError,
+    },
     #[error("encoding the ipcache: {0}")]
     Ipcache(BackendError),
 }
@@ -76,10 +81,11 @@ pub fn compile(
             let endpoint_id = u32::try_from(index + 1).unwrap_or(u32::MAX);
             let resolved = resolve_endpoint(universe, rules, &endpoint.key)?;
             let optimized = optimize_endpoint(&resolved, endpoint_id, options);
-            let images = endpoint_images(&optimized.tables).map_err(|source| CompileError::Backend {
-                endpoint: endpoint.key.to_string(),
-                source,
-            })?;
+            let images =
+                endpoint_images(&optimized.tables).map_err(|source| CompileError::Backend {
+                    endpoint: endpoint.key.to_string(),
+                    source,
+                })?;
             on_endpoint_done();
             Ok(CompiledEndpoint {
                 key: endpoint.key.clone(),

@@ -25,7 +25,10 @@ pub enum DatapathTestError {
     #[error("{file}: compiling the policies failed: {message}")]
     Compile { file: String, message: String },
     #[error("{file}: {source}")]
-    Kernel { file: String, source: KernelCheckError },
+    Kernel {
+        file: String,
+        source: KernelCheckError,
+    },
 }
 
 /// One side of one test where the kernel disagreed with the oracle.
@@ -75,7 +78,9 @@ fn universe_of(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let (docs, _) = parse_flow_tests(sources, report.source, &base);
-    let doc = docs.first().ok_or_else(|| err("no FlowTests document".to_string()))?;
+    let doc = docs
+        .first()
+        .ok_or_else(|| err("no FlowTests document".to_string()))?;
     let inventory = load_inventory(&doc.inventory.value, &options.inventory, sources)
         .map_err(|f| err(format!("{} inventory finding(s)", f.len())))?;
     build_universe(&inventory, &report.rules, options.universe).map_err(|e| err(e.to_string()))
@@ -141,7 +146,8 @@ fn check_outcome(
         return Ok(());
     }
     let family = [false, true].into_iter().find(|v6| {
-        address_of(universe, &flow.source, *v6).is_some() && address_of(universe, &flow.destination, *v6).is_some()
+        address_of(universe, &flow.source, *v6).is_some()
+            && address_of(universe, &flow.destination, *v6).is_some()
     });
     let Some(ipv6) = family else {
         summary.cases_skipped += 1;
@@ -156,7 +162,13 @@ fn check_outcome(
     };
     let sides = [
         (source, Direction::Egress, src, dst, &outcome.verdict.egress),
-        (destination, Direction::Ingress, dst, src, &outcome.verdict.ingress),
+        (
+            destination,
+            Direction::Ingress,
+            dst,
+            src,
+            &outcome.verdict.ingress,
+        ),
     ];
     for (endpoint, direction, local, peer, side) in sides {
         let Some(endpoint) = endpoint else { continue };
@@ -197,10 +209,11 @@ pub fn check_reports(
     let mut summary = DatapathSummary::default();
     for report in reports {
         let universe = universe_of(report, options, sources)?;
-        let compilation = compile(&universe, &report.rules, &|| {}).map_err(|e| DatapathTestError::Compile {
-            file: report.file.clone(),
-            message: e.to_string(),
-        })?;
+        let compilation =
+            compile(&universe, &report.rules, &|| {}).map_err(|e| DatapathTestError::Compile {
+                file: report.file.clone(),
+                message: e.to_string(),
+            })?;
         let mut checker = KernelChecker::new(&compilation);
         for outcome in &report.outcomes {
             check_outcome(&report.file, &universe, &mut checker, outcome, &mut summary)?;

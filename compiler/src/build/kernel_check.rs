@@ -21,7 +21,10 @@ pub enum KernelCheckError {
     #[error("endpoint {0} is not in the compilation")]
     UnknownEndpoint(EndpointKey),
     #[error("loading or running the datapath of {endpoint}: {source}")]
-    Loader { endpoint: EndpointKey, source: LoaderError },
+    Loader {
+        endpoint: EndpointKey,
+        source: LoaderError,
+    },
 }
 
 /// What the oracle says one side must do, in datapath terms.
@@ -50,7 +53,10 @@ pub fn expected_side(side: &SideVerdict) -> ExpectedSide {
             passes: false,
             verdict: Some(DpVerdict::RedirectL7),
         },
-        (Decision::Allow, Reason::NotEnforced | Reason::EnforcementDisabled | Reason::NotAnEndpoint) => ExpectedSide {
+        (
+            Decision::Allow,
+            Reason::NotEnforced | Reason::EnforcementDisabled | Reason::NotAnEndpoint,
+        ) => ExpectedSide {
             passes: true,
             verdict: None,
         },
@@ -168,11 +174,15 @@ impl<'c> KernelChecker<'c> {
     pub fn load(&mut self, endpoint: &EndpointKey) -> Result<&TestHarness, KernelCheckError> {
         if !self.harnesses.contains_key(endpoint) {
             let images = self.images(endpoint)?;
-            let harness = TestHarness::from_images(images, &self.compilation.ipcache_image, &[AttachKind::Tcx])
-                .map_err(|source| KernelCheckError::Loader {
-                    endpoint: endpoint.clone(),
-                    source,
-                })?;
+            let harness = TestHarness::from_images(
+                images,
+                &self.compilation.ipcache_image,
+                &[AttachKind::Tcx],
+            )
+            .map_err(|source| KernelCheckError::Loader {
+                endpoint: endpoint.clone(),
+                source,
+            })?;
             self.harnesses.insert(endpoint.clone(), harness);
         }
         self.harnesses
@@ -184,10 +194,12 @@ impl<'c> KernelChecker<'c> {
         if self.next_source_port == u16::MAX {
             self.next_source_port = FIRST_SOURCE_PORT;
             for (key, harness) in &self.harnesses {
-                harness.flush_flows().map_err(|source| KernelCheckError::Loader {
-                    endpoint: key.clone(),
-                    source,
-                })?;
+                harness
+                    .flush_flows()
+                    .map_err(|source| KernelCheckError::Loader {
+                        endpoint: key.clone(),
+                        source,
+                    })?;
             }
         }
         let _ = endpoint;
@@ -196,7 +208,11 @@ impl<'c> KernelChecker<'c> {
     }
 
     /// Runs one packet through the endpoint's program for `probe.direction`.
-    pub fn run(&mut self, endpoint: &EndpointKey, probe: SideProbe) -> Result<KernelSide, KernelCheckError> {
+    pub fn run(
+        &mut self,
+        endpoint: &EndpointKey,
+        probe: SideProbe,
+    ) -> Result<KernelSide, KernelCheckError> {
         Ok(self.run_with_reply(endpoint, probe, false)?.0)
     }
 
@@ -214,7 +230,13 @@ impl<'c> KernelChecker<'c> {
             Direction::Egress => (probe.local, probe.peer),
             Direction::Ingress => (probe.peer, probe.local),
         };
-        let echo = matches!(probe.transport, Transport::Icmp { icmp_type: 8 | 128, .. });
+        let echo = matches!(
+            probe.transport,
+            Transport::Icmp {
+                icmp_type: 8 | 128,
+                ..
+            }
+        );
         let packet = match probe.transport {
             Transport::Tcp { port } => Packet::tcp(src, dst, sport, port),
             Transport::Udp { port } => Packet::udp(src, dst, sport, port),
@@ -228,10 +250,12 @@ impl<'c> KernelChecker<'c> {
                 // reply too) would meet conntrack state of an earlier probe between the same
                 // addresses, so start from an empty table.
                 let harness = self.load(endpoint)?;
-                harness.flush_flows().map_err(|source| KernelCheckError::Loader {
-                    endpoint: endpoint.clone(),
-                    source,
-                })?;
+                harness
+                    .flush_flows()
+                    .map_err(|source| KernelCheckError::Loader {
+                        endpoint: endpoint.clone(),
+                        source,
+                    })?;
             }
         }
         let forward = self.run_packet(endpoint, probe.direction, &packet)?;

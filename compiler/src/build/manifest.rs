@@ -156,10 +156,9 @@ pub fn verdict_kinds(endpoint: &CompiledEndpoint) -> Vec<&'static str> {
 
 /// Does any endpoint redirect to an L7 policy?
 pub fn has_l7(compilation: &Compilation) -> bool {
-    compilation
-        .endpoints
-        .iter()
-        .any(|e| verdict_kinds(e).contains(&Verdict::RedirectL7(crate::resolve::L7PolicyId(0)).kind_name()))
+    compilation.endpoints.iter().any(|e| {
+        verdict_kinds(e).contains(&Verdict::RedirectL7(crate::resolve::L7PolicyId(0)).kind_name())
+    })
 }
 
 /// Everything [`build_manifest`] needs besides the compilation.
@@ -186,7 +185,11 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
                 identity: e.resolved.identity.0,
                 object: inputs.object_path.clone(),
                 config: format!("{dir}/config.bin"),
-                maps: inputs.map_files.get(&e.key.to_string()).cloned().unwrap_or_default(),
+                maps: inputs
+                    .map_files
+                    .get(&e.key.to_string())
+                    .cloned()
+                    .unwrap_or_default(),
                 attach: ManifestAttach {
                     interface: e.interface.clone(),
                     egress_program: programs::EGRESS_TCX,

@@ -49,9 +49,9 @@ pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<St
                 .to_string(),
         );
     }
-    let fqdn = rules
-        .iter()
-        .any(|r| matches!(&r.peers, PeerSet::Some(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))));
+    let fqdn = rules.iter().any(
+        |r| matches!(&r.peers, PeerSet::Some(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))),
+    );
     if fqdn {
         warnings.push(
             "toFQDNs peers allow nothing yet (fail closed): no DNS proxy feeds learned addresses to the datapath"
@@ -74,7 +74,8 @@ pub fn load_inputs(
     options: UniverseOptions,
     sources: &mut SourceMap,
 ) -> Result<(Universe, Vec<PolicyRule>, Vec<Finding>), BuildFailure> {
-    let inventory = load_inventory(inventory, &InventoryOptions::default(), sources).map_err(BuildFailure::Findings)?;
+    let inventory = load_inventory(inventory, &InventoryOptions::default(), sources)
+        .map_err(BuildFailure::Findings)?;
     let frontend = FrontendOptions {
         cluster_name: inventory.cluster.clone(),
     };
@@ -93,7 +94,12 @@ pub fn build_artifact(
     on_start: &dyn Fn(usize),
     on_endpoint_done: &(dyn Fn() + Sync),
 ) -> Result<(ArtifactSummary, Vec<Finding>), BuildFailure> {
-    let (universe, rules, findings) = load_inputs(&request.inventory, &request.policies, request.options, sources)?;
+    let (universe, rules, findings) = load_inputs(
+        &request.inventory,
+        &request.policies,
+        request.options,
+        sources,
+    )?;
     on_start(universe.endpoints().len());
     let compilation = compile(&universe, &rules, on_endpoint_done)?;
     let mut all_inputs = vec![request.inventory.clone()];

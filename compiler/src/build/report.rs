@@ -111,13 +111,16 @@ fn why(chosen: Encoding, flat: &LayoutCost, compressed: &LayoutCost, enforced: b
 fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
     let mut maps = BTreeMap::new();
     for name in POLICY_MAPS {
-        let stats = e
-            .images
-            .map(name)
-            .map_or(MapStats { entries: 0, bytes: 0 }, |m| MapStats {
+        let stats = e.images.map(name).map_or(
+            MapStats {
+                entries: 0,
+                bytes: 0,
+            },
+            |m| MapStats {
                 entries: m.entries.len(),
                 bytes: m.entries.len() * (m.key_size as usize + m.value_size as usize),
-            });
+            },
+        );
         maps.insert(name.to_string(), stats);
     }
     let entries: usize = maps.values().map(|m| m.entries).sum();
@@ -136,7 +139,12 @@ fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
                     layout: layout.chosen,
                     flat: layout.flat,
                     compressed: layout.compressed,
-                    why: why(layout.chosen, &layout.flat, &layout.compressed, layout.tables.enforced),
+                    why: why(
+                        layout.chosen,
+                        &layout.flat,
+                        &layout.compressed,
+                        layout.tables.enforced,
+                    ),
                     cilium_entries: e.resolved.cilium.entries_in(d),
                 },
             )
@@ -274,10 +282,26 @@ pub fn render_markdown(report: &BuildReport) -> String {
     let _ = writeln!(md, "| term | value |\n|---|---|");
     let _ = writeln!(md, "| pc_class entry | {} bytes |", cm.class_entry_bytes);
     let _ = writeln!(md, "| pc_portfn entry | {} bytes |", cm.portfn_entry_bytes);
-    let _ = writeln!(md, "| pc_intervals entry | {} bytes |", cm.interval_entry_bytes);
-    let _ = writeln!(md, "| one map lookup | {} bytes-equivalent |", cm.lookup_weight_bytes);
-    let _ = writeln!(md, "| Cilium policy entry | {} bytes |", cm.cilium_entry_bytes);
-    let _ = writeln!(md, "| verifier instructions | {} |", cm.verifier_instructions);
+    let _ = writeln!(
+        md,
+        "| pc_intervals entry | {} bytes |",
+        cm.interval_entry_bytes
+    );
+    let _ = writeln!(
+        md,
+        "| one map lookup | {} bytes-equivalent |",
+        cm.lookup_weight_bytes
+    );
+    let _ = writeln!(
+        md,
+        "| Cilium policy entry | {} bytes |",
+        cm.cilium_entry_bytes
+    );
+    let _ = writeln!(
+        md,
+        "| verifier instructions | {} |",
+        cm.verifier_instructions
+    );
     let _ = writeln!(
         md,
         "\nscore = bytes + {} × lookups per packet; the lower score wins.",

@@ -70,7 +70,10 @@ pub fn run(args: BuildArgs) -> ExitCode {
         .collect();
     if !missing.is_empty() {
         for path in missing {
-            eprintln!("policyc build: {}: no such file or directory", path.display());
+            eprintln!(
+                "policyc build: {}: no such file or directory",
+                path.display()
+            );
         }
         return ExitCode::from(2);
     }
@@ -82,7 +85,12 @@ pub fn run(args: BuildArgs) -> ExitCode {
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
-    let result = build_artifact(&request, &mut sources, &|n| bar.set_length(n as u64), &|| bar.inc(1));
+    let result = build_artifact(
+        &request,
+        &mut sources,
+        &|n| bar.set_length(n as u64),
+        &|| bar.inc(1),
+    );
     bar.finish_and_clear();
     let render_options = RenderOptions {
         human: HumanOptions::detect(),
@@ -91,7 +99,10 @@ pub fn run(args: BuildArgs) -> ExitCode {
     match result {
         Ok((summary, findings)) => {
             if !findings.is_empty() {
-                eprint!("{}", render(Format::Human, &findings, &sources, &render_options));
+                eprint!(
+                    "{}",
+                    render(Format::Human, &findings, &sources, &render_options)
+                );
             }
             for warning in &summary.manifest.warnings {
                 eprintln!("WARNING: {warning}");
@@ -108,7 +119,10 @@ pub fn run(args: BuildArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(BuildFailure::Findings(findings)) => {
-            eprint!("{}", render(Format::Human, &findings, &sources, &render_options));
+            eprint!(
+                "{}",
+                render(Format::Human, &findings, &sources, &render_options)
+            );
             eprintln!("policyc build: the inputs have errors; nothing was written");
             ExitCode::from(1)
         }

@@ -87,7 +87,9 @@ pub fn covered_peers<'a>(outer: &'a PeerSet, inner: &'a PeerSet) -> Vec<&'a Peer
 /// whatever `inner` selects `outer` selects too.
 #[must_use]
 pub fn selector_covers(outer: &EndpointSelector, inner: &EndpointSelector) -> bool {
-    outer.requirements().all(|r| inner.requirements().any(|i| i == r))
+    outer
+        .requirements()
+        .all(|r| inner.requirements().any(|i| i == r))
 }
 
 /// Do the subjects certainly select the same or a wider set (`outer` ⊇ `inner`)?

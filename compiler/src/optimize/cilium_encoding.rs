@@ -69,7 +69,10 @@ pub fn masked_ports(lo: u16, hi: u16) -> Vec<MaskedPort> {
     bit += 1;
     while bit < middle_bit {
         if lo & (1 << bit) == 0 {
-            ports.push(MaskedPort::with_wildcard_bits(lo.wrapping_add(1 << bit), bit));
+            ports.push(MaskedPort::with_wildcard_bits(
+                lo.wrapping_add(1 << bit),
+                bit,
+            ));
         }
         bit += 1;
     }
@@ -79,7 +82,10 @@ pub fn masked_ports(lo: u16, hi: u16) -> Vec<MaskedPort> {
     bit += 1;
     while bit < middle_bit {
         if hi & (1 << bit) != 0 {
-            ports.push(MaskedPort::with_wildcard_bits(hi.wrapping_sub(1 << bit), bit));
+            ports.push(MaskedPort::with_wildcard_bits(
+                hi.wrapping_sub(1 << bit),
+                bit,
+            ));
         }
         bit += 1;
     }
@@ -120,7 +126,10 @@ impl CiliumPortScope {
     pub fn l4_keys(self) -> Vec<CiliumL4> {
         match self {
             Self::AllProtocols => vec![CiliumL4::AnyProtocol],
-            Self::IcmpType { protocol, icmp_type } => {
+            Self::IcmpType {
+                protocol,
+                icmp_type,
+            } => {
                 vec![CiliumL4::Port(
                     protocol,
                     MaskedPort {
@@ -158,7 +167,12 @@ impl CiliumEncoding {
     }
 
     /// Adds the keys of one rule item for one peer: `peer = None` is the L4-only wildcard (id 0).
-    pub fn add(&mut self, peer: Option<NumericIdentity>, direction: Direction, scope: CiliumPortScope) {
+    pub fn add(
+        &mut self,
+        peer: Option<NumericIdentity>,
+        direction: Direction,
+        scope: CiliumPortScope,
+    ) {
         let identity = peer.map_or(0, |p| p.0);
         for l4 in scope.l4_keys() {
             self.keys.insert(CiliumKey {
@@ -174,7 +188,10 @@ impl CiliumEncoding {
     }
 
     pub fn entries_in(&self, direction: Direction) -> usize {
-        self.keys.iter().filter(|k| k.direction == direction).count()
+        self.keys
+            .iter()
+            .filter(|k| k.direction == direction)
+            .count()
     }
 
     pub fn bytes(&self) -> usize {

@@ -48,12 +48,18 @@ impl DirectionClasses {
 
     /// The class of a peer identity (the unknown class for identities not in the universe).
     pub fn class_for(&self, identity: NumericIdentity) -> ClassId {
-        self.class_of.get(&identity).copied().unwrap_or(Self::UNKNOWN)
+        self.class_of
+            .get(&identity)
+            .copied()
+            .unwrap_or(Self::UNKNOWN)
     }
 
     /// Number of identities whose class is not the unknown class.
     pub fn identities_outside_unknown_class(&self) -> usize {
-        self.class_of.values().filter(|c| **c != Self::UNKNOWN).count()
+        self.class_of
+            .values()
+            .filter(|c| **c != Self::UNKNOWN)
+            .count()
     }
 }
 
@@ -61,7 +67,12 @@ fn merged(function: &crate::resolve::PortFunction) -> MergedFunction {
     function
         .datapath_view()
         .into_iter()
-        .map(|(lo, hi, verdict, rule)| DatapathInterval { lo, hi, verdict, rule })
+        .map(|(lo, hi, verdict, rule)| DatapathInterval {
+            lo,
+            hi,
+            verdict,
+            rule,
+        })
         .collect()
 }
 

@@ -50,7 +50,9 @@ impl DecisionDag {
             for (index, behaviour) in classes.classes.iter().enumerate() {
                 let protocol_edges: Vec<(DagEdge, NodeIndex)> = behaviour
                     .iter()
-                    .map(|(protocol, function)| (DagEdge::Protocol(*protocol), dag.function_node(function)))
+                    .map(|(protocol, function)| {
+                        (DagEdge::Protocol(*protocol), dag.function_node(function))
+                    })
                     .collect();
                 let class_node = dag.intern(DagNode::Class, protocol_edges);
                 class_edges.push((
@@ -115,7 +117,11 @@ impl DecisionDag {
         protocol: PolicyProtocol,
         port: u16,
     ) -> Option<(Verdict, Option<RuleId>)> {
-        let root = self.roots.iter().find(|(d, _)| *d == direction).map(|(_, r)| *r)?;
+        let root = self
+            .roots
+            .iter()
+            .find(|(d, _)| *d == direction)
+            .map(|(_, r)| *r)?;
         let class_node = self.child(root, |e| *e == DagEdge::Class(class))?;
         let mut node = self.child(class_node, |e| *e == DagEdge::Protocol(protocol))?;
         loop {

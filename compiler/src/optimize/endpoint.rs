@@ -50,7 +50,11 @@ pub fn datapath_options(universe: &Universe) -> DatapathOptions {
 }
 
 /// Classes, DAG, layout and tables of one endpoint; `endpoint_id` is reported in events.
-pub fn optimize_endpoint(resolved: &ResolvedEndpoint, endpoint_id: u32, options: DatapathOptions) -> OptimizedEndpoint {
+pub fn optimize_endpoint(
+    resolved: &ResolvedEndpoint,
+    endpoint_id: u32,
+    options: DatapathOptions,
+) -> OptimizedEndpoint {
     let ingress = classify(&resolved.ingress);
     let egress = classify(&resolved.egress);
     let dag = DecisionDag::build(&[&ingress, &egress]);

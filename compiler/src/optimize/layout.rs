@@ -127,10 +127,10 @@ fn other(behaviour: &ClassBehaviour) -> Option<&MergedFunction> {
 
 /// Chooses the encoding of one direction and produces its tables.
 pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
-    let all_allow = classes
-        .classes
-        .iter()
-        .all(|b| b.values().all(|f| constant_verdict(f) == Some(Verdict::Allow)));
+    let all_allow = classes.classes.iter().all(|b| {
+        b.values()
+            .all(|f| constant_verdict(f) == Some(Verdict::Allow))
+    });
     if all_allow {
         // Nothing to decide: the datapath passes everything without lookups.
         let tables = DirectionTables::not_enforced();
@@ -196,14 +196,17 @@ fn compressed_tables(classes: &DirectionClasses) -> DirectionTables {
             *counts.entry(v).or_default() += 1;
         }
     }
-    let default = counts.iter().max_by_key(|(v, n)| (**n, std::cmp::Reverse(**v))).map_or(
-        if classes.enforced {
-            Verdict::DefaultDeny
-        } else {
-            Verdict::Allow
-        },
-        |(v, _)| *v,
-    );
+    let default = counts
+        .iter()
+        .max_by_key(|(v, n)| (**n, std::cmp::Reverse(**v)))
+        .map_or(
+            if classes.enforced {
+                Verdict::DefaultDeny
+            } else {
+                Verdict::Allow
+            },
+            |(v, _)| *v,
+        );
     let mut port_functions = BTreeMap::new();
     for (index, behaviour) in classes.classes.iter().enumerate() {
         let class = u32::try_from(index).unwrap_or(u32::MAX);
@@ -242,7 +245,11 @@ fn compressed_tables(classes: &DirectionClasses) -> DirectionTables {
 fn cost_of(tables: &DirectionTables, portfn_lookups: usize) -> LayoutCost {
     let class_entries = tables.class_of_identity.len();
     let portfn_entries = tables.port_functions.len();
-    let interval_entries: usize = tables.port_functions.values().map(|f| f.intervals().len()).sum();
+    let interval_entries: usize = tables
+        .port_functions
+        .values()
+        .map(|f| f.intervals().len())
+        .sum();
     let max_intervals = tables
         .port_functions
         .values()
@@ -278,7 +285,12 @@ fn ceil_log2(n: usize) -> usize {
 
 /// What the datapath decides with these tables (the same lookup order as the BPF program):
 /// used by tests to check that every layout keeps the classes' meaning.
-pub fn tables_decide(tables: &DirectionTables, identity: u32, protocol: u8, port: u16) -> (DpVerdict, u32) {
+pub fn tables_decide(
+    tables: &DirectionTables,
+    identity: u32,
+    protocol: u8,
+    port: u16,
+) -> (DpVerdict, u32) {
     if !tables.enforced {
         return (DpVerdict::Allow, 0);
     }
@@ -353,7 +365,10 @@ mod tests {
             direction: Direction::Ingress,
             enforced: true,
             classes: vec![
-                behaviour(constant(Verdict::DefaultDeny), constant(Verdict::DefaultDeny)),
+                behaviour(
+                    constant(Verdict::DefaultDeny),
+                    constant(Verdict::DefaultDeny),
+                ),
                 behaviour(port_80, constant(Verdict::DefaultDeny)),
                 behaviour(constant(Verdict::Allow), constant(Verdict::Allow)),
                 behaviour(constant(Verdict::Deny), constant(Verdict::Deny)),
@@ -365,7 +380,12 @@ mod tests {
         }
     }
 
-    fn expected(classes: &DirectionClasses, identity: u32, protocol: u8, port: u16) -> (DpVerdict, u32) {
+    fn expected(
+        classes: &DirectionClasses,
+        identity: u32,
+        protocol: u8,
+        port: u16,
+    ) -> (DpVerdict, u32) {
         let class = classes.class_for(NumericIdentity(identity));
         let policy_protocol = PolicyProtocol::ALL
             .into_iter()
@@ -418,7 +438,10 @@ mod tests {
     #[test]
     fn all_allow_direction_is_laid_out_without_tables() {
         let mut classes = sample();
-        classes.classes = vec![behaviour(constant(Verdict::Allow), constant(Verdict::Allow))];
+        classes.classes = vec![behaviour(
+            constant(Verdict::Allow),
+            constant(Verdict::Allow),
+        )];
         classes.class_of.clear();
         let layout = lay_out(&classes);
         assert!(!layout.tables.enforced);

@@ -12,16 +12,18 @@
 //! Protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 (the datapath's protocol-0 fallback) have no
 //! oracle transport; their verdict follows the same rules restricted to L3-only rule items.
 
-use super::port_function::{L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict};
+use super::port_function::{
+    L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,
+};
 use crate::optimize::cilium_encoding::{CiliumEncoding, CiliumPortScope};
 use policyc_ir::oracle::{
-    peer_matches, subject_selects, Decision, Flow, FlowError, FlowPeer, Oracle, Party, PeerMatch, Reason, SideVerdict,
-    Transport,
+    peer_matches, subject_selects, Decision, Flow, FlowError, FlowPeer, Oracle, Party, PeerMatch,
+    Reason, SideVerdict, Transport,
 };
 use policyc_ir::universe::{AllowLocalhost, EndpointKey, EnforcementMode, Universe};
 use policyc_ir::{
-    Direction, IpFamily, NumericIdentity, PeerSet, PolicyRule, PortMatch, PortSpec, Protocol, ReservedIdentity,
-    RuleAction, RuleId,
+    Direction, IpFamily, NumericIdentity, PeerSet, PolicyRule, PortMatch, PortSpec, Protocol,
+    ReservedIdentity, RuleAction, RuleId,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -35,7 +37,10 @@ pub enum ResolveError {
     #[error("endpoint {0} is not in the universe")]
     UnknownEndpoint(EndpointKey),
     #[error("the oracle could not evaluate a flow for {endpoint}: {source}")]
-    Oracle { endpoint: EndpointKey, source: FlowError },
+    Oracle {
+        endpoint: EndpointKey,
+        source: FlowError,
+    },
     #[error("internal error: resolved port function for {endpoint} is malformed: {source}")]
     PortFunction {
         endpoint: EndpointKey,
@@ -123,16 +128,19 @@ pub fn resolve_endpoint(
     let endpoint = universe
         .endpoint(key)
         .ok_or_else(|| ResolveError::UnknownEndpoint(key.clone()))?;
-    let subject =
-        Party::resolve(universe, &FlowPeer::Endpoint(key.clone())).map_err(|source| ResolveError::Oracle {
+    let subject = Party::resolve(universe, &FlowPeer::Endpoint(key.clone())).map_err(|source| {
+        ResolveError::Oracle {
             endpoint: key.clone(),
             source,
-        })?;
+        }
+    })?;
     let mut cilium = CiliumEncoding::new();
     let mut resolve_dir = |direction| -> Result<ResolvedDirection, ResolveError> {
         let selected: Vec<PolicyRule> = rules
             .iter()
-            .filter(|r| r.direction == direction && subject_selects(r, &subject, universe.cluster()))
+            .filter(|r| {
+                r.direction == direction && subject_selects(r, &subject, universe.cluster())
+            })
             .cloned()
             .collect();
         let ctx = DirectionContext {
@@ -188,7 +196,9 @@ impl DirectionContext<'_> {
                 .selected
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| matches!(peer_matches(r, &peer, universe.cluster()), PeerMatch::Yes))
+                .filter(|(_, r)| {
+                    matches!(peer_matches(r, &peer, universe.cluster()), PeerMatch::Yes)
+                })
                 .map(|(i, _)| i)
                 .collect();
             for i in &rules {
@@ -202,7 +212,12 @@ impl DirectionContext<'_> {
         }
         self.add_cilium_keys(&matched_by_rule, cilium);
 
-        let default_deny_by: Vec<RuleId> = self.selected.iter().filter(|r| r.default_deny).map(|r| r.id).collect();
+        let default_deny_by: Vec<RuleId> = self
+            .selected
+            .iter()
+            .filter(|r| r.default_deny)
+            .map(|r| r.id)
+            .collect();
         let options = universe.options();
         let enforced = options.enforcement != EnforcementMode::Never
             && (!default_deny_by.is_empty() || options.enforcement == EnforcementMode::Always);
@@ -210,7 +225,11 @@ impl DirectionContext<'_> {
         for (signature, identities) in &by_signature {
             let representative = identities[0];
             let functions = self.functions(signature, representative, enforced)?;
-            let matching_rules = signature.rules.iter().map(|i| self.selected[*i].id).collect();
+            let matching_rules = signature
+                .rules
+                .iter()
+                .map(|i| self.selected[*i].id)
+                .collect();
             groups.push(PeerGroup {
                 identities: identities.clone(),
                 matching_rules,
@@ -281,7 +300,11 @@ impl DirectionContext<'_> {
         representative: NumericIdentity,
         enforced: bool,
     ) -> Result<ProtocolFunctions, ResolveError> {
-        let group_rules: Vec<PolicyRule> = signature.rules.iter().map(|i| self.selected[*i].clone()).collect();
+        let group_rules: Vec<PolicyRule> = signature
+            .rules
+            .iter()
+            .map(|i| self.selected[*i].clone())
+            .collect();
         let oracle = Oracle::new(self.universe, &group_rules);
         let mut out = ProtocolFunctions::new();
         for protocol in PolicyProtocol::ALL {
@@ -330,7 +353,9 @@ impl DirectionContext<'_> {
             let (verdict, rules) = match side.reason {
                 // The group oracle only knows the group's rules; whether no rule means deny is
                 // the direction's enforcement, decided by all selected rules.
-                Reason::DefaultDeny | Reason::NotEnforced if enforced => (Verdict::DefaultDeny, Vec::new()),
+                Reason::DefaultDeny | Reason::NotEnforced if enforced => {
+                    (Verdict::DefaultDeny, Vec::new())
+                }
                 Reason::DefaultDeny | Reason::NotEnforced => (Verdict::Allow, Vec::new()),
                 _ => verdict_of(&side),
             };
@@ -376,10 +401,14 @@ impl DirectionContext<'_> {
         match spec {
             PortSpec::Range(r) => vec![(r.lo(), r.hi())],
             PortSpec::Named(name) => {
-                let endpoints = self.universe.endpoints().iter().filter(|e| match self.direction {
-                    Direction::Ingress => &e.key == self.key,
-                    Direction::Egress => true,
-                });
+                let endpoints = self
+                    .universe
+                    .endpoints()
+                    .iter()
+                    .filter(|e| match self.direction {
+                        Direction::Ingress => &e.key == self.key,
+                        Direction::Egress => true,
+                    });
                 endpoints
                     .filter_map(|e| e.named_ports.get(name))
                     .filter(|np| np.protocol == protocol)
@@ -407,7 +436,8 @@ impl DirectionContext<'_> {
                 }
             }
         };
-        let matching: Vec<&PolicyRule> = signature.rules.iter().map(|i| &self.selected[*i]).collect();
+        let matching: Vec<&PolicyRule> =
+            signature.rules.iter().map(|i| &self.selected[*i]).collect();
         let denies: Vec<RuleId> = matching
             .iter()
             .filter(|r| r.action == RuleAction::Deny && covering(r).is_some())
@@ -427,7 +457,8 @@ impl DirectionContext<'_> {
             .filter(|r| r.action == RuleAction::Allow)
             .filter_map(|r| covering(r).map(|l7_free| (r.id, l7_free)))
             .collect();
-        let enforced = self.selected.iter().any(|r| r.default_deny) || options.enforcement == EnforcementMode::Always;
+        let enforced = self.selected.iter().any(|r| r.default_deny)
+            || options.enforcement == EnforcementMode::Always;
         if allows.is_empty() {
             return if enforced {
                 PortFunction::constant(Verdict::DefaultDeny, Vec::new())
@@ -444,7 +475,11 @@ impl DirectionContext<'_> {
     }
 
     /// The keys Cilium's policy map would get from the selected rules.
-    fn add_cilium_keys(&self, matched_by_rule: &[Vec<NumericIdentity>], cilium: &mut CiliumEncoding) {
+    fn add_cilium_keys(
+        &self,
+        matched_by_rule: &[Vec<NumericIdentity>],
+        cilium: &mut CiliumEncoding,
+    ) {
         for (rule, matched) in self.selected.iter().zip(matched_by_rule) {
             let peers: Vec<Option<NumericIdentity>> = match &rule.peers {
                 PeerSet::All => vec![None],

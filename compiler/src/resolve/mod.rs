@@ -8,7 +8,9 @@ pub mod endpoint;
 pub mod port_function;
 
 pub use endpoint::{
-    resolve, resolve_endpoint, PeerGroup, ProtocolFunctions, ResolveError, ResolvedDirection, ResolvedEndpoint,
-    ResolvedPolicy,
+    resolve, resolve_endpoint, PeerGroup, ProtocolFunctions, ResolveError, ResolvedDirection,
+    ResolvedEndpoint, ResolvedPolicy,
 };
-pub use port_function::{L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict};
+pub use port_function::{
+    L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,
+};

@@ -65,7 +65,14 @@ pub enum PolicyProtocol {
 }
 
 impl PolicyProtocol {
-    pub const ALL: [PolicyProtocol; 6] = [Self::Tcp, Self::Udp, Self::Sctp, Self::Icmp, Self::Icmpv6, Self::Other];
+    pub const ALL: [PolicyProtocol; 6] = [
+        Self::Tcp,
+        Self::Udp,
+        Self::Sctp,
+        Self::Icmp,
+        Self::Icmpv6,
+        Self::Other,
+    ];
 
     /// The protocol number the datapath keys on (0 for `Other`).
     pub fn number(self) -> u8 {
@@ -142,7 +149,11 @@ pub enum PortFunctionError {
     #[error("port function has no intervals")]
     Empty,
     #[error("interval {index} starts at {lo}, expected {expected}")]
-    GapOrOverlap { index: usize, lo: u16, expected: u32 },
+    GapOrOverlap {
+        index: usize,
+        lo: u16,
+        expected: u32,
+    },
     #[error("interval {index} has hi {hi} below lo {lo}")]
     Inverted { index: usize, lo: u16, hi: u16 },
     #[error("port function ends at {hi}, expected 65535")]
@@ -186,7 +197,9 @@ impl PortFunction {
             }
             expected = u32::from(interval.hi) + 1;
             match merged.last_mut() {
-                Some(last) if last.verdict == interval.verdict && last.rules == interval.rules => last.hi = interval.hi,
+                Some(last) if last.verdict == interval.verdict && last.rules == interval.rules => {
+                    last.hi = interval.hi
+                }
                 _ => merged.push(interval),
             }
         }
@@ -211,7 +224,8 @@ impl PortFunction {
     /// The same function with provenance dropped where it does not change behaviour:
     /// only the verdict and the first deciding rule (the one the datapath counts) are kept.
     pub fn datapath_view(&self) -> Vec<(u16, u16, Verdict, Option<RuleId>)> {
-        let mut out: Vec<(u16, u16, Verdict, Option<RuleId>)> = Vec::with_capacity(self.intervals.len());
+        let mut out: Vec<(u16, u16, Verdict, Option<RuleId>)> =
+            Vec::with_capacity(self.intervals.len());
         for i in &self.intervals {
             let rule = i.rules.first().copied();
             match out.last_mut() {
@@ -261,7 +275,10 @@ mod tests {
     #[test_case(vec![iv(1, 65535, Verdict::Allow, &[])], PortFunctionError::GapOrOverlap { index: 0, lo: 1, expected: 0 }; "does not start at zero")]
     #[test_case(vec![iv(0, 10, Verdict::Allow, &[]), iv(10, 65535, Verdict::Deny, &[])], PortFunctionError::GapOrOverlap { index: 1, lo: 10, expected: 11 }; "overlap")]
     #[test_case(vec![iv(0, 10, Verdict::Allow, &[])], PortFunctionError::Short { hi: 10 }; "does not reach the end")]
-    fn invalid_interval_lists_are_rejected(intervals: Vec<PortInterval>, expected: PortFunctionError) {
+    fn invalid_interval_lists_are_rejected(
+        intervals: Vec<PortInterval>,
+        expected: PortFunctionError,
+    ) {
         assert_eq!(PortFunction::from_intervals(intervals), Err(expected));
     }
 }

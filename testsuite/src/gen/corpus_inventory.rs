@@ -5,7 +5,9 @@
 //! plus one bystander per namespace and a local and a remote node.
 
 use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode};
-use policyc_ir::labels::{CLUSTER_KEY, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SERVICE_ACCOUNT_KEY};
+use policyc_ir::labels::{
+    CLUSTER_KEY, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SERVICE_ACCOUNT_KEY,
+};
 use policyc_ir::{EndpointSelector, LabelSource, Operator, Peer, PeerSet, PolicyRule, Subject};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -64,8 +66,15 @@ fn selectors(rule: &PolicyRule) -> Vec<&EndpointSelector> {
 pub fn inventory_for(rules: &[PolicyRule]) -> Inventory {
     let mut sketches: BTreeSet<Sketch> = BTreeSet::new();
     for rule in rules {
-        let ns = rule.origin.namespace.clone().unwrap_or_else(|| "default".to_string());
-        for s in selectors(rule).into_iter().filter_map(|sel| sketch(sel, &ns)) {
+        let ns = rule
+            .origin
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
+        for s in selectors(rule)
+            .into_iter()
+            .filter_map(|sel| sketch(sel, &ns))
+        {
             sketches.insert(s);
         }
         sketches.insert(Sketch {

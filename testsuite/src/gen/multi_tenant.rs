@@ -9,9 +9,9 @@ use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, Inven
 use policyc_ir::labels::POD_NAMESPACE_KEY;
 use policyc_ir::universe::UniverseOptions;
 use policyc_ir::{
-    Direction, EndpointSelector, L7Rules, LabelKey, LabelSource, Peer, PeerSet, PolicyKind, PolicyOrigin, PolicyRule,
-    PortMatch, PortProtocol, PortRange, PortRule, PortSpec, Protocol, Provenance, Requirement, RuleAction, RuleId,
-    Subject,
+    Direction, EndpointSelector, L7Rules, LabelKey, LabelSource, Peer, PeerSet, PolicyKind,
+    PolicyOrigin, PolicyRule, PortMatch, PortProtocol, PortRange, PortRule, PortSpec, Protocol,
+    Provenance, Requirement, RuleAction, RuleId, Subject,
 };
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -62,7 +62,13 @@ fn port_rule(ranges: &[(u16, u16)], protocol: Protocol) -> PortMatch {
     }])
 }
 
-fn rule(id: usize, namespace: &str, direction: Direction, peer: EndpointSelector, ports: PortMatch) -> PolicyRule {
+fn rule(
+    id: usize,
+    namespace: &str,
+    direction: Direction,
+    peer: EndpointSelector,
+    ports: PortMatch,
+) -> PolicyRule {
     PolicyRule {
         id: RuleId(u32::try_from(id).unwrap_or(u32::MAX)),
         origin: PolicyOrigin {
@@ -127,7 +133,12 @@ pub fn multi_tenant(tenants: usize, apps: usize) -> GeneratedSet {
                 name: format!("app-{a}"),
                 labels: BTreeMap::from([("app".to_string(), format!("app-{a}"))]),
                 service_account: None,
-                ips: vec![IpAddr::V4(Ipv4Addr::new(198, 19, (n / 250) as u8, (n % 250) as u8 + 1))],
+                ips: vec![IpAddr::V4(Ipv4Addr::new(
+                    198,
+                    19,
+                    (n / 250) as u8,
+                    (n % 250) as u8 + 1,
+                ))],
                 named_ports: BTreeMap::new(),
                 interface: None,
                 span: None,

@@ -36,7 +36,11 @@ pub fn boundary_ports(universe: &Universe, rules: &[PolicyRule]) -> BTreeSet<u16
                 match &pp.port {
                     PortSpec::Range(r) => add_range(r.lo(), r.hi()),
                     PortSpec::Named(name) => {
-                        for np in universe.endpoints().iter().filter_map(|e| e.named_ports.get(name)) {
+                        for np in universe
+                            .endpoints()
+                            .iter()
+                            .filter_map(|e| e.named_ports.get(name))
+                        {
                             add_range(np.port, np.port);
                         }
                     }
@@ -80,13 +84,22 @@ pub fn peer_addresses(universe: &Universe) -> Vec<IpAddr> {
     for (prefix, _) in universe.cidr_identities() {
         let net = prefix.net();
         let addr = match net.network() {
-            IpAddr::V4(a) if net.prefix_len() < 32 => IpAddr::V4(std::net::Ipv4Addr::from(u32::from(a) + 1)),
-            IpAddr::V6(a) if net.prefix_len() < 128 => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a) + 1)),
+            IpAddr::V4(a) if net.prefix_len() < 32 => {
+                IpAddr::V4(std::net::Ipv4Addr::from(u32::from(a) + 1))
+            }
+            IpAddr::V6(a) if net.prefix_len() < 128 => {
+                IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a) + 1))
+            }
             other => other,
         };
         out.insert(addr);
     }
-    for unknown in ["8.8.8.8", "192.0.2.77", "2606:4700::1111", "2001:db8:ffff::9"] {
+    for unknown in [
+        "8.8.8.8",
+        "192.0.2.77",
+        "2606:4700::1111",
+        "2001:db8:ffff::9",
+    ] {
         if let Ok(ip) = unknown.parse() {
             out.insert(ip);
         }
@@ -94,7 +107,12 @@ pub fn peer_addresses(universe: &Universe) -> Vec<IpAddr> {
     out.into_iter().collect()
 }
 
-fn transports(ports: &BTreeSet<u16>, v4_types: &BTreeSet<u8>, v6_types: &BTreeSet<u8>, ipv6: bool) -> Vec<Transport> {
+fn transports(
+    ports: &BTreeSet<u16>,
+    v4_types: &BTreeSet<u8>,
+    v6_types: &BTreeSet<u8>,
+    ipv6: bool,
+) -> Vec<Transport> {
     let mut out = Vec::new();
     for p in ports {
         out.push(Transport::Tcp { port: *p });
@@ -106,7 +124,10 @@ fn transports(ports: &BTreeSet<u16>, v4_types: &BTreeSet<u8>, v6_types: &BTreeSe
     } else {
         (IpFamily::IPv4, v4_types)
     };
-    out.extend(types.iter().map(|t| Transport::Icmp { family, icmp_type: *t }));
+    out.extend(types.iter().map(|t| Transport::Icmp {
+        family,
+        icmp_type: *t,
+    }));
     out
 }
 
@@ -124,7 +145,12 @@ pub fn probes(universe: &Universe, rules: &[PolicyRule]) -> Vec<Probe> {
             if endpoint.ips.contains(peer) {
                 continue;
             }
-            let Some(local) = endpoint.ips.iter().find(|ip| ip.is_ipv6() == peer.is_ipv6()).copied() else {
+            let Some(local) = endpoint
+                .ips
+                .iter()
+                .find(|ip| ip.is_ipv6() == peer.is_ipv6())
+                .copied()
+            else {
                 continue;
             };
             let peer_identity = universe.identity_of_ip(peer).0;
@@ -136,7 +162,9 @@ pub fn probes(universe: &Universe, rules: &[PolicyRule]) -> Vec<Probe> {
                         Direction::Egress => Flow::new(me, other, transport),
                         Direction::Ingress => Flow::new(other, me, transport),
                     };
-                    let Ok(verdict) = oracle.evaluate(&flow) else { continue };
+                    let Ok(verdict) = oracle.evaluate(&flow) else {
+                        continue;
+                    };
                     let side = match direction {
                         Direction::Egress => verdict.egress,
                         Direction::Ingress => verdict.ingress,

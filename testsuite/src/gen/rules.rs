@@ -6,9 +6,10 @@ use super::rng::Rng;
 use super::world::{APPS, NAMED_PORTS, NAMESPACES, TIERS};
 use policyc_ir::labels::POD_NAMESPACE_KEY;
 use policyc_ir::{
-    Direction, EndpointSelector, Entity, IcmpMatch, IpFamily, L7Rules, LabelKey, LabelSource, Operator, Peer, PeerSet,
-    PolicyKind, PolicyOrigin, PolicyRule, PortMatch, PortProtocol, PortRange, PortRule, PortSpec, Prefix, Protocol,
-    Provenance, Requirement, RuleAction, RuleId, Subject,
+    Direction, EndpointSelector, Entity, IcmpMatch, IpFamily, L7Rules, LabelKey, LabelSource,
+    Operator, Peer, PeerSet, PolicyKind, PolicyOrigin, PolicyRule, PortMatch, PortProtocol,
+    PortRange, PortRule, PortSpec, Prefix, Protocol, Provenance, Requirement, RuleAction, RuleId,
+    Subject,
 };
 
 /// CIDRs with the excepts that make sense inside them.
@@ -100,7 +101,9 @@ fn peers(rng: &mut Rng, namespace: &str) -> PeerSet {
 
 fn port_spec(rng: &mut Rng) -> PortSpec {
     match rng.below(10) {
-        0..=3 => PortSpec::Range(PortRange::single(*rng.pick(&[22, 53, 80, 443, 5432, 8080, 8443, 9090]))),
+        0..=3 => PortSpec::Range(PortRange::single(
+            *rng.pick(&[22, 53, 80, 443, 5432, 8080, 8443, 9090]),
+        )),
         4..=6 => {
             let lo = rng.range(1, 60_000) as u16;
             let hi = lo.saturating_add(rng.range(1, 5000) as u16);
@@ -180,7 +183,11 @@ pub fn rules(rng: &mut Rng, count: usize) -> Vec<PolicyRule> {
             let path = format!(
                 "spec.{}{}[{i}]",
                 direction,
-                if action == RuleAction::Deny { "Deny" } else { "" }
+                if action == RuleAction::Deny {
+                    "Deny"
+                } else {
+                    ""
+                }
             );
             PolicyRule {
                 id: RuleId(u32::try_from(i).unwrap_or(u32::MAX)),

@@ -63,7 +63,16 @@ pub fn inventory(rng: &mut Rng, endpoints: usize) -> Inventory {
         let n = u8::try_from(i + 10).unwrap_or(u8::MAX);
         let mut ips = vec![IpAddr::V4(Ipv4Addr::new(198, 18, 1, n))];
         if rng.chance(80) {
-            ips.push(IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 1, u16::from(n))));
+            ips.push(IpAddr::V6(Ipv6Addr::new(
+                0xfd00,
+                0,
+                0,
+                0,
+                0,
+                0,
+                1,
+                u16::from(n),
+            )));
         }
         list.push(InventoryEndpoint {
             namespace: ns.to_string(),
