@@ -49,7 +49,7 @@ test-only:
 	fi
 
 # The data checks (issue 3: part of `make test`): examples lint clean, broken files are caught,
-# flow tests of the examples and the KNP truth tables pass (and through the datapath, once built).
+# flow tests of the examples and the KNP truth tables pass, also through the compiled datapath.
 test-examples: build
 	@POLICYC=$(POLICYC) scripts/test-examples.sh $(EXAMPLES)
 
