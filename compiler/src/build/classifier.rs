@@ -10,60 +10,13 @@ use crate::optimize::DirectionClasses;
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::labels::NAMESPACE_LABELS_PREFIX;
 use policyc_ir::universe::Universe;
-use policyc_ir::{Direction, Label, PolicyRule, ReservedIdentity, RuleId};
-use serde::Serialize;
+use policyc_ir::{Direction, PolicyRule, ReservedIdentity, RuleId};
 use std::collections::BTreeMap;
 
-/// Relative path of the classifier in the artifact.
-pub const CLASSIFIER_FILE: &str = "classifier.json";
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Classifier {
-    pub cluster: String,
-    /// Every rule (peers and ids are what the loader matches on).
-    pub rules: Vec<PolicyRule>,
-    /// Every endpoint identity of the build: number and labels.
-    pub endpoint_identities: Vec<ClassifierIdentity>,
-    /// Namespace → its labels (without the `io.cilium.k8s.namespace.labels.` prefix), from the
-    /// endpoints of the build.
-    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
-    pub endpoints: Vec<ClassifierEndpoint>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassifierIdentity {
-    pub id: u32,
-    /// The label set, as a list (a `LabelSet` has no JSON form).
-    pub labels: Vec<Label>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassifierEndpoint {
-    pub name: String,
-    /// Ingress, then egress.
-    pub directions: Vec<ClassifierDirection>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassifierDirection {
-    pub direction: Direction,
-    /// false = the direction's tables are empty (everything passes); nothing to write.
-    pub tables_enforced: bool,
-    /// Whether identities of `unknown_class` get their own `pc_class` entry (flat encoding).
-    pub writes_unknown_class: bool,
-    pub unknown_class: u32,
-    /// Rules selecting the endpoint in this direction, in rule-table order.
-    pub selected_rules: Vec<RuleId>,
-    /// Match signature → datapath class, for every signature some identity had at build time
-    /// (and the empty signature).
-    pub signatures: Vec<ClassifierSignature>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassifierSignature {
-    pub rules: Vec<RuleId>,
-    pub class: u32,
-}
+pub use policyc_backends::classifier::{
+    Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
+    CLASSIFIER_FILE,
+};
 
 fn direction(
     resolved: &crate::resolve::ResolvedDirection,

@@ -28,7 +28,7 @@ use policyc_backends::layout::{map_names, ClassKey, ClassValue, Family, IpcacheK
 use policyc_ir::endpoint_identity::{allocate_endpoint_identities, identity_labels};
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::oracle::{peer_matches, Party, PeerMatch};
-use policyc_ir::{Direction, Identity, Label, LabelSet, NumericIdentity, PolicyRule, RuleId};
+use policyc_ir::{Direction, Identity, Label, LabelSet, NumericIdentity, RuleId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -36,47 +36,9 @@ use super::error::NodeError;
 use super::inspect::live_record;
 use super::pins::{GenerationRecord, NodePaths};
 
-/// `classifier.json` as written by `policyc build`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Classifier {
-    pub cluster: String,
-    pub rules: Vec<PolicyRule>,
-    pub endpoint_identities: Vec<ClassifierIdentity>,
-    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
-    pub endpoints: Vec<ClassifierEndpoint>,
-}
-
-/// An endpoint identity of the build.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClassifierIdentity {
-    pub id: u32,
-    pub labels: Vec<Label>,
-}
-
-/// One endpoint of the build.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClassifierEndpoint {
-    pub name: String,
-    pub directions: Vec<ClassifierDirection>,
-}
-
-/// One direction of an endpoint of the build.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClassifierDirection {
-    pub direction: Direction,
-    pub tables_enforced: bool,
-    pub writes_unknown_class: bool,
-    pub unknown_class: u32,
-    pub selected_rules: Vec<RuleId>,
-    pub signatures: Vec<ClassifierSignature>,
-}
-
-/// Match signature → datapath class.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClassifierSignature {
-    pub rules: Vec<RuleId>,
-    pub class: u32,
-}
+pub use policyc_backends::classifier::{
+    Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
+};
 
 /// What `endpoint add` is given.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,61 @@
+//! `classifier.json`, the artifact file that lets `policy-loader endpoint add` admit a new
+//! endpoint without recompiling: the rules, per endpoint and direction the rules selecting it and
+//! a table from *match signature* (the sorted ids of the selected rules whose peers match an
+//! identity) to the datapath class, and the endpoint label sets with the data to number a new one
+//! exactly as the compiler does (`policyc_ir::endpoint_identity`). Written by `policyc build`,
+//! read by the loader: one definition for both.
+
+use policyc_ir::{Direction, Label, PolicyRule, RuleId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Relative path of the classifier in the artifact.
+pub const CLASSIFIER_FILE: &str = "classifier.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Classifier {
+    pub cluster: String,
+    /// Every rule (peers and ids are what the loader matches on).
+    pub rules: Vec<PolicyRule>,
+    /// Every endpoint identity of the build: number and labels.
+    pub endpoint_identities: Vec<ClassifierIdentity>,
+    /// Namespace → its labels (without the `io.cilium.k8s.namespace.labels.` prefix), from the
+    /// endpoints of the build.
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pub endpoints: Vec<ClassifierEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierIdentity {
+    pub id: u32,
+    /// The label set, as a list (a `LabelSet` has no JSON form).
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierEndpoint {
+    pub name: String,
+    /// Ingress, then egress.
+    pub directions: Vec<ClassifierDirection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierDirection {
+    pub direction: Direction,
+    /// false = the direction's tables are empty (everything passes); nothing to write.
+    pub tables_enforced: bool,
+    /// Whether identities of `unknown_class` get their own `pc_class` entry (flat encoding).
+    pub writes_unknown_class: bool,
+    pub unknown_class: u32,
+    /// Rules selecting the endpoint in this direction, in rule-table order.
+    pub selected_rules: Vec<RuleId>,
+    /// Match signature → datapath class, for every signature some identity had at build time
+    /// (and the empty signature).
+    pub signatures: Vec<ClassifierSignature>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierSignature {
+    pub rules: Vec<RuleId>,
+    pub class: u32,
+}
