@@ -189,3 +189,41 @@ impl TestHarness {
         self.instance.flush_flows()
     }
 }
+
+/// Runs a program pinned in bpffs — an installed endpoint's live program, with its live maps —
+/// once on `frame` (an Ethernet frame; for cgroup_skb the kernel strips L2 first) and returns the
+/// program's return value (cgroup_skb: 1 pass, 0 drop). For tests of what `policy-loader`
+/// installed; it never changes the maps except through the program itself (conntrack).
+pub fn run_pinned(program: &std::path::Path, data: &[u8]) -> Result<u32, LoaderError> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let failed = |source: libbpf_rs::Error| LoaderError::Program {
+        program: program.display().to_string(),
+        source,
+    };
+    let path = std::ffi::CString::new(program.as_os_str().as_encoded_bytes())
+        .map_err(|e| failed(libbpf_rs::Error::from(std::io::Error::other(e))))?;
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
+    let raw = unsafe { libbpf_rs::libbpf_sys::bpf_obj_get(path.as_ptr()) };
+    if raw < 0 {
+        return Err(failed(libbpf_rs::Error::from(
+            std::io::Error::last_os_error(),
+        )));
+    }
+    // SAFETY: `raw` is a fresh file descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut opts = libbpf_rs::libbpf_sys::bpf_test_run_opts {
+        sz: std::mem::size_of::<libbpf_rs::libbpf_sys::bpf_test_run_opts>() as _,
+        data_in: data.as_ptr().cast(),
+        data_size_in: u32::try_from(data.len()).unwrap_or(u32::MAX),
+        repeat: 1,
+        ..Default::default()
+    };
+    // SAFETY: `opts` points at `data`, which outlives the call; the kernel only reads it.
+    let rc = unsafe { libbpf_rs::libbpf_sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &mut opts) };
+    if rc < 0 {
+        return Err(failed(libbpf_rs::Error::from(
+            std::io::Error::last_os_error(),
+        )));
+    }
+    Ok(opts.retval)
+}

@@ -1,7 +1,9 @@
-//! `policy-loader endpoint add|remove` against a private bpffs (root; cgroup_skb attachments, no
-//! traffic): admitted endpoints leave every installed endpoint's live maps exactly as a full
-//! rebuild with the endpoints in the inventory would install them; a label set that needs a
-//! new class is refused and nothing changes; removal restores the original build's maps.
+//! `policy-loader endpoint add|remove` against a private bpffs (root; cgroup_skb attachments):
+//! admitted endpoints leave every installed endpoint's live maps exactly as a full rebuild with
+//! the endpoints in the inventory would install them, and packets from an admitted endpoint run
+//! through the live programs (BPF_PROG_TEST_RUN on the pinned programs) get the oracle's
+//! verdicts; a label set that needs a new class is refused and nothing changes; removal
+//! restores the original build's maps.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -364,6 +366,8 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
         assert_eq!(live_ipcache, built_ipcache, "{endpoint}: ipcache");
     }
 
+    traffic_from_admitted_endpoints_gets_the_oracle_verdicts(&node, &inventory_path);
+
     // Removing both restores what the original build installed.
     node.ok(&["endpoint", "remove", "--name", "shop/cache"]);
     node.ok(&["endpoint", "remove", "--name", "shop/api-2"]);
@@ -410,4 +414,106 @@ fn a_label_set_that_needs_a_new_class_is_refused_and_nothing_changes() {
     node.ok(&["endpoint", "remove", "--name", "shop/odd"]);
     assert_eq!(every_live_map(&node), before);
     assert!(!node.ok(&["status"]).contains("admitted"));
+}
+
+/// Packets from each admitted endpoint to every installed endpoint, run through the installed
+/// endpoint's live ingress program (its pinned maps include the admission), against the oracle's
+/// ingress verdict over the rebuilt inventory. Installed with `--l7-fallback=allow-l4`, so an
+/// L7-redirected port passes at L4.
+fn traffic_from_admitted_endpoints_gets_the_oracle_verdicts(node: &Node, inventory: &Path) {
+    use policyc::explain::Session;
+    use policyc::flowtest::RunOptions;
+    use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
+    use policyc_ir::universe::EndpointKey;
+    use policyc_loader::node::pins::live_state;
+    use policyc_loader::packet::Packet;
+    use policyc_loader::testrun::run_pinned;
+
+    let policies = vec![workspace().join("policy-examples/policies")];
+    let session = Session::load(inventory, &policies, &RunOptions::default())
+        .unwrap_or_else(|_| panic!("loading the rebuilt inventory failed"));
+    let oracle = Oracle::new(&session.universe, &session.rules);
+    let paths = node.paths();
+    let mut sport = 20_000u16;
+    let mut checked = 0;
+    let mut passed = 0;
+    for (new_ns, new_name) in [("shop", "api-2"), ("shop", "cache")] {
+        let source_key = EndpointKey::new(new_ns, new_name);
+        let source = session
+            .universe
+            .endpoint(&source_key)
+            .unwrap_or_else(|| panic!("{source_key}"));
+        let Some(src_ip) = source.ips.iter().find(|ip| ip.is_ipv4()).copied() else {
+            panic!("{source_key} has no IPv4 address");
+        };
+        for endpoint in ENDPOINTS {
+            let (ns, name) = endpoint
+                .split_once('/')
+                .unwrap_or_else(|| panic!("{endpoint}"));
+            let key = EndpointKey::new(ns, name);
+            let dst = session
+                .universe
+                .endpoint(&key)
+                .unwrap_or_else(|| panic!("{key}"));
+            let Some(dst_ip) = dst.ips.iter().find(|ip| ip.is_ipv4()).copied() else {
+                continue;
+            };
+            let generation = live_state(&paths, endpoint)
+                .generation()
+                .unwrap_or_else(|| panic!("{endpoint}: no live generation"));
+            let program = paths.program(
+                endpoint,
+                generation,
+                policyc_backends::layout::Direction::Ingress,
+            );
+            for (udp, port) in [
+                (true, 53),
+                (false, 53),
+                (false, 80),
+                (false, 443),
+                (false, 5432),
+                (false, 8080),
+                (false, 8443),
+                (false, 9090),
+            ] {
+                sport += 1;
+                let (packet, transport) = if udp {
+                    (
+                        Packet::udp(src_ip, dst_ip, sport, port),
+                        Transport::Udp { port },
+                    )
+                } else {
+                    (
+                        Packet::tcp(src_ip, dst_ip, sport, port),
+                        Transport::Tcp { port },
+                    )
+                };
+                let flow = Flow::new(
+                    FlowPeer::Endpoint(source_key.clone()),
+                    FlowPeer::Endpoint(key.clone()),
+                    transport,
+                );
+                let verdict = oracle.evaluate(&flow).unwrap_or_else(|e| panic!("{e}"));
+                let expected = verdict.ingress.decision.is_allow();
+                let retval =
+                    run_pinned(&program, &packet.frame()).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(
+                    retval == 1,
+                    expected,
+                    "{source_key} -> {key} {} {port}: kernel {} but the oracle says {:?} ({:?})",
+                    if udp { "UDP" } else { "TCP" },
+                    if retval == 1 { "passed" } else { "dropped" },
+                    verdict.ingress.decision,
+                    verdict.ingress.reason,
+                );
+                checked += 1;
+                passed += usize::from(expected);
+            }
+        }
+    }
+    // Both verdicts must occur, or the comparison proves little.
+    assert!(
+        passed > 0 && passed < checked,
+        "{passed} of {checked} passed"
+    );
 }
