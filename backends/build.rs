@@ -2,7 +2,7 @@
 //! object that `policyc-backends` embeds as bytes, so no run-time command needs clang.
 
 use std::env;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use libbpf_cargo::SkeletonBuilder;
 
@@ -27,6 +27,7 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=CLANG");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../bpf-templates/build_support.rs");
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
     let object = out_dir.join("policyc_datapath.bpf.o");
@@ -60,31 +61,4 @@ fn main() {
     }
 }
 
-/// `$CLANG`, else the first of clang-16, clang-19, clang found on PATH.
-fn find_clang() -> PathBuf {
-    if let Some(clang) = env::var_os("CLANG") {
-        return PathBuf::from(clang);
-    }
-    let path = env::var_os("PATH").unwrap_or_default();
-    for candidate in ["clang-16", "clang-19", "clang"] {
-        for dir in env::split_paths(&path) {
-            let full = dir.join(candidate);
-            if full.is_file() {
-                return full;
-            }
-        }
-    }
-    PathBuf::from("clang")
-}
-
-/// Debian keeps `asm/types.h` (needed by `<linux/bpf.h>`) under the multiarch include dir.
-fn multiarch_include() -> Option<PathBuf> {
-    let arch = env::var("CARGO_CFG_TARGET_ARCH").ok()?;
-    let triple = match arch.as_str() {
-        "x86_64" => "x86_64-linux-gnu",
-        "aarch64" => "aarch64-linux-gnu",
-        _ => return None,
-    };
-    let dir = Path::new("/usr/include").join(triple);
-    dir.is_dir().then_some(dir)
-}
+include!("../bpf-templates/build_support.rs");
