@@ -1,4 +1,40 @@
-//! Shared helpers for the cross-crate test suite (fixture paths, corpus manifest reading).
+//! Shared helpers for the cross-crate test suite (fixture paths, the loader binary, generators,
+//! network namespaces).
 
 pub mod gen;
 pub mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("workspace root"))
+}
+
+/// Builds the `policy-loader` binary (a no-op when it is fresh) and returns its path; the
+/// end-to-end tests run it as a separate process, as an operator would.
+pub fn loader_binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-loader",
+            "--bin",
+            "policy-loader",
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build: {e}"));
+    assert!(status.success(), "building policy-loader");
+    loader_path()
+}
+
+/// Where `loader_binary` puts the loader (without building it).
+pub fn loader_path() -> PathBuf {
+    workspace().join("target/debug/policy-loader")
+}

@@ -4,6 +4,7 @@
 //! rule, 50 atomic replaces under load, and applies killed mid-way. Everything is removed at
 //! the end, also on failure (Drop guards).
 
+use policyc_testsuite::{loader_binary, workspace};
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -16,31 +17,6 @@ use policyc_testsuite::netns::{run, Probe, Topology};
 
 fn addr(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| panic!("workspace root"))
-}
-
-/// Builds the loader binary (a no-op when it is fresh) and returns its path.
-fn loader_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "policyc-loader",
-            "--bin",
-            "policy-loader",
-        ])
-        .current_dir(workspace())
-        .status()
-        .unwrap_or_else(|e| panic!("cargo build: {e}"));
-    assert!(status.success(), "building policy-loader");
-    workspace().join("target/debug/policy-loader")
 }
 
 /// Loader invocations against a private bpffs subtree and state directory, run in the node

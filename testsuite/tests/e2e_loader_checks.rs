@@ -2,6 +2,7 @@
 //! manifest's digests, unknown format versions, L7 redirect rules located by file:line, and
 //! missing capabilities named in the error.
 
+use policyc_testsuite::{loader_binary, loader_path, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,13 +11,6 @@ use policyc::frontend::source::SourceMap;
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::NodeError;
 use test_case::test_case;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| panic!("workspace root"))
-}
 
 fn built_examples() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -118,22 +112,10 @@ fn missing_capabilities_are_named() {
         is_root,
         "this test drops capabilities from root; run it as root"
     );
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "policyc-loader",
-            "--bin",
-            "policy-loader",
-        ])
-        .current_dir(workspace())
-        .status()
-        .unwrap_or_else(|e| panic!("cargo build: {e}"));
-    assert!(status.success());
+    loader_binary();
     let output = Command::new("setpriv")
         .args(["--bounding-set=-bpf,-net_admin", "--inh-caps=-all", "--"])
-        .arg(workspace().join("target/debug/policy-loader"))
+        .arg(loader_path())
         .args(["unload"])
         .output()
         .unwrap_or_else(|e| panic!("setpriv: {e}"));
@@ -163,19 +145,7 @@ impl Drop for CgroupAndBpffs {
 
 #[test]
 fn cgroup_attachments_are_installed_replaced_and_unloaded() {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "policyc-loader",
-            "--bin",
-            "policy-loader",
-        ])
-        .current_dir(workspace())
-        .status()
-        .unwrap_or_else(|e| panic!("cargo build: {e}"));
-    assert!(status.success());
+    loader_binary();
     let artifact = built_examples();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let bpffs = work.path().join("bpffs");
@@ -198,7 +168,7 @@ fn cgroup_attachments_are_installed_replaced_and_unloaded() {
     };
     assert!(mounted, "mounting a private bpffs");
     let loader = |args: &[&str]| {
-        let output = Command::new(workspace().join("target/debug/policy-loader"))
+        let output = Command::new(loader_path())
             .arg("--bpffs")
             .arg(&bpffs)
             .arg("--state-dir")

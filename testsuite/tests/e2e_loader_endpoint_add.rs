@@ -5,6 +5,7 @@
 //! verdicts; a label set that needs a new class is refused and nothing changes; removal
 //! restores the original build's maps.
 
+use policyc_testsuite::{loader_binary, loader_path, workspace};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,13 +44,6 @@ const NEW_ENDPOINTS_YAML: &str = "
     labels: {app: cache, tier: cache}
     ips: [198.18.1.50]
 ";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| panic!("workspace root"))
-}
 
 /// An extra `shop` policy for the refusal test: `shop/api` also admits `tier=backend` pods on
 /// 7000/TCP, so a `frontend` pod labelled `tier=backend` is matched by two of its ingress rules
@@ -108,7 +102,7 @@ impl Node {
 
     /// Runs the loader: (success, stdout + stderr with miette's frames flattened).
     fn loader(&self, args: &[&str]) -> (bool, String) {
-        let output = Command::new(workspace().join("target/debug/policy-loader"))
+        let output = Command::new(loader_path())
             .arg("--bpffs")
             .arg(&self.bpffs)
             .arg("--state-dir")
@@ -138,19 +132,7 @@ impl Node {
 /// Builds the loader and the examples, mounts a private bpffs and installs every example
 /// endpoint on its own cgroup.
 fn installed_examples(tag: &str, extra_policies: &[(&str, &str)]) -> (Node, PathBuf) {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "policyc-loader",
-            "--bin",
-            "policy-loader",
-        ])
-        .current_dir(workspace())
-        .status()
-        .unwrap_or_else(|e| panic!("cargo build: {e}"));
-    assert!(status.success());
+    loader_binary();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let artifact = work.path().join("artifact");
     let mut extra = Vec::new();
