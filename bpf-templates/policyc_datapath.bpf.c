@@ -541,6 +541,10 @@ corrupt:
 	d->reason = POLICYC_REASON_TABLE_CORRUPT;
 }
 
+#ifdef POLICYC_SPECIALIZED
+/* policyc build --specialize: policy_lookup generated per endpoint (constants folded). */
+#include "policyc_specialized.h"
+#else
 static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
 {
 	struct policyc_class_key ckey = {};
@@ -570,6 +574,7 @@ static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct
 	}
 	port_function(pval->first, pval->count, f->policy_port, d);
 }
+#endif /* POLICYC_SPECIALIZED */
 
 static __always_inline void apply_verdict(struct decision *d)
 {
