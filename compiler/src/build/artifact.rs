@@ -28,6 +28,8 @@ pub enum ArtifactError {
         what: &'static str,
         source: serde_json::Error,
     },
+    #[error("building the DNS tables: {0}")]
+    Dns(#[from] crate::dns::DnsCompileError),
 }
 
 /// What was written.
@@ -48,7 +50,7 @@ pub struct ArtifactInputs<'a> {
     pub warnings: Vec<String>,
 }
 
-struct Writer<'a> {
+pub(super) struct Writer<'a> {
     root: &'a Path,
     files: Vec<PathBuf>,
     /// Relative path → `sha256:<hex>` of every object and image written (for the loader).
@@ -56,7 +58,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), ArtifactError> {
+    pub(super) fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), ArtifactError> {
         let path = self.root.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| ArtifactError::Io {
@@ -76,7 +78,7 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn image(&mut self, relative: &str, image: &ImageFile) -> Result<(), ArtifactError> {
+    pub(super) fn image(&mut self, relative: &str, image: &ImageFile) -> Result<(), ArtifactError> {
         let bytes = image.to_bytes().map_err(|source| ArtifactError::Image {
             path: self.root.join(relative),
             source,
@@ -160,10 +162,12 @@ pub fn write_artifact(
         map_files.insert(endpoint.key.to_string(), files);
     }
 
+    let dns = super::dns_images::write_dns(&mut w, compilation, inputs.rules)?;
+
     let classifier = build_classifier(compilation, inputs.universe, inputs.rules);
     w.json(CLASSIFIER_FILE, "classifier", &classifier)?;
 
-    let manifest = build_manifest(
+    let mut manifest = build_manifest(
         compilation,
         ManifestInputs {
             universe: inputs.universe,
@@ -176,6 +180,7 @@ pub fn write_artifact(
             file_digests: w.digests.clone(),
         },
     );
+    dns.annotate(&mut manifest);
     let report = build_report(
         compilation,
         inputs.universe.identities().len(),

@@ -36,6 +36,9 @@ pub struct Manifest {
     pub warnings: Vec<String>,
     /// `sha256:<hex>` of the object and every image file, by relative path (checked by the loader).
     pub file_digests: BTreeMap<String, String>,
+    /// DNS object and node-wide FQDN selector classes (absent without `rules.dns`/`toFQDNs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::dns_images::ManifestNodeDns>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +93,9 @@ pub struct ManifestEndpoint {
     pub enforced: BTreeMap<Direction, bool>,
     /// Verdict kinds present in the tables (`allow`, `deny`, `default-deny`, `redirect-l7`, ...).
     pub verdict_kinds: Vec<&'static str>,
+    /// The in-kernel DNS object of an endpoint with `rules.dns` (see `dns_images`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::dns_images::ManifestDns>,
 }
 
 /// Directory (relative) of an endpoint's map images.
@@ -202,6 +208,7 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
                     .map(|d| (d, e.optimized.layout(d).tables.enforced))
                     .collect(),
                 verdict_kinds: verdict_kinds(e),
+                dns: None,
             }
         })
         .collect();
@@ -219,5 +226,6 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
         endpoints,
         warnings: inputs.warnings,
         file_digests: inputs.file_digests,
+        dns: None,
     }
 }
