@@ -14,6 +14,8 @@ const TEMPLATE_FILES: &[&str] = &[
     "policyc_layout.h",
     "policyc_dns.bpf.c",
     "dns_layout.h",
+    "fqdn_learned.h",
+    "policyc_fqdn.h",
 ];
 
 fn main() {

@@ -6,6 +6,10 @@
 
 #include <linux/types.h>
 
+/* struct pc_dns_addr, struct pc_dns_learned and the pc_dns_learned map: shared with the
+ * L3/L4 datapath. */
+#include "fqdn_learned.h"
+
 #define PC_DNS_NAME_MAX 256      /* dotted name buffer; names are <= 255 octets */
 #define PC_DNS_MAX_CLASSES 64    /* byte classes of the DFA (power of two) */
 #define PC_DNS_MAX_STATES 4096   /* DFA rows */
@@ -62,17 +66,6 @@ struct pc_dns_pending {
 	__u64 selectors;
 	__u64 name_hash;   /* FNV-1a 64 of the dotted lower-cased name */
 	__u8 server[16];
-};
-
-struct pc_dns_addr {
-	__u8 family;
-	__u8 pad[3];
-	__u8 addr[16];
-};
-
-struct pc_dns_learned {
-	__u64 expiry_ns;   /* bpf_ktime_get_ns() clock */
-	__u64 selectors;
 };
 
 struct pc_dns_record {

@@ -576,6 +576,9 @@ static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct
 }
 #endif /* POLICYC_SPECIALIZED */
 
+/* toFQDNs: new egress flows to learned addresses outside the cluster (fqdn_combine). */
+#include "policyc_fqdn.h"
+
 static __always_inline void apply_verdict(struct decision *d)
 {
 	switch (d->verdict) {
@@ -712,6 +715,7 @@ static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, 
 		return;
 	}
 	policy_lookup(f, dir, d);
+	fqdn_combine(f, dir, d);
 	apply_verdict(d);
 }
 

@@ -68,12 +68,7 @@ struct {
 	__type(value, struct pc_dns_pending);
 } pc_dns_pending SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct pc_dns_addr);
-	__type(value, struct pc_dns_learned);
-} pc_dns_learned SEC(".maps");
+/* pc_dns_learned (node-wide learned addresses) is defined in fqdn_learned.h. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

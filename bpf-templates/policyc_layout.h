@@ -11,7 +11,7 @@
 #include <linux/types.h>
 
 /* Bump when any structure, map or constant below changes meaning. */
-#define POLICYC_LAYOUT_VERSION 1
+#define POLICYC_LAYOUT_VERSION 2
 
 /* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
 enum policyc_direction {
@@ -98,6 +98,9 @@ struct policyc_config {
 	__u64 ct_lifetime_tcp_ns;
 	__u64 ct_lifetime_other_ns;
 	__u64 frag_lifetime_ns;
+	/* FQDN classes (bits of the node-wide learned map, see fqdn_learned.h) that this endpoint's
+	 * egress rules name in toFQDNs; 0 = no toFQDNs, the learned map is never consulted. */
+	__u64 fqdn_mask;
 };
 
 /* pc_ipcache: LPM trie. prefixlen counts bits after the prefixlen field:

@@ -3,7 +3,7 @@
 //! `runtime-loader/tests/layout_btf.rs`; change the header first, then this file.
 
 /// `POLICYC_LAYOUT_VERSION` in the header.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Map names (`POLICYC_MAP_*`).
 pub mod map_names {
@@ -243,6 +243,9 @@ pub struct PolicycConfig {
     pub ct_lifetime_other_ns: u64,
     /// Lifetime of first-fragment entries.
     pub frag_lifetime_ns: u64,
+    /// FQDN classes (bits of the node-wide learned map) this endpoint's egress `toFQDNs` rules
+    /// name; 0 = the learned map is never consulted (see `crate::fqdn`).
+    pub fqdn_mask: u64,
 }
 
 impl PolicycConfig {
@@ -263,7 +266,8 @@ impl PolicycConfig {
             .u32(self.pad1)
             .u64(self.ct_lifetime_tcp_ns)
             .u64(self.ct_lifetime_other_ns)
-            .u64(self.frag_lifetime_ns);
+            .u64(self.frag_lifetime_ns)
+            .u64(self.fqdn_mask);
         w.finish()
     }
 
@@ -285,6 +289,7 @@ impl PolicycConfig {
             ct_lifetime_tcp_ns: r.u64()?,
             ct_lifetime_other_ns: r.u64()?,
             frag_lifetime_ns: r.u64()?,
+            fqdn_mask: r.u64()?,
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod classifier;
 pub mod datapath;
 pub mod dns;
 pub mod error;
+pub mod fqdn;
 pub mod image_file;
 pub mod layout;
 pub mod map_image;

@@ -94,6 +94,8 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         ct_lifetime_tcp_ns: duration_ns(options.ct_lifetime_tcp),
         ct_lifetime_other_ns: duration_ns(options.ct_lifetime_other),
         frag_lifetime_ns: duration_ns(options.frag_lifetime),
+        // Set by the compiler from the endpoint's toFQDNs classes (tables know no selectors).
+        fqdn_mask: 0,
     };
 
     let mut class_entries = Vec::new();

@@ -15,6 +15,32 @@ impl NumericIdentity {
     pub const FIRST_ENDPOINT: u32 = 256;
     /// Scope bit of node-local CIDR identities (`16777217+`).
     pub const LOCAL_CIDR_SCOPE: u32 = 1 << 24;
+    /// Scope of policyc's FQDN-class pseudo-identities (`3 << 24 | class`): "an address outside
+    /// the cluster learned from a DNS answer for `toFQDNs` selector class `class`". Never in the
+    /// ipcache; only policy tables name them (mirrored by `bpf-templates/fqdn_learned.h`).
+    pub const FQDN_CLASS_SCOPE: u32 = 3 << 24;
+    /// Number of FQDN classes (bits 0..=62 of the learned map's selector bitmap).
+    pub const FQDN_CLASSES: u8 = 63;
+
+    /// The pseudo-identity of FQDN selector class `class` (`None` beyond [`Self::FQDN_CLASSES`]).
+    pub fn fqdn_class(class: u8) -> Option<Self> {
+        (class < Self::FQDN_CLASSES).then(|| Self(Self::FQDN_CLASS_SCOPE | u32::from(class)))
+    }
+
+    /// The FQDN class a pseudo-identity stands for.
+    pub fn fqdn_class_bit(self) -> Option<u8> {
+        if self.0 & 0xff00_0000 != Self::FQDN_CLASS_SCOPE {
+            return None;
+        }
+        u8::try_from(self.0 & 0x00ff_ffff)
+            .ok()
+            .filter(|c| *c < Self::FQDN_CLASSES)
+    }
+
+    /// Node-local CIDR identity (outside the cluster).
+    pub fn is_local_cidr(self) -> bool {
+        self.0 & 0xff00_0000 == Self::LOCAL_CIDR_SCOPE
+    }
 }
 
 impl fmt::Display for NumericIdentity {
@@ -83,5 +109,23 @@ impl Identity {
             IdentityKind::Cidr(p) => Some(p),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NumericIdentity;
+
+    #[test]
+    fn fqdn_class_pseudo_identities_round_trip_and_stay_out_of_other_scopes() {
+        for class in 0..NumericIdentity::FQDN_CLASSES {
+            let id = NumericIdentity::fqdn_class(class).unwrap();
+            assert_eq!(id.fqdn_class_bit(), Some(class));
+            assert!(!id.is_local_cidr());
+        }
+        assert_eq!(NumericIdentity::fqdn_class(63), None);
+        assert_eq!(NumericIdentity(2).fqdn_class_bit(), None);
+        assert_eq!(NumericIdentity((1 << 24) | 5).fqdn_class_bit(), None);
+        assert_eq!(NumericIdentity((3 << 24) | 63).fqdn_class_bit(), None);
     }
 }

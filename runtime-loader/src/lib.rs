@@ -5,6 +5,7 @@ pub mod attach;
 pub mod datapath;
 pub mod dns;
 pub mod error;
+pub mod fqdn;
 pub mod node;
 pub mod packet;
 pub mod testrun;

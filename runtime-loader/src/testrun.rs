@@ -75,6 +75,17 @@ impl TestHarness {
         ipcache: &MapImage,
         kinds: &[AttachKind],
     ) -> Result<TestHarness, LoaderError> {
+        TestHarness::from_images_sharing(images, ipcache, kinds, None)
+    }
+
+    /// Like [`TestHarness::from_images`], reading toFQDNs addresses from `learned` (the
+    /// node-wide map a DNS object learns into) instead of an empty map of its own.
+    pub fn from_images_sharing(
+        images: &EndpointImages,
+        ipcache: &MapImage,
+        kinds: &[AttachKind],
+        learned: Option<&crate::fqdn::LearnedMap>,
+    ) -> Result<TestHarness, LoaderError> {
         let mut config = images.config;
         config.emit_allow_events = 1;
         let mut maps: Vec<&MapImage> = images.maps.iter().collect();
@@ -84,7 +95,10 @@ impl TestHarness {
             maps,
             kinds: kinds.to_vec(),
         };
-        let instance = DatapathInstance::load(&request)?;
+        let instance = DatapathInstance::load_with(&request, |open| match learned {
+            Some(learned) => learned.reuse_in(open),
+            None => Ok(()),
+        })?;
 
         let received: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
         let sink = Rc::clone(&received);

@@ -69,6 +69,7 @@ fn structs_match_btf() {
             ct_lifetime_tcp_ns,
             ct_lifetime_other_ns,
             frag_lifetime_ns,
+            fqdn_mask,
         ]
     );
     check_struct!(
