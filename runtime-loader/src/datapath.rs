@@ -1,5 +1,7 @@
-//! Opens the embedded datapath object for one endpoint, writes its `.rodata` configuration,
-//! sizes and fills its maps from map images, and loads it through the verifier.
+//! Opens an endpoint's datapath object — the embedded template, or the object `policyc build
+//! --specialize` generated for it (same maps and `.rodata`, its own `policy_lookup`) — writes its
+//! `.rodata` configuration, sizes and fills its maps from map images, and loads it through the
+//! verifier.
 
 use libbpf_rs::btf::types::{DataSec, Var};
 use libbpf_rs::btf::Btf;
@@ -66,7 +68,16 @@ impl std::fmt::Debug for DatapathInstance {
 
 /// Offset and size of a variable in a data section of the embedded object.
 pub fn section_variable(section: &str, variable: &str) -> Result<(usize, usize), LoaderError> {
-    let btf = Btf::from_raw(OBJECT_NAME, DATAPATH_OBJECT)
+    section_variable_in(DATAPATH_OBJECT, section, variable)
+}
+
+/// Offset and size of a variable in a data section of `object`.
+pub fn section_variable_in(
+    object: &[u8],
+    section: &str,
+    variable: &str,
+) -> Result<(usize, usize), LoaderError> {
+    let btf = Btf::from_raw(OBJECT_NAME, object)
         .map_err(LoaderError::Open)?
         .ok_or_else(|| LoaderError::Layout("object has no BTF".into()))?;
     let datasec: DataSec<'_> = btf
@@ -83,8 +94,12 @@ pub fn section_variable(section: &str, variable: &str) -> Result<(usize, usize),
     )))
 }
 
-fn write_config(open: &mut OpenObject, config: &PolicycConfig) -> Result<(), LoaderError> {
-    let (offset, size) = section_variable(".rodata", CONFIG_VARIABLE)?;
+fn write_config(
+    object: &[u8],
+    open: &mut OpenObject,
+    config: &PolicycConfig,
+) -> Result<(), LoaderError> {
+    let (offset, size) = section_variable_in(object, ".rodata", CONFIG_VARIABLE)?;
     let bytes = config.encode();
     if bytes.len() != size {
         return Err(LoaderError::Layout(format!(
@@ -107,9 +122,17 @@ fn write_config(open: &mut OpenObject, config: &PolicycConfig) -> Result<(), Loa
 }
 
 impl DatapathInstance {
-    /// Opens, specialises, loads and fills one endpoint's datapath object.
+    /// Opens, specialises, loads and fills one endpoint's datapath object (the template).
     pub fn load(request: &LoadRequest<'_>) -> Result<DatapathInstance, LoaderError> {
         Self::load_with(request, |_| Ok(()))
+    }
+
+    /// Like [`DatapathInstance::load`], from `object` (the template or a `--specialize` object).
+    pub fn load_object(
+        object: &[u8],
+        request: &LoadRequest<'_>,
+    ) -> Result<DatapathInstance, LoaderError> {
+        Self::load_object_with(object, request, |_| Ok(()))
     }
 
     /// Like [`DatapathInstance::load`], with `prepare` run on the opened object just before
@@ -118,13 +141,20 @@ impl DatapathInstance {
         request: &LoadRequest<'_>,
         prepare: impl FnOnce(&mut OpenObject) -> Result<(), LoaderError>,
     ) -> Result<DatapathInstance, LoaderError> {
+        Self::load_object_with(DATAPATH_OBJECT, request, prepare)
+    }
+
+    /// [`DatapathInstance::load_with`] from `object` (the template or a `--specialize` object).
+    pub fn load_object_with(
+        object: &[u8],
+        request: &LoadRequest<'_>,
+        prepare: impl FnOnce(&mut OpenObject) -> Result<(), LoaderError>,
+    ) -> Result<DatapathInstance, LoaderError> {
         let mut builder = ObjectBuilder::default();
         builder.name(OBJECT_NAME).map_err(LoaderError::Open)?;
-        let mut open = builder
-            .open_memory(DATAPATH_OBJECT)
-            .map_err(LoaderError::Open)?;
+        let mut open = builder.open_memory(object).map_err(LoaderError::Open)?;
 
-        write_config(&mut open, &request.config)?;
+        write_config(object, &mut open, &request.config)?;
 
         for image in &request.maps {
             let mut map = open

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
 use policyc_backends::layout::{map_names, Action, Direction, Event, Reason, RuleCounter, Verdict};
 use policyc_backends::{endpoint_images, ipcache_image, EndpointImages, EndpointTables};
-use policyc_backends::{IpcacheEntry, MapImage};
+use policyc_backends::{IpcacheEntry, MapImage, DATAPATH_OBJECT};
 
 use crate::datapath::{program_name, AttachKind, DatapathInstance, LoadRequest};
 use crate::error::LoaderError;
@@ -69,7 +69,8 @@ impl TestHarness {
         TestHarness::from_images(&images, &ipcache, kinds)
     }
 
-    /// Loads prepared images (as read from an artifact); events for passed packets are enabled.
+    /// Loads prepared images (as read from an artifact) into the template object; events for
+    /// passed packets are enabled.
     pub fn from_images(
         images: &EndpointImages,
         ipcache: &MapImage,
@@ -78,9 +79,32 @@ impl TestHarness {
         TestHarness::from_images_sharing(images, ipcache, kinds, None)
     }
 
+    /// Loads prepared images into `object` (the template, or the endpoint's `--specialize`
+    /// object from the artifact); events for passed packets are enabled.
+    pub fn from_object_images(
+        object: &[u8],
+        images: &EndpointImages,
+        ipcache: &MapImage,
+        kinds: &[AttachKind],
+    ) -> Result<TestHarness, LoaderError> {
+        TestHarness::from_object_images_sharing(object, images, ipcache, kinds, None)
+    }
+
     /// Like [`TestHarness::from_images`], reading toFQDNs addresses from `learned` (the
     /// node-wide map a DNS object learns into) instead of an empty map of its own.
     pub fn from_images_sharing(
+        images: &EndpointImages,
+        ipcache: &MapImage,
+        kinds: &[AttachKind],
+        learned: Option<&crate::fqdn::LearnedMap>,
+    ) -> Result<TestHarness, LoaderError> {
+        TestHarness::from_object_images_sharing(DATAPATH_OBJECT, images, ipcache, kinds, learned)
+    }
+
+    /// [`TestHarness::from_images_sharing`] with `object` (the template or a `--specialize`
+    /// object) instead of the embedded template.
+    pub fn from_object_images_sharing(
+        object: &[u8],
         images: &EndpointImages,
         ipcache: &MapImage,
         kinds: &[AttachKind],
@@ -95,10 +119,11 @@ impl TestHarness {
             maps,
             kinds: kinds.to_vec(),
         };
-        let instance = DatapathInstance::load_with(&request, |open| match learned {
-            Some(learned) => learned.reuse_in(open),
-            None => Ok(()),
-        })?;
+        let instance =
+            DatapathInstance::load_object_with(object, &request, |open| match learned {
+                Some(learned) => learned.reuse_in(open),
+                None => Ok(()),
+            })?;
 
         let received: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
         let sink = Rc::clone(&received);

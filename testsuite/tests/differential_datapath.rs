@@ -1,9 +1,14 @@
 //! Differential test, oracle vs kernel: every probe of the example policies and of generated
 //! policy sets (boundary ports, range edges, IPv4 and IPv6, unknown peers, ICMP types) runs
 //! through the compiled endpoint program under BPF_PROG_TEST_RUN and must get the oracle's
-//! verdict, and the reply of every flow the kernel passed must pass too (conntrack). Needs root (CAP_BPF); fails loudly without it unless POLICYC_SKIP_KERNEL_TESTS=1.
+//! verdict, and the reply of every flow the kernel passed must pass too (conntrack). Both
+//! datapaths run the same probes: the template (table-driven `policy_lookup`) and
+//! `--specialize` (generated `policy_lookup` compiled with clang; objects cached under the
+//! cargo target tmpdir). Needs root (CAP_BPF); fails loudly without it unless
+//! POLICYC_SKIP_KERNEL_TESTS=1.
 
 use policyc::build::kernel_check::{agrees, KernelChecker};
+use policyc::build::specialize::{specialize, SpecializeOptions};
 use policyc::build::{compile, load_inputs};
 use policyc::frontend::source::SourceMap;
 use policyc_ir::universe::Universe;
@@ -20,10 +25,51 @@ fn skip_kernel_tests() -> bool {
     std::env::var("POLICYC_SKIP_KERNEL_TESTS").is_ok_and(|v| v == "1")
 }
 
+/// Which datapath the endpoints run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Datapath {
+    Template,
+    Specialized,
+}
+
+fn specialize_options() -> SpecializeOptions {
+    SpecializeOptions {
+        cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("specialize-cache"),
+        ..SpecializeOptions::default()
+    }
+}
+
 /// Runs every probe of one set in the kernel; returns (packets, mismatch descriptions).
-fn run_set(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (u64, Vec<String>) {
-    let compilation =
+fn run_set(
+    name: &str,
+    universe: &Universe,
+    rules: &[PolicyRule],
+    datapath: Datapath,
+) -> (u64, Vec<String>) {
+    let mut compilation =
         compile(universe, rules, &|| {}).unwrap_or_else(|e| panic!("{name}: compile failed: {e}"));
+    if datapath == Datapath::Specialized {
+        let done = specialize(&mut compilation, &specialize_options(), &|_| {}, &|| {})
+            .unwrap_or_else(|e| panic!("{name}: --specialize failed: {e}"));
+        let generic: Vec<&str> = done
+            .report
+            .endpoints
+            .iter()
+            .filter(|e| !e.specialized)
+            .map(|e| e.name.as_str())
+            .collect();
+        // Endpoints without an enforced direction never reach policy_lookup: template by design.
+        for e in &compilation.endpoints {
+            let enforced = e.images.config.enforced.iter().any(|x| *x != 0);
+            assert_eq!(
+                e.object.is_specialized(),
+                enforced,
+                "{name}: {} specialized={} (template endpoints: {generic:?})",
+                e.key,
+                e.object.is_specialized()
+            );
+        }
+    }
     let mut checker = KernelChecker::new(&compilation);
     let mut mismatches = Vec::new();
     for probe in probes(universe, rules) {
@@ -57,6 +103,15 @@ fn run_set(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (u64, Vec<S
 
 #[test]
 fn kernel_agrees_with_oracle_on_examples_and_generated_sets() {
+    run_differential(Datapath::Template);
+}
+
+#[test]
+fn specialized_kernel_agrees_with_oracle_on_examples_and_generated_sets() {
+    run_differential(Datapath::Specialized);
+}
+
+fn run_differential(datapath: Datapath) {
     if skip_kernel_tests() {
         eprintln!(
             "SKIPPED: POLICYC_SKIP_KERNEL_TESTS=1 (differential oracle-vs-kernel test not run)"
@@ -73,16 +128,21 @@ fn kernel_agrees_with_oracle_on_examples_and_generated_sets() {
         &mut sources,
     )
     .expect("examples load");
-    let (mut packets, mut mismatches) = run_set("policy-examples", &universe, &rules);
+    let (mut packets, mut mismatches) = run_set("policy-examples", &universe, &rules, datapath);
     for seed in 0..GENERATED_SETS {
         let set = generate(seed);
         let universe = set.universe().expect("universe");
-        let (n, m) = run_set(&format!("generated seed {seed}"), &universe, &set.rules);
+        let (n, m) = run_set(
+            &format!("generated seed {seed}"),
+            &universe,
+            &set.rules,
+            datapath,
+        );
         packets += n;
         mismatches.extend(m);
     }
     println!(
-        "{packets} packets through the kernel in {:.1?}, {} mismatches",
+        "{datapath:?}: {packets} packets through the kernel in {:.1?}, {} mismatches",
         started.elapsed(),
         mismatches.len()
     );

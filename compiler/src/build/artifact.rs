@@ -1,5 +1,5 @@
-//! Writes the artifact directory: `objects/<sha256>.bpf.o` (the embedded datapath object,
-//! content-addressed, written once), `maps/ipcache.bin`, `maps/<namespace>/<name>/*.bin`
+//! Writes the artifact directory: `objects/<sha256>.bpf.o` (the embedded datapath object and
+//! any `--specialize` objects, content-addressed, each written once), `maps/ipcache.bin`, `maps/<namespace>/<name>/*.bin`
 //! (`.rodata` config and one image per map), `classifier.json`, `manifest.json`, `report.json` and `report.md`.
 //! Every byte is a function of the inputs: no timestamps, sorted maps, stable JSON.
 
@@ -7,6 +7,7 @@ use super::classifier::{build_classifier, CLASSIFIER_FILE};
 use super::compile::Compilation;
 use super::manifest::{build_manifest, endpoint_dir, Manifest, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
+use super::specialize::SpecializationReport;
 use policyc_backends::{BackendError, ImageFile, DATAPATH_OBJECT};
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
@@ -48,6 +49,8 @@ pub struct ArtifactInputs<'a> {
     pub inputs: Vec<String>,
     /// Loud warnings (L7 not enforced, toFQDNs fail closed, ...), also listed in the report.
     pub warnings: Vec<String>,
+    /// What `--specialize` did (None without it).
+    pub specialization: Option<SpecializationReport>,
 }
 
 pub(super) struct Writer<'a> {
@@ -129,6 +132,13 @@ pub fn write_artifact(
     };
     let object = object_path();
     w.write(&object, DATAPATH_OBJECT)?;
+    // Generated objects (`--specialize`), each once however many endpoints share it.
+    for endpoint in &compilation.endpoints {
+        let path = endpoint.object.artifact_path();
+        if !w.digests.contains_key(&path) {
+            w.write(&path, endpoint.object.bytes())?;
+        }
+    }
     w.image(
         "maps/ipcache.bin",
         &ImageFile {
@@ -181,12 +191,13 @@ pub fn write_artifact(
         },
     );
     dns.annotate(&mut manifest);
-    let report = build_report(
+    let mut report = build_report(
         compilation,
         inputs.universe.identities().len(),
         inputs.input_digest,
         inputs.warnings,
     );
+    report.specialization = inputs.specialization;
     w.json("manifest.json", "manifest", &manifest)?;
     w.json("report.json", "report", &report)?;
     w.write("report.md", render_markdown(&report).as_bytes())?;

@@ -2,6 +2,7 @@
 //! datapath tables and map images, plus the node-wide ipcache. Used by `policyc build`,
 //! `policyc test --datapath` and the differential tests alike.
 
+use super::specialize::EndpointObject;
 use crate::optimize::endpoint::datapath_options;
 use crate::optimize::{optimize_endpoint, OptimizedEndpoint};
 use crate::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};
@@ -35,6 +36,8 @@ pub struct CompiledEndpoint {
     pub resolved: ResolvedEndpoint,
     pub optimized: OptimizedEndpoint,
     pub images: EndpointImages,
+    /// The BPF object it runs (the template unless `--specialize` generated one).
+    pub object: EndpointObject,
 }
 
 /// A compiled policy set.
@@ -94,6 +97,7 @@ pub fn compile(
                 resolved,
                 optimized,
                 images,
+                object: EndpointObject::Template,
             })
         })
         .collect::<Result<Vec<_>, CompileError>>()?;

@@ -174,7 +174,13 @@ impl<'c> KernelChecker<'c> {
     pub fn load(&mut self, endpoint: &EndpointKey) -> Result<&TestHarness, KernelCheckError> {
         if !self.harnesses.contains_key(endpoint) {
             let images = self.images(endpoint)?;
-            let harness = TestHarness::from_images(
+            // The endpoint's own object under `--specialize`, else the template.
+            let object = self
+                .compilation
+                .endpoint(endpoint)
+                .map_or(policyc_backends::DATAPATH_OBJECT, |e| e.object.bytes());
+            let harness = TestHarness::from_object_images(
+                object,
                 images,
                 &self.compilation.ipcache_image,
                 &[AttachKind::Tcx],

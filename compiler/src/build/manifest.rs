@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 
 /// Version of the artifact directory layout described here.
 pub const ARTIFACT_FORMAT_VERSION: u32 = 1;
+/// Version of an artifact where some endpoint runs its own (`--specialize`) object: a loader
+/// that only knows version 1 would load the template for it, so it must refuse.
+pub const ARTIFACT_FORMAT_VERSION_SPECIALIZED: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -84,7 +87,15 @@ pub struct ManifestEndpoint {
     pub name: String,
     pub endpoint_id: u32,
     pub identity: u32,
+    /// The object this endpoint loads (the template's, or its generated one).
     pub object: String,
+    /// The object was generated for this endpoint's decision (`--specialize`; format 2).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub specialized: bool,
+    /// Specialized endpoints: datapath ids of the rules whose verdict is redirect-l7 (their
+    /// tables hold no intervals the loader could scan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirect_l7_rules: Vec<u32>,
     /// `.rodata` configuration image.
     pub config: String,
     /// Map name → image path.
@@ -160,6 +171,20 @@ pub fn verdict_kinds(endpoint: &CompiledEndpoint) -> Vec<&'static str> {
     kinds
 }
 
+/// Datapath ids of the rules credited with a redirect-l7 verdict anywhere in an endpoint.
+pub fn redirect_l7_rules(endpoint: &CompiledEndpoint) -> Vec<u32> {
+    let mut ids: Vec<u32> = Direction::BOTH
+        .iter()
+        .flat_map(|d| endpoint.optimized.classes(*d).classes.iter())
+        .flat_map(|behaviour| behaviour.values().flatten())
+        .filter(|interval| matches!(interval.verdict, Verdict::RedirectL7(_)))
+        .map(|interval| datapath_rule_id(interval.rule))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Does any endpoint redirect to an L7 policy?
 pub fn has_l7(compilation: &Compilation) -> bool {
     compilation.endpoints.iter().any(|e| {
@@ -189,7 +214,13 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
                 name: e.key.to_string(),
                 endpoint_id: e.endpoint_id,
                 identity: e.resolved.identity.0,
-                object: inputs.object_path.clone(),
+                object: e.object.artifact_path(),
+                specialized: e.object.is_specialized(),
+                redirect_l7_rules: if e.object.is_specialized() {
+                    redirect_l7_rules(e)
+                } else {
+                    Vec::new()
+                },
                 config: format!("{dir}/config.bin"),
                 maps: inputs
                     .map_files
@@ -212,8 +243,13 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
             }
         })
         .collect();
+    let any_specialized = compilation.endpoints.iter().any(|e| e.object.is_specialized());
     Manifest {
-        format_version: ARTIFACT_FORMAT_VERSION,
+        format_version: if any_specialized {
+            ARTIFACT_FORMAT_VERSION_SPECIALIZED
+        } else {
+            ARTIFACT_FORMAT_VERSION
+        },
         layout_version: policyc_backends::layout::LAYOUT_VERSION,
         input_digest: inputs.input_digest,
         inputs: inputs.inputs,

@@ -13,8 +13,12 @@ pub mod kernel_check;
 pub mod manifest;
 pub mod pipeline;
 pub mod report;
+pub mod specialize;
 
 pub use artifact::{write_artifact, ArtifactError, ArtifactSummary};
 pub use compile::{compile, Compilation, CompileError, CompiledEndpoint};
 pub use digest::{input_digest, input_files};
-pub use pipeline::{build_artifact, build_warnings, load_inputs, BuildFailure, BuildRequest};
+pub use pipeline::{
+    build_artifact, build_artifact_with, build_warnings, load_inputs, BuildFailure, BuildProgress,
+    BuildRequest,
+};

@@ -6,6 +6,7 @@ use super::artifact::{write_artifact, ArtifactError, ArtifactInputs, ArtifactSum
 use super::compile::{compile, Compilation, CompileError};
 use super::digest::{input_digest, input_files};
 use super::manifest::has_l7;
+use super::specialize::{CacheStats, SpecializeError, SpecializeOptions};
 use crate::diagnostics::{Finding, Severity};
 use crate::frontend::source::SourceMap;
 use crate::frontend::{load_policies, FrontendOptions};
@@ -37,6 +38,8 @@ pub enum BuildFailure {
     Compile(#[from] CompileError),
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    #[error(transparent)]
+    Specialize(#[from] SpecializeError),
 }
 
 /// The loud warnings of a build: what the datapath does not enforce yet.
@@ -94,14 +97,54 @@ pub fn build_artifact(
     on_start: &dyn Fn(usize),
     on_endpoint_done: &(dyn Fn() + Sync),
 ) -> Result<(ArtifactSummary, Vec<Finding>), BuildFailure> {
+    build_artifact_with(
+        request,
+        None,
+        sources,
+        &BuildProgress {
+            on_start,
+            on_endpoint_done,
+            on_objects: &|_| {},
+            on_object_done: &|| {},
+        },
+    )
+    .map(|(summary, findings, _)| (summary, findings))
+}
+
+/// Progress callbacks of [`build_artifact_with`].
+pub struct BuildProgress<'a> {
+    /// Number of endpoints to compile.
+    pub on_start: &'a dyn Fn(usize),
+    pub on_endpoint_done: &'a (dyn Fn() + Sync),
+    /// Number of distinct objects `--specialize` needs.
+    pub on_objects: &'a dyn Fn(usize),
+    pub on_object_done: &'a (dyn Fn() + Sync),
+}
+
+/// A whole build, with `--specialize` when `specialize` is set (then also the cache stats).
+pub fn build_artifact_with(
+    request: &BuildRequest,
+    specialize: Option<&SpecializeOptions>,
+    sources: &mut SourceMap,
+    progress: &BuildProgress<'_>,
+) -> Result<(ArtifactSummary, Vec<Finding>, Option<CacheStats>), BuildFailure> {
     let (universe, rules, findings) = load_inputs(
         &request.inventory,
         &request.policies,
         request.options,
         sources,
     )?;
-    on_start(universe.endpoints().len());
-    let compilation = compile(&universe, &rules, on_endpoint_done)?;
+    (progress.on_start)(universe.endpoints().len());
+    let mut compilation = compile(&universe, &rules, progress.on_endpoint_done)?;
+    let specialization = match specialize {
+        Some(options) => Some(super::specialize::specialize(
+            &mut compilation,
+            options,
+            progress.on_objects,
+            progress.on_object_done,
+        )?),
+        None => None,
+    };
     let mut all_inputs = vec![request.inventory.clone()];
     all_inputs.extend(request.policies.iter().cloned());
     let files = input_files(&all_inputs)?;
@@ -115,8 +158,9 @@ pub fn build_artifact(
             input_digest: digest,
             inputs: files.iter().map(|f| f.display().to_string()).collect(),
             warnings,
+            specialization: specialization.as_ref().map(|s| s.report.clone()),
         },
         &request.output,
     )?;
-    Ok((summary, findings))
+    Ok((summary, findings, specialization.map(|s| s.cache)))
 }

@@ -79,6 +79,9 @@ pub struct BuildReport {
     pub endpoints: Vec<EndpointReport>,
     pub totals: Totals,
     pub notes: Vec<String>,
+    /// `--specialize` only: which endpoints run generated code and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specialization: Option<super::specialize::SpecializationReport>,
 }
 
 fn ratio(cilium: usize, ours: usize) -> f64 {
@@ -202,6 +205,7 @@ pub fn build_report(
         endpoints,
         totals,
         notes,
+        specialization: None,
     }
 }
 
@@ -307,5 +311,8 @@ pub fn render_markdown(report: &BuildReport) -> String {
         "\nscore = bytes + {} × lookups per packet; the lower score wins.",
         cm.lookup_weight_bytes
     );
+    if let Some(specialization) = &report.specialization {
+        super::specialize::report::render_markdown(specialization, &mut md);
+    }
     md
 }

@@ -2,7 +2,10 @@
 //! the artifact directory (see `crate::build`). Exit 0 built, 1 the inputs have error findings,
 //! 2 usage or I/O error.
 
-use crate::build::{build_artifact, BuildFailure, BuildRequest};
+use crate::build::specialize::{default_cache_dir, CacheStats, SpecializeOptions};
+use crate::build::{
+    build_artifact_with, ArtifactSummary, BuildFailure, BuildProgress, BuildRequest,
+};
 use crate::diagnostics::{render, Format, HumanOptions, RenderOptions};
 use crate::frontend::source::SourceMap;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,9 +22,17 @@ pub struct BuildArgs {
     /// Output artifact directory (created if missing).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
-    /// Per-endpoint generated C compiled with clang (not available yet).
+    /// Per endpoint, generate the policy decision as C (constants folded into a switch and port
+    /// tree) and compile it with clang into its own object; endpoints with the same generated
+    /// code share one object. Needs clang (clang-16) on PATH; objects are cached by content hash.
     #[arg(long)]
     pub specialize: bool,
+    /// Object cache of --specialize (default $XDG_CACHE_HOME/policyc or ~/.cache/policyc).
+    #[arg(long, value_name = "DIR", requires = "specialize")]
+    pub cache_dir: Option<PathBuf>,
+    /// clang for --specialize (default $CLANG, else clang-16, clang-19, clang on PATH).
+    #[arg(long, value_name = "PATH", requires = "specialize")]
+    pub clang: Option<PathBuf>,
     /// Cilium's allow-localhost: `always` (host may always reach local endpoints) or `policy`.
     #[arg(long, value_name = "MODE", default_value = "always", value_parser = ["always", "policy"])]
     pub allow_localhost: String,
@@ -48,6 +59,19 @@ fn options(args: &BuildArgs) -> UniverseOptions {
     }
 }
 
+fn objects_progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("specializing {bar:30} {pos}/{len} objects (clang)")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
 fn progress_bar() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -59,11 +83,40 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-pub fn run(args: BuildArgs) -> ExitCode {
-    if args.specialize {
-        eprintln!("policyc build: --specialize (per-endpoint generated C) is not implemented yet; build without it");
-        return ExitCode::from(2);
+fn specialize_options(args: &BuildArgs) -> Option<SpecializeOptions> {
+    args.specialize.then(|| SpecializeOptions {
+        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        clang: args.clang.clone(),
+        ..SpecializeOptions::default()
+    })
+}
+
+fn print_specialization(summary: &ArtifactSummary, cache: Option<&CacheStats>) {
+    let Some(report) = &summary.report.specialization else {
+        return;
+    };
+    let specialized = report.endpoints.iter().filter(|e| e.specialized).count();
+    eprintln!(
+        "specialized {specialized} of {} endpoint(s) into {} object(s){}",
+        report.endpoints.len(),
+        report.objects,
+        cache.map_or(String::new(), |c| format!(
+            " ({} compiled with clang, {} from the cache)",
+            c.compiled, c.cache_hits
+        ))
+    );
+    for e in report.endpoints.iter().filter(|e| !e.specialized) {
+        eprintln!("WARNING: {} runs the template: {}", e.name, e.why);
     }
+    for failure in cache
+        .map(|c| c.store_failures.as_slice())
+        .unwrap_or_default()
+    {
+        eprintln!("WARNING: cannot store a compiled object in the cache: {failure}");
+    }
+}
+
+pub fn run(args: BuildArgs) -> ExitCode {
     let missing: Vec<&PathBuf> = std::iter::once(&args.inventory)
         .chain(args.policies.iter())
         .filter(|p| !p.exists())
@@ -85,19 +138,34 @@ pub fn run(args: BuildArgs) -> ExitCode {
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
-    let result = build_artifact(
+    let objects_bar = objects_progress_bar();
+    let result = build_artifact_with(
         &request,
+        specialize_options(&args).as_ref(),
         &mut sources,
-        &|n| bar.set_length(n as u64),
-        &|| bar.inc(1),
+        &BuildProgress {
+            on_start: &|n| bar.set_length(n as u64),
+            on_endpoint_done: &|| bar.inc(1),
+            on_objects: &|n| {
+                bar.finish_and_clear();
+                objects_bar.set_length(n as u64);
+                if objects_bar.is_hidden() {
+                    eprintln!(
+                        "specialize: {n} distinct object(s) to compile or take from the cache"
+                    );
+                }
+            },
+            on_object_done: &|| objects_bar.inc(1),
+        },
     );
     bar.finish_and_clear();
+    objects_bar.finish_and_clear();
     let render_options = RenderOptions {
         human: HumanOptions::detect(),
         ..RenderOptions::default()
     };
     match result {
-        Ok((summary, findings)) => {
+        Ok((summary, findings, cache)) => {
             if !findings.is_empty() {
                 eprint!(
                     "{}",
@@ -107,6 +175,7 @@ pub fn run(args: BuildArgs) -> ExitCode {
             for warning in &summary.manifest.warnings {
                 eprintln!("WARNING: {warning}");
             }
+            print_specialization(&summary, cache.as_ref());
             let t = &summary.report.totals;
             eprintln!(
                 "built {} endpoint(s) into {}: {} policy-map entries vs {} in Cilium's encoding (Cilium/policyc = {:.2}x); see report.md",
@@ -125,6 +194,10 @@ pub fn run(args: BuildArgs) -> ExitCode {
             );
             eprintln!("policyc build: the inputs have errors; nothing was written");
             ExitCode::from(1)
+        }
+        Err(BuildFailure::Specialize(e)) => {
+            eprintln!("policyc build: {:?}", miette::Report::new(e));
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("policyc build: {e}");

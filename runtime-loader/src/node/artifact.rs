@@ -1,7 +1,8 @@
 //! Reading and verifying a `policyc build` artifact: `manifest.json` (format and layout
 //! version), the sha256 of every object and image file against the manifest's
 //! `file_digests`, the datapath object against the one this loader embeds, and the per-endpoint
-//! images. Nothing is loaded into the kernel here.
+//! images and object (the template's, or the endpoint's own `--specialize` object in format 2).
+//! Nothing is loaded into the kernel here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,11 @@ use sha2::{Digest, Sha256};
 use super::decode::decode_interval;
 use super::error::NodeError;
 
-/// Artifact format versions this loader installs.
-pub const SUPPORTED_FORMAT_VERSION: u32 = 1;
+/// Newest artifact format version this loader installs.
+pub const SUPPORTED_FORMAT_VERSION: u32 = 2;
+/// Every artifact format version this loader installs: 1 (every endpoint runs the template),
+/// 2 (endpoints may name their own `--specialize` object).
+pub const SUPPORTED_FORMAT_VERSIONS: [u32; 2] = [1, SUPPORTED_FORMAT_VERSION];
 
 /// `manifest.json`, as far as the loader reads it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +135,15 @@ pub struct ManifestEndpoint {
     /// Verdict kinds in the tables.
     #[serde(default)]
     pub verdict_kinds: Vec<String>,
+    /// The object this endpoint loads (relative path; the manifest's `object` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The object was generated for this endpoint (`policyc build --specialize`, format 2).
+    #[serde(default)]
+    pub specialized: bool,
+    /// Specialized endpoints: datapath ids of redirect-l7 rules (no intervals to scan).
+    #[serde(default)]
+    pub redirect_l7_rules: Vec<u32>,
 }
 
 impl Manifest {
@@ -179,6 +192,9 @@ pub struct EndpointInstall {
     pub images: EndpointImages,
     /// The node-wide ipcache image.
     pub ipcache: MapImage,
+    /// The ELF object to load: the embedded template, or the endpoint's generated object
+    /// (its sha256 checked against the manifest when read).
+    pub object: Vec<u8>,
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -213,11 +229,19 @@ impl Artifact {
 
     fn verify(&self) -> Result<(), NodeError> {
         let m = &self.manifest;
-        if m.format_version != SUPPORTED_FORMAT_VERSION {
+        if !SUPPORTED_FORMAT_VERSIONS.contains(&m.format_version) {
             return Err(self.problem(format!(
-                "artifact format version {} (this loader installs version {SUPPORTED_FORMAT_VERSION}); rebuild with a matching policyc",
+                "artifact format version {} (this loader installs versions {SUPPORTED_FORMAT_VERSIONS:?}); rebuild with a matching policyc",
                 m.format_version
             )));
+        }
+        if m.format_version < 2 {
+            if let Some(e) = m.endpoints.iter().find(|e| e.specialized) {
+                return Err(self.problem(format!(
+                    "endpoint {} is specialized, which format version {} cannot express",
+                    e.name, m.format_version
+                )));
+            }
         }
         if m.layout_version != LAYOUT_VERSION {
             return Err(self.problem(format!(
@@ -228,6 +252,7 @@ impl Artifact {
         let mut required: Vec<&str> = vec![&m.object, &m.ipcache];
         for e in &m.endpoints {
             required.push(&e.config);
+            required.push(self.object_of(e));
             required.extend(e.maps.values().map(String::as_str));
         }
         for relative in required {
@@ -244,14 +269,46 @@ impl Artifact {
                 )));
             }
         }
-        if sha256(DATAPATH_OBJECT) != m.file_digests.get(&m.object).cloned().unwrap_or_default() {
-            return Err(self.problem(format!(
-                "{} is not the datapath object of this policy-loader ({}); use the loader of the same release",
-                m.object,
-                sha256(DATAPATH_OBJECT)
-            )));
+        let template_objects = std::iter::once(m.object.as_str()).chain(
+            m.endpoints
+                .iter()
+                .filter(|e| !e.specialized)
+                .map(|e| self.object_of(e)),
+        );
+        for object in template_objects {
+            if sha256(DATAPATH_OBJECT) != m.file_digests.get(object).cloned().unwrap_or_default() {
+                return Err(self.problem(format!(
+                    "{object} is not the datapath object of this policy-loader ({}); use the loader of the same release",
+                    sha256(DATAPATH_OBJECT)
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// The object (relative path) endpoint `e` loads.
+    fn object_of<'m>(&'m self, e: &'m ManifestEndpoint) -> &'m str {
+        e.object.as_deref().unwrap_or(&self.manifest.object)
+    }
+
+    /// The object bytes of endpoint `e`: the embedded template, or its specialized object read
+    /// from the artifact and checked against the manifest's digest.
+    fn read_object(&self, e: &ManifestEndpoint) -> Result<Vec<u8>, NodeError> {
+        if !e.specialized {
+            return Ok(DATAPATH_OBJECT.to_vec());
+        }
+        let relative = self.object_of(e);
+        let path = self.dir.join(relative);
+        let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
+        let expected = self.manifest.file_digests.get(relative);
+        if expected != Some(&sha256(&bytes)) {
+            return Err(self.problem(format!(
+                "{relative} has digest {}, the manifest says {} (modified or corrupt)",
+                sha256(&bytes),
+                expected.map_or("nothing", String::as_str)
+            )));
+        }
+        Ok(bytes)
     }
 
     fn read_image(&self, relative: &str) -> Result<ImageFile, NodeError> {
@@ -279,16 +336,19 @@ impl Artifact {
             .into_iter()
             .next()
             .ok_or_else(|| self.problem("ipcache image has no map"))?;
+        let object = self.read_object(&endpoint)?;
         Ok(EndpointInstall {
             endpoint,
             images: EndpointImages { config, maps },
             ipcache,
+            object,
         })
     }
 }
 
 impl EndpointInstall {
-    /// Rules whose intervals carry a REDIRECT_L7 verdict in this endpoint's tables.
+    /// Rules whose intervals carry a REDIRECT_L7 verdict in this endpoint's tables (for a
+    /// specialized endpoint: the manifest's list, its decision is code).
     pub fn l7_rule_ids(&self) -> Vec<u32> {
         let mut ids: Vec<u32> = self
             .images
@@ -303,6 +363,7 @@ impl EndpointInstall {
                     .collect()
             })
             .unwrap_or_default();
+        ids.extend(&self.endpoint.redirect_l7_rules);
         ids.sort_unstable();
         ids.dedup();
         ids

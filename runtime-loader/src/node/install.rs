@@ -255,7 +255,7 @@ fn load_generation(
         kinds: vec![kind],
     };
     let endpoint_dir = paths.endpoint_dir(name);
-    DatapathInstance::load_with(&request, |open| {
+    DatapathInstance::load_object_with(&install.object, &request, |open| {
         for mut map in open.maps_mut() {
             let map_name = map.name().to_string_lossy().into_owned();
             if !SHARED_MAPS.contains(&map_name.as_str()) {
