@@ -24,6 +24,8 @@ pub enum CompileError {
     },
     #[error("encoding the ipcache: {0}")]
     Ipcache(BackendError),
+    #[error(transparent)]
+    Fqdn(#[from] crate::dns::DnsCompileError),
 }
 
 /// One endpoint, compiled.
@@ -75,6 +77,9 @@ pub fn compile(
     rules: &[PolicyRule],
     on_endpoint_done: &(dyn Fn() + Sync),
 ) -> Result<Compilation, CompileError> {
+    // More toFQDNs selectors than the learned map's bitmap holds: a build error, not a silent
+    // fail-closed (resolution leaves toFQDNs out when they do not fit).
+    crate::dns::FqdnClasses::node_wide(rules)?;
     let options = datapath_options(universe);
     let endpoints = universe
         .endpoints()
@@ -84,11 +89,13 @@ pub fn compile(
             let endpoint_id = u32::try_from(index + 1).unwrap_or(u32::MAX);
             let resolved = resolve_endpoint(universe, rules, &endpoint.key)?;
             let optimized = optimize_endpoint(&resolved, endpoint_id, options);
-            let images =
+            let mut images =
                 endpoint_images(&optimized.tables).map_err(|source| CompileError::Backend {
                     endpoint: endpoint.key.to_string(),
                     source,
                 })?;
+            // The FQDN classes whose pseudo-identities the egress tables judge.
+            images.config.fqdn_mask = crate::resolve::fqdn_mask(&resolved.egress.groups);
             on_endpoint_done();
             Ok(CompiledEndpoint {
                 key: endpoint.key.clone(),

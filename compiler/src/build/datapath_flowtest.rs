@@ -1,17 +1,27 @@
-//! `policyc test --datapath`: every L3/L4 FlowTests case (no L7 request, no DNS name) also runs
+//! `policyc test --datapath`: every FlowTests case without an HTTP/Kafka request also runs
 //! through the compiled programs in the kernel — the source endpoint's egress program and the
 //! destination endpoint's ingress program; for a non-endpoint peer only the endpoint side — and
 //! each side must get the oracle's verdict. The flowtest runner calls [`check_reports`].
+//!
+//! DNS cases go through the endpoint's DNS object too (`fqdn_check`): a `resolvedFrom:` case
+//! sends a query for the name from the source endpoint and the server's answer carrying the
+//! destination address (learned only if the DNS object allowed the question), then the
+//! connection; a `dns:` case (UDP/53) passes when the L3/L4 program lets it reach the port
+//! (allow, or the redirect of a DNS rule) and the DNS object does not refuse the question.
+//! The node-wide learned map is emptied after every `resolvedFrom:` case.
 
 use super::compile::compile;
+use super::fqdn_check::{DnsTeacher, FqdnCheckError, QueryOutcome};
 use super::kernel_check::{
     agrees, expected_side, ExpectedSide, KernelCheckError, KernelChecker, KernelSide, SideProbe,
 };
+use super::specialize::SpecializeOptions;
 use crate::flowtest::{parse_flow_tests, RunOptions, SuiteReport, TestOutcome};
 use crate::frontend::source::SourceMap;
 use crate::identity::build_universe;
 use crate::inventory::load_inventory;
-use policyc_ir::oracle::FlowPeer;
+use policyc_backends::layout::Verdict as DpVerdict;
+use policyc_ir::oracle::{FlowPeer, L7Request, Transport};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::{Direction, Entity, ReservedIdentity};
 use std::fmt;
@@ -29,6 +39,11 @@ pub enum DatapathTestError {
         file: String,
         source: KernelCheckError,
     },
+    #[error("{file}: {source}")]
+    Dns {
+        file: String,
+        source: Box<FqdnCheckError>,
+    },
 }
 
 /// One side of one test where the kernel disagreed with the oracle.
@@ -40,6 +55,8 @@ pub struct DatapathFailure {
     pub direction: Direction,
     pub oracle: ExpectedSide,
     pub kernel: KernelSide,
+    /// What the endpoint's DNS object did with the case's question (DNS cases only).
+    pub dns: Option<QueryOutcome>,
 }
 
 impl fmt::Display for DatapathFailure {
@@ -48,7 +65,11 @@ impl fmt::Display for DatapathFailure {
             f,
             "FAIL (datapath) {}: {}: {} {}: oracle says {}, kernel says {}",
             self.file, self.test, self.endpoint, self.direction, self.oracle, self.kernel
-        )
+        )?;
+        if let Some(dns) = self.dns {
+            write!(f, " (DNS question {dns})")?;
+        }
+        Ok(())
     }
 }
 
@@ -57,8 +78,11 @@ impl fmt::Display for DatapathFailure {
 pub struct DatapathSummary {
     /// Endpoint sides run through the kernel.
     pub sides_checked: usize,
-    /// Cases not run: L7 or DNS-name cases, or peers without an address of the right family.
+    /// Cases not run: HTTP/Kafka cases, `dns:` cases not on UDP/53, or peers without an
+    /// address of the right family.
     pub cases_skipped: usize,
+    /// `resolvedFrom:` and `dns:` cases run through a DNS object and the datapath.
+    pub dns_cases: usize,
     pub failures: Vec<DatapathFailure>,
 }
 
@@ -127,96 +151,268 @@ fn endpoint_of(universe: &Universe, peer: &FlowPeer) -> Option<EndpointKey> {
     }
 }
 
-fn check_outcome(
-    file: &str,
-    universe: &Universe,
-    checker: &mut KernelChecker<'_>,
-    outcome: &TestOutcome,
-    summary: &mut DatapathSummary,
-) -> Result<(), DatapathTestError> {
-    let flow = &outcome.flow;
-    if flow.l7.is_some() || flow.resolved_from.is_some() {
-        summary.cases_skipped += 1;
-        return Ok(());
+/// Addresses outside the cluster the crafted DNS questions go to (DNS servers are not judged
+/// by the DNS object's rules in phase 1, only by the L3/L4 program, which `dns:` cases check).
+const DNS_SERVER_V4: &str = "192.0.2.53";
+const DNS_SERVER_V6: &str = "2001:db8::53";
+
+fn dns_server(ipv6: bool) -> Option<IpAddr> {
+    (if ipv6 { DNS_SERVER_V6 } else { DNS_SERVER_V4 })
+        .parse()
+        .ok()
+}
+
+/// One FlowTests document's replay through the kernel.
+struct Replay<'a, 'c> {
+    file: &'a str,
+    universe: &'a Universe,
+    checker: KernelChecker<'c>,
+    teacher: DnsTeacher<'c>,
+    summary: &'a mut DatapathSummary,
+}
+
+/// The source and destination addresses of a flow in the first family both ends have.
+fn addresses(universe: &Universe, flow: &policyc_ir::oracle::Flow) -> Option<(IpAddr, IpAddr)> {
+    [false, true].into_iter().find_map(|v6| {
+        Some((
+            address_of(universe, &flow.source, v6)?,
+            address_of(universe, &flow.destination, v6)?,
+        ))
+    })
+}
+
+impl Replay<'_, '_> {
+    fn kernel_error(&self, source: KernelCheckError) -> DatapathTestError {
+        DatapathTestError::Kernel {
+            file: self.file.to_string(),
+            source,
+        }
     }
-    let source = endpoint_of(universe, &flow.source);
-    let destination = endpoint_of(universe, &flow.destination);
-    if source.is_some() && source == destination {
-        summary.cases_skipped += 1;
-        return Ok(());
+
+    fn dns_error(&self, source: FqdnCheckError) -> DatapathTestError {
+        DatapathTestError::Dns {
+            file: self.file.to_string(),
+            source: Box::new(source),
+        }
     }
-    let family = [false, true].into_iter().find(|v6| {
-        address_of(universe, &flow.source, *v6).is_some()
-            && address_of(universe, &flow.destination, *v6).is_some()
-    });
-    let Some(ipv6) = family else {
-        summary.cases_skipped += 1;
-        return Ok(());
-    };
-    let (Some(src), Some(dst)) = (
-        address_of(universe, &flow.source, ipv6),
-        address_of(universe, &flow.destination, ipv6),
-    ) else {
-        summary.cases_skipped += 1;
-        return Ok(());
-    };
-    let sides = [
-        (source, Direction::Egress, src, dst, &outcome.verdict.egress),
-        (
-            destination,
-            Direction::Ingress,
-            dst,
-            src,
-            &outcome.verdict.ingress,
-        ),
-    ];
-    for (endpoint, direction, local, peer, side) in sides {
-        let Some(endpoint) = endpoint else { continue };
-        let probe = SideProbe {
-            direction,
-            local,
-            peer,
-            transport: flow.transport,
+
+    fn compare(
+        &mut self,
+        outcome: &TestOutcome,
+        endpoint: EndpointKey,
+        direction: Direction,
+        kernel: KernelSide,
+        dns: Option<QueryOutcome>,
+    ) {
+        self.summary.sides_checked += 1;
+        let side = match direction {
+            Direction::Egress => &outcome.verdict.egress,
+            Direction::Ingress => &outcome.verdict.ingress,
         };
-        let kernel = checker
-            .run(&endpoint, probe)
-            .map_err(|source| DatapathTestError::Kernel {
-                file: file.to_string(),
-                source,
-            })?;
-        summary.sides_checked += 1;
         let oracle = expected_side(side);
         if !agrees(oracle, kernel) {
-            summary.failures.push(DatapathFailure {
-                file: file.to_string(),
+            self.summary.failures.push(DatapathFailure {
+                file: self.file.to_string(),
                 test: outcome.case.name.clone(),
                 endpoint,
                 direction,
                 oracle,
                 kernel,
+                dns,
             });
         }
     }
-    Ok(())
+
+    fn run_side(
+        &mut self,
+        endpoint: &EndpointKey,
+        direction: Direction,
+        local: IpAddr,
+        peer: IpAddr,
+        transport: Transport,
+    ) -> Result<KernelSide, DatapathTestError> {
+        let probe = SideProbe {
+            direction,
+            local,
+            peer,
+            transport,
+        };
+        self.checker
+            .run(endpoint, probe)
+            .map_err(|e| self.kernel_error(e))
+    }
+
+    fn check(&mut self, outcome: &TestOutcome) -> Result<(), DatapathTestError> {
+        let flow = &outcome.flow;
+        let dns_query = match &flow.l7 {
+            None => None,
+            Some(L7Request::Dns { query }) => Some(query.clone()),
+            Some(_) => {
+                self.summary.cases_skipped += 1;
+                return Ok(());
+            }
+        };
+        let source = endpoint_of(self.universe, &flow.source);
+        let destination = endpoint_of(self.universe, &flow.destination);
+        if source.is_some() && source == destination {
+            self.summary.cases_skipped += 1;
+            return Ok(());
+        }
+        let Some((src, dst)) = addresses(self.universe, flow) else {
+            self.summary.cases_skipped += 1;
+            return Ok(());
+        };
+        if dns_query.is_some() && flow.transport != (Transport::Udp { port: 53 }) {
+            // The DNS object judges UDP/53 questions; TCP/53 and other ports are not replayed.
+            self.summary.cases_skipped += 1;
+            return Ok(());
+        }
+        if dns_query.is_some() || flow.resolved_from.is_some() {
+            self.summary.dns_cases += 1;
+        }
+        if let Some(source) = source {
+            let kernel_side = match (&flow.resolved_from, &dns_query) {
+                (Some(name), _) => self.resolved_egress(&source, src, dst, name, flow.transport)?,
+                (None, Some(query)) => self.dns_egress(&source, src, dst, query, flow.transport)?,
+                (None, None) => (
+                    self.run_side(&source, Direction::Egress, src, dst, flow.transport)?,
+                    None,
+                ),
+            };
+            self.compare(
+                outcome,
+                source,
+                Direction::Egress,
+                kernel_side.0,
+                kernel_side.1,
+            );
+        }
+        if let Some(destination) = destination {
+            let kernel =
+                self.run_side(&destination, Direction::Ingress, dst, src, flow.transport)?;
+            self.compare(outcome, destination, Direction::Ingress, kernel, None);
+        }
+        Ok(())
+    }
+
+    /// A `resolvedFrom:` case: query, answer carrying `dst`, connection; then forget.
+    fn resolved_egress(
+        &mut self,
+        source: &EndpointKey,
+        src: IpAddr,
+        dst: IpAddr,
+        name: &str,
+        transport: Transport,
+    ) -> Result<(KernelSide, Option<QueryOutcome>), DatapathTestError> {
+        let server = dns_server(src.is_ipv6()).unwrap_or(dst);
+        let asked = self
+            .teacher
+            .resolve(&mut self.checker, source, src, server, name, &[dst])
+            .map_err(|e| self.dns_error(e))?;
+        let kernel = self.run_side(source, Direction::Egress, src, dst, transport)?;
+        self.forget()?;
+        Ok((kernel, Some(asked)))
+    }
+
+    /// A `dns:` case on UDP/53: the L3/L4 program must let it reach the port and the DNS
+    /// object (when the endpoint has one) must not refuse the question.
+    fn dns_egress(
+        &mut self,
+        source: &EndpointKey,
+        src: IpAddr,
+        server: IpAddr,
+        query: &str,
+        transport: Transport,
+    ) -> Result<(KernelSide, Option<QueryOutcome>), DatapathTestError> {
+        let l4 = self.run_side(source, Direction::Egress, src, server, transport)?;
+        let reaches_port = l4.passed || l4.verdict == Some(DpVerdict::RedirectL7);
+        if !reaches_port {
+            return Ok((l4, None));
+        }
+        let asked = self
+            .teacher
+            .resolve(&mut self.checker, source, src, server, query, &[])
+            .map_err(|e| self.dns_error(e))?;
+        self.forget()?;
+        let kernel = match asked {
+            QueryOutcome::NotIntercepted => l4,
+            QueryOutcome::Allowed => KernelSide {
+                passed: true,
+                verdict: Some(DpVerdict::Allow),
+                ..l4
+            },
+            QueryOutcome::Refused => KernelSide {
+                passed: false,
+                verdict: Some(DpVerdict::Deny),
+                ..l4
+            },
+        };
+        Ok((kernel, Some(asked)))
+    }
+
+    /// Empties the node-wide learned map (cases must not teach each other).
+    fn forget(&mut self) -> Result<(), DatapathTestError> {
+        let file = self.file.to_string();
+        let learned = self
+            .checker
+            .learned()
+            .map_err(|source| DatapathTestError::Dns {
+                file: file.clone(),
+                source: Box::new(FqdnCheckError::Kernel(KernelCheckError::Learned(source))),
+            })?;
+        learned.clear().map_err(|source| DatapathTestError::Dns {
+            file,
+            source: Box::new(FqdnCheckError::Kernel(KernelCheckError::Learned(source))),
+        })
+    }
 }
 
-/// Replays the L3/L4 cases of every report through the kernel.
+/// Replays the cases of every report through the kernel.
 pub fn check_reports(
     reports: &[SuiteReport],
     options: &RunOptions,
     sources: &mut SourceMap,
 ) -> Result<DatapathSummary, DatapathTestError> {
+    check_reports_with(reports, options, None, sources)
+}
+
+/// [`check_reports`], with the endpoints' `--specialize` objects when `specialize` is set.
+pub fn check_reports_with(
+    reports: &[SuiteReport],
+    options: &RunOptions,
+    specialize: Option<&SpecializeOptions>,
+    sources: &mut SourceMap,
+) -> Result<DatapathSummary, DatapathTestError> {
     let mut summary = DatapathSummary::default();
     for report in reports {
         let universe = universe_of(report, options, sources)?;
-        let compilation =
+        let mut compilation =
             compile(&universe, &report.rules, &|| {}).map_err(|e| DatapathTestError::Compile {
                 file: report.file.clone(),
                 message: e.to_string(),
             })?;
-        let mut checker = KernelChecker::new(&compilation);
+        if let Some(specialize_options) = specialize {
+            super::specialize::specialize(&mut compilation, specialize_options, &|_| {}, &|| {})
+                .map_err(|e| DatapathTestError::Compile {
+                    file: report.file.clone(),
+                    message: format!("--specialize: {e}"),
+                })?;
+        }
+        let teacher = DnsTeacher::new(&compilation, &report.rules).map_err(|e| {
+            DatapathTestError::Compile {
+                file: report.file.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let mut replay = Replay {
+            file: &report.file,
+            universe: &universe,
+            checker: KernelChecker::new(&compilation),
+            teacher,
+            summary: &mut summary,
+        };
         for outcome in &report.outcomes {
-            check_outcome(&report.file, &universe, &mut checker, outcome, &mut summary)?;
+            replay.check(outcome)?;
         }
     }
     Ok(summary)

@@ -10,6 +10,7 @@ use policyc_backends::EndpointImages;
 use policyc_ir::oracle::{Decision, Reason, SideVerdict, Transport};
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::Direction;
+use policyc_loader::fqdn::LearnedMap;
 use policyc_loader::packet::Packet;
 use policyc_loader::{AttachKind, LoaderError, TestHarness};
 use std::collections::BTreeMap;
@@ -25,6 +26,8 @@ pub enum KernelCheckError {
         endpoint: EndpointKey,
         source: LoaderError,
     },
+    #[error("the node-wide learned-address map: {0}")]
+    Learned(LoaderError),
 }
 
 /// What the oracle says one side must do, in datapath terms.
@@ -132,6 +135,9 @@ pub struct SideProbe {
 /// Loaded programs for the endpoints of one compilation.
 pub struct KernelChecker<'c> {
     compilation: &'c Compilation,
+    /// The node-wide learned-address map every endpoint's program reads (toFQDNs); created
+    /// with the first program, empty until a DNS object (see `fqdn_check`) or a test fills it.
+    learned: Option<LearnedMap>,
     harnesses: BTreeMap<EndpointKey, TestHarness>,
     next_source_port: u16,
     packets: u64,
@@ -152,6 +158,7 @@ impl<'c> KernelChecker<'c> {
     pub fn new(compilation: &'c Compilation) -> Self {
         Self {
             compilation,
+            learned: None,
             harnesses: BTreeMap::new(),
             next_source_port: FIRST_SOURCE_PORT,
             packets: 0,
@@ -170,20 +177,36 @@ impl<'c> KernelChecker<'c> {
             .ok_or_else(|| KernelCheckError::UnknownEndpoint(endpoint.clone()))
     }
 
+    /// The node-wide learned map shared by every endpoint's programs (created once).
+    pub fn learned(&mut self) -> Result<&LearnedMap, LoaderError> {
+        if self.learned.is_none() {
+            self.learned = Some(LearnedMap::create()?);
+        }
+        self.learned
+            .as_ref()
+            .ok_or_else(|| LoaderError::Layout("no learned map".into()))
+    }
+
     /// Loads (once) the programs of an endpoint.
     pub fn load(&mut self, endpoint: &EndpointKey) -> Result<&TestHarness, KernelCheckError> {
         if !self.harnesses.contains_key(endpoint) {
             let images = self.images(endpoint)?;
+            let loader_error = |source| KernelCheckError::Loader {
+                endpoint: endpoint.clone(),
+                source,
+            };
+            self.learned().map_err(loader_error)?;
             // The endpoint's own object under `--specialize`, else the template.
             let object = self
                 .compilation
                 .endpoint(endpoint)
                 .map_or(policyc_backends::DATAPATH_OBJECT, |e| e.object.bytes());
-            let harness = TestHarness::from_object_images(
+            let harness = TestHarness::from_object_images_sharing(
                 object,
                 images,
                 &self.compilation.ipcache_image,
                 &[AttachKind::Tcx],
+                self.learned.as_ref(),
             )
             .map_err(|source| KernelCheckError::Loader {
                 endpoint: endpoint.clone(),

@@ -8,6 +8,7 @@ pub mod classifier;
 pub mod compile;
 pub mod datapath_flowtest;
 pub mod digest;
+pub mod fqdn_check;
 pub mod dns_images;
 pub mod kernel_check;
 pub mod manifest;

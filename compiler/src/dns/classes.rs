@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use policyc_ir::fqdn::FqdnSelector;
+use policyc_ir::rule::{Peer, PeerSet, PolicyRule};
+use policyc_ir::NumericIdentity;
 
 use super::DnsCompileError;
 
@@ -37,6 +39,44 @@ impl FqdnClasses {
             .map(|(i, s)| (s.clone(), i as u8))
             .collect();
         Ok(FqdnClasses { classes })
+    }
+
+    /// The node-wide classes of a build: every `toFQDNs` selector of the whole policy set, in
+    /// selector order, so every endpoint's DNS object and datapath (and the manifest) agree on
+    /// what a bit of the learned map means.
+    pub fn node_wide(rules: &[PolicyRule]) -> Result<FqdnClasses, DnsCompileError> {
+        let selectors = rules.iter().flat_map(|rule| match &rule.peers {
+            PeerSet::Some(peers) => peers
+                .iter()
+                .filter_map(|p| match p {
+                    Peer::Fqdn(selector) => Some(selector),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+            PeerSet::All => Vec::new(),
+        });
+        FqdnClasses::assign(selectors)
+    }
+
+    /// The pseudo-identity policy tables give class `class` (see `NumericIdentity::fqdn_class`).
+    pub fn pseudo_identity(class: u8) -> Option<NumericIdentity> {
+        NumericIdentity::fqdn_class(class)
+    }
+
+    /// Bitmap of the classes of `selectors` (unknown selectors are ignored).
+    pub fn mask<'a>(&self, selectors: impl IntoIterator<Item = &'a FqdnSelector>) -> u64 {
+        selectors
+            .into_iter()
+            .filter_map(|s| self.class_of(s))
+            .fold(0, |mask, class| mask | (1u64 << class))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.classes.len()
     }
 
     pub fn class_of(&self, selector: &FqdnSelector) -> Option<u8> {

@@ -13,7 +13,7 @@ use policyc_backends::dns::{DnsBuildError, DnsLimits, DnsTables};
 /// Why an endpoint's DNS tables could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsCompileError {
-    #[error("{count} distinct toFQDNs selectors apply to this endpoint; at most {MAX_FQDN_CLASSES} fit one selector bitmap (split the policy)")]
+    #[error("the policy set has {count} distinct toFQDNs selectors; the node-wide learned-address map has {MAX_FQDN_CLASSES} selector classes (bits 0..62): merge selectors (one matchPattern can cover several names) or split the policies across nodes")]
     TooManyFqdnSelectors { count: usize },
     #[error(transparent)]
     Tables(#[from] DnsBuildError),

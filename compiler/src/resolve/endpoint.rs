@@ -15,6 +15,7 @@
 use super::port_function::{
     L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,
 };
+use crate::dns::FqdnClasses;
 use crate::optimize::cilium_encoding::{CiliumEncoding, CiliumPortScope};
 use policyc_ir::oracle::{
     peer_matches, subject_selects, Decision, Flow, FlowError, FlowPeer, Oracle, Party, PeerMatch,
@@ -66,7 +67,8 @@ pub struct ResolvedDirection {
     pub default_deny_by: Vec<RuleId>,
     /// Rules whose subject selects the endpoint in this direction.
     pub selected_rules: Vec<RuleId>,
-    /// Every identity of the universe is in exactly one group.
+    /// Every identity of the universe is in exactly one group; on egress, each FQDN class a
+    /// selected rule names also has a group of its own pseudo-identity (`super::fqdn`).
     pub groups: Vec<PeerGroup>,
     /// What an identity unknown at build time gets (one matched by none of the rules).
     pub unknown_peer: ProtocolFunctions,
@@ -135,6 +137,7 @@ pub fn resolve_endpoint(
         }
     })?;
     let mut cilium = CiliumEncoding::new();
+    let fqdn = FqdnClasses::node_wide(rules).ok();
     let mut resolve_dir = |direction| -> Result<ResolvedDirection, ResolveError> {
         let selected: Vec<PolicyRule> = rules
             .iter()
@@ -148,6 +151,7 @@ pub fn resolve_endpoint(
             key,
             direction,
             selected: &selected,
+            fqdn: fqdn.as_ref(),
         };
         ctx.resolve(&mut cilium)
     };
@@ -170,19 +174,22 @@ pub fn resolve_endpoint(
     })
 }
 
-struct DirectionContext<'a> {
-    universe: &'a Universe,
-    key: &'a EndpointKey,
-    direction: Direction,
+#[derive(Clone, Copy)]
+pub(super) struct DirectionContext<'a> {
+    pub(super) universe: &'a Universe,
+    pub(super) key: &'a EndpointKey,
+    pub(super) direction: Direction,
     /// Rules selecting the endpoint in `direction`, in rule-table order.
-    selected: &'a [PolicyRule],
+    pub(super) selected: &'a [PolicyRule],
+    /// Node-wide FQDN classes (`None`: more than fit the learned map; toFQDNs fail closed).
+    pub(super) fqdn: Option<&'a FqdnClasses>,
 }
 
 /// Which selected rules match a peer, plus whether the peer is the host (localhost bypass).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct MatchSignature {
-    rules: Vec<usize>,
-    is_host: bool,
+pub(super) struct MatchSignature {
+    pub(super) rules: Vec<usize>,
+    pub(super) is_host: bool,
 }
 
 impl DirectionContext<'_> {
@@ -237,6 +244,9 @@ impl DirectionContext<'_> {
             });
         }
         let unknown_peer = self.unknown_peer(&by_signature, &groups, enforced);
+        if let (Direction::Egress, Some(classes)) = (self.direction, self.fqdn) {
+            groups.extend(super::fqdn::fqdn_groups(self, classes, enforced)?);
+        }
         Ok(ResolvedDirection {
             direction: self.direction,
             enforced,
@@ -294,7 +304,7 @@ impl DirectionContext<'_> {
     /// other selected rules cannot decide a flow from this peer — they only decide whether the
     /// direction is default-deny, which `enforced` carries in. This keeps the cost per group
     /// proportional to the rules that concern it instead of to every selected rule.
-    fn functions(
+    pub(super) fn functions(
         &self,
         signature: &MatchSignature,
         representative: NumericIdentity,

@@ -5,12 +5,14 @@
 //! cannot drift from the reference semantics; see [`endpoint`] for how the work is kept small.
 
 pub mod endpoint;
+pub mod fqdn;
 pub mod port_function;
 
 pub use endpoint::{
     resolve, resolve_endpoint, PeerGroup, ProtocolFunctions, ResolveError, ResolvedDirection,
     ResolvedEndpoint, ResolvedPolicy,
 };
+pub use fqdn::fqdn_mask;
 pub use port_function::{
     L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,
 };
