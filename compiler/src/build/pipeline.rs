@@ -57,7 +57,12 @@ pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<St
     );
     if fqdn {
         warnings.push(
-            "toFQDNs peers allow nothing yet (fail closed): no DNS proxy feeds learned addresses to the datapath"
+            "toFQDNs are enforced in the kernel only where the DNS object is installed (endpoints with rules.dns): a new egress \
+             connection to an address outside the cluster is allowed by the toFQDNs rules whose selectors match a name the endpoint \
+             was allowed to look up and whose answer carried that address, until the answer's TTL (or --dns-min-ttl) runs out; \
+             addresses are learned node-wide (another endpoint with the same selector may use them, as in Cilium). Answers the DNS \
+             object does not see or cannot parse (DNS over TCP split across segments, fragmented UDP, DoT/DoH) teach nothing: \
+             toFQDNs then allow nothing (fail closed)"
                 .to_string(),
         );
     }
