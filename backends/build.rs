@@ -9,10 +9,12 @@ use libbpf_cargo::SkeletonBuilder;
 const TEMPLATE_DIR: &str = "../bpf-templates";
 const DATAPATH_SOURCE: &str = "policyc_datapath.bpf.c";
 const DNS_SOURCE: &str = "policyc_dns.bpf.c";
+const DISPATCH_SOURCE: &str = "policyc_dispatch.bpf.c";
 const TEMPLATE_FILES: &[&str] = &[
     "policyc_datapath.bpf.c",
     "policyc_layout.h",
     "policyc_dns.bpf.c",
+    "policyc_dispatch.bpf.c",
     "dns_layout.h",
     "fqdn_learned.h",
     "policyc_fqdn.h",
@@ -47,6 +49,7 @@ fn main() {
     for (source, object) in [
         (DATAPATH_SOURCE, object),
         (DNS_SOURCE, out_dir.join("policyc_dns.bpf.o")),
+        (DISPATCH_SOURCE, out_dir.join("policyc_dispatch.bpf.o")),
     ] {
         let result = SkeletonBuilder::new()
             .source(template_dir.join(source))

@@ -3,6 +3,7 @@
 
 pub mod classifier;
 pub mod datapath;
+pub mod dispatch;
 pub mod dns;
 pub mod error;
 pub mod fqdn;
@@ -12,6 +13,7 @@ pub mod map_image;
 pub mod tables;
 
 pub use datapath::DATAPATH_OBJECT;
+pub use dispatch::DISPATCH_OBJECT;
 pub use dns::DNS_OBJECT;
 pub use error::BackendError;
 pub use image_file::ImageFile;

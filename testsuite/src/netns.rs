@@ -1,13 +1,28 @@
-//! Throw-away network topologies for end-to-end tests (root only): a "node" namespace that
-//! routes between endpoint namespaces joined to it by veth pairs (the host side of each pair is
-//! the endpoint's interface, where tcx programs attach), plus probes run inside namespaces with
-//! small python3 programs (TCP connect, UDP echo, ICMP echo). Every name carries a per-run id;
-//! [`Topology`]'s `Drop` kills the servers and deletes the namespaces (and so the veths) even
-//! when a test fails.
+//! Throw-away network topologies for end-to-end tests (root only), routed through the ROOT
+//! network namespace as on a real node: each endpoint namespace is joined to the root namespace
+//! by a veth pair whose host side (in the root namespace, where tcx programs attach) is the
+//! endpoint's interface; the root namespace routes between them.
+//!
+//! Confinement, so that a test never touches the node's own networking nor sends a packet
+//! anywhere else:
+//! - forwarding is enabled per test interface only (`net.ipv4.conf.<veth>.forwarding=1`,
+//!   `net.ipv6.conf.<veth>.force_forwarding=1` — per-interface IPv6 forwarding, Linux 6.17+);
+//!   the global switches are never written;
+//! - routes to the endpoint addresses (/32, /128) live in a routing table of the test's own,
+//!   consulted only for packets arriving on the test's veths (`ip rule iif <veth>`), and that
+//!   table ends in `unreachable default` (IPv4 and IPv6): a packet to any other address is
+//!   refused in the root namespace instead of leaving by the node's default route;
+//! - every name (namespaces, interfaces, table) carries a per-topology id (process id and a
+//!   counter), so topologies of parallel tests cannot collide.
+//!
+//! [`Topology`]'s `Drop` kills the servers, then removes every rule, route table, interface
+//! (their per-interface sysctls go with them) and namespace it created, in reverse order, even
+//! when a test fails or panics. Probes run inside namespaces as small python3 programs (TCP
+//! connect, UDP echo, ICMP echo).
 
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// One endpoint namespace.
@@ -15,22 +30,24 @@ use std::process::{Child, Command, Stdio};
 pub struct Endpoint {
     /// Namespace name.
     pub netns: String,
-    /// Host-side interface name (in the node namespace).
+    /// Host-side interface name (in the root namespace).
     pub interface: String,
     /// Its addresses (IPv4 /32 and IPv6 /128).
     pub addrs: Vec<IpAddr>,
 }
 
-/// A node namespace, endpoint namespaces and listening servers.
+/// Endpoint namespaces joined to the root namespace, and listening servers.
 #[derive(Debug)]
 pub struct Topology {
-    /// The per-run id in every name.
+    /// The per-topology id in every name.
     pub id: String,
-    /// The namespace that plays the node's root namespace (routing, tcx attach points).
-    pub node: String,
+    /// The routing table holding this topology's routes in the root namespace.
+    pub table: u32,
     /// Endpoints by short name.
     pub endpoints: Vec<(String, Endpoint)>,
     servers: Vec<Child>,
+    /// `ip` commands undoing what was created, run in reverse order on drop.
+    undo: Vec<Vec<String>>,
 }
 
 /// Runs a command; `Err` with its output when it fails.
@@ -58,6 +75,18 @@ fn ip(args: &[&str]) -> Result<(), String> {
 fn sysctl(netns: &str, setting: &str) -> Result<(), String> {
     ip(&["netns", "exec", netns, "sysctl", "-qw", setting])
 }
+
+/// A sysctl of the root namespace (only per-interface ones of the test's veths are written).
+fn root_sysctl(setting: &str) -> Result<(), String> {
+    run("sysctl", &["-qw", setting]).map(|_| ())
+}
+
+/// Rule priority of the test's `iif` rules (before the main table at 32766).
+const RULE_PRIORITY: &str = "1000";
+/// The gateway address the endpoints use (IPv4), on every host-side veth.
+const GATEWAY_V4: &str = "198.19.255.254";
+/// The gateway address the endpoints use (IPv6 link-local), on every host-side veth.
+const GATEWAY_V6: &str = "fe80::1";
 
 /// The first IPv6 and IPv4 address of a list.
 fn family(addrs: &[IpAddr], v6: bool) -> Option<IpAddr> {
@@ -95,7 +124,7 @@ while True:
             pass
 "#;
 
-/// One probe: prints 1 when the flow worked, 0 when not.
+/// One probe: prints 1 when the flow worked, 0 when not. UDP probes carry a DNS question.
 const PROBE: &str = r#"
 import socket, struct, sys, os, time
 kind, src, dst, port, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
@@ -111,7 +140,11 @@ try:
         s.connect((dst, port)); ok = 1
     elif kind == "udp":
         s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(timeout); s.bind((src, 0))
-        s.sendto(b"policyc", (dst, port)); data, _ = s.recvfrom(64); ok = int(data == b"policyc")
+        # A well-formed DNS question (api.shop.svc.cluster.local A), so that a datagram to port 53
+        # is a lookup the in-kernel DNS policy can judge; the server echoes it back unchanged.
+        query = struct.pack("!HHHHHH", 0x5043, 0x0100, 1, 0, 0, 0) + b"".join(
+            bytes([len(l)]) + l for l in b"api.shop.svc.cluster.local".split(b".")) + b"\0" + struct.pack("!HH", 1, 1)
+        s.sendto(query, (dst, port)); data, _ = s.recvfrom(512); ok = int(data == query)
     elif kind == "icmp":
         proto = socket.IPPROTO_ICMPV6 if fam == socket.AF_INET6 else socket.IPPROTO_ICMP
         s = socket.socket(fam, socket.SOCK_RAW, proto); s.settimeout(timeout); s.bind((src, 0))
@@ -144,32 +177,66 @@ pub enum Probe {
 }
 
 impl Topology {
-    /// Creates the node namespace and one endpoint namespace per `(short name, addresses)`;
-    /// the interface of endpoint `i` is `pc<id><short name's first letter><i>`.
+    /// A fresh id: process id and a per-process counter (tests of one binary run in threads).
+    fn fresh_id() -> (String, u32) {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let counter = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xf;
+        let pid = std::process::id() & 0xfffff;
+        // Table ids up to 255 belong to the kernel and the distribution; stay far above them.
+        (
+            format!("{pid:x}{counter:x}"),
+            0x1000_0000 | (pid << 4) | counter,
+        )
+    }
+
+    /// Runs an `ip` command and remembers how to undo it.
+    fn create_undoable(&mut self, args: &[&str], undo: &[&str]) -> Result<(), String> {
+        ip(args)?;
+        self.undo
+            .push(undo.iter().map(|a| (*a).to_owned()).collect());
+        Ok(())
+    }
+
+    /// Creates one endpoint namespace per `(short name, addresses)`, joined to the root
+    /// namespace; the host-side interface of endpoint `i` is
+    /// `pc<id><short name's first letter><i>`. On error, what was created is removed.
     pub fn create(endpoints: &[(&str, Vec<IpAddr>)]) -> Result<Topology, String> {
-        let id = format!("{:x}", std::process::id() & 0xfffff);
-        let node = format!("pce2e-{id}-node");
+        let (id, table) = Self::fresh_id();
         let mut topology = Topology {
-            id: id.clone(),
-            node: node.clone(),
+            id,
+            table,
             endpoints: Vec::new(),
             servers: Vec::new(),
+            undo: Vec::new(),
         };
-        ip(&["netns", "add", &node])?;
-        for setting in [
-            "net.ipv4.ip_forward=1",
-            "net.ipv6.conf.all.forwarding=1",
-            "net.ipv6.conf.default.accept_dad=0",
-            "net.ipv6.conf.all.accept_dad=0",
-        ] {
-            sysctl(&node, setting)?;
+        topology.build(endpoints)?;
+        Ok(topology)
+    }
+
+    fn build(&mut self, endpoints: &[(&str, Vec<IpAddr>)]) -> Result<(), String> {
+        let id = self.id.clone();
+        let table = self.table.to_string();
+        let table = table.as_str();
+        // Nothing leaves through this table: other destinations are unreachable.
+        for family in ["-4", "-6"] {
+            self.create_undoable(
+                &[
+                    family,
+                    "route",
+                    "add",
+                    "unreachable",
+                    "default",
+                    "table",
+                    table,
+                ],
+                &[family, "route", "flush", "table", table],
+            )?;
         }
-        ip(&["-n", &node, "link", "set", "lo", "up"])?;
         for (index, (short, addrs)) in endpoints.iter().enumerate() {
             let netns = format!("pce2e-{id}-{short}");
             let interface = format!("pc{id}{}{index}", short.chars().next().unwrap_or('e'));
-            ip(&["netns", "add", &netns])?;
-            topology.endpoints.push((
+            self.create_undoable(&["netns", "add", &netns], &["netns", "del", &netns])?;
+            self.endpoints.push((
                 (*short).to_owned(),
                 Endpoint {
                     netns: netns.clone(),
@@ -179,78 +246,83 @@ impl Topology {
             ));
             sysctl(&netns, "net.ipv6.conf.default.accept_dad=0")?;
             sysctl(&netns, "net.ipv6.conf.all.accept_dad=0")?;
+            self.create_undoable(
+                &[
+                    "link", "add", &interface, "type", "veth", "peer", "name", "eth0", "netns",
+                    &netns,
+                ],
+                &["link", "del", &interface],
+            )?;
+            for setting in [
+                format!("net.ipv4.conf.{interface}.forwarding=1"),
+                format!("net.ipv6.conf.{interface}.force_forwarding=1"),
+                format!("net.ipv4.conf.{interface}.rp_filter=0"),
+                format!("net.ipv6.conf.{interface}.accept_dad=0"),
+            ] {
+                root_sysctl(&setting)?;
+            }
             ip(&[
-                "-n", &node, "link", "add", &interface, "type", "veth", "peer", "name", "eth0",
-                "netns", &netns,
-            ])?;
-            ip(&[
-                "-n",
-                &node,
                 "addr",
                 "add",
-                "198.19.255.254/32",
+                &format!("{GATEWAY_V4}/32"),
                 "dev",
                 &interface,
             ])?;
             ip(&[
-                "-n",
-                &node,
                 "addr",
                 "add",
-                "fe80::1/64",
+                &format!("{GATEWAY_V6}/64"),
                 "dev",
                 &interface,
                 "nodad",
             ])?;
-            ip(&["-n", &node, "link", "set", &interface, "up"])?;
+            ip(&["link", "set", &interface, "up"])?;
+            for family in ["-4", "-6"] {
+                let rule = [
+                    family,
+                    "rule",
+                    "add",
+                    "pref",
+                    RULE_PRIORITY,
+                    "iif",
+                    &interface,
+                    "lookup",
+                    table,
+                ];
+                let mut undo = rule;
+                undo[2] = "del";
+                self.create_undoable(&rule, &undo)?;
+            }
             ip(&["-n", &netns, "link", "set", "lo", "up"])?;
             ip(&["-n", &netns, "link", "set", "eth0", "up"])?;
             for addr in addrs {
-                let (plen, v6) = if addr.is_ipv6() {
-                    ("128", true)
+                let (plen, family) = if addr.is_ipv6() {
+                    ("128", "-6")
                 } else {
-                    ("32", false)
+                    ("32", "-4")
                 };
                 let cidr = format!("{addr}/{plen}");
-                if v6 {
-                    ip(&["-n", &netns, "addr", "add", &cidr, "dev", "eth0", "nodad"])?;
-                    ip(&["-n", &node, "-6", "route", "add", &cidr, "dev", &interface])?;
-                } else {
-                    ip(&["-n", &netns, "addr", "add", &cidr, "dev", "eth0"])?;
-                    ip(&["-n", &node, "route", "add", &cidr, "dev", &interface])?;
-                }
+                ip(&["-n", &netns, "addr", "add", &cidr, "dev", "eth0", "nodad"])?;
+                // In the test's table (flushed on drop, and gone with the interface).
+                ip(&[
+                    family, "route", "add", &cidr, "dev", &interface, "table", table,
+                ])?;
             }
             if family(addrs, false).is_some() {
                 ip(&[
-                    "-n",
-                    &netns,
-                    "route",
-                    "add",
-                    "198.19.255.254",
-                    "dev",
-                    "eth0",
-                    "scope",
-                    "link",
+                    "-n", &netns, "route", "add", GATEWAY_V4, "dev", "eth0", "scope", "link",
                 ])?;
                 ip(&[
-                    "-n",
-                    &netns,
-                    "route",
-                    "add",
-                    "default",
-                    "via",
-                    "198.19.255.254",
-                    "dev",
-                    "eth0",
+                    "-n", &netns, "route", "add", "default", "via", GATEWAY_V4, "dev", "eth0",
                 ])?;
             }
             if family(addrs, true).is_some() {
                 ip(&[
-                    "-n", &netns, "-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0",
+                    "-n", &netns, "-6", "route", "add", "default", "via", GATEWAY_V6, "dev", "eth0",
                 ])?;
             }
         }
-        Ok(topology)
+        Ok(())
     }
 
     /// The endpoint called `short`.
@@ -315,14 +387,10 @@ impl Topology {
         output.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
     }
 
-    /// A command run inside the node namespace (network only; bpffs and files are shared).
-    pub fn in_node(&self, program: &PathBuf) -> Command {
-        let mut command = Command::new("nsenter");
-        command
-            .arg(format!("--net=/run/netns/{}", self.node))
-            .arg("--")
-            .arg(program);
-        command
+    /// A command run on the node, i.e. in the root namespace where the host-side interfaces
+    /// are (the loader attaches there).
+    pub fn in_node(&self, program: &Path) -> Command {
+        Command::new(program)
     }
 
     /// A command run inside `short`'s namespace.
@@ -339,9 +407,9 @@ impl Drop for Topology {
             let _ = child.kill();
             let _ = child.wait();
         }
-        for (_, endpoint) in &self.endpoints {
-            let _ = ip(&["netns", "del", &endpoint.netns]);
+        for undo in self.undo.iter().rev() {
+            let args: Vec<&str> = undo.iter().map(String::as_str).collect();
+            let _ = ip(&args);
         }
-        let _ = ip(&["netns", "del", &self.node]);
     }
 }

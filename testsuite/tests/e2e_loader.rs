@@ -1,8 +1,10 @@
-//! End to end on this machine (root): `policyc build` → `policy-loader apply` onto veth pairs
-//! of private network namespaces, then real TCP connects, UDP datagrams and ICMP echoes
-//! (allowed flows work, denied ones fail, replies pass by conntrack), a drop event naming its
-//! rule, 50 atomic replaces under load, and applies killed mid-way. Everything is removed at
-//! the end, also on failure (Drop guards).
+//! End to end on this machine (root): `policyc build` → `policy-loader apply` (run in the root
+//! namespace) onto the host-side veths of private endpoint namespaces routed through the root
+//! namespace (see `policyc_testsuite::netns`), then real TCP connects, UDP datagrams and ICMP
+//! echoes (allowed flows work, denied ones fail, replies pass by conntrack), a drop event naming
+//! its rule, 50 atomic replaces under load, and applies killed at every step of the replace
+//! protocol (old or new policy in BOTH directions, never a mix). Everything is removed at the
+//! end, also on failure (Drop guards).
 
 use policyc_testsuite::{loader_binary, workspace};
 use std::io::{BufRead, BufReader};
@@ -19,7 +21,7 @@ fn addr(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
-/// Loader invocations against a private bpffs subtree and state directory, run in the node
+/// Loader invocations against a private bpffs subtree and state directory, run in the root
 /// namespace; `Drop` unloads everything and removes both directories.
 struct Loader<'t> {
     binary: PathBuf,
@@ -140,16 +142,35 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The storefront probe set of versions A (80 and 443 from the world) and B (8443 and 443).
-fn storefront_ports(topology: &Topology) -> (bool, bool, bool) {
+/// The storefront probe set, both directions: ingress from the world on 80, 8443 and 443, and
+/// egress to the world on 7777. Version A: 80 and 443 in, nothing out; version B: 8443 and 443
+/// in, 7777 out.
+fn storefront_ports(topology: &Topology) -> (bool, bool, bool, bool) {
     let world = addr("198.19.7.7");
     let front = addr("198.18.1.10");
     (
         topology.probe(Probe::Tcp, "out", world, front, 80),
         topology.probe(Probe::Tcp, "out", world, front, 8443),
         topology.probe(Probe::Tcp, "out", world, front, 443),
+        topology.probe(Probe::Tcp, "front", front, world, WORLD_PORT),
     )
 }
+
+/// What `storefront_ports` sees under version A and B.
+const VERSION_A: (bool, bool, bool, bool) = (true, false, true, false);
+const VERSION_B: (bool, bool, bool, bool) = (false, true, true, true);
+
+/// The port the world listens on that only version B lets the storefront reach.
+const WORLD_PORT: u16 = 7777;
+
+/// Version B's extra egress rule (appended to the storefront's egress list).
+const EGRESS_B: &str = "    - toCIDR:
+        - 198.19.7.7/32
+      toPorts:
+        - ports:
+            - port: \"7777\"
+              protocol: TCP
+";
 
 /// Keeps connecting from the world to 443 (allowed by both versions) and 22 (denied by both)
 /// until `stop` exists; prints `both_allowed_ok both_allowed_failed both_denied_ok attempts`.
@@ -200,6 +221,9 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     topology
         .serve("dns", &[], &[53, 5353])
         .unwrap_or_else(|e| panic!("{e}"));
+    topology
+        .serve("out", &[WORLD_PORT], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Artifacts: A = the examples; B = the storefront takes 8443 instead of 80 from the world.
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -224,8 +248,15 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     let frontend_b = policies_b.join("shop/frontend.yaml");
     let text = std::fs::read_to_string(&frontend_b).unwrap_or_else(|e| panic!("{e}"));
     assert!(text.contains("port: \"80\""));
-    std::fs::write(&frontend_b, text.replace("port: \"80\"", "port: \"8443\""))
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text.ends_with("protocol: TCP\n"),
+        "the storefront's egress list ends the file"
+    );
+    let text_b = format!(
+        "{}{EGRESS_B}",
+        text.replace("port: \"80\"", "port: \"8443\"")
+    );
+    std::fs::write(&frontend_b, text_b).unwrap_or_else(|e| panic!("{e}"));
     let art_a = work.path().join("art-a");
     let art_b = work.path().join("art-b");
     build(
@@ -258,7 +289,17 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     let dns = addr("198.18.3.10");
     assert!(
         topology.probe(Probe::Tcp, "out", world, front, 22),
-        "before any policy, the topology routes (world → storefront:22 connects)"
+        "before any policy, the root namespace routes (world → storefront:22 connects)"
+    );
+    assert!(
+        topology.probe(
+            Probe::Tcp,
+            "front",
+            addr("fd00::1:10"),
+            addr("fd00:ff::7"),
+            WORLD_PORT
+        ),
+        "before any policy, the root namespace routes IPv6 (storefront → world:7777 connects)"
     );
 
     // L7 rules are refused without the explicit fallback, each listed with file:line.
@@ -269,7 +310,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     let (ok, _, stderr) = loader.run(&refused);
     assert!(!ok, "an artifact with L7 redirects must be refused");
     assert!(
-        stderr.contains("--l7-fallback=allow-l4") && stderr.contains("allow-dns-lookups.yaml:"),
+        stderr.contains("--l7-fallback=allow-l4") && stderr.contains("api.yaml:"),
         "{stderr}"
     );
     assert!(loader.run(&["status"]).1.contains("no endpoints installed"));
@@ -444,8 +485,8 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     ]);
     assert_eq!(
         storefront_ports(&topology),
-        (false, true, true),
-        "version B: 8443 and 443"
+        VERSION_B,
+        "version B: 8443 and 443 in, 7777 out"
     );
 
     // 50 replaces under load: 443 (both allow) never fails, 22 (both deny) never connects.
@@ -486,74 +527,99 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     );
     assert_eq!(
         storefront_ports(&topology),
-        (false, true, true),
+        VERSION_B,
         "50 replaces end on version B"
     );
 
-    // Killed mid-apply: before the swap the old version runs whole, after it the new one.
-    loader.kill_apply_at(
-        "pinned",
-        &[
+    // Killed at every step of the replace protocol: before the flip the old version runs in
+    // both directions, from the flip on the new one, never a mix; status reads it back from
+    // bpffs (the loader's restart) and says which generation and artifact both slots hold.
+    let frontend_args = |artifact: &'static str| {
+        vec![
             "apply",
-            a.as_str(),
+            artifact,
             "--endpoint",
             "shop/frontend",
             "--l7-fallback=allow-l4",
-        ],
-    );
+        ]
+    };
+    let a_static: &'static str = Box::leak(a.clone().into_boxed_str());
+    let b_static: &'static str = Box::leak(b.clone().into_boxed_str());
+    let mut current = (b_static, VERSION_B);
+    for step in ["loaded", "pinned", "slots-written", "flipped", "cleaned"] {
+        let next = if current.0 == a_static {
+            (b_static, VERSION_B)
+        } else {
+            (a_static, VERSION_A)
+        };
+        loader.kill_apply_at(step, &frontend_args(next.0));
+        let switched = matches!(step, "flipped" | "cleaned");
+        let expected = if switched { next } else { current };
+        assert_eq!(
+            storefront_ports(&topology),
+            expected.1,
+            "killed at {step}: both directions must run the {} version",
+            if switched { "new" } else { "old" }
+        );
+        let status: serde_json::Value = serde_json::from_str(&loader.ok(&["status", "-o", "json"]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let frontend = status
+            .as_array()
+            .and_then(|s| s.iter().find(|e| e["endpoint"] == "shop/frontend"))
+            .unwrap_or_else(|| panic!("no shop/frontend in {status:#}"));
+        assert_eq!(frontend["health"], "ok", "killed at {step}: {frontend:#}");
+        assert_eq!(
+            frontend["generation"], frontend["active_generation"],
+            "killed at {step}: {frontend:#}"
+        );
+        let expected_dir = std::fs::canonicalize(expected.0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            frontend["artifact_dir"],
+            expected_dir.to_string_lossy().as_ref(),
+            "killed at {step}: both slots must hold the expected artifact's programs"
+        );
+        for direction in ["ingress", "egress"] {
+            assert!(
+                frontend["program_ids"][direction].is_u64(),
+                "killed at {step}: {direction} slot empty: {frontend:#}"
+            );
+        }
+        current = expected;
+    }
+    // A failure before the flip leaves the old policy and exits non-zero, at every such step.
+    for step in ["loaded", "pinned", "slots-written"] {
+        let next = if current.0 == a_static {
+            b_static
+        } else {
+            a_static
+        };
+        let failing = loader
+            .command(&frontend_args(next))
+            .env("POLICYC_LOADER_FAIL_AT", step)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !failing.status.success(),
+            "failing at {step} must exit non-zero"
+        );
+        assert_eq!(
+            storefront_ports(&topology),
+            current.1,
+            "a failed apply at {step} leaves the old version in place"
+        );
+    }
+    let next = if current.0 == a_static {
+        (b_static, VERSION_B)
+    } else {
+        (a_static, VERSION_A)
+    };
+    loader.ok(&frontend_args(next.0));
     assert_eq!(
         storefront_ports(&topology),
-        (false, true, true),
-        "killed before the swap: still B"
-    );
-    assert!(loader.ok(&["status"]).contains("[ok]"));
-    loader.kill_apply_at(
-        "swapped",
-        &[
-            "apply",
-            a.as_str(),
-            "--endpoint",
-            "shop/frontend",
-            "--l7-fallback=allow-l4",
-        ],
-    );
-    assert_eq!(
-        storefront_ports(&topology),
-        (true, false, true),
-        "killed after the swap: A"
-    );
-    let status = loader.ok(&["status", "-o", "json"]);
-    assert!(!status.contains("INCONSISTENT"), "{status}");
-    // A failure before the swap leaves the old policy and exits non-zero.
-    let failing = loader
-        .command(&[
-            "apply",
-            b.as_str(),
-            "--endpoint",
-            "shop/frontend",
-            "--l7-fallback=allow-l4",
-        ])
-        .env("POLICYC_LOADER_FAIL_AT", "pinned")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(!failing.status.success());
-    assert_eq!(
-        storefront_ports(&topology),
-        (true, false, true),
-        "a failed apply leaves A in place"
-    );
-    loader.ok(&[
-        "apply",
-        b.as_str(),
-        "--endpoint",
-        "shop/frontend",
-        "--l7-fallback=allow-l4",
-    ]);
-    assert_eq!(
-        storefront_ports(&topology),
-        (false, true, true),
+        next.1,
         "a later apply completes"
     );
+    assert!(loader.ok(&["status"]).contains("[ok]"));
 
     // Unload removes everything: the ssh port is reachable again.
     loader.ok(&["unload"]);

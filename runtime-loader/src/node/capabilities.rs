@@ -2,8 +2,10 @@
 //! set in `/proc/self/status`, with an error naming what is missing.
 //!
 //! - `apply`, `unload`: CAP_BPF (create maps, load programs, pin, open pins) and CAP_NET_ADMIN
-//!   (SCHED_CLS/CGROUP_SKB programs and tcx/cgroup links). CAP_PERFMON is recommended: without
-//!   it the verifier applies Spectre-v1 sanitation and may reject larger tables' programs.
+//!   (SCHED_CLS/CGROUP_SKB programs and tcx/cgroup links). The dispatcher's program arrays,
+//!   tail calls and generation flips need nothing more (map updates on pinned maps: CAP_BPF).
+//!   CAP_PERFMON is recommended: without it the verifier applies Spectre-v1 sanitation and may
+//!   reject larger tables' programs.
 //! - `status`, `dump`, `events`: CAP_BPF (bpf() on pinned objects; with
 //!   `kernel.unprivileged_bpf_disabled` set, every bpf() command needs it).
 //! - CAP_SYS_ADMIN is never required by policyc itself; the kernel demands it only to mount

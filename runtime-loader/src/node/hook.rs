@@ -10,14 +10,23 @@ pub const PAUSE_AT: &str = "POLICYC_LOADER_PAUSE_AT";
 /// Environment variable: fail at a step.
 pub const FAIL_AT: &str = "POLICYC_LOADER_FAIL_AT";
 
-/// Steps of an endpoint install, in order.
+/// Steps of an endpoint install, in order (see `install`'s replace protocol).
 pub mod steps {
     /// The new object is loaded and filled, nothing pinned yet.
     pub const LOADED: &str = "loaded";
-    /// The new generation is pinned and recorded, the old one still runs.
+    /// The new generation is pinned and recorded; the old one still runs.
     pub const PINNED: &str = "pinned";
-    /// Both links run the new generation; the old one is not cleaned up yet.
-    pub const SWAPPED: &str = "swapped";
+    /// The new programs sit in the inactive slots of both program arrays; the old one still
+    /// runs (the active-generation word is unchanged).
+    pub const SLOTS_WRITTEN: &str = "slots-written";
+    /// The active-generation word names the new generation: both directions run it (a first
+    /// install is also attached by now).
+    pub const FLIPPED: &str = "flipped";
+    /// Older generations are unpinned; the apply of this endpoint is complete.
+    pub const CLEANED: &str = "cleaned";
+
+    /// Every step, in order.
+    pub const ALL: [&str; 5] = [LOADED, PINNED, SLOTS_WRITTEN, FLIPPED, CLEANED];
 }
 
 /// Called at each step.

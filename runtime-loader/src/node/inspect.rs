@@ -1,5 +1,6 @@
-//! `status` and `dump`: what is installed, read back from bpffs pins (links → live programs →
-//! generation) and generation records, never from the loader's memory.
+//! `status` and `dump`: what is installed, read back from bpffs pins (links → dispatcher →
+//! active-generation word → programs in the active slots → generation) and generation records,
+//! never from the loader's memory.
 
 use std::path::Path;
 
@@ -12,7 +13,8 @@ use super::decode::{
 };
 use super::error::NodeError;
 use super::pins::{
-    direction_name, live_state, GenerationRecord, NodePaths, GENERATION_MAPS, SHARED_MAPS,
+    direction_name, live_state, GenerationRecord, LiveState, NodePaths, DIRECTIONS,
+    GENERATION_MAPS, SHARED_MAPS,
 };
 
 /// Fill level of one pinned map.
@@ -31,14 +33,18 @@ pub struct MapFill {
 pub struct EndpointStatus {
     /// `namespace/name`.
     pub endpoint: String,
-    /// `ok`, or what is wrong (interrupted apply, detached).
+    /// `ok`, or what is wrong (interrupted first install, detached).
     pub health: String,
-    /// The generation both links run.
+    /// The generation the endpoint runs (both active slots hold its programs).
     pub generation: Option<u64>,
+    /// The active-generation word as read (even when the slots do not match it).
+    pub active_generation: Option<u64>,
     /// Attach point.
     pub attach: Option<String>,
-    /// Program id per direction, from the links.
+    /// Datapath program id per direction, from the active slot of its program array.
     pub program_ids: std::collections::BTreeMap<String, Option<u32>>,
+    /// Dispatcher program id per direction, from the links.
+    pub dispatcher_ids: std::collections::BTreeMap<String, Option<u32>>,
     /// sha256 of the artifact's manifest.json.
     pub artifact_digest: Option<String>,
     /// The build's input digest.
@@ -67,7 +73,7 @@ pub fn live_record(paths: &NodePaths, endpoint: &str) -> Result<GenerationRecord
     let generation = live.generation().ok_or_else(|| NodeError::State {
         endpoint: endpoint.to_owned(),
         problem: if live.attached() {
-            "its links run programs of different or unknown generations (interrupted apply?); re-run apply".into()
+            "its first install was interrupted (not both directions attached and switched); re-run apply".into()
         } else {
             "not attached".into()
         },
@@ -75,21 +81,51 @@ pub fn live_record(paths: &NodePaths, endpoint: &str) -> Result<GenerationRecord
     paths.read_record(endpoint, generation)
 }
 
+/// The health line of an endpoint: `ok` when both dispatchers are attached and both active
+/// slots hold exactly the programs recorded for the active generation (one artifact digest).
+fn health(live: &LiveState, record: Option<&GenerationRecord>) -> String {
+    let links = live
+        .link_program_ids
+        .iter()
+        .filter(|(_, id)| id.is_some())
+        .count();
+    if links == 0 {
+        return "not attached (no pinned links)".into();
+    }
+    if links < DIRECTIONS.len() {
+        return "partially attached (interrupted first install); re-run apply".into();
+    }
+    let Some(active) = live.active_generation else {
+        return "no dispatcher state pinned; re-run apply".into();
+    };
+    let Some(record) = record else {
+        return format!("record missing for the active generation {active}");
+    };
+    for (direction, slot) in &live.slot_program_ids {
+        let recorded = record.program_ids.get(direction_name(*direction)).copied();
+        if slot.is_none() || *slot != recorded {
+            return format!(
+                "INCONSISTENT: the {} slot of generation {active} holds {} but its record says {}",
+                direction_name(*direction),
+                slot.map_or("nothing".into(), |id| format!("program {id}")),
+                recorded.map_or("nothing".into(), |id| format!("program {id}")),
+            );
+        }
+    }
+    "ok".into()
+}
+
 /// Status of every installed endpoint.
 pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
     let mut out = Vec::new();
     for endpoint in paths.installed_endpoints()? {
         let live = live_state(paths, &endpoint);
+        let record = live
+            .active_generation
+            .filter(|g| *g > 0)
+            .and_then(|g| paths.read_record(&endpoint, g).ok());
+        let health = health(&live, record.as_ref());
         let generation = live.generation();
-        let record = generation.and_then(|g| paths.read_record(&endpoint, g).ok());
-        let health = match (live.attached(), generation, &record) {
-            (false, _, _) => "not attached (no pinned links)".to_owned(),
-            (true, None, _) => {
-                "INCONSISTENT: links run different or unknown generations; re-run apply".to_owned()
-            }
-            (true, Some(_), None) => "record missing for the live generation".to_owned(),
-            (true, Some(_), Some(_)) => "ok".to_owned(),
-        };
         let mut maps = Vec::new();
         if let Some(g) = generation {
             for map in GENERATION_MAPS.iter().chain(SHARED_MAPS.iter()) {
@@ -102,12 +138,15 @@ pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
                 }
             }
         }
-        out.push(EndpointStatus {
-            program_ids: live
-                .link_program_ids
-                .iter()
+        let by_direction = |ids: &[(Direction, Option<u32>)]| {
+            ids.iter()
                 .map(|(d, id)| (direction_name(*d).to_owned(), *id))
-                .collect(),
+                .collect()
+        };
+        out.push(EndpointStatus {
+            program_ids: by_direction(&live.slot_program_ids),
+            dispatcher_ids: by_direction(&live.link_program_ids),
+            active_generation: live.active_generation,
             attach: record.as_ref().map(|r| r.attach.to_string()),
             artifact_digest: record.as_ref().map(|r| r.artifact_digest.clone()),
             input_digest: record.as_ref().map(|r| r.manifest.input_digest.clone()),
@@ -172,10 +211,12 @@ pub struct DumpDirection {
 pub struct EndpointDump {
     /// `namespace/name`.
     pub endpoint: String,
-    /// Live generation.
+    /// Live generation (the active-generation word; both slots hold its programs).
     pub generation: u64,
     /// sha256 of the artifact's manifest.json.
     pub artifact_digest: String,
+    /// Datapath program id per direction in the live generation's slots.
+    pub program_ids: std::collections::BTreeMap<String, u32>,
     /// Per direction.
     pub directions: Vec<DumpDirection>,
 }
@@ -299,6 +340,7 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
     Ok(EndpointDump {
         endpoint: endpoint.to_owned(),
         generation: g,
+        program_ids: record.program_ids.clone(),
         artifact_digest: record.artifact_digest,
         directions,
     })
@@ -320,10 +362,18 @@ fn protocol_name(protocol: u8) -> String {
 pub fn render_dump_table(dump: &EndpointDump) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    let programs: Vec<String> = dump
+        .program_ids
+        .iter()
+        .map(|(d, id)| format!("{d}={id}"))
+        .collect();
     let _ = writeln!(
         out,
-        "endpoint {} (generation {}, artifact {})",
-        dump.endpoint, dump.generation, dump.artifact_digest
+        "endpoint {} (generation {}, programs {}, artifact {})",
+        dump.endpoint,
+        dump.generation,
+        programs.join(" "),
+        dump.artifact_digest
     );
     for direction in &dump.directions {
         let _ = writeln!(out, "\n{}:", direction.direction.to_uppercase());
@@ -370,19 +420,22 @@ pub fn render_status_table(statuses: &[EndpointStatus]) -> String {
         out.push_str("no endpoints installed\n");
     }
     for s in statuses {
-        let ids: Vec<String> = s
-            .program_ids
-            .iter()
-            .map(|(d, id)| format!("{d}={}", id.map_or("-".into(), |i| i.to_string())))
-            .collect();
+        let ids = |ids: &std::collections::BTreeMap<String, Option<u32>>| {
+            ids.iter()
+                .map(|(d, id)| format!("{d}={}", id.map_or("-".into(), |i| i.to_string())))
+                .collect::<Vec<String>>()
+                .join(" ")
+        };
         let _ = writeln!(
             out,
-            "{}  [{}]\n  generation {}  attach {}  programs {}\n  artifact {}  inputs {}",
+            "{}  [{}]\n  generation {} (active word {})  attach {}\n  programs {}  dispatchers {}\n  artifact {}  inputs {}",
             s.endpoint,
             s.health,
             s.generation.map_or("-".into(), |g| g.to_string()),
+            s.active_generation.map_or("-".into(), |g| g.to_string()),
             s.attach.as_deref().unwrap_or("-"),
-            ids.join(" "),
+            ids(&s.program_ids),
+            ids(&s.dispatcher_ids),
             s.artifact_digest.as_deref().unwrap_or("-"),
             s.input_digest.as_deref().unwrap_or("-"),
         );

@@ -1,51 +1,71 @@
 //! `policy-loader apply`: installs or atomically replaces the policy of each endpoint.
 //!
-//! # Replace protocol (one endpoint)
+//! # Design: a stable dispatcher and ONE generation word per endpoint
 //!
-//! 1. **Load the new generation completely, off to the side.** A fresh object is opened from
-//!    the embedded datapath, specialised (`.rodata`), its policy maps created and filled from
-//!    the artifact's images, and loaded through the verifier. Its conntrack, fragment and event
-//!    maps are *not* new: `reuse_pinned_map` makes the new object use the pinned `pc_ct`,
-//!    `pc_frag` and `pc_events` of the endpoint, so established flows keep their entries and
+//! Each hook of an endpoint (tcx on its host-side interface, or cgroup_skb) runs a tiny
+//! **dispatcher** (`bpf-templates/policyc_dispatch.bpf.c`), attached once at the first install
+//! and never replaced. It reads the endpoint's **active generation** — one `u32` in a pinned
+//! one-entry array that both directions' dispatchers share — and tail-calls slot
+//! `generation & 1` of its direction's program array, which holds the real datapath program
+//! of that generation (a tail call keeps the packet context, so the datapath programs are the
+//! unchanged template programs). An empty slot or a failed tail call drops: fail closed.
+//!
+//! Switching generation is therefore ONE map update (`flip`): a single aligned 4-byte store the
+//! dispatchers read with one load, so every packet at either hook is judged by the old
+//! generation or by the new one, and the two directions can never be on different generations
+//! — not even for an instant, nor after the loader is killed. That is why this design replaced
+//! the previous per-direction `BPF_LINK_UPDATE` swaps, which switched ingress and egress with
+//! two syscalls and left a mix when killed in between.
+//!
+//! # Replace protocol (one endpoint, live generation N)
+//!
+//! 1. **Load generation N+1 completely, off to the side** (hook step `loaded`): a fresh
+//!    datapath object (through [`DatapathInstance::load_with`]), configured, its policy maps
+//!    created and filled from the artifact's images, verified. Its conntrack, fragment and
+//!    event maps are *not* new: `reuse_pinned_map` makes it use the endpoint's pinned `pc_ct`,
+//!    `pc_frag` and `pc_events`, so established flows keep their entries across generations and
 //!    `events` readers keep their ring.
-//! 2. **Pin it and record it** under `g<N+1>/` and `<state>/…/g<N+1>.json`. Until now nothing
-//!    the kernel runs has changed.
-//! 3. **Swap** each direction's pinned tcx (or cgroup) link to the new program with
-//!    `BPF_LINK_UPDATE` (`BPF_F_REPLACE`, expecting the old program, so a concurrent apply cannot
-//!    be silently overwritten). A link update is a single pointer exchange in the kernel
-//!    (`tcx_link_update` / `cgroup_bpf_replace`): every packet at that hook runs either the old
-//!    program with the old tables or the new program with the new tables — never old code with
-//!    half-filled new maps, and never no program (the hook is not detached in between).
-//! 4. **Clean up** every other generation (unpin; the kernel frees programs and maps once the
-//!    links no longer reference them).
+//! 2. **Pin and record it** under `g<N+1>/` and `<state>/…/g<N+1>.json` (step `pinned`).
+//! 3. **Write the inactive slots**: the new programs go into slot `(N+1) & 1` of both program
+//!    arrays (step `slots-written`). Nothing the kernel runs has changed: the active word still
+//!    selects slot `N & 1`. The kernel refuses a program whose type or attach type differs from
+//!    the dispatcher's (one array per direction, see [`super::dispatch`]).
+//! 4. **Flip**: write N+1 into the active-generation word (step `flipped`). Both directions run
+//!    N+1 from the next packet on.
+//! 5. **Clean** (step `cleaned`): unpin every generation other than N+1 and remove its record.
+//!    The old programs stay in their (now inactive) slots — a straggler packet that read the
+//!    word just before the flip still finds a complete program there, never an empty slot —
+//!    until the next apply overwrites that slot; the program arrays keep them (and their maps)
+//!    alive meanwhile.
 //!
-//! Why program swap rather than updating maps in place: map updates are per entry, so a
-//! replace by map writes passes through states that are neither policy (an identity's class
-//! moved before its port function was written). A map-in-map generation switch would be atomic
-//! too but needs datapath support; a link update needs none and also picks up a new datapath
-//! object on upgrade.
+//! Killed or failing at any step before 4, the word still selects N's slot and N's pins are
+//! untouched: the old policy runs whole; `g<N+1>` is a leftover the next apply removes (a
+//! failure removes it at once and exits non-zero with the reason, the verifier log included).
+//! From step 4 on, the new policy runs whole. `status` reads all of this back from bpffs.
 //!
-//! Failure anywhere before step 3 removes the new generation and leaves the old one running
-//! untouched (the verifier log is part of the error). If the second direction's swap fails, the
-//! first is swapped back. The two directions are swapped one after the other, microseconds
-//! apart: a packet is judged at one hook by one complete generation, and a flow crossing both
-//! hooks of the same endpoint in that window sees old at one and new at the other — which can
-//! only differ from both versions for a flow the two versions judge differently. A process
-//! killed mid-apply leaves, at every hook, either the old or the new generation pinned and
-//! running (the links are pinned, generations are only removed after the swap); `status` reads
-//! the live generation from the links, and the next `apply` removes the leftovers.
+//! # First install
+//!
+//! The dispatcher is loaded and pinned, generation 1 is written into slot 1 and the word set to
+//! 1 BEFORE the dispatchers are attached, so an attached dispatcher always finds a complete
+//! generation. The two attachments are two syscalls; between them (and only on a first install,
+//! when there is no old policy to keep) one hook enforces the new policy and the other none.
+//! A first install that was interrupted is started over by the next apply.
 //!
 //! Fail closed: an endpoint that cannot be installed is reported as failed and the command
 //! exits non-zero; L7 redirect verdicts are refused unless `--l7-fallback=allow-l4`.
+//!
+//! Per-endpoint extra objects (the DNS object) are installed by [`apply`] right after
+//! [`install_endpoint`] returns, in one place.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use libbpf_rs::{Link, MapHandle, ProgramHandle};
+use libbpf_rs::{MapHandle, ProgramHandle};
 use policyc_backends::MapImage;
 
 use super::artifact::{Artifact, EndpointInstall};
+use super::dispatch::{attach_dispatcher, Dispatcher, DISPATCH_MAPS};
 use super::error::NodeError;
 use super::features::{check_kernel_features, Needs};
 use super::hook::{self, steps};
@@ -53,7 +73,7 @@ use super::pins::{
     direction_name, live_state, pinned_program_id, AttachPoint, GenerationRecord, NodePaths,
     DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
 };
-use crate::attach::{attach_cgroup, attach_tcx};
+use crate::attach::LinkTarget;
 use crate::datapath::{AttachKind, DatapathInstance, LoadRequest};
 
 /// What to install.
@@ -326,108 +346,104 @@ fn pin_generation(
     Ok(ids)
 }
 
-/// `BPF_LINK_UPDATE`: the link at `link` runs `new` from now on; with `expected_old`, only if
-/// it still runs that program.
-fn swap_link(
-    link: &Link,
-    new: BorrowedFd<'_>,
-    expected_old: Option<BorrowedFd<'_>>,
-) -> Result<(), libbpf_rs::Error> {
-    // SAFETY: all-zero is a valid bpf_link_update_opts once sz is set.
-    let mut opts: libbpf_sys::bpf_link_update_opts = unsafe { std::mem::zeroed() };
-    opts.sz = size_of::<libbpf_sys::bpf_link_update_opts>() as _;
-    if let Some(old) = expected_old {
-        opts.flags = libbpf_sys::BPF_F_REPLACE;
-        opts.old_prog_fd = old.as_raw_fd() as u32;
-    }
-    // SAFETY: both fds are valid for the duration of the call; opts is a valid struct.
-    let rc =
-        unsafe { libbpf_sys::bpf_link_update(link.as_fd().as_raw_fd(), new.as_raw_fd(), &opts) };
-    if rc < 0 {
-        Err(libbpf_rs::Error::from_raw_os_error(-rc))
-    } else {
-        Ok(())
+fn link_target(attach: &AttachPoint) -> LinkTarget<'_> {
+    match attach {
+        AttachPoint::Tcx { ifindex, .. } => LinkTarget::Tcx { ifindex: *ifindex },
+        AttachPoint::CgroupSkb { cgroup } => LinkTarget::Cgroup { dir: cgroup },
     }
 }
 
-/// Swaps both pinned links from the programs of `old` (if known) to `new`; on failure of the
-/// second direction the first is swapped back.
-fn swap_links(paths: &NodePaths, name: &str, old: Option<u64>, new: u64) -> Result<(), NodeError> {
-    let mut done: Vec<(Link, Option<ProgramHandle>)> = Vec::new();
+/// Step 3: the generation's pinned programs into its (inactive) slot of both program arrays.
+fn write_slots(
+    paths: &NodePaths,
+    name: &str,
+    dispatcher: &Dispatcher,
+    generation: u64,
+) -> Result<(), NodeError> {
     for direction in DIRECTIONS {
-        let result = (|| {
-            let link = Link::open(paths.link(name, direction)).map_err(NodeError::kernel(
-                name,
-                format!("opening the {} link", direction_name(direction)),
-            ))?;
-            let new_prog = ProgramHandle::from_pinned_path(paths.program(name, new, direction))
-                .map_err(NodeError::kernel(name, "opening the new program"))?;
-            let old_prog = old.and_then(|g| {
-                ProgramHandle::from_pinned_path(paths.program(name, g, direction)).ok()
-            });
-            swap_link(&link, new_prog.as_fd(), old_prog.as_ref().map(AsFd::as_fd)).map_err(
-                NodeError::kernel(
-                    name,
-                    format!(
-                        "swapping the {} link to generation {new}",
-                        direction_name(direction)
+        let program = ProgramHandle::from_pinned_path(paths.program(name, generation, direction))
+            .map_err(NodeError::kernel(name, "opening the new program"))?;
+        dispatcher.write_slot(direction, generation, program.as_fd())?;
+    }
+    Ok(())
+}
+
+/// What is on bpffs for an endpoint before an apply, and what the apply starts from.
+enum Starting {
+    /// Nothing (or an interrupted first install, wiped): a first install.
+    Fresh,
+    /// A complete installation running generation N, dispatcher attached.
+    Replace(u64),
+}
+
+/// Reads the endpoint's state and removes leftovers of interrupted applies.
+fn starting_point(paths: &NodePaths, name: &str, kind: AttachKind) -> Result<Starting, NodeError> {
+    let live = live_state(paths, name);
+    if let Some(active) = live.generation() {
+        if let Ok(record) = paths.read_record(name, active) {
+            if kind_of(&record.attach) != kind {
+                return Err(NodeError::State {
+                    endpoint: name.to_owned(),
+                    problem: format!(
+                        "installed with {}, the new policy wants another attach kind: unload the endpoint first",
+                        record.attach
                     ),
-                ),
-            )?;
-            Ok((link, old_prog))
-        })();
-        match result {
-            Ok(swapped) => done.push(swapped),
-            Err(e) => {
-                for (link, old_prog) in &done {
-                    if let Some(old_prog) = old_prog {
-                        let _ = swap_link(link, old_prog.as_fd(), None);
-                    }
-                }
-                return Err(e);
+                });
             }
+        }
+        for generation in paths.generations(name) {
+            if generation != active {
+                paths.remove_generation(name, generation); // leftovers of an interrupted apply
+            }
+        }
+        return Ok(Starting::Replace(active));
+    }
+    if live.attached() && !Dispatcher::is_pinned(paths, name) {
+        return Err(NodeError::State {
+            endpoint: name.to_owned(),
+            problem: "attached by a loader without a dispatcher (older pin layout); run `policy-loader unload` for it first".into(),
+        });
+    }
+    // Nothing, or a first install that never completed (no old policy to keep): start over.
+    for direction in DIRECTIONS {
+        let _ = std::fs::remove_file(paths.link(name, direction));
+        let _ = std::fs::remove_file(paths.dispatcher(name, direction));
+    }
+    for map in DISPATCH_MAPS {
+        let _ = std::fs::remove_file(paths.endpoint_dir(name).join(map));
+    }
+    for generation in paths.generations(name) {
+        paths.remove_generation(name, generation);
+    }
+    Ok(Starting::Fresh)
+}
+
+/// Steps 3–4 of a replace, or the first install's dispatcher, slots, flip and attach.
+fn switch_to(
+    paths: &NodePaths,
+    name: &str,
+    starting: &Starting,
+    generation: u64,
+    attach: &AttachPoint,
+) -> Result<(), NodeError> {
+    let dispatcher = match starting {
+        Starting::Replace(_) => Dispatcher::open(paths, name)?,
+        Starting::Fresh => Dispatcher::create(paths, name, kind_of(attach))?,
+    };
+    write_slots(paths, name, &dispatcher, generation)?;
+    hook::at(steps::SLOTS_WRITTEN)?;
+    dispatcher.flip(generation)?;
+    if let Starting::Fresh = starting {
+        for direction in DIRECTIONS {
+            attach_dispatcher(paths, name, direction, link_target(attach))?;
         }
     }
     Ok(())
 }
 
-/// Attaches both directions for the first time and pins the links; on failure nothing stays
-/// attached.
-fn attach_fresh(
-    paths: &NodePaths,
-    name: &str,
-    instance: &DatapathInstance,
-    attach: &AttachPoint,
-) -> Result<(), NodeError> {
-    let mut pinned: Vec<PathBuf> = Vec::new();
-    let result = (|| {
-        for direction in DIRECTIONS {
-            let mut link = match attach {
-                AttachPoint::Tcx { ifindex, .. } => attach_tcx(instance, direction, *ifindex),
-                AttachPoint::CgroupSkb { cgroup } => attach_cgroup(instance, direction, cgroup),
-            }
-            .map_err(|source| NodeError::Load {
-                endpoint: name.to_owned(),
-                source,
-            })?;
-            let path = paths.link(name, direction);
-            link.pin(&path).map_err(NodeError::kernel(
-                name,
-                format!("pinning {}", path.display()),
-            ))?;
-            pinned.push(path);
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        for path in pinned {
-            let _ = std::fs::remove_file(path); // the last reference: the kernel detaches it
-        }
-    }
-    result
-}
-
-fn install_endpoint(
+/// Installs one endpoint (first install or atomic replace, see the module doc); the DNS object
+/// and any other per-endpoint extra object are installed by the caller afterwards.
+pub fn install_endpoint(
     paths: &NodePaths,
     artifact: &Artifact,
     install: &EndpointInstall,
@@ -435,34 +451,13 @@ fn install_endpoint(
     l7_fallback: bool,
 ) -> Result<Installed, NodeError> {
     let name = install.endpoint.name.as_str();
-    let live = live_state(paths, name);
-    let live_generations: Vec<u64> = live.generations.iter().filter_map(|(_, g)| *g).collect();
-    let both_links = live.link_program_ids.iter().all(|(_, id)| id.is_some());
-    if !both_links {
-        // A first install, or a half-finished one: start from no links at all.
-        for direction in DIRECTIONS {
-            let _ = std::fs::remove_file(paths.link(name, direction));
-        }
-    }
-    for generation in paths.generations(name) {
-        if !both_links || !live_generations.contains(&generation) {
-            paths.remove_generation(name, generation); // leftovers of an interrupted apply
-        }
-    }
-    let old = if both_links { live.generation() } else { None };
-    let generation = paths.generations(name).into_iter().max().unwrap_or(0) + 1;
     let kind = kind_of(&attach);
-    if let Some(old_record) = old.and_then(|g| paths.read_record(name, g).ok()) {
-        if kind_of(&old_record.attach) != kind {
-            return Err(NodeError::State {
-                endpoint: name.to_owned(),
-                problem: format!(
-                    "installed with {}, the new policy wants {attach}: unload the endpoint first",
-                    old_record.attach
-                ),
-            });
-        }
-    }
+    let starting = starting_point(paths, name, kind)?;
+    let old = match starting {
+        Starting::Replace(active) => Some(active),
+        Starting::Fresh => None,
+    };
+    let generation = old.unwrap_or(0) + 1; // the other slot than the active one
     let endpoint_dir = paths.endpoint_dir(name);
     std::fs::create_dir_all(&endpoint_dir).map_err(NodeError::io(&endpoint_dir))?;
 
@@ -482,30 +477,34 @@ fn install_endpoint(
             manifest: artifact.manifest.clone(),
         })?;
         hook::at(steps::PINNED)?;
-        if both_links {
-            swap_links(paths, name, old, generation)?;
-        } else {
-            attach_fresh(paths, name, &instance, &attach)?;
-        }
+        switch_to(paths, name, &starting, generation, &attach)?;
         Ok(program_ids)
     })();
     let program_ids = match staged {
         Ok(ids) => ids,
         Err(e) => {
-            paths.remove_generation(name, generation);
-            if !both_links {
-                let _ = std::fs::remove_dir_all(&endpoint_dir);
-                let _ = std::fs::remove_dir_all(paths.record_dir(name));
+            match starting {
+                // The word still selects the old generation's slot: dropping the new pins is
+                // all there is to undo (its programs stay in the inactive slots, unused).
+                Starting::Replace(_) => paths.remove_generation(name, generation),
+                Starting::Fresh => {
+                    for direction in DIRECTIONS {
+                        let _ = std::fs::remove_file(paths.link(name, direction));
+                    }
+                    let _ = std::fs::remove_dir_all(&endpoint_dir);
+                    let _ = std::fs::remove_dir_all(paths.record_dir(name));
+                }
             }
             return Err(e);
         }
     };
-    hook::at(steps::SWAPPED)?;
+    hook::at(steps::FLIPPED)?;
     for stale in paths.generations(name) {
         if stale != generation {
             paths.remove_generation(name, stale);
         }
     }
+    hook::at(steps::CLEANED)?;
     Ok(Installed {
         generation,
         replaced: old,

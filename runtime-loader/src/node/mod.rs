@@ -1,23 +1,29 @@
 //! The node side of `policy-loader`: installs a `policyc build` artifact on this machine
-//! (verify → load → fill → pin → attach or atomically swap), and reads the installation back
+//! (verify → load → fill → pin → switch the generation word), and reads the installation back
 //! from bpffs pins and per-generation records (status, dump, events, unload).
 //!
 //! Layout on the node (see [`pins`]):
-//! - `<bpffs>/policyc/<ns>_<name>/link_{ingress,egress}`: the two attachments (bpf links);
+//! - `<bpffs>/policyc/<ns>_<name>/link_{ingress,egress}`: the two attachments (bpf links) of
+//!   the endpoint's dispatcher programs `dispatch_{ingress,egress}` (see [`dispatch`]);
+//! - `<bpffs>/policyc/<ns>_<name>/pc_active_gen`: the active generation (one u32 both
+//!   directions read), `pc_prog_{ingress,egress}`: per-direction program arrays, slot =
+//!   generation & 1;
 //! - `<bpffs>/policyc/<ns>_<name>/{pc_ct,pc_frag,pc_events}`: shared by every generation, so
 //!   established flows and unread events survive a policy replacement;
-//! - `<bpffs>/policyc/<ns>_<name>/g<N>/`: one complete generation (both programs and every
-//!   policy map, ipcache included);
+//! - `<bpffs>/policyc/<ns>_<name>/g<N>/`: one complete generation (both datapath programs and
+//!   every policy map, ipcache included);
 //! - `<state-dir>/<ns>_<name>/g<N>.json`: what generation N was built from (artifact digest,
 //!   manifest, attach point, program ids).
 //!
-//! The live generation is whatever program the pinned links run, so the state survives the
-//! loader's own restart and an interrupted apply (see [`install`] for the replace protocol).
+//! The live generation is the active-generation word, checked against the programs in its
+//! slots, so the state survives the loader's own restart and an interrupted apply (see
+//! [`install`] for the replace protocol).
 
 pub mod admit;
 pub mod artifact;
 pub mod capabilities;
 pub mod decode;
+pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod features;

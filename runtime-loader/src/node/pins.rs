@@ -1,5 +1,5 @@
 //! Where an installation lives: pin paths under `<bpffs>/policyc/` and generation records
-//! under the state directory, and reading them back (which generation do the links run?).
+//! under the state directory, and reading them back (which generation does the endpoint run?).
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +8,7 @@ use policyc_backends::layout::Direction;
 use serde::{Deserialize, Serialize};
 
 use super::artifact::Manifest;
+use super::dispatch::Dispatcher;
 use super::error::NodeError;
 
 /// Maps shared by every generation of an endpoint.
@@ -26,7 +27,7 @@ pub const GENERATION_MAPS: [&str; 5] = [
     policyc_backends::layout::map_names::IPCACHE,
 ];
 
-/// The two directions, ingress first (the order of swaps).
+/// The two directions, ingress first.
 pub const DIRECTIONS: [Direction; 2] = [Direction::Ingress, Direction::Egress];
 
 /// Lower-case direction name.
@@ -75,7 +76,7 @@ impl std::fmt::Display for AttachPoint {
     }
 }
 
-/// What generation N of an endpoint was built from; written before its links are swapped.
+/// What generation N of an endpoint was built from; written before it is switched to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GenerationRecord {
     /// `namespace/name`.
@@ -129,6 +130,12 @@ impl NodePaths {
     pub fn link(&self, endpoint: &str, direction: Direction) -> PathBuf {
         self.endpoint_dir(endpoint)
             .join(format!("link_{}", direction_name(direction)))
+    }
+
+    /// Pinned dispatcher program of a direction (what the link runs, for every generation).
+    pub fn dispatcher(&self, endpoint: &str, direction: Direction) -> PathBuf {
+        self.endpoint_dir(endpoint)
+            .join(format!("dispatch_{}", direction_name(direction)))
     }
 
     /// Pinned program of a direction in a generation.
@@ -228,21 +235,29 @@ impl NodePaths {
     }
 }
 
-/// What the pinned links of an endpoint run.
+/// What an endpoint runs, read back from bpffs: the dispatcher links, the active-generation
+/// word and the programs in the active slots.
 #[derive(Debug, Clone)]
 pub struct LiveState {
-    /// Program id per direction according to the links (None: no link pinned).
+    /// Dispatcher program id per direction according to the links (None: no link pinned).
     pub link_program_ids: Vec<(Direction, Option<u32>)>,
-    /// The generation each direction runs (None: unknown program or no link).
+    /// The active-generation word (None: no dispatcher pinned or unreadable).
+    pub active_generation: Option<u64>,
+    /// Datapath program id in each direction's active slot (None: empty slot).
+    pub slot_program_ids: Vec<(Direction, Option<u32>)>,
+    /// The pinned generation whose program sits in each direction's active slot.
     pub generations: Vec<(Direction, Option<u64>)>,
 }
 
 impl LiveState {
-    /// The single generation both directions run, if they agree.
+    /// The generation the endpoint runs: both links attached, and both active slots holding
+    /// the programs pinned for the active generation. None otherwise (a state no apply leaves
+    /// behind unless it was interrupted before the first install's flip or attach).
     pub fn generation(&self) -> Option<u64> {
-        let mut gens = self.generations.iter().map(|(_, g)| *g);
-        let first = gens.next().flatten()?;
-        gens.all(|g| g == Some(first)).then_some(first)
+        let active = self.active_generation?;
+        let linked = self.link_program_ids.iter().all(|(_, id)| id.is_some());
+        let slots = self.generations.iter().all(|(_, g)| *g == Some(active));
+        (linked && slots).then_some(active)
     }
 
     /// Whether any link is pinned.
@@ -253,34 +268,51 @@ impl LiveState {
 
 /// Program id of a pinned program.
 pub fn pinned_program_id(path: &Path) -> Option<u32> {
+    if !path.exists() {
+        return None; // libbpf logs a warning for every missing pin it is asked to open
+    }
     ProgramHandle::from_pinned_path(path).ok().map(|p| p.id())
 }
 
-/// Reads which programs the links run and matches them with pinned generations.
+/// Reads the links, the active generation and the slots, and matches the slot programs with
+/// pinned generations.
 pub fn live_state(paths: &NodePaths, endpoint: &str) -> LiveState {
     let generations = paths.generations(endpoint);
+    let dispatcher = Dispatcher::is_pinned(paths, endpoint)
+        .then(|| Dispatcher::open(paths, endpoint).ok())
+        .flatten();
+    let active_generation = dispatcher.as_ref().and_then(|d| d.active_generation().ok());
     let mut link_program_ids = Vec::new();
+    let mut slot_program_ids = Vec::new();
     let mut live = Vec::new();
     for direction in DIRECTIONS {
         let link_path = paths.link(endpoint, direction);
-        // Checked first: libbpf logs a warning for every missing pin it is asked to open.
         let id = link_path
             .exists()
             .then(|| Link::open(&link_path).ok())
             .flatten()
             .and_then(|link| link.info().ok())
             .map(|info| info.prog_id);
-        let generation = id.and_then(|id| {
+        let slot_id = dispatcher
+            .as_ref()
+            .zip(active_generation)
+            .and_then(|(d, g)| {
+                d.slot_program_id(direction, policyc_backends::dispatch::slot_of(g))
+            });
+        let generation = slot_id.and_then(|id| {
             generations
                 .iter()
                 .copied()
                 .find(|g| pinned_program_id(&paths.program(endpoint, *g, direction)) == Some(id))
         });
         link_program_ids.push((direction, id));
+        slot_program_ids.push((direction, slot_id));
         live.push((direction, generation));
     }
     LiveState {
         link_program_ids,
+        active_generation,
+        slot_program_ids,
         generations: live,
     }
 }

@@ -1,0 +1,37 @@
+//! The dispatcher object (`bpf-templates/policyc_dispatch.bpf.c`), compiled at cargo build time:
+//! the stable program `policy-loader` attaches per endpoint and direction, which tail-calls the
+//! datapath program of the endpoint's active generation.
+
+/// The compiled dispatcher (ELF, BPF target, with BTF).
+pub static DISPATCH_OBJECT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/policyc_dispatch.bpf.o"));
+
+/// Map names of the dispatcher.
+pub mod map_names {
+    /// `ARRAY[1]` of u32: the endpoint's active generation (slot = generation & 1).
+    pub const ACTIVE_GENERATION: &str = "pc_active_gen";
+    /// `PROG_ARRAY[2]`: endpoint-ingress datapath programs by slot.
+    pub const PROGRAMS_INGRESS: &str = "pc_prog_ingress";
+    /// `PROG_ARRAY[2]`: endpoint-egress datapath programs by slot.
+    pub const PROGRAMS_EGRESS: &str = "pc_prog_egress";
+}
+
+/// Program names (ELF symbols) of the four dispatcher entry points.
+pub mod programs {
+    /// Endpoint egress, tcx ingress on the host-side interface.
+    pub const EGRESS_TCX: &str = "pc_disp_egress_tcx";
+    /// Endpoint ingress, tcx egress on the host-side interface.
+    pub const INGRESS_TCX: &str = "pc_disp_ingress_tcx";
+    /// Endpoint egress as cgroup_skb/egress.
+    pub const EGRESS_CGROUP: &str = "pc_disp_egress_cg";
+    /// Endpoint ingress as cgroup_skb/ingress.
+    pub const INGRESS_CGROUP: &str = "pc_disp_ingress_cg";
+}
+
+/// Program-array slots per direction (generation parity).
+pub const SLOTS: u32 = 2;
+
+/// The slot generation `generation` lives in.
+pub fn slot_of(generation: u64) -> u32 {
+    (generation & 1) as u32
+}
