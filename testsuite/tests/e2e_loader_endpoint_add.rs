@@ -1,9 +1,9 @@
 //! `policy-loader endpoint add|remove` against a private bpffs (root; cgroup_skb attachments):
 //! admitted endpoints leave every installed endpoint's live maps exactly as a full rebuild with
 //! the endpoints in the inventory would install them, and packets from an admitted endpoint run
-//! through the live programs (BPF_PROG_TEST_RUN on the pinned programs) get the oracle's
-//! verdicts; a label set that needs a new class is refused and nothing changes; removal
-//! restores the original build's maps.
+//! through the live programs (BPF_PROG_TEST_RUN on each endpoint's pinned dispatcher, which
+//! tail-calls its active generation) get the oracle's verdicts; a label set that needs a new
+//! class is refused and nothing changes; removal restores the original build's maps.
 
 use policyc_testsuite::{loader_binary, loader_path, workspace};
 use std::collections::BTreeMap;
@@ -440,14 +440,12 @@ fn traffic_from_admitted_endpoints_gets_the_oracle_verdicts(node: &Node, invento
             let Some(dst_ip) = dst.ips.iter().find(|ip| ip.is_ipv4()).copied() else {
                 continue;
             };
-            let generation = live_state(&paths, endpoint)
+            // The live generation must be complete; packets go through the endpoint's attached
+            // dispatcher, which tail-calls that generation's ingress program.
+            live_state(&paths, endpoint)
                 .generation()
                 .unwrap_or_else(|| panic!("{endpoint}: no live generation"));
-            let program = paths.program(
-                endpoint,
-                generation,
-                policyc_backends::layout::Direction::Ingress,
-            );
+            let program = paths.dispatcher(endpoint, policyc_backends::layout::Direction::Ingress);
             for (udp, port) in [
                 (true, 53),
                 (false, 53),

@@ -1,7 +1,9 @@
 //! Test hooks for interrupted applies: `POLICYC_LOADER_PAUSE_AT=<step>` makes `apply` print
 //! `policy-loader: paused at <step>` on stderr and sleep (so a test can SIGKILL it there);
-//! `POLICYC_LOADER_FAIL_AT=<step>` makes it fail there as if the kernel had refused. Unset in
-//! production; reading two environment variables is their only cost.
+//! `POLICYC_LOADER_FAIL_AT=<step>` makes it fail there as if the kernel had refused — at the
+//! steps before the flip only: after it the new policy is in place and there is nothing left
+//! that could fail and be reported as "previous policy left in place". Unset in production;
+//! reading two environment variables is their only cost.
 
 use super::error::NodeError;
 
@@ -29,14 +31,23 @@ pub mod steps {
     pub const ALL: [&str; 5] = [LOADED, PINNED, SLOTS_WRITTEN, FLIPPED, CLEANED];
 }
 
-/// Called at each step.
+/// Called at each step before the flip: may pause or fail.
 pub fn at(step: &'static str) -> Result<(), NodeError> {
     if std::env::var(FAIL_AT).is_ok_and(|s| s == step) {
         return Err(NodeError::Hook(step));
     }
+    pause_if_asked(step);
+    Ok(())
+}
+
+/// Called at each step from the flip on (the new policy runs): may only pause.
+pub fn after_switch(step: &'static str) {
+    pause_if_asked(step);
+}
+
+fn pause_if_asked(step: &'static str) {
     if std::env::var(PAUSE_AT).is_ok_and(|s| s == step) {
         eprintln!("policy-loader: paused at {step}");
         std::thread::sleep(std::time::Duration::from_secs(600));
     }
-    Ok(())
 }

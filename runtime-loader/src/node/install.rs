@@ -498,13 +498,13 @@ pub fn install_endpoint(
             return Err(e);
         }
     };
-    hook::at(steps::FLIPPED)?;
+    hook::after_switch(steps::FLIPPED);
     for stale in paths.generations(name) {
         if stale != generation {
             paths.remove_generation(name, stale);
         }
     }
-    hook::at(steps::CLEANED)?;
+    hook::after_switch(steps::CLEANED);
     Ok(Installed {
         generation,
         replaced: old,
