@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The data checks of `make test`: the example policies lint clean, every deliberately broken file
 # is caught, and the flow tests pass (policy-examples/ and the KNP truth tables); the example flow
-# tests also run through the compiled BPF programs (`policyc test --datapath`).
+# tests also run through the compiled BPF programs (`policyc test --datapath`), with the template
+# datapath and with the `--specialize` objects.
 # Exit status: 0 when every check passed, 1 otherwise.
 set -uo pipefail
 
@@ -43,6 +44,8 @@ check 0 "KNP truth tables" test testsuite/fixtures/knp-truth/
 
 # Needs root (BPF_PROG_TEST_RUN): CI and the project machines run as root, so this never skips.
 check 0 "datapath flow tests of $examples" test --datapath "$examples/flowtests.yaml"
+# The same cases through the --specialize objects (generated C, compiled with clang; cached).
+check 0 "specialized datapath flow tests of $examples" test --datapath --specialize "$examples/flowtests.yaml"
 
 if ((${#failures[@]} > 0)); then
     echo "test-examples: ${#failures[@]} check(s) failed:"

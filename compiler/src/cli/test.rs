@@ -103,6 +103,13 @@ pub struct TestArgs {
     /// Also run every L3/L4 case through the compiled BPF objects (BPF_PROG_TEST_RUN).
     #[arg(long)]
     pub datapath: bool,
+    /// With --datapath: run the endpoints' `--specialize` objects (generated C compiled with
+    /// clang) instead of the template.
+    #[arg(long, requires = "datapath")]
+    pub specialize: bool,
+    /// Object cache of --specialize (default $XDG_CACHE_HOME/policyc or ~/.cache/policyc).
+    #[arg(long, value_name = "DIR", requires = "specialize")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Prints findings as the human report on stderr.
@@ -149,13 +156,26 @@ pub fn run(args: TestArgs) -> ExitCode {
     // fails on any disagreement with the oracle (crate::build::datapath_flowtest).
     let mut datapath_failed = false;
     if args.datapath {
-        match crate::build::datapath_flowtest::check_reports(&reports, &options, &mut sources) {
+        let specialize = args.specialize.then(|| crate::build::specialize::SpecializeOptions {
+            cache_dir: args
+                .cache_dir
+                .clone()
+                .unwrap_or_else(crate::build::specialize::default_cache_dir),
+            ..Default::default()
+        });
+        match crate::build::datapath_flowtest::check_reports_with(
+            &reports,
+            &options,
+            specialize.as_ref(),
+            &mut sources,
+        ) {
             Ok(summary) => {
                 for failure in &summary.failures {
                     println!("{failure}");
                 }
                 println!(
-                    "datapath: {} endpoint side(s) run in the kernel, {} disagreement(s), {} case(s) not L3/L4-checkable",
+                    "datapath{}: {} endpoint side(s) run in the kernel, {} disagreement(s), {} case(s) not L3/L4-checkable",
+                    if args.specialize { " (--specialize)" } else { "" },
                     summary.sides_checked,
                     summary.failures.len(),
                     summary.cases_skipped

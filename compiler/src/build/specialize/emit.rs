@@ -84,13 +84,19 @@ fn emit_class(out: &mut String, index: usize, class: &ClassCode) {
         return;
     }
     out.push_str("\tswitch (protocol) {\n");
+    // Protocols with the same function share one return.
+    let mut groups: Vec<(Vec<u8>, &PortRef)> = Vec::new();
     for (protocol, reference) in &class.cases {
-        let _ = writeln!(
-            out,
-            "\tcase {protocol}: /* {} */\n\t\treturn {};",
-            protocol_name(*protocol),
-            call(reference)
-        );
+        match groups.iter_mut().find(|(_, r)| *r == reference) {
+            Some((protocols, _)) => protocols.push(*protocol),
+            None => groups.push((vec![*protocol], reference)),
+        }
+    }
+    for (protocols, reference) in groups {
+        for protocol in protocols {
+            let _ = writeln!(out, "\tcase {protocol}: /* {} */", protocol_name(protocol));
+        }
+        let _ = writeln!(out, "\t\treturn {};", call(reference));
     }
     let _ = writeln!(
         out,
@@ -137,7 +143,8 @@ fn emit_direction(out: &mut String, code: &DirectionCode) {
 /// The verifier checks a global function's arguments once for all callers, so each must be a
 /// scalar; clang would pass garbage for an argument the body ignores (e.g. the protocol when no
 /// class distinguishes protocols). An empty asm that reads them keeps them live.
-const PC_ARGUMENTS_USED: &str = "#define PC_ARGUMENTS_USED(a, b, c) asm volatile(\"\" : : \"r\"(a), \"r\"(b), \"r\"(c))\n";
+const PC_ARGUMENTS_USED: &str =
+    "#define PC_ARGUMENTS_USED(a, b, c) asm volatile(\"\" : : \"r\"(a), \"r\"(b), \"r\"(c))\n";
 
 const LOOKUP: &str = r#"static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
 {

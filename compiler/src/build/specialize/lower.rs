@@ -299,3 +299,202 @@ pub fn estimated_instructions(program: &DecisionProgram) -> u64 {
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::classes::{ClassBehaviour, DatapathInterval, DirectionClasses};
+    use policyc_ir::{NumericIdentity, RuleId};
+    use std::collections::BTreeMap;
+    use test_case::test_case;
+
+    fn constant(verdict: Verdict) -> Vec<DatapathInterval> {
+        vec![DatapathInterval {
+            lo: 0,
+            hi: u16::MAX,
+            verdict,
+            rule: None,
+        }]
+    }
+
+    /// Allow `port` (credited to rule 7), default-deny elsewhere.
+    fn one_port(port: u16) -> Vec<DatapathInterval> {
+        let deny = |lo, hi| DatapathInterval {
+            lo,
+            hi,
+            verdict: Verdict::DefaultDeny,
+            rule: None,
+        };
+        vec![
+            deny(0, port - 1),
+            DatapathInterval {
+                lo: port,
+                hi: port,
+                verdict: Verdict::Allow,
+                rule: Some(RuleId(7)),
+            },
+            deny(port + 1, u16::MAX),
+        ]
+    }
+
+    fn behaviour(entries: &[(PolicyProtocol, Vec<DatapathInterval>)]) -> ClassBehaviour {
+        entries.iter().cloned().collect()
+    }
+
+    fn classes(direction: Direction, behaviours: Vec<ClassBehaviour>) -> DirectionClasses {
+        let class_of: BTreeMap<NumericIdentity, ClassId> = (1..behaviours.len())
+            .map(|i| (NumericIdentity(1000 + i as u32), ClassId(i as u32)))
+            .collect();
+        DirectionClasses {
+            direction,
+            enforced: true,
+            classes: behaviours,
+            class_of,
+        }
+    }
+
+    fn program(ingress: Vec<ClassBehaviour>) -> DecisionProgram {
+        let ingress = classes(Direction::Ingress, ingress);
+        let egress = classes(
+            Direction::Egress,
+            vec![behaviour(&[(
+                PolicyProtocol::Other,
+                constant(Verdict::Allow),
+            )])],
+        );
+        let dag = DecisionDag::build(&[&ingress, &egress]);
+        lower(&dag, |_| true).expect("the optimizer's DAG lowers")
+    }
+
+    fn ingress(p: &DecisionProgram) -> &DirectionCode {
+        &p.directions[0]
+    }
+
+    #[test]
+    fn protocols_equal_to_the_fallback_get_no_case() {
+        let deny = constant(Verdict::DefaultDeny);
+        let p = program(vec![behaviour(&[
+            (PolicyProtocol::Tcp, one_port(80)),
+            (PolicyProtocol::Udp, deny.clone()),
+            (PolicyProtocol::Other, deny),
+        ])]);
+        let class = &p.class_functions[0];
+        assert_eq!(class.cases.len(), 1, "{class:?}");
+        assert_eq!(class.cases[0].0, 6);
+        assert!(
+            matches!(class.fallback, PortRef::Constant(o) if o.verdict == Some(DpVerdict::DefaultDeny))
+        );
+    }
+
+    #[test]
+    fn a_class_without_protocol_zero_falls_back_to_the_policy_default() {
+        let p = program(vec![behaviour(&[(PolicyProtocol::Tcp, one_port(443))])]);
+        assert_eq!(
+            p.class_functions[0].fallback,
+            PortRef::Constant(Outcome::POLICY_DEFAULT)
+        );
+    }
+
+    #[test]
+    fn equal_port_functions_share_one_function_and_equal_classes_one_case() {
+        let deny = constant(Verdict::DefaultDeny);
+        let p = program(vec![
+            behaviour(&[(PolicyProtocol::Other, deny.clone())]),
+            behaviour(&[
+                (PolicyProtocol::Tcp, one_port(80)),
+                (PolicyProtocol::Other, deny.clone()),
+            ]),
+            behaviour(&[
+                (PolicyProtocol::Tcp, one_port(80)),
+                (PolicyProtocol::Udp, one_port(80)),
+                (PolicyProtocol::Other, deny),
+            ]),
+        ]);
+        assert_eq!(p.port_functions.len(), 1, "one shared port tree");
+        // Three ingress behaviours plus the egress allow-all.
+        assert_eq!(p.class_functions.len(), 4);
+        let cases: Vec<Vec<u32>> = ingress(&p)
+            .cases
+            .iter()
+            .map(|(ids, _)| ids.clone())
+            .collect();
+        assert_eq!(cases, vec![vec![0], vec![1], vec![2]]);
+    }
+
+    #[test_case(80 ; "port at the allowed one")]
+    #[test_case(79 ; "port just below")]
+    #[test_case(81 ; "port just above")]
+    #[test_case(0 ; "port zero")]
+    #[test_case(65535 ; "highest port")]
+    fn the_port_tree_decides_like_the_intervals(port: u16) {
+        let p = program(vec![behaviour(&[(PolicyProtocol::Tcp, one_port(80))])]);
+        let mut tree = &p.port_functions[0];
+        let outcome = loop {
+            match tree {
+                PortTree::Leaf(o) => break *o,
+                PortTree::Below {
+                    split,
+                    below,
+                    at_or_above,
+                } => tree = if port < *split { below } else { at_or_above },
+            }
+        };
+        let want = if port == 80 {
+            (Some(DpVerdict::Allow), 8)
+        } else {
+            (Some(DpVerdict::DefaultDeny), 0)
+        };
+        assert_eq!((outcome.verdict, outcome.rule_id), want);
+        assert_eq!(outcome.reason, DpReason::Policy);
+    }
+
+    #[test]
+    fn a_direction_that_is_not_enforced_has_no_cases() {
+        let ingress = classes(
+            Direction::Ingress,
+            vec![behaviour(&[(PolicyProtocol::Tcp, one_port(80))])],
+        );
+        let egress = classes(Direction::Egress, vec![ClassBehaviour::new()]);
+        let dag = DecisionDag::build(&[&ingress, &egress]);
+        let p = lower(&dag, |d| d == Direction::Ingress).expect("lowers");
+        assert!(p.directions[1].cases.is_empty());
+        assert!(!p.directions[1].enforced);
+    }
+
+    /// Allow every 10th port from 100 (50 ports), default-deny between.
+    fn fifty_ports() -> Vec<DatapathInterval> {
+        let mut intervals = Vec::new();
+        let mut next = 0u16;
+        for i in 0..50u16 {
+            let port = 100 + 10 * i;
+            intervals.push(DatapathInterval {
+                lo: next,
+                hi: port - 1,
+                verdict: Verdict::DefaultDeny,
+                rule: None,
+            });
+            intervals.push(DatapathInterval {
+                lo: port,
+                hi: port,
+                verdict: Verdict::Allow,
+                rule: Some(RuleId(1)),
+            });
+            next = port + 1;
+        }
+        intervals.push(DatapathInterval {
+            lo: next,
+            hi: u16::MAX,
+            verdict: Verdict::DefaultDeny,
+            rule: None,
+        });
+        intervals
+    }
+
+    #[test]
+    fn the_estimate_grows_with_the_port_trees() {
+        let small = program(vec![behaviour(&[(PolicyProtocol::Tcp, one_port(80))])]);
+        let many = fifty_ports();
+        let large = program(vec![behaviour(&[(PolicyProtocol::Tcp, many)])]);
+        assert!(estimated_instructions(&large) > 10 * estimated_instructions(&small));
+    }
+}

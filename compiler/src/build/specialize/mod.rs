@@ -69,6 +69,14 @@ pub struct Specialization {
     pub cache: CacheStats,
 }
 
+/// One distinct object, compiled now or taken from the cache.
+struct BuiltObject {
+    key: String,
+    bytes: Arc<[u8]>,
+    from_cache: bool,
+    store_failure: Option<String>,
+}
+
 /// The generated code of one endpoint, or why it stays on the template.
 #[derive(Debug, Clone)]
 pub enum Plan {
@@ -178,20 +186,30 @@ pub fn specialize(
 
     on_objects(distinct.len());
     let cache = ObjectCache::new(&options.cache_dir);
-    let built: Vec<(String, Arc<[u8]>, bool, Option<String>)> = match &toolchain {
+    let built: Vec<BuiltObject> = match &toolchain {
         None => Vec::new(),
         Some(tc) => distinct
             .par_iter()
             .map(|(key, (header, users))| {
                 let result = match cache.get(key) {
-                    Some(bytes) => (key.clone(), Arc::from(bytes), true, None),
+                    Some(bytes) => BuiltObject {
+                        key: key.clone(),
+                        bytes: Arc::from(bytes),
+                        from_cache: true,
+                        store_failure: None,
+                    },
                     None => {
                         let bytes = tc.compile(header, &users.join(", "))?;
-                        let stored = cache
+                        let store_failure = cache
                             .put(key, &bytes)
                             .err()
                             .map(|e| format!("{}: {e}", options.cache_dir.display()));
-                        (key.clone(), Arc::from(bytes), false, stored)
+                        BuiltObject {
+                            key: key.clone(),
+                            bytes: Arc::from(bytes),
+                            from_cache: false,
+                            store_failure,
+                        }
                     }
                 };
                 on_object_done();
@@ -201,14 +219,17 @@ pub fn specialize(
     };
     let mut stats = CacheStats::default();
     let mut objects: BTreeMap<String, SpecializedObject> = BTreeMap::new();
-    for (key, bytes, hit, store_failure) in built {
-        if hit {
+    for object in built {
+        if object.from_cache {
             stats.cache_hits += 1;
         } else {
             stats.compiled += 1;
         }
-        stats.store_failures.extend(store_failure);
-        objects.insert(key.clone(), SpecializedObject::new(key, bytes));
+        stats.store_failures.extend(object.store_failure);
+        objects.insert(
+            object.key.clone(),
+            SpecializedObject::new(object.key, object.bytes),
+        );
     }
 
     let sharing = |key: &Option<String>| {

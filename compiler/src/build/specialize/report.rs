@@ -33,9 +33,14 @@ pub struct SpecializationReport {
 pub fn render_markdown(report: &SpecializationReport, md: &mut String) {
     let specialized = report.endpoints.iter().filter(|e| e.specialized).count();
     let _ = writeln!(md, "\n## Specialization (`--specialize`)\n");
+    let others = if specialized < report.endpoints.len() {
+        "; the others run the template"
+    } else {
+        ""
+    };
     let _ = writeln!(
         md,
-        "{specialized} of {} endpoints run generated code ({} distinct objects, compiled with {}); the others run the template. Limit: {} estimated instructions per generated decision.\n",
+        "{specialized} of {} endpoints run generated code ({} distinct objects, compiled with {}){others}. Limit: {} estimated instructions per generated decision.\n",
         report.endpoints.len(),
         report.objects,
         report.clang.as_deref().unwrap_or("no compiler needed"),
