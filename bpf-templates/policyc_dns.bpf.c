@@ -2,7 +2,7 @@
 /* policyc_dns.bpf.c — in-kernel DNS policy (phase 1), a separate object from the L3/L4 datapath.
  *
  *   pc_dns_query   SEC("tcx/ingress")  host side of the endpoint's veth, packets FROM the endpoint
- *                  (Ethernet first). UDP to port 53: the question name is walked with bpf_loop
+ *                  (Ethernet first). UDP/TCP to port 53: the question name is walked with bpf_loop
  *                  (labels <= 63, total <= 255, lower-cased), matched against the exact-name hash
  *                  set and the multi-pattern DFA. Allowed: a pending entry is recorded and the
  *                  packet goes on (TCX_NEXT). Denied: the packet is rewritten into a REFUSED
@@ -11,6 +11,11 @@
  *                  matching a pending entry (endpoint address, port, DNS id, server, question
  *                  name hash) is learned; its A/AAAA records are upserted into pc_dns_learned
  *                  BEFORE the packet is let through. Everything else teaches nothing.
+ * DNS over TCP (port 53): a segment carrying exactly one length-prefixed message is judged like
+ * UDP (a denied TCP question is dropped: no REFUSED over TCP); payload-less segments pass; any
+ * other payload (a message split across segments, a bad length prefix) is dropped, questions
+ * and answers alike. Fragmented UDP/53 (first fragment) and DNS over TLS (port 853) from the
+ * endpoint are dropped. Every such drop is counted (dns_layout.h counters).
  * Control flow depends on no table size: one class-table and one DFA-row lookup per name byte.
  */
 #include <linux/bpf.h>
@@ -101,9 +106,10 @@ static __always_inline void count(__u32 which)
 		*slot += 1;
 }
 
-/* One parsed UDP/IP packet. */
+/* One parsed DNS packet (UDP, or TCP with the message in this one segment). */
 struct dns_packet {
 	__u8 family; /* 4 or 6 */
+	__u8 tcp;    /* 1: DNS over TCP (2-byte length prefix before the message) */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u16 sport;
@@ -111,26 +117,41 @@ struct dns_packet {
 	__u32 l3_off;
 	__u32 l4_off;
 	__u32 dns_off;
-	__u32 dns_len; /* from the UDP length */
+	__u32 dns_len; /* from the UDP length or the TCP length prefix */
 };
 
-enum parse_result { PARSE_NOT_DNS, PARSE_DNS, PARSE_MALFORMED };
+enum parse_result {
+	PARSE_NOT_DNS,     /* not DNS: the DNS object has no opinion */
+	PARSE_DNS,         /* one whole DNS message */
+	PARSE_MALFORMED,   /* DNS port, but headers we cannot judge (IP options, bad lengths) */
+	PARSE_FRAGMENT,    /* first fragment of a fragmented DNS datagram */
+	PARSE_TCP_SPLIT,   /* TCP/53 payload that is not exactly one length-prefixed message */
+	PARSE_TCP_CONTROL, /* TCP/53 segment without payload (handshake, ACK, FIN) */
+	PARSE_DOT,         /* DNS over TLS (TCP or UDP port 853) from the endpoint */
+};
 
-/* Parses Ethernet/IP/UDP. `want_dport` selects queries (dport 53) or answers (sport 53). */
-static __always_inline enum parse_result parse_udp(struct __sk_buff *skb, struct dns_packet *p,
+#define IPPROTO_TCP_ 6
+
+/* Parses Ethernet/IP/UDP|TCP. `query` selects questions (dport 53, and 853 for DoT) or
+ * answers (sport 53). Non-first fragments carry no ports: they are left to the main datapath,
+ * which passes them only after a passed first fragment (and the first is dropped here). */
+static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct dns_packet *p,
 						   int query)
 {
 	__u16 proto;
 	if (bpf_skb_load_bytes(skb, 12, &proto, 2) < 0)
 		return PARSE_NOT_DNS;
 	p->l3_off = ETH_HLEN;
-	__u8 next;
-	__u32 ip_len;
+	__u8 l4proto;
+	__u32 ip_len; /* L4 header + payload */
+	int fragment = 0;
+	int bad_ip = 0;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		__u8 hdr[20];
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
 			return PARSE_NOT_DNS;
-		if (hdr[9] != IPPROTO_UDP_)
+		l4proto = hdr[9];
+		if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
 			return PARSE_NOT_DNS;
 		p->family = 4;
 		__builtin_memset(p->saddr, 0, 16);
@@ -139,46 +160,85 @@ static __always_inline enum parse_result parse_udp(struct __sk_buff *skb, struct
 		__builtin_memcpy(p->daddr, &hdr[16], 4);
 		__u32 ihl = (hdr[0] & 0x0f) * 4;
 		__u16 frag = ((__u16)hdr[6] << 8) | hdr[7];
+		if ((frag & 0x1fff) != 0)
+			return PARSE_NOT_DNS; /* non-first fragment */
+		fragment = (frag & 0x2000) != 0;
 		ip_len = ((__u32)hdr[2] << 8) | hdr[3];
 		p->l4_off = ETH_HLEN + ihl;
-		__u16 ports[2];
-		if (bpf_skb_load_bytes(skb, p->l4_off & 0xff, ports, 4) < 0)
-			return PARSE_NOT_DNS;
-		p->sport = bpf_ntohs(ports[0]);
-		p->dport = bpf_ntohs(ports[1]);
-		if ((query ? p->dport : p->sport) != DNS_PORT)
-			return PARSE_NOT_DNS;
-		/* DNS traffic we cannot judge: IP options, fragments. */
-		if (ihl != 20 || (frag & 0x3fff) != 0 || ip_len < 20 + 8 ||
-		    ETH_HLEN + ip_len > skb->len)
-			return PARSE_MALFORMED;
-		ip_len -= 20;
+		bad_ip = ihl != 20 || ip_len < 20 + 8 || ETH_HLEN + ip_len > skb->len;
+		ip_len = ip_len > 20 ? ip_len - 20 : 0;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		__u8 hdr[40];
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
 			return PARSE_NOT_DNS;
-		next = hdr[6];
-		/* Extension headers before UDP: not judged here, so not passed either. */
-		if (next == 0 || next == 43 || next == 44 || next == 60)
-			return PARSE_MALFORMED;
-		if (next != IPPROTO_UDP_)
-			return PARSE_NOT_DNS;
+		l4proto = hdr[6];
 		p->family = 6;
 		__builtin_memcpy(p->saddr, &hdr[8], 16);
 		__builtin_memcpy(p->daddr, &hdr[24], 16);
 		ip_len = ((__u32)hdr[4] << 8) | hdr[5];
 		p->l4_off = ETH_HLEN + 40;
-		__u16 ports[2];
-		if (bpf_skb_load_bytes(skb, p->l4_off, ports, 4) < 0)
-			return PARSE_NOT_DNS;
-		p->sport = bpf_ntohs(ports[0]);
-		p->dport = bpf_ntohs(ports[1]);
-		if ((query ? p->dport : p->sport) != DNS_PORT)
-			return PARSE_NOT_DNS;
-		if (ip_len < 8 || ETH_HLEN + 40 + ip_len > skb->len)
+		if (l4proto == 44) { /* fragment header: judge the first fragment by its ports */
+			__u8 fh[8];
+			if (bpf_skb_load_bytes(skb, ETH_HLEN + 40, fh, 8) < 0)
+				return PARSE_NOT_DNS;
+			if (((((__u16)fh[2] << 8) | fh[3]) & 0xfff8) != 0)
+				return PARSE_NOT_DNS; /* non-first fragment */
+			l4proto = fh[0];
+			p->l4_off = ETH_HLEN + 48;
+			fragment = 1;
+		} else if (l4proto == 0 || l4proto == 43 || l4proto == 60) {
+			/* Extension headers before the transport: not judged here, so not passed,
+			 * except hop-by-hop + ICMPv6 (MLD reports), which is never DNS. */
+			__u8 ext;
+			if (l4proto == 0 && bpf_skb_load_bytes(skb, ETH_HLEN + 40, &ext, 1) == 0 &&
+			    ext == 58)
+				return PARSE_NOT_DNS;
 			return PARSE_MALFORMED;
+		}
+		if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
+			return PARSE_NOT_DNS;
+		bad_ip = ip_len < 8 || ETH_HLEN + 40 + ip_len > skb->len;
+		if (fragment)
+			ip_len = ip_len > 8 ? ip_len - 8 : 0;
 	} else {
 		return PARSE_NOT_DNS;
+	}
+	p->tcp = l4proto == IPPROTO_TCP_;
+	__u16 ports[2];
+	if (bpf_skb_load_bytes(skb, p->l4_off & 0xff, ports, 4) < 0)
+		return PARSE_NOT_DNS;
+	p->sport = bpf_ntohs(ports[0]);
+	p->dport = bpf_ntohs(ports[1]);
+	if ((query ? p->dport : p->sport) != DNS_PORT) {
+		if (query && p->dport == PC_DNS_DOT_PORT)
+			return PARSE_DOT;
+		return PARSE_NOT_DNS;
+	}
+	if (fragment)
+		return PARSE_FRAGMENT;
+	if (bad_ip)
+		return PARSE_MALFORMED;
+	if (p->tcp) {
+		__u8 doff_byte;
+		if (bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 12, &doff_byte, 1) < 0)
+			return PARSE_MALFORMED;
+		__u32 doff = (doff_byte >> 4) * 4;
+		if (doff < 20 || doff > ip_len)
+			return PARSE_MALFORMED;
+		__u32 payload = ip_len - doff;
+		if (payload == 0)
+			return PARSE_TCP_CONTROL;
+		__u32 payload_off = p->l4_off + doff;
+		__u16 prefix_be;
+		if (payload < 2 + DNS_HDR_LEN ||
+		    bpf_skb_load_bytes(skb, payload_off, &prefix_be, 2) < 0)
+			return PARSE_TCP_SPLIT;
+		__u32 prefix = bpf_ntohs(prefix_be);
+		if (prefix != payload - 2)
+			return PARSE_TCP_SPLIT;
+		p->dns_off = payload_off + 2;
+		p->dns_len = prefix;
+		return PARSE_DNS;
 	}
 	__u16 udp_len_be;
 	if (bpf_skb_load_bytes(skb, p->l4_off + 4, &udp_len_be, 2) < 0)
@@ -412,12 +472,24 @@ SEC("tcx/ingress")
 int pc_dns_query(struct __sk_buff *skb)
 {
 	struct dns_packet p = {};
-	enum parse_result parsed = parse_udp(skb, &p, 1);
-	if (parsed == PARSE_NOT_DNS)
-		return TCX_NEXT;
-	if (parsed == PARSE_MALFORMED) {
+	enum parse_result parsed = parse_dns(skb, &p, 1);
+	switch (parsed) {
+	case PARSE_DNS:
+		break;
+	case PARSE_MALFORMED:
 		count(PC_DNS_MALFORMED_QUERY);
 		return TCX_DROP;
+	case PARSE_FRAGMENT:
+		count(PC_DNS_FRAGMENTED);
+		return TCX_DROP;
+	case PARSE_TCP_SPLIT:
+		count(PC_DNS_TCP_UNJUDGEABLE);
+		return TCX_DROP;
+	case PARSE_DOT:
+		count(PC_DNS_DOT);
+		return TCX_DROP;
+	default: /* not DNS, or a TCP/53 segment without payload */
+		return TCX_NEXT;
 	}
 	__u8 hdr[DNS_HDR_LEN];
 	if (bpf_skb_load_bytes(skb, p.dns_off, hdr, DNS_HDR_LEN) < 0) {
@@ -467,6 +539,10 @@ int pc_dns_query(struct __sk_buff *skb)
 		bpf_map_update_elem(&pc_dns_pending, &key, &value, BPF_ANY);
 		count(PC_DNS_ALLOWED);
 		return TCX_NEXT;
+	}
+	if (p.tcp) { /* no REFUSED over TCP: the question is dropped */
+		count(PC_DNS_TCP_DENIED);
+		return TCX_DROP;
 	}
 	if (synthesize_refused(skb, &p, w.wire_len) < 0) {
 		count(PC_DNS_MALFORMED_QUERY);
@@ -633,6 +709,7 @@ static long learn_step(__u64 i, void *ctx)
 	} else {
 		struct pc_dns_learned fresh = { .expiry_ns = expiry, .selectors = pending->selectors };
 		bpf_map_update_elem(&pc_dns_learned, &key, &fresh, BPF_ANY);
+		count(PC_DNS_LEARNED_NEW);
 	}
 	count(PC_DNS_LEARNED);
 	return 0;
@@ -644,11 +721,20 @@ int pc_dns_answer(struct __sk_buff *skb)
 	if (skb->mark == PC_DNS_REFUSED_MARK)
 		return TCX_NEXT; /* our own REFUSED answer */
 	struct dns_packet p = {};
-	enum parse_result parsed = parse_udp(skb, &p, 0);
-	if (parsed == PARSE_NOT_DNS)
-		return TCX_NEXT;
-	if (parsed == PARSE_MALFORMED) {
+	enum parse_result parsed = parse_dns(skb, &p, 0);
+	switch (parsed) {
+	case PARSE_DNS:
+		break;
+	case PARSE_MALFORMED:
 		count(PC_DNS_UNPARSEABLE);
+		return TCX_NEXT; /* teaches nothing */
+	case PARSE_FRAGMENT: /* cannot be learned: fail closed, the client sees no answer */
+		count(PC_DNS_FRAGMENTED);
+		return TCX_DROP;
+	case PARSE_TCP_SPLIT: /* an answer not in one segment cannot be learned before delivery */
+		count(PC_DNS_TCP_UNJUDGEABLE);
+		return TCX_DROP;
+	default:
 		return TCX_NEXT;
 	}
 	__u8 hdr[DNS_HDR_LEN];

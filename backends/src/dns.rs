@@ -60,16 +60,32 @@ pub enum DnsCounter {
     Unparseable = 3,
     Allowed = 4,
     MalformedQuery = 5,
+    /// A TCP/53 question or answer not exactly one length-prefixed message in one segment
+    /// (dropped).
+    TcpUnjudgeable = 6,
+    /// The first fragment of a fragmented UDP/53 question or answer (dropped).
+    Fragmented = 7,
+    /// DNS over TLS (port 853) from the endpoint (dropped).
+    DnsOverTls = 8,
+    /// A denied TCP/53 question (dropped: no REFUSED over TCP).
+    TcpDenied = 9,
+    /// Learned addresses that were not in the learned map yet.
+    LearnedNew = 10,
 }
 
 impl DnsCounter {
-    pub const ALL: [DnsCounter; 6] = [
+    pub const ALL: [DnsCounter; 11] = [
         Self::Refused,
         Self::Learned,
         Self::Unsolicited,
         Self::Unparseable,
         Self::Allowed,
         Self::MalformedQuery,
+        Self::TcpUnjudgeable,
+        Self::Fragmented,
+        Self::DnsOverTls,
+        Self::TcpDenied,
+        Self::LearnedNew,
     ];
 }
 

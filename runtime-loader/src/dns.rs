@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use libbpf_rs::{MapCore, MapFlags, Object, ObjectBuilder};
+use libbpf_rs::{MapCore, MapFlags, Object, ObjectBuilder, OpenObject};
 use policyc_backends::dns::{map_names, programs, DnsConfig, DnsCounter, DnsTables};
 use policyc_backends::{MapImage, DNS_OBJECT};
 
@@ -49,11 +49,19 @@ const OUTPUT_ROOM: usize = 4096;
 impl DnsInstance {
     /// Opens the DNS object, sizes its maps from the images, loads it and fills the maps.
     pub fn load(tables: &DnsTables, config: &DnsConfig) -> Result<DnsInstance, LoaderError> {
-        let images = tables.images(config);
+        Self::load_images(&tables.images(config), |_| Ok(()))
+    }
+
+    /// Like [`DnsInstance::load`] from map images (an artifact's); `prepare` runs on the opened
+    /// object after sizing and before the verifier (the node loader reuses pinned maps there).
+    pub fn load_images(
+        images: &[MapImage],
+        prepare: impl FnOnce(&mut OpenObject) -> Result<(), LoaderError>,
+    ) -> Result<DnsInstance, LoaderError> {
         let mut builder = ObjectBuilder::default();
         builder.name("policyc_dns").map_err(LoaderError::Open)?;
         let mut open = builder.open_memory(DNS_OBJECT).map_err(LoaderError::Open)?;
-        for image in &images {
+        for image in images {
             let mut map = open
                 .maps_mut()
                 .find(|m| m.name().to_string_lossy() == image.name.as_str())
@@ -74,9 +82,10 @@ impl DnsInstance {
                     source,
                 })?;
         }
+        prepare(&mut open)?;
         let object = load_with_verifier_log(open)?;
         let instance = DnsInstance { object };
-        for image in &images {
+        for image in images {
             instance.fill(image)?;
         }
         Ok(instance)
@@ -102,7 +111,8 @@ impl DnsInstance {
             .ok_or_else(|| LoaderError::Layout(format!("no map {name} in the DNS object")))
     }
 
-    fn program(&self, name: &str) -> Result<libbpf_rs::ProgramMut<'_>, LoaderError> {
+    /// A program of the DNS object by name (see `policyc_backends::dns::programs`).
+    pub fn program(&self, name: &str) -> Result<libbpf_rs::ProgramMut<'_>, LoaderError> {
         self.object
             .progs_mut()
             .find(|p| p.name().to_string_lossy() == name)

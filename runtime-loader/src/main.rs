@@ -12,7 +12,7 @@ use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::node::{admit, events, inspect, unload, NodeError};
+use policyc_loader::node::{admit, dns, events, inspect, unload, NodeError};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +58,12 @@ enum Command {
         /// Attach an endpoint with cgroup_skb to a cgroup v2 directory instead of tcx.
         #[arg(long = "cgroup", value_name = "NS/NAME=PATH")]
         cgroups: Vec<String>,
+        /// Learned DNS addresses live max(TTL, this many seconds) (Cilium's tofqdns-min-ttl).
+        #[arg(long = "dns-min-ttl", value_name = "SECONDS", default_value_t = 0)]
+        dns_min_ttl: u32,
+        /// Entries of the node-wide learned-address map when it is created (an LRU).
+        #[arg(long = "dns-learned-max", value_name = "ENTRIES", default_value_t = policyc_loader::node::dns::learned::DEFAULT_LEARNED_MAX)]
+        dns_learned_max: u32,
     },
     /// Installed endpoints, attach points, program ids, map fill levels, artifact digests.
     Status {
@@ -90,10 +96,34 @@ enum Command {
         #[command(subcommand)]
         action: EndpointAction,
     },
+    /// In-kernel DNS policy: counters, learned addresses, sweeping expired entries.
+    Dns {
+        #[command(subcommand)]
+        action: DnsAction,
+    },
     /// Detach and remove endpoints (everything policyc installed when none is named).
     Unload {
         #[arg(long = "endpoint", value_name = "NS/NAME")]
         endpoints: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DnsAction {
+    /// Per-endpoint DNS counters and the learned map's fill.
+    Status {
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Learned addresses → selectors, with the TTL left.
+    Dump {
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Delete expired learned entries (once, or every --interval seconds until killed).
+    Sweep {
+        #[arg(long, value_name = "SECONDS")]
+        interval: Option<f64>,
     },
 }
 
@@ -183,6 +213,8 @@ fn run(cli: Cli) -> Result<bool> {
             endpoints,
             l7_fallback,
             cgroups,
+            dns_min_ttl,
+            dns_learned_max,
         } => {
             capabilities::require("apply", INSTALL).map_err(node)?;
             require_bpffs(&cli)?;
@@ -191,6 +223,10 @@ fn run(cli: Cli) -> Result<bool> {
                 endpoints: endpoints.clone(),
                 l7_fallback_allow_l4: l7_fallback.is_some(),
                 cgroups: parse_cgroups(cgroups)?,
+                dns: dns::DnsOptions {
+                    min_ttl_s: *dns_min_ttl,
+                    learned_max: *dns_learned_max,
+                },
             };
             let report = apply(&paths, &artifact, &options).map_err(node)?;
             for rule in &report.l7_rules_allowed_at_l4 {
@@ -238,6 +274,10 @@ fn run(cli: Cli) -> Result<bool> {
                 );
             } else {
                 print!("{}", inspect::render_status_table(&statuses));
+                print!(
+                    "{}",
+                    dns::status::render_status(&dns::status::status(&paths).map_err(node)?)
+                );
                 for a in admit::admitted(&paths).map_err(node)? {
                     let ips: Vec<String> = a.ips.iter().map(ToString::to_string).collect();
                     println!(
@@ -313,6 +353,44 @@ fn run(cli: Cli) -> Result<bool> {
                 EndpointAction::Remove { name } => {
                     let removed = admit::remove(&paths, name).map_err(node)?;
                     println!("{}: removed (identity {})", removed.name, removed.identity);
+                }
+            }
+            Ok(true)
+        }
+        Command::Dns { action } => {
+            match action {
+                DnsAction::Status { output } => {
+                    capabilities::require("dns status", INSPECT).map_err(node)?;
+                    let status = dns::status::status(&paths).map_err(node)?;
+                    if *output == Format::Json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&status).into_diagnostic()?
+                        );
+                    } else {
+                        print!("{}", dns::status::render_status(&status));
+                    }
+                }
+                DnsAction::Dump { output } => {
+                    capabilities::require("dns dump", INSPECT).map_err(node)?;
+                    let rows = dns::status::dump(&paths).map_err(node)?;
+                    if *output == Format::Json {
+                        println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
+                    } else {
+                        print!("{}", dns::status::render_dump(&rows));
+                    }
+                }
+                DnsAction::Sweep { interval } => {
+                    capabilities::require("dns sweep", INSTALL).map_err(node)?;
+                    loop {
+                        let report = dns::learned::sweep(&paths).map_err(node)?;
+                        println!(
+                            "dns sweep: {} expired of {} learned entries deleted",
+                            report.deleted, report.scanned
+                        );
+                        let Some(seconds) = interval else { break };
+                        std::thread::sleep(Duration::from_secs_f64(seconds.max(0.01)));
+                    }
                 }
             }
             Ok(true)

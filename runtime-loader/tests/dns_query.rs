@@ -191,7 +191,7 @@ fn dns_with_ip_options_is_dropped_not_passed_unjudged() {
 }
 
 #[test_case(Packet::udp(ip(ENDPOINT_V4), ip(SERVER_V4), CLIENT_PORT, 5353); "udp to another port")]
-#[test_case(Packet::tcp(ip(ENDPOINT_V4), ip(SERVER_V4), CLIENT_PORT, 53); "tcp to 53")]
+#[test_case(Packet::tcp(ip(ENDPOINT_V4), ip(SERVER_V4), CLIENT_PORT, 80); "tcp to another port")]
 #[test_case(Packet::udp(ip(ENDPOINT_V6), ip(SERVER_V6), 53, CLIENT_PORT); "udp from 53")]
 fn other_traffic_goes_on_untouched(packet: Packet) {
     if !kernel_tests_enabled() {

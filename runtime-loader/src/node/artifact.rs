@@ -51,6 +51,9 @@ pub struct Manifest {
     /// Relative path → `sha256:<hex>`.
     #[serde(default)]
     pub file_digests: BTreeMap<String, String>,
+    /// The DNS object and node-wide FQDN classes (see `node::dns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::dns::ManifestNodeDns>,
 }
 
 /// An identity and its labels.
@@ -144,6 +147,9 @@ pub struct ManifestEndpoint {
     /// Specialized endpoints: datapath ids of redirect-l7 rules (no intervals to scan).
     #[serde(default)]
     pub redirect_l7_rules: Vec<u32>,
+    /// DNS tables when the endpoint has `rules.dns` (see `node::dns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::dns::ManifestDns>,
 }
 
 impl Manifest {

@@ -65,7 +65,7 @@ use libbpf_rs::{MapHandle, ProgramHandle};
 use policyc_backends::MapImage;
 
 use super::artifact::{Artifact, EndpointInstall};
-use super::dispatch::{attach_dispatcher, Dispatcher, DISPATCH_MAPS};
+use super::dispatch::{attach_dispatcher, move_dispatcher, Dispatcher, DISPATCH_MAPS};
 use super::error::NodeError;
 use super::features::{check_kernel_features, Needs};
 use super::hook::{self, steps};
@@ -85,6 +85,8 @@ pub struct ApplyOptions {
     pub l7_fallback_allow_l4: bool,
     /// Endpoints attached with cgroup_skb to a cgroup v2 directory instead of tcx.
     pub cgroups: BTreeMap<String, PathBuf>,
+    /// In-kernel DNS policy settings (`--dns-min-ttl`, `--dns-learned-max`).
+    pub dns: super::dns::DnsOptions,
 }
 
 /// An endpoint installed by an apply.
@@ -193,7 +195,12 @@ pub fn apply(
     let mut l7 = Vec::new();
     for name in &names {
         let install = artifact.endpoint_install(name)?;
-        for id in install.l7_rule_ids() {
+        let in_kernel = super::dns::install::kernel_enforced_l7_rules(&install);
+        for id in install
+            .l7_rule_ids()
+            .into_iter()
+            .filter(|id| !in_kernel.contains(id))
+        {
             let rule = artifact
                 .manifest
                 .rule(id)
@@ -223,18 +230,27 @@ pub fn apply(
     }
     check_kernel_features(&needs)?;
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
+    if artifact.manifest.dns.is_some() {
+        // Before any object that shares it is loaded (DNS objects and main datapaths).
+        super::dns::learned::ensure_learned_map(paths, options.dns.learned_max)?;
+    }
 
     let mut endpoints = Vec::new();
     for install in &installs {
         let name = install.endpoint.name.clone();
         let outcome = attach_point(install, options).and_then(|attach| {
-            install_endpoint(
+            super::dns::check_endpoint_dns(artifact, install, &attach)?;
+            let l7_fallback =
+                options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
+            let installed = install_endpoint(paths, artifact, install, attach, l7_fallback)?;
+            super::dns::install_endpoint_dns(
                 paths,
                 artifact,
                 install,
-                attach,
-                options.l7_fallback_allow_l4,
-            )
+                &installed.attach,
+                &options.dns,
+            )?;
+            Ok(installed)
         });
         endpoints.push((name, outcome));
     }
@@ -277,6 +293,7 @@ fn load_generation(
     let endpoint_dir = paths.endpoint_dir(name);
     DatapathInstance::load_object_with(&install.object, &request, |open| {
         for mut map in open.maps_mut() {
+            super::dns::learned::reuse_learned_map(paths, &mut map)?;
             let map_name = map.name().to_string_lossy().into_owned();
             if !SHARED_MAPS.contains(&map_name.as_str()) {
                 continue;
@@ -372,15 +389,29 @@ fn write_slots(
 enum Starting {
     /// Nothing (or an interrupted first install, wiped): a first install.
     Fresh,
-    /// A complete installation running generation N, dispatcher attached.
-    Replace(u64),
+    /// A complete installation running generation `active`, dispatchers attached; `moved`
+    /// when they are attached elsewhere than the new attach point (a recreated interface has a
+    /// new ifindex: its links are recreated there after the flip).
+    Replace {
+        /// The live generation.
+        active: u64,
+        /// The attach point changed (same kind).
+        moved: bool,
+    },
 }
 
 /// Reads the endpoint's state and removes leftovers of interrupted applies.
-fn starting_point(paths: &NodePaths, name: &str, kind: AttachKind) -> Result<Starting, NodeError> {
+fn starting_point(
+    paths: &NodePaths,
+    name: &str,
+    attach: &AttachPoint,
+) -> Result<Starting, NodeError> {
+    let kind = kind_of(attach);
     let live = live_state(paths, name);
     if let Some(active) = live.generation() {
+        let mut moved = false;
         if let Ok(record) = paths.read_record(name, active) {
+            moved = record.attach != *attach;
             if kind_of(&record.attach) != kind {
                 return Err(NodeError::State {
                     endpoint: name.to_owned(),
@@ -396,7 +427,7 @@ fn starting_point(paths: &NodePaths, name: &str, kind: AttachKind) -> Result<Sta
                 paths.remove_generation(name, generation); // leftovers of an interrupted apply
             }
         }
-        return Ok(Starting::Replace(active));
+        return Ok(Starting::Replace { active, moved });
     }
     if live.attached() && !Dispatcher::is_pinned(paths, name) {
         return Err(NodeError::State {
@@ -427,16 +458,24 @@ fn switch_to(
     attach: &AttachPoint,
 ) -> Result<(), NodeError> {
     let dispatcher = match starting {
-        Starting::Replace(_) => Dispatcher::open(paths, name)?,
+        Starting::Replace { .. } => Dispatcher::open(paths, name)?,
         Starting::Fresh => Dispatcher::create(paths, name, kind_of(attach))?,
     };
     write_slots(paths, name, &dispatcher, generation)?;
     hook::at(steps::SLOTS_WRITTEN)?;
     dispatcher.flip(generation)?;
-    if let Starting::Fresh = starting {
-        for direction in DIRECTIONS {
-            attach_dispatcher(paths, name, direction, link_target(attach))?;
+    match starting {
+        Starting::Fresh => {
+            for direction in DIRECTIONS {
+                attach_dispatcher(paths, name, direction, link_target(attach))?;
+            }
         }
+        Starting::Replace { moved: true, .. } => {
+            for direction in DIRECTIONS {
+                move_dispatcher(paths, name, direction, link_target(attach))?;
+            }
+        }
+        Starting::Replace { moved: false, .. } => {}
     }
     Ok(())
 }
@@ -452,9 +491,9 @@ pub fn install_endpoint(
 ) -> Result<Installed, NodeError> {
     let name = install.endpoint.name.as_str();
     let kind = kind_of(&attach);
-    let starting = starting_point(paths, name, kind)?;
+    let starting = starting_point(paths, name, &attach)?;
     let old = match starting {
-        Starting::Replace(active) => Some(active),
+        Starting::Replace { active, .. } => Some(active),
         Starting::Fresh => None,
     };
     let generation = old.unwrap_or(0) + 1; // the other slot than the active one
@@ -486,7 +525,7 @@ pub fn install_endpoint(
             match starting {
                 // The word still selects the old generation's slot: dropping the new pins is
                 // all there is to undo (its programs stay in the inactive slots, unused).
-                Starting::Replace(_) => paths.remove_generation(name, generation),
+                Starting::Replace { .. } => paths.remove_generation(name, generation),
                 Starting::Fresh => {
                     for direction in DIRECTIONS {
                         let _ = std::fs::remove_file(paths.link(name, direction));

@@ -24,6 +24,7 @@ pub mod artifact;
 pub mod capabilities;
 pub mod decode;
 pub mod dispatch;
+pub mod dns;
 pub mod error;
 pub mod events;
 pub mod features;

@@ -37,6 +37,7 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
         }
     }
     if paths.installed_endpoints()?.is_empty() {
+        super::dns::learned::remove_learned_map(paths);
         let _ = std::fs::remove_dir(&paths.pin_root);
     }
     Ok(targets)

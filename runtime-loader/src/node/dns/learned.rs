@@ -1,0 +1,191 @@
+//! The node-wide learned-address map (`pc_dns_learned`, one per node, pinned at
+//! `<bpffs>/policyc/pc_dns_learned`): created before any object that uses it is loaded, reused
+//! by pin by every endpoint's DNS object and main datapath, read back for `status`/`dump`,
+//! swept of expired entries, removed with the last endpoint.
+//!
+//! Entries are `address → {expiry (bpf_ktime_get_ns, i.e. CLOCK_MONOTONIC), selector bitmap}`;
+//! an expired entry allows no new connection whether or not it has been swept yet, so the
+//! sweeper only frees room (the map is an LRU: when full, the least recently used entries go).
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, OpenMapMut};
+use policyc_backends::dns::{map_names, ADDR_KEY_SIZE, LEARNED_VALUE_SIZE};
+use serde::Serialize;
+
+use super::paths::learned_pin;
+use crate::node::error::NodeError;
+use crate::node::pins::NodePaths;
+
+/// Default `max_entries` of the learned map (`--dns-learned-max`).
+pub const DEFAULT_LEARNED_MAX: u32 = 65_536;
+
+/// One learned address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LearnedEntry {
+    /// The address.
+    pub addr: IpAddr,
+    /// Expiry on the monotonic clock (ns).
+    pub expiry_ns: u64,
+    /// Selector bitmap (FQDN classes; bit 63 = asked under `rules.dns`).
+    pub selectors: u64,
+}
+
+/// `CLOCK_MONOTONIC` in ns: the clock of `bpf_ktime_get_ns`.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+fn node_error(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> NodeError {
+    NodeError::kernel("(node)", what)
+}
+
+/// Creates and pins the node-wide learned map if it is not pinned yet; returns its
+/// `max_entries` (the existing map's when it was already there: resizing needs an unload).
+pub fn ensure_learned_map(paths: &NodePaths, max_entries: u32) -> Result<u32, NodeError> {
+    let pin = learned_pin(paths);
+    if pin.exists() {
+        let map = MapHandle::from_pinned_path(&pin)
+            .map_err(node_error(format!("opening {}", pin.display())))?;
+        return Ok(map.max_entries());
+    }
+    std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
+    // SAFETY: all-zero is a valid bpf_map_create_opts once sz is set.
+    let mut opts: libbpf_sys::bpf_map_create_opts = unsafe { std::mem::zeroed() };
+    opts.sz = size_of::<libbpf_sys::bpf_map_create_opts>() as _;
+    let mut map = MapHandle::create(
+        MapType::LruHash,
+        Some(map_names::LEARNED),
+        ADDR_KEY_SIZE,
+        LEARNED_VALUE_SIZE,
+        max_entries.max(1),
+        &opts,
+    )
+    .map_err(node_error("creating the learned map"))?;
+    map.pin(&pin)
+        .map_err(node_error(format!("pinning {}", pin.display())))?;
+    Ok(max_entries.max(1))
+}
+
+/// Makes an opened object's `pc_dns_learned` the node-wide pinned map (sized to match it).
+/// Objects without that map are left alone. Call between open and load.
+pub fn reuse_learned_map(
+    paths: &NodePaths,
+    map: &mut OpenMapMut<'_>,
+) -> Result<(), crate::LoaderError> {
+    if map.name().to_string_lossy() != map_names::LEARNED {
+        return Ok(());
+    }
+    let pin = learned_pin(paths);
+    if !pin.exists() {
+        return Ok(());
+    }
+    let error = |source| crate::LoaderError::Map {
+        map: format!("{} (reusing {})", map_names::LEARNED, pin.display()),
+        source,
+    };
+    let pinned = MapHandle::from_pinned_path(&pin).map_err(error)?;
+    map.set_max_entries(pinned.max_entries()).map_err(error)?;
+    map.reuse_pinned_map(&pin).map_err(error)
+}
+
+fn addr_of(key: &[u8]) -> Option<IpAddr> {
+    let family = *key.first()?;
+    let raw = key.get(4..20)?;
+    match family {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(raw.get(..4)?).ok()?)),
+        6 => Some(IpAddr::from(<[u8; 16]>::try_from(raw).ok()?)),
+        _ => None,
+    }
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_ne_bytes)
+}
+
+/// The pinned learned map, if any.
+pub fn open_learned(paths: &NodePaths) -> Result<Option<MapHandle>, NodeError> {
+    let pin = learned_pin(paths);
+    if !pin.exists() {
+        return Ok(None);
+    }
+    MapHandle::from_pinned_path(&pin)
+        .map(Some)
+        .map_err(node_error(format!("opening {}", pin.display())))
+}
+
+/// Every entry of the learned map (sorted by address), and its `max_entries`.
+pub fn read_learned(paths: &NodePaths) -> Result<(Vec<LearnedEntry>, u32), NodeError> {
+    let Some(map) = open_learned(paths)? else {
+        return Ok((Vec::new(), 0));
+    };
+    let mut out = Vec::new();
+    for key in map.keys() {
+        // Entries may vanish between keys() and lookup() (LRU eviction, a sweeper).
+        let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
+            continue;
+        };
+        if let Some(addr) = addr_of(&key) {
+            out.push(LearnedEntry {
+                addr,
+                expiry_ns: u64_at(&value, 0),
+                selectors: u64_at(&value, 8),
+            });
+        }
+    }
+    out.sort_by_key(|e| e.addr);
+    Ok((out, map.max_entries()))
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Entries looked at.
+    pub scanned: u64,
+    /// Expired entries deleted.
+    pub deleted: u64,
+}
+
+/// Deletes every entry that expired before now. An entry refreshed by a new answer between the
+/// read and the delete could be lost; the check-then-delete is re-read per key to keep that
+/// window to one lookup.
+pub fn sweep(paths: &NodePaths) -> Result<SweepReport, NodeError> {
+    let Some(map) = open_learned(paths)? else {
+        return Ok(SweepReport::default());
+    };
+    let now = monotonic_ns();
+    let mut report = SweepReport::default();
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    for key in keys {
+        report.scanned += 1;
+        let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
+            continue;
+        };
+        if u64_at(&value, 0) <= now && map.delete(&key).is_ok() {
+            report.deleted += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Removes the learned map's pin (the kernel frees the map once no object uses it).
+pub fn remove_learned_map(paths: &NodePaths) {
+    let _ = std::fs::remove_file(learned_pin(paths));
+}
+
+/// Whether a path is the learned map's pin (not an endpoint).
+pub fn is_learned_pin(paths: &NodePaths, path: &Path) -> bool {
+    path == learned_pin(paths)
+}

@@ -1,0 +1,200 @@
+//! `policy-loader dns status|dump` (and the DNS lines of `status`): per endpoint the DNS
+//! generation, program ids and counters (refused, allowed, learned, unsolicited, unparseable,
+//! malformed, TCP/fragment drops); node-wide the learned map's fill and, for `dump`, every
+//! learned address with its selectors (named from the manifest) and the TTL left.
+
+use libbpf_rs::{Link, MapHandle};
+use policyc_backends::dns::{map_names, DnsCounter};
+use serde::Serialize;
+
+use super::install::read_counters;
+use super::learned::{monotonic_ns, read_learned};
+use super::manifest::ManifestNodeDns;
+use super::paths::{self, DNS_HOOKS};
+use crate::node::error::NodeError;
+use crate::node::pins::{live_state, NodePaths};
+
+/// Counter names, in map index order (`DnsCounter` / `dns_layout.h`).
+pub fn counter_name(counter: DnsCounter) -> &'static str {
+    match counter {
+        DnsCounter::Refused => "refused",
+        DnsCounter::Learned => "learned",
+        DnsCounter::Unsolicited => "unsolicited",
+        DnsCounter::Unparseable => "unparseable",
+        DnsCounter::Allowed => "allowed",
+        DnsCounter::MalformedQuery => "malformed_query",
+        DnsCounter::TcpUnjudgeable => "tcp_unjudgeable",
+        DnsCounter::Fragmented => "fragmented",
+        DnsCounter::DnsOverTls => "dot",
+        DnsCounter::TcpDenied => "tcp_denied",
+        DnsCounter::LearnedNew => "learned_new",
+    }
+}
+
+/// The DNS object of one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointDnsStatus {
+    /// `namespace/name`.
+    pub endpoint: String,
+    /// Program id per hook (`query`, `answer`) the pinned links run.
+    pub programs: Vec<(String, Option<u32>)>,
+    /// Counter name → value (summed over CPUs, since the first install).
+    pub counters: Vec<(String, u64)>,
+}
+
+/// The node's DNS state.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsStatus {
+    /// Endpoints with a DNS object.
+    pub endpoints: Vec<EndpointDnsStatus>,
+    /// Entries in the learned map (expired ones not yet swept included).
+    pub learned_entries: usize,
+    /// Of which expired.
+    pub learned_expired: usize,
+    /// Its `max_entries` (0: no learned map).
+    pub learned_max: u32,
+}
+
+/// One learned address for `dump`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnedRow {
+    /// The address.
+    pub addr: String,
+    /// Selectors it was learned for (from the manifest's FQDN classes).
+    pub selectors: Vec<String>,
+    /// Seconds left (negative: expired, not swept yet).
+    pub ttl_left_s: f64,
+}
+
+/// The manifest's DNS section of any installed endpoint's live generation (classes are
+/// node-wide, so any one will do; the newest apply wins).
+pub fn node_dns_manifest(paths: &NodePaths) -> Option<ManifestNodeDns> {
+    let endpoints = paths.installed_endpoints().ok()?;
+    endpoints.iter().find_map(|name| {
+        let generation = live_state(paths, name).generation()?;
+        paths.read_record(name, generation).ok()?.manifest.dns
+    })
+}
+
+/// Status of every endpoint's DNS object and of the learned map.
+pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
+    let mut endpoints = Vec::new();
+    for name in paths.installed_endpoints()? {
+        let dir = paths::dns_dir(paths, &name);
+        if !dir.exists() {
+            continue;
+        }
+        let programs = DNS_HOOKS
+            .iter()
+            .map(|(hook, _)| {
+                let link = paths::link(paths, &name, hook);
+                let id = link
+                    .exists()
+                    .then(|| Link::open(&link).ok())
+                    .flatten()
+                    .and_then(|l| l.info().ok())
+                    .map(|info| info.prog_id);
+                ((*hook).to_owned(), id)
+            })
+            .collect();
+        let counters_pin = paths::shared_map(paths, &name, map_names::COUNTERS);
+        let values = MapHandle::from_pinned_path(&counters_pin)
+            .map(|map| read_counters(&map, DnsCounter::ALL.len() as u32))
+            .unwrap_or_default();
+        let counters = DnsCounter::ALL
+            .iter()
+            .map(|c| {
+                (
+                    counter_name(*c).to_owned(),
+                    values.get(*c as usize).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        endpoints.push(EndpointDnsStatus {
+            endpoint: name,
+            programs,
+            counters,
+        });
+    }
+    let (learned, learned_max) = read_learned(paths)?;
+    let now = monotonic_ns();
+    Ok(DnsStatus {
+        endpoints,
+        learned_entries: learned.len(),
+        learned_expired: learned.iter().filter(|e| e.expiry_ns <= now).count(),
+        learned_max,
+    })
+}
+
+/// Every learned address with its selectors and TTL left.
+pub fn dump(paths: &NodePaths) -> Result<Vec<LearnedRow>, NodeError> {
+    let manifest = node_dns_manifest(paths);
+    let (learned, _) = read_learned(paths)?;
+    let now = monotonic_ns();
+    Ok(learned
+        .into_iter()
+        .map(|e| LearnedRow {
+            addr: e.addr.to_string(),
+            selectors: manifest.as_ref().map_or_else(
+                || vec![format!("bitmap {:#x}", e.selectors)],
+                |m| m.selector_names(e.selectors),
+            ),
+            ttl_left_s: (e.expiry_ns as f64 - now as f64) / 1e9,
+        })
+        .collect())
+}
+
+/// `status` as text.
+pub fn render_status(status: &DnsStatus) -> String {
+    let mut out = String::new();
+    if status.endpoints.is_empty() && status.learned_max == 0 {
+        return out;
+    }
+    for endpoint in &status.endpoints {
+        let programs: Vec<String> = endpoint
+            .programs
+            .iter()
+            .map(|(hook, id)| format!("{hook}={}", id.map_or("-".to_owned(), |i| i.to_string())))
+            .collect();
+        let counters: Vec<String> = endpoint
+            .counters
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        out.push_str(&format!(
+            "dns {}: programs {} | {}\n",
+            endpoint.endpoint,
+            programs.join(" "),
+            counters.join(" ")
+        ));
+    }
+    let fill = if status.learned_max == 0 {
+        0.0
+    } else {
+        100.0 * status.learned_entries as f64 / f64::from(status.learned_max)
+    };
+    out.push_str(&format!(
+        "dns learned map: {} / {} entries ({fill:.1}%), {} expired not yet swept\n",
+        status.learned_entries, status.learned_max, status.learned_expired
+    ));
+    out
+}
+
+/// `dump` as text.
+pub fn render_dump(rows: &[LearnedRow]) -> String {
+    let mut out = format!("{:<40} {:>10}  selectors\n", "address", "ttl left");
+    for row in rows {
+        let ttl = if row.ttl_left_s <= 0.0 {
+            "expired".to_owned()
+        } else {
+            format!("{:.1}s", row.ttl_left_s)
+        };
+        out.push_str(&format!(
+            "{:<40} {:>10}  {}\n",
+            row.addr,
+            ttl,
+            row.selectors.join(", ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,494 @@
+//! DNS end to end on this machine (root): `policyc build` of a `toFQDNs` + `rules.dns` policy →
+//! `policy-loader apply` onto the veth of a client namespace; a real DNS server (dnsmasq from
+//! Debian's `dnsmasq-base`) in a server namespace answers 10,000 fresh names with short TTLs,
+//! every one an address in 198.19.0.0/17 that a listener in the server namespace accepts
+//! (AnyIP local route). Checked: a disallowed name gets REFUSED at once (the reply arrives,
+//! rcode 5, no client timeout); allowed names are learned by the kernel before the answer is
+//! delivered (`policy-loader dns dump`), with their TTL; the learned map outlives no loader
+//! (nothing runs between commands); expired entries are swept; and, once the main datapath
+//! consults the learned map, "resolve a fresh name, connect at once" 10,000 times with zero
+//! first-packet drops (counted from the datapath's drop events) and no new connection to an
+//! address after its TTL. Everything is removed at the end, also on failure (Drop guards).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use policyc::build::{build_artifact, BuildRequest};
+use policyc::frontend::source::SourceMap;
+use policyc_testsuite::dnsmasq::{write_hosts, DnsServer};
+use policyc_testsuite::netns::{run, Topology};
+use policyc_testsuite::{loader_binary, workspace};
+
+const CLIENT: &str = "198.18.0.10";
+const SERVER: &str = "198.18.0.53";
+const WORLD: &str = "198.19.0.0/17";
+/// TTL of every answer, and the loader's min-ttl (entries live max of the two).
+const TTL_S: u32 = 2;
+const MIN_TTL_S: u32 = 3;
+
+fn addr(text: &str) -> IpAddr {
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// The DNS client run inside the client namespace (python3, standard library only).
+///   resolve NAME            → {"rcode", "rtt_ms", "addrs"}, rcode null on a timeout
+///   loop ZONE N PORT        → resolve h<i>.ZONE and connect to its address at once, N times
+///                             (PORT 0: resolve only)
+///   connect ADDR PORT       → {"ok"}
+const CLIENT_PY: &str = r#"
+import json, random, socket, struct, sys, time
+server = sys.argv[1]
+def query(name, timeout=3.0):
+    qid = random.randrange(65536)
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
+    t0 = time.monotonic()
+    s.sendto(q, (server, 53))
+    try:
+        while True:
+            data, _ = s.recvfrom(4096)
+            if len(data) >= 12 and struct.unpack("!H", data[:2])[0] == qid:
+                break
+    except socket.timeout:
+        return None, (time.monotonic() - t0) * 1000, []
+    finally:
+        s.close()
+    rtt = (time.monotonic() - t0) * 1000
+    rcode = data[3] & 0xF
+    an = struct.unpack("!H", data[6:8])[0]
+    off = 12
+    while data[off] != 0:
+        off += 1 + data[off]
+    off += 5
+    addrs = []
+    for _ in range(an):
+        if data[off] & 0xC0 == 0xC0:
+            off += 2
+        else:
+            while data[off] != 0:
+                off += 1 + data[off]
+            off += 1
+        typ, _cls, _ttl, rdlen = struct.unpack("!HHIH", data[off:off + 10]); off += 10
+        if typ == 1 and rdlen == 4:
+            addrs.append(socket.inet_ntop(socket.AF_INET, data[off:off + 4]))
+        off += rdlen
+    return rcode, rtt, addrs
+def connect(a, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.settimeout(timeout)
+    try:
+        s.connect((a, port)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+mode = sys.argv[2]
+if mode == "resolve":
+    rcode, rtt, addrs = query(sys.argv[3])
+    print(json.dumps({"rcode": rcode, "rtt_ms": rtt, "addrs": addrs}))
+elif mode == "connect":
+    print(json.dumps({"ok": connect(sys.argv[3], int(sys.argv[4]), 1.0)}))
+elif mode == "loop":
+    zone, n, port = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    ok = dns_fail = connect_fail = slow = 0
+    failures = []
+    rtts = []
+    for i in range(n):
+        rcode, rtt, addrs = query("h%d.%s" % (i, zone))
+        rtts.append(rtt)
+        if rcode != 0 or not addrs:
+            dns_fail += 1; failures.append(("dns", i, rcode)); continue
+        # Connect at once: no sleep between the answer and the SYN (port 0: resolve only).
+        t0 = time.monotonic()
+        if port == 0 or connect(addrs[0], port, 3.0):
+            ok += 1
+            # Over 0.9 s: the SYN was retransmitted (the first one was lost somewhere).
+            if time.monotonic() - t0 > 0.9:
+                slow += 1; failures.append(("slow", i, addrs[0]))
+        else:
+            connect_fail += 1; failures.append(("connect", i, addrs[0]))
+    rtts.sort()
+    print(json.dumps({"ok": ok, "dns_fail": dns_fail, "connect_fail": connect_fail, "slow": slow,
+                      "failures": failures[:10], "rtt_p50_ms": rtts[len(rtts) // 2],
+                      "rtt_p99_ms": rtts[min(len(rtts) - 1, len(rtts) * 99 // 100)]}))
+"#;
+
+/// Accepts and closes TCP connections on port 80 of every address of the server namespace,
+/// with an accept queue deep enough that a slow accept loop never drops a SYN (the test counts
+/// lost SYNs; they must be the datapath's or nobody's). Killed on drop.
+struct Listener(std::process::Child);
+
+const LISTENER_PY: &str = r#"
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 80)); s.listen(65535)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept(); c.close()
+"#;
+
+impl Listener {
+    fn start(netns: &str) -> Listener {
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                netns,
+                "sysctl",
+                "-qw",
+                "net.core.somaxconn=65535",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", netns, "python3", "-c", LISTENER_PY])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("listener: {e}"));
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        }
+        let listener = Listener(child);
+        assert_eq!(line.trim(), "ready", "the listener did not start");
+        listener
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `nstat` counter of a namespace (absolute value).
+fn nstat(netns: &str, name: &str) -> u64 {
+    run("ip", &["netns", "exec", netns, "nstat", "-az", name])
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let mut fields = l.split_whitespace();
+            (fields.next() == Some(name)).then(|| fields.next()?.parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// Loader invocations against a private bpffs instance and state directory, run in the node
+/// namespace; `Drop` unloads everything and removes both.
+struct Loader<'t> {
+    binary: PathBuf,
+    bpffs: PathBuf,
+    state: PathBuf,
+    topology: &'t Topology,
+}
+
+impl Loader<'_> {
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = self
+            .topology
+            .in_node(&self.binary)
+            .arg("--bpffs")
+            .arg(&self.bpffs)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "policy-loader {args:?} failed:\n{stdout}{stderr}");
+        stdout
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"))
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        let _ = self.run(&["unload"]);
+        let _ = run("umount", &["-l", &self.bpffs.to_string_lossy()]);
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+fn client(topology: &Topology, args: &[&str]) -> serde_json::Value {
+    let output = topology
+        .in_endpoint("client", "python3")
+        .args(["-c", CLIENT_PY, SERVER])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("client: {e}"));
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "client {args:?}: {e}\n{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn build(inventory: &Path, policy: &Path, out: &Path) {
+    let request = BuildRequest {
+        inventory: inventory.to_path_buf(),
+        policies: vec![policy.to_path_buf()],
+        output: out.to_path_buf(),
+        options: Default::default(),
+    };
+    let mut sources = SourceMap::default();
+    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
+        panic!("policyc build: {e}");
+    }
+}
+
+/// Learned addresses (`dns dump -o json`) → seconds left.
+fn learned(loader: &Loader<'_>) -> Vec<(String, f64, Vec<String>)> {
+    let rows = loader.json(&["dns", "dump", "-o", "json"]);
+    rows.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["addr"].as_str().unwrap_or_default().to_owned(),
+                r["ttl_left_s"].as_f64().unwrap_or(f64::NAN),
+                r["selectors"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn counter(loader: &Loader<'_>, name: &str) -> u64 {
+    let status = loader.json(&["dns", "status", "-o", "json"]);
+    status["endpoints"][0]["counters"]
+        .as_array()
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c[0].as_str() == Some(name))
+                .and_then(|c| c[1].as_u64())
+        })
+        .unwrap_or_else(|| panic!("no counter {name} in {status}"))
+}
+
+/// The main datapath's drop events of the client to or from the DNS-learned world (either
+/// direction: a dropped SYN names port 80, a dropped SYN-ACK the client's port).
+fn world_drops(loader: &Loader<'_>) -> usize {
+    let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "-o", "json"]);
+    for line in stdout.lines().filter(|l| l.contains("198.19.")).take(5) {
+        eprintln!("event: {line}");
+    }
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| {
+            e["action"].as_str() == Some("drop")
+                && e["peer"].as_str().is_some_and(|p| p.starts_with("198.19."))
+        })
+        .count()
+}
+
+/// Whether the main datapath lets new connections to learned addresses through (engineer A's
+/// learned-map consult): probed with one allowed name.
+fn datapath_consults_learned_map(topology: &Topology) -> bool {
+    let probe = client(topology, &["resolve", "probe.allowed.test"]);
+    probe["addrs"][0]
+        .as_str()
+        .is_some_and(|a| client(topology, &["connect", a, "80"])["ok"] == true)
+}
+
+#[test]
+fn dns_policy_end_to_end_with_a_real_dns_server() {
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the DNS end-to-end test needs root (network namespaces, bpffs)"
+    );
+    let loader_bin = loader_binary();
+    let topology = Topology::create(&[
+        ("client", vec![addr(CLIENT), addr("fd00::10")]),
+        ("dns", vec![addr(SERVER), addr("fd00::53")]),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    // The "internet": every address of 198.19.0.0/17 is local in the server namespace.
+    let server_ns = topology.endpoint("dns").netns.clone();
+    let server_if = topology.endpoint("dns").interface.clone();
+    run(
+        "ip",
+        &[
+            "-n", &server_ns, "route", "add", "local", WORLD, "dev", "lo",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // In the topology's own routing table (flushed on drop), used only for packets arriving
+    // on its veths: the client's packets to the world go to the server namespace.
+    let table = topology.table.to_string();
+    run(
+        "ip",
+        &[
+            "route", "add", WORLD, "via", SERVER, "dev", &server_if, "onlink", "table", &table,
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let _listener = Listener::start(&server_ns);
+
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let names = 10_000u32;
+    let hosts = work.path().join("hosts");
+    let pairs = write_hosts(&hosts, "allowed.test", names).unwrap_or_else(|e| panic!("{e}"));
+    let _dns = DnsServer::start(
+        &server_ns,
+        addr(SERVER),
+        &hosts,
+        &[
+            ("probe.allowed.test", addr("198.19.100.1")),
+            ("late.allowed.test", addr("198.19.100.2")),
+            ("evil.other.test", addr("198.19.100.3")),
+            ("denied-but-asked.other.test", addr("198.19.100.4")),
+        ],
+        TTL_S,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let inventory =
+        std::fs::read_to_string(workspace().join("testsuite/fixtures/dns/inventory.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .replace("IFACE_CLIENT", &topology.endpoint("client").interface)
+            .replace("IFACE_DNS", &server_if);
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    build(
+        &inventory_path,
+        &workspace().join("testsuite/fixtures/dns/policy.yaml"),
+        &artifact,
+    );
+
+    let bpffs = work.path().join("bpffs");
+    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
+    run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
+    let loader = Loader {
+        binary: loader_bin,
+        bpffs,
+        state: work.path().join("state"),
+        topology: &topology,
+    };
+    let min_ttl = MIN_TTL_S.to_string();
+    loader.ok(&[
+        "apply",
+        &artifact.to_string_lossy(),
+        "--endpoint",
+        "e2e/client",
+        "--dns-min-ttl",
+        &min_ttl,
+    ]);
+    let status = loader.ok(&["status"]);
+    assert!(status.contains("dns e2e/client"), "{status}");
+    assert!(status.contains("dns learned map: 0 / 65536"), "{status}");
+
+    // A disallowed name: REFUSED, at once (no client timeout).
+    let refused = client(&topology, &["resolve", "evil.other.test"]);
+    assert_eq!(refused["rcode"], 5, "{refused}");
+    let rtt = refused["rtt_ms"].as_f64().unwrap_or(f64::MAX);
+    assert!(rtt < 500.0, "REFUSED took {rtt} ms");
+    assert_eq!(counter(&loader, "refused"), 1);
+
+    // An allowed name: answered, and learned before the client saw the answer.
+    let late = client(&topology, &["resolve", "late.allowed.test"]);
+    assert_eq!(late["rcode"], 0, "{late}");
+    assert_eq!(late["addrs"][0], "198.19.100.2", "{late}");
+    let rows = learned(&loader);
+    let row = rows
+        .iter()
+        .find(|(a, _, _)| a == "198.19.100.2")
+        .unwrap_or_else(|| panic!("198.19.100.2 not learned: {rows:?}"));
+    assert!(
+        row.1 > 0.0 && row.1 <= f64::from(MIN_TTL_S.max(TTL_S)),
+        "TTL left {} (ttl {TTL_S}, min-ttl {MIN_TTL_S})",
+        row.1
+    );
+    assert_eq!(row.2, vec!["matchPattern: *.allowed.test".to_owned()]);
+    // Allowed by rules.dns but matched by no toFQDNs selector: answered, learned for nothing.
+    let asked = client(&topology, &["resolve", "denied-but-asked.other.test"]);
+    assert_eq!(asked["rcode"], 0, "{asked}");
+    let rows = learned(&loader);
+    if let Some((_, _, selectors)) = rows.iter().find(|(a, _, _)| a == "198.19.100.4") {
+        assert!(selectors.is_empty(), "{selectors:?}");
+    }
+
+    // After TTL and min-ttl the entry is expired (no new connection may use it) and sweepable.
+    std::thread::sleep(Duration::from_millis(
+        u64::from(MIN_TTL_S.max(TTL_S)) * 1000 + 300,
+    ));
+    let rows = learned(&loader);
+    let row = rows
+        .iter()
+        .find(|(a, _, _)| a == "198.19.100.2")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert!(row.1 <= 0.0, "still live: {row:?}");
+    let consults = datapath_consults_learned_map(&topology);
+    if consults {
+        let late_connect = client(&topology, &["connect", "198.19.100.2", "80"]);
+        assert_eq!(late_connect["ok"], false, "a new connection after the TTL");
+    }
+    let swept = loader.ok(&["dns", "sweep"]);
+    assert!(swept.contains("deleted"), "{swept}");
+    assert!(
+        !learned(&loader).iter().any(|(a, _, _)| a == "198.19.100.2"),
+        "the expired entry was not swept"
+    );
+
+    // Resolve a fresh allowed name and connect at once, 10,000 times.
+    if !consults {
+        eprintln!(
+            "NOTE: the main datapath does not consult the learned map yet: the 10,000 \
+             resolve-and-connect loop only checks that every name is learned"
+        );
+    }
+    let before = counter(&loader, "learned_new");
+    let _ = world_drops(&loader); // drains the events of the checks above
+    let port = if consults { "80" } else { "0" };
+    let result = client(
+        &topology,
+        &["loop", "allowed.test", &names.to_string(), port],
+    );
+    eprintln!("resolve-and-connect loop: {result}");
+    assert_eq!(result["dns_fail"], 0, "{result}");
+    let learned_new = counter(&loader, "learned_new") - before;
+    assert_eq!(
+        learned_new,
+        u64::from(names),
+        "fresh addresses learned by the kernel"
+    );
+    if consults {
+        let drops = world_drops(&loader);
+        eprintln!("datapath drop events towards the learned world on port 80: {drops}");
+        eprintln!("{}", loader.ok(&["dns", "status"]));
+        let overflows = nstat(&server_ns, "TcpExtListenOverflows");
+        assert_eq!(drops, 0, "first-packet drops by the datapath: {result}");
+        assert_eq!(result["ok"], names, "{result}");
+        assert_eq!(result["connect_fail"], 0, "{result}");
+        assert_eq!(overflows, 0, "the listener's accept queue overflowed");
+        assert_eq!(result["slow"], 0, "SYNs retransmitted: {result}");
+    }
+    assert_eq!(pairs.len(), names as usize);
+}
