@@ -271,3 +271,37 @@ pub fn attach_dispatcher(
         format!("pinning {}", link_path.display()),
     ))
 }
+
+/// Re-attaches the pinned dispatcher of `direction` at a new `target` (a recreated interface,
+/// a moved cgroup): the new link is pinned beside the old one and renamed over it, which drops
+/// the old link's last reference (detaching it wherever it still was).
+pub fn move_dispatcher(
+    paths: &NodePaths,
+    endpoint: &str,
+    direction: Direction,
+    target: LinkTarget<'_>,
+) -> Result<(), NodeError> {
+    let link_path = paths.link(endpoint, direction);
+    // bpffs names cannot contain a dot.
+    let staged = paths
+        .endpoint_dir(endpoint)
+        .join(format!("link_{}_moving", direction_name(direction)));
+    let _ = std::fs::remove_file(&staged);
+    let program = ProgramHandle::from_pinned_path(paths.dispatcher(endpoint, direction))
+        .map_err(NodeError::kernel(endpoint, "opening the pinned dispatcher"))?;
+    let link = create_link(
+        program.as_fd(),
+        &format!("{endpoint} {} dispatcher", direction_name(direction)),
+        direction,
+        target,
+    )
+    .map_err(|source| NodeError::Load {
+        endpoint: endpoint.to_owned(),
+        source,
+    })?;
+    pin_fd(link.as_fd(), &staged).map_err(NodeError::kernel(
+        endpoint,
+        format!("pinning {}", staged.display()),
+    ))?;
+    std::fs::rename(&staged, &link_path).map_err(NodeError::io(&link_path))
+}

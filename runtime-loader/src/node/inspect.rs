@@ -101,6 +101,12 @@ fn health(live: &LiveState, record: Option<&GenerationRecord>) -> String {
     let Some(record) = record else {
         return format!("record missing for the active generation {active}");
     };
+    if !live.links_on(&record.attach) {
+        return format!(
+            "DETACHED: the dispatcher links are no longer on {} (interface or cgroup gone or recreated?); re-run apply",
+            record.attach
+        );
+    }
     for (direction, slot) in &live.slot_program_ids {
         let recorded = record.program_ids.get(direction_name(*direction)).copied();
         if slot.is_none() || *slot != recorded {

@@ -49,7 +49,9 @@
 //! 1 BEFORE the dispatchers are attached, so an attached dispatcher always finds a complete
 //! generation. The two attachments are two syscalls; between them (and only on a first install,
 //! when there is no old policy to keep) one hook enforces the new policy and the other none.
-//! A first install that was interrupted is started over by the next apply.
+//! A first install that was interrupted is started over by the next apply. When the endpoint's
+//! interface was recreated (new ifindex) or its cgroup moved, the replace re-attaches the
+//! dispatchers there after the flip (`status` reports such an endpoint DETACHED until then).
 //!
 //! Fail closed: an endpoint that cannot be installed is reported as failed and the command
 //! exits non-zero; L7 redirect verdicts are refused unless `--l7-fallback=allow-l4`.
@@ -85,8 +87,6 @@ pub struct ApplyOptions {
     pub l7_fallback_allow_l4: bool,
     /// Endpoints attached with cgroup_skb to a cgroup v2 directory instead of tcx.
     pub cgroups: BTreeMap<String, PathBuf>,
-    /// In-kernel DNS policy settings (`--dns-min-ttl`, `--dns-learned-max`).
-    pub dns: super::dns::DnsOptions,
 }
 
 /// An endpoint installed by an apply.
@@ -195,12 +195,7 @@ pub fn apply(
     let mut l7 = Vec::new();
     for name in &names {
         let install = artifact.endpoint_install(name)?;
-        let in_kernel = super::dns::install::kernel_enforced_l7_rules(&install);
-        for id in install
-            .l7_rule_ids()
-            .into_iter()
-            .filter(|id| !in_kernel.contains(id))
-        {
+        for id in install.l7_rule_ids() {
             let rule = artifact
                 .manifest
                 .rule(id)
@@ -230,27 +225,18 @@ pub fn apply(
     }
     check_kernel_features(&needs)?;
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
-    if artifact.manifest.dns.is_some() {
-        // Before any object that shares it is loaded (DNS objects and main datapaths).
-        super::dns::learned::ensure_learned_map(paths, options.dns.learned_max)?;
-    }
 
     let mut endpoints = Vec::new();
     for install in &installs {
         let name = install.endpoint.name.clone();
         let outcome = attach_point(install, options).and_then(|attach| {
-            super::dns::check_endpoint_dns(artifact, install, &attach)?;
-            let l7_fallback =
-                options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
-            let installed = install_endpoint(paths, artifact, install, attach, l7_fallback)?;
-            super::dns::install_endpoint_dns(
+            install_endpoint(
                 paths,
                 artifact,
                 install,
-                &installed.attach,
-                &options.dns,
-            )?;
-            Ok(installed)
+                attach,
+                options.l7_fallback_allow_l4,
+            )
         });
         endpoints.push((name, outcome));
     }
@@ -293,7 +279,6 @@ fn load_generation(
     let endpoint_dir = paths.endpoint_dir(name);
     DatapathInstance::load_object_with(&install.object, &request, |open| {
         for mut map in open.maps_mut() {
-            super::dns::learned::reuse_learned_map(paths, &mut map)?;
             let map_name = map.name().to_string_lossy().into_owned();
             if !SHARED_MAPS.contains(&map_name.as_str()) {
                 continue;
@@ -411,7 +396,7 @@ fn starting_point(
     if let Some(active) = live.generation() {
         let mut moved = false;
         if let Ok(record) = paths.read_record(name, active) {
-            moved = record.attach != *attach;
+            moved = record.attach != *attach || !live.links_on(attach);
             if kind_of(&record.attach) != kind {
                 return Err(NodeError::State {
                     endpoint: name.to_owned(),
@@ -464,18 +449,10 @@ fn switch_to(
     write_slots(paths, name, &dispatcher, generation)?;
     hook::at(steps::SLOTS_WRITTEN)?;
     dispatcher.flip(generation)?;
-    match starting {
-        Starting::Fresh => {
-            for direction in DIRECTIONS {
-                attach_dispatcher(paths, name, direction, link_target(attach))?;
-            }
+    if let Starting::Fresh = starting {
+        for direction in DIRECTIONS {
+            attach_dispatcher(paths, name, direction, link_target(attach))?;
         }
-        Starting::Replace { moved: true, .. } => {
-            for direction in DIRECTIONS {
-                move_dispatcher(paths, name, direction, link_target(attach))?;
-            }
-        }
-        Starting::Replace { moved: false, .. } => {}
     }
     Ok(())
 }
@@ -537,6 +514,13 @@ pub fn install_endpoint(
             return Err(e);
         }
     };
+    if let Starting::Replace { moved: true, .. } = starting {
+        // After the flip: the new generation stays whatever happens here (an error is reported
+        // and `status` shows the endpoint DETACHED until an apply succeeds).
+        for direction in DIRECTIONS {
+            move_dispatcher(paths, name, direction, link_target(&attach))?;
+        }
+    }
     hook::after_switch(steps::FLIPPED);
     for stale in paths.generations(name) {
         if stale != generation {

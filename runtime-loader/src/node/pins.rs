@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use libbpf_rs::query::LinkTypeInfo;
 use libbpf_rs::{Link, ProgramHandle};
 use policyc_backends::layout::Direction;
 use serde::{Deserialize, Serialize};
@@ -241,6 +242,9 @@ impl NodePaths {
 pub struct LiveState {
     /// Dispatcher program id per direction according to the links (None: no link pinned).
     pub link_program_ids: Vec<(Direction, Option<u32>)>,
+    /// Where each link is attached now: the ifindex of a tcx link, the cgroup id (inode) of a
+    /// cgroup link; 0 when its interface or cgroup is gone.
+    pub link_targets: Vec<(Direction, Option<u64>)>,
     /// The active-generation word (None: no dispatcher pinned or unreadable).
     pub active_generation: Option<u64>,
     /// Datapath program id in each direction's active slot (None: empty slot).
@@ -264,6 +268,31 @@ impl LiveState {
     pub fn attached(&self) -> bool {
         self.link_program_ids.iter().any(|(_, id)| id.is_some())
     }
+
+    /// Whether both links are attached where `attach` says (not to a vanished or replaced
+    /// interface or cgroup).
+    pub fn links_on(&self, attach: &AttachPoint) -> bool {
+        let Some(expected) = attach.target_id() else {
+            return false;
+        };
+        self.link_targets
+            .iter()
+            .all(|(_, target)| *target == Some(expected))
+    }
+}
+
+impl AttachPoint {
+    /// What a link attached here reports as its target: the ifindex (tcx) or the cgroup's
+    /// inode number, which is its cgroup id (None: the cgroup directory is gone).
+    pub fn target_id(&self) -> Option<u64> {
+        match self {
+            AttachPoint::Tcx { ifindex, .. } => Some(u64::from(*ifindex)),
+            AttachPoint::CgroupSkb { cgroup } => {
+                use std::os::unix::fs::MetadataExt;
+                std::fs::metadata(cgroup).ok().map(|m| m.ino())
+            }
+        }
+    }
 }
 
 /// Program id of a pinned program.
@@ -283,16 +312,23 @@ pub fn live_state(paths: &NodePaths, endpoint: &str) -> LiveState {
         .flatten();
     let active_generation = dispatcher.as_ref().and_then(|d| d.active_generation().ok());
     let mut link_program_ids = Vec::new();
+    let mut link_targets = Vec::new();
     let mut slot_program_ids = Vec::new();
     let mut live = Vec::new();
     for direction in DIRECTIONS {
         let link_path = paths.link(endpoint, direction);
-        let id = link_path
+        let info = link_path
             .exists()
             .then(|| Link::open(&link_path).ok())
             .flatten()
-            .and_then(|link| link.info().ok())
-            .map(|info| info.prog_id);
+            .and_then(|link| link.info().ok());
+        let id = info.as_ref().map(|info| info.prog_id);
+        let target = info.as_ref().and_then(|info| match &info.info {
+            LinkTypeInfo::Tcx(tcx) => Some(u64::from(tcx.ifindex)),
+            LinkTypeInfo::Cgroup(cgroup) => Some(cgroup.cgroup_id),
+            _ => None,
+        });
+        link_targets.push((direction, target));
         let slot_id = dispatcher
             .as_ref()
             .zip(active_generation)
@@ -311,6 +347,7 @@ pub fn live_state(paths: &NodePaths, endpoint: &str) -> LiveState {
     }
     LiveState {
         link_program_ids,
+        link_targets,
         active_generation,
         slot_program_ids,
         generations: live,
