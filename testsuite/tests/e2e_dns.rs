@@ -427,6 +427,30 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         row.1
     );
     assert_eq!(row.2, vec!["matchPattern: *.allowed.test".to_owned()]);
+    // Replace (same artifact): a new DNS generation, swapped in place after the main datapath;
+    // the learned map and the counters are the node's and the endpoint's, not the generation's.
+    let status = loader.json(&["dns", "status", "-o", "json"]);
+    assert_eq!(status["endpoints"][0]["runs_after_main"], true, "{status}");
+    let old_programs = status["endpoints"][0]["programs"].clone();
+    loader.ok(&[
+        "apply",
+        &artifact.to_string_lossy(),
+        "--endpoint",
+        "e2e/client",
+        "--dns-min-ttl",
+        &min_ttl,
+    ]);
+    let status = loader.json(&["dns", "status", "-o", "json"]);
+    assert_ne!(status["endpoints"][0]["programs"], old_programs, "{status}");
+    assert_eq!(status["endpoints"][0]["runs_after_main"], true, "{status}");
+    assert_eq!(counter(&loader, "refused"), 1);
+    assert!(
+        learned(&loader).iter().any(|(a, _, _)| a == "198.19.100.2"),
+        "the learned map did not survive the replace"
+    );
+    let refused = client(&topology, &["resolve", "evil.other.test"]);
+    assert_eq!(refused["rcode"], 5, "after the replace: {refused}");
+
     // Allowed by rules.dns but matched by no toFQDNs selector: answered, learned for nothing.
     let asked = client(&topology, &["resolve", "denied-but-asked.other.test"]);
     assert_eq!(asked["rcode"], 0, "{asked}");
@@ -491,4 +515,11 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         assert_eq!(result["slow"], 0, "SYNs retransmitted: {result}");
     }
     assert_eq!(pairs.len(), names as usize);
+
+    // Unload: the DNS programs are gone (the disallowed name resolves again) and so is the
+    // node-wide learned map.
+    loader.ok(&["unload"]);
+    assert!(!loader.bpffs.join("policyc/pc_dns_learned").exists());
+    let after = client(&topology, &["resolve", "evil.other.test"]);
+    assert_eq!(after["rcode"], 0, "after unload: {after}");
 }

@@ -12,7 +12,7 @@ use super::learned::{monotonic_ns, read_learned};
 use super::manifest::ManifestNodeDns;
 use super::paths::{self, DNS_HOOKS};
 use crate::node::error::NodeError;
-use crate::node::pins::{live_state, NodePaths};
+use crate::node::pins::{live_state, AttachPoint, NodePaths};
 
 /// Counter names, in map index order (`DnsCounter` / `dns_layout.h`).
 pub fn counter_name(counter: DnsCounter) -> &'static str {
@@ -40,6 +40,11 @@ pub struct EndpointDnsStatus {
     pub programs: Vec<(String, Option<u32>)>,
     /// Counter name → value (summed over CPUs, since the first install).
     pub counters: Vec<(String, u64)>,
+    /// Program ids at the interface's tcx ingress and egress, in run order.
+    pub tcx_ingress: Vec<u32>,
+    pub tcx_egress: Vec<u32>,
+    /// Both DNS programs run last, after at least one other program (the main datapath).
+    pub runs_after_main: bool,
 }
 
 /// The node's DNS state.
@@ -76,6 +81,30 @@ pub fn node_dns_manifest(paths: &NodePaths) -> Option<ManifestNodeDns> {
     })
 }
 
+/// Program ids attached with tcx at `ifindex` in direction `attach_type`, in run order.
+pub fn tcx_chain(ifindex: u32, attach_type: libbpf_sys::bpf_attach_type) -> Vec<u32> {
+    let mut ids = vec![0u32; 64];
+    let mut opts = libbpf_sys::bpf_prog_query_opts {
+        sz: size_of::<libbpf_sys::bpf_prog_query_opts>() as _,
+        prog_ids: ids.as_mut_ptr(),
+        ..Default::default()
+    };
+    opts.__bindgen_anon_1.count = ids.len() as u32;
+    let Ok(target) = i32::try_from(ifindex) else {
+        return Vec::new();
+    };
+    // SAFETY: `opts` is a valid bpf_prog_query_opts whose prog_ids buffer holds `count` ids
+    // and outlives the call.
+    let rc = unsafe { libbpf_sys::bpf_prog_query_opts(target, attach_type, &mut opts) };
+    if rc != 0 {
+        return Vec::new();
+    }
+    // SAFETY: the kernel wrote the number of programs into the union's count.
+    let count = unsafe { opts.__bindgen_anon_1.count } as usize;
+    ids.truncate(count.min(64));
+    ids
+}
+
 /// Status of every endpoint's DNS object and of the learned map.
 pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
     let mut endpoints = Vec::new();
@@ -84,7 +113,7 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
         if !dir.exists() {
             continue;
         }
-        let programs = DNS_HOOKS
+        let programs: Vec<(String, Option<u32>)> = DNS_HOOKS
             .iter()
             .map(|(hook, _)| {
                 let link = paths::link(paths, &name, hook);
@@ -110,10 +139,32 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
                 )
             })
             .collect();
+        let ifindex = live_state(paths, &name)
+            .generation()
+            .and_then(|g| paths.read_record(&name, g).ok())
+            .and_then(|record| match record.attach {
+                AttachPoint::Tcx { ifindex, .. } => Some(ifindex),
+                AttachPoint::CgroupSkb { .. } => None,
+            });
+        let (tcx_ingress, tcx_egress) = ifindex.map_or_else(Default::default, |i| {
+            (
+                tcx_chain(i, libbpf_sys::BPF_TCX_INGRESS),
+                tcx_chain(i, libbpf_sys::BPF_TCX_EGRESS),
+            )
+        });
+        let last_of = |chain: &[u32], id: Option<u32>| {
+            chain.len() >= 2 && id.is_some() && chain.last().copied() == id
+        };
+        let ids: Vec<Option<u32>> = programs.iter().map(|(_, id)| *id).collect();
+        let runs_after_main = last_of(&tcx_ingress, ids.first().copied().flatten())
+            && last_of(&tcx_egress, ids.get(1).copied().flatten());
         endpoints.push(EndpointDnsStatus {
             endpoint: name,
             programs,
             counters,
+            tcx_ingress,
+            tcx_egress,
+            runs_after_main,
         });
     }
     let (learned, learned_max) = read_learned(paths)?;
@@ -162,9 +213,14 @@ pub fn render_status(status: &DnsStatus) -> String {
             .map(|(name, value)| format!("{name}={value}"))
             .collect();
         out.push_str(&format!(
-            "dns {}: programs {} | {}\n",
+            "dns {}: programs {} ({}) | {}\n",
             endpoint.endpoint,
             programs.join(" "),
+            if endpoint.runs_after_main {
+                "after the main datapath"
+            } else {
+                "NOT after the main datapath"
+            },
             counters.join(" ")
         ));
     }
