@@ -87,6 +87,8 @@ pub struct ApplyOptions {
     pub l7_fallback_allow_l4: bool,
     /// Endpoints attached with cgroup_skb to a cgroup v2 directory instead of tcx.
     pub cgroups: BTreeMap<String, PathBuf>,
+    /// In-kernel DNS policy settings (`--dns-min-ttl`, `--dns-learned-max`).
+    pub dns: super::dns::DnsOptions,
 }
 
 /// An endpoint installed by an apply.
@@ -195,7 +197,12 @@ pub fn apply(
     let mut l7 = Vec::new();
     for name in &names {
         let install = artifact.endpoint_install(name)?;
-        for id in install.l7_rule_ids() {
+        let in_kernel = super::dns::install::kernel_enforced_l7_rules(&install);
+        for id in install
+            .l7_rule_ids()
+            .into_iter()
+            .filter(|id| !in_kernel.contains(id))
+        {
             let rule = artifact
                 .manifest
                 .rule(id)
@@ -225,18 +232,27 @@ pub fn apply(
     }
     check_kernel_features(&needs)?;
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
+    if artifact.manifest.dns.is_some() {
+        // Before any object that shares it is loaded (DNS objects and main datapaths).
+        super::dns::learned::ensure_learned_map(paths, options.dns.learned_max)?;
+    }
 
     let mut endpoints = Vec::new();
     for install in &installs {
         let name = install.endpoint.name.clone();
         let outcome = attach_point(install, options).and_then(|attach| {
-            install_endpoint(
+            super::dns::check_endpoint_dns(artifact, install, &attach)?;
+            let l7_fallback =
+                options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
+            let installed = install_endpoint(paths, artifact, install, attach, l7_fallback)?;
+            super::dns::install_endpoint_dns(
                 paths,
                 artifact,
                 install,
-                attach,
-                options.l7_fallback_allow_l4,
-            )
+                &installed.attach,
+                &options.dns,
+            )?;
+            Ok(installed)
         });
         endpoints.push((name, outcome));
     }
@@ -279,6 +295,7 @@ fn load_generation(
     let endpoint_dir = paths.endpoint_dir(name);
     DatapathInstance::load_object_with(&install.object, &request, |open| {
         for mut map in open.maps_mut() {
+            super::dns::learned::reuse_learned_map(paths, &mut map)?;
             let map_name = map.name().to_string_lossy().into_owned();
             if !SHARED_MAPS.contains(&map_name.as_str()) {
                 continue;
