@@ -1,0 +1,250 @@
+//! End to end (root) with `policyc build --specialize`: `policy-loader apply` installs each
+//! endpoint's own generated object from a format-2 artifact onto the host-side veths of private
+//! endpoint namespaces, real TCP connects and ICMP echoes get the policy's verdicts, the L7
+//! refusal still names the rule (the specialized tables hold no intervals to scan), and
+//! `unload` removes everything (also on failure, through Drop guards).
+
+use policyc::build::specialize::SpecializeOptions;
+use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
+use policyc::frontend::source::SourceMap;
+use policyc_testsuite::netns::{run, Probe, Topology};
+use policyc_testsuite::{loader_binary, workspace};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn addr(text: &str) -> IpAddr {
+    text.parse()
+        .unwrap_or_else(|e| panic!("{text} is not an address: {e}"))
+}
+
+struct Loader<'t> {
+    binary: PathBuf,
+    bpffs: PathBuf,
+    state: PathBuf,
+    topology: &'t Topology,
+}
+
+impl Loader<'_> {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.topology.in_node(&self.binary);
+        command
+            .arg("--bpffs")
+            .arg(&self.bpffs)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let output = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        let _ = self.command(&["unload"]).output();
+        let _ = std::fs::remove_dir_all(self.bpffs.join("policyc"));
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// Unmounts the private bpffs (after the loader guard has unloaded).
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = run("umount", &["-l", &self.0.to_string_lossy()]);
+    }
+}
+
+fn build_specialized(inventory: &Path, out: &Path, cache: &Path) {
+    let request = BuildRequest {
+        inventory: inventory.to_path_buf(),
+        policies: vec![workspace().join("policy-examples/policies")],
+        output: out.to_path_buf(),
+        options: Default::default(),
+    };
+    let options = SpecializeOptions {
+        cache_dir: cache.to_path_buf(),
+        ..SpecializeOptions::default()
+    };
+    let progress = BuildProgress {
+        on_start: &|_| {},
+        on_endpoint_done: &|| {},
+        on_objects: &|_| {},
+        on_object_done: &|| {},
+    };
+    let mut sources = SourceMap::default();
+    if let Err(e) = build_artifact_with(&request, Some(&options), &mut sources, &progress) {
+        panic!("policyc build --specialize: {e}");
+    }
+}
+
+#[test]
+fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the end-to-end loader test needs root (network namespaces, bpffs)"
+    );
+    let loader_bin = loader_binary();
+    let mut topology = Topology::create(&[
+        ("front", vec![addr("198.18.1.10"), addr("fd00::1:10")]),
+        ("api", vec![addr("198.18.1.20"), addr("fd00::1:20")]),
+        // Not an installed endpoint: prometheus's address plus a world address.
+        ("out", vec![addr("198.18.4.10"), addr("198.19.7.7")]),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    topology
+        .serve("front", &[80, 443, 22], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    topology
+        .serve("api", &[8080, 80], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "interface: pc-frontend",
+            &format!("interface: {}", topology.endpoint("front").interface),
+        )
+        .replace(
+            "interface: pc-api",
+            &format!("interface: {}", topology.endpoint("api").interface),
+        );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("art");
+    build_specialized(
+        &inventory_path,
+        &artifact,
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("specialize-cache"),
+    );
+    let manifest =
+        std::fs::read_to_string(artifact.join("manifest.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(manifest.contains("\"specialized\": true"), "{manifest}");
+    let art = artifact.to_string_lossy().into_owned();
+
+    let bpffs = work.path().join("bpffs");
+    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
+    run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
+    let _mount = Unmount(bpffs.clone());
+    let loader = Loader {
+        binary: loader_bin,
+        bpffs,
+        state: work.path().join("state"),
+        topology: &topology,
+    };
+
+    // The L7 refusal still finds the redirect rules of a specialized endpoint.
+    let (ok, output) = loader.run(&["apply", &art, "--endpoint", "shop/api"]);
+    assert!(!ok, "L7 redirects must be refused without the fallback");
+    assert!(
+        output.contains("--l7-fallback=allow-l4") && output.contains("api.yaml:"),
+        "{output}"
+    );
+
+    let (ok, output) = loader.run(&[
+        "apply",
+        &art,
+        "--endpoint",
+        "shop/frontend",
+        "--endpoint",
+        "shop/api",
+        "--l7-fallback=allow-l4",
+    ]);
+    assert!(ok, "apply of the specialized artifact failed:\n{output}");
+
+    let world = addr("198.19.7.7");
+    let prometheus = addr("198.18.4.10");
+    let front = addr("198.18.1.10");
+    let api = addr("198.18.1.20");
+    let cases: &[(&str, Probe, &str, IpAddr, IpAddr, u16, bool)] = &[
+        (
+            "world → storefront https",
+            Probe::Tcp,
+            "out",
+            world,
+            front,
+            443,
+            true,
+        ),
+        (
+            "world → storefront ssh",
+            Probe::Tcp,
+            "out",
+            world,
+            front,
+            22,
+            false,
+        ),
+        (
+            "storefront → api 8080 (L7 at L4)",
+            Probe::Tcp,
+            "front",
+            front,
+            api,
+            8080,
+            true,
+        ),
+        (
+            "api → storefront http",
+            Probe::Tcp,
+            "api",
+            api,
+            front,
+            80,
+            false,
+        ),
+        (
+            "prometheus pings the storefront",
+            Probe::Icmp,
+            "out",
+            prometheus,
+            front,
+            0,
+            true,
+        ),
+        (
+            "world pings the storefront",
+            Probe::Icmp,
+            "out",
+            world,
+            front,
+            0,
+            false,
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(_, kind, from, src, dst, port, want)| {
+            topology.probe(*kind, from, *src, *dst, *port) != *want
+        })
+        .map(|(name, .., want)| format!("{name}: expected allowed={want}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "specialized datapath verdicts:\n{}",
+        wrong.join("\n")
+    );
+
+    let (ok, output) = loader.run(&["unload"]);
+    assert!(ok, "{output}");
+    assert!(
+        topology.probe(Probe::Tcp, "out", world, front, 22),
+        "after unload, the storefront is reachable again"
+    );
+}
