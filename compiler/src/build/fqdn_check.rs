@@ -1,15 +1,14 @@
 //! DNS through the kernel for `policyc test --datapath` and the differential tests: each
 //! endpoint with `rules.dns` gets its DNS object (the artifact's tables: node-wide FQDN classes,
-//! the endpoint's DNS rules and `toFQDNs` selectors); what it learns from a crafted answer is
-//! handed to the checker's node-wide learned map (which every endpoint program reuses by fd),
-//! so a crafted query from the endpoint, a crafted answer from the server, then a connection
-//! through the endpoint's program exercise what a node does.
+//! the endpoint's DNS rules and `toFQDNs` selectors) learning into the checker's node-wide
+//! learned map (one map fd reused by every DNS object and every endpoint program, as on a
+//! node), so a crafted query from the endpoint, a crafted answer from the server, then a
+//! connection through the endpoint's program exercise exactly what a node does.
 
 use super::compile::Compilation;
 use super::kernel_check::{KernelCheckError, KernelChecker};
 use crate::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnClasses};
 use policyc_backends::dns::{DnsConfig, DnsLimits};
-use policyc_backends::fqdn::LearnedValue;
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::PolicyRule;
 use policyc_loader::dns::DnsInstance;
@@ -97,7 +96,11 @@ impl<'c> DnsTeacher<'c> {
         EndpointDns::from_rules(selected.iter().filter_map(|id| self.rules.get(id).copied()))
     }
 
-    fn instance(&mut self, endpoint: &EndpointKey) -> Result<Option<&DnsInstance>, FqdnCheckError> {
+    fn instance(
+        &mut self,
+        endpoint: &EndpointKey,
+        checker: &mut KernelChecker<'_>,
+    ) -> Result<Option<&DnsInstance>, FqdnCheckError> {
         if !self.instances.contains_key(endpoint) {
             let dns = self.endpoint_dns(endpoint);
             let instance = if dns.intercepts() {
@@ -115,7 +118,12 @@ impl<'c> DnsTeacher<'c> {
                     endpoint: endpoint.clone(),
                     source,
                 };
-                Some(DnsInstance::load(&tables, &config).map_err(loader_error)?)
+                let learned = checker.learned().map_err(loader_error)?;
+                let instance = DnsInstance::load_images(&tables.images(&config), |open| {
+                    learned.reuse_in(open)
+                })
+                .map_err(loader_error)?;
+                Some(instance)
             } else {
                 None
             };
@@ -141,7 +149,7 @@ impl<'c> DnsTeacher<'c> {
         let port = self.next_port;
         self.next_port = self.next_port.checked_add(1).unwrap_or(FIRST_QUERY_PORT);
         let want_v6 = answer.first().is_some_and(IpAddr::is_ipv6);
-        let Some(dns) = self.instance(endpoint)? else {
+        let Some(dns) = self.instance(endpoint, checker)? else {
             return Ok(QueryOutcome::NotIntercepted);
         };
         let loader_error = |source| FqdnCheckError::Loader {
@@ -163,17 +171,6 @@ impl<'c> DnsTeacher<'c> {
             .with_payload(&answer_message(id, name, answer, ANSWER_TTL_S))
             .frame();
         dns.run_answer(&reply).map_err(loader_error)?;
-        // Hand what the DNS object learned to the node-wide map, then forget it here.
-        let learned_here = dns.learned().map_err(loader_error)?;
-        dns.clear_state().map_err(loader_error)?;
-        let node_map = checker.learned().map_err(loader_error)?;
-        for (address, learned) in learned_here {
-            let value = LearnedValue {
-                expiry_ns: learned.expiry_ns,
-                selectors: learned.selectors,
-            };
-            node_map.insert(address, value).map_err(loader_error)?;
-        }
         Ok(QueryOutcome::Allowed)
     }
 }
