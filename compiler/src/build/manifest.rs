@@ -243,7 +243,10 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
             }
         })
         .collect();
-    let any_specialized = compilation.endpoints.iter().any(|e| e.object.is_specialized());
+    let any_specialized = compilation
+        .endpoints
+        .iter()
+        .any(|e| e.object.is_specialized());
     Manifest {
         format_version: if any_specialized {
             ARTIFACT_FORMAT_VERSION_SPECIALIZED

@@ -156,13 +156,15 @@ pub fn run(args: TestArgs) -> ExitCode {
     // fails on any disagreement with the oracle (crate::build::datapath_flowtest).
     let mut datapath_failed = false;
     if args.datapath {
-        let specialize = args.specialize.then(|| crate::build::specialize::SpecializeOptions {
-            cache_dir: args
-                .cache_dir
-                .clone()
-                .unwrap_or_else(crate::build::specialize::default_cache_dir),
-            ..Default::default()
-        });
+        let specialize = args
+            .specialize
+            .then(|| crate::build::specialize::SpecializeOptions {
+                cache_dir: args
+                    .cache_dir
+                    .clone()
+                    .unwrap_or_else(crate::build::specialize::default_cache_dir),
+                ..Default::default()
+            });
         match crate::build::datapath_flowtest::check_reports_with(
             &reports,
             &options,
