@@ -385,3 +385,34 @@ fn the_loader_reads_a_specialized_artifact_and_checks_each_object() {
     let err = Artifact::open(&out).expect_err("tampered object");
     assert!(err.to_string().contains(&api.object), "{err}");
 }
+
+#[test]
+fn multi_tenant_endpoints_with_the_same_shape_share_generated_code() {
+    // The build report's synthetic policy: 51 tenants × 10 apps (≥ 500 identities).
+    let set = policyc_testsuite::gen::multi_tenant(51, 10);
+    let universe = set.universe().expect("universe");
+    let compilation = compile(&universe, &set.rules, &|| {}).expect("compile");
+    let mut headers = std::collections::BTreeSet::new();
+    let mut largest = 0;
+    for e in &compilation.endpoints {
+        match plan(e, SpecializeOptions::default().max_estimated_instructions).expect("lowers") {
+            Plan::Generate { header, estimate } => {
+                largest = largest.max(estimate);
+                headers.insert(header);
+            }
+            Plan::Template { why, .. } => assert!(why.contains("no enforced direction"), "{why}"),
+        }
+    }
+    println!(
+        "{} endpoints, {} distinct generated headers, largest estimate {largest} instructions",
+        compilation.endpoints.len(),
+        headers.len()
+    );
+    assert!(!headers.is_empty());
+    assert!(
+        headers.len() * 4 < compilation.endpoints.len(),
+        "{} distinct headers for {} endpoints: equal shapes should share code",
+        headers.len(),
+        compilation.endpoints.len()
+    );
+}
