@@ -63,8 +63,56 @@ spec:
         - ports: [{port: \"7000\", protocol: TCP}]
 ";
 
-fn build(inventory: &Path, extra_policies: &[PathBuf], out: &Path) {
-    let mut policies = vec![workspace().join("policy-examples/policies")];
+/// Copies the example policies to `dir` with their DNS rules enforced at L4 (every `rules.dns`
+/// section removed): the in-kernel DNS policy needs tcx, and this test attaches with
+/// cgroup_skb, where the loader refuses endpoints with `rules.dns` (fail closed).
+fn l4_example_policies(dir: &Path) -> PathBuf {
+    fn indent(line: &str) -> usize {
+        line.len() - line.trim_start().len()
+    }
+    fn without_dns_rules(text: &str) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i];
+            let dns_next = lines
+                .get(i + 1)
+                .is_some_and(|next| next.trim() == "dns:" && indent(next) > indent(line));
+            if line.trim() == "rules:" && dns_next {
+                let depth = indent(line);
+                i += 1;
+                while i < lines.len() && indent(lines[i]) > depth && !lines[i].trim().is_empty() {
+                    i += 1;
+                }
+                continue;
+            }
+            out.push(line);
+            i += 1;
+        }
+        out.join("\n") + "\n"
+    }
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+        for entry in std::fs::read_dir(from)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_else(|e| panic!("{e}"));
+                std::fs::write(&target, without_dns_rules(&text)).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+    copy_dir(&workspace().join("policy-examples/policies"), dir);
+    dir.to_path_buf()
+}
+
+fn build(inventory: &Path, examples: &Path, extra_policies: &[PathBuf], out: &Path) {
+    let mut policies = vec![examples.to_path_buf()];
     policies.extend(extra_policies.iter().cloned());
     let request = BuildRequest {
         inventory: inventory.to_path_buf(),
@@ -141,8 +189,10 @@ fn installed_examples(tag: &str, extra_policies: &[(&str, &str)]) -> (Node, Path
         std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("{e}"));
         extra.push(path);
     }
+    let examples = l4_example_policies(&work.path().join("policies"));
     build(
         &workspace().join("policy-examples/inventory.yaml"),
+        &examples,
         &extra,
         &artifact,
     );
@@ -330,7 +380,12 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
         format!("{}{NEW_ENDPOINTS_YAML}", inventory.trim_end()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    build(&inventory_path, &[], &rebuilt_dir);
+    build(
+        &inventory_path,
+        &node.work.path().join("policies"),
+        &[],
+        &rebuilt_dir,
+    );
     let rebuilt = Artifact::open(&rebuilt_dir).unwrap_or_else(|e| panic!("{e}"));
     let original = Artifact::open(&artifact).unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(
@@ -411,7 +466,7 @@ fn traffic_from_admitted_endpoints_gets_the_oracle_verdicts(node: &Node, invento
     use policyc_loader::packet::Packet;
     use policyc_loader::testrun::run_pinned;
 
-    let policies = vec![workspace().join("policy-examples/policies")];
+    let policies = vec![node.work.path().join("policies")];
     let session = Session::load(inventory, &policies, &RunOptions::default())
         .unwrap_or_else(|_| panic!("loading the rebuilt inventory failed"));
     let oracle = Oracle::new(&session.universe, &session.rules);
