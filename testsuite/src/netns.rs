@@ -214,6 +214,13 @@ impl Topology {
     }
 
     fn build(&mut self, endpoints: &[(&str, Vec<IpAddr>)]) -> Result<(), String> {
+        if !Path::new("/proc/sys/net/ipv6/conf/all/force_forwarding").exists() {
+            return Err(
+                "per-interface IPv6 forwarding (net.ipv6.conf.<if>.force_forwarding, \
+                 Linux >= 6.17) is missing; this topology never writes the global switch"
+                    .into(),
+            );
+        }
         let id = self.id.clone();
         let table = self.table.to_string();
         let table = table.as_str();
@@ -385,6 +392,29 @@ impl Topology {
             .args([&src.to_string(), &dst.to_string(), &port.to_string(), "0.7"])
             .output();
         output.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
+    }
+
+    /// How the root namespace routes a packet arriving from endpoint `from` (source `src`) to
+    /// `dst`: the outgoing interface, or None when it refuses it (unreachable). Asks the kernel
+    /// (`ip route get … iif`) without sending anything.
+    pub fn root_route(&self, from: &str, src: IpAddr, dst: IpAddr) -> Option<String> {
+        let interface = &self.endpoint(from).interface;
+        let output = run(
+            "ip",
+            &[
+                "route",
+                "get",
+                &dst.to_string(),
+                "from",
+                &src.to_string(),
+                "iif",
+                interface,
+            ],
+        )
+        .ok()?;
+        let mut words = output.split_whitespace();
+        words.find(|w| *w == "dev")?;
+        words.next().map(str::to_owned)
     }
 
     /// A command run on the node, i.e. in the root namespace where the host-side interfaces

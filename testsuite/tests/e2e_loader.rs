@@ -291,6 +291,23 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
         topology.probe(Probe::Tcp, "out", world, front, 22),
         "before any policy, the root namespace routes (world → storefront:22 connects)"
     );
+    // Confinement: the root namespace forwards test traffic only between the test's veths.
+    assert_eq!(
+        topology.root_route("out", world, front),
+        Some(topology.endpoint("front").interface.clone())
+    );
+    for outside in ["198.51.100.1", "169.254.169.254", "2001:db8::1"] {
+        let src = if outside.contains(':') {
+            addr("fd00:ff::7")
+        } else {
+            world
+        };
+        assert_eq!(
+            topology.root_route("out", src, addr(outside)),
+            None,
+            "{outside} must be unreachable from the test's veths"
+        );
+    }
     assert!(
         topology.probe(
             Probe::Tcp,
