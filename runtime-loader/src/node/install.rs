@@ -20,7 +20,8 @@
 //! # Replace protocol (one endpoint, live generation N)
 //!
 //! 1. **Load generation N+1 completely, off to the side** (hook step `loaded`): a fresh
-//!    datapath object (through [`DatapathInstance::load_with`]), configured, its policy maps
+//!    datapath object (the endpoint's object from the artifact, opened through
+//!    `DatapathInstance::load_object_with` in `crate::datapath`), configured, its policy maps
 //!    created and filled from the artifact's images, verified. Its conntrack, fragment and
 //!    event maps are *not* new: `reuse_pinned_map` makes it use the endpoint's pinned `pc_ct`,
 //!    `pc_frag` and `pc_events`, so established flows keep their entries across generations and
@@ -36,7 +37,14 @@
 //!    The old programs stay in their (now inactive) slots — a straggler packet that read the
 //!    word just before the flip still finds a complete program there, never an empty slot —
 //!    until the next apply overwrites that slot; the program arrays keep them (and their maps)
-//!    alive meanwhile.
+//!    alive meanwhile. (A straggler would have to stay between its one load of the word and its
+//!    tail call — a few instructions of one program run — across a whole later apply, object
+//!    load and verification included, to meet a slot being overwritten.)
+//!
+//! A flow whose packets cross the endpoint's hooks while the word flips meets the old
+//! generation before and the new one after, exactly as with any atomic policy switch; what can
+//! no longer happen is one direction staying on the old generation while the other runs the
+//! new one.
 //!
 //! Killed or failing at any step before 4, the word still selects N's slot and N's pins are
 //! untouched: the old policy runs whole; `g<N+1>` is a leftover the next apply removes (a
