@@ -96,7 +96,7 @@ fn health(live: &LiveState, record: Option<&GenerationRecord>) -> String {
         return "partially attached (interrupted first install); re-run apply".into();
     }
     let Some(active) = live.active_generation else {
-        return "no dispatcher state pinned; re-run apply".into();
+        return "no dispatcher pinned (installed by an older loader?): unload it and apply".into();
     };
     let Some(record) = record else {
         return format!("record missing for the active generation {active}");
