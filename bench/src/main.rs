@@ -15,6 +15,7 @@ mod t1_verdict;
 mod t2_netns;
 mod t3_build;
 mod t4_footprint;
+mod t6_dns;
 mod trace;
 mod workload;
 
@@ -56,6 +57,23 @@ enum Sub {
         #[arg(long)]
         seconds: f64,
     },
+    /// T6 only (DNS policy: in-kernel vs proxy mode), printed as markdown.
+    Dns {
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+    },
+    /// (internal) T6 DNS client, run inside the client namespace: resolve h<i>.<zone> and
+    /// connect to the answer at once, `count` times; prints a JSON report.
+    DnsClient {
+        #[arg(long)]
+        server: Ipv4Addr,
+        #[arg(long)]
+        zone: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        port: u16,
+    },
     /// (internal) T3 in a child process, so that the parent can bound its time.
     T3 {
         #[arg(long)]
@@ -81,6 +99,8 @@ pub struct Plan {
     pub t3_budget_s: u64,
     /// Skip an N whose estimated policyc compile time exceeds this.
     pub compile_budget_ms: f64,
+    /// T6: fresh names resolved (and connected to) per DNS mode.
+    pub dns_queries: usize,
 }
 
 impl Plan {
@@ -99,6 +119,7 @@ impl Plan {
                 t3: (1_000, 300),
                 t3_budget_s: 45,
                 compile_budget_ms: 40_000.0,
+                dns_queries: 2_000,
             }
         } else {
             Plan {
@@ -114,6 +135,7 @@ impl Plan {
                 t3: (3_000, 1_000),
                 t3_budget_s: 200,
                 compile_budget_ms: 240_000.0,
+                dns_queries: 10_000,
             }
         }
     }
@@ -146,6 +168,32 @@ fn main() {
             Ok((sent, elapsed)) => println!("{sent} {}", elapsed.as_nanos()),
             Err(e) => {
                 eprintln!("flood: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if let Some(Sub::DnsClient {
+        server,
+        zone,
+        count,
+        port,
+    }) = &cli.command
+    {
+        match t6_dns::client(*server, zone, *count, *port) {
+            Ok(report) => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+            Err(e) => {
+                eprintln!("dns-client: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if let Some(Sub::Dns { queries }) = &cli.command {
+        match t6_dns::run(*queries) {
+            Ok(result) => println!("{}", t6_dns::markdown(&result)),
+            Err(e) => {
+                eprintln!("T6: {e}");
                 std::process::exit(1);
             }
         }

@@ -36,6 +36,9 @@ pub struct Results {
     pub footprint: Vec<Footprint>,
     /// Inputs that were not measured, and why.
     pub skipped: Vec<String>,
+    /// T6 DNS policy: in-kernel vs proxy mode.
+    pub dns: Option<crate::t6_dns::DnsBench>,
+    pub dns_error: Option<String>,
 }
 
 fn step(name: &str) {
@@ -125,6 +128,17 @@ pub fn run_all(plan: &Plan, netns: bool) -> Result<Results, String> {
             }
         }
     }
+    let (mut dns, mut dns_error) = (None, None);
+    if netns {
+        step("T6 DNS policy: in-kernel vs proxy mode");
+        match crate::t6_dns::run(plan.dns_queries) {
+            Ok(result) => dns = Some(result),
+            Err(e) => {
+                eprintln!("T6 failed: {e}");
+                dns_error = Some(e);
+            }
+        }
+    }
     Ok(Results {
         machine,
         mode: if plan.quick { "quick" } else { "full" },
@@ -138,6 +152,8 @@ pub fn run_all(plan: &Plan, netns: bool) -> Result<Results, String> {
         build,
         footprint,
         skipped,
+        dns,
+        dns_error,
     })
 }
 
@@ -404,6 +420,12 @@ pub fn markdown(res: &Results) -> String {
             v.policyc.load_fill_ms,
             v.cilium_ref.load_fill_ms
         );
+    }
+    if let Some(e) = &res.dns_error {
+        let _ = writeln!(s, "\n### T6 DNS policy\n\nT6 did not run: {e}");
+    }
+    if let Some(dns) = &res.dns {
+        s.push_str(&crate::t6_dns::markdown(dns));
     }
     s
 }

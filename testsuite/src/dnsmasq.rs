@@ -52,6 +52,18 @@ impl DnsServer {
         extra: &[(&str, IpAddr)],
         ttl_s: u32,
     ) -> Result<DnsServer, String> {
+        Self::start_on(netns, listen, 53, hosts, extra, ttl_s)
+    }
+
+    /// [`DnsServer::start`] on another port.
+    pub fn start_on(
+        netns: &str,
+        listen: IpAddr,
+        port: u16,
+        hosts: &Path,
+        extra: &[(&str, IpAddr)],
+        ttl_s: u32,
+    ) -> Result<DnsServer, String> {
         let binary =
             dnsmasq_binary().ok_or("dnsmasq not found: install dnsmasq-base (scripts/setup.sh)")?;
         let mut command = Command::new("ip");
@@ -73,6 +85,7 @@ impl DnsServer {
                 "--dns-forward-max=1000",
             ])
             .arg(format!("--listen-address={listen}"))
+            .arg(format!("--port={port}"))
             .arg(format!("--addn-hosts={}", hosts.display()))
             .arg(format!("--local-ttl={ttl_s}"))
             .arg(format!("--auth-ttl={ttl_s}"));
@@ -90,7 +103,7 @@ impl DnsServer {
             let probe = Command::new("ip")
                 .args(["netns", "exec", netns, "python3", "-c"])
                 .arg(format!(
-                    "import socket; s=socket.create_connection(('{listen}', 53), 0.2)"
+                    "import socket; s=socket.create_connection(('{listen}', {port}), 0.2)"
                 ))
                 .output();
             if probe.is_ok_and(|o| o.status.success()) {
@@ -100,7 +113,9 @@ impl DnsServer {
                 return Err(format!("dnsmasq exited: {status}"));
             }
             if Instant::now() > deadline {
-                return Err("dnsmasq did not start listening within 10 s".into());
+                return Err(format!(
+                    "dnsmasq did not start listening on {listen}:{port} within 10 s"
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
