@@ -7,8 +7,8 @@
  *   pc_ingress_tcx  SEC("tcx/egress")         host side of the endpoint's veth: endpoint ingress
  *   pc_egress_cg    SEC("cgroup_skb/egress")  packets start at L3
  *   pc_ingress_cg   SEC("cgroup_skb/ingress") packets start at L3
- * Control flow depends on no table size: every lookup is a hash/LPM probe or a bounded
- * binary search (POLICYC_SEARCH_STEPS) over pc_intervals.
+ * Control flow depends on no table size: every lookup is a hash/LPM probe, a fixed number of
+ * inline ranges, or a bounded binary search (POLICYC_SEARCH_STEPS) over pc_intervals.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -502,16 +502,40 @@ static __always_inline void frag_key(const struct flow *f, __u8 dir, struct poli
 	k->pad = 0;
 }
 
-/* Binary search for the interval containing `port` among count intervals starting at first. */
-static __always_inline void port_function(__u32 first, __u32 count, __u16 port,
+static __always_inline int range_hit(const struct policyc_interval *r, __u16 port,
+				     struct decision *d)
+{
+	if (r->lo > port || port > r->hi)
+		return 0;
+	d->verdict = r->verdict;
+	d->rule_id = r->rule_id;
+	return 1;
+}
+
+/* Evaluates a sparse port function: the inline ranges, then a bounded binary search for the
+ * last overflow range with lo <= port, else the function's default. */
+static __always_inline void port_function(const struct policyc_portfn_value *v, __u16 port,
 					  struct decision *d)
 {
 	struct policyc_interval *iv;
-	__u32 base = first, len = count, idx;
+	__u32 base, len, idx, n_inline;
 	int i;
 
-	if (count == 0 || count > POLICYC_MAX_INTERVALS_PER_FUNCTION)
+	d->reason = POLICYC_REASON_POLICY;
+	n_inline = v->inline_count;
+	if (n_inline > POLICYC_INLINE_RANGES || v->count > POLICYC_MAX_INTERVALS_PER_FUNCTION)
 		goto corrupt;
+#pragma unroll
+	for (i = 0; i < POLICYC_INLINE_RANGES; i++) {
+		if (i < n_inline && range_hit(&v->ranges[i], port, d))
+			return;
+	}
+	d->verdict = v->default_verdict;
+	d->rule_id = v->default_rule_id;
+	if (v->count == 0)
+		return;
+	base = v->first;
+	len = v->count;
 	for (i = 0; i < POLICYC_SEARCH_STEPS; i++) {
 		__u32 half, mid;
 
@@ -529,11 +553,12 @@ static __always_inline void port_function(__u32 first, __u32 count, __u16 port,
 	}
 	idx = base;
 	iv = bpf_map_lookup_elem(&pc_intervals, &idx);
-	if (!iv || iv->lo > port)
+	if (!iv)
 		goto corrupt;
-	d->verdict = iv->verdict;
-	d->rule_id = iv->rule_id;
-	d->reason = POLICYC_REASON_POLICY;
+	if (range_hit(iv, port, d))
+		return;
+	d->verdict = v->default_verdict;
+	d->rule_id = v->default_rule_id;
 	return;
 corrupt:
 	d->verdict = POLICYC_VERDICT_NONE;
@@ -541,38 +566,52 @@ corrupt:
 	d->reason = POLICYC_REASON_TABLE_CORRUPT;
 }
 
+/* The function of (kind, id) for the protocol, or its protocol-0 fallback. */
+static __always_inline struct policyc_portfn_value *portfn_for(__u8 kind, __u32 id, __u8 dir,
+							       __u8 protocol)
+{
+	struct policyc_portfn_key pkey = {};
+	struct policyc_portfn_value *pval;
+
+	pkey.id = id;
+	pkey.direction = dir;
+	pkey.protocol = protocol;
+	pkey.kind = kind;
+	pval = bpf_map_lookup_elem(&pc_portfn, &pkey);
+	if (pval)
+		return pval;
+	pkey.protocol = 0;
+	return bpf_map_lookup_elem(&pc_portfn, &pkey);
+}
+
 #ifdef POLICYC_SPECIALIZED
 /* policyc build --specialize: policy_lookup generated per endpoint (constants folded). */
 #include "policyc_specialized.h"
 #else
+/* Peer identity -> port function (order documented at struct policyc_portfn_key). */
 static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
 {
 	struct policyc_class_key ckey = {};
 	struct policyc_class_value *cval;
-	struct policyc_portfn_key pkey = {};
 	struct policyc_portfn_value *pval;
-	__u32 class_id;
 
 	ckey.identity = d->identity;
 	ckey.direction = dir;
 	cval = bpf_map_lookup_elem(&pc_class, &ckey);
-	class_id = cval ? cval->class_id : policyc_config.unknown_class[dir & 1];
-
-	pkey.class_id = class_id;
-	pkey.direction = dir;
-	pkey.protocol = f->protocol;
-	pval = bpf_map_lookup_elem(&pc_portfn, &pkey);
-	if (!pval) {
-		pkey.protocol = 0;
-		pval = bpf_map_lookup_elem(&pc_portfn, &pkey);
-	}
+	if (cval)
+		pval = portfn_for(POLICYC_PORTFN_CLASS, cval->class_id, dir, f->protocol);
+	else
+		pval = portfn_for(POLICYC_PORTFN_IDENTITY, d->identity, dir, f->protocol);
+	if (!pval)
+		pval = portfn_for(POLICYC_PORTFN_CLASS, policyc_config.unknown_class[dir & 1], dir,
+				  f->protocol);
 	if (!pval) {
 		d->verdict = policyc_config.default_verdict[dir & 1];
 		d->rule_id = 0;
 		d->reason = POLICYC_REASON_POLICY_DEFAULT;
 		return;
 	}
-	port_function(pval->first, pval->count, f->policy_port, d);
+	port_function(pval, f->policy_port, d);
 }
 #endif /* POLICYC_SPECIALIZED */
 

@@ -37,8 +37,8 @@ enum policyc_verdict {
 
 /* Why a packet got its action. Carried in events. */
 enum policyc_reason {
-	POLICYC_REASON_POLICY = 0,             /* verdict of a port-function interval */
-	POLICYC_REASON_POLICY_DEFAULT = 1,     /* no port function for (class, dir, proto): default verdict */
+	POLICYC_REASON_POLICY = 0,             /* verdict of a port function (a range or its default) */
+	POLICYC_REASON_POLICY_DEFAULT = 1,     /* no port function for the peer: default verdict */
 	POLICYC_REASON_CT_ESTABLISHED = 2,     /* same direction as a known live flow */
 	POLICYC_REASON_CT_REPLY = 3,           /* reverse direction of a known live flow */
 	POLICYC_REASON_CT_RELATED = 4,         /* ICMP error about a known live flow */
@@ -76,9 +76,17 @@ enum policyc_identity {
 #define POLICYC_MAP_EVENTS "pc_events"
 #define POLICYC_MAP_COUNTERS "pc_counters"
 
-/* The port-function search is bounded: 2^POLICYC_SEARCH_STEPS >= 65536 intervals. */
+/* The overflow-range search is bounded: 2^POLICYC_SEARCH_STEPS >= 65536 ranges. */
 #define POLICYC_SEARCH_STEPS 17
 #define POLICYC_MAX_INTERVALS_PER_FUNCTION 65536
+/* Ranges stored in the pc_portfn value itself (checked before the overflow slice). */
+#define POLICYC_INLINE_RANGES 4
+
+/* What the id of a pc_portfn key names. */
+enum policyc_portfn_kind {
+	POLICYC_PORTFN_CLASS = 0,    /* id is a class (reached through pc_class or unknown_class) */
+	POLICYC_PORTFN_IDENTITY = 1, /* id is a peer identity without a pc_class entry */
+};
 /* IPv6 extension headers walked before giving up (malformed). */
 #define POLICYC_MAX_IPV6_EXT_HEADERS 8
 
@@ -128,27 +136,42 @@ struct policyc_class_value {
 	__u32 class_id;
 };
 
-/* pc_portfn: (class, direction, protocol) -> slice of pc_intervals.
- * protocol 0 = "any other protocol" fallback, looked up when the exact protocol has no entry. */
+/* pc_portfn: (kind, id, direction, protocol) -> sparse port function.
+ * Lookup order for a peer identity I and protocol P (policy_lookup in the datapath):
+ *   pc_class hit (class C):  (CLASS, C, P), (CLASS, C, 0)
+ *   pc_class miss:           (IDENTITY, I, P), (IDENTITY, I, 0)
+ *   then, if still nothing:  (CLASS, unknown_class, P), (CLASS, unknown_class, 0)
+ *   then default_verdict[dir] (reason POLICY_DEFAULT, rule 0).
+ * protocol 0 = "any protocol without its own function". */
 struct policyc_portfn_key {
-	__u32 class_id;
+	__u32 id;        /* class id or identity, per kind */
 	__u8 direction;
 	__u8 protocol;
-	__u8 pad[2];
+	__u8 kind;       /* enum policyc_portfn_kind */
+	__u8 pad;
 };
 
-struct policyc_portfn_value {
-	__u32 first; /* index of the first interval in pc_intervals */
-	__u32 count; /* 1..=65536 intervals, sorted by lo, covering 0..=65535 from lo = 0 */
-};
-
-/* pc_intervals: array. Interval i covers [lo, next.lo - 1] (the last one up to 65535).
- * For ICMP/ICMPv6 the "port" is the ICMP type; for protocols without ports it is 0. */
+/* One port range [lo, hi] (inclusive) with its verdict. For ICMP/ICMPv6 the "port" is the ICMP
+ * type; for protocols without ports it is 0. Also the value of pc_intervals. */
 struct policyc_interval {
 	__u16 lo;
+	__u16 hi;
 	__u8 verdict;
-	__u8 pad;
+	__u8 pad[3];
 	__u32 rule_id; /* index into pc_counters; 0 = no rule */
+};
+
+/* A port function: ports in a listed range get the range's verdict, every other port gets
+ * default_verdict/default_rule_id. Listed ranges are disjoint; the first inline_count are
+ * inline, the rest (count of them, sorted by lo) are pc_intervals[first .. first + count). */
+struct policyc_portfn_value {
+	__u8 default_verdict;
+	__u8 inline_count;  /* 0..=POLICYC_INLINE_RANGES */
+	__u8 pad[2];
+	__u32 default_rule_id;
+	__u32 first;        /* index of the first overflow range in pc_intervals */
+	__u32 count;        /* 0..=POLICYC_MAX_INTERVALS_PER_FUNCTION overflow ranges */
+	struct policyc_interval ranges[POLICYC_INLINE_RANGES];
 };
 
 /* pc_ct: LRU hash keyed by the flow as first seen, plus the direction it was first seen in. */
@@ -222,6 +245,7 @@ struct policyc_btf_anchor {
 	enum policyc_reason reason;
 	enum policyc_action action;
 	enum policyc_identity identity;
+	enum policyc_portfn_kind portfn_kind;
 };
 
 #endif /* POLICYC_LAYOUT_H */

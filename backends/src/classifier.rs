@@ -2,7 +2,9 @@
 //! endpoint without recompiling: the rules, per endpoint and direction the rules selecting it and
 //! a table from *match signature* (the sorted ids of the selected rules whose peers match an
 //! identity) to the datapath class, and the endpoint label sets with the data to number a new one
-//! exactly as the compiler does (`policyc_ir::endpoint_identity`). Written by `policyc build`,
+//! exactly as the compiler does (`policyc_ir::endpoint_identity`), and per direction how a class
+//! reaches its identities (unknown class, `pc_class` entry, or identity-keyed copies of a
+//! template identity's port functions). Written by `policyc build`,
 //! read by the loader: one definition for both.
 
 use policyc_ir::{Direction, Label, PolicyRule, RuleId};
@@ -44,14 +46,26 @@ pub struct ClassifierDirection {
     pub direction: Direction,
     /// false = the direction's tables are empty (everything passes); nothing to write.
     pub tables_enforced: bool,
-    /// Whether identities of `unknown_class` get their own `pc_class` entry (flat encoding).
-    pub writes_unknown_class: bool,
+    /// Identities of this class need no entry at all.
     pub unknown_class: u32,
+    /// Identity-keyed classes: an identity of such a class gets copies of the `pc_portfn`
+    /// entries (kind identity) of the class's template identity instead of a `pc_class` entry.
+    /// Every other class (not the unknown class) is class-keyed: one `pc_class` entry. Empty
+    /// for endpoints whose program reads only `pc_class` (e.g. `--specialize`).
+    #[serde(default)]
+    pub identity_keyed: Vec<ClassifierTemplate>,
     /// Rules selecting the endpoint in this direction, in rule-table order.
     pub selected_rules: Vec<RuleId>,
     /// Match signature → datapath class, for every signature some identity had at build time
     /// (and the empty signature).
     pub signatures: Vec<ClassifierSignature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifierTemplate {
+    pub class: u32,
+    /// An identity of the build in the class, whose identity-keyed functions are the class's.
+    pub identity: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,9 +11,9 @@ pub mod map_names {
     pub const IPCACHE: &str = "pc_ipcache";
     /// Hash: (identity, direction) -> class.
     pub const CLASS: &str = "pc_class";
-    /// Hash: (class, direction, protocol) -> slice of intervals.
+    /// Hash: (kind, class or identity, direction, protocol) -> sparse port function.
     pub const PORTFN: &str = "pc_portfn";
-    /// Array of port intervals.
+    /// Array of overflow port ranges.
     pub const INTERVALS: &str = "pc_intervals";
     /// LRU hash: conntrack.
     pub const CT: &str = "pc_ct";
@@ -27,8 +27,10 @@ pub mod map_names {
 
 /// `POLICYC_SEARCH_STEPS`: bound of the binary search over intervals.
 pub const SEARCH_STEPS: u32 = 17;
-/// `POLICYC_MAX_INTERVALS_PER_FUNCTION`.
+/// `POLICYC_MAX_INTERVALS_PER_FUNCTION`: bound of a function's overflow ranges.
 pub const MAX_INTERVALS_PER_FUNCTION: u32 = 65_536;
+/// `POLICYC_INLINE_RANGES`: ranges stored in the `pc_portfn` value itself.
+pub const INLINE_RANGES: usize = 4;
 /// `POLICYC_MAX_IPV6_EXT_HEADERS`.
 pub const MAX_IPV6_EXT_HEADERS: u32 = 8;
 /// Identity of the local host (`POLICYC_IDENTITY_HOST`).
@@ -72,6 +74,16 @@ code_enum! {
         Ingress = 0 => "POLICYC_DIR_INGRESS",
         /// Traffic the endpoint sends.
         Egress = 1 => "POLICYC_DIR_EGRESS",
+    }
+}
+
+code_enum! {
+    /// What the id of a `pc_portfn` key names (`enum policyc_portfn_kind`).
+    PortfnKind: u8 {
+        /// A class, reached through `pc_class` or `unknown_class`.
+        Class = 0 => "POLICYC_PORTFN_CLASS",
+        /// A peer identity that has no `pc_class` entry.
+        Identity = 1 => "POLICYC_PORTFN_IDENTITY",
     }
 }
 
@@ -376,73 +388,153 @@ impl ClassValue {
 }
 
 /// `struct policyc_portfn_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(C)]
 pub struct PortfnKey {
-    /// Identity class.
-    pub class_id: u32,
+    /// Class id or peer identity, per `kind`.
+    pub id: u32,
     /// [`Direction`] code.
     pub direction: u8,
     /// IP protocol number; [`PROTOCOL_ANY`] = fallback.
     pub protocol: u8,
+    /// [`PortfnKind`] code.
+    pub kind: u8,
     /// Padding.
-    pub pad: [u8; 2],
+    pub pad: u8,
 }
 
 impl PortfnKey {
     /// Key bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.class_id)
+        w.u32(self.id)
             .u8(self.direction)
             .u8(self.protocol)
-            .bytes(&self.pad);
+            .u8(self.kind)
+            .u8(self.pad);
         w.finish()
+    }
+
+    /// Parses key bytes.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        Some(PortfnKey {
+            id: r.u32()?,
+            direction: r.u8()?,
+            protocol: r.u8()?,
+            kind: r.u8()?,
+            pad: r.u8()?,
+        })
     }
 }
 
-/// `struct policyc_portfn_value`.
+/// `struct policyc_interval`: one listed port range (inline in a `pc_portfn` value, or an
+/// overflow record of `pc_intervals`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C)]
+pub struct Interval {
+    /// First port (or ICMP type) of the range.
+    pub lo: u16,
+    /// Last port of the range (inclusive).
+    pub hi: u16,
+    /// [`Verdict`] code.
+    pub verdict: u8,
+    /// Padding.
+    pub pad: [u8; 3],
+    /// Rule id (index into `pc_counters`), 0 = none.
+    pub rule_id: u32,
+}
+
+impl Interval {
+    fn write(&self, w: &mut Writer) {
+        w.u16(self.lo)
+            .u16(self.hi)
+            .u8(self.verdict)
+            .bytes(&self.pad)
+            .u32(self.rule_id);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Option<Self> {
+        Some(Interval {
+            lo: r.u16()?,
+            hi: r.u16()?,
+            verdict: r.u8()?,
+            pad: [r.u8()?, r.u8()?, r.u8()?],
+            rule_id: r.u32()?,
+        })
+    }
+
+    /// Value bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(size_of::<Self>());
+        self.write(&mut w);
+        w.finish()
+    }
+
+    /// Parses value bytes.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        Self::read(&mut Reader(bytes))
+    }
+}
+
+/// `struct policyc_portfn_value`: a sparse port function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct PortfnValue {
-    /// Index of the first interval in `pc_intervals`.
+    /// [`Verdict`] code of ports outside every listed range.
+    pub default_verdict: u8,
+    /// Number of valid `ranges` (0..=[`INLINE_RANGES`]).
+    pub inline_count: u8,
+    /// Padding.
+    pub pad: [u8; 2],
+    /// Rule id of ports outside every listed range.
+    pub default_rule_id: u32,
+    /// Index of the first overflow range in `pc_intervals`.
     pub first: u32,
-    /// Number of intervals.
+    /// Number of overflow ranges (sorted by `lo`).
     pub count: u32,
+    /// Inline ranges; unused ones are zero.
+    pub ranges: [Interval; INLINE_RANGES],
 }
 
 impl PortfnValue {
     /// Value bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.first).u32(self.count);
+        w.u8(self.default_verdict)
+            .u8(self.inline_count)
+            .bytes(&self.pad)
+            .u32(self.default_rule_id)
+            .u32(self.first)
+            .u32(self.count);
+        for r in &self.ranges {
+            r.write(&mut w);
+        }
         w.finish()
     }
-}
 
-/// `struct policyc_interval`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Interval {
-    /// First port (or ICMP type) of the interval.
-    pub lo: u16,
-    /// [`Verdict`] code.
-    pub verdict: u8,
-    /// Padding.
-    pub pad: u8,
-    /// Rule id (index into `pc_counters`), 0 = none.
-    pub rule_id: u32,
-}
-
-impl Interval {
-    /// Value bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u16(self.lo)
-            .u8(self.verdict)
-            .u8(self.pad)
-            .u32(self.rule_id);
-        w.finish()
+    /// Parses value bytes.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let default_verdict = r.u8()?;
+        let inline_count = r.u8()?;
+        let pad = [r.u8()?, r.u8()?];
+        let default_rule_id = r.u32()?;
+        let first = r.u32()?;
+        let count = r.u32()?;
+        let mut ranges = [Interval::default(); INLINE_RANGES];
+        for slot in &mut ranges {
+            *slot = Interval::read(&mut r)?;
+        }
+        Some(PortfnValue {
+            default_verdict,
+            inline_count,
+            pad,
+            default_rule_id,
+            first,
+            count,
+            ranges,
+        })
     }
 }
 
@@ -651,23 +743,39 @@ mod tests {
             size_of::<ClassValue>()
         );
         let pkey = PortfnKey {
-            class_id: 1,
+            id: 1,
             direction: 0,
             protocol: 6,
-            pad: [0; 2],
+            kind: PortfnKind::Identity.code(),
+            pad: 0,
         };
         assert_eq!(pkey.encode().len(), size_of::<PortfnKey>());
-        assert_eq!(
-            PortfnValue { first: 0, count: 1 }.encode().len(),
-            size_of::<PortfnValue>()
-        );
+        assert_eq!(PortfnKey::decode(&pkey.encode()), Some(pkey));
         let iv = Interval {
-            lo: 0,
+            lo: 80,
+            hi: 90,
             verdict: 1,
-            pad: 0,
-            rule_id: 0,
+            pad: [0; 3],
+            rule_id: 7,
         };
         assert_eq!(iv.encode().len(), size_of::<Interval>());
+        assert_eq!(Interval::decode(&iv.encode()), Some(iv));
+        let value = PortfnValue {
+            default_verdict: 3,
+            inline_count: 1,
+            pad: [0; 2],
+            default_rule_id: 2,
+            first: 5,
+            count: 9,
+            ranges: [
+                iv,
+                Interval::default(),
+                Interval::default(),
+                Interval::default(),
+            ],
+        };
+        assert_eq!(value.encode().len(), size_of::<PortfnValue>());
+        assert_eq!(PortfnValue::decode(&value.encode()), Some(value));
         assert!(Event::decode(&[0; size_of::<Event>()]).is_some());
         assert!(Event::decode(&[0; size_of::<Event>() - 1]).is_none());
     }

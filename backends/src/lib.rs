@@ -17,7 +17,11 @@ pub use dispatch::DISPATCH_OBJECT;
 pub use dns::DNS_OBJECT;
 pub use error::BackendError;
 pub use image_file::ImageFile;
-pub use map_image::{endpoint_images, ipcache_image, EndpointImages, MapImage};
+pub use map_image::{
+    decode_direction_tables, decode_overflow, decode_port_function, endpoint_images, ipcache_image,
+    EndpointImages, MapImage,
+};
 pub use tables::{
-    DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry, PortFunction, PortInterval,
+    DatapathOptions, DirectionTables, EndpointTables, FunctionKey, IpcacheEntry, PortFunction,
+    PortInterval, SparseFunction,
 };

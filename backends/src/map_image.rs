@@ -1,15 +1,18 @@
 //! Map images: the exact key/value bytes the loader writes into an endpoint's maps, built
-//! deterministically from [`EndpointTables`] and [`IpcacheEntry`] lists.
+//! deterministically from [`EndpointTables`] and [`IpcacheEntry`] lists, and their decoding
+//! back into [`DirectionTables`] (for `dump` and for comparing live maps with a build).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::error::BackendError;
 use crate::layout::{
     map_names, ClassKey, ClassValue, Direction, Family, Interval, IpcacheKey, IpcacheValue,
-    PolicycConfig, PortfnKey, PortfnValue, RuleCounter,
+    PolicycConfig, PortfnKey, PortfnKind, PortfnValue, RuleCounter, Verdict, INLINE_RANGES,
 };
-use crate::tables::{EndpointTables, IpcacheEntry};
+use crate::tables::{
+    DirectionTables, EndpointTables, FunctionKey, IpcacheEntry, PortFunction, PortInterval,
+};
 
 /// The contents of one BPF map.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,22 +117,21 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
             };
             class_entries.push((key.encode(), ClassValue { class_id }.encode()));
         }
-        for (&(class_id, protocol), function) in &dir.port_functions {
-            let first = count_u32(map_names::INTERVALS, intervals.len())?;
-            let count = count_u32(map_names::INTERVALS, function.intervals().len())?;
+        for (key, function) in dir.all_functions() {
+            let (id, protocol) = key.id_and_protocol();
+            let kind = match key {
+                FunctionKey::Class { .. } => PortfnKind::Class,
+                FunctionKey::Identity { .. } => PortfnKind::Identity,
+            };
             let key = PortfnKey {
-                class_id,
+                id,
                 direction: direction.code(),
                 protocol,
-                pad: [0; 2],
-            };
-            portfn_entries.push((key.encode(), PortfnValue { first, count }.encode()));
-            intervals.extend(function.intervals().iter().map(|iv| Interval {
-                lo: iv.lo,
-                verdict: iv.verdict.code(),
+                kind: kind.code(),
                 pad: 0,
-                rule_id: iv.rule_id,
-            }));
+            };
+            let value = encode_function(function, &mut intervals)?;
+            portfn_entries.push((key.encode(), value.encode()));
         }
     }
 
@@ -176,6 +178,133 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
             counters_image,
         ],
     })
+}
+
+fn record(iv: &PortInterval) -> Interval {
+    Interval {
+        lo: iv.lo,
+        hi: iv.hi,
+        verdict: iv.verdict.code(),
+        pad: [0; 3],
+        rule_id: iv.rule_id,
+    }
+}
+
+/// The `pc_portfn` value of a function: its sparse form, the first [`INLINE_RANGES`] listed
+/// ranges inline, the rest appended to `overflow` (the `pc_intervals` array).
+fn encode_function(
+    function: &PortFunction,
+    overflow: &mut Vec<Interval>,
+) -> Result<PortfnValue, BackendError> {
+    let sparse = function.sparse();
+    let (inline, rest) = sparse
+        .ranges
+        .split_at(sparse.ranges.len().min(INLINE_RANGES));
+    let mut ranges = [Interval::default(); INLINE_RANGES];
+    for (slot, iv) in ranges.iter_mut().zip(inline) {
+        *slot = record(iv);
+    }
+    let first = if rest.is_empty() {
+        0
+    } else {
+        count_u32(map_names::INTERVALS, overflow.len())?
+    };
+    overflow.extend(rest.iter().map(record));
+    Ok(PortfnValue {
+        default_verdict: sparse.default.0.code(),
+        inline_count: u8::try_from(inline.len()).unwrap_or(u8::MAX),
+        pad: [0; 2],
+        default_rule_id: sparse.default.1,
+        first,
+        count: count_u32(map_names::INTERVALS, rest.len())?,
+        ranges,
+    })
+}
+
+fn decoded_range(iv: &Interval) -> Option<PortInterval> {
+    Some(PortInterval {
+        lo: iv.lo,
+        hi: iv.hi,
+        verdict: Verdict::from_code(iv.verdict)?,
+        rule_id: iv.rule_id,
+    })
+}
+
+/// Decodes `pc_intervals` records (index → range).
+pub fn decode_overflow(interval_records: &[(Vec<u8>, Vec<u8>)]) -> Option<BTreeMap<u32, Interval>> {
+    let mut overflow = BTreeMap::new();
+    for (k, v) in interval_records {
+        let at = u32::from_ne_bytes(k.get(..4)?.try_into().ok()?);
+        overflow.insert(at, Interval::decode(v)?);
+    }
+    Some(overflow)
+}
+
+/// The total port function a `pc_portfn` value stands for (its default, inline ranges and
+/// overflow ranges from `overflow`); `None` when malformed.
+pub fn decode_port_function(
+    value: &[u8],
+    overflow: &BTreeMap<u32, Interval>,
+) -> Option<PortFunction> {
+    let value = PortfnValue::decode(value)?;
+    let mut ranges = Vec::new();
+    for iv in value.ranges.iter().take(usize::from(value.inline_count)) {
+        ranges.push(decoded_range(iv)?);
+    }
+    for at in value.first..value.first.checked_add(value.count)? {
+        ranges.push(decoded_range(overflow.get(&at)?)?);
+    }
+    let default = (
+        Verdict::from_code(value.default_verdict)?,
+        value.default_rule_id,
+    );
+    PortFunction::from_ranges(default, &ranges).ok()
+}
+
+/// Decodes one direction's tables from `pc_class`, `pc_portfn` and `pc_intervals` records (as
+/// written from images or read back from live maps) and the endpoint's configuration. `None`
+/// when a record is malformed or a function refers to missing overflow ranges.
+pub fn decode_direction_tables(
+    config: &PolicycConfig,
+    direction: Direction,
+    class_records: &[(Vec<u8>, Vec<u8>)],
+    portfn_records: &[(Vec<u8>, Vec<u8>)],
+    interval_records: &[(Vec<u8>, Vec<u8>)],
+) -> Option<DirectionTables> {
+    let code = direction.code();
+    let index = direction.index();
+    let overflow = decode_overflow(interval_records)?;
+    let mut tables = DirectionTables {
+        enforced: config.enforced[index] != 0,
+        unknown_class: config.unknown_class[index],
+        default_verdict: Verdict::from_code(config.default_verdict[index])
+            .unwrap_or(Verdict::DefaultDeny),
+        ..DirectionTables::default_deny()
+    };
+    for (k, v) in class_records {
+        let key = ClassKey {
+            identity: u32::from_ne_bytes(k.get(..4)?.try_into().ok()?),
+            direction: *k.get(4)?,
+            pad: [0; 3],
+        };
+        if key.direction == code {
+            let class = u32::from_ne_bytes(v.get(..4)?.try_into().ok()?);
+            tables.class_of_identity.insert(key.identity, class);
+        }
+    }
+    for (k, v) in portfn_records {
+        let key = PortfnKey::decode(k)?;
+        if key.direction != code {
+            continue;
+        }
+        let function = decode_port_function(v, &overflow)?;
+        let target = match PortfnKind::from_code(key.kind)? {
+            PortfnKind::Class => &mut tables.port_functions,
+            PortfnKind::Identity => &mut tables.identity_functions,
+        };
+        target.insert((key.id, key.protocol), function);
+    }
+    Some(tables)
 }
 
 fn duration_ns(d: std::time::Duration) -> u64 {
@@ -262,16 +391,47 @@ mod tests {
         assert_eq!(images.config.endpoint_id, 42);
         assert_eq!(images.config.enforced, [1, 0]);
         let intervals = images.map(map_names::INTERVALS).expect("intervals image");
-        assert_eq!(intervals.entries.len(), 3);
+        assert_eq!(intervals.entries.len(), 0, "one listed range fits inline");
         assert_eq!(
             images.map(map_names::COUNTERS).map(|m| m.max_entries),
             Some(8)
         );
         let portfn = images.map(map_names::PORTFN).expect("portfn image");
+        let value = PortfnValue::decode(&portfn.entries[0].1).expect("value");
         assert_eq!(
-            portfn.entries[0].1,
-            PortfnValue { first: 0, count: 3 }.encode()
+            (value.default_verdict, value.inline_count, value.count),
+            (Verdict::DefaultDeny.code(), 1, 0)
         );
+        assert_eq!((value.ranges[0].lo, value.ranges[0].hi), (80, 80));
+    }
+
+    #[test]
+    fn images_decode_back_to_the_same_tables() {
+        let mut t = tables();
+        let many: Vec<PortInterval> = (0..9)
+            .map(|i| PortInterval {
+                lo: 1000 + i * 2,
+                hi: 1000 + i * 2,
+                verdict: Verdict::Allow,
+                rule_id: 1 + u32::from(i),
+            })
+            .collect();
+        t.ingress.identity_functions.insert(
+            (5000, 17),
+            PortFunction::from_ranges((Verdict::Deny, 3), &many).expect("valid"),
+        );
+        t.ingress.unknown_class = 1;
+        let images = endpoint_images(&t).expect("valid tables");
+        let entries = |name| images.map(name).expect("image").entries.clone();
+        assert_eq!(entries(map_names::INTERVALS).len(), 9 - INLINE_RANGES);
+        let decoded = decode_direction_tables(
+            &images.config,
+            Direction::Ingress,
+            &entries(map_names::CLASS),
+            &entries(map_names::PORTFN),
+            &entries(map_names::INTERVALS),
+        );
+        assert_eq!(decoded, Some(t.ingress.clone()));
     }
 
     #[test]

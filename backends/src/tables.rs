@@ -1,5 +1,7 @@
 //! The per-endpoint decision tables the optimizer produces and the datapath consumes:
-//! identity -> class, and per (class, direction, protocol) a port function of disjoint intervals.
+//! identity -> class, and per (class or identity, direction, protocol) a port function, kept
+//! here as total covering intervals and encoded sparsely (a default plus the ranges that differ
+//! from it, see [`PortFunction::sparse`]) by the map-image encoder.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,7 +9,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::error::BackendError;
-use crate::layout::{Direction, Verdict, IDENTITY_WORLD};
+use crate::layout::{Direction, Verdict, IDENTITY_WORLD, INLINE_RANGES, PROTOCOL_ANY};
 
 /// Largest rule id accepted: rule ids index the per-CPU counters array (16 bytes per CPU each).
 pub const MAX_RULE_ID: u32 = 1 << 20;
@@ -80,12 +82,60 @@ impl PortFunction {
         &self.intervals
     }
 
+    /// The sparse form the datapath stores: the (verdict, rule id) covering the most intervals
+    /// becomes the default, every interval with another (verdict, rule id) is listed (adjacent
+    /// intervals with equal verdict and rule merged). Ties: the lowest (verdict, rule id).
+    pub fn sparse(&self) -> SparseFunction {
+        let mut merged: Vec<PortInterval> = Vec::with_capacity(self.intervals.len());
+        for iv in &self.intervals {
+            push_merged(&mut merged, *iv);
+        }
+        let mut counts: BTreeMap<(Verdict, u32), usize> = BTreeMap::new();
+        for iv in &merged {
+            *counts.entry((iv.verdict, iv.rule_id)).or_default() += 1;
+        }
+        let default = counts
+            .iter()
+            .max_by_key(|(pair, n)| (**n, std::cmp::Reverse(**pair)))
+            .map_or((Verdict::DefaultDeny, 0), |(pair, _)| *pair);
+        SparseFunction {
+            default,
+            ranges: merged
+                .into_iter()
+                .filter(|iv| (iv.verdict, iv.rule_id) != default)
+                .collect(),
+        }
+    }
+
+    /// Map records the function takes: one `pc_portfn` entry plus the listed ranges beyond the
+    /// [`INLINE_RANGES`] stored inline (each one `pc_intervals` record).
+    pub fn entries(&self) -> usize {
+        1 + self.sparse().ranges.len().saturating_sub(INLINE_RANGES)
+    }
+
     /// The interval containing `port`, if the function is well formed.
     pub fn lookup(&self, port: u16) -> Option<&PortInterval> {
         let idx = self.intervals.partition_point(|iv| iv.lo <= port);
         self.intervals
             .get(idx.checked_sub(1)?)
             .filter(|iv| iv.hi >= port)
+    }
+}
+
+/// A port function as the datapath stores it: ports in a listed range get the range's verdict,
+/// every other port gets `default`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparseFunction {
+    /// (verdict, rule id) of ports outside every listed range.
+    pub default: (Verdict, u32),
+    /// Disjoint ranges sorted by `lo`, none with the default's (verdict, rule id).
+    pub ranges: Vec<PortInterval>,
+}
+
+impl SparseFunction {
+    /// The total function again.
+    pub fn to_function(&self) -> Result<PortFunction, BackendError> {
+        PortFunction::from_ranges(self.default, &self.ranges)
     }
 }
 
@@ -116,15 +166,18 @@ fn push_merged(out: &mut Vec<PortInterval>, iv: PortInterval) {
 pub struct DirectionTables {
     /// false = every packet passes (flows are still tracked so replies of the other direction pass).
     pub enforced: bool,
-    /// Class of identities absent from `class_of_identity`.
+    /// Class whose functions apply when a peer has none of its own (see [`Self::function_for`]).
     pub unknown_class: u32,
-    /// Peer identity -> class.
+    /// Peer identity -> class (class-keyed peers).
     pub class_of_identity: BTreeMap<u32, u32>,
-    /// (class, IP protocol) -> port function. Protocol 0 ([`crate::layout::PROTOCOL_ANY`]) is the
-    /// fallback for protocols without their own function, so a protocol's own function must
-    /// already include what the fallback says for it.
+    /// (class, IP protocol) -> port function. Protocol 0 ([`PROTOCOL_ANY`]) is the fallback for
+    /// protocols without their own function, so a protocol's own function must already include
+    /// what the fallback says for it.
     pub port_functions: BTreeMap<(u32, u8), PortFunction>,
-    /// Verdict when neither (class, proto) nor (class, 0) has a function.
+    /// (peer identity, IP protocol) -> port function, for identities without a `pc_class`
+    /// entry (identity-keyed peers); same protocol-0 fallback.
+    pub identity_functions: BTreeMap<(u32, u8), PortFunction>,
+    /// Verdict when neither the peer nor the unknown class has a function for the protocol.
     pub default_verdict: Verdict,
 }
 
@@ -136,8 +189,66 @@ impl DirectionTables {
             unknown_class: 0,
             class_of_identity: BTreeMap::new(),
             port_functions: BTreeMap::new(),
+            identity_functions: BTreeMap::new(),
             default_verdict: Verdict::DefaultDeny,
         }
+    }
+
+    /// The port function the datapath applies to `identity` and `protocol`, in its lookup order:
+    /// the peer's own functions (through its class when it has a `pc_class` entry, else keyed by
+    /// the identity), exact protocol then protocol 0; failing both, the unknown class's, exact
+    /// protocol then protocol 0. `None`: the default verdict applies.
+    pub fn function_for(&self, identity: u32, protocol: u8) -> Option<&PortFunction> {
+        fn find(
+            map: &BTreeMap<(u32, u8), PortFunction>,
+            id: u32,
+            protocol: u8,
+        ) -> Option<&PortFunction> {
+            map.get(&(id, protocol))
+                .or_else(|| map.get(&(id, PROTOCOL_ANY)))
+        }
+        let own = match self.class_of_identity.get(&identity) {
+            Some(class) => find(&self.port_functions, *class, protocol),
+            None => find(&self.identity_functions, identity, protocol),
+        };
+        own.or_else(|| find(&self.port_functions, self.unknown_class, protocol))
+    }
+
+    /// (verdict, rule id) the datapath gives a new flow (not counting conntrack and knobs).
+    pub fn decide(&self, identity: u32, protocol: u8, port: u16) -> (Verdict, u32) {
+        if !self.enforced {
+            return (Verdict::Allow, 0);
+        }
+        match self
+            .function_for(identity, protocol)
+            .and_then(|f| f.lookup(port))
+        {
+            Some(iv) => (iv.verdict, iv.rule_id),
+            None => (self.default_verdict, 0),
+        }
+    }
+
+    /// Every (key, function) of the direction: class-keyed, then identity-keyed.
+    pub fn all_functions(&self) -> impl Iterator<Item = (FunctionKey, &PortFunction)> {
+        let classes = self.port_functions.iter().map(|(&(id, protocol), f)| {
+            (
+                FunctionKey::Class {
+                    class: id,
+                    protocol,
+                },
+                f,
+            )
+        });
+        let identities = self.identity_functions.iter().map(|(&(id, protocol), f)| {
+            (
+                FunctionKey::Identity {
+                    identity: id,
+                    protocol,
+                },
+                f,
+            )
+        });
+        classes.chain(identities)
     }
 
     /// Direction without policy: everything passes.
@@ -146,6 +257,35 @@ impl DirectionTables {
             enforced: false,
             default_verdict: Verdict::Allow,
             ..Self::default_deny()
+        }
+    }
+}
+
+/// What a port function is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FunctionKey {
+    /// A class's function for a protocol.
+    Class {
+        /// Class id.
+        class: u32,
+        /// IP protocol (0 = fallback).
+        protocol: u8,
+    },
+    /// An identity-keyed function for a protocol.
+    Identity {
+        /// Peer identity.
+        identity: u32,
+        /// IP protocol (0 = fallback).
+        protocol: u8,
+    },
+}
+
+impl FunctionKey {
+    /// (id, protocol) as stored in the key.
+    pub fn id_and_protocol(self) -> (u32, u8) {
+        match self {
+            FunctionKey::Class { class, protocol } => (class, protocol),
+            FunctionKey::Identity { identity, protocol } => (identity, protocol),
         }
     }
 }
@@ -223,8 +363,9 @@ impl EndpointTables {
             });
         }
         for direction in Direction::ALL {
-            for (&(class, protocol), function) in &self.direction(*direction).port_functions {
-                validate_function(class, *direction, protocol, function.intervals())?;
+            for (key, function) in self.direction(*direction).all_functions() {
+                let (id, protocol) = key.id_and_protocol();
+                validate_function(id, *direction, protocol, function.intervals())?;
             }
         }
         Ok(())
@@ -234,7 +375,7 @@ impl EndpointTables {
     pub fn max_rule_id(&self) -> u32 {
         Direction::ALL
             .iter()
-            .flat_map(|d| self.direction(*d).port_functions.values())
+            .flat_map(|d| self.direction(*d).all_functions().map(|(_, f)| f))
             .flat_map(|f| f.intervals().iter().map(|iv| iv.rule_id))
             .max()
             .unwrap_or(0)
@@ -331,6 +472,60 @@ mod tests {
             f.lookup(8081).map(|i| i.verdict),
             Some(Verdict::DefaultDeny)
         );
+    }
+
+    #[test]
+    fn sparse_form_lists_what_differs_from_the_most_common_verdict() {
+        let f = PortFunction::from_ranges(
+            (Verdict::Allow, 1),
+            &[
+                iv(80, 80, Verdict::Deny, 2),
+                iv(1024, 65535, Verdict::DefaultDeny, 0),
+            ],
+        )
+        .expect("disjoint ranges");
+        let sparse = f.sparse();
+        assert_eq!(sparse.default, (Verdict::Allow, 1));
+        assert_eq!(
+            sparse.ranges,
+            vec![
+                iv(80, 80, Verdict::Deny, 2),
+                iv(1024, 65535, Verdict::DefaultDeny, 0)
+            ]
+        );
+        assert_eq!(sparse.to_function(), Ok(f.clone()));
+        assert_eq!(f.entries(), 1);
+        assert_eq!(
+            PortFunction::constant(Verdict::Allow, 0).sparse().ranges,
+            vec![]
+        );
+    }
+
+    #[test]
+    fn functions_beyond_the_inline_ranges_take_overflow_records() {
+        let ranges: Vec<PortInterval> = (0..10)
+            .map(|i| iv(100 + i * 10, 100 + i * 10, Verdict::Allow, 1 + u32::from(i)))
+            .collect();
+        let f = PortFunction::from_ranges((Verdict::DefaultDeny, 0), &ranges).expect("disjoint");
+        assert_eq!(f.entries(), 1 + 10 - INLINE_RANGES);
+    }
+
+    #[test]
+    fn peers_without_functions_fall_back_to_the_unknown_class() {
+        let mut t = DirectionTables::default_deny();
+        t.unknown_class = 4;
+        t.port_functions
+            .insert((4, 6), PortFunction::constant(Verdict::Allow, 1));
+        t.class_of_identity.insert(100, 1);
+        t.port_functions
+            .insert((1, 0), PortFunction::constant(Verdict::Deny, 2));
+        t.identity_functions
+            .insert((200, 17), PortFunction::constant(Verdict::Allow, 3));
+        assert_eq!(t.decide(100, 6, 80), (Verdict::Deny, 2));
+        assert_eq!(t.decide(200, 17, 53), (Verdict::Allow, 3));
+        assert_eq!(t.decide(200, 6, 80), (Verdict::Allow, 1));
+        assert_eq!(t.decide(200, 1, 0), (Verdict::DefaultDeny, 0));
+        assert_eq!(t.decide(300, 6, 22), (Verdict::Allow, 1));
     }
 
     #[test]

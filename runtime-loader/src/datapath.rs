@@ -294,15 +294,17 @@ impl DatapathInstance {
     }
 }
 
-/// Entries `policy-loader endpoint add` may add to a live `pc_class` or `pc_ipcache` without a
-/// rebuild (images are sized to their contents; the other maps never grow in place).
+/// Entries `policy-loader endpoint add` may add to a live `pc_class`, `pc_portfn` (identity-keyed
+/// copies) or `pc_ipcache` without a rebuild (images are sized to their contents; the other maps
+/// never grow in place).
 pub const ADMISSION_HEADROOM: u32 = 1024;
 
 /// `max_entries` for a map created from `image`: its entries, plus [`ADMISSION_HEADROOM`] for
-/// the identity-class and ipcache maps.
+/// the identity-class, port-function and ipcache maps.
 pub fn admission_capacity(image: &MapImage) -> u32 {
     let grows = [
         policyc_backends::layout::map_names::CLASS,
+        policyc_backends::layout::map_names::PORTFN,
         policyc_backends::layout::map_names::IPCACHE,
     ]
     .contains(&image.name.as_str());

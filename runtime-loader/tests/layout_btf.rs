@@ -85,10 +85,28 @@ fn structs_match_btf() {
         b,
         "policyc_portfn_key",
         PortfnKey,
-        [class_id, direction, protocol, pad]
+        [id, direction, protocol, kind, pad]
     );
-    check_struct!(b, "policyc_portfn_value", PortfnValue, [first, count]);
-    check_struct!(b, "policyc_interval", Interval, [lo, verdict, pad, rule_id]);
+    check_struct!(
+        b,
+        "policyc_portfn_value",
+        PortfnValue,
+        [
+            default_verdict,
+            inline_count,
+            pad,
+            default_rule_id,
+            first,
+            count,
+            ranges
+        ]
+    );
+    check_struct!(
+        b,
+        "policyc_interval",
+        Interval,
+        [lo, hi, verdict, pad, rule_id]
+    );
     check_struct!(
         b,
         "policyc_ct_key",
@@ -179,6 +197,7 @@ fn enums_match_btf() {
     );
     check_enum!(&btf, "policyc_reason", Reason, none);
     check_enum!(&btf, "policyc_action", Action, none);
+    check_enum!(&btf, "policyc_portfn_kind", PortfnKind, none);
     let identities = btf_enum(&btf, "policyc_identity");
     assert_eq!(
         identities.get("POLICYC_IDENTITY_HOST"),
@@ -268,6 +287,7 @@ fn header_defines_match_rust_constants() {
     };
     assert_eq!(get("POLICYC_LAYOUT_VERSION"), LAYOUT_VERSION.to_string());
     assert_eq!(get("POLICYC_SEARCH_STEPS"), SEARCH_STEPS.to_string());
+    assert_eq!(get("POLICYC_INLINE_RANGES"), INLINE_RANGES.to_string());
     assert_eq!(
         get("POLICYC_MAX_INTERVALS_PER_FUNCTION"),
         MAX_INTERVALS_PER_FUNCTION.to_string()

@@ -121,19 +121,20 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
     );
 }
 
-/// The acceptance "entries ≤ Cilium's encoding for every corpus policy set" is NOT met
-/// by the current datapath layout: a one-port allow for one peer costs a `pc_class` entry, a
-/// `pc_portfn` entry and three covering intervals (below, the port, above) where Cilium needs
-/// one key. Closing it needs datapath support for sparse intervals with a per-function fill
-/// verdict and identity-keyed functions for singleton classes. Run with `--ignored` to see it.
+/// The acceptance: for every corpus policy set (every file under the corpus that loads
+/// without errors, with a generated inventory), the policy maps need no more entries than
+/// Cilium's policy map for the same policy. What makes small policies fit: sparse port
+/// functions (a default plus the ranges that differ, four inline in the `pc_portfn` entry),
+/// identity-keyed functions for classes where `k` copies are cheaper than `k` `pc_class`
+/// entries plus shared functions, and an unknown class whose identities need no entry.
 #[test]
-#[ignore = "acceptance not met yet: small policies need ~3x Cilium's entries (see doc comment)"]
 fn corpus_entries_never_exceed_cilium() {
     let corpus = PathBuf::from("/work/shared/corpus");
     let mut files = Vec::new();
     corpus_files(&corpus, &mut files);
     files.sort();
     let mut above = Vec::new();
+    let mut compared = 0;
     for file in &files {
         let mut sources = SourceMap::default();
         let set = load_policies(
@@ -160,6 +161,7 @@ fn corpus_entries_never_exceed_cilium() {
             Vec::new(),
         )
         .totals;
+        compared += 1;
         if t.entries > t.cilium_entries {
             above.push(format!(
                 "{}: {} > {}",
@@ -169,6 +171,18 @@ fn corpus_entries_never_exceed_cilium() {
             ));
         }
     }
+    println!(
+        "{compared} corpus policy sets compiled, {} above Cilium",
+        above.len()
+    );
+    if files.is_empty() {
+        eprintln!("SKIPPED: no corpus at {}", corpus.display());
+        return;
+    }
+    assert!(
+        compared >= 50,
+        "only {compared} corpus policy sets compiled"
+    );
     assert!(
         above.is_empty(),
         "{} policy sets need more entries than Cilium:\n{}",

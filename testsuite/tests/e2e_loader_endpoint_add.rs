@@ -1,23 +1,25 @@
 //! `policy-loader endpoint add|remove` against a private bpffs (root; cgroup_skb attachments):
-//! admitted endpoints leave every installed endpoint's live maps exactly as a full rebuild with
-//! the endpoints in the inventory would install them, and packets from an admitted endpoint run
-//! through the live programs (BPF_PROG_TEST_RUN on each endpoint's pinned dispatcher, which
-//! tail-calls its active generation) get the oracle's verdicts; a label set that needs a new
-//! class is refused and nothing changes; removal restores the original build's maps.
+//! admitted endpoints leave every installed endpoint's live maps deciding exactly as a full
+//! rebuild with the endpoints in the inventory would (the same port function for every identity,
+//! direction and protocol, whether class- or identity-keyed; the same ipcache), and packets from
+//! an admitted endpoint run through the live programs (BPF_PROG_TEST_RUN on each endpoint's
+//! pinned dispatcher, which tail-calls its active generation) get the oracle's verdicts; a label
+//! set that needs a new class is refused and nothing changes; removal restores the original
+//! build's maps.
 
 use policyc_testsuite::{loader_binary, loader_path, workspace};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use policyc::build::{build_artifact, BuildRequest};
 use policyc::frontend::source::SourceMap;
 use policyc_backends::layout::map_names;
+use policyc_backends::layout::{Direction, PolicycConfig, PortfnKind, Verdict};
+use policyc_backends::{decode_direction_tables, PortFunction};
 use policyc_loader::node::admit::{live_map_entries, MapRecord};
 use policyc_loader::node::artifact::Artifact;
-use policyc_loader::node::decode::{
-    decode_class_key, decode_class_value, decode_portfn_key, decode_portfn_value,
-};
+use policyc_loader::node::decode::{decode_class_key, decode_portfn_key};
 use policyc_loader::node::pins::NodePaths;
 
 const ENDPOINTS: [&str; 8] = [
@@ -235,94 +237,130 @@ fn installed_examples(tag: &str, extra_policies: &[(&str, &str)]) -> (Node, Path
     (node, artifact)
 }
 
-/// Per (direction, peer identity): the port function of its class, per protocol, as interval
-/// records — class ids replaced by what they mean.
-type Behaviours = BTreeMap<(u8, u32), Function>;
-
-/// Protocol → interval records of one class.
-type Function = BTreeMap<u8, Vec<Vec<u8>>>;
-
-/// What one endpoint's maps hold: behaviours and ipcache records.
-type Installed = (Behaviours, Vec<MapRecord>);
-
-fn behaviours(
-    class: &[(Vec<u8>, Vec<u8>)],
-    portfn: &[(Vec<u8>, Vec<u8>)],
-    intervals: &[(Vec<u8>, Vec<u8>)],
-) -> Behaviours {
-    let interval_at: BTreeMap<u32, &Vec<u8>> = intervals
-        .iter()
-        .filter_map(|(k, v)| Some((u32::from_ne_bytes(k.get(..4)?.try_into().ok()?), v)))
-        .collect();
-    let mut functions: BTreeMap<(u8, u32), Function> = BTreeMap::new();
-    for (k, v) in portfn {
-        let (Some(key), Some(value)) = (decode_portfn_key(k), decode_portfn_value(v)) else {
-            panic!("undecodable pc_portfn record");
-        };
-        let records = (value.first..value.first + value.count)
-            .map(|i| {
-                (*interval_at
-                    .get(&i)
-                    .unwrap_or_else(|| panic!("interval {i} missing")))
-                .clone()
-            })
-            .collect();
-        functions
-            .entry((key.direction, key.class_id))
-            .or_default()
-            .insert(key.protocol, records);
-    }
-    class
-        .iter()
-        .map(|(k, v)| {
-            let (Some(key), Some(class_id)) = (decode_class_key(k), decode_class_value(v)) else {
-                panic!("undecodable pc_class record");
-            };
-            let function = functions
-                .get(&(key.direction, class_id))
-                .cloned()
-                .unwrap_or_default();
-            ((key.direction, key.identity), function)
-        })
-        .collect()
+/// The raw policy-map and ipcache records of one endpoint (sorted by key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Installed {
+    class: Vec<MapRecord>,
+    portfn: Vec<MapRecord>,
+    intervals: Vec<MapRecord>,
+    ipcache: Vec<MapRecord>,
 }
 
-/// What the live maps of `endpoint` hold: behaviours and ipcache records.
+/// Per (direction, peer identity, protocol): the port function the datapath applies, as
+/// (lo, hi, verdict, rule id) intervals — whatever the layout (class- or identity-keyed, unknown
+/// class) that put it there.
+type Behaviours = BTreeMap<(u8, u32, u8), Vec<(u16, u16, u8, u32)>>;
+
+/// Every identity the records mention (class entries, identity-keyed functions, ipcache).
+fn identities(installed: &Installed) -> BTreeSet<u32> {
+    let mut out = BTreeSet::new();
+    for (k, _) in &installed.class {
+        out.extend(decode_class_key(k).map(|key| key.identity));
+    }
+    for (k, _) in &installed.portfn {
+        if let Some(key) = decode_portfn_key(k) {
+            if key.kind == PortfnKind::Identity.code() {
+                out.insert(key.id);
+            }
+        }
+    }
+    for (_, v) in &installed.ipcache {
+        out.extend(
+            v.get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_ne_bytes),
+        );
+    }
+    out
+}
+
+fn behaviours(installed: &Installed, config: &PolicycConfig, ids: &BTreeSet<u32>) -> Behaviours {
+    let mut out = Behaviours::new();
+    for direction in Direction::ALL {
+        let tables = decode_direction_tables(
+            config,
+            *direction,
+            &installed.class,
+            &installed.portfn,
+            &installed.intervals,
+        )
+        .unwrap_or_else(|| panic!("undecodable policy maps"));
+        for id in ids {
+            for protocol in [0u8, 1, 6, 17, 47, 58, 132] {
+                let function = if tables.enforced {
+                    tables
+                        .function_for(*id, protocol)
+                        .cloned()
+                        .unwrap_or_else(|| PortFunction::constant(tables.default_verdict, 0))
+                } else {
+                    PortFunction::constant(Verdict::Allow, 0)
+                };
+                let intervals = function
+                    .intervals()
+                    .iter()
+                    .map(|iv| (iv.lo, iv.hi, iv.verdict.code(), iv.rule_id))
+                    .collect();
+                out.insert((direction.code(), *id, protocol), intervals);
+            }
+        }
+    }
+    out
+}
+
+/// Whether two installations give every identity either mentions the same port functions and
+/// hold the same ipcache.
+fn assert_same_verdicts(
+    endpoint: &str,
+    (live, live_config): (&Installed, &PolicycConfig),
+    (built, built_config): (&Installed, &PolicycConfig),
+) {
+    let mut ids = identities(live);
+    ids.extend(identities(built));
+    assert_eq!(
+        behaviours(live, live_config, &ids),
+        behaviours(built, built_config, &ids),
+        "{endpoint}: identity → port functions"
+    );
+    assert_eq!(live.ipcache, built.ipcache, "{endpoint}: ipcache");
+}
+
+/// What the live maps of `endpoint` hold.
 fn live(node: &Node, endpoint: &str) -> Installed {
     let paths = node.paths();
     let read =
         |map| live_map_entries(&paths, endpoint, map).unwrap_or_else(|e| panic!("{endpoint}: {e}"));
-    (
-        behaviours(
-            &read(map_names::CLASS),
-            &read(map_names::PORTFN),
-            &read(map_names::INTERVALS),
-        ),
-        read(map_names::IPCACHE),
-    )
+    Installed {
+        class: read(map_names::CLASS),
+        portfn: read(map_names::PORTFN),
+        intervals: read(map_names::INTERVALS),
+        ipcache: read(map_names::IPCACHE),
+    }
 }
 
-/// What an artifact's images of `endpoint` would install.
-fn images(artifact: &Artifact, endpoint: &str) -> Installed {
+/// What an artifact's images of `endpoint` would install, and its configuration.
+fn images(artifact: &Artifact, endpoint: &str) -> (Installed, PolicycConfig) {
     let install = artifact
         .endpoint_install(endpoint)
         .unwrap_or_else(|e| panic!("{endpoint}: {e}"));
     let entries = |name: &str| {
-        install
+        let mut records = install
             .images
             .map(name)
             .map(|m| m.entries.clone())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        records.sort();
+        records
     };
     let mut ipcache = install.ipcache.entries.clone();
     ipcache.sort();
     (
-        behaviours(
-            &entries(map_names::CLASS),
-            &entries(map_names::PORTFN),
-            &entries(map_names::INTERVALS),
-        ),
-        ipcache,
+        Installed {
+            class: entries(map_names::CLASS),
+            portfn: entries(map_names::PORTFN),
+            intervals: entries(map_names::INTERVALS),
+            ipcache,
+        },
+        install.images.config,
     )
 }
 
@@ -390,17 +428,18 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
     let original = Artifact::open(&artifact).unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(
         live(&node, "shop/db"),
-        images(&original, "shop/db"),
+        images(&original, "shop/db").0,
         "the admissions changed nothing"
     );
     for endpoint in ENDPOINTS {
-        let (live_behaviours, live_ipcache) = live(&node, endpoint);
-        let (built_behaviours, built_ipcache) = images(&rebuilt, endpoint);
-        assert_eq!(
-            live_behaviours, built_behaviours,
-            "{endpoint}: identity → port functions"
+        // Admissions never change an endpoint's configuration (.rodata): the original's applies.
+        let (_, live_config) = images(&original, endpoint);
+        let (built, built_config) = images(&rebuilt, endpoint);
+        assert_same_verdicts(
+            endpoint,
+            (&live(&node, endpoint), &live_config),
+            (&built, &built_config),
         );
-        assert_eq!(live_ipcache, built_ipcache, "{endpoint}: ipcache");
     }
 
     traffic_from_admitted_endpoints_gets_the_oracle_verdicts(&node, &inventory_path);
@@ -411,7 +450,7 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
     for endpoint in ENDPOINTS {
         assert_eq!(
             live(&node, endpoint),
-            images(&original, endpoint),
+            images(&original, endpoint).0,
             "{endpoint} after removal"
         );
     }

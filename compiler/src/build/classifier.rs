@@ -5,7 +5,7 @@
 //! the compiler does (`policyc_ir::endpoint_identity`).
 
 use super::compile::Compilation;
-use crate::optimize::layout::Encoding;
+use crate::optimize::layout::Keying;
 use crate::optimize::DirectionClasses;
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::labels::NAMESPACE_LABELS_PREFIX;
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 pub use policyc_backends::classifier::{
     Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
-    CLASSIFIER_FILE,
+    ClassifierTemplate, CLASSIFIER_FILE,
 };
 
 fn direction(
@@ -37,11 +37,25 @@ fn direction(
     table
         .entry(Vec::new())
         .or_insert(DirectionClasses::UNKNOWN.0);
+    // An identity-keyed class always has identities (the layout class-keys empty classes), so
+    // its first identity's functions serve as the template for admitted ones.
+    let identity_keyed = layout
+        .keying
+        .iter()
+        .filter(|(_, k)| **k == Keying::Identity)
+        .filter_map(|(class, _)| {
+            let identity = classes.class_of.iter().find(|(_, c)| *c == class)?.0;
+            Some(ClassifierTemplate {
+                class: class.0,
+                identity: identity.0,
+            })
+        })
+        .collect();
     ClassifierDirection {
         direction: resolved.direction,
         tables_enforced: layout.tables.enforced,
-        writes_unknown_class: layout.chosen == Encoding::Flat,
         unknown_class: layout.tables.unknown_class,
+        identity_keyed,
         selected_rules: resolved.selected_rules.clone(),
         signatures: table
             .into_iter()

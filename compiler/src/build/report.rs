@@ -1,15 +1,16 @@
 //! The build report (`report.json`, `report.md`): per endpoint the identities, classes, map
 //! entries and bytes per map, the entries Cilium's policy map would need for the same policy
 //! (identity × direction × protocol × masked-port prefixes), the ratio, and the chosen layout
-//! with the cost of both candidates; then totals and what the datapath does not enforce yet.
+//! (unknown class, class- vs identity-keyed classes) with its cost; then totals and what the
+//! datapath does not enforce yet.
 
 use super::compile::{Compilation, CompiledEndpoint};
 use crate::optimize::cilium_encoding::CILIUM_POLICY_ENTRY_BYTES;
 use crate::optimize::layout::{
-    LayoutCost, CLASS_ENTRY_BYTES, INTERVAL_ENTRY_BYTES, LOOKUP_WEIGHT_BYTES, PORTFN_ENTRY_BYTES,
+    DirectionLayout, Keying, LayoutCost, CLASS_ENTRY_BYTES, INTERVAL_ENTRY_BYTES,
+    PORTFN_ENTRY_BYTES,
 };
-use crate::optimize::Encoding;
-use policyc_backends::layout::map_names;
+use policyc_backends::layout::{map_names, INLINE_RANGES};
 use policyc_ir::Direction;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -25,11 +26,17 @@ pub struct MapStats {
 pub struct DirectionReport {
     pub enforced: bool,
     pub classes: usize,
-    /// Identities that need a `pc_class` entry (not in the unknown class).
+    /// Identities that need a `pc_class` entry (members of class-keyed classes).
     pub identities_with_class_entry: usize,
-    pub layout: Encoding,
-    pub flat: LayoutCost,
-    pub compressed: LayoutCost,
+    /// The class identities without entries fall back to.
+    pub unknown_class: u32,
+    /// Classes whose identities point at shared functions through `pc_class`.
+    pub class_keyed_classes: usize,
+    /// Classes whose identities carry their own copies of the functions.
+    pub identity_keyed_classes: usize,
+    pub cost: LayoutCost,
+    /// Entries with class 0 (matched by no rule) as the unknown class, for comparison.
+    pub entries_with_class_zero_unknown: usize,
     pub why: String,
     pub cilium_entries: usize,
 }
@@ -67,7 +74,7 @@ pub struct CostModel {
     pub class_entry_bytes: usize,
     pub portfn_entry_bytes: usize,
     pub interval_entry_bytes: usize,
-    pub lookup_weight_bytes: usize,
+    pub inline_ranges: usize,
     pub cilium_entry_bytes: usize,
     pub verifier_instructions: &'static str,
 }
@@ -92,23 +99,26 @@ fn ratio(cilium: usize, ours: usize) -> f64 {
 
 const POLICY_MAPS: [&str; 3] = [map_names::CLASS, map_names::PORTFN, map_names::INTERVALS];
 
-fn why(chosen: Encoding, flat: &LayoutCost, compressed: &LayoutCost, enforced: bool) -> String {
-    if !enforced {
+fn why(layout: &DirectionLayout) -> String {
+    if !layout.tables.enforced {
         return "direction not enforced: no tables, every packet passes".to_string();
     }
-    match chosen {
-        Encoding::Compressed => format!(
-            "compressed: score {} < flat {} ({} vs {} entries; unknown-class identities and protocol-0 fallbacks elided, at most one extra lookup)",
-            compressed.score,
-            flat.score,
-            compressed.entries(),
-            flat.entries()
-        ),
-        Encoding::Flat => format!(
-            "flat: score {} <= compressed {} (elision saves too little to pay for the extra lookup)",
-            flat.score, compressed.score
-        ),
-    }
+    let class_keyed = layout.classes_keyed(Keying::Class);
+    let identity_keyed = layout.classes_keyed(Keying::Identity);
+    let unknown = if layout.unknown_class.0 == 0 {
+        "unknown class 0 (matched by no rule)".to_string()
+    } else {
+        format!(
+            "unknown class {} (its identities need no entry: {} entries instead of {} with class 0)",
+            layout.unknown_class.0,
+            layout.cost.entries(),
+            layout.entries_with_class_zero_unknown
+        )
+    };
+    format!(
+        "{unknown}; {class_keyed} class-keyed classes (k pc_class entries + shared functions <= k copies), {identity_keyed} identity-keyed (k copies < k pc_class entries + functions); sparse functions, default verdict {:?}",
+        layout.tables.default_verdict
+    )
 }
 
 fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
@@ -139,15 +149,12 @@ fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
                     enforced: layout.tables.enforced,
                     classes: classes.classes.len(),
                     identities_with_class_entry: layout.tables.class_of_identity.len(),
-                    layout: layout.chosen,
-                    flat: layout.flat,
-                    compressed: layout.compressed,
-                    why: why(
-                        layout.chosen,
-                        &layout.flat,
-                        &layout.compressed,
-                        layout.tables.enforced,
-                    ),
+                    unknown_class: layout.unknown_class.0,
+                    class_keyed_classes: layout.classes_keyed(Keying::Class),
+                    identity_keyed_classes: layout.classes_keyed(Keying::Identity),
+                    cost: layout.cost,
+                    entries_with_class_zero_unknown: layout.entries_with_class_zero_unknown,
+                    why: why(layout),
                     cilium_entries: e.resolved.cilium.entries_in(d),
                 },
             )
@@ -197,10 +204,10 @@ pub fn build_report(
             class_entry_bytes: CLASS_ENTRY_BYTES,
             portfn_entry_bytes: PORTFN_ENTRY_BYTES,
             interval_entry_bytes: INTERVAL_ENTRY_BYTES,
-            lookup_weight_bytes: LOOKUP_WEIGHT_BYTES,
+            inline_ranges: INLINE_RANGES,
             cilium_entry_bytes: CILIUM_POLICY_ENTRY_BYTES,
             verifier_instructions:
-                "constant: one template program, interval search bounded at 17 steps; independent of rule count",
+                "constant: one template program, 4 unrolled inline-range checks and an overflow search bounded at 17 steps; independent of rule count",
         },
         endpoints,
         totals,
@@ -254,29 +261,30 @@ pub fn render_markdown(report: &BuildReport) -> String {
     let _ = writeln!(md, "\n## Layout per endpoint and direction\n");
     let _ = writeln!(
         md,
-        "| endpoint | direction | layout | lookups/packet | entries | bytes | why |"
+        "| endpoint | direction | unknown class | class-/identity-keyed classes | lookups/packet | entries | bytes | Cilium entries | why |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     for e in &report.endpoints {
         for (d, r) in &e.directions {
-            let cost = match r.layout {
-                Encoding::Flat => r.flat,
-                Encoding::Compressed => r.compressed,
-            };
-            let layout = if r.enforced {
-                format!("{:?}", r.layout).to_lowercase()
+            let (unknown, keyed) = if r.enforced {
+                (
+                    r.unknown_class.to_string(),
+                    format!("{}/{}", r.class_keyed_classes, r.identity_keyed_classes),
+                )
             } else {
-                "none".to_string()
+                ("none".to_string(), "-".to_string())
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 e.name,
                 d,
-                layout,
-                cost.lookups_per_packet,
-                cost.entries(),
-                cost.bytes,
+                unknown,
+                keyed,
+                r.cost.lookups_per_packet,
+                r.cost.entries(),
+                r.cost.bytes,
+                r.cilium_entries,
                 r.why
             );
         }
@@ -293,8 +301,8 @@ pub fn render_markdown(report: &BuildReport) -> String {
     );
     let _ = writeln!(
         md,
-        "| one map lookup | {} bytes-equivalent |",
-        cm.lookup_weight_bytes
+        "| ranges inline in a pc_portfn entry | {} |",
+        cm.inline_ranges
     );
     let _ = writeln!(
         md,
@@ -308,8 +316,8 @@ pub fn render_markdown(report: &BuildReport) -> String {
     );
     let _ = writeln!(
         md,
-        "\nscore = bytes + {} × lookups per packet; the lower score wins.",
-        cm.lookup_weight_bytes
+        "\nEntries decide: per direction the unknown class and, per class, class- or identity-keyed functions (whichever needs fewer entries; ties: class-keyed). A port function is one pc_portfn entry plus one pc_intervals entry per listed range beyond the {} inline ones.",
+        cm.inline_ranges
     );
     if let Some(specialization) = &report.specialization {
         super::specialize::report::render_markdown(specialization, &mut md);

@@ -1,55 +1,76 @@
-//! Layout: lowers an endpoint's identity classes to the datapath's tables
-//! (`pc_class` identity → class, `pc_portfn` (class, protocol) → interval slice,
-//! `pc_intervals`), choosing per endpoint and direction between two encodings by a written-down
-//! cost model.
+//! Layout: lowers an endpoint direction's identity classes to the datapath's tables
+//! (`pc_class` identity → class, `pc_portfn` (class or identity, protocol) → sparse port
+//! function, `pc_intervals` overflow ranges), choosing the encoding by a written-down cost model.
 //!
-//! # Encodings
-//! - **flat**: every identity of the universe gets a `pc_class` entry and every (class,
-//!   protocol) pair — TCP, UDP, SCTP, ICMP, ICMPv6 and the protocol-0 fallback — gets its own
-//!   port function. One `pc_portfn` lookup per packet.
-//! - **compressed**: identities in the unknown class (class 0: matched by no rule beyond the
-//!   L3 wildcard) get no `pc_class` entry (the datapath's `unknown_class` covers them); a
-//!   protocol whose function equals the class's protocol-0 function is left out (the datapath
-//!   falls back to protocol 0); a protocol-0 function equal to the direction's constant default
-//!   verdict is left out (the datapath falls back to `default_verdict`). Up to two `pc_portfn`
-//!   lookups per packet.
+//! # Encoding
+//! - **Sparse port functions**: a function is stored as a default (verdict, rule) plus the
+//!   ranges whose verdict or rule differ from it (the default is the pair covering the most
+//!   intervals, so the fewest ranges are listed); up to [`INLINE_RANGES`] ranges live in the
+//!   `pc_portfn` value, the rest in `pc_intervals`. A function costs `1 + max(0, n − 4)` entries.
+//! - **Unknown class**: identities of the class chosen as `unknown_class[dir]` get no entry at
+//!   all; every other peer falls back to its functions for a protocol it has no function of its
+//!   own for, and finally to `default_verdict[dir]` (chosen so the unknown class lists the fewest
+//!   functions). The unknown class is chosen by total entries among class 0 (the behaviour of
+//!   a peer matched by no rule) and the most populous classes; ties go to class 0.
+//! - **Per class keying**: a class of `k` identities whose functions (relative to the unknown
+//!   class: only protocols that differ, with or without its own protocol-0 function, whichever
+//!   is cheaper) take `e` entries is either *class-keyed* (`k` `pc_class` entries + `e`) or
+//!   *identity-keyed* (`k × e` entries keyed by the identity itself, no `pc_class` entry);
+//!   the cheaper wins, ties go to class-keyed. A class with no identity at build time (it can
+//!   only gain members through `endpoint add`) is class-keyed, so its functions exist for them.
+//!
+//! # Why this never needs more entries than Cilium
+//! With class 0 as the unknown class, identities matched by no rule cost nothing (Cilium: none
+//! either); every function we emit for a class or identity covers a protocol on which some
+//! rule put at least one key into Cilium's map for each of that class's identities (or for the
+//! wildcard identity 0, for class 0), and a function listing `n` ranges stands for at least
+//! `n` masked-port prefixes in Cilium's map (each listed range is a maximal run that starts or
+//! ends at a boundary of one of the rules' prefixes). Identity-keyed classes pay `k × e ≤`
+//! Cilium's `k ×` keys; class-keyed ones pay less. The unknown class is only moved when that
+//! lowers the total. `testsuite/tests/build_report.rs` checks the corpus.
 //!
 //! # Cost model
 //! | term | meaning |
 //! |---|---|
-//! | entries | `pc_class` + `pc_portfn` + `pc_intervals` records |
-//! | bytes | key + value bytes: `pc_class` 8 + 4, `pc_portfn` 8 + 8, `pc_intervals` 8 (array value) |
-//! | lookups | worst case per new flow: ipcache LPM 1 + `pc_class` 1 + `pc_portfn` 1 (flat) or 2 (compressed) + binary search `ceil(log2(max intervals)) + 1` |
-//! | verifier instructions | constant: one template program whose interval search is bounded at 17 steps whatever the tables hold, so rule counts never reach the control flow |
+//! | entries | `pc_class` + `pc_portfn` + `pc_intervals` records: the quantity minimised |
+//! | bytes | key + value bytes: `pc_class` 8 + 4, `pc_portfn` 8 + 64, `pc_intervals` 4 + 12 |
+//! | lookups | worst case per new flow: ipcache LPM 1 + `pc_class` 1 + `pc_portfn` 4 (own exact/any, unknown class exact/any) + overflow binary search `ceil(log2(max overflow ranges)) + 1` |
+//! | verifier instructions | constant: one template program with 4 unrolled inline-range checks and an overflow search bounded at 17 steps whatever the tables hold, so rule counts never reach the control flow |
 //!
-//! `cost = bytes + LOOKUP_WEIGHT_BYTES × lookups` with `LOOKUP_WEIGHT_BYTES = 64` (one cache
-//! line per map lookup); the encoding with the lower cost wins, ties go to flat (fewer lookups).
+//! Entries decide (ties: class-keyed, which needs no per-identity copies); bytes and lookups
+//! are reported per direction in the build report.
 
 use super::classes::{ClassBehaviour, ClassId, DatapathInterval, DirectionClasses, MergedFunction};
 use crate::resolve::{PolicyProtocol, Verdict};
-use policyc_backends::layout::Verdict as DpVerdict;
+use policyc_backends::layout::{Verdict as DpVerdict, INLINE_RANGES};
 use policyc_backends::{DirectionTables, PortFunction as DpFunction, PortInterval as DpInterval};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes of one `pc_class` record (key + value).
 pub const CLASS_ENTRY_BYTES: usize = 12;
-/// Bytes of one `pc_portfn` record.
-pub const PORTFN_ENTRY_BYTES: usize = 16;
-/// Bytes of one `pc_intervals` record.
-pub const INTERVAL_ENTRY_BYTES: usize = 8;
-/// What one map lookup costs in the model, in bytes.
-pub const LOOKUP_WEIGHT_BYTES: usize = 64;
+/// Bytes of one `pc_portfn` record (key 8 + value 16 + the inline ranges of 12 bytes each).
+pub const PORTFN_ENTRY_BYTES: usize = 8 + 16 + 12 * INLINE_RANGES;
+/// Bytes of one `pc_intervals` record (array index 4 + range 12).
+pub const INTERVAL_ENTRY_BYTES: usize = 16;
+/// `pc_portfn` lookups per new flow in the worst case.
+pub const PORTFN_LOOKUPS: usize = 4;
+/// Classes besides class 0 tried as the unknown class (the most populous ones).
+pub const UNKNOWN_CLASS_CANDIDATES: usize = 8;
 
-/// The two encodings the datapath supports.
+/// How the functions of a class reach its identities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    Flat,
-    Compressed,
+#[serde(rename_all = "kebab-case")]
+pub enum Keying {
+    /// The class is the unknown class: its identities have no entry at all.
+    Unknown,
+    /// `pc_class` entries point the identities at the class's functions.
+    Class,
+    /// Every identity carries its own copy of the class's functions.
+    Identity,
 }
 
-/// What one encoding costs.
+/// What the chosen layout costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LayoutCost {
     pub class_entries: usize,
@@ -57,7 +78,6 @@ pub struct LayoutCost {
     pub interval_entries: usize,
     pub bytes: usize,
     pub lookups_per_packet: usize,
-    pub score: usize,
 }
 
 impl LayoutCost {
@@ -66,21 +86,27 @@ impl LayoutCost {
     }
 }
 
-/// The chosen tables of one direction, with the costs of both candidates.
+/// The chosen tables of one direction and how they were chosen.
 #[derive(Debug, Clone)]
 pub struct DirectionLayout {
-    pub chosen: Encoding,
     pub tables: DirectionTables,
-    pub flat: LayoutCost,
-    pub compressed: LayoutCost,
+    pub cost: LayoutCost,
+    /// The class identities unknown at build time fall into.
+    pub unknown_class: ClassId,
+    /// Keying of every class (the unknown class: [`Keying::Unknown`]).
+    pub keying: BTreeMap<ClassId, Keying>,
+    /// Entries the layout would need with class 0 as the unknown class.
+    pub entries_with_class_zero_unknown: usize,
 }
 
 impl DirectionLayout {
     pub fn cost(&self) -> LayoutCost {
-        match self.chosen {
-            Encoding::Flat => self.flat,
-            Encoding::Compressed => self.compressed,
-        }
+        self.cost
+    }
+
+    /// Classes with the given keying.
+    pub fn classes_keyed(&self, keying: Keying) -> usize {
+        self.keying.values().filter(|k| **k == keying).count()
     }
 }
 
@@ -121,11 +147,226 @@ fn constant_verdict(function: &MergedFunction) -> Option<Verdict> {
     }
 }
 
-fn other(behaviour: &ClassBehaviour) -> Option<&MergedFunction> {
-    behaviour.get(&PolicyProtocol::Other)
+/// Protocols with their own function key, then the protocol-0 fallback (`Other`).
+const SPECIFIC: [PolicyProtocol; 5] = [
+    PolicyProtocol::Tcp,
+    PolicyProtocol::Udp,
+    PolicyProtocol::Sctp,
+    PolicyProtocol::Icmp,
+    PolicyProtocol::Icmpv6,
+];
+
+/// A class's behaviour lowered to datapath functions: index 0..5 = [`SPECIFIC`], 5 = other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Lowered {
+    functions: [DpFunction; 6],
+    entries: [usize; 6],
 }
 
-/// Chooses the encoding of one direction and produces its tables.
+const OTHER: usize = 5;
+
+fn lowered(behaviour: &ClassBehaviour, enforced: bool) -> Lowered {
+    let fill = if enforced {
+        DpVerdict::DefaultDeny
+    } else {
+        DpVerdict::Allow
+    };
+    let function = |p: PolicyProtocol| {
+        behaviour
+            .get(&p)
+            .map_or_else(|| DpFunction::constant(fill, 0), |f| lower_function(f))
+    };
+    let functions = [
+        function(SPECIFIC[0]),
+        function(SPECIFIC[1]),
+        function(SPECIFIC[2]),
+        function(SPECIFIC[3]),
+        function(SPECIFIC[4]),
+        function(PolicyProtocol::Other),
+    ];
+    let entries = [0, 1, 2, 3, 4, 5].map(|i| functions[i].entries());
+    Lowered { functions, entries }
+}
+
+fn protocol_number(index: usize) -> u8 {
+    SPECIFIC
+        .get(index)
+        .map_or(PolicyProtocol::Other.number(), |p| p.number())
+}
+
+/// A set of function slots (indices into [`Lowered`]; [`OTHER`] = the protocol-0 function).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Emitted {
+    slots: Vec<usize>,
+    entries: usize,
+}
+
+/// The unknown class's own functions with the direction default `default`, and what it
+/// decides per slot (`effective`).
+struct UnknownEncoding {
+    default: DpVerdict,
+    emitted: Emitted,
+    effective: [DpFunction; 6],
+}
+
+fn encode_unknown(u: &Lowered) -> UnknownEncoding {
+    let mut candidates: BTreeSet<DpVerdict> = BTreeSet::from([DpVerdict::DefaultDeny]);
+    for f in &u.functions {
+        if let [only] = f.intervals() {
+            if only.rule_id == 0 {
+                candidates.insert(only.verdict);
+            }
+        }
+    }
+    let mut best: Option<UnknownEncoding> = None;
+    for default in candidates {
+        let constant = DpFunction::constant(default, 0);
+        let mut emitted = Emitted::default();
+        let fallback = if u.functions[OTHER] == constant {
+            constant.clone()
+        } else {
+            emitted.slots.push(OTHER);
+            emitted.entries += u.entries[OTHER];
+            u.functions[OTHER].clone()
+        };
+        for i in 0..OTHER {
+            if u.functions[i] != fallback {
+                emitted.slots.push(i);
+                emitted.entries += u.entries[i];
+            }
+        }
+        let better = best
+            .as_ref()
+            .is_none_or(|b| emitted.entries < b.emitted.entries);
+        if better {
+            best = Some(UnknownEncoding {
+                default,
+                emitted,
+                effective: u.functions.clone(),
+            });
+        }
+    }
+    best.unwrap_or_else(|| UnknownEncoding {
+        default: DpVerdict::DefaultDeny,
+        emitted: Emitted::default(),
+        effective: u.functions.clone(),
+    })
+}
+
+/// The cheapest function set making a peer of class `c` behave as `c` when it falls back to
+/// the unknown class (`effective`) for slots it has no function for.
+fn encode_relative(c: &Lowered, effective: &[DpFunction; 6]) -> Emitted {
+    // Without a protocol-0 function: list every protocol that differs from the unknown class.
+    let without_fallback = (c.functions[OTHER] == effective[OTHER]).then(|| {
+        let slots: Vec<usize> = (0..OTHER)
+            .filter(|i| c.functions[*i] != effective[*i])
+            .collect();
+        let entries = slots.iter().map(|i| c.entries[*i]).sum();
+        Emitted { slots, entries }
+    });
+    // With its own protocol-0 function: list every protocol that differs from it.
+    let mut slots = vec![OTHER];
+    slots.extend((0..OTHER).filter(|i| c.functions[*i] != c.functions[OTHER]));
+    let entries = slots.iter().map(|i| c.entries[*i]).sum();
+    let with_fallback = Emitted { slots, entries };
+    match without_fallback {
+        Some(w) if w.entries <= with_fallback.entries => w,
+        _ => with_fallback,
+    }
+}
+
+/// One candidate layout: unknown class, direction default, per class keying and functions.
+struct Plan {
+    unknown: ClassId,
+    unknown_encoding: UnknownEncoding,
+    classes: Vec<(ClassId, Keying, Emitted)>,
+    entries: usize,
+}
+
+fn plan(
+    unknown: ClassId,
+    lowered: &[Lowered],
+    members: &BTreeMap<ClassId, Vec<u32>>,
+) -> Option<Plan> {
+    let u = lowered.get(unknown.0 as usize)?;
+    let unknown_encoding = encode_unknown(u);
+    let mut entries = unknown_encoding.emitted.entries;
+    let mut classes = Vec::new();
+    for (index, c) in lowered.iter().enumerate() {
+        let class = ClassId(u32::try_from(index).unwrap_or(u32::MAX));
+        if class == unknown {
+            continue;
+        }
+        let emitted = encode_relative(c, &unknown_encoding.effective);
+        let k = members.get(&class).map_or(0, Vec::len);
+        let class_keyed = k + emitted.entries;
+        let identity_keyed = k * emitted.entries;
+        let keying = if k > 0 && identity_keyed < class_keyed {
+            Keying::Identity
+        } else {
+            Keying::Class
+        };
+        entries += match keying {
+            Keying::Identity => identity_keyed,
+            _ => class_keyed,
+        };
+        classes.push((class, keying, emitted));
+    }
+    Some(Plan {
+        unknown,
+        unknown_encoding,
+        classes,
+        entries,
+    })
+}
+
+fn tables_of(
+    plan: &Plan,
+    lowered: &[Lowered],
+    members: &BTreeMap<ClassId, Vec<u32>>,
+) -> DirectionTables {
+    let mut tables = DirectionTables {
+        enforced: true,
+        unknown_class: plan.unknown.0,
+        default_verdict: plan.unknown_encoding.default,
+        ..DirectionTables::default_deny()
+    };
+    let insert = |map: &mut BTreeMap<(u32, u8), DpFunction>, id: u32, c: &Lowered, e: &Emitted| {
+        for slot in &e.slots {
+            map.insert((id, protocol_number(*slot)), c.functions[*slot].clone());
+        }
+    };
+    if let Some(u) = lowered.get(plan.unknown.0 as usize) {
+        insert(
+            &mut tables.port_functions,
+            plan.unknown.0,
+            u,
+            &plan.unknown_encoding.emitted,
+        );
+    }
+    for (class, keying, emitted) in &plan.classes {
+        let Some(c) = lowered.get(class.0 as usize) else {
+            continue;
+        };
+        let ids = members.get(class).map_or(&[][..], Vec::as_slice);
+        match keying {
+            Keying::Identity => {
+                for id in ids {
+                    insert(&mut tables.identity_functions, *id, c, emitted);
+                }
+            }
+            _ => {
+                for id in ids {
+                    tables.class_of_identity.insert(*id, class.0);
+                }
+                insert(&mut tables.port_functions, class.0, c, emitted);
+            }
+        }
+    }
+    tables
+}
+
+/// Chooses the layout of one direction and produces its tables.
 pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
     let all_allow = classes.classes.iter().all(|b| {
         b.values()
@@ -134,152 +375,107 @@ pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
     if all_allow {
         // Nothing to decide: the datapath passes everything without lookups.
         let tables = DirectionTables::not_enforced();
-        let cost = cost_of(&tables, 1);
         return DirectionLayout {
-            chosen: Encoding::Compressed,
+            cost: cost_of(&tables),
             tables,
-            flat: cost,
-            compressed: cost,
+            unknown_class: DirectionClasses::UNKNOWN,
+            keying: BTreeMap::new(),
+            entries_with_class_zero_unknown: 0,
         };
     }
-    let flat = flat_tables(classes);
-    let compressed = compressed_tables(classes);
-    let flat_cost = cost_of(&flat, 1);
-    let compressed_cost = cost_of(&compressed, 2);
-    if compressed_cost.score < flat_cost.score {
-        DirectionLayout {
-            chosen: Encoding::Compressed,
-            tables: compressed,
-            flat: flat_cost,
-            compressed: compressed_cost,
-        }
-    } else {
-        DirectionLayout {
-            chosen: Encoding::Flat,
-            tables: flat,
-            flat: flat_cost,
-            compressed: compressed_cost,
-        }
-    }
-}
-
-fn class_number(class: ClassId) -> u32 {
-    class.0
-}
-
-fn flat_tables(classes: &DirectionClasses) -> DirectionTables {
-    let mut port_functions = BTreeMap::new();
-    for (index, behaviour) in classes.classes.iter().enumerate() {
-        let class = u32::try_from(index).unwrap_or(u32::MAX);
-        for (protocol, function) in behaviour {
-            port_functions.insert((class, protocol.number()), lower_function(function));
-        }
-    }
-    DirectionTables {
-        enforced: true,
-        unknown_class: class_number(DirectionClasses::UNKNOWN),
-        class_of_identity: classes
-            .class_of
-            .iter()
-            .map(|(id, c)| (id.0, class_number(*c)))
-            .collect(),
-        port_functions,
-        default_verdict: DpVerdict::DefaultDeny,
-    }
-}
-
-fn compressed_tables(classes: &DirectionClasses) -> DirectionTables {
-    // The default verdict: the most common constant protocol-0 behaviour (ties: deny first).
-    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
-    for behaviour in &classes.classes {
-        if let Some(v) = other(behaviour).and_then(constant_verdict) {
-            *counts.entry(v).or_default() += 1;
-        }
-    }
-    let default = counts
+    let lowered: Vec<Lowered> = classes
+        .classes
         .iter()
-        .max_by_key(|(v, n)| (**n, std::cmp::Reverse(**v)))
-        .map_or(
-            if classes.enforced {
-                Verdict::DefaultDeny
-            } else {
-                Verdict::Allow
-            },
-            |(v, _)| *v,
-        );
-    let mut port_functions = BTreeMap::new();
-    for (index, behaviour) in classes.classes.iter().enumerate() {
-        let class = u32::try_from(index).unwrap_or(u32::MAX);
-        let fallback = other(behaviour);
-        let fallback_is_default = fallback.and_then(constant_verdict) == Some(default);
-        if let (Some(f), false) = (fallback, fallback_is_default) {
-            port_functions.insert((class, PolicyProtocol::Other.number()), lower_function(f));
+        .map(|b| lowered(b, classes.enforced))
+        .collect();
+    let mut members: BTreeMap<ClassId, Vec<u32>> = BTreeMap::new();
+    for (id, class) in &classes.class_of {
+        members.entry(*class).or_default().push(id.0);
+    }
+    let mut by_size: Vec<(usize, ClassId)> = members
+        .iter()
+        .filter(|(c, _)| **c != DirectionClasses::UNKNOWN)
+        .map(|(c, ids)| (ids.len(), *c))
+        .collect();
+    by_size.sort_by_key(|(k, c)| (std::cmp::Reverse(*k), *c));
+    let candidates = std::iter::once(DirectionClasses::UNKNOWN).chain(
+        by_size
+            .into_iter()
+            .take(UNKNOWN_CLASS_CANDIDATES)
+            .map(|(_, c)| c),
+    );
+    let mut best: Option<Plan> = None;
+    let mut class_zero_entries = 0;
+    for candidate in candidates {
+        let Some(p) = plan(candidate, &lowered, &members) else {
+            continue;
+        };
+        if candidate == DirectionClasses::UNKNOWN {
+            class_zero_entries = p.entries;
         }
-        for (protocol, function) in behaviour {
-            if *protocol == PolicyProtocol::Other {
-                continue;
-            }
-            let same_as_fallback = match fallback {
-                Some(f) => f == function,
-                None => constant_verdict(function) == Some(default),
-            };
-            if !same_as_fallback {
-                port_functions.insert((class, protocol.number()), lower_function(function));
-            }
+        if best.as_ref().is_none_or(|b| p.entries < b.entries) {
+            best = Some(p);
         }
     }
-    DirectionTables {
-        enforced: true,
-        unknown_class: class_number(DirectionClasses::UNKNOWN),
-        class_of_identity: classes
-            .class_of
-            .iter()
-            .filter(|(_, c)| **c != DirectionClasses::UNKNOWN)
-            .map(|(id, c)| (id.0, class_number(*c)))
-            .collect(),
-        port_functions,
-        default_verdict: datapath_verdict(default),
+    let Some(best) = best else {
+        let tables = DirectionTables::default_deny();
+        return DirectionLayout {
+            cost: cost_of(&tables),
+            tables,
+            unknown_class: DirectionClasses::UNKNOWN,
+            keying: BTreeMap::new(),
+            entries_with_class_zero_unknown: 0,
+        };
+    };
+    let tables = tables_of(&best, &lowered, &members);
+    let mut keying: BTreeMap<ClassId, Keying> =
+        best.classes.iter().map(|(c, k, _)| (*c, *k)).collect();
+    keying.insert(best.unknown, Keying::Unknown);
+    DirectionLayout {
+        cost: cost_of(&tables),
+        tables,
+        unknown_class: best.unknown,
+        keying,
+        entries_with_class_zero_unknown: class_zero_entries,
     }
 }
 
-fn cost_of(tables: &DirectionTables, portfn_lookups: usize) -> LayoutCost {
+fn cost_of(tables: &DirectionTables) -> LayoutCost {
     let class_entries = tables.class_of_identity.len();
-    let portfn_entries = tables.port_functions.len();
-    let interval_entries: usize = tables
-        .port_functions
-        .values()
-        .map(|f| f.intervals().len())
-        .sum();
-    let max_intervals = tables
-        .port_functions
-        .values()
-        .map(|f| f.intervals().len())
-        .max()
-        .unwrap_or(0);
-    let search = if max_intervals <= 1 {
-        usize::from(max_intervals == 1)
+    let mut portfn_entries = 0;
+    let mut interval_entries = 0;
+    let mut max_overflow = 0;
+    for (_, f) in tables.all_functions() {
+        let overflow = f.entries() - 1;
+        portfn_entries += 1;
+        interval_entries += overflow;
+        max_overflow = max_overflow.max(overflow);
+    }
+    let search = if max_overflow == 0 {
+        0
     } else {
-        ceil_log2(max_intervals) + 1
+        ceil_log2(max_overflow) + 1
     };
     let lookups = if tables.enforced {
-        1 + 1 + portfn_lookups + search
+        1 + 1 + PORTFN_LOOKUPS + search
     } else {
         1
     };
-    let bytes = class_entries * CLASS_ENTRY_BYTES
-        + portfn_entries * PORTFN_ENTRY_BYTES
-        + interval_entries * INTERVAL_ENTRY_BYTES;
     LayoutCost {
         class_entries,
         portfn_entries,
         interval_entries,
-        bytes,
+        bytes: class_entries * CLASS_ENTRY_BYTES
+            + portfn_entries * PORTFN_ENTRY_BYTES
+            + interval_entries * INTERVAL_ENTRY_BYTES,
         lookups_per_packet: lookups,
-        score: bytes + LOOKUP_WEIGHT_BYTES * lookups,
     }
 }
 
 fn ceil_log2(n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
     (usize::BITS - (n - 1).leading_zeros()) as usize
 }
 
@@ -291,22 +487,7 @@ pub fn tables_decide(
     protocol: u8,
     port: u16,
 ) -> (DpVerdict, u32) {
-    if !tables.enforced {
-        return (DpVerdict::Allow, 0);
-    }
-    let class = tables
-        .class_of_identity
-        .get(&identity)
-        .copied()
-        .unwrap_or(tables.unknown_class);
-    let function = tables
-        .port_functions
-        .get(&(class, protocol))
-        .or_else(|| tables.port_functions.get(&(class, 0)));
-    match function.and_then(|f| f.lookup(port)) {
-        Some(iv) => (iv.verdict, iv.rule_id),
-        None => (tables.default_verdict, 0),
-    }
+    tables.decide(identity, protocol, port)
 }
 
 #[cfg(test)]
@@ -398,19 +579,15 @@ mod tests {
         })
     }
 
-    #[test_case(Encoding::Flat; "flat")]
-    #[test_case(Encoding::Compressed; "compressed")]
-    fn every_encoding_keeps_the_classes_meaning(encoding: Encoding) {
+    #[test]
+    fn the_layout_keeps_the_classes_meaning() {
         let classes = sample();
-        let tables = match encoding {
-            Encoding::Flat => flat_tables(&classes),
-            Encoding::Compressed => compressed_tables(&classes),
-        };
+        let layout = lay_out(&classes);
         for identity in [300, 301, 302, 303, 999] {
             for protocol in [0, 1, 6, 17, 47, 58, 132] {
                 for port in [0, 79, 80, 81, 65535] {
                     assert_eq!(
-                        tables_decide(&tables, identity, protocol, port),
+                        tables_decide(&layout.tables, identity, protocol, port),
                         expected(&classes, identity, protocol, port),
                         "identity {identity} protocol {protocol} port {port}"
                     );
@@ -420,19 +597,68 @@ mod tests {
     }
 
     #[test]
-    fn compressed_elides_unknown_class_identities_and_fallback_copies() {
-        let classes = sample();
-        let flat = flat_tables(&classes);
-        let compressed = compressed_tables(&classes);
-        assert_eq!(flat.class_of_identity.len(), 4);
-        assert_eq!(
-            compressed.class_of_identity.len(),
-            3,
-            "identity 302 is in the unknown class"
+    fn singleton_classes_are_identity_keyed_and_the_unknown_class_costs_nothing() {
+        let layout = lay_out(&sample());
+        assert_eq!(layout.unknown_class, ClassId(0));
+        // class 1: one TCP function; class 2: a protocol-0 allow; class 3: a protocol-0 deny.
+        assert!(layout.tables.class_of_identity.is_empty());
+        assert_eq!(layout.tables.identity_functions.len(), 3);
+        assert!(layout.tables.port_functions.is_empty());
+        assert_eq!(layout.cost().entries(), 3);
+    }
+
+    #[test]
+    fn populous_classes_are_class_keyed() {
+        let mut classes = sample();
+        for id in 400..410 {
+            classes.class_of.insert(NumericIdentity(id), ClassId(1));
+        }
+        classes.class_of.insert(NumericIdentity(500), ClassId(0));
+        let layout = lay_out(&classes);
+        assert_eq!(layout.keying.get(&ClassId(1)), Some(&Keying::Identity));
+        // 11 identities × 1 function (identity-keyed) < 11 + 1 would be false: 11 < 12.
+        assert_eq!(layout.tables.identity_functions.len(), 11 + 2);
+        let mut wide = sample();
+        let two_functions = behaviour(
+            constant(Verdict::Allow),
+            vec![DatapathInterval {
+                lo: 0,
+                hi: u16::MAX,
+                verdict: Verdict::Deny,
+                rule: Some(RuleId(4)),
+            }],
         );
-        // class 1: TCP only; class 2: protocol-0 allow; class 3: protocol-0 deny; class 0: nothing.
-        assert_eq!(compressed.port_functions.len(), 3);
-        assert!(cost_of(&compressed, 2).entries() < cost_of(&flat, 1).entries());
+        wide.classes[1] = two_functions;
+        for id in 400..410 {
+            wide.class_of.insert(NumericIdentity(id), ClassId(1));
+        }
+        let layout = lay_out(&wide);
+        assert_eq!(layout.keying.get(&ClassId(1)), Some(&Keying::Class));
+        assert_eq!(layout.tables.class_of_identity.len(), 11);
+    }
+
+    #[test]
+    fn the_unknown_class_moves_to_the_most_populous_class_when_cheaper() {
+        let mut classes = sample();
+        for id in 400..420 {
+            classes.class_of.insert(NumericIdentity(id), ClassId(2));
+        }
+        let layout = lay_out(&classes);
+        assert_eq!(layout.unknown_class, ClassId(2));
+        assert!(layout.cost().entries() < layout.entries_with_class_zero_unknown);
+        // Identities of the build keep their meaning (one unknown at build time would be
+        // admitted with `endpoint add`, which writes its entries).
+        for identity in [300, 301, 302, 303, 405] {
+            for protocol in [0, 6, 17, 47] {
+                for port in [0, 80, 81] {
+                    assert_eq!(
+                        tables_decide(&layout.tables, identity, protocol, port),
+                        expected(&classes, identity, protocol, port),
+                        "identity {identity} protocol {protocol} port {port}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -448,6 +674,7 @@ mod tests {
         assert_eq!(layout.cost().entries(), 0);
     }
 
+    #[test_case(0, 0; "zero")]
     #[test_case(1, 0; "one")]
     #[test_case(2, 1; "two")]
     #[test_case(3, 2; "three")]

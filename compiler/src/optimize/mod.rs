@@ -11,4 +11,4 @@ pub mod layout;
 pub use classes::{classify, ClassId, DirectionClasses};
 pub use dag::DecisionDag;
 pub use endpoint::{optimize_endpoint, OptimizedEndpoint};
-pub use layout::{lay_out, DirectionLayout, Encoding, LayoutCost};
+pub use layout::{lay_out, DirectionLayout, Keying, LayoutCost};

@@ -8,8 +8,16 @@
 //! signature → class table. A signature the build never saw would need new port functions:
 //! the command refuses ("needs a rebuild: <endpoint> <direction>") before writing anything.
 //!
-//! Write order (each map update is one atomic entry): `identity → class` entries in every
-//! endpoint first, then `IP → identity` in every endpoint's ipcache, so no packet from the new
+//! How a class reaches the new identity is the build's layout choice, recorded in the
+//! classifier: nothing for the unknown class, a `pc_class` entry for a class-keyed class, and
+//! for an identity-keyed class copies of the class's template identity's `pc_portfn` entries
+//! (kind identity; the copies share the template's `pc_intervals` overflow ranges, so no array
+//! grows). A rebuild with the endpoint in the inventory may choose differently (one identity
+//! more can tip a class from identity- to class-keyed); the verdicts are the same, which is
+//! what `testsuite/tests/e2e_loader_endpoint_add.rs` compares.
+//!
+//! Write order (each map update is one atomic entry): `identity → class` entries and function
+//! copies in every endpoint first, then `IP → identity` in every endpoint's ipcache, so no packet from the new
 //! IP is ever judged by the new identity before its class is in place (before, it is judged as
 //! the prefix that covered the IP at build time, as the build would have). Removal runs in the
 //! opposite order. A failed write rolls back the entries written so far.
@@ -24,7 +32,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
-use policyc_backends::layout::{map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue};
+use policyc_backends::layout::{
+    map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue, PortfnKey, PortfnKind,
+};
 use policyc_ir::endpoint_identity::{allocate_endpoint_identities, identity_labels};
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::oracle::{peer_matches, Party, PeerMatch};
@@ -38,6 +48,7 @@ use super::pins::{GenerationRecord, NodePaths};
 
 pub use policyc_backends::classifier::{
     Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
+    ClassifierTemplate,
 };
 
 /// What `endpoint add` is given.
@@ -63,12 +74,17 @@ pub struct AdmittedEndpoint {
     pub artifact_digest: String,
 }
 
-/// One `identity → class` entry to write.
+/// What one direction of an installed endpoint needs for the new identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ClassWrite {
-    direction: Direction,
-    class: u32,
+enum ClassWrite {
+    /// An `identity → class` entry (class-keyed class).
+    Class { direction: Direction, class: u32 },
+    /// Copies of the template identity's `pc_portfn` entries (identity-keyed class).
+    CopyFunctions { direction: Direction, template: u32 },
 }
+
+/// Protocols a `pc_portfn` key can carry (0 = fallback).
+const FUNCTION_PROTOCOLS: [u8; 6] = [0, 1, 6, 17, 58, 132];
 
 /// Everything an admission writes into one installed endpoint.
 struct EndpointPlan {
@@ -238,11 +254,18 @@ fn classify_for(
                     direction_name(*direction)
                 ))
             })?;
-        if table.tables_enforced && (table.writes_unknown_class || class != table.unknown_class) {
-            writes.push(ClassWrite {
+        if !table.tables_enforced || class == table.unknown_class {
+            continue;
+        }
+        match table.identity_keyed.iter().find(|t| t.class == class) {
+            Some(template) => writes.push(ClassWrite::CopyFunctions {
+                direction: *direction,
+                template: template.identity,
+            }),
+            None => writes.push(ClassWrite::Class {
                 direction: *direction,
                 class,
-            });
+            }),
         }
     }
     Ok(writes)
@@ -253,6 +276,17 @@ fn dp_direction(direction: Direction) -> policyc_backends::layout::Direction {
         Direction::Ingress => policyc_backends::layout::Direction::Ingress,
         Direction::Egress => policyc_backends::layout::Direction::Egress,
     }
+}
+
+fn identity_function_key(identity: u32, direction: Direction, protocol: u8) -> Vec<u8> {
+    PortfnKey {
+        id: identity,
+        direction: dp_direction(direction).code(),
+        protocol,
+        kind: PortfnKind::Identity.code(),
+        pad: 0,
+    }
+    .encode()
 }
 
 fn class_key(identity: u32, direction: Direction) -> Vec<u8> {
@@ -454,15 +488,40 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
     let result = (|| -> Result<(), NodeError> {
         for plan in &plans {
             for w in &plan.classes {
-                put(
-                    paths,
-                    &plan.endpoint,
-                    plan.generation,
-                    map_names::CLASS,
-                    class_key(id, w.direction),
-                    &ClassValue { class_id: w.class }.encode(),
-                    &mut written,
-                )?;
+                match *w {
+                    ClassWrite::Class { direction, class } => put(
+                        paths,
+                        &plan.endpoint,
+                        plan.generation,
+                        map_names::CLASS,
+                        class_key(id, direction),
+                        &ClassValue { class_id: class }.encode(),
+                        &mut written,
+                    )?,
+                    ClassWrite::CopyFunctions {
+                        direction,
+                        template,
+                    } => {
+                        let portfn =
+                            open(paths, &plan.endpoint, plan.generation, map_names::PORTFN)?;
+                        for protocol in FUNCTION_PROTOCOLS {
+                            let key = identity_function_key(template, direction, protocol);
+                            let Some(value) = portfn.lookup(&key, MapFlags::ANY).ok().flatten()
+                            else {
+                                continue;
+                            };
+                            put(
+                                paths,
+                                &plan.endpoint,
+                                plan.generation,
+                                map_names::PORTFN,
+                                identity_function_key(id, direction, protocol),
+                                &value,
+                                &mut written,
+                            )?;
+                        }
+                    }
+                }
             }
         }
         let value = IpcacheValue {
@@ -500,7 +559,8 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
 }
 
 /// Removes an admitted endpoint: its ipcache entries everywhere, then its identity's class
-/// entries unless another admitted endpoint still has the identity or the build has it.
+/// entries and identity-keyed functions unless another admitted endpoint still has the
+/// identity or the build has it.
 pub fn remove(paths: &NodePaths, name: &str) -> Result<AdmittedEndpoint, NodeError> {
     let all = admitted(paths)?;
     let record = all
@@ -543,12 +603,22 @@ pub fn remove(paths: &NodePaths, name: &str) -> Result<AdmittedEndpoint, NodeErr
     if !build_has_identity && !shared {
         for live in &records {
             let classes = open(paths, &live.endpoint, live.generation, map_names::CLASS)?;
+            let portfn = open(paths, &live.endpoint, live.generation, map_names::PORTFN)?;
             for direction in [Direction::Ingress, Direction::Egress] {
                 let key = class_key(record.identity, direction);
                 if classes.lookup(&key, MapFlags::ANY).ok().flatten().is_some() {
                     classes
                         .delete(&key)
                         .map_err(NodeError::kernel(&live.endpoint, "deleting from pc_class"))?;
+                }
+                for protocol in FUNCTION_PROTOCOLS {
+                    let key = identity_function_key(record.identity, direction, protocol);
+                    if portfn.lookup(&key, MapFlags::ANY).ok().flatten().is_some() {
+                        portfn.delete(&key).map_err(NodeError::kernel(
+                            &live.endpoint,
+                            "deleting from pc_portfn",
+                        ))?;
+                    }
                 }
             }
         }

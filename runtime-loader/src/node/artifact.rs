@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use policyc_backends::layout::{Verdict, LAYOUT_VERSION};
-use policyc_backends::{EndpointImages, ImageFile, MapImage, DATAPATH_OBJECT};
+use policyc_backends::{
+    decode_overflow, decode_port_function, EndpointImages, ImageFile, MapImage, DATAPATH_OBJECT,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::decode::decode_interval;
 use super::error::NodeError;
 
 /// Newest artifact format version this loader installs.
@@ -353,22 +354,25 @@ impl Artifact {
 }
 
 impl EndpointInstall {
-    /// Rules whose intervals carry a REDIRECT_L7 verdict in this endpoint's tables (for a
-    /// specialized endpoint: the manifest's list, its decision is code).
+    /// Rules whose port functions carry a REDIRECT_L7 verdict in this endpoint's tables
+    /// (a function's default, an inline range or an overflow range; for a specialized
+    /// endpoint: the manifest's list, its decision is code).
     pub fn l7_rule_ids(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = self
-            .images
-            .map(policyc_backends::layout::map_names::INTERVALS)
-            .map(|image| {
-                image
-                    .entries
-                    .iter()
-                    .filter_map(|(_, value)| decode_interval(value))
-                    .filter(|iv| iv.verdict == Verdict::RedirectL7.code())
-                    .map(|iv| iv.rule_id)
-                    .collect()
-            })
-            .unwrap_or_default();
+        use policyc_backends::layout::map_names;
+        let entries = |name: &str| {
+            self.images
+                .map(name)
+                .map(|m| m.entries.clone())
+                .unwrap_or_default()
+        };
+        let overflow = decode_overflow(&entries(map_names::INTERVALS)).unwrap_or_default();
+        let mut ids: Vec<u32> = entries(map_names::PORTFN)
+            .iter()
+            .filter_map(|(_, value)| decode_port_function(value, &overflow))
+            .flat_map(|f| f.intervals().to_vec())
+            .filter(|iv| iv.verdict == Verdict::RedirectL7)
+            .map(|iv| iv.rule_id)
+            .collect();
         ids.extend(&self.endpoint.redirect_l7_rules);
         ids.sort_unstable();
         ids.dedup();

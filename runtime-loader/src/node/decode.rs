@@ -3,10 +3,6 @@
 
 use policyc_backends::layout::{ClassKey, Interval, IpcacheKey, PortfnKey, PortfnValue};
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
@@ -27,30 +23,17 @@ pub fn decode_class_value(b: &[u8]) -> Option<u32> {
 
 /// `struct policyc_portfn_key`.
 pub fn decode_portfn_key(b: &[u8]) -> Option<PortfnKey> {
-    Some(PortfnKey {
-        class_id: u32_at(b, 0)?,
-        direction: *b.get(4)?,
-        protocol: *b.get(5)?,
-        pad: [0; 2],
-    })
+    PortfnKey::decode(b)
 }
 
 /// `struct policyc_portfn_value`.
 pub fn decode_portfn_value(b: &[u8]) -> Option<PortfnValue> {
-    Some(PortfnValue {
-        first: u32_at(b, 0)?,
-        count: u32_at(b, 4)?,
-    })
+    PortfnValue::decode(b)
 }
 
 /// `struct policyc_interval`.
 pub fn decode_interval(b: &[u8]) -> Option<Interval> {
-    Some(Interval {
-        lo: u16_at(b, 0)?,
-        verdict: *b.get(2)?,
-        pad: 0,
-        rule_id: u32_at(b, 4)?,
-    })
+    Interval::decode(b)
 }
 
 /// `struct policyc_ipcache_key` → (prefix text).
@@ -90,21 +73,36 @@ mod tests {
             Some(7)
         );
         let pkey = PortfnKey {
-            class_id: 3,
+            id: 3,
             direction: 0,
             protocol: 17,
-            pad: [0; 2],
+            kind: 1,
+            pad: 0,
         };
         assert_eq!(decode_portfn_key(&pkey.encode()), Some(pkey));
-        let value = PortfnValue { first: 9, count: 2 };
-        assert_eq!(decode_portfn_value(&value.encode()), Some(value));
         let iv = Interval {
             lo: 8080,
+            hi: 8081,
             verdict: 4,
-            pad: 0,
+            pad: [0; 3],
             rule_id: 12,
         };
         assert_eq!(decode_interval(&iv.encode()), Some(iv));
+        let value = PortfnValue {
+            default_verdict: 3,
+            inline_count: 1,
+            pad: [0; 2],
+            default_rule_id: 0,
+            first: 9,
+            count: 2,
+            ranges: [
+                iv,
+                Interval::default(),
+                Interval::default(),
+                Interval::default(),
+            ],
+        };
+        assert_eq!(decode_portfn_value(&value.encode()), Some(value));
         let ik = IpcacheKey {
             prefixlen: 56,
             family: 4,

@@ -5,12 +5,11 @@
 use std::path::Path;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
-use policyc_backends::layout::{map_names, Direction, Verdict};
+use policyc_backends::layout::{map_names, Direction, PortfnKind, Verdict};
+use policyc_backends::{decode_overflow, decode_port_function};
 use serde::Serialize;
 
-use super::decode::{
-    decode_class_key, decode_class_value, decode_interval, decode_portfn_key, decode_portfn_value,
-};
+use super::decode::{decode_class_key, decode_class_value, decode_portfn_key};
 use super::error::NodeError;
 use super::pins::{
     direction_name, live_state, GenerationRecord, LiveState, NodePaths, DIRECTIONS,
@@ -203,13 +202,27 @@ pub struct DumpClass {
     pub functions: Vec<DumpFunction>,
 }
 
-/// Decoded live policy of one endpoint and direction.
+/// A peer identity carrying its own port functions (no `pc_class` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpPeer {
+    /// Peer identity.
+    pub identity: u32,
+    /// Its labels.
+    pub labels: String,
+    /// Port functions.
+    pub functions: Vec<DumpFunction>,
+}
+
+/// Decoded live policy of one endpoint and direction. Peers with neither a class entry nor
+/// functions of their own get the unknown class's functions (a class without identities).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DumpDirection {
     /// `ingress` / `egress`.
     pub direction: String,
     /// Classes, by id.
     pub classes: Vec<DumpClass>,
+    /// Identity-keyed peers, by identity.
+    pub identity_keyed: Vec<DumpPeer>,
 }
 
 /// `dump --endpoint X`.
@@ -286,52 +299,66 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
                 .identities
                 .push((k.identity, manifest.identity_labels(k.identity)));
         }
-        for key in portfn.keys() {
+        let records = |map: &MapHandle| -> Vec<(Vec<u8>, Vec<u8>)> {
+            map.keys()
+                .filter_map(|k| {
+                    let v = map.lookup(&k, MapFlags::ANY).ok().flatten()?;
+                    Some((k, v))
+                })
+                .collect()
+        };
+        let overflow = decode_overflow(&records(&intervals)).unwrap_or_default();
+        let mut by_identity: std::collections::BTreeMap<u32, DumpPeer> = Default::default();
+        for (key, value) in records(&portfn) {
             let Some(k) = decode_portfn_key(&key) else {
                 continue;
             };
             if k.direction != direction.code() {
                 continue;
             }
-            let value = portfn.lookup(&key, MapFlags::ANY).ok().flatten();
-            let Some(v) = value.as_deref().and_then(decode_portfn_value) else {
+            let Some(function) = decode_port_function(&value, &overflow) else {
                 continue;
             };
-            let mut decoded = Vec::new();
-            for index in v.first..v.first.saturating_add(v.count) {
-                let raw = intervals
-                    .lookup(&index.to_ne_bytes(), MapFlags::ANY)
-                    .ok()
-                    .flatten();
-                if let Some(iv) = raw.as_deref().and_then(decode_interval) {
-                    decoded.push(iv);
-                }
-            }
-            let mut out = Vec::new();
-            for (i, iv) in decoded.iter().enumerate() {
-                let hi = decoded
-                    .get(i + 1)
-                    .map_or(u16::MAX, |next| next.lo.saturating_sub(1));
-                out.push(DumpInterval {
+            let out: Vec<DumpInterval> = function
+                .intervals()
+                .iter()
+                .map(|iv| DumpInterval {
                     lo: iv.lo,
-                    hi,
-                    verdict: verdict_name(iv.verdict),
+                    hi: iv.hi,
+                    verdict: verdict_name(iv.verdict.code()),
                     rule_id: iv.rule_id,
                     rule: manifest.rule(iv.rule_id).map(|r| r.describe()),
-                });
-            }
-            by_class
-                .entry(k.class_id)
-                .or_insert_with(|| DumpClass {
-                    class_id: k.class_id,
-                    identities: Vec::new(),
-                    functions: Vec::new(),
                 })
-                .functions
-                .push(DumpFunction {
-                    protocol: k.protocol,
-                    intervals: out,
-                });
+                .collect();
+            let function = DumpFunction {
+                protocol: k.protocol,
+                intervals: out,
+            };
+            if k.kind == PortfnKind::Identity.code() {
+                by_identity
+                    .entry(k.id)
+                    .or_insert_with(|| DumpPeer {
+                        identity: k.id,
+                        labels: manifest.identity_labels(k.id),
+                        functions: Vec::new(),
+                    })
+                    .functions
+                    .push(function);
+            } else {
+                by_class
+                    .entry(k.id)
+                    .or_insert_with(|| DumpClass {
+                        class_id: k.id,
+                        identities: Vec::new(),
+                        functions: Vec::new(),
+                    })
+                    .functions
+                    .push(function);
+            }
+        }
+        let mut peers: Vec<DumpPeer> = by_identity.into_values().collect();
+        for peer in &mut peers {
+            peer.functions.sort_by_key(|f| f.protocol);
         }
         let mut classes: Vec<DumpClass> = by_class.into_values().collect();
         for class in &mut classes {
@@ -341,6 +368,7 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
         directions.push(DumpDirection {
             direction: direction_name(direction).to_owned(),
             classes,
+            identity_keyed: peers,
         });
     }
     Ok(EndpointDump {
@@ -361,6 +389,28 @@ fn protocol_name(protocol: u8) -> String {
         58 => "icmpv6".into(),
         132 => "sctp".into(),
         p => format!("proto{p}"),
+    }
+}
+
+fn render_functions(out: &mut String, owner: &str, functions: &[DumpFunction]) {
+    use std::fmt::Write;
+    for function in functions {
+        for iv in &function.intervals {
+            let ports = if iv.lo == iv.hi {
+                iv.lo.to_string()
+            } else {
+                format!("{}-{}", iv.lo, iv.hi)
+            };
+            let _ = writeln!(
+                out,
+                "  {:<6} {:<8} {:<13} {:<14} {}",
+                owner,
+                protocol_name(function.protocol),
+                ports,
+                iv.verdict,
+                iv.rule.as_deref().unwrap_or("-")
+            );
+        }
     }
 }
 
@@ -395,24 +445,15 @@ pub fn render_dump_table(dump: &EndpointDump) -> String {
                 .map(|(id, labels)| format!("{id} [{labels}]"))
                 .collect();
             let _ = writeln!(out, "  class {} ← {}", class.class_id, ids.join(", "));
-            for function in &class.functions {
-                for iv in &function.intervals {
-                    let ports = if iv.lo == iv.hi {
-                        iv.lo.to_string()
-                    } else {
-                        format!("{}-{}", iv.lo, iv.hi)
-                    };
-                    let _ = writeln!(
-                        out,
-                        "  {:<6} {:<8} {:<13} {:<14} {}",
-                        class.class_id,
-                        protocol_name(function.protocol),
-                        ports,
-                        iv.verdict,
-                        iv.rule.as_deref().unwrap_or("-")
-                    );
-                }
-            }
+            render_functions(&mut out, &class.class_id.to_string(), &class.functions);
+        }
+        for peer in &direction.identity_keyed {
+            let _ = writeln!(
+                out,
+                "  identity {} [{}] (own functions)",
+                peer.identity, peer.labels
+            );
+            render_functions(&mut out, &format!("id{}", peer.identity), &peer.functions);
         }
     }
     out

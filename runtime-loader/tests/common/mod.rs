@@ -19,6 +19,8 @@ pub const WEB_V6: &str = "fd00:1::5";
 pub const DB_V4: &str = "10.0.2.5";
 /// A peer with identity 3000, not in any class map (unknown class 9).
 pub const STRANGER_V4: &str = "10.0.3.5";
+/// Identity 4000: identity-keyed functions (no class entry).
+pub const KEYED_V4: &str = "10.0.4.5";
 /// An address missing from the ipcache: world (2, class 3 in ingress).
 pub const WORLD_V4: &str = "198.18.0.1";
 pub const WORLD_V6: &str = "fd99::1";
@@ -75,6 +77,7 @@ pub fn ipcache() -> Vec<IpcacheEntry> {
         entry("fd00:1::/64", 1000),
         entry("10.0.2.0/24", 2000),
         entry("10.0.3.0/24", 3000),
+        entry("10.0.4.0/24", 4000),
         entry("10.0.0.1/32", 1),
         entry("10.0.0.10/32", 4242),
         entry("fd00::10/128", 4242),
@@ -88,7 +91,9 @@ pub fn ipcache() -> Vec<IpcacheEntry> {
 ///     TCP 7000 auth required (rule 9).
 ///   class 2 (db, 2000): any protocol allowed (protocol 0 fallback, rule 10) except TCP 22 deny
 ///     (rule 11).
-///   class 3 (world, 2): nothing (no function: default deny).
+///   class 3 (world, 2): nothing (no function: the unknown class's functions, then default deny).
+///   identity 4000 (no class entry, identity-keyed): UDP 5000, 5002, ..., 5010 allow (rule 13;
+///     six listed ranges: four inline, two in pc_intervals).
 ///   unknown identities: class 9, TCP 443 allow (rule 12).
 /// Egress (enforced): class 1 (web) TCP 5432 allow (rule 20); world: UDP 53 allow (rule 21).
 pub fn tables() -> EndpointTables {
@@ -131,6 +136,12 @@ pub fn tables() -> EndpointTables {
     ingress
         .port_functions
         .insert((9, 6), function(&[iv(443, 443, Verdict::Allow, 12)]));
+    let keyed: Vec<PortInterval> = (0..6)
+        .map(|i| iv(5000 + 2 * i, 5000 + 2 * i, Verdict::Allow, 13))
+        .collect();
+    ingress
+        .identity_functions
+        .insert((4000, 17), function(&keyed));
 
     let mut egress = DirectionTables::default_deny();
     egress.unknown_class = 9;
