@@ -353,11 +353,23 @@ fn images(artifact: &Artifact, endpoint: &str) -> (Installed, PolicycConfig) {
     };
     let mut ipcache = install.ipcache.entries.clone();
     ipcache.sort();
+    // An array map always holds `max_entries` values (zeroed unless written); the image lists
+    // only the written ones (none when every function fits inline).
+    let mut intervals = entries(map_names::INTERVALS);
+    if let Some(image) = install.images.map(map_names::INTERVALS) {
+        for index in u32::try_from(intervals.len()).unwrap_or(u32::MAX)..image.max_entries {
+            intervals.push((
+                index.to_ne_bytes().to_vec(),
+                vec![0; image.value_size as usize],
+            ));
+        }
+        intervals.sort();
+    }
     (
         Installed {
             class: entries(map_names::CLASS),
             portfn: entries(map_names::PORTFN),
-            intervals: entries(map_names::INTERVALS),
+            intervals,
             ipcache,
         },
         install.images.config,

@@ -10,7 +10,7 @@ use crate::optimize::layout::{
     DirectionLayout, Keying, LayoutCost, CLASS_ENTRY_BYTES, INTERVAL_ENTRY_BYTES,
     PORTFN_ENTRY_BYTES,
 };
-use policyc_backends::layout::{map_names, INLINE_RANGES};
+use policyc_backends::layout::{map_names, Verdict as DpVerdict, INLINE_RANGES};
 use policyc_ir::Direction;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -106,7 +106,7 @@ fn why(layout: &DirectionLayout) -> String {
     let class_keyed = layout.classes_keyed(Keying::Class);
     let identity_keyed = layout.classes_keyed(Keying::Identity);
     let unknown = if layout.unknown_class.0 == 0 {
-        "unknown class 0 (matched by no rule)".to_string()
+        "unknown class 0 (matched by no rule; its identities need no entry)".to_string()
     } else {
         format!(
             "unknown class {} (its identities need no entry: {} entries instead of {} with class 0)",
@@ -115,9 +115,15 @@ fn why(layout: &DirectionLayout) -> String {
             layout.entries_with_class_zero_unknown
         )
     };
+    let verdict = match layout.tables.default_verdict {
+        DpVerdict::Allow => "allow",
+        DpVerdict::Deny => "deny",
+        DpVerdict::DefaultDeny => "default-deny",
+        DpVerdict::RedirectL7 => "redirect-l7",
+        DpVerdict::AuthRequired => "auth-required",
+    };
     format!(
-        "{unknown}; {class_keyed} class-keyed classes (k pc_class entries + shared functions <= k copies), {identity_keyed} identity-keyed (k copies < k pc_class entries + functions); sparse functions, default verdict {:?}",
-        layout.tables.default_verdict
+        "{unknown}; {class_keyed} class-keyed (a pc_class entry per identity + shared functions), {identity_keyed} identity-keyed (each identity its own copy of the functions: fewer entries); default verdict {verdict}"
     )
 }
 
