@@ -613,10 +613,14 @@ mod tests {
         for id in 400..410 {
             classes.class_of.insert(NumericIdentity(id), ClassId(1));
         }
-        classes.class_of.insert(NumericIdentity(500), ClassId(0));
+        // Class 0 stays the most populous, so it stays the unknown class.
+        for id in 500..530 {
+            classes.class_of.insert(NumericIdentity(id), ClassId(0));
+        }
         let layout = lay_out(&classes);
+        assert_eq!(layout.unknown_class, ClassId(0));
         assert_eq!(layout.keying.get(&ClassId(1)), Some(&Keying::Identity));
-        // 11 identities × 1 function (identity-keyed) < 11 + 1 would be false: 11 < 12.
+        // 11 identities × 1 entry (identity-keyed) = 11 < 11 pc_class entries + 1 function.
         assert_eq!(layout.tables.identity_functions.len(), 11 + 2);
         let mut wide = sample();
         let two_functions = behaviour(
@@ -632,7 +636,11 @@ mod tests {
         for id in 400..410 {
             wide.class_of.insert(NumericIdentity(id), ClassId(1));
         }
+        for id in 500..530 {
+            wide.class_of.insert(NumericIdentity(id), ClassId(0));
+        }
         let layout = lay_out(&wide);
+        assert_eq!(layout.unknown_class, ClassId(0));
         assert_eq!(layout.keying.get(&ClassId(1)), Some(&Keying::Class));
         assert_eq!(layout.tables.class_of_identity.len(), 11);
     }
