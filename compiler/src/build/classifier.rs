@@ -18,10 +18,14 @@ pub use policyc_backends::classifier::{
     ClassifierTemplate, CLASSIFIER_FILE,
 };
 
+/// `specialized`: the endpoint runs generated code that reads only `pc_class` and treats a miss
+/// as class 0 (`build/specialize/images.rs`), so every class but 0 is class-keyed there,
+/// whatever the table layout chose.
 fn direction(
     resolved: &crate::resolve::ResolvedDirection,
     classes: &DirectionClasses,
     layout: &crate::optimize::layout::DirectionLayout,
+    specialized: bool,
 ) -> ClassifierDirection {
     let host = ReservedIdentity::Host.number();
     let mut table: BTreeMap<Vec<RuleId>, u32> = BTreeMap::new();
@@ -42,7 +46,7 @@ fn direction(
     let identity_keyed = layout
         .keying
         .iter()
-        .filter(|(_, k)| **k == Keying::Identity)
+        .filter(|(_, k)| !specialized && **k == Keying::Identity)
         .filter_map(|(class, _)| {
             let identity = classes.class_of.iter().find(|(_, c)| *c == class)?.0;
             Some(ClassifierTemplate {
@@ -54,7 +58,11 @@ fn direction(
     ClassifierDirection {
         direction: resolved.direction,
         tables_enforced: layout.tables.enforced,
-        unknown_class: layout.tables.unknown_class,
+        unknown_class: if specialized {
+            DirectionClasses::UNKNOWN.0
+        } else {
+            layout.tables.unknown_class
+        },
         identity_keyed,
         selected_rules: resolved.selected_rules.clone(),
         signatures: table
@@ -102,6 +110,7 @@ pub fn build_classifier(
                         e.resolved.direction(d),
                         e.optimized.classes(d),
                         e.optimized.layout(d),
+                        e.object.is_specialized(),
                     )
                 })
                 .collect(),
