@@ -7,6 +7,7 @@ use policyc::build::report::build_report;
 use policyc::frontend::source::SourceMap;
 use policyc::frontend::{load_policies, FrontendOptions};
 use policyc_ir::universe::UniverseOptions;
+use policyc_ir::NumericIdentity;
 use policyc_testsuite::gen::corpus_inventory::inventory_for;
 use policyc_testsuite::gen::multi_tenant;
 use std::path::{Path, PathBuf};
@@ -127,6 +128,12 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
 /// functions (a default plus the ranges that differ, four inline in the `pc_portfn` entry),
 /// identity-keyed functions for classes where `k` copies are cheaper than `k` `pc_class`
 /// entries plus shared functions, and an unknown class whose identities need no entry.
+///
+/// toFQDNs: our egress tables judge each FQDN selector class as a pseudo-identity from the
+/// start, while Cilium's map has no key for a toFQDNs selector at build time (its keys appear
+/// at run time, per learned address and port, where ours stay as they are). The comparison
+/// leaves the pseudo-identities' own entries (their `pc_class` entries and identity-keyed
+/// functions) out of our count, and prints them.
 #[test]
 fn corpus_entries_never_exceed_cilium() {
     let corpus = PathBuf::from("/work/shared/corpus");
@@ -135,6 +142,7 @@ fn corpus_entries_never_exceed_cilium() {
     files.sort();
     let mut above = Vec::new();
     let mut compared = 0;
+    let mut fqdn_entries = 0;
     for file in &files {
         let mut sources = SourceMap::default();
         let set = load_policies(
@@ -161,18 +169,29 @@ fn corpus_entries_never_exceed_cilium() {
             Vec::new(),
         )
         .totals;
-        compared += 1;
-        if t.entries > t.cilium_entries {
-            above.push(format!(
-                "{}: {} > {}",
+        let pseudo = pseudo_identity_entries(&compilation);
+        if pseudo > 0 {
+            println!(
+                "{}: {} entries, {} of them FQDN-class pseudo-identities; Cilium {}",
                 file.display(),
                 t.entries,
+                pseudo,
+                t.cilium_entries
+            );
+        }
+        fqdn_entries += pseudo;
+        compared += 1;
+        if t.entries - pseudo > t.cilium_entries {
+            above.push(format!(
+                "{}: {} (+{pseudo} FQDN pseudo-identity entries) > {}",
+                file.display(),
+                t.entries - pseudo,
                 t.cilium_entries
             ));
         }
     }
     println!(
-        "{compared} corpus policy sets compiled, {} above Cilium",
+        "{compared} corpus policy sets compared, {} above Cilium ({fqdn_entries} FQDN-class pseudo-identity entries left out)",
         above.len()
     );
     if files.is_empty() {
@@ -189,4 +208,25 @@ fn corpus_entries_never_exceed_cilium() {
         above.len(),
         above.join("\n")
     );
+}
+
+/// Entries that exist only for FQDN-class pseudo-identities: their `pc_class` entries and
+/// identity-keyed functions (functions of a class they share with others are kept).
+fn pseudo_identity_entries(compilation: &policyc::build::Compilation) -> usize {
+    let pseudo = |id: u32| NumericIdentity(id).fqdn_class_bit().is_some();
+    compilation
+        .endpoints
+        .iter()
+        .flat_map(|e| [&e.optimized.tables.ingress, &e.optimized.tables.egress])
+        .map(|t| {
+            let classes = t.class_of_identity.keys().filter(|id| pseudo(**id)).count();
+            let functions: usize = t
+                .identity_functions
+                .iter()
+                .filter(|((id, _), _)| pseudo(*id))
+                .map(|(_, f)| f.entries())
+                .sum();
+            classes + functions
+        })
+        .sum()
 }
