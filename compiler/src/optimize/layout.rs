@@ -27,7 +27,10 @@
 //! `n` masked-port prefixes in Cilium's map (each listed range is a maximal run that starts or
 //! ends at a boundary of one of the rules' prefixes). Identity-keyed classes pay `k × e ≤`
 //! Cilium's `k ×` keys; class-keyed ones pay less. The unknown class is only moved when that
-//! lowers the total. `testsuite/tests/build_report.rs` checks the corpus.
+//! lowers the total. `testsuite/tests/build_report.rs` checks the corpus. Not covered: the
+//! FQDN-class pseudo-identities of toFQDNs selectors, which get entries here from the start
+//! while Cilium's map gets its keys only at run time, per learned address (the test prints them
+//! and leaves them out).
 //!
 //! # Cost model
 //! | term | meaning |
