@@ -119,7 +119,7 @@ impl Plan {
                 t3: (1_000, 300),
                 t3_budget_s: 45,
                 compile_budget_ms: 40_000.0,
-                dns_queries: 2_000,
+                dns_queries: 1_000,
             }
         } else {
             Plan {
@@ -191,7 +191,22 @@ fn main() {
     }
     if let Some(Sub::Dns { queries }) = &cli.command {
         match t6_dns::run(*queries) {
-            Ok(result) => println!("{}", t6_dns::markdown(&result)),
+            Ok(result) => {
+                let machine = machine::detect();
+                let md = format!(
+                    "## policyc-bench T6 — {} — {} ({} CPUs), Linux {}\n{}",
+                    machine.date_utc,
+                    machine.cpu_model,
+                    machine.cpus,
+                    machine.kernel,
+                    t6_dns::markdown(&result)
+                );
+                println!("{md}");
+                if let Err(e) = t6_dns::write(&cli.out, &machine, &result, &md) {
+                    eprintln!("writing results: {e}");
+                    std::process::exit(1);
+                }
+            }
             Err(e) => {
                 eprintln!("T6: {e}");
                 std::process::exit(1);

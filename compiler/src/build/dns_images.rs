@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use policyc_backends::dns::{DnsConfig, DnsLimits};
 use policyc_backends::MapImage;
 use policyc_ir::l7::L7Rules;
-use policyc_ir::rule::{Peer, PeerSet, PortMatch};
+use policyc_ir::rule::PortMatch;
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::{PolicyRule, RuleId};
 
@@ -52,19 +52,9 @@ pub struct NodeDns {
 }
 
 /// Node-wide FQDN selector classes: every `toFQDNs` selector of the policy set, in selector
-/// order.
+/// order (the same numbering the main datapath's pseudo-identities use).
 pub fn node_fqdn_classes(rules: &[PolicyRule]) -> Result<FqdnClasses, DnsCompileError> {
-    let selectors = rules.iter().flat_map(|rule| match &rule.peers {
-        PeerSet::Some(peers) => peers
-            .iter()
-            .filter_map(|p| match p {
-                Peer::Fqdn(selector) => Some(selector),
-                _ => None,
-            })
-            .collect::<Vec<_>>(),
-        _ => Vec::new(),
-    });
-    FqdnClasses::assign(selectors)
+    FqdnClasses::node_wide(rules)
 }
 
 /// Builds the DNS tables of every endpoint that has `rules.dns`.
