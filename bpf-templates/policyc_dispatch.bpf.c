@@ -14,6 +14,20 @@
  * whose expected_attach_type equals that of the program that first used the array, and the two
  * directions have different attach types. A tail call keeps ctx, so the datapath programs run
  * unchanged. An empty slot or a failed tail call DROPS (fail closed), never passes.
+ *
+ * The DNS stage (tcx endpoints): a second instance of THIS object is loaded per endpoint with
+ * pc_active_gen reused from the endpoint's pin (so the same word selects the slot) and only
+ * the DNS programs below autoloaded; its dispatchers are attached right AFTER the main ones:
+ *
+ *   pc_dns_disp_egress_tcx   SEC("tcx/ingress")  tail-calls into pc_dns_prog_egress (questions)
+ *   pc_dns_disp_ingress_tcx  SEC("tcx/egress")   tail-calls into pc_dns_prog_ingress (answers)
+ *   pc_dns_pass_egress_tcx / pc_dns_pass_ingress_tcx: TCX_NEXT, written into the DNS slot of a
+ *   generation without rules.dns (the main datapath passes with TCX_NEXT too, so the chain
+ *   main dispatcher -> DNS dispatcher -> delivery holds).
+ *
+ * Every generation fills its DNS slots (DNS program or pass-through) before the flip, so the
+ * DNS dispatcher meets an empty slot only if bpffs state was tampered with; it then drops
+ * like the main dispatcher (fail closed: a question must never pass unjudged).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -46,6 +60,24 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } pc_prog_egress SEC(".maps");
+
+/* DNS stage programs by slot (endpoint ingress: answers). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} pc_dns_prog_ingress SEC(".maps");
+
+/* DNS stage programs by slot (endpoint egress: questions). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} pc_dns_prog_egress SEC(".maps");
+
+#define TCX_NEXT_ (-1)
 
 static __always_inline __u32 active_slot(void)
 {
@@ -82,4 +114,30 @@ int pc_disp_ingress_cg(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_prog_ingress, active_slot());
 	return 0;
+}
+
+SEC("tcx/ingress")
+int pc_dns_disp_egress_tcx(struct __sk_buff *skb)
+{
+	bpf_tail_call(skb, &pc_dns_prog_egress, active_slot());
+	return TCX_DROP_;
+}
+
+SEC("tcx/egress")
+int pc_dns_disp_ingress_tcx(struct __sk_buff *skb)
+{
+	bpf_tail_call(skb, &pc_dns_prog_ingress, active_slot());
+	return TCX_DROP_;
+}
+
+SEC("tcx/ingress")
+int pc_dns_pass_egress_tcx(struct __sk_buff *skb)
+{
+	return TCX_NEXT_;
+}
+
+SEC("tcx/egress")
+int pc_dns_pass_ingress_tcx(struct __sk_buff *skb)
+{
+	return TCX_NEXT_;
 }

@@ -14,6 +14,10 @@ pub mod map_names {
     pub const PROGRAMS_INGRESS: &str = "pc_prog_ingress";
     /// `PROG_ARRAY[2]`: endpoint-egress datapath programs by slot.
     pub const PROGRAMS_EGRESS: &str = "pc_prog_egress";
+    /// `PROG_ARRAY[2]`: endpoint-ingress DNS stage (answers) by slot.
+    pub const DNS_PROGRAMS_INGRESS: &str = "pc_dns_prog_ingress";
+    /// `PROG_ARRAY[2]`: endpoint-egress DNS stage (questions) by slot.
+    pub const DNS_PROGRAMS_EGRESS: &str = "pc_dns_prog_egress";
 }
 
 /// Program names (ELF symbols) of the four dispatcher entry points.
@@ -26,6 +30,14 @@ pub mod programs {
     pub const EGRESS_CGROUP: &str = "pc_disp_egress_cg";
     /// Endpoint ingress as cgroup_skb/ingress.
     pub const INGRESS_CGROUP: &str = "pc_disp_ingress_cg";
+    /// DNS stage dispatcher, endpoint egress (tcx ingress), after the main one.
+    pub const DNS_EGRESS_TCX: &str = "pc_dns_disp_egress_tcx";
+    /// DNS stage dispatcher, endpoint ingress (tcx egress), after the main one.
+    pub const DNS_INGRESS_TCX: &str = "pc_dns_disp_ingress_tcx";
+    /// DNS stage pass-through (`TCX_NEXT`), endpoint egress.
+    pub const DNS_PASS_EGRESS_TCX: &str = "pc_dns_pass_egress_tcx";
+    /// DNS stage pass-through (`TCX_NEXT`), endpoint ingress.
+    pub const DNS_PASS_INGRESS_TCX: &str = "pc_dns_pass_ingress_tcx";
 }
 
 /// Program-array slots per direction (generation parity).

@@ -44,6 +44,10 @@ pub struct EndpointStatus {
     pub program_ids: std::collections::BTreeMap<String, Option<u32>>,
     /// Dispatcher program id per direction, from the links.
     pub dispatcher_ids: std::collections::BTreeMap<String, Option<u32>>,
+    /// DNS stage program id per direction, from the active slot of its DNS program array
+    /// (the DNS program, or the pass-through of a generation without `rules.dns`); empty for
+    /// an endpoint without a DNS stage (cgroup_skb).
+    pub dns_program_ids: std::collections::BTreeMap<String, Option<u32>>,
     /// sha256 of the artifact's manifest.json.
     pub artifact_digest: Option<String>,
     /// The build's input digest.
@@ -120,6 +124,26 @@ fn health(live: &LiveState, record: Option<&GenerationRecord>) -> String {
     "ok".into()
 }
 
+/// The DNS part of the health line: a tcx endpoint runs its DNS stage right after the main
+/// dispatchers, on the same interface, with the active generation's DNS programs (or the
+/// pass-through) in the active DNS slots.
+fn dns_stage_health(
+    paths: &NodePaths,
+    endpoint: &str,
+    record: Option<&GenerationRecord>,
+    stage: Option<&super::dns::dispatch::StageState>,
+) -> String {
+    let Some(super::pins::AttachPoint::Tcx { ifindex, .. }) = record.map(|r| &r.attach) else {
+        return "ok".into();
+    };
+    let Some(stage) = stage else {
+        return "no DNS stage pinned (installed by an older loader?): re-run apply".into();
+    };
+    stage
+        .problem(paths, endpoint, *ifindex)
+        .unwrap_or_else(|| "ok".into())
+}
+
 /// Status of every installed endpoint.
 pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
     let mut out = Vec::new();
@@ -129,7 +153,13 @@ pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
             .active_generation
             .filter(|g| *g > 0)
             .and_then(|g| paths.read_record(&endpoint, g).ok());
-        let health = health(&live, record.as_ref());
+        let stage = live
+            .active_generation
+            .and_then(|g| super::dns::dispatch::stage_state(paths, &endpoint, g));
+        let mut health = health(&live, record.as_ref());
+        if health == "ok" {
+            health = dns_stage_health(paths, &endpoint, record.as_ref(), stage.as_ref());
+        }
         let generation = live.generation();
         let mut maps = Vec::new();
         if let Some(g) = generation {
@@ -151,6 +181,9 @@ pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
         out.push(EndpointStatus {
             program_ids: by_direction(&live.slot_program_ids),
             dispatcher_ids: by_direction(&live.link_program_ids),
+            dns_program_ids: stage
+                .as_ref()
+                .map_or_else(Default::default, |st| by_direction(&st.slots)),
             active_generation: live.active_generation,
             attach: record.as_ref().map(|r| r.attach.to_string()),
             artifact_digest: record.as_ref().map(|r| r.artifact_digest.clone()),
@@ -475,7 +508,7 @@ pub fn render_status_table(statuses: &[EndpointStatus]) -> String {
         };
         let _ = writeln!(
             out,
-            "{}  [{}]\n  generation {} (active word {})  attach {}\n  programs {}  dispatchers {}\n  artifact {}  inputs {}",
+            "{}  [{}]\n  generation {} (active word {})  attach {}\n  programs {}  dispatchers {}  dns {}\n  artifact {}  inputs {}",
             s.endpoint,
             s.health,
             s.generation.map_or("-".into(), |g| g.to_string()),
@@ -483,6 +516,7 @@ pub fn render_status_table(statuses: &[EndpointStatus]) -> String {
             s.attach.as_deref().unwrap_or("-"),
             ids(&s.program_ids),
             ids(&s.dispatcher_ids),
+            ids(&s.dns_program_ids),
             s.artifact_digest.as_deref().unwrap_or("-"),
             s.input_digest.as_deref().unwrap_or("-"),
         );

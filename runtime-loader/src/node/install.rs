@@ -64,8 +64,15 @@
 //! Fail closed: an endpoint that cannot be installed is reported as failed and the command
 //! exits non-zero; L7 redirect verdicts are refused unless `--l7-fallback=allow-l4`.
 //!
-//! Per-endpoint extra objects (the DNS object) are installed by [`apply`] right after
-//! [`install_endpoint`] returns, in one place.
+//! # The DNS stage rides on the same flip
+//!
+//! Every tcx endpoint also has a DNS stage dispatcher pair ([`super::dns::dispatch`]) attached
+//! right after the main dispatchers, reading the SAME generation word. Step 2 also pins the
+//! generation's DNS programs (when it has `rules.dns`), step 3 also writes them — or the
+//! pass-through programs — into the inactive DNS slots, so step 4 switches main and DNS
+//! programs of both directions with one update: killed anywhere, the endpoint runs one whole
+//! generation, DNS included. A recreated interface gets both pairs re-attached after the flip
+//! (main first, then DNS right after it).
 
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
@@ -76,6 +83,9 @@ use policyc_backends::MapImage;
 
 use super::artifact::{Artifact, EndpointInstall};
 use super::dispatch::{attach_dispatcher, move_dispatcher, Dispatcher, DISPATCH_MAPS};
+use super::dns::dispatch::{attach_after_main, DnsDispatcher};
+use super::dns::install::{stage_generation, write_dns_slots};
+use super::dns::DnsOptions;
 use super::error::NodeError;
 use super::features::{check_kernel_features, Needs};
 use super::hook::{self, steps};
@@ -252,15 +262,7 @@ pub fn apply(
             super::dns::check_endpoint_dns(artifact, install, &attach)?;
             let l7_fallback =
                 options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
-            let installed = install_endpoint(paths, artifact, install, attach, l7_fallback)?;
-            super::dns::install_endpoint_dns(
-                paths,
-                artifact,
-                install,
-                &installed.attach,
-                &options.dns,
-            )?;
-            Ok(installed)
+            install_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns)
         });
         endpoints.push((name, outcome));
     }
@@ -453,13 +455,60 @@ fn starting_point(
     for map in DISPATCH_MAPS {
         let _ = std::fs::remove_file(paths.endpoint_dir(name).join(map));
     }
+    DnsDispatcher::remove(paths, name);
     for generation in paths.generations(name) {
         paths.remove_generation(name, generation);
     }
     Ok(Starting::Fresh)
 }
 
-/// Steps 3–4 of a replace, or the first install's dispatcher, slots, flip and attach.
+/// The endpoint's DNS stage dispatcher (tcx endpoints only): the pinned one, or a new one
+/// sharing the endpoint's generation word (first install, or an endpoint installed by a
+/// loader without it).
+fn dns_stage(
+    paths: &NodePaths,
+    name: &str,
+    attach: &AttachPoint,
+) -> Result<Option<DnsDispatcher>, NodeError> {
+    if !matches!(attach, AttachPoint::Tcx { .. }) {
+        return Ok(None);
+    }
+    if DnsDispatcher::is_pinned(paths, name) {
+        return DnsDispatcher::open(paths, name).map(Some);
+    }
+    let word = paths
+        .endpoint_dir(name)
+        .join(policyc_backends::dispatch::map_names::ACTIVE_GENERATION);
+    DnsDispatcher::create(paths, name, &word).map(Some)
+}
+
+/// Attaches (`moved`: re-attaches at the new interface) the DNS stage dispatchers right after
+/// the main ones; links already in place are kept unless `moved`.
+fn attach_dns_stage(
+    paths: &NodePaths,
+    name: &str,
+    attach: &AttachPoint,
+    moved: bool,
+) -> Result<(), NodeError> {
+    let AttachPoint::Tcx { ifindex, .. } = attach else {
+        return Ok(());
+    };
+    for direction in DIRECTIONS {
+        attach_after_main(
+            paths,
+            name,
+            direction,
+            *ifindex,
+            &paths.dispatcher(name, direction),
+            moved,
+        )?;
+    }
+    super::dns::install::remove_legacy_links(paths, name);
+    Ok(())
+}
+
+/// Steps 3–4 of a replace, or the first install's dispatcher, slots, flip and attach: the main
+/// AND DNS slots of the new generation are written, then ONE flip switches all four.
 fn switch_to(
     paths: &NodePaths,
     name: &str,
@@ -471,7 +520,11 @@ fn switch_to(
         Starting::Replace { .. } => Dispatcher::open(paths, name)?,
         Starting::Fresh => Dispatcher::create(paths, name, kind_of(attach))?,
     };
+    let stage = dns_stage(paths, name, attach)?;
     write_slots(paths, name, &dispatcher, generation)?;
+    if let Some(stage) = &stage {
+        write_dns_slots(paths, name, stage, generation)?;
+    }
     hook::at(steps::SLOTS_WRITTEN)?;
     dispatcher.flip(generation)?;
     if let Starting::Fresh = starting {
@@ -490,6 +543,7 @@ pub fn install_endpoint(
     install: &EndpointInstall,
     attach: AttachPoint,
     l7_fallback: bool,
+    dns: &DnsOptions,
 ) -> Result<Installed, NodeError> {
     let name = install.endpoint.name.as_str();
     let kind = kind_of(&attach);
@@ -517,6 +571,9 @@ pub fn install_endpoint(
             l7_fallback_allow_l4: l7_fallback,
             manifest: artifact.manifest.clone(),
         })?;
+        if matches!(attach, AttachPoint::Tcx { .. }) {
+            stage_generation(paths, artifact, install, generation, dns)?;
+        }
         hook::at(steps::PINNED)?;
         switch_to(paths, name, &starting, generation, &attach)?;
         Ok(program_ids)
@@ -539,17 +596,26 @@ pub fn install_endpoint(
             return Err(e);
         }
     };
-    if let Starting::Replace { moved: true, .. } = starting {
+    let moved = matches!(starting, Starting::Replace { moved: true, .. });
+    if moved {
         // After the flip: the new generation stays whatever happens here (an error is reported
         // and `status` shows the endpoint DETACHED until an apply succeeds).
         for direction in DIRECTIONS {
             move_dispatcher(paths, name, direction, link_target(&attach))?;
         }
     }
+    // The DNS stage right after the main dispatchers: at a first install, at a recreated
+    // interface, or where an earlier apply was stopped before attaching it.
+    attach_dns_stage(paths, name, &attach, moved)?;
     hook::after_switch(steps::FLIPPED);
     for stale in paths.generations(name) {
         if stale != generation {
             paths.remove_generation(name, stale);
+        }
+    }
+    for stale in super::dns::paths::generations(paths, name) {
+        if stale != generation {
+            let _ = std::fs::remove_dir_all(super::dns::paths::generation_dir(paths, name, stale));
         }
     }
     hook::after_switch(steps::CLEANED);

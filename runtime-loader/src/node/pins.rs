@@ -232,6 +232,9 @@ impl NodePaths {
     /// Removes a generation's pins and record (missing pieces are fine).
     pub fn remove_generation(&self, endpoint: &str, generation: u64) {
         let _ = std::fs::remove_dir_all(self.generation_dir(endpoint, generation));
+        let _ = std::fs::remove_dir_all(super::dns::paths::generation_dir(
+            self, endpoint, generation,
+        ));
         let _ = std::fs::remove_file(self.record(endpoint, generation));
     }
 }

@@ -29,6 +29,9 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
                 Err(e) => return Err(NodeError::io(link)(e)),
             }
         }
+        // Then the DNS stage right after them (and the previous layout's DNS links).
+        super::dns::dispatch::DnsDispatcher::remove(paths, name);
+        super::dns::install::remove_legacy_links(paths, name);
         let dir = paths.endpoint_dir(name);
         std::fs::remove_dir_all(&dir).map_err(NodeError::io(&dir))?;
         let records = paths.record_dir(name);

@@ -1,56 +1,60 @@
-//! `policy-loader apply`, DNS part: installs or atomically replaces an endpoint's DNS object.
+//! `policy-loader apply`, DNS part: stages an endpoint's DNS programs for a generation.
 //!
 //! # Order at the hooks (tcx multi-program)
 //!
-//! Both DNS programs are attached with `BPF_F_AFTER` and no relative program, i.e. as the LAST
-//! program of the endpoint's tcx chains, after the main datapath (installed first by `apply`):
+//! Per tcx endpoint, the DNS stage dispatcher ([`super::dispatch`]) runs right AFTER the main
+//! dispatcher on both tcx chains, and tail-calls slot `generation & 1` of its DNS program
+//! array, selected by the SAME active-generation word as the main dispatcher:
 //!
-//! - **tcx ingress (endpoint egress, questions)**: the main program judges the packet at L3/L4
+//! - **tcx ingress (endpoint egress, questions)**: the main datapath judges the packet at L3/L4
 //!   first. A drop there ends it (`TCX_DROP`): a question to a server the endpoint may not reach
-//!   is dropped as any other packet. A pass (`TCX_NEXT`) hands it to `pc_dns_query`, which
-//!   refuses a denied question on the spot (a REFUSED answer sent into the endpoint with
-//!   `bpf_redirect_peer`, so it skips the host-side egress hook) and lets an allowed one go on,
-//!   recording its pending entry. So an allowed question has passed BOTH verdicts, and a denied
-//!   one gets an answer instead of a timeout.
-//! - **tcx egress (endpoint ingress, answers)**: the main program lets the answer in as the
+//!   is dropped as any other packet. A pass (`TCX_NEXT`) hands it to the DNS stage, whose
+//!   `pc_dns_query` refuses a denied question on the spot (a REFUSED answer sent into the
+//!   endpoint with `bpf_redirect_peer`, so it skips the host-side egress hook) and lets an
+//!   allowed one go on, recording its pending entry. So an allowed question has passed BOTH
+//!   verdicts, and a denied one gets an answer instead of a timeout.
+//! - **tcx egress (endpoint ingress, answers)**: the main datapath lets the answer in as the
 //!   reply of the question's conntrack entry; then `pc_dns_answer` learns its addresses into
 //!   the node-wide map and only then returns `TCX_NEXT` (delivery). The learned map is written
 //!   before the endpoint can read the answer, so a connection opened right after the answer
 //!   finds its address: no first-packet drop, by construction.
 //!
-//! The main datapath is replaced in place (`BPF_LINK_UPDATE` keeps a program's position), so
-//! the order holds across replaces. Its REDIRECT_L7 verdict on the DNS port is passed at L4 for
-//! endpoints whose only L7 rules are DNS rules (see [`kernel_enforced_l7_rules`]): the DNS
-//! object is what enforces that L7 part.
+//! A generation without `rules.dns` puts the pass-through programs (`TCX_NEXT`) in its DNS
+//! slots. The main datapath's REDIRECT_L7 verdict on the DNS port is passed at L4 for endpoints
+//! whose only L7 rules are DNS rules (see [`kernel_enforced_l7_rules`]): the DNS stage is what
+//! enforces that L7 part.
 //!
-//! # Replace protocol
+//! # Replace protocol: the same single flip as the main datapath
 //!
-//! As for the main datapath: the new DNS generation is loaded off to the side (its pending and
-//! counter maps are the pinned ones of the endpoint, the learned map the node's), pinned under
-//! `dns/g<N+1>/`, then each link is swapped with `BPF_LINK_UPDATE` expecting the old program,
-//! then older generations are unpinned. `apply` swaps the main datapath first, then the DNS
-//! links, microseconds apart; each packet meets one complete version at each program.
+//! The DNS programs of generation N+1 are loaded off to the side (their pending and counter
+//! maps are the pinned ones of the endpoint, the learned map the node's — kept across
+//! generations), pinned under `dns/g<N+1>/` ([`stage_generation`], before the `pinned` hook
+//! step), written into the inactive DNS slots ([`write_dns_slots`], before `slots-written`),
+//! and then the ONE update of the active-generation word (`crate::node::install`) switches
+//! main and DNS programs of both directions together. Killed at any step, the endpoint runs
+//! one whole generation, DNS included; a recreated interface is handled by re-attaching both
+//! dispatcher pairs after the flip (no link update that could find a severed link).
 //!
-//! Fail closed: an endpoint with `rules.dns` that cannot get its DNS object (cgroup_skb attach,
-//! a DNS port other than 53, a DNS object this loader does not embed) is refused before its
-//! main datapath is touched ([`check_endpoint_dns`]).
+//! Fail closed: an endpoint with `rules.dns` that cannot get its DNS programs (cgroup_skb
+//! attach, a DNS port other than 53, a DNS object this loader does not embed) is refused before
+//! anything is installed ([`check_endpoint_dns`]).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::path::PathBuf;
-use std::ptr::NonNull;
+use std::os::fd::AsFd;
 
-use libbpf_rs::{AsRawLibbpf, Link, MapCore, MapFlags, MapHandle, ProgramHandle};
+use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
 use policyc_backends::dns::map_names;
+use policyc_backends::layout::Direction;
 use policyc_backends::{ImageFile, MapImage, DNS_OBJECT};
 use sha2::{Digest, Sha256};
 
+use super::dispatch::{pass_pin, DnsDispatcher};
 use super::learned::{ensure_learned_map, reuse_learned_map, DEFAULT_LEARNED_MAX};
 use super::manifest::ManifestDns;
 use super::paths::{self, DNS_HOOKS, SHARED_DNS_MAPS};
 use crate::dns::DnsInstance;
 use crate::node::artifact::{Artifact, EndpointInstall};
 use crate::node::error::NodeError;
-use crate::node::pins::{AttachPoint, NodePaths};
+use crate::node::pins::{AttachPoint, NodePaths, DIRECTIONS};
 
 /// The only port the DNS object judges.
 pub const DNS_PORT: &str = "53";
@@ -71,17 +75,6 @@ impl Default for DnsOptions {
             learned_max: DEFAULT_LEARNED_MAX,
         }
     }
-}
-
-/// A DNS object installed by an apply.
-#[derive(Debug, Clone)]
-pub struct DnsInstalled {
-    /// Its DNS generation.
-    pub generation: u64,
-    /// The DNS generation it replaced.
-    pub replaced: Option<u64>,
-    /// Program ids of the question and answer programs.
-    pub program_ids: [u32; 2],
 }
 
 fn state(endpoint: &str, problem: impl Into<String>) -> NodeError {
@@ -271,210 +264,72 @@ fn pin_generation(
     Ok(ids)
 }
 
-/// `BPF_LINK_UPDATE` of a pinned link to `new`, only if it still runs `old`.
-fn swap_link(
-    link: &Link,
-    new: BorrowedFd<'_>,
-    old: BorrowedFd<'_>,
-) -> Result<(), libbpf_rs::Error> {
-    // SAFETY: all-zero is a valid bpf_link_update_opts once sz is set.
-    let mut opts: libbpf_sys::bpf_link_update_opts = unsafe { std::mem::zeroed() };
-    opts.sz = size_of::<libbpf_sys::bpf_link_update_opts>() as _;
-    opts.flags = libbpf_sys::BPF_F_REPLACE;
-    opts.old_prog_fd = old.as_raw_fd() as u32;
-    // SAFETY: both fds are valid for the duration of the call; opts is a valid struct.
-    let rc =
-        unsafe { libbpf_sys::bpf_link_update(link.as_fd().as_raw_fd(), new.as_raw_fd(), &opts) };
-    if rc < 0 {
-        Err(libbpf_rs::Error::from_raw_os_error(-rc))
-    } else {
-        Ok(())
+/// The DNS hook (`query`, `answer`) whose program runs in a direction's DNS slot.
+pub fn hook_of(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Egress => DNS_HOOKS[0].0,
+        Direction::Ingress => DNS_HOOKS[1].0,
     }
 }
 
-/// Attaches a DNS program as the last program of a tcx chain (after the main datapath).
-fn attach_last(
-    instance: &DnsInstance,
-    program: &str,
-    ifindex: u32,
-) -> Result<Link, crate::LoaderError> {
-    let prog = instance.program(program)?;
-    let error = |source| crate::LoaderError::Program {
-        program: program.to_owned(),
-        source,
-    };
-    let ifindex =
-        i32::try_from(ifindex).map_err(|_| error(libbpf_rs::Error::from_raw_os_error(22)))?;
-    // SAFETY: all-zero is a valid bpf_tcx_opts once sz is set.
-    let mut opts: libbpf_sys::bpf_tcx_opts = unsafe { std::mem::zeroed() };
-    opts.sz = size_of::<libbpf_sys::bpf_tcx_opts>() as _;
-    opts.flags = libbpf_sys::BPF_F_AFTER;
-    // SAFETY: the program pointer is valid while `instance` lives; opts is a valid struct.
-    let link = unsafe {
-        libbpf_sys::bpf_program__attach_tcx(prog.as_libbpf_object().as_ptr(), ifindex, &opts)
-    };
-    match NonNull::new(link) {
-        // SAFETY: libbpf returned a valid, owned bpf_link.
-        Some(link) => Ok(unsafe { Link::from_ptr(link) }),
-        None => Err(error(libbpf_rs::Error::from(
-            std::io::Error::last_os_error(),
-        ))),
-    }
-}
-
-/// The generation whose programs both pinned links run, if any.
-fn live_generation(paths: &NodePaths, name: &str) -> Option<u64> {
-    let mut live = None;
-    for (hook, _) in DNS_HOOKS {
-        let link_path = paths::link(paths, name, hook);
-        let id = link_path
-            .exists()
-            .then(|| Link::open(&link_path).ok())
-            .flatten()
-            .and_then(|link| link.info().ok())
-            .map(|info| info.prog_id)?;
-        let generation = paths::generations(paths, name).into_iter().find(|g| {
-            ProgramHandle::from_pinned_path(paths::program(paths, name, *g, hook))
-                .is_ok_and(|p| p.id() == id)
-        })?;
-        if live.is_some_and(|g| g != generation) {
-            return None;
-        }
-        live = Some(generation);
-    }
-    live
-}
-
-/// Removes the endpoint's DNS object (links first: unpinning the last reference detaches).
-pub fn remove_endpoint_dns(paths: &NodePaths, name: &str) {
+/// Pins of the previous layout (one tcx link per DNS program, swapped separately), removed
+/// once the DNS stage dispatcher runs.
+pub fn remove_legacy_links(paths: &NodePaths, name: &str) {
     for (hook, _) in DNS_HOOKS {
         let _ = std::fs::remove_file(paths::link(paths, name, hook));
     }
-    let _ = std::fs::remove_dir_all(paths::dns_dir(paths, name));
 }
 
-/// Installs, replaces or (when the endpoint no longer has `rules.dns`) removes the endpoint's
-/// DNS object. Call [`check_endpoint_dns`] first and the main datapath's install before.
-pub fn install_endpoint_dns(
+/// Steps 1–2 for the DNS stage of generation `generation`: when the endpoint has `rules.dns`,
+/// loads its DNS object off to the side (pending and counter maps: the endpoint's pinned ones;
+/// learned map: the node's) and pins its two programs under `dns/g<generation>/`. Returns their
+/// ids, or None for a generation without DNS rules (its DNS slots get the pass-through).
+/// Call [`check_endpoint_dns`] first.
+pub fn stage_generation(
     paths: &NodePaths,
     artifact: &Artifact,
     install: &EndpointInstall,
-    attach: &AttachPoint,
+    generation: u64,
     options: &DnsOptions,
-) -> Result<Option<DnsInstalled>, NodeError> {
+) -> Result<Option<[u32; 2]>, NodeError> {
     let name = install.endpoint.name.as_str();
     let Some(dns) = endpoint_dns(install) else {
-        remove_endpoint_dns(paths, name);
         return Ok(None);
-    };
-    let AttachPoint::Tcx { ifindex, .. } = attach else {
-        return Err(state(name, "rules.dns need a tcx attach point"));
     };
     let mut images = read_images(artifact, name, dns)?;
     apply_options(&mut images, options);
     ensure_learned_map(paths, options.learned_max)?;
-
-    let old = live_generation(paths, name);
-    if old.is_none() {
-        // A first install or a half-finished one: start from nothing.
-        remove_endpoint_dns(paths, name);
-    }
-    for stale in paths::generations(paths, name) {
-        if Some(stale) != old {
-            let _ = std::fs::remove_dir_all(paths::generation_dir(paths, name, stale));
-        }
-    }
-    let generation = old.unwrap_or(0) + 1;
     let dns_dir = paths::dns_dir(paths, name);
     std::fs::create_dir_all(&dns_dir).map_err(NodeError::io(&dns_dir))?;
     let instance = load(paths, name, &images)?;
-    let staged = (|| {
-        let program_ids = pin_generation(paths, name, generation, &instance)?;
-        match old {
-            Some(old) => swap_links(paths, name, old, generation)?,
-            None => attach_fresh(paths, name, &instance, *ifindex)?,
-        }
-        Ok(program_ids)
-    })();
-    let program_ids = match staged {
-        Ok(ids) => ids,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(paths::generation_dir(paths, name, generation));
-            if old.is_none() {
-                remove_endpoint_dns(paths, name);
-            }
-            return Err(e);
-        }
-    };
-    if let Some(old) = old {
-        let _ = std::fs::remove_dir_all(paths::generation_dir(paths, name, old));
-    }
-    Ok(Some(DnsInstalled {
-        generation,
-        replaced: old,
-        program_ids,
-    }))
+    // A directory of that number can only be a leftover (an interrupted apply, or the separate
+    // DNS numbering of the previous layout, whose programs their links keep alive).
+    let _ = std::fs::remove_dir_all(paths::generation_dir(paths, name, generation));
+    pin_generation(paths, name, generation, &instance).map(Some)
 }
 
-fn swap_links(paths: &NodePaths, name: &str, old: u64, new: u64) -> Result<(), NodeError> {
-    let mut done: Vec<(Link, ProgramHandle, ProgramHandle)> = Vec::new();
-    for (hook, _) in DNS_HOOKS {
-        let open = |path: PathBuf| -> Result<ProgramHandle, NodeError> {
-            ProgramHandle::from_pinned_path(&path).map_err(NodeError::kernel(
-                name,
-                format!("opening {}", path.display()),
-            ))
-        };
-        let old_prog = open(paths::program(paths, name, old, hook))?;
-        let new_prog = open(paths::program(paths, name, new, hook))?;
-        let link_path = paths::link(paths, name, hook);
-        let link = Link::open(&link_path).map_err(NodeError::kernel(
-            name,
-            format!("opening {}", link_path.display()),
-        ))?;
-        if let Err(source) = swap_link(&link, new_prog.as_fd(), old_prog.as_fd()) {
-            for (link, previous, current) in &done {
-                let _ = swap_link(link, previous.as_fd(), current.as_fd());
-            }
-            return Err(NodeError::kernel(
-                name,
-                format!("swapping {}", link_path.display()),
-            )(source));
-        }
-        done.push((link, old_prog, new_prog));
-    }
-    Ok(())
-}
-
-fn attach_fresh(
+/// Step 3 for the DNS stage: the generation's DNS programs (or the pass-through ones when it
+/// has none) into its inactive DNS slots.
+pub fn write_dns_slots(
     paths: &NodePaths,
     name: &str,
-    instance: &DnsInstance,
-    ifindex: u32,
+    stage: &DnsDispatcher,
+    generation: u64,
 ) -> Result<(), NodeError> {
-    let mut pinned = Vec::new();
-    let result = (|| {
-        for (hook, program) in DNS_HOOKS {
-            let mut link =
-                attach_last(instance, program, ifindex).map_err(|source| NodeError::Load {
-                    endpoint: name.to_owned(),
-                    source,
-                })?;
-            let path = paths::link(paths, name, hook);
-            link.pin(&path).map_err(NodeError::kernel(
-                name,
-                format!("pinning {}", path.display()),
-            ))?;
-            pinned.push(path);
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        for path in pinned {
-            let _ = std::fs::remove_file(path);
-        }
+    for direction in DIRECTIONS {
+        let own = paths::program(paths, name, generation, hook_of(direction));
+        let path = if own.exists() {
+            own
+        } else {
+            pass_pin(paths, name, direction)
+        };
+        let program = ProgramHandle::from_pinned_path(&path).map_err(NodeError::kernel(
+            name,
+            format!("opening {}", path.display()),
+        ))?;
+        stage.write_slot(direction, generation, program.as_fd())?;
     }
-    result
+    Ok(())
 }
 
 /// Counter values of a pinned per-CPU counters map, summed over CPUs, in index order.

@@ -3,14 +3,16 @@
 //! malformed, TCP/fragment drops); node-wide the learned map's fill and, for `dump`, every
 //! learned address with its selectors (named from the manifest) and the TTL left.
 
-use libbpf_rs::{Link, MapHandle};
+use libbpf_rs::MapHandle;
 use policyc_backends::dns::{map_names, DnsCounter};
+use policyc_backends::layout::Direction;
 use serde::Serialize;
 
-use super::install::read_counters;
+use super::dispatch::stage_state;
+use super::install::{hook_of, read_counters};
 use super::learned::{monotonic_ns, read_learned};
 use super::manifest::ManifestNodeDns;
-use super::paths::{self, DNS_HOOKS};
+use super::paths;
 use crate::node::error::NodeError;
 use crate::node::pins::{live_state, AttachPoint, NodePaths};
 
@@ -36,14 +38,15 @@ pub fn counter_name(counter: DnsCounter) -> &'static str {
 pub struct EndpointDnsStatus {
     /// `namespace/name`.
     pub endpoint: String,
-    /// Program id per hook (`query`, `answer`) the pinned links run.
+    /// Program id per hook (`query`, `answer`) in the active DNS slots.
     pub programs: Vec<(String, Option<u32>)>,
     /// Counter name → value (summed over CPUs, since the first install).
     pub counters: Vec<(String, u64)>,
     /// Program ids at the interface's tcx ingress and egress, in run order.
     pub tcx_ingress: Vec<u32>,
     pub tcx_egress: Vec<u32>,
-    /// Both DNS programs run last, after at least one other program (the main datapath).
+    /// Both DNS stage dispatchers run last, after at least one other program (the main
+    /// dispatcher).
     pub runs_after_main: bool,
 }
 
@@ -109,22 +112,33 @@ pub fn tcx_chain(ifindex: u32, attach_type: libbpf_sys::bpf_attach_type) -> Vec<
 pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
     let mut endpoints = Vec::new();
     for name in paths.installed_endpoints()? {
-        let dir = paths::dns_dir(paths, &name);
-        if !dir.exists() {
+        // Endpoints whose live generation has DNS programs (not only the pass-through).
+        let Some(generation) = live_state(paths, &name).generation() else {
+            continue;
+        };
+        if !paths::generation_dir(paths, &name, generation).exists() {
             continue;
         }
-        let programs: Vec<(String, Option<u32>)> = DNS_HOOKS
-            .iter()
-            .map(|(hook, _)| {
-                let link = paths::link(paths, &name, hook);
-                let id = link
-                    .exists()
-                    .then(|| Link::open(&link).ok())
-                    .flatten()
-                    .and_then(|l| l.info().ok())
-                    .map(|info| info.prog_id);
-                ((*hook).to_owned(), id)
+        let stage = stage_state(paths, &name, generation);
+        let slot = |direction| {
+            stage.as_ref().and_then(|st| {
+                st.slots
+                    .iter()
+                    .find(|(d, _)| *d == direction)
+                    .and_then(|(_, id)| *id)
             })
+        };
+        let link = |direction| {
+            stage.as_ref().and_then(|st| {
+                st.links
+                    .iter()
+                    .find(|(d, _)| *d == direction)
+                    .and_then(|(_, link)| link.map(|(id, _)| id))
+            })
+        };
+        let programs: Vec<(String, Option<u32>)> = [Direction::Egress, Direction::Ingress]
+            .into_iter()
+            .map(|d| (hook_of(d).to_owned(), slot(d)))
             .collect();
         let counters_pin = paths::shared_map(paths, &name, map_names::COUNTERS);
         let values = MapHandle::from_pinned_path(&counters_pin)
@@ -155,9 +169,9 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
         let last_of = |chain: &[u32], id: Option<u32>| {
             chain.len() >= 2 && id.is_some() && chain.last().copied() == id
         };
-        let ids: Vec<Option<u32>> = programs.iter().map(|(_, id)| *id).collect();
-        let runs_after_main = last_of(&tcx_ingress, ids.first().copied().flatten())
-            && last_of(&tcx_egress, ids.get(1).copied().flatten());
+        // The DNS stage dispatchers' links run last, after the main dispatchers.
+        let runs_after_main = last_of(&tcx_ingress, link(Direction::Egress))
+            && last_of(&tcx_egress, link(Direction::Ingress));
         endpoints.push(EndpointDnsStatus {
             endpoint: name,
             programs,
