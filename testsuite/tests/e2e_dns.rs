@@ -189,15 +189,46 @@ struct Loader<'t> {
 }
 
 impl Loader<'_> {
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let output = self
-            .topology
-            .in_node(&self.binary)
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = self.topology.in_node(&self.binary);
+        command
             .arg("--bpffs")
             .arg(&self.bpffs)
             .arg("--state-dir")
             .arg(&self.state)
-            .args(args)
+            .args(args);
+        command
+    }
+
+    /// Starts an apply that pauses at `step`, waits until it is there, and SIGKILLs it.
+    fn kill_apply_at(&self, step: &str, args: &[&str]) {
+        use std::io::{BufRead, BufReader};
+        let mut child = self
+            .command(args)
+            .env("POLICYC_LOADER_PAUSE_AT", step)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+        let mut reader = BufReader::new(stderr);
+        let mut paused = false;
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if line.contains(&format!("paused at {step}")) {
+                paused = true;
+                break;
+            }
+            line.clear();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(paused, "apply never reached step {step}: {line}");
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = self
+            .command(args)
             .output()
             .unwrap_or_else(|e| panic!("policy-loader: {e}"));
         (
@@ -315,6 +346,128 @@ fn datapath_consults_learned_map(topology: &Topology) -> bool {
     probe["addrs"][0]
         .as_str()
         .is_some_and(|a| client(topology, &["connect", a, "80"])["ok"] == true)
+}
+
+/// The client endpoint's `status -o json` entry.
+fn client_status(loader: &Loader<'_>) -> serde_json::Value {
+    // Read whatever the exit code (non-zero when an endpoint is unhealthy).
+    let (_, stdout, stderr) = loader.run(&["status", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("status -o json: {e}\n{stdout}{stderr}"));
+    status
+        .as_array()
+        .and_then(|s| s.iter().find(|e| e["endpoint"] == "e2e/client"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no e2e/client in {status:#}"))
+}
+
+/// Asserts that the client runs ONE whole generation of `artifact`: health ok, the main slots
+/// of both directions hold that generation's pinned datapath programs and the DNS slots of
+/// both directions its pinned DNS programs (read back from bpffs independently of `status`),
+/// and the DNS stage runs right after the main dispatchers.
+fn assert_one_generation(loader: &Loader<'_>, artifact: &Path, context: &str) {
+    use policyc_backends::layout::Direction;
+    use policyc_loader::node::dns::paths as dns_paths;
+    use policyc_loader::node::pins::{pinned_program_id, NodePaths};
+    let client = client_status(loader);
+    assert_eq!(client["health"], "ok", "{context}: {client:#}");
+    let generation = client["generation"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{context}: no generation: {client:#}"));
+    assert_eq!(
+        client["active_generation"], generation,
+        "{context}: {client:#}"
+    );
+    let expected_dir = std::fs::canonicalize(artifact).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        client["artifact_dir"],
+        expected_dir.to_string_lossy().as_ref(),
+        "{context}: the live generation is not the expected artifact's"
+    );
+    let paths = NodePaths::new(&loader.bpffs, &loader.state);
+    for (direction, name, hook) in [
+        (Direction::Ingress, "ingress", "answer"),
+        (Direction::Egress, "egress", "query"),
+    ] {
+        let main = pinned_program_id(&paths.program("e2e/client", generation, direction));
+        assert!(main.is_some(), "{context}: no {name} program pinned");
+        assert_eq!(
+            client["program_ids"][name].as_u64(),
+            main.map(u64::from),
+            "{context}: main {name} slot: {client:#}"
+        );
+        let dns = pinned_program_id(&dns_paths::program(&paths, "e2e/client", generation, hook));
+        assert!(
+            dns.is_some(),
+            "{context}: no DNS {hook} program of generation {generation}"
+        );
+        assert_eq!(
+            client["dns_program_ids"][name].as_u64(),
+            dns.map(u64::from),
+            "{context}: DNS {name} slot: {client:#}"
+        );
+    }
+    let dns = loader.json(&["dns", "status", "-o", "json"]);
+    assert_eq!(
+        dns["endpoints"][0]["runs_after_main"], true,
+        "{context}: {dns}"
+    );
+}
+
+/// Deletes the client's veth and creates it again with the same names and addresses (a pod
+/// restarted with a new interface): a new ifindex, the old tcx links severed.
+fn recreate_client_interface(topology: &Topology) {
+    let endpoint = topology.endpoint("client");
+    let (netns, interface) = (endpoint.netns.as_str(), endpoint.interface.as_str());
+    let table = topology.table.to_string();
+    let ip = |args: &[&str]| run("ip", args).unwrap_or_else(|e| panic!("ip {args:?}: {e}"));
+    ip(&["link", "del", interface]);
+    ip(&[
+        "link", "add", interface, "type", "veth", "peer", "name", "eth0", "netns", netns,
+    ]);
+    for setting in [
+        format!("net.ipv4.conf.{interface}.forwarding=1"),
+        format!("net.ipv6.conf.{interface}.force_forwarding=1"),
+        format!("net.ipv4.conf.{interface}.rp_filter=0"),
+        format!("net.ipv6.conf.{interface}.accept_dad=0"),
+    ] {
+        run("sysctl", &["-qw", &setting]).unwrap_or_else(|e| panic!("{e}"));
+    }
+    ip(&["addr", "add", "198.19.255.254/32", "dev", interface]);
+    ip(&["addr", "add", "fe80::1/64", "dev", interface, "nodad"]);
+    ip(&["link", "set", interface, "up"]);
+    ip(&["-n", netns, "link", "set", "eth0", "up"]);
+    for (cidr, family) in [("198.18.0.10/32", "-4"), ("fd00::10/128", "-6")] {
+        ip(&["-n", netns, "addr", "add", cidr, "dev", "eth0", "nodad"]);
+        ip(&[
+            family, "route", "add", cidr, "dev", interface, "table", &table,
+        ]);
+    }
+    ip(&[
+        "-n",
+        netns,
+        "route",
+        "add",
+        "198.19.255.254",
+        "dev",
+        "eth0",
+        "scope",
+        "link",
+    ]);
+    ip(&[
+        "-n",
+        netns,
+        "route",
+        "add",
+        "default",
+        "via",
+        "198.19.255.254",
+        "dev",
+        "eth0",
+    ]);
+    ip(&[
+        "-n", netns, "-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0",
+    ]);
 }
 
 #[test]
@@ -450,6 +603,84 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     );
     let refused = client(&topology, &["resolve", "evil.other.test"]);
     assert_eq!(refused["rcode"], 5, "after the replace: {refused}");
+
+    // Killed at every step of a replace that changes the DNS policy (version B also allows
+    // asking for evil.other.test): before the flip the whole old generation runs — main and
+    // DNS programs of both directions — from the flip on the whole new one. Checked from bpffs
+    // (status, and the pinned programs read back here) and by traffic (REFUSED or answered).
+    let policy_a = std::fs::read_to_string(workspace().join("testsuite/fixtures/dns/policy.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let allowed_line = "              - matchName: \"denied-but-asked.other.test\"";
+    let policy_b = policy_a.replace(
+        allowed_line,
+        &format!("{allowed_line}\n              - matchName: \"evil.other.test\""),
+    );
+    assert_ne!(
+        policy_a, policy_b,
+        "the fixture changed: version B is not different"
+    );
+    let policy_b_path = work.path().join("policy-b.yaml");
+    std::fs::write(&policy_b_path, policy_b).unwrap_or_else(|e| panic!("{e}"));
+    let artifact_b = work.path().join("artifact-b");
+    build(&inventory_path, &policy_b_path, &artifact_b);
+    // (artifact, rcode of evil.other.test under it)
+    let versions = [(artifact.clone(), 5u64), (artifact_b.clone(), 0u64)];
+    let apply_args = |artifact: &Path| {
+        vec![
+            "apply".to_owned(),
+            artifact.to_string_lossy().into_owned(),
+            "--endpoint".to_owned(),
+            "e2e/client".to_owned(),
+            "--dns-min-ttl".to_owned(),
+            min_ttl.clone(),
+        ]
+    };
+    assert_one_generation(&loader, &versions[0].0, "before the kills");
+    let mut current = 0usize;
+    for step in ["loaded", "pinned", "slots-written", "flipped", "cleaned"] {
+        let next = 1 - current;
+        let args = apply_args(&versions[next].0);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        loader.kill_apply_at(step, &args);
+        let expected = if matches!(step, "flipped" | "cleaned") {
+            next
+        } else {
+            current
+        };
+        let context = format!("killed at {step}");
+        assert_one_generation(&loader, &versions[expected].0, &context);
+        let answer = client(&topology, &["resolve", "evil.other.test"]);
+        assert_eq!(answer["rcode"], versions[expected].1, "{context}: {answer}");
+        let late = client(&topology, &["resolve", "late.allowed.test"]);
+        assert_eq!(late["rcode"], 0, "{context}: {late}");
+        current = expected;
+    }
+    // The restarted loader completes the interrupted apply; then back to version A.
+    for version in [1 - current, 0] {
+        let args = apply_args(&versions[version].0);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        loader.ok(&args);
+        assert_one_generation(&loader, &versions[version].0, "a completed apply");
+    }
+
+    // A recreated interface (new ifindex, the old links severed): status says DETACHED, and
+    // the next apply re-attaches the main and DNS dispatchers there (DNS right after main).
+    recreate_client_interface(&topology);
+    let detached = client_status(&loader);
+    assert!(
+        detached["health"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("DETACHED")),
+        "{detached:#}"
+    );
+    let args = apply_args(&versions[0].0);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    loader.ok(&args);
+    assert_one_generation(&loader, &versions[0].0, "after the interface was recreated");
+    let refused = client(&topology, &["resolve", "evil.other.test"]);
+    assert_eq!(refused["rcode"], 5, "recreated interface: {refused}");
+    let late = client(&topology, &["resolve", "late.allowed.test"]);
+    assert_eq!(late["rcode"], 0, "recreated interface: {late}");
 
     // Allowed by rules.dns but matched by no toFQDNs selector: answered, learned for nothing.
     let asked = client(&topology, &["resolve", "denied-but-asked.other.test"]);
