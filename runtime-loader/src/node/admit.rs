@@ -22,6 +22,15 @@
 //! the prefix that covered the IP at build time, as the build would have). Removal runs in the
 //! opposite order. A failed write rolls back the entries written so far.
 //!
+//! An admitted endpoint is a PEER only: nothing is attached to its own interface and no
+//! `.rodata` config is built for it, so it has no `fqdn_mask` (the mask of toFQDNs classes an
+//! endpoint's own egress may use) — there is no program of its own that could read one. Its
+//! toFQDNs rules as a policy subject, like the rest of its own policy, take effect once it is in
+//! the inventory and the artifact is rebuilt and applied (`apply` installs its programs with the
+//! compiler's mask). What admission changes for FQDN policy is only its identity in the other
+//! endpoints' ipcache: an address that is now a cluster identity is judged by its identity's
+//! class (the learned map only serves addresses that are not cluster identities).
+//!
 //! Admissions are recorded under `<state-dir>/admitted/<ns>_<name>.json` together with the
 //! digest of the artifact they were computed against; an `apply` replaces the maps with the
 //! artifact's images, so after a re-apply of another artifact the record is reported stale
