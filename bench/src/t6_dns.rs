@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use libbpf_rs::{Link, MapCore, MapFlags, MapHandle};
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
 use policyc::build::{build_artifact, BuildRequest};
 use policyc::frontend::source::SourceMap;
 use policyc_loader::node::artifact::Artifact;
@@ -51,6 +51,8 @@ const ZONE: &str = "allowed.test";
 const TTL_S: u32 = 60;
 const ENDPOINT: &str = "e2e/client";
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Rounds the modes alternate over.
+const ROUNDS: usize = 4;
 
 /// The `toFQDNs` policy of the proxy modes: DNS allowed at L4 only (no `rules.dns`, so no DNS
 /// object), the learned map filled by the proxy.
@@ -104,6 +106,8 @@ pub struct DnsModeRow {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DnsBench {
     pub queries: usize,
+    /// Modes alternate this many times (each round: every mode, `queries / rounds` names).
+    pub rounds: usize,
     pub rows: Vec<DnsModeRow>,
 }
 
@@ -420,31 +424,47 @@ fn stats_on() -> StatsOn {
     }
 }
 
-/// run_time_ns of the program a pinned link runs.
-fn link_run_time_ns(link: &Path) -> Option<u64> {
-    let id = Link::open(link).ok()?.info().ok()?.prog_id;
-    // SAFETY: plain syscall wrapper; a non-negative result is an fd we own.
-    let fd = unsafe { libbpf_sys::bpf_prog_get_fd_by_id(id) };
-    if fd < 0 {
-        return None;
+/// Sum of run_time_ns of every loaded program whose name starts with `pc_dns_`: the DNS
+/// object's two programs when they are attached directly, or the DNS stage dispatchers when the
+/// loader reaches them by tail call (a tail-called program's time is accounted to its caller).
+fn dns_programs_run_time() -> u64 {
+    let mut total = 0;
+    let mut id = 0u32;
+    loop {
+        let mut next = 0u32;
+        // SAFETY: plain syscall wrapper writing one u32.
+        if unsafe { libbpf_sys::bpf_prog_get_next_id(id, &mut next) } != 0 {
+            break;
+        }
+        id = next;
+        // SAFETY: plain syscall wrapper; a non-negative result is an fd we own.
+        let fd = unsafe { libbpf_sys::bpf_prog_get_fd_by_id(id) };
+        if fd < 0 {
+            continue;
+        }
+        // SAFETY: `fd` is a fresh descriptor returned by the kernel.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: bpf_prog_info is plain old data; all-zero is its documented initial state.
+        let mut info: libbpf_sys::bpf_prog_info = unsafe { std::mem::zeroed() };
+        let mut len = size_of::<libbpf_sys::bpf_prog_info>() as u32;
+        // SAFETY: `info` is a valid, writable bpf_prog_info of `len` bytes.
+        let rc = unsafe {
+            libbpf_sys::bpf_prog_get_info_by_fd(fd.as_fd().as_raw_fd(), &mut info, &mut len)
+        };
+        if rc != 0 {
+            continue;
+        }
+        let name: Vec<u8> = info
+            .name
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        if name.starts_with(b"pc_dns_") {
+            total += info.run_time_ns;
+        }
     }
-    // SAFETY: `fd` is a fresh descriptor returned by the kernel.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: bpf_prog_info is plain old data; all-zero is its documented initial state.
-    let mut info: libbpf_sys::bpf_prog_info = unsafe { std::mem::zeroed() };
-    let mut len = size_of::<libbpf_sys::bpf_prog_info>() as u32;
-    // SAFETY: `info` is a valid, writable bpf_prog_info of `len` bytes.
-    let rc =
-        unsafe { libbpf_sys::bpf_prog_get_info_by_fd(fd.as_fd().as_raw_fd(), &mut info, &mut len) };
-    (rc == 0).then_some(info.run_time_ns)
-}
-
-fn dns_programs_run_time(paths: &NodePaths) -> u64 {
-    let dir = paths.endpoint_dir(ENDPOINT).join("dns");
-    ["link_query", "link_answer"]
-        .iter()
-        .filter_map(|l| link_run_time_ns(&dir.join(l)))
-        .sum()
+    total
 }
 
 /// Drop events of the client towards (or from) the learned world, draining the rings.
@@ -516,15 +536,39 @@ fn run_client(
     serde_json::from_slice(&output.stdout).map_err(|e| format!("dns-client output: {e}"))
 }
 
+/// One mode's measurements over all rounds.
+#[derive(Debug, Default)]
+struct Acc {
+    report: ClientReport,
+    cpu_ns: u64,
+    cpu_queries: usize,
+    drops: usize,
+}
+
+impl Acc {
+    fn add(&mut self, report: ClientReport, cpu_ns: u64, drops: usize, queries: usize) {
+        self.report.rtt_ns.extend(report.rtt_ns);
+        self.report.ok += report.ok;
+        self.report.dns_fail += report.dns_fail;
+        self.report.connect_fail += report.connect_fail;
+        self.cpu_ns += cpu_ns;
+        self.cpu_queries += queries;
+        self.drops += drops;
+    }
+
+    fn cpu_per_query(&self) -> f64 {
+        self.cpu_ns as f64 / self.cpu_queries.max(1) as f64
+    }
+}
+
 fn row(
     mode: &'static str,
-    report: &ClientReport,
+    acc: &Acc,
     floor: Option<&Summary>,
     cpu_ns_per_query: f64,
     cpu_what: &'static str,
-    datapath_drops: usize,
 ) -> DnsModeRow {
-    let rtts: Vec<f64> = report.rtt_ns.iter().map(|n| *n as f64 / 1e3).collect();
+    let rtts: Vec<f64> = acc.report.rtt_ns.iter().map(|n| *n as f64 / 1e3).collect();
     let rtt_us = summarize(&rtts);
     DnsModeRow {
         mode,
@@ -533,9 +577,9 @@ fn row(
         added_p99_us: floor.map_or(0.0, |f| rtt_us.p99 - f.p99),
         cpu_ns_per_query,
         cpu_what,
-        datapath_drops,
-        connect_fail: report.connect_fail,
-        dns_fail: report.dns_fail,
+        datapath_drops: acc.drops,
+        connect_fail: acc.report.connect_fail,
+        dns_fail: acc.report.dns_fail,
     }
 }
 
@@ -603,71 +647,91 @@ pub fn run(queries: usize) -> Result<DnsBench, String> {
         sh("mount", &["-t", "bpf", "bpf", &bpffs_dir.to_string_lossy()])?;
         let _bpffs = Bpffs(bpffs_dir.clone());
         let paths = NodePaths::new(&bpffs_dir, &work.join("state"));
-        let mut rows = Vec::new();
-
-        // No policy: the floor.
+        // Modes alternate over ROUNDS rounds (fresh learned map and names each time), so that
+        // a slow phase of this shared machine does not land on one mode only.
         let server_ip: IpAddr = SERVER.parse().map_err(|_| "addr")?;
-        let direct = DnsServer::start(&server_ns, server_ip, &hosts, &[], TTL_S)?;
-        let none = run_client(&topology, &bench, queries, 80)?;
-        let floor = row("no policy", &none, None, f64::NAN, "", 0);
-        let floor_rtt = floor.rtt_us;
-        rows.push(floor);
+        let loopback: IpAddr = "127.0.0.1".parse().map_err(|_| "addr")?;
+        let per_round = queries.div_ceil(ROUNDS);
+        let mut acc: Vec<Acc> = (0..4).map(|_| Acc::default()).collect();
+        for _ in 0..ROUNDS {
+            // No policy: the floor.
+            let direct = DnsServer::start(&server_ns, server_ip, &hosts, &[], TTL_S)?;
+            acc[0].add(
+                run_client(&topology, &bench, per_round, 80)?,
+                0,
+                0,
+                per_round,
+            );
 
-        // In-kernel: the DNS object judges, learns before delivery.
-        install(&paths, &kernel_artifact)?;
-        let _ = world_drops(&paths);
-        let stats = stats_on();
-        let before = dns_programs_run_time(&paths);
-        let report = run_client(&topology, &bench, queries, 80)?;
-        let cpu = (dns_programs_run_time(&paths) - before) as f64 / queries as f64;
-        drop(stats);
-        let drops = world_drops(&paths);
+            // In-kernel: the DNS object judges, learns before delivery.
+            install(&paths, &kernel_artifact)?;
+            let _ = world_drops(&paths);
+            let stats = stats_on();
+            let before = dns_programs_run_time();
+            let report = run_client(&topology, &bench, per_round, 80);
+            let cpu = dns_programs_run_time().saturating_sub(before);
+            drop(stats);
+            let drops = world_drops(&paths);
+            uninstall(&paths);
+            acc[1].add(report?, cpu, drops, per_round);
+            drop(direct);
+
+            // Proxy modes: dnsmasq behind the proxy.
+            let behind = DnsServer::start_on(&server_ns, loopback, 5353, &hosts, &[], TTL_S)?;
+            for (slot, wait) in [(2usize, true), (3usize, false)] {
+                install(&paths, &proxy_artifact)?;
+                let learned_pin = paths
+                    .pin_root
+                    .join(policyc_backends::dns::map_names::LEARNED);
+                let proxy = Proxy::start(
+                    &server_ns,
+                    SocketAddr::from((server_ip, 53)),
+                    SocketAddr::from((loopback, 5353)),
+                    learned_pin,
+                    class_bit,
+                    wait,
+                )?;
+                let _ = world_drops(&paths);
+                let report = run_client(&topology, &bench, per_round, 80);
+                let proxy_stats = proxy.stop()?;
+                let drops = world_drops(&paths);
+                uninstall(&paths);
+                acc[slot].add(
+                    report?,
+                    proxy_stats.cpu_ns,
+                    drops,
+                    usize::try_from(proxy_stats.queries).unwrap_or(usize::MAX),
+                );
+            }
+            drop(behind);
+        }
+        let floor = row("no policy", &acc[0], None, f64::NAN, "");
+        let floor_rtt = floor.rtt_us;
+        let mut rows = vec![floor];
         rows.push(row(
             "in-kernel (policyc)",
-            &report,
+            &acc[1],
             Some(&floor_rtt),
-            cpu,
+            acc[1].cpu_per_query(),
             "DNS programs' bpf_stats run time / query",
-            drops,
         ));
-        uninstall(&paths);
-        drop(direct);
-
-        // Proxy modes: dnsmasq behind the proxy.
-        let loopback: IpAddr = "127.0.0.1".parse().map_err(|_| "addr")?;
-        let _behind = DnsServer::start_on(&server_ns, loopback, 5353, &hosts, &[], TTL_S)?;
-        for (mode, wait) in [
-            ("proxy, wait for the map write", true),
-            ("proxy, no wait", false),
+        for (slot, mode) in [
+            (2usize, "proxy, wait for the map write"),
+            (3usize, "proxy, no wait"),
         ] {
-            install(&paths, &proxy_artifact)?;
-            let learned_pin = paths
-                .pin_root
-                .join(policyc_backends::dns::map_names::LEARNED);
-            let proxy = Proxy::start(
-                &server_ns,
-                SocketAddr::from((server_ip, 53)),
-                SocketAddr::from((loopback, 5353)),
-                learned_pin,
-                class_bit,
-                wait,
-            )?;
-            let _ = world_drops(&paths);
-            let report = run_client(&topology, &bench, queries, 80);
-            let proxy_stats = proxy.stop()?;
-            let report = report?;
-            let drops = world_drops(&paths);
             rows.push(row(
                 mode,
-                &report,
+                &acc[slot],
                 Some(&floor_rtt),
-                proxy_stats.cpu_ns as f64 / proxy_stats.queries.max(1) as f64,
+                acc[slot].cpu_per_query(),
                 "proxy thread CPU from question received to answer released and map written / query",
-                drops,
             ));
-            uninstall(&paths);
         }
-        Ok(DnsBench { queries, rows })
+        Ok(DnsBench {
+            queries: per_round * ROUNDS,
+            rounds: ROUNDS,
+            rows,
+        })
     })();
     let _ = std::fs::remove_dir_all(&work);
     result
@@ -679,8 +743,8 @@ pub fn markdown(bench: &DnsBench) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n### T6 DNS policy: in-kernel vs proxy mode ({} fresh names per mode: resolve, then connect at once)\n",
-        bench.queries
+        "\n### T6 DNS policy: in-kernel vs proxy mode ({} fresh names per mode in {} alternating rounds: resolve, then connect at once)\n",
+        bench.queries, bench.rounds
     );
     let _ = writeln!(
         s,
