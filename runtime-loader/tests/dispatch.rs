@@ -1,7 +1,9 @@
 //! The endpoint dispatcher in the kernel (root; a private bpffs): an empty slot drops, a flip of
 //! the generation word moves BOTH directions to the other slot's programs at once, and the
 //! kernel refuses a program of the other direction's attach type in a direction's program array
-//! (why there is one array per direction).
+//! (why there is one array per direction). The DNS stage dispatcher shares the generation word:
+//! the same flip switches its slots, a generation without DNS programs passes (`TCX_NEXT`), an
+//! empty DNS slot drops.
 
 mod common;
 
@@ -16,6 +18,7 @@ use policyc_backends::{
 };
 use policyc_loader::datapath::{DatapathInstance, LoadRequest};
 use policyc_loader::node::dispatch::Dispatcher;
+use policyc_loader::node::dns::dispatch::{dispatcher_pin, pass_pin, DnsDispatcher};
 use policyc_loader::node::pins::NodePaths;
 use policyc_loader::packet::Packet;
 use policyc_loader::testrun::run_pinned;
@@ -51,6 +54,10 @@ impl Drop for Bpffs {
 
 /// Both directions allow UDP `port` from 127.0.0.0/8 only.
 fn allowing(port: u16) -> DatapathInstance {
+    allowing_as(port, AttachKind::CgroupSkb)
+}
+
+fn allowing_as(port: u16, kind: AttachKind) -> DatapathInstance {
     let mut direction = DirectionTables::default_deny();
     direction.class_of_identity.insert(5000, 1);
     direction
@@ -74,7 +81,7 @@ fn allowing(port: u16) -> DatapathInstance {
     let request = LoadRequest {
         config: images.config,
         maps,
-        kinds: vec![AttachKind::CgroupSkb],
+        kinds: vec![kind],
     };
     DatapathInstance::load(&request).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -188,4 +195,83 @@ fn a_program_array_refuses_the_other_directions_attach_type() {
         "this kernel admitted a cgroup_skb/ingress program into the egress program array"
     );
     assert_eq!(dispatcher.slot_program_id(Direction::Egress, 1), None);
+}
+
+/// tcx return codes as `BPF_PROG_TEST_RUN` reports them.
+const TCX_NEXT: u32 = u32::MAX; // -1
+const TCX_DROP: u32 = 2;
+
+#[test]
+fn the_dns_stage_switches_with_the_same_flip_and_passes_without_dns_programs() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let bpffs = Bpffs::mount("dns-stage");
+    let paths = NodePaths::new(&bpffs.0, &bpffs.0.join("state"));
+    std::fs::create_dir_all(paths.endpoint_dir(ENDPOINT)).unwrap_or_else(|e| panic!("{e}"));
+    let main =
+        Dispatcher::create(&paths, ENDPOINT, AttachKind::Tcx).unwrap_or_else(|e| panic!("{e}"));
+    let word = paths
+        .endpoint_dir(ENDPOINT)
+        .join(policyc_backends::dispatch::map_names::ACTIVE_GENERATION);
+    let stage = DnsDispatcher::create(&paths, ENDPOINT, &word).unwrap_or_else(|e| panic!("{e}"));
+    let dns_verdicts = |port: u16| {
+        [Direction::Ingress, Direction::Egress].map(|direction| {
+            let (src, dst) = match direction {
+                Direction::Ingress => (ip("127.0.0.2"), ip("127.0.0.1")),
+                Direction::Egress => (ip("127.0.0.1"), ip("127.0.0.2")),
+            };
+            let packet = Packet::udp(src, dst, 40_000, port);
+            run_pinned(
+                &dispatcher_pin(&paths, ENDPOINT, direction),
+                &packet.frame(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+    };
+    assert_eq!(dns_verdicts(7777), [TCX_DROP; 2], "empty DNS slots drop");
+
+    // Generation 1 has no DNS programs: the pass-through goes in its DNS slots.
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let pass =
+            libbpf_rs::ProgramHandle::from_pinned_path(pass_pin(&paths, ENDPOINT, direction))
+                .unwrap_or_else(|e| panic!("{e}"));
+        stage
+            .write_slot(direction, 1, pass.as_fd())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(dns_verdicts(7777), [TCX_DROP; 2], "written, not flipped");
+    main.flip(1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        dns_verdicts(7777),
+        [TCX_NEXT; 2],
+        "the MAIN dispatcher's flip moved the DNS stage of both directions to generation 1"
+    );
+
+    // Generation 2's DNS slots hold programs that drop UDP/7777 (a datapath allowing 8888).
+    let second = allowing_as(8888, AttachKind::Tcx);
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let program = second
+            .program(direction, AttachKind::Tcx)
+            .unwrap_or_else(|e| panic!("{e}"));
+        stage
+            .write_slot(direction, 2, program.as_fd())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(
+        dns_verdicts(7777),
+        [TCX_NEXT; 2],
+        "slot 0 written, word still 1"
+    );
+    main.flip(2).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        dns_verdicts(7777),
+        [TCX_DROP; 2],
+        "generation 2 in both directions"
+    );
+    assert_eq!(
+        dns_verdicts(8888),
+        [TCX_NEXT; 2],
+        "generation 2 passes its port on"
+    );
 }

@@ -8,7 +8,11 @@
 //! (nothing runs between commands); expired entries are swept; and, once the main datapath
 //! consults the learned map, "resolve a fresh name, connect at once" 10,000 times with zero
 //! first-packet drops (counted from the datapath's drop events) and no new connection to an
-//! address after its TTL. Everything is removed at the end, also on failure (Drop guards).
+//! address after its TTL. Applies killed at each step of a replace that changes `rules.dns`
+//! leave ONE whole generation (main and DNS programs of both directions, by status, by the pinned
+//! programs read back, and by REFUSED vs answered), and a recreated client interface is
+//! re-attached (DNS right after main) by the next apply. Everything is removed at the end, also
+//! on failure (Drop guards).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
