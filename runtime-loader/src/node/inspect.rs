@@ -269,6 +269,9 @@ pub struct EndpointDump {
     pub artifact_digest: String,
     /// Datapath program id per direction in the live generation's slots.
     pub program_ids: std::collections::BTreeMap<String, u32>,
+    /// The live generation's DNS programs (`query`, `answer`) pinned for its DNS slots; empty
+    /// when it has no `rules.dns` (its DNS slots hold the pass-through programs).
+    pub dns_program_ids: std::collections::BTreeMap<String, u32>,
     /// Per direction.
     pub directions: Vec<DumpDirection>,
 }
@@ -408,6 +411,15 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
         endpoint: endpoint.to_owned(),
         generation: g,
         program_ids: record.program_ids.clone(),
+        dns_program_ids: super::dns::paths::DNS_HOOKS
+            .iter()
+            .filter_map(|(hook, _)| {
+                super::pins::pinned_program_id(&super::dns::paths::program(
+                    paths, endpoint, g, hook,
+                ))
+                .map(|id| ((*hook).to_owned(), id))
+            })
+            .collect(),
         artifact_digest: record.artifact_digest,
         directions,
     })
@@ -458,10 +470,19 @@ pub fn render_dump_table(dump: &EndpointDump) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "endpoint {} (generation {}, programs {}, artifact {})",
+        "endpoint {} (generation {}, programs {}, dns {}, artifact {})",
         dump.endpoint,
         dump.generation,
         programs.join(" "),
+        if dump.dns_program_ids.is_empty() {
+            "pass-through".to_owned()
+        } else {
+            dump.dns_program_ids
+                .iter()
+                .map(|(hook, id)| format!("{hook}={id}"))
+                .collect::<Vec<String>>()
+                .join(" ")
+        },
         dump.artifact_digest
     );
     for direction in &dump.directions {
