@@ -1,6 +1,8 @@
 //! The build report (`report.json`, `report.md`): per endpoint the identities, classes, map
 //! entries and bytes per map, the entries Cilium's policy map would need for the same policy
-//! (identity × direction × protocol × masked-port prefixes), the ratio, and the chosen layout
+//! (identity × direction × protocol × masked-port prefixes; for toFQDNs, the keys of ONE
+//! learned address per selector, the minimum for the policy to allow anything through it), the
+//! ratio, and the chosen layout
 //! (unknown class, class- vs identity-keyed classes) with its cost; then totals and what the
 //! datapath does not enforce yet.
 
@@ -52,6 +54,9 @@ pub struct EndpointReport {
     pub entries: usize,
     pub bytes: usize,
     pub cilium_entries: usize,
+    /// Of `cilium_entries`, the keys for toFQDNs selectors, assuming one learned address per
+    /// selector (Cilium adds them at run time, per learned address).
+    pub cilium_learned_address_entries: usize,
     pub cilium_bytes: usize,
     /// Cilium entries / our entries (how many times fewer entries we need).
     pub ratio: f64,
@@ -64,6 +69,8 @@ pub struct Totals {
     pub entries: usize,
     pub bytes: usize,
     pub cilium_entries: usize,
+    /// Of `cilium_entries`, the toFQDNs keys (one learned address per selector).
+    pub cilium_learned_address_entries: usize,
     pub cilium_bytes: usize,
     pub ratio: f64,
     pub ipcache_entries: usize,
@@ -176,6 +183,7 @@ fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
         entries,
         bytes,
         cilium_entries,
+        cilium_learned_address_entries: e.resolved.cilium.learned_address_entries(),
         cilium_bytes: e.resolved.cilium.bytes(),
         ratio: ratio(cilium_entries, entries),
     }
@@ -200,6 +208,10 @@ pub fn build_report(
         entries,
         bytes: endpoints.iter().map(|e| e.bytes).sum(),
         cilium_entries,
+        cilium_learned_address_entries: endpoints
+            .iter()
+            .map(|e| e.cilium_learned_address_entries)
+            .sum(),
         cilium_bytes: endpoints.iter().map(|e| e.cilium_bytes).sum(),
         ratio: ratio(cilium_entries, entries),
         ipcache_entries: compilation.ipcache.len(),
@@ -233,6 +245,13 @@ pub fn render_markdown(report: &BuildReport) -> String {
         "**Totals:** {} endpoints, {} identities, {} policy-map entries ({} bytes) vs Cilium {} entries ({} bytes): **Cilium/policyc entries = {:.2}×** (above 1: policyc needs fewer); ipcache {} entries.\n",
         t.endpoints, t.identities, t.entries, t.bytes, t.cilium_entries, t.cilium_bytes, t.ratio, t.ipcache_entries
     );
+    if t.cilium_learned_address_entries > 0 {
+        let _ = writeln!(
+            md,
+            "toFQDNs: Cilium's map has no key for a toFQDNs selector until an address is learned for it; its count includes {} key(s) for ONE learned address per selector (the minimum for the policy to allow anything through it: a CIDR identity selected by exactly that selector, under the rules naming it). Every further learned address with its own identity adds as many keys again to Cilium's policy map and none to our policy maps (the FQDN-class pseudo-identities' entries are fixed at build time; the address itself goes into the node-wide learned map, as Cilium's goes into its ipcache).\n",
+            t.cilium_learned_address_entries
+        );
+    }
     if !report.notes.is_empty() {
         let _ = writeln!(md, "## Not enforced by the datapath yet\n");
         for n in &report.notes {

@@ -2,6 +2,13 @@
 //! (peer identity or wildcard 0, direction, protocol, masked-port prefix), ranges split into
 //! masked ports exactly as `PortRangeToMaskedPorts` does (cilium-semantics.md §3.1–3.2). This is
 //! the yardstick the build report compares our layout against.
+//!
+//! toFQDNs: Cilium's keys for a toFQDNs selector exist only once an address has been learned
+//! for it (the address's CIDR identity, selected by the selector). The count assumes ONE
+//! learned address per selector — the minimum for the policy to allow anything through it —
+//! and keys that address's identity under the FQDN class's pseudo-identity number
+//! (`NumericIdentity::fqdn_class`), one distinct identity per selector
+//! (`crate::resolve::fqdn`). [`CiliumEncoding::learned_address_entries`] counts those keys.
 
 use policyc_ir::{Direction, NumericIdentity};
 use std::collections::BTreeSet;
@@ -107,7 +114,8 @@ pub enum CiliumL4 {
 /// One key of Cilium's per-endpoint policy map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CiliumKey {
-    /// Remote identity; 0 is Cilium's "any identity" (L4-only rules).
+    /// Remote identity; 0 is Cilium's "any identity" (L4-only rules). An FQDN-class
+    /// pseudo-identity stands for the CIDR identity of one address learned for that selector.
     pub identity: u32,
     pub direction: Direction,
     pub l4: CiliumL4,
@@ -191,6 +199,15 @@ impl CiliumEncoding {
         self.keys
             .iter()
             .filter(|k| k.direction == direction)
+            .count()
+    }
+
+    /// Keys that exist only after one address per toFQDNs selector has been learned (keyed by
+    /// FQDN-class pseudo-identities).
+    pub fn learned_address_entries(&self) -> usize {
+        self.keys
+            .iter()
+            .filter(|k| NumericIdentity(k.identity).fqdn_class_bit().is_some())
             .count()
     }
 
@@ -280,6 +297,25 @@ mod tests {
         assert_eq!(enc.entries(), 3 * 2 * 6);
         assert_eq!(enc.entries_in(Direction::Egress), 18);
         assert_eq!(enc.bytes(), 36 * CILIUM_POLICY_ENTRY_BYTES);
+    }
+
+    #[test]
+    fn learned_address_keys_are_those_of_fqdn_class_identities() {
+        let mut enc = CiliumEncoding::new();
+        let learned = NumericIdentity::fqdn_class(0).map(|id| id.0);
+        for id in [Some(300), learned] {
+            enc.add(
+                id.map(NumericIdentity),
+                Direction::Egress,
+                CiliumPortScope::Range {
+                    protocol: 6,
+                    lo: 443,
+                    hi: 443,
+                },
+            );
+        }
+        assert_eq!(enc.entries(), 2);
+        assert_eq!(enc.learned_address_entries(), 1);
     }
 
     #[test]

@@ -27,10 +27,20 @@
 //! `n` masked-port prefixes in Cilium's map (each listed range is a maximal run that starts or
 //! ends at a boundary of one of the rules' prefixes). Identity-keyed classes pay `k × e ≤`
 //! Cilium's `k ×` keys; class-keyed ones pay less. The unknown class is only moved when that
-//! lowers the total. `testsuite/tests/build_report.rs` checks the corpus. Not covered: the
-//! FQDN-class pseudo-identities of toFQDNs selectors, which get entries here from the start
-//! while Cilium's map gets its keys only at run time, per learned address (the test prints them
-//! and leaves them out).
+//! lowers the total. `testsuite/tests/build_report.rs` checks the corpus.
+//!
+//! toFQDNs, like for like: Cilium's map gets a toFQDNs selector's keys only at run time, per
+//! learned address; the comparison assumes ONE learned address per selector (the minimum for
+//! the policy to allow anything), i.e. per FQDN class the keys of a CIDR identity selected by
+//! exactly that selector under the rules naming it (`cilium_encoding`). Our FQDN-class
+//! pseudo-identity stands for that identity and is counted like any other. Its "no opinion"
+//! ports (no rule naming the selector decides them) carry class 0's verdict wherever the
+//! datapath's combination cannot observe it (`crate::resolve::fqdn`), so with class 0 as the
+//! unknown class it needs functions only for the protocols its rules put keys on — as for any
+//! other identity. The exception: a port where some outside-cluster peer's own verdict ranks
+//! below class 0's (a peer-specific L7 or auth rule under a wildcard allow) keeps an explicit
+//! "no opinion", which may cost a function Cilium has no key for (the corpus test would show
+//! it; every corpus set is within Cilium's count today).
 //!
 //! # Cost model
 //! | term | meaning |

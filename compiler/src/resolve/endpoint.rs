@@ -245,7 +245,9 @@ impl DirectionContext<'_> {
         }
         let unknown_peer = self.unknown_peer(&by_signature, &groups, enforced);
         if let (Direction::Egress, Some(classes)) = (self.direction, self.fqdn) {
-            groups.extend(super::fqdn::fqdn_groups(self, classes, enforced)?);
+            let pseudo = super::fqdn::fqdn_groups(self, classes, enforced, &groups, &unknown_peer)?;
+            groups.extend(pseudo);
+            super::fqdn::add_cilium_fqdn_keys(self, classes, cilium);
         }
         Ok(ResolvedDirection {
             direction: self.direction,
@@ -504,7 +506,7 @@ impl DirectionContext<'_> {
         }
     }
 
-    fn cilium_scopes(&self, rule: &PolicyRule) -> Vec<CiliumPortScope> {
+    pub(super) fn cilium_scopes(&self, rule: &PolicyRule) -> Vec<CiliumPortScope> {
         match &rule.ports {
             PortMatch::Any => vec![CiliumPortScope::AllProtocols],
             PortMatch::Icmps(icmps) => icmps
