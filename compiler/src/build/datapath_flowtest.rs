@@ -73,17 +73,54 @@ impl fmt::Display for DatapathFailure {
     }
 }
 
+/// Why a case was not run through the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// An HTTP or Kafka request: judged by the L7 proxy, not by the datapath.
+    L7Request,
+    /// A `dns:` case not on UDP/53 (the DNS object judges UDP/53 questions only).
+    DnsNotUdp53,
+    /// Source and destination are the same endpoint (the packet never crosses a hook).
+    SameEndpoint,
+    /// A peer without an address of the right family to put into a packet.
+    NoAddress,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::L7Request => "HTTP/Kafka case(s) (the L7 proxy judges them)",
+            Self::DnsNotUdp53 => "dns: case(s) not on UDP/53",
+            Self::SameEndpoint => "case(s) from an endpoint to itself",
+            Self::NoAddress => "case(s) with a peer without an address of the family",
+        }
+    }
+}
+
 /// What the datapath check did.
 #[derive(Debug, Clone, Default)]
 pub struct DatapathSummary {
+    /// Cases run through the kernel (each on one or two endpoint sides).
+    pub cases_checked: usize,
     /// Endpoint sides run through the kernel.
     pub sides_checked: usize,
-    /// Cases not run: HTTP/Kafka cases, `dns:` cases not on UDP/53, or peers without an
-    /// address of the right family.
-    pub cases_skipped: usize,
-    /// `resolvedFrom:` and `dns:` cases run through a DNS object and the datapath.
+    /// Of `cases_checked`, the `resolvedFrom:` and `dns:` cases run through the endpoint's DNS
+    /// object and the datapath.
     pub dns_cases: usize,
+    /// Cases not run, per reason.
+    pub skipped: std::collections::BTreeMap<SkipReason, usize>,
     pub failures: Vec<DatapathFailure>,
+}
+
+impl DatapathSummary {
+    /// Cases not run through the kernel, whatever the reason.
+    pub fn cases_skipped(&self) -> usize {
+        self.skipped.values().sum()
+    }
+
+    fn skip(&mut self, reason: SkipReason) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
 }
 
 /// The universe a FlowTests document was evaluated in (same inventory, same rules, same
@@ -248,25 +285,26 @@ impl Replay<'_, '_> {
             None => None,
             Some(L7Request::Dns { query }) => Some(query.clone()),
             Some(_) => {
-                self.summary.cases_skipped += 1;
+                self.summary.skip(SkipReason::L7Request);
                 return Ok(());
             }
         };
         let source = endpoint_of(self.universe, &flow.source);
         let destination = endpoint_of(self.universe, &flow.destination);
         if source.is_some() && source == destination {
-            self.summary.cases_skipped += 1;
+            self.summary.skip(SkipReason::SameEndpoint);
             return Ok(());
         }
         let Some((src, dst)) = addresses(self.universe, flow) else {
-            self.summary.cases_skipped += 1;
+            self.summary.skip(SkipReason::NoAddress);
             return Ok(());
         };
         if dns_query.is_some() && flow.transport != (Transport::Udp { port: 53 }) {
             // The DNS object judges UDP/53 questions; TCP/53 and other ports are not replayed.
-            self.summary.cases_skipped += 1;
+            self.summary.skip(SkipReason::DnsNotUdp53);
             return Ok(());
         }
+        self.summary.cases_checked += 1;
         if dns_query.is_some() || flow.resolved_from.is_some() {
             self.summary.dns_cases += 1;
         }

@@ -100,7 +100,9 @@ pub struct TestArgs {
     pub format: TestFormat,
     #[command(flatten)]
     pub eval: EvalArgs,
-    /// Also run every L3/L4 case through the compiled BPF objects (BPF_PROG_TEST_RUN).
+    /// Also run every case without an HTTP/Kafka request through the compiled BPF objects
+    /// (BPF_PROG_TEST_RUN); `resolvedFrom:` and `dns:` cases go through the endpoint's DNS
+    /// object too.
     #[arg(long)]
     pub datapath: bool,
     /// With --datapath: run the endpoints' `--specialize` objects (generated C compiled with
@@ -152,8 +154,9 @@ pub fn run(args: TestArgs) -> ExitCode {
         print_findings(&load_errors, &sources);
         return ExitCode::from(2);
     }
-    // `--datapath` replays each L3/L4 test through the compiled BPF objects in the kernel and
-    // fails on any disagreement with the oracle (crate::build::datapath_flowtest).
+    // `--datapath` replays each test without an HTTP/Kafka request through the compiled BPF
+    // objects (and DNS objects) in the kernel and fails on any disagreement with the oracle
+    // (crate::build::datapath_flowtest).
     let mut datapath_failed = false;
     if args.datapath {
         let specialize = args
@@ -175,13 +178,7 @@ pub fn run(args: TestArgs) -> ExitCode {
                 for failure in &summary.failures {
                     println!("{failure}");
                 }
-                println!(
-                    "datapath{}: {} endpoint side(s) run in the kernel, {} disagreement(s), {} case(s) not L3/L4-checkable",
-                    if args.specialize { " (--specialize)" } else { "" },
-                    summary.sides_checked,
-                    summary.failures.len(),
-                    summary.cases_skipped
-                );
+                println!("{}", datapath_summary_line(&summary, args.specialize));
                 datapath_failed = !summary.failures.is_empty();
             }
             Err(e) => {
@@ -194,5 +191,72 @@ pub fn run(args: TestArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The `--datapath` summary: cases run in the kernel (sides, DNS cases among them),
+/// disagreements, and the cases not run with their reasons.
+fn datapath_summary_line(
+    summary: &crate::build::datapath_flowtest::DatapathSummary,
+    specialize: bool,
+) -> String {
+    let skipped = if summary.skipped.is_empty() {
+        "0 skipped".to_string()
+    } else {
+        let reasons: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.describe()))
+            .collect();
+        format!(
+            "{} skipped: {}",
+            summary.cases_skipped(),
+            reasons.join(", ")
+        )
+    };
+    format!(
+        "datapath{}: {} case(s) run in the kernel ({} endpoint side(s)), {} of them DNS cases (resolvedFrom:/dns: through the DNS object), {} disagreement(s); {skipped}",
+        if specialize { " (--specialize)" } else { "" },
+        summary.cases_checked,
+        summary.sides_checked,
+        summary.dns_cases,
+        summary.failures.len(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::datapath_summary_line;
+    use crate::build::datapath_flowtest::{DatapathSummary, SkipReason};
+
+    #[test]
+    fn summary_counts_kernel_cases_dns_cases_and_skips_per_reason() {
+        let mut summary = DatapathSummary {
+            cases_checked: 47,
+            sides_checked: 72,
+            dns_cases: 11,
+            ..DatapathSummary::default()
+        };
+        summary.skipped.insert(SkipReason::L7Request, 5);
+        summary.skipped.insert(SkipReason::DnsNotUdp53, 1);
+        assert_eq!(
+            datapath_summary_line(&summary, false),
+            "datapath: 47 case(s) run in the kernel (72 endpoint side(s)), 11 of them DNS cases (resolvedFrom:/dns: through the DNS object), 0 disagreement(s); 6 skipped: 5 HTTP/Kafka case(s) (the L7 proxy judges them), 1 dns: case(s) not on UDP/53"
+        );
+    }
+
+    #[test]
+    fn summary_without_skips_says_none_were_skipped() {
+        let summary = DatapathSummary {
+            cases_checked: 2,
+            sides_checked: 3,
+            ..DatapathSummary::default()
+        };
+        let line = datapath_summary_line(&summary, true);
+        assert!(
+            line.starts_with("datapath (--specialize): 2 case(s)"),
+            "{line}"
+        );
+        assert!(line.ends_with("0 disagreement(s); 0 skipped"), "{line}");
     }
 }
