@@ -12,6 +12,9 @@
 //!   established flows and unread events survive a policy replacement;
 //! - `<bpffs>/policyc/<ns>_<name>/g<N>/`: one complete generation (both datapath programs and
 //!   every policy map, ipcache included);
+//! - `<bpffs>/policyc/<ns>_<name>/dns/`: the DNS stage (tcx endpoints): its dispatchers,
+//!   links and program arrays `pc_dns_prog_{ingress,egress}` driven by the SAME
+//!   `pc_active_gen`, and `dns/g<N>/` the DNS programs of generation N (see [`dns`]);
 //! - `<state-dir>/<ns>_<name>/g<N>.json`: what generation N was built from (artifact digest,
 //!   manifest, attach point, program ids).
 //!
