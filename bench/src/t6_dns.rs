@@ -793,7 +793,7 @@ pub fn markdown(bench: &DnsBench) -> String {
     }
     let _ = writeln!(
         s,
-        "\nCPU: in-kernel = bpf_stats run time of the DNS query and answer programs over every packet they saw, per query; proxy = the proxy thread's CPU time (user + system) from receiving the question to having released the answer and written the map (forwarding syscalls included, the wake-up for the question not), per query. Added latency vs the no-policy floor of the same run (negative = below the floor's noise); ratios vs in-kernel in the same run (> 1 = in-kernel ahead)."
+        "\nCPU: in-kernel = bpf_stats run time of every `pc_dns_*` program (the DNS stage dispatchers, which account the DNS programs they tail-call) over every packet they saw, per query; proxy = the proxy thread's CPU time (user + system) from receiving the question to having released the answer and written the map (forwarding syscalls included, the wake-up for the question not), per query. Added latency vs the no-policy floor of the same run (negative = below the floor's noise); ratios vs in-kernel in the same run (> 1 = in-kernel ahead)."
     );
     s
 }
