@@ -12,10 +12,12 @@
  *                  name hash) is learned; its A/AAAA records are upserted into pc_dns_learned
  *                  BEFORE the packet is let through. Everything else teaches nothing.
  * DNS over TCP (port 53): a segment carrying exactly one length-prefixed message is judged like
- * UDP (a denied TCP question is dropped: no REFUSED over TCP); payload-less segments pass; any
- * other payload (a message split across segments, a bad length prefix) is dropped, questions
- * and answers alike. Fragmented UDP/53 (first fragment) and DNS over TLS (port 853) from the
- * endpoint are dropped. Every such drop is counted (dns_layout.h counters).
+ * UDP (a denied TCP question is answered in-stream: the segment becomes the server's PSH|ACK
+ * reply carrying the length-prefixed REFUSED, redirected back like the UDP one); payload-less
+ * segments pass; any other payload (a message split across segments, a bad length prefix) is
+ * dropped, questions and answers alike. Fragmented UDP/53 (first fragment) and DNS over TLS (port 853) from the
+ * endpoint are dropped. Every such drop is counted (dns_layout.h counters) and, like every
+ * REFUSED or denied question, reported in the endpoint's pc_events ring (reused by the loader).
  * Control flow depends on no table size: one class-table and one DFA-row lookup per name byte.
  */
 #include <linux/bpf.h>
@@ -24,6 +26,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "dns_layout.h"
+#include "policyc_layout.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -98,6 +101,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct dns_scratch);
 } pc_dns_scratch SEC(".maps");
+
+/* The endpoint's event ring: the L3/L4 datapath's pc_events, reused by pin when loaded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} pc_events SEC(".maps");
 
 static __always_inline void count(__u32 which)
 {
@@ -251,6 +260,29 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 	return PARSE_DNS;
 }
 
+/* A drop record: peer = the DNS server; no rule id (the endpoint's rules.dns decided). */
+static __always_inline void emit_dns_event(struct __sk_buff *skb, const struct dns_packet *p,
+					   int query, __u8 reason)
+{
+	struct policyc_event *ev = bpf_ringbuf_reserve(&pc_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->timestamp_ns = bpf_ktime_get_ns();
+	ev->endpoint_id = 0;
+	ev->identity = 0;
+	ev->rule_id = 0;
+	ev->pkt_len = skb->len;
+	ev->port = query ? p->dport : p->sport;
+	ev->direction = query ? POLICYC_DIR_EGRESS : POLICYC_DIR_INGRESS;
+	ev->protocol = p->tcp ? IPPROTO_TCP_ : IPPROTO_UDP_;
+	ev->verdict = POLICYC_VERDICT_NONE;
+	ev->reason = reason;
+	ev->action = POLICYC_ACTION_DROP;
+	ev->family = p->family;
+	__builtin_memcpy(ev->peer_addr, query ? p->daddr : p->saddr, 16);
+	bpf_ringbuf_submit(ev, 0);
+}
+
 /* ---- question name walk ------------------------------------------------------------------ */
 
 struct name_walk {
@@ -368,6 +400,18 @@ static __always_inline __u16 fold(__u64 sum)
 	return (__u16)sum;
 }
 
+/* The DNS header at m[at..at + 12] turned into the REFUSED answer's: QR=1, keep opcode and
+ * RD, RA=1, RCODE=REFUSED; one question, no records (the question that follows is echoed). */
+static __always_inline void refuse_message(__u8 *m, __u32 at)
+{
+	m[at + 2] = 0x80 | (m[at + 2] & 0x79);
+	m[at + 3] = 0x80 | PC_DNS_RCODE_REFUSED;
+	m[at + 4] = 0;
+	m[at + 5] = 1;
+	for (int k = 6; k < 12; k++)
+		m[at + k] = 0;
+}
+
 /* Rewrites the query into a REFUSED answer (header + question only) addressed back to the
  * endpoint, with valid IP and UDP checksums. Returns 0 on success. */
 static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_packet *p,
@@ -449,19 +493,144 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 	s->reply[5] = udp_len & 0xff;
 	s->reply[6] = 0;
 	s->reply[7] = 0;
-	/* DNS header: QR=1, keep opcode and RD, RA=1, RCODE=REFUSED; one question, no records. */
-	s->reply[8 + 2] = 0x80 | (s->reply[8 + 2] & 0x79);
-	s->reply[8 + 3] = 0x80 | PC_DNS_RCODE_REFUSED;
-	s->reply[8 + 4] = 0;
-	s->reply[8 + 5] = 1;
-	for (int k = 6; k < 12; k++)
-		s->reply[8 + k] = 0;
+	refuse_message(s->reply, 8);
 	__u32 padded = (copy_len + 3) & (PC_DNS_REPLY_MAX - 4);
 	__u16 udp_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)s->reply, padded, fold(sum)));
 	if (udp_csum == 0)
 		udp_csum = 0xffff;
 	__builtin_memcpy(&s->reply[6], &udp_csum, 2);
 	if (bpf_skb_store_bytes(skb, p->l4_off, s->reply, 8 + DNS_HDR_LEN, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* Rewrites a denied DNS-over-TCP question (one segment, one length-prefixed message) into
+ * the server's in-stream answer: MACs, addresses and ports swapped, seq = the question's
+ * ack_seq, ack_seq = its seq + payload length, PSH|ACK, payload = length prefix + REFUSED
+ * (header + question). TCP options keep their length but become NOPs (no timestamps, so no
+ * PAWS check on the client). Valid IP and TCP checksums. Returns 0 on success. */
+static __always_inline int synthesize_refused_tcp(struct __sk_buff *skb, struct dns_packet *p,
+						  __u32 qname_len)
+{
+	__u32 zero = 0;
+	__u32 dns_len = DNS_HDR_LEN + qname_len + 4;
+	if (dns_len > p->dns_len)
+		return -1;
+	__u8 tcp[20];
+	if (bpf_skb_load_bytes(skb, p->l4_off, tcp, 20) < 0)
+		return -1;
+	__u32 doff = (tcp[12] >> 4) * 4;
+	if (doff < 20 || doff > 60 || p->l4_off + doff + 2 != p->dns_off)
+		return -1;
+	__u32 opt_len = doff - 20;
+	__u32 query_payload = 2 + p->dns_len;
+	__u32 payload = 2 + dns_len;
+	__u32 tcp_len = doff + payload;
+	__u32 ip_hdr = p->family == 4 ? 20 : 40;
+	if (bpf_skb_change_tail(skb, ETH_HLEN + ip_hdr + tcp_len, 0) < 0)
+		return -1;
+
+	__u8 macs[12];
+	if (bpf_skb_load_bytes(skb, 0, macs, 12) < 0)
+		return -1;
+	__u8 swapped[12];
+	__builtin_memcpy(swapped, &macs[6], 6);
+	__builtin_memcpy(&swapped[6], macs, 6);
+	if (bpf_skb_store_bytes(skb, 0, swapped, 12, 0) < 0)
+		return -1;
+
+	/* TCP pseudo-header sum (addresses are swapped but the sum is symmetric). */
+	__u64 sum = 0;
+	if (p->family == 4) {
+		__u8 hdr[20];
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
+			return -1;
+		__builtin_memcpy(&hdr[12], p->daddr, 4);
+		__builtin_memcpy(&hdr[16], p->saddr, 4);
+		__u16 tot = (__u16)(20 + tcp_len);
+		hdr[2] = tot >> 8;
+		hdr[3] = tot & 0xff;
+		hdr[8] = 64;
+		hdr[10] = 0;
+		hdr[11] = 0;
+		__u16 ip_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)hdr, 20, 0));
+		__builtin_memcpy(&hdr[10], &ip_csum, 2);
+		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 20, 0) < 0)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[12], 8, 0);
+	} else {
+		__u8 hdr[40];
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
+			return -1;
+		__builtin_memcpy(&hdr[8], p->daddr, 16);
+		__builtin_memcpy(&hdr[24], p->saddr, 16);
+		hdr[4] = tcp_len >> 8;
+		hdr[5] = tcp_len & 0xff;
+		hdr[7] = 64;
+		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 40, 0) < 0)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[8], 32, 0);
+	}
+	__be32 proto_len = bpf_htonl(IPPROTO_TCP_ + tcp_len);
+	sum = bpf_csum_diff(NULL, 0, &proto_len, 4, fold(sum));
+
+	/* TCP header: ports swapped, seq/ack from the question, PSH|ACK, checksum below. */
+	__u8 reply_tcp[20];
+	reply_tcp[0] = tcp[2];
+	reply_tcp[1] = tcp[3];
+	reply_tcp[2] = tcp[0];
+	reply_tcp[3] = tcp[1];
+	__builtin_memcpy(&reply_tcp[4], &tcp[8], 4); /* seq = the question's ack_seq */
+	__u32 ack = ((__u32)tcp[4] << 24 | (__u32)tcp[5] << 16 | (__u32)tcp[6] << 8 | tcp[7]) +
+		    query_payload;
+	reply_tcp[8] = ack >> 24;
+	reply_tcp[9] = (ack >> 16) & 0xff;
+	reply_tcp[10] = (ack >> 8) & 0xff;
+	reply_tcp[11] = ack & 0xff;
+	reply_tcp[12] = tcp[12] & 0xf0;
+	reply_tcp[13] = 0x18; /* PSH|ACK */
+	reply_tcp[14] = tcp[14];
+	reply_tcp[15] = tcp[15];
+	reply_tcp[16] = 0;
+	reply_tcp[17] = 0;
+	reply_tcp[18] = 0;
+	reply_tcp[19] = 0;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)reply_tcp, 20, fold(sum));
+	/* Options as NOPs: every 16-bit word is 0x0101 in either byte order. */
+	sum += (__u64)(opt_len / 2) * 0x0101;
+
+	/* Payload: length prefix + the message, rewritten into REFUSED in the scratch buffer. */
+	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	if (!s)
+		return -1;
+	__builtin_memset(s->reply, 0, PC_DNS_REPLY_MAX);
+	if (payload > PC_DNS_REPLY_MAX - 4 || payload < 2 + DNS_HDR_LEN)
+		return -1;
+	/* Masks the verifier can follow (no-ops after the check above). */
+	__u32 copy_len = payload & (PC_DNS_REPLY_MAX - 1);
+	if (copy_len < 2 + DNS_HDR_LEN)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->dns_off - 2, s->reply, copy_len) < 0)
+		return -1;
+	s->reply[0] = dns_len >> 8;
+	s->reply[1] = dns_len & 0xff;
+	refuse_message(s->reply, 2);
+	__u32 padded = (copy_len + 3) & (PC_DNS_REPLY_MAX - 4);
+	__u16 tcp_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)s->reply, padded, fold(sum)));
+	__builtin_memcpy(&reply_tcp[16], &tcp_csum, 2);
+
+	if (bpf_skb_store_bytes(skb, p->l4_off, reply_tcp, 20, 0) < 0)
+		return -1;
+	if (opt_len > 0) {
+		__u8 nops[40];
+		__builtin_memset(nops, 1, sizeof(nops));
+		__u32 n = opt_len & 63;
+		if (n < 1 || n > 40)
+			return -1;
+		if (bpf_skb_store_bytes(skb, p->l4_off + 20, nops, n, 0) < 0)
+			return -1;
+	}
+	if (bpf_skb_store_bytes(skb, p->dns_off - 2, s->reply, 2 + DNS_HDR_LEN, 0) < 0)
 		return -1;
 	return 0;
 }
@@ -481,12 +650,15 @@ int pc_dns_query(struct __sk_buff *skb)
 		return TCX_DROP;
 	case PARSE_FRAGMENT:
 		count(PC_DNS_FRAGMENTED);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE);
 		return TCX_DROP;
 	case PARSE_TCP_SPLIT:
 		count(PC_DNS_TCP_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE);
 		return TCX_DROP;
 	case PARSE_DOT:
 		count(PC_DNS_DOT);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE);
 		return TCX_DROP;
 	default: /* not DNS, or a TCP/53 segment without payload */
 		return TCX_NEXT;
@@ -540,15 +712,13 @@ int pc_dns_query(struct __sk_buff *skb)
 		count(PC_DNS_ALLOWED);
 		return TCX_NEXT;
 	}
-	if (p.tcp) { /* no REFUSED over TCP: the question is dropped */
-		count(PC_DNS_TCP_DENIED);
-		return TCX_DROP;
-	}
-	if (synthesize_refused(skb, &p, w.wire_len) < 0) {
+	if ((p.tcp ? synthesize_refused_tcp(skb, &p, w.wire_len)
+		   : synthesize_refused(skb, &p, w.wire_len)) < 0) {
 		count(PC_DNS_MALFORMED_QUERY);
 		return TCX_DROP;
 	}
-	count(PC_DNS_REFUSED);
+	count(p.tcp ? PC_DNS_TCP_REFUSED : PC_DNS_REFUSED);
+	emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_REFUSED);
 	if (config->redirect_peer)
 		return bpf_redirect_peer(skb->ifindex, 0);
 	skb->mark = PC_DNS_REFUSED_MARK;
@@ -707,9 +877,20 @@ static long learn_step(__u64 i, void *ctx)
 		if (known->expiry_ns < expiry)
 			known->expiry_ns = expiry;
 	} else {
+		/* BPF_NOEXIST: learned_new counts the entries this program really inserted (another
+		 * CPU may insert the same address in between), so the loader can derive the LRU's
+		 * evictions exactly: learned_new - swept - live entries. */
 		struct pc_dns_learned fresh = { .expiry_ns = expiry, .selectors = pending->selectors };
-		bpf_map_update_elem(&pc_dns_learned, &key, &fresh, BPF_ANY);
-		count(PC_DNS_LEARNED_NEW);
+		if (bpf_map_update_elem(&pc_dns_learned, &key, &fresh, BPF_NOEXIST) == 0) {
+			count(PC_DNS_LEARNED_NEW);
+		} else {
+			known = bpf_map_lookup_elem(&pc_dns_learned, &key);
+			if (known) {
+				__sync_fetch_and_or(&known->selectors, pending->selectors);
+				if (known->expiry_ns < expiry)
+					known->expiry_ns = expiry;
+			}
+		}
 	}
 	count(PC_DNS_LEARNED);
 	return 0;
@@ -730,9 +911,11 @@ int pc_dns_answer(struct __sk_buff *skb)
 		return TCX_NEXT; /* teaches nothing */
 	case PARSE_FRAGMENT: /* cannot be learned: fail closed, the client sees no answer */
 		count(PC_DNS_FRAGMENTED);
+		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE);
 		return TCX_DROP;
 	case PARSE_TCP_SPLIT: /* an answer not in one segment cannot be learned before delivery */
 		count(PC_DNS_TCP_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE);
 		return TCX_DROP;
 	default:
 		return TCX_NEXT;

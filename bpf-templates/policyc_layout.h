@@ -53,6 +53,8 @@ enum policyc_reason {
 	POLICYC_REASON_TABLE_CORRUPT = 13,     /* inconsistent tables: dropped */
 	POLICYC_REASON_UNKNOWN_L3 = 14,        /* neither IPv4, IPv6 nor ARP: dropped */
 	POLICYC_REASON_NEIGHBOR_DISCOVERY = 15, /* ICMPv6 NDP with allow_neighbor_discovery */
+	POLICYC_REASON_DNS_REFUSED = 16,       /* DNS object: question denied by rules.dns */
+	POLICYC_REASON_DNS_UNJUDGEABLE = 17,   /* DNS object: TCP split/bad prefix, fragment, DoT */
 };
 
 enum policyc_action {

@@ -151,6 +151,12 @@ code_enum! {
         UnknownL3 = 14 => "POLICYC_REASON_UNKNOWN_L3",
         /// ICMPv6 neighbor discovery passed by the knob.
         NeighborDiscovery = 15 => "POLICYC_REASON_NEIGHBOR_DISCOVERY",
+        /// DNS object: a question denied by the endpoint's `rules.dns` (REFUSED, or dropped
+        /// over TCP).
+        DnsRefused = 16 => "POLICYC_REASON_DNS_REFUSED",
+        /// DNS object: a DNS packet it cannot judge (TCP split or bad length prefix, first
+        /// fragment, DNS over TLS), dropped.
+        DnsUnjudgeable = 17 => "POLICYC_REASON_DNS_UNJUDGEABLE",
     }
 }
 

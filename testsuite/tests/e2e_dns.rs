@@ -2,7 +2,7 @@
 //! `policy-loader apply` onto the veth of a client namespace; a real DNS server (dnsmasq from
 //! Debian's `dnsmasq-base`) in a server namespace answers 10,000 fresh names with short TTLs,
 //! every one an address in 198.19.0.0/17 that a listener in the server namespace accepts
-//! (AnyIP local route). Checked: a disallowed name gets REFUSED at once (the reply arrives,
+//! (AnyIP local route). Checked: a disallowed name gets REFUSED at once, over UDP or TCP (reply in,
 //! rcode 5, no client timeout); allowed names are learned by the kernel before the answer is
 //! delivered (`policy-loader dns dump`), with their TTL; the learned map outlives no loader
 //! (nothing runs between commands); expired entries are swept; and, once the main datapath
@@ -81,6 +81,31 @@ def query(name, timeout=3.0):
             addrs.append(socket.inet_ntop(socket.AF_INET, data[off:off + 4]))
         off += rdlen
     return rcode, rtt, addrs
+def query_tcp(name, timeout=3.0):
+    qid = random.randrange(65536)
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", 1, 1)
+    s = socket.create_connection((server, 53), timeout=timeout)
+    t0 = time.monotonic()
+    s.sendall(struct.pack("!H", len(q)) + q)
+    data = b""
+    try:
+        while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        return {"rcode": None, "rtt_ms": (time.monotonic() - t0) * 1000}
+    finally:
+        s.close()
+    m = data[2:]
+    return {"rcode": m[3] & 0xF if len(m) >= 12 else None,
+            "rtt_ms": (time.monotonic() - t0) * 1000,
+            "same_id": len(m) >= 2 and struct.unpack("!H", m[:2])[0] == qid,
+            "question_echoed": m[12:] == q[12:]}
 def connect(a, port, timeout):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.settimeout(timeout)
     try:
@@ -93,6 +118,8 @@ mode = sys.argv[2]
 if mode == "resolve":
     rcode, rtt, addrs = query(sys.argv[3])
     print(json.dumps({"rcode": rcode, "rtt_ms": rtt, "addrs": addrs}))
+elif mode == "resolve-tcp":
+    print(json.dumps(query_tcp(sys.argv[3])))
 elif mode == "connect":
     print(json.dumps({"ok": connect(sys.argv[3], int(sys.argv[4]), 1.0)}))
 elif mode == "loop":
@@ -343,6 +370,24 @@ fn world_drops(loader: &Loader<'_>) -> usize {
         .count()
 }
 
+/// The DNS object's `dns_refused` events of the client, each naming the DNS server as the
+/// peer and the client's `rules.dns` as the rule.
+fn dns_refused_events(loader: &Loader<'_>) -> usize {
+    let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "-o", "json"]);
+    let refused: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["reason"].as_str() == Some("dns_refused"))
+        .collect();
+    for e in &refused {
+        assert_eq!(e["peer"], SERVER, "{e}");
+        assert_eq!(e["action"], "drop", "{e}");
+        assert_eq!(e["endpoint"], "e2e/client", "{e}");
+        assert_eq!(e["rule"], "rules.dns of e2e/client", "{e}");
+    }
+    refused.len()
+}
+
 /// Whether the main datapath lets new connections to learned addresses through (engineer A's
 /// learned-map consult): probed with one allowed name.
 fn datapath_consults_learned_map(topology: &Topology) -> bool {
@@ -568,6 +613,16 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     let rtt = refused["rtt_ms"].as_f64().unwrap_or(f64::MAX);
     assert!(rtt < 500.0, "REFUSED took {rtt} ms");
     assert_eq!(counter(&loader, "refused"), 1);
+    assert_eq!(dns_refused_events(&loader), 1, "one dns_refused event");
+    // The same over TCP (one segment): answered REFUSED in-stream, at once.
+    let refused_tcp = client(&topology, &["resolve-tcp", "evil.other.test"]);
+    assert_eq!(refused_tcp["rcode"], 5, "{refused_tcp}");
+    assert_eq!(refused_tcp["same_id"], true, "{refused_tcp}");
+    assert_eq!(refused_tcp["question_echoed"], true, "{refused_tcp}");
+    let rtt = refused_tcp["rtt_ms"].as_f64().unwrap_or(f64::MAX);
+    assert!(rtt < 500.0, "REFUSED over TCP took {rtt} ms");
+    assert_eq!(counter(&loader, "tcp_refused"), 1);
+    assert_eq!(counter(&loader, "refused"), 1, "TCP not in refused");
 
     // An allowed name: answered, and learned before the client saw the answer.
     let late = client(&topology, &["resolve", "late.allowed.test"]);
@@ -714,6 +769,18 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     assert!(
         !learned(&loader).iter().any(|(a, _, _)| a == "198.19.100.2"),
         "the expired entry was not swept"
+    );
+    // Every insert is live, swept or evicted: nothing evicted from a map this empty.
+    let status = loader.json(&["dns", "status", "-o", "json"]);
+    assert_eq!(status["learned_evicted"], 0, "{status}");
+    assert!(status["learned_swept"].as_u64() >= Some(1), "{status}");
+    assert_eq!(
+        status["learned_inserted"].as_u64(),
+        status["learned_entries"]
+            .as_u64()
+            .zip(status["learned_swept"].as_u64())
+            .map(|(entries, swept)| entries + swept),
+        "{status}"
     );
 
     // Resolve a fresh allowed name and connect at once, 10,000 times.

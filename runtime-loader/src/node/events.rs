@@ -98,9 +98,17 @@ pub fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) 
         protocol: event.protocol,
         port: event.port,
         rule_id: event.rule_id,
-        rule: manifest
-            .and_then(|m| m.rule(event.rule_id))
-            .map(|r| r.describe()),
+        rule: if matches!(
+            event.reason(),
+            Some(Reason::DnsRefused | Reason::DnsUnjudgeable)
+        ) {
+            // The DNS object judges by the endpoint's DNS rules as a whole: no rule id.
+            Some(format!("rules.dns of {endpoint}"))
+        } else {
+            manifest
+                .and_then(|m| m.rule(event.rule_id))
+                .map(|r| r.describe())
+        },
     }
 }
 

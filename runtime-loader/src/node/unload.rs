@@ -32,6 +32,8 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
         // Then the DNS stage right after them (and the previous layout's DNS links).
         super::dns::dispatch::DnsDispatcher::remove(paths, name);
         super::dns::install::remove_legacy_links(paths, name);
+        // Its DNS inserts stay accounted for with the learned map it leaves entries in.
+        super::dns::ledger::retire_endpoint(paths, name)?;
         let dir = paths.endpoint_dir(name);
         std::fs::remove_dir_all(&dir).map_err(NodeError::io(&dir))?;
         let records = paths.record_dir(name);

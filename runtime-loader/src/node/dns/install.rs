@@ -43,6 +43,7 @@ use std::os::fd::AsFd;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
 use policyc_backends::dns::map_names;
+use policyc_backends::layout::map_names as layout_maps;
 use policyc_backends::layout::Direction;
 use policyc_backends::{ImageFile, MapImage, DNS_OBJECT};
 use sha2::{Digest, Sha256};
@@ -197,6 +198,19 @@ fn load(paths: &NodePaths, name: &str, images: &[MapImage]) -> Result<DnsInstanc
         for mut map in open.maps_mut() {
             reuse_learned_map(paths, &mut map)?;
             let map_name = map.name().to_string_lossy().into_owned();
+            if map_name == layout_maps::EVENTS {
+                // The endpoint's event ring (pinned by its main datapath): DNS drops are
+                // reported next to the L3/L4 verdicts.
+                let pinned = paths.map(name, 0, layout_maps::EVENTS);
+                if pinned.exists() {
+                    map.reuse_pinned_map(&pinned)
+                        .map_err(|source| crate::LoaderError::Map {
+                            map: format!("{map_name} (reusing {})", pinned.display()),
+                            source,
+                        })?;
+                }
+                continue;
+            }
             if !SHARED_DNS_MAPS.contains(&map_name.as_str()) {
                 continue;
             }
@@ -281,8 +295,8 @@ pub fn remove_legacy_links(paths: &NodePaths, name: &str) {
 }
 
 /// Steps 1–2 for the DNS stage of generation `generation`: when the endpoint has `rules.dns`,
-/// loads its DNS object off to the side (pending and counter maps: the endpoint's pinned ones;
-/// learned map: the node's) and pins its two programs under `dns/g<generation>/`. Returns their
+/// loads its DNS object off to the side (pending and counter maps and the event ring: the
+/// endpoint's pinned ones; learned map: the node's) and pins its two programs under `dns/g<generation>/`. Returns their
 /// ids, or None for a generation without DNS rules (its DNS slots get the pass-through).
 /// Call [`check_endpoint_dns`] first.
 pub fn stage_generation(

@@ -73,6 +73,7 @@ pub fn ensure_learned_map(paths: &NodePaths, max_entries: u32) -> Result<u32, No
     .map_err(node_error("creating the learned map"))?;
     map.pin(&pin)
         .map_err(node_error(format!("pinning {}", pin.display())))?;
+    super::ledger::create_ledger(paths)?;
     Ok(max_entries.max(1))
 }
 
@@ -177,12 +178,14 @@ pub fn sweep(paths: &NodePaths) -> Result<SweepReport, NodeError> {
             report.deleted += 1;
         }
     }
+    super::ledger::add(paths, super::ledger::LedgerSlot::Swept, report.deleted)?;
     Ok(report)
 }
 
-/// Removes the learned map's pin (the kernel frees the map once no object uses it).
+/// Removes the learned map's pin and its ledger's (the kernel frees the map once no object uses it).
 pub fn remove_learned_map(paths: &NodePaths) {
     let _ = std::fs::remove_file(learned_pin(paths));
+    super::ledger::remove_ledger(paths);
 }
 
 /// Whether a path is the learned map's pin (not an endpoint).

@@ -4,6 +4,8 @@
 //!
 //! Layout on bpffs (next to the main datapath's pins, see `super::pins`):
 //! - `<bpffs>/policyc/pc_dns_learned`: the node-wide learned LRU map ([`learned`]);
+//! - `<bpffs>/policyc/pc_dns_ledger`: swept entries and unloaded endpoints' inserts, for the
+//!   exact eviction count ([`ledger`]);
 //! - `<bpffs>/policyc/<ns>_<name>/dns/{link,dispatcher,pass}_{ingress,egress}` and
 //!   `dns/pc_dns_prog_{ingress,egress}`: the DNS stage dispatcher ([`dispatch`]), attached after
 //!   the main dispatcher and switched by the same generation word;
@@ -18,6 +20,7 @@
 pub mod dispatch;
 pub mod install;
 pub mod learned;
+pub mod ledger;
 pub mod manifest;
 pub mod paths;
 pub mod status;

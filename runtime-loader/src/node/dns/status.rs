@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::dispatch::stage_state;
 use super::install::{hook_of, read_counters};
 use super::learned::{monotonic_ns, read_learned};
+use super::ledger::accounting;
 use super::manifest::ManifestNodeDns;
 use super::paths;
 use crate::node::error::NodeError;
@@ -28,7 +29,7 @@ pub fn counter_name(counter: DnsCounter) -> &'static str {
         DnsCounter::TcpUnjudgeable => "tcp_unjudgeable",
         DnsCounter::Fragmented => "fragmented",
         DnsCounter::DnsOverTls => "dot",
-        DnsCounter::TcpDenied => "tcp_denied",
+        DnsCounter::TcpRefused => "tcp_refused",
         DnsCounter::LearnedNew => "learned_new",
     }
 }
@@ -61,6 +62,14 @@ pub struct DnsStatus {
     pub learned_expired: usize,
     /// Its `max_entries` (0: no learned map).
     pub learned_max: u32,
+    /// Inserts since the learned map was created (`learned_new` of installed and unloaded
+    /// endpoints).
+    pub learned_inserted: u64,
+    /// Entries deleted by `dns sweep`.
+    pub learned_swept: u64,
+    /// Entries the LRU evicted: inserted − swept − entries (None: the learned map predates
+    /// the ledger that makes this exact).
+    pub learned_evicted: Option<u64>,
 }
 
 /// One learned address for `dump`.
@@ -181,13 +190,20 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
             runs_after_main,
         });
     }
+    // Counters first, then the entries: an insert in between is in both or only in the entries
+    // (never counted as an eviction).
+    let before = accounting(paths)?;
     let (learned, learned_max) = read_learned(paths)?;
     let now = monotonic_ns();
+    let entries = u64::try_from(learned.len()).unwrap_or(u64::MAX);
     Ok(DnsStatus {
         endpoints,
         learned_entries: learned.len(),
         learned_expired: learned.iter().filter(|e| e.expiry_ns <= now).count(),
         learned_max,
+        learned_inserted: before.inserted,
+        learned_swept: before.swept,
+        learned_evicted: before.evicted(entries),
     })
 }
 
@@ -243,9 +259,17 @@ pub fn render_status(status: &DnsStatus) -> String {
     } else {
         100.0 * status.learned_entries as f64 / f64::from(status.learned_max)
     };
+    let evicted = status.learned_evicted.map_or_else(
+        || "? (map older than its ledger)".to_owned(),
+        |e| e.to_string(),
+    );
     out.push_str(&format!(
-        "dns learned map: {} / {} entries ({fill:.1}%), {} expired not yet swept\n",
-        status.learned_entries, status.learned_max, status.learned_expired
+        "dns learned map: {} / {} entries ({fill:.1}%), {} expired not yet swept | inserted={} swept={} evicted={evicted}\n",
+        status.learned_entries,
+        status.learned_max,
+        status.learned_expired,
+        status.learned_inserted,
+        status.learned_swept,
     ));
     out
 }

@@ -1,0 +1,169 @@
+//! DNS drop events under BPF_PROG_TEST_RUN: a refused question, a denied TCP question and every
+//! unjudgeable DNS packet (TCP split, first fragment, DNS over TLS) put exactly one record in
+//! the object's `pc_events` ring (the endpoint's, once the loader reuses it), with the DNS
+//! server as the peer and a DNS reason; allowed questions and plain answers put none.
+
+mod dns_common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use dns_common::*;
+use policyc_backends::dns::DnsConfig;
+use policyc_backends::layout::{map_names, Action, Direction, Event, Reason, VERDICT_NONE};
+use policyc_loader::dns::DnsInstance;
+use policyc_loader::packet::Packet;
+use test_case::test_case;
+
+/// Runs `frame` through the query (`query`) or answer program and returns the records the
+/// run put in the ring.
+fn events_of(dns: &DnsInstance, query: bool, frame: &[u8]) -> Vec<Event> {
+    let received: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    let sink = Rc::clone(&received);
+    let map = dns.map(map_names::EVENTS).unwrap_or_else(|e| panic!("{e}"));
+    let mut builder = libbpf_rs::RingBufferBuilder::new();
+    builder
+        .add(&map, move |data: &[u8]| {
+            sink.borrow_mut().push(data.to_vec());
+            0
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ring = builder.build().unwrap_or_else(|e| panic!("{e}"));
+    let run = if query {
+        dns.run_query(frame)
+    } else {
+        dns.run_answer(frame)
+    };
+    run.unwrap_or_else(|e| panic!("{e}"));
+    ring.consume().unwrap_or_else(|e| panic!("{e}"));
+    let records = received.borrow();
+    records
+        .iter()
+        .map(|bytes| Event::decode(bytes).unwrap_or_else(|| panic!("short event record")))
+        .collect()
+}
+
+fn peer_bytes(v6: bool) -> [u8; 16] {
+    match server(v6) {
+        std::net::IpAddr::V4(v4) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&v4.octets());
+            b
+        }
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+fn tcp_prefixed(message: &[u8]) -> Vec<u8> {
+    let mut out = u16::try_from(message.len())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(message);
+    out
+}
+
+fn refused_udp(v6: bool) -> Vec<u8> {
+    query_frame(v6, &query_message(0xbeef, "evil.example.com"))
+}
+
+fn denied_tcp(v6: bool) -> Vec<u8> {
+    Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53)
+        .with_payload(&tcp_prefixed(&query_message(7, "evil.example.com")))
+        .frame()
+}
+
+fn split_tcp(v6: bool) -> Vec<u8> {
+    let whole = tcp_prefixed(&query_message(7, "api.example.com"));
+    Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53)
+        .with_payload(&whole[..whole.len() - 3])
+        .frame()
+}
+
+fn fragment(v6: bool) -> Vec<u8> {
+    Packet::udp(endpoint(v6), server(v6), CLIENT_PORT, 53)
+        .with_payload(&query_message(0x0505, "api.example.com"))
+        .fragment(0, true, 77)
+        .frame()
+}
+
+fn dot(v6: bool) -> Vec<u8> {
+    Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 853)
+        .with_payload(b"\x16\x03\x01")
+        .frame()
+}
+
+#[test_case(refused_udp, Reason::DnsRefused, 53, 17; "refused udp question")]
+#[test_case(denied_tcp, Reason::DnsRefused, 53, 6; "denied tcp question")]
+#[test_case(split_tcp, Reason::DnsUnjudgeable, 53, 6; "tcp question not in one segment")]
+#[test_case(fragment, Reason::DnsUnjudgeable, 53, 17; "first fragment of a question")]
+#[test_case(dot, Reason::DnsUnjudgeable, 853, 6; "dns over tls")]
+fn a_dns_drop_emits_exactly_one_event(
+    frame: fn(bool) -> Vec<u8>,
+    reason: Reason,
+    port: u16,
+    protocol: u8,
+) {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    for v6 in [false, true] {
+        let dns = load(&sample_tables(), &DnsConfig::default());
+        let events = events_of(&dns, true, &frame(v6));
+        assert_eq!(events.len(), 1, "one record (v6 {v6})");
+        let e = &events[0];
+        assert_eq!(e.reason(), Some(reason));
+        assert_eq!(e.action(), Some(Action::Drop));
+        assert_eq!(e.direction(), Some(Direction::Egress));
+        assert_eq!(e.verdict, VERDICT_NONE);
+        assert_eq!(e.rule_id, 0, "rules.dns as a whole decided");
+        assert_eq!((e.port, e.protocol), (port, protocol));
+        assert_eq!(e.family, if v6 { 6 } else { 4 });
+        assert_eq!(e.peer_addr, peer_bytes(v6), "the peer is the DNS server");
+    }
+}
+
+#[test]
+fn an_unjudgeable_answer_emits_one_ingress_event() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    let answer = Packet::udp(server(false), endpoint(false), 53, CLIENT_PORT)
+        .with_payload(&answer_message(
+            0x0505,
+            "api.example.com",
+            &[(ip("198.19.9.9"), 60)],
+        ))
+        .fragment(0, true, 78)
+        .frame();
+    let events = events_of(&dns, false, &answer);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].reason(), Some(Reason::DnsUnjudgeable));
+    assert_eq!(events[0].direction(), Some(Direction::Ingress));
+    assert_eq!(events[0].peer_addr, peer_bytes(false));
+}
+
+#[test]
+fn allowed_questions_and_their_answers_emit_no_event() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    let query = events_of(
+        &dns,
+        true,
+        &query_frame(false, &query_message(0x1234, "api.example.com")),
+    );
+    assert!(query.is_empty(), "allowed question: {query:?}");
+    let answer = events_of(
+        &dns,
+        false,
+        &answer_frame(
+            false,
+            &answer_message(0x1234, "api.example.com", &[(ip("198.19.9.9"), 60)]),
+        ),
+    );
+    assert!(answer.is_empty(), "learned answer: {answer:?}");
+    assert_eq!(dns.learned().unwrap_or_else(|e| panic!("{e}")).len(), 1);
+}
