@@ -30,7 +30,7 @@
 #define PC_DNS_TCP_UNJUDGEABLE 6 /* TCP/53 question not in one segment, or a bad length prefix: dropped */
 #define PC_DNS_FRAGMENTED 7      /* fragmented UDP/53 question or answer (first fragment): dropped */
 #define PC_DNS_DOT 8             /* DNS over TLS (port 853) from the endpoint: dropped */
-#define PC_DNS_TCP_DENIED 9      /* denied TCP/53 question: dropped (no REFUSED over TCP) */
+#define PC_DNS_TCP_REFUSED 9     /* denied TCP/53 question answered REFUSED in-stream */
 #define PC_DNS_LEARNED_NEW 10    /* learned addresses that were not in the map yet */
 #define PC_DNS_COUNTER_COUNT 11
 #define PC_DNS_DOT_PORT 853

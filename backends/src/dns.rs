@@ -67,8 +67,8 @@ pub enum DnsCounter {
     Fragmented = 7,
     /// DNS over TLS (port 853) from the endpoint (dropped).
     DnsOverTls = 8,
-    /// A denied TCP/53 question (dropped: no REFUSED over TCP).
-    TcpDenied = 9,
+    /// A denied TCP/53 question, answered REFUSED in-stream (not counted in `Refused`).
+    TcpRefused = 9,
     /// Learned addresses that were not in the learned map yet.
     LearnedNew = 10,
 }
@@ -84,7 +84,7 @@ impl DnsCounter {
         Self::TcpUnjudgeable,
         Self::Fragmented,
         Self::DnsOverTls,
-        Self::TcpDenied,
+        Self::TcpRefused,
         Self::LearnedNew,
     ];
 }

@@ -1,6 +1,7 @@
 //! DNS over TCP, fragments and DNS over TLS under BPF_PROG_TEST_RUN: a TCP/53 segment carrying
-//! exactly one length-prefixed message is judged like UDP (allowed: pending entry; denied:
-//! dropped, there is no REFUSED over TCP) and its answer is learned; payload-less segments pass;
+//! exactly one length-prefixed message is judged like UDP (allowed: pending entry, unchanged;
+//! denied: answered in-stream, the segment turned into the server's PSH|ACK reply carrying a
+//! length-prefixed REFUSED with valid checksums) and its answer is learned; payload-less segments pass;
 //! split messages and bad length prefixes are dropped and counted, questions and answers alike;
 //! first fragments of UDP/53 questions and answers are dropped and counted (later fragments are
 //! the main datapath's business); port 853 from the endpoint is dropped and counted.
@@ -70,22 +71,194 @@ fn an_allowed_tcp_question_passes_and_its_answer_is_learned(v6: bool) {
     assert_eq!(counter(&dns, DnsCounter::LearnedNew), 1);
 }
 
-#[test_case(false; "ipv4")]
-#[test_case(true; "ipv6")]
-fn a_denied_tcp_question_is_dropped_and_counted(v6: bool) {
+/// A TCP/53 question frame with the given sequence and acknowledgement numbers and
+/// `options` bytes of TCP options (a timestamp option, padded with NOPs).
+fn tcp_query_frame_at(v6: bool, payload: &[u8], seq: u32, ack: u32, options: usize) -> Vec<u8> {
+    let mut frame = tcp_query_frame(v6, payload);
+    let tcp = 14 + if v6 { 40 } else { 20 };
+    frame[tcp + 4..tcp + 8].copy_from_slice(&seq.to_be_bytes());
+    frame[tcp + 8..tcp + 12].copy_from_slice(&ack.to_be_bytes());
+    frame[tcp + 13] = 0x18; // PSH|ACK, as a client sends its question
+    let mut option_bytes = vec![1u8; options];
+    if options >= 12 {
+        option_bytes[2..12].copy_from_slice(&[8, 10, 0, 0, 0, 42, 0, 0, 0, 7]);
+    }
+    frame.splice(tcp + 20..tcp + 20, option_bytes);
+    frame[tcp + 12] = u8::try_from((20 + options) / 4 * 16).unwrap_or(0x50);
+    let grow = u16::try_from(options).unwrap_or(0);
+    let length_at = if v6 { 14 + 4 } else { 14 + 2 };
+    let length = u16::from_be_bytes([frame[length_at], frame[length_at + 1]]) + grow;
+    frame[length_at..length_at + 2].copy_from_slice(&length.to_be_bytes());
+    frame
+}
+
+/// The one's-complement sum of `bytes` (odd length padded with a zero byte).
+fn ones_complement_sum(bytes: &[u8]) -> u32 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum
+}
+
+/// A TCP segment parsed from a frame, its checksums verified.
+#[derive(Debug)]
+struct TcpSegment {
+    macs: ([u8; 6], [u8; 6]),
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    options: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+fn parse_tcp_segment(frame: &[u8]) -> TcpSegment {
+    let mut dst_mac = [0u8; 6];
+    let mut src_mac = [0u8; 6];
+    dst_mac.copy_from_slice(&frame[0..6]);
+    src_mac.copy_from_slice(&frame[6..12]);
+    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
+    let ip = &frame[14..];
+    let (src, dst, l4, mut pseudo) = if ethertype == 0x0800 {
+        assert_eq!(ip[0], 0x45, "IPv4 without options");
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        assert_eq!(total, ip.len(), "IPv4 total length covers the frame");
+        assert_eq!(
+            ones_complement_sum(&ip[..20]),
+            0xffff,
+            "IPv4 header checksum"
+        );
+        assert_eq!(ip[9], 6, "protocol TCP");
+        let src: [u8; 4] = ip[12..16].try_into().unwrap_or_default();
+        let dst: [u8; 4] = ip[16..20].try_into().unwrap_or_default();
+        let l4 = &ip[20..];
+        (src.into(), dst.into(), l4, ip[12..20].to_vec())
+    } else {
+        assert_eq!(ethertype, 0x86dd, "IPv6");
+        let len = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+        assert_eq!(len + 40, ip.len(), "IPv6 payload length covers the frame");
+        assert_eq!(ip[6], 6, "next header TCP");
+        let src: [u8; 16] = ip[8..24].try_into().unwrap_or_default();
+        let dst: [u8; 16] = ip[24..40].try_into().unwrap_or_default();
+        (src.into(), dst.into(), &ip[40..], ip[8..40].to_vec())
+    };
+    let l4_len = u16::try_from(l4.len()).unwrap_or(u16::MAX);
+    pseudo.extend_from_slice(&[0, 6]);
+    pseudo.extend_from_slice(&l4_len.to_be_bytes());
+    let mut checked = pseudo;
+    checked.extend_from_slice(l4);
+    assert_eq!(ones_complement_sum(&checked), 0xffff, "TCP checksum");
+    let doff = usize::from(l4[12] >> 4) * 4;
+    assert!((20..=l4.len()).contains(&doff), "TCP data offset {doff}");
+    let word = |at: usize| u32::from_be_bytes([l4[at], l4[at + 1], l4[at + 2], l4[at + 3]]);
+    TcpSegment {
+        macs: (dst_mac, src_mac),
+        src,
+        dst,
+        sport: u16::from_be_bytes([l4[0], l4[1]]),
+        dport: u16::from_be_bytes([l4[2], l4[3]]),
+        seq: word(4),
+        ack: word(8),
+        flags: l4[13],
+        options: l4[20..doff].to_vec(),
+        payload: l4[doff..].to_vec(),
+    }
+}
+
+#[test_case(false, "evil.example.com", 0; "ipv4")]
+#[test_case(true, "evil.example.com", 0; "ipv6")]
+#[test_case(false, "a.b.cilium.io", 0; "ipv4 star does not cross a dot")]
+#[test_case(true, "x", 0; "ipv6 short name")]
+#[test_case(false, "evil.example.com", 12; "ipv4 with timestamp option")]
+#[test_case(true, "evil.example.com", 40; "ipv6 with 40 option bytes")]
+fn a_denied_tcp_question_is_answered_refused_in_stream(v6: bool, qname: &str, options: usize) {
+    use hickory_proto::op::{Message, MessageType, ResponseCode};
     if !kernel_tests_enabled() {
         return;
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
-    let run = dns
-        .run_query(&tcp_query_frame(
-            v6,
-            &prefixed(&query_message(0x0202, "evil.example.com")),
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(run.return_value, TCX_DROP);
-    assert_eq!(counter(&dns, DnsCounter::TcpDenied), 1);
-    assert_eq!(counter(&dns, DnsCounter::Refused), 0);
+    let query = query_message(0x0202, qname);
+    let payload = prefixed(&query);
+    let (seq, ack) = (0xffff_fff0_u32, 0x1234_5678_u32); // the ack wraps around 2^32
+    let frame = tcp_query_frame_at(v6, &payload, seq, ack, options);
+    let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run.return_value, TC_ACT_REDIRECT);
+    let out = parse_tcp_segment(&run.packet);
+    assert_eq!(
+        (&out.macs.0[..], &out.macs.1[..]),
+        (&frame[6..12], &frame[0..6]),
+        "MACs swapped"
+    );
+    assert_eq!(
+        (out.src, out.dst),
+        (server(v6), endpoint(v6)),
+        "addresses swapped"
+    );
+    assert_eq!((out.sport, out.dport), (53, CLIENT_PORT), "ports swapped");
+    assert_eq!(out.seq, ack, "seq = the question's ack_seq");
+    let expected_ack = seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(0));
+    assert_eq!(out.ack, expected_ack, "ack_seq = seq + payload length");
+    assert_eq!(out.flags, 0x18, "PSH|ACK");
+    assert_eq!(
+        out.options,
+        vec![1u8; options],
+        "options kept in length, as NOPs"
+    );
+    let prefix = usize::from(u16::from_be_bytes([out.payload[0], out.payload[1]]));
+    assert_eq!(
+        prefix,
+        out.payload.len() - 2,
+        "length prefix covers the message"
+    );
+    let answer = Message::from_vec(&out.payload[2..]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.id(), 0x0202);
+    assert_eq!(answer.message_type(), MessageType::Response);
+    assert_eq!(answer.response_code(), ResponseCode::Refused);
+    assert!(answer.recursion_desired(), "RD kept");
+    let question = Message::from_vec(&query).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        answer.queries(),
+        question.queries(),
+        "the question is echoed"
+    );
+    assert!(answer.answers().is_empty() && answer.additionals().is_empty());
+    assert!(dns
+        .pending(endpoint(v6), CLIENT_PORT, 0x0202)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_none());
+    assert_eq!(counter(&dns, DnsCounter::TcpRefused), 1);
+    assert_eq!(
+        counter(&dns, DnsCounter::Refused),
+        0,
+        "UDP REFUSED counted apart"
+    );
+}
+
+#[test_case(false; "ipv4")]
+#[test_case(true; "ipv6")]
+fn an_allowed_tcp_question_with_seq_and_ack_passes_unchanged(v6: bool) {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    let frame = tcp_query_frame_at(
+        v6,
+        &prefixed(&query_message(0x0606, "api.example.com")),
+        7,
+        9,
+        12,
+    );
+    let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run.return_value, TCX_NEXT);
+    assert_eq!(run.packet, frame, "an allowed question is not modified");
+    assert_eq!(counter(&dns, DnsCounter::TcpRefused), 0);
 }
 
 #[test]
