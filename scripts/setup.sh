@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages policyc needs to build and test, but only the ones that are
-# missing: clang >= 16, libelf-dev, zlib1g-dev, pkg-config, make, bpftool, iproute2, dnsmasq-base
-# (the dnsmasq binary only, no system service: the DNS end-to-end test and bench) (Debian/Ubuntu).
+# missing: clang >= 16, libelf-dev, zlib1g-dev, pkg-config, make, bpftool, iproute2, python3
+# (traffic probes in the end-to-end tests), dnsmasq-base (the dnsmasq binary only, no system
+# service: the DNS end-to-end test and bench) (Debian/Ubuntu).
 # Also checks the Rust toolchain (cargo) and reports whether cargo-nextest is available.
 #
 # Exit status: 0 when everything is present (or was installed), 1 when something is missing and
@@ -56,7 +57,7 @@ done
 have_tool() {
     command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]] || [[ -x "/sbin/$1" ]]
 }
-for pair in pkg-config:pkg-config make:make bpftool:bpftool ip:iproute2 dnsmasq:dnsmasq-base; do
+for pair in pkg-config:pkg-config make:make bpftool:bpftool ip:iproute2 python3:python3 dnsmasq:dnsmasq-base; do
     tool=${pair%%:*}
     pkg=${pair#*:}
     if have_tool "$tool"; then
