@@ -10,16 +10,17 @@
 //! (program type, JIT, attach type) holds by construction; `slot_program_id` lets `status`
 //! verify what sits in each slot.
 
-use std::os::fd::{AsFd, BorrowedFd};
-use std::path::PathBuf;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle, ObjectBuilder, ProgramHandle};
-use policyc_backends::dispatch::{map_names, programs, slot_of};
+use libbpf_rs::{MapCore, MapFlags, MapHandle, ObjectBuilder, OpenObject, ProgramHandle};
+use policyc_backends::dispatch::{map_names, programs};
 use policyc_backends::layout::Direction;
 use policyc_backends::DISPATCH_OBJECT;
 
 use super::error::NodeError;
 use super::pins::{direction_name, NodePaths, DIRECTIONS};
+use super::slots::{ProgramSlots, SlotStage};
 use crate::attach::{create_link, pin_fd, LinkTarget};
 use crate::datapath::AttachKind;
 use crate::verifier::load_with_verifier_log;
@@ -49,13 +50,35 @@ pub fn program_array_name(direction: Direction) -> &'static str {
     }
 }
 
-/// An endpoint's pinned dispatcher maps, opened.
+/// Opens the dispatcher object (`policyc_backends::DISPATCH_OBJECT`) as `name`, with only the
+/// `wanted` programs to be loaded.
+pub fn open_dispatch_object(name: &str, wanted: &[&str]) -> Result<OpenObject, crate::LoaderError> {
+    let mut builder = ObjectBuilder::default();
+    builder.name(name).map_err(crate::LoaderError::Open)?;
+    let mut open = builder
+        .open_memory(DISPATCH_OBJECT)
+        .map_err(crate::LoaderError::Open)?;
+    for mut prog in open.progs_mut() {
+        let load = wanted.contains(&prog.name().to_string_lossy().as_ref());
+        prog.set_autoload(load);
+    }
+    Ok(open)
+}
+
+/// An endpoint's pinned dispatcher maps, opened: the active-generation word and the two
+/// program arrays (whose `slot_program_id`/`write_slot` it offers through `Deref`).
 #[derive(Debug)]
 pub struct Dispatcher {
-    endpoint: String,
     active: MapHandle,
-    ingress: MapHandle,
-    egress: MapHandle,
+    slots: ProgramSlots,
+}
+
+impl std::ops::Deref for Dispatcher {
+    type Target = ProgramSlots;
+
+    fn deref(&self) -> &ProgramSlots {
+        &self.slots
+    }
 }
 
 fn pin_path(paths: &NodePaths, endpoint: &str, map: &str) -> PathBuf {
@@ -88,11 +111,12 @@ impl Dispatcher {
                 format!("opening {}", path.display()),
             ))
         };
+        let active = open(map_names::ACTIVE_GENERATION)?;
+        let ingress = open(map_names::PROGRAMS_INGRESS)?;
+        let egress = open(map_names::PROGRAMS_EGRESS)?;
         Ok(Dispatcher {
-            endpoint: endpoint.to_owned(),
-            active: open(map_names::ACTIVE_GENERATION)?,
-            ingress: open(map_names::PROGRAMS_INGRESS)?,
-            egress: open(map_names::PROGRAMS_EGRESS)?,
+            active,
+            slots: ProgramSlots::new(endpoint, SlotStage::Main, ingress, egress),
         })
     }
 
@@ -108,21 +132,11 @@ impl Dispatcher {
             endpoint: endpoint.to_owned(),
             source,
         };
-        let mut builder = ObjectBuilder::default();
-        builder
-            .name("policyc_dispatch")
-            .map_err(|e| load_error(crate::LoaderError::Open(e)))?;
-        let mut open = builder
-            .open_memory(DISPATCH_OBJECT)
-            .map_err(|e| load_error(crate::LoaderError::Open(e)))?;
         let wanted: Vec<&str> = DIRECTIONS
             .iter()
             .map(|d| dispatcher_program_name(*d, kind))
             .collect();
-        for mut prog in open.progs_mut() {
-            let load = wanted.contains(&prog.name().to_string_lossy().as_ref());
-            prog.set_autoload(load);
-        }
+        let open = open_dispatch_object("policyc_dispatch", &wanted).map_err(load_error)?;
         let mut object = load_with_verifier_log(open).map_err(load_error)?;
         let mut pinned: Vec<PathBuf> = Vec::new();
         let result = (|| {
@@ -164,132 +178,82 @@ impl Dispatcher {
         result
     }
 
-    fn array(&self, direction: Direction) -> &MapHandle {
-        match direction {
-            Direction::Ingress => &self.ingress,
-            Direction::Egress => &self.egress,
-        }
-    }
-
     /// The active generation word (0 before the first flip).
     pub fn active_generation(&self) -> Result<u64, NodeError> {
         let value = self
             .active
             .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
             .map_err(NodeError::kernel(
-                &self.endpoint,
+                self.endpoint(),
                 "reading the active generation",
             ))?;
         let bytes: [u8; 4] = value
             .as_deref()
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| NodeError::State {
-                endpoint: self.endpoint.clone(),
+                endpoint: self.endpoint().to_owned(),
                 problem: "the active-generation map has no 4-byte value".into(),
             })?;
         Ok(u64::from(u32::from_ne_bytes(bytes)))
-    }
-
-    /// The id of the program in a direction's slot (None: empty).
-    pub fn slot_program_id(&self, direction: Direction, slot: u32) -> Option<u32> {
-        let value = self
-            .array(direction)
-            .lookup(&slot.to_ne_bytes(), MapFlags::ANY)
-            .ok()
-            .flatten()?;
-        let bytes: [u8; 4] = value.as_slice().try_into().ok()?;
-        Some(u32::from_ne_bytes(bytes))
-    }
-
-    /// Puts `program` into the slot of `generation` in a direction's array. The kernel refuses a
-    /// program of another type or attach type than the dispatcher's.
-    pub fn write_slot(
-        &self,
-        direction: Direction,
-        generation: u64,
-        program: BorrowedFd<'_>,
-    ) -> Result<(), NodeError> {
-        use std::os::fd::AsRawFd;
-        let slot = slot_of(generation);
-        self.array(direction)
-            .update(
-                &slot.to_ne_bytes(),
-                &program.as_raw_fd().to_ne_bytes(),
-                MapFlags::ANY,
-            )
-            .map_err(NodeError::kernel(
-                &self.endpoint,
-                format!(
-                    "writing generation {generation} into {} slot {slot}",
-                    direction_name(direction)
-                ),
-            ))
     }
 
     /// THE switch: one update of the active-generation word moves both directions to
     /// `generation` at once.
     pub fn flip(&self, generation: u64) -> Result<(), NodeError> {
         let word = u32::try_from(generation).map_err(|_| NodeError::State {
-            endpoint: self.endpoint.clone(),
+            endpoint: self.endpoint().to_owned(),
             problem: format!("generation {generation} does not fit the 32-bit generation word"),
         })?;
         self.active
             .update(&0u32.to_ne_bytes(), &word.to_ne_bytes(), MapFlags::ANY)
             .map_err(NodeError::kernel(
-                &self.endpoint,
+                self.endpoint(),
                 format!("switching to generation {generation}"),
             ))
     }
 }
 
-/// Attaches the pinned dispatcher of `direction` at `target` and pins the link; a link already
-/// pinned is left alone (an interrupted first install is completed, not duplicated).
+/// Attaches the pinned dispatcher of `direction` at `target` and pins the link. Without
+/// `replace`, a link already pinned is left alone (an interrupted first install is completed,
+/// not duplicated). With `replace` (a recreated interface, a moved cgroup), the new link is
+/// pinned beside the old one and renamed over it, which drops the old link's last reference
+/// (detaching it wherever it still was).
 pub fn attach_dispatcher(
     paths: &NodePaths,
     endpoint: &str,
     direction: Direction,
     target: LinkTarget<'_>,
+    replace: bool,
 ) -> Result<(), NodeError> {
     let link_path = paths.link(endpoint, direction);
-    if link_path.exists() {
-        return Ok(());
+    if !replace {
+        if link_path.exists() {
+            return Ok(());
+        }
+        let link = link_dispatcher(paths, endpoint, direction, target)?;
+        return pin_link(endpoint, &link, &link_path);
     }
-    let program = ProgramHandle::from_pinned_path(paths.dispatcher(endpoint, direction))
-        .map_err(NodeError::kernel(endpoint, "opening the pinned dispatcher"))?;
-    let link = create_link(
-        program.as_fd(),
-        &format!("{endpoint} {} dispatcher", direction_name(direction)),
-        direction,
-        target,
-    )
-    .map_err(|source| NodeError::Load {
-        endpoint: endpoint.to_owned(),
-        source,
-    })?;
-    pin_fd(link.as_fd(), &link_path).map_err(NodeError::kernel(
-        endpoint,
-        format!("pinning {}", link_path.display()),
-    ))
-}
-
-/// Re-attaches the pinned dispatcher of `direction` at a new `target` (a recreated interface,
-/// a moved cgroup): the new link is pinned beside the old one and renamed over it, which drops
-/// the old link's last reference (detaching it wherever it still was).
-pub fn move_dispatcher(
-    paths: &NodePaths,
-    endpoint: &str,
-    direction: Direction,
-    target: LinkTarget<'_>,
-) -> Result<(), NodeError> {
-    let link_path = paths.link(endpoint, direction);
     // bpffs names cannot contain a dot.
     let staged = paths
         .endpoint_dir(endpoint)
         .join(format!("link_{}_moving", direction_name(direction)));
     let _ = std::fs::remove_file(&staged);
+    let link = link_dispatcher(paths, endpoint, direction, target)?;
+    pin_link(endpoint, &link, &staged)?;
+    std::fs::rename(&staged, &link_path).map_err(NodeError::io(&link_path))
+}
+
+/// Creates a (not yet pinned) link of the endpoint's pinned dispatcher of `direction` at
+/// `target`.
+fn link_dispatcher(
+    paths: &NodePaths,
+    endpoint: &str,
+    direction: Direction,
+    target: LinkTarget<'_>,
+) -> Result<OwnedFd, NodeError> {
     let program = ProgramHandle::from_pinned_path(paths.dispatcher(endpoint, direction))
         .map_err(NodeError::kernel(endpoint, "opening the pinned dispatcher"))?;
-    let link = create_link(
+    create_link(
         program.as_fd(),
         &format!("{endpoint} {} dispatcher", direction_name(direction)),
         direction,
@@ -298,10 +262,12 @@ pub fn move_dispatcher(
     .map_err(|source| NodeError::Load {
         endpoint: endpoint.to_owned(),
         source,
-    })?;
-    pin_fd(link.as_fd(), &staged).map_err(NodeError::kernel(
+    })
+}
+
+fn pin_link(endpoint: &str, link: &OwnedFd, path: &Path) -> Result<(), NodeError> {
+    pin_fd(link.as_fd(), path).map_err(NodeError::kernel(
         endpoint,
-        format!("pinning {}", staged.display()),
-    ))?;
-    std::fs::rename(&staged, &link_path).map_err(NodeError::io(&link_path))
+        format!("pinning {}", path.display()),
+    ))
 }

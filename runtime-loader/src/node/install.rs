@@ -78,11 +78,11 @@ use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use libbpf_rs::{MapHandle, ProgramHandle};
+use libbpf_rs::ProgramHandle;
 use policyc_backends::MapImage;
 
 use super::artifact::{Artifact, EndpointInstall};
-use super::dispatch::{attach_dispatcher, move_dispatcher, Dispatcher, DISPATCH_MAPS};
+use super::dispatch::{attach_dispatcher, Dispatcher, DISPATCH_MAPS};
 use super::dns::dispatch::{attach_after_main, DnsDispatcher};
 use super::dns::install::{stage_generation, write_dns_slots};
 use super::dns::DnsOptions;
@@ -93,6 +93,7 @@ use super::pins::{
     direction_name, live_state, pinned_program_id, AttachPoint, GenerationRecord, NodePaths,
     DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
 };
+use super::shared_maps::{pin_map, reuse_if_pinned};
 use crate::attach::LinkTarget;
 use crate::datapath::{AttachKind, DatapathInstance, LoadRequest};
 
@@ -310,14 +311,7 @@ fn load_generation(
             if !SHARED_MAPS.contains(&map_name.as_str()) {
                 continue;
             }
-            let pinned = endpoint_dir.join(&map_name);
-            if pinned.exists() {
-                map.reuse_pinned_map(&pinned)
-                    .map_err(|source| crate::LoaderError::Map {
-                        map: format!("{map_name} (reusing {})", pinned.display()),
-                        source,
-                    })?;
-            }
+            reuse_if_pinned(&mut map, &map_name, &endpoint_dir.join(&map_name))?;
         }
         Ok(())
     })
@@ -342,16 +336,7 @@ fn pin_generation(
         if path.exists() {
             continue; // a shared map this object reuses
         }
-        let map = instance.map(map_name).map_err(|source| NodeError::Load {
-            endpoint: name.to_owned(),
-            source,
-        })?;
-        let mut handle = MapHandle::try_from(&map)
-            .map_err(NodeError::kernel(name, format!("duplicating {map_name}")))?;
-        handle.pin(&path).map_err(NodeError::kernel(
-            name,
-            format!("pinning {}", path.display()),
-        ))?;
+        pin_map(name, map_name, instance.map(map_name), &path)?;
     }
     let mut ids = BTreeMap::new();
     for direction in DIRECTIONS {
@@ -529,7 +514,7 @@ fn switch_to(
     dispatcher.flip(generation)?;
     if let Starting::Fresh = starting {
         for direction in DIRECTIONS {
-            attach_dispatcher(paths, name, direction, link_target(attach))?;
+            attach_dispatcher(paths, name, direction, link_target(attach), false)?;
         }
     }
     Ok(())
@@ -601,7 +586,7 @@ pub fn install_endpoint(
         // After the flip: the new generation stays whatever happens here (an error is reported
         // and `status` shows the endpoint DETACHED until an apply succeeds).
         for direction in DIRECTIONS {
-            move_dispatcher(paths, name, direction, link_target(&attach))?;
+            attach_dispatcher(paths, name, direction, link_target(&attach), true)?;
         }
     }
     // The DNS stage right after the main dispatchers: at a first install, at a recreated

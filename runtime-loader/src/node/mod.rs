@@ -35,6 +35,8 @@ pub mod hook;
 pub mod inspect;
 pub mod install;
 pub mod pins;
+pub mod shared_maps;
+pub mod slots;
 pub mod unload;
 
 pub use error::NodeError;

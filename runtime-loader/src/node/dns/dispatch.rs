@@ -13,19 +13,20 @@
 //! The DNS programs share the attach types of the dispatchers that tail-call them (questions:
 //! tcx ingress, answers: tcx egress), so the kernel's program-array compatibility check holds.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle, ObjectBuilder, ProgramHandle};
+use libbpf_rs::{MapCore, MapHandle, ProgramHandle};
 use policyc_backends::dispatch::{map_names, programs, slot_of};
 use policyc_backends::layout::Direction;
-use policyc_backends::DISPATCH_OBJECT;
 
 use super::paths::dns_dir;
 use crate::attach::{kernel_attach_type, pin_fd};
 use crate::datapath::AttachKind;
+use crate::node::dispatch::open_dispatch_object;
 use crate::node::error::NodeError;
 use crate::node::pins::{direction_name, NodePaths, DIRECTIONS};
+use crate::node::slots::{ProgramSlots, SlotStage};
 use crate::verifier::load_with_verifier_log;
 
 /// The DNS stage program array of a direction.
@@ -84,12 +85,19 @@ fn stage_pins(paths: &NodePaths, endpoint: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// An endpoint's pinned DNS stage program arrays, opened.
+/// An endpoint's pinned DNS stage program arrays, opened (their `slot_program_id`/`write_slot`
+/// are offered through `Deref`).
 #[derive(Debug)]
 pub struct DnsDispatcher {
-    endpoint: String,
-    ingress: MapHandle,
-    egress: MapHandle,
+    slots: ProgramSlots,
+}
+
+impl std::ops::Deref for DnsDispatcher {
+    type Target = ProgramSlots;
+
+    fn deref(&self) -> &ProgramSlots {
+        &self.slots
+    }
 }
 
 impl DnsDispatcher {
@@ -107,10 +115,10 @@ impl DnsDispatcher {
                 format!("opening {}", path.display()),
             ))
         };
+        let ingress = open(Direction::Ingress)?;
+        let egress = open(Direction::Egress)?;
         Ok(DnsDispatcher {
-            endpoint: endpoint.to_owned(),
-            ingress: open(Direction::Ingress)?,
-            egress: open(Direction::Egress)?,
+            slots: ProgramSlots::new(endpoint, SlotStage::Dns, ingress, egress),
         })
     }
 
@@ -139,21 +147,11 @@ impl DnsDispatcher {
             endpoint: endpoint.to_owned(),
             source,
         };
-        let mut builder = ObjectBuilder::default();
-        builder
-            .name("policyc_dns_dispatch")
-            .map_err(|e| load_error(crate::LoaderError::Open(e)))?;
-        let mut open = builder
-            .open_memory(DISPATCH_OBJECT)
-            .map_err(|e| load_error(crate::LoaderError::Open(e)))?;
         let wanted: Vec<&str> = DIRECTIONS
             .iter()
             .flat_map(|d| [dispatcher_program_name(*d), pass_program_name(*d)])
             .collect();
-        for mut prog in open.progs_mut() {
-            let load = wanted.contains(&prog.name().to_string_lossy().as_ref());
-            prog.set_autoload(load);
-        }
+        let mut open = open_dispatch_object("policyc_dns_dispatch", &wanted).map_err(load_error)?;
         for mut map in open.maps_mut() {
             if map.name().to_string_lossy() == map_names::ACTIVE_GENERATION {
                 map.reuse_pinned_map(word).map_err(|source| {
@@ -207,47 +205,6 @@ impl DnsDispatcher {
             Self::remove(paths, endpoint);
         }
         result
-    }
-
-    fn array(&self, direction: Direction) -> &MapHandle {
-        match direction {
-            Direction::Ingress => &self.ingress,
-            Direction::Egress => &self.egress,
-        }
-    }
-
-    /// The id of the program in a direction's DNS slot (None: empty).
-    pub fn slot_program_id(&self, direction: Direction, slot: u32) -> Option<u32> {
-        let value = self
-            .array(direction)
-            .lookup(&slot.to_ne_bytes(), MapFlags::ANY)
-            .ok()
-            .flatten()?;
-        let bytes: [u8; 4] = value.as_slice().try_into().ok()?;
-        Some(u32::from_ne_bytes(bytes))
-    }
-
-    /// Puts `program` (a DNS program or the pass-through) into the DNS slot of `generation`.
-    pub fn write_slot(
-        &self,
-        direction: Direction,
-        generation: u64,
-        program: BorrowedFd<'_>,
-    ) -> Result<(), NodeError> {
-        let slot = slot_of(generation);
-        self.array(direction)
-            .update(
-                &slot.to_ne_bytes(),
-                &program.as_raw_fd().to_ne_bytes(),
-                MapFlags::ANY,
-            )
-            .map_err(NodeError::kernel(
-                &self.endpoint,
-                format!(
-                    "writing generation {generation} into the {} DNS slot {slot}",
-                    direction_name(direction)
-                ),
-            ))
     }
 }
 

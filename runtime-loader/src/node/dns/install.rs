@@ -56,6 +56,7 @@ use crate::dns::DnsInstance;
 use crate::node::artifact::{Artifact, EndpointInstall};
 use crate::node::error::NodeError;
 use crate::node::pins::{AttachPoint, NodePaths, DIRECTIONS};
+use crate::node::shared_maps::{pin_map, reuse_if_pinned};
 
 /// The only port the DNS object judges.
 pub const DNS_PORT: &str = "53";
@@ -201,27 +202,21 @@ fn load(paths: &NodePaths, name: &str, images: &[MapImage]) -> Result<DnsInstanc
             if map_name == layout_maps::EVENTS {
                 // The endpoint's event ring (pinned by its main datapath): DNS drops are
                 // reported next to the L3/L4 verdicts.
-                let pinned = paths.map(name, 0, layout_maps::EVENTS);
-                if pinned.exists() {
-                    map.reuse_pinned_map(&pinned)
-                        .map_err(|source| crate::LoaderError::Map {
-                            map: format!("{map_name} (reusing {})", pinned.display()),
-                            source,
-                        })?;
-                }
+                reuse_if_pinned(
+                    &mut map,
+                    &map_name,
+                    &paths.map(name, 0, layout_maps::EVENTS),
+                )?;
                 continue;
             }
             if !SHARED_DNS_MAPS.contains(&map_name.as_str()) {
                 continue;
             }
-            let pinned = paths::shared_map(paths, name, &map_name);
-            if pinned.exists() {
-                map.reuse_pinned_map(&pinned)
-                    .map_err(|source| crate::LoaderError::Map {
-                        map: format!("{map_name} (reusing {})", pinned.display()),
-                        source,
-                    })?;
-            }
+            reuse_if_pinned(
+                &mut map,
+                &map_name,
+                &paths::shared_map(paths, name, &map_name),
+            )?;
         }
         Ok(())
     })
@@ -244,16 +239,7 @@ fn pin_generation(
         if path.exists() {
             continue;
         }
-        let map = instance.map(map_name).map_err(|source| NodeError::Load {
-            endpoint: name.to_owned(),
-            source,
-        })?;
-        let mut handle = MapHandle::try_from(&map)
-            .map_err(NodeError::kernel(name, format!("duplicating {map_name}")))?;
-        handle.pin(&path).map_err(NodeError::kernel(
-            name,
-            format!("pinning {}", path.display()),
-        ))?;
+        pin_map(name, map_name, instance.map(map_name), &path)?;
     }
     let mut ids = [0u32; 2];
     for (slot, (hook, program)) in ids.iter_mut().zip(DNS_HOOKS) {
