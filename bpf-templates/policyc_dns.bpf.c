@@ -412,21 +412,12 @@ static __always_inline void refuse_message(__u8 *m, __u32 at)
 		m[at + k] = 0;
 }
 
-/* Rewrites the query into a REFUSED answer (header + question only) addressed back to the
- * endpoint, with valid IP and UDP checksums. Returns 0 on success. */
-static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_packet *p,
-					      __u32 qname_len)
+/* Turns the (already resized) frame around for a reply carrying l4_len bytes of L4 (UDP or
+ * TCP): MACs and IP addresses swapped, IP lengths, TTL 64, IPv4 header checksum. Leaves the
+ * reply's L4 pseudo-header sum in *l4_sum. Returns 0 on success. */
+static __always_inline int turn_around(struct __sk_buff *skb, const struct dns_packet *p,
+				       __u32 l4_len, __u8 l4proto, __u64 *l4_sum)
 {
-	__u32 zero = 0;
-	__u32 dns_len = DNS_HDR_LEN + qname_len + 4;
-	if (dns_len > p->dns_len)
-		return -1;
-	__u32 udp_len = 8 + dns_len;
-	__u32 ip_hdr = p->family == 4 ? 20 : 40;
-	__u32 new_len = ETH_HLEN + ip_hdr + udp_len;
-	if (bpf_skb_change_tail(skb, new_len, 0) < 0)
-		return -1;
-
 	__u8 macs[12];
 	if (bpf_skb_load_bytes(skb, 0, macs, 12) < 0)
 		return -1;
@@ -436,7 +427,7 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 	if (bpf_skb_store_bytes(skb, 0, swapped, 12, 0) < 0)
 		return -1;
 
-	/* UDP pseudo-header sum (addresses are swapped but the sum is symmetric). */
+	/* L4 pseudo-header sum (addresses are swapped but the sum is symmetric). */
 	__u64 sum = 0;
 	if (p->family == 4) {
 		__u8 hdr[20];
@@ -444,7 +435,7 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 			return -1;
 		__builtin_memcpy(&hdr[12], p->daddr, 4);
 		__builtin_memcpy(&hdr[16], p->saddr, 4);
-		__u16 tot = (__u16)(20 + udp_len);
+		__u16 tot = (__u16)(20 + l4_len);
 		hdr[2] = tot >> 8;
 		hdr[3] = tot & 0xff;
 		hdr[8] = 64;
@@ -461,15 +452,36 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 			return -1;
 		__builtin_memcpy(&hdr[8], p->daddr, 16);
 		__builtin_memcpy(&hdr[24], p->saddr, 16);
-		hdr[4] = udp_len >> 8;
-		hdr[5] = udp_len & 0xff;
+		hdr[4] = l4_len >> 8;
+		hdr[5] = l4_len & 0xff;
 		hdr[7] = 64;
 		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 40, 0) < 0)
 			return -1;
 		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[8], 32, 0);
 	}
-	__be32 proto_len = bpf_htonl(IPPROTO_UDP_ + udp_len);
-	sum = bpf_csum_diff(NULL, 0, &proto_len, 4, fold(sum));
+	__be32 proto_len = bpf_htonl(l4proto + l4_len);
+	*l4_sum = bpf_csum_diff(NULL, 0, &proto_len, 4, fold(sum));
+	return 0;
+}
+
+/* Rewrites the query into a REFUSED answer (header + question only) addressed back to the
+ * endpoint, with valid IP and UDP checksums. Returns 0 on success. */
+static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_packet *p,
+					      __u32 qname_len)
+{
+	__u32 zero = 0;
+	__u32 dns_len = DNS_HDR_LEN + qname_len + 4;
+	if (dns_len > p->dns_len)
+		return -1;
+	__u32 udp_len = 8 + dns_len;
+	__u32 ip_hdr = p->family == 4 ? 20 : 40;
+	__u32 new_len = ETH_HLEN + ip_hdr + udp_len;
+	if (bpf_skb_change_tail(skb, new_len, 0) < 0)
+		return -1;
+
+	__u64 sum;
+	if (turn_around(skb, p, udp_len, IPPROTO_UDP_, &sum) < 0)
+		return -1;
 
 	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
 	if (!s)
@@ -530,49 +542,9 @@ static __always_inline int synthesize_refused_tcp(struct __sk_buff *skb, struct 
 	if (bpf_skb_change_tail(skb, ETH_HLEN + ip_hdr + tcp_len, 0) < 0)
 		return -1;
 
-	__u8 macs[12];
-	if (bpf_skb_load_bytes(skb, 0, macs, 12) < 0)
+	__u64 sum;
+	if (turn_around(skb, p, tcp_len, IPPROTO_TCP_, &sum) < 0)
 		return -1;
-	__u8 swapped[12];
-	__builtin_memcpy(swapped, &macs[6], 6);
-	__builtin_memcpy(&swapped[6], macs, 6);
-	if (bpf_skb_store_bytes(skb, 0, swapped, 12, 0) < 0)
-		return -1;
-
-	/* TCP pseudo-header sum (addresses are swapped but the sum is symmetric). */
-	__u64 sum = 0;
-	if (p->family == 4) {
-		__u8 hdr[20];
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
-			return -1;
-		__builtin_memcpy(&hdr[12], p->daddr, 4);
-		__builtin_memcpy(&hdr[16], p->saddr, 4);
-		__u16 tot = (__u16)(20 + tcp_len);
-		hdr[2] = tot >> 8;
-		hdr[3] = tot & 0xff;
-		hdr[8] = 64;
-		hdr[10] = 0;
-		hdr[11] = 0;
-		__u16 ip_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)hdr, 20, 0));
-		__builtin_memcpy(&hdr[10], &ip_csum, 2);
-		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 20, 0) < 0)
-			return -1;
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[12], 8, 0);
-	} else {
-		__u8 hdr[40];
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
-			return -1;
-		__builtin_memcpy(&hdr[8], p->daddr, 16);
-		__builtin_memcpy(&hdr[24], p->saddr, 16);
-		hdr[4] = tcp_len >> 8;
-		hdr[5] = tcp_len & 0xff;
-		hdr[7] = 64;
-		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 40, 0) < 0)
-			return -1;
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[8], 32, 0);
-	}
-	__be32 proto_len = bpf_htonl(IPPROTO_TCP_ + tcp_len);
-	sum = bpf_csum_diff(NULL, 0, &proto_len, 4, fold(sum));
 
 	/* TCP header: ports swapped, seq/ack from the question, PSH|ACK, checksum below. */
 	__u8 reply_tcp[20];
