@@ -176,6 +176,10 @@ pub enum Probe {
     Icmp,
 }
 
+/// One expected verdict: name, protocol, sending endpoint, source, destination, port, and
+/// whether the probe must get through.
+pub type ProbeCase<'a> = (&'a str, Probe, &'a str, IpAddr, IpAddr, u16, bool);
+
 impl Topology {
     /// A fresh id: process id and a per-process counter (tests of one binary run in threads).
     fn fresh_id() -> (String, u32) {
@@ -392,6 +396,21 @@ impl Topology {
             .args([&src.to_string(), &dst.to_string(), &port.to_string(), "0.7"])
             .output();
         output.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
+    }
+
+    /// Runs every case and names those whose outcome differs from the expectation (empty: all
+    /// verdicts right).
+    pub fn wrong_verdicts(&self, cases: &[ProbeCase<'_>]) -> Vec<String> {
+        cases
+            .iter()
+            .filter(|(_, kind, from, src, dst, port, expected)| {
+                self.probe(*kind, from, *src, *dst, *port) != *expected
+            })
+            .map(|(name, .., expected)| {
+                let outcome = if *expected { "delivered" } else { "dropped" };
+                format!("{name}: expected {outcome}")
+            })
+            .collect()
     }
 
     /// How the root namespace routes a packet arriving from endpoint `from` (source `src`) to

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use policyc::build::{build_artifact, BuildRequest};
 use policyc::frontend::source::SourceMap;
-use policyc_testsuite::netns::{run, Probe, Topology};
+use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 
 fn addr(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -339,7 +339,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     assert!(stderr.contains("L7 NOT enforced"), "{stderr}");
 
     // Verdicts with real traffic.
-    let cases: &[(&str, Probe, &str, IpAddr, IpAddr, u16, bool)] = &[
+    let cases: &[ProbeCase] = &[
         (
             "world → storefront https",
             Probe::Tcp,
@@ -449,15 +449,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
             false,
         ),
     ];
-    let mut wrong = Vec::new();
-    for (name, kind, from, src, dst, port, expected) in cases {
-        if topology.probe(*kind, from, *src, *dst, *port) != *expected {
-            wrong.push(format!(
-                "{name}: expected {}",
-                if *expected { "delivered" } else { "dropped" }
-            ));
-        }
-    }
+    let wrong = topology.wrong_verdicts(cases);
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
 
     // A drop event names the rule: egress to the cloud metadata address is denied explicitly.

@@ -7,7 +7,7 @@
 use policyc::build::specialize::SpecializeOptions;
 use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
 use policyc::frontend::source::SourceMap;
-use policyc_testsuite::netns::{run, Probe, Topology};
+use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -172,7 +172,7 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
     let prometheus = addr("198.18.4.10");
     let front = addr("198.18.1.10");
     let api = addr("198.18.1.20");
-    let cases: &[(&str, Probe, &str, IpAddr, IpAddr, u16, bool)] = &[
+    let cases: &[ProbeCase] = &[
         (
             "world → storefront https",
             Probe::Tcp,
@@ -228,13 +228,7 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
             false,
         ),
     ];
-    let wrong: Vec<String> = cases
-        .iter()
-        .filter(|(_, kind, from, src, dst, port, want)| {
-            topology.probe(*kind, from, *src, *dst, *port) != *want
-        })
-        .map(|(name, .., want)| format!("{name}: expected allowed={want}"))
-        .collect();
+    let wrong = topology.wrong_verdicts(cases);
     assert!(
         wrong.is_empty(),
         "specialized datapath verdicts:\n{}",
