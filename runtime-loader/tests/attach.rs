@@ -3,7 +3,7 @@
 //! port through and drops the other port until the link is dropped; the endpoint-egress
 //! program as cgroup_skb does the same for a process moved into a fresh cgroup v2.
 
-mod common;
+use crate::common;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -32,10 +32,17 @@ fn in_private_netns(test: &str) -> bool {
         return false;
     }
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    // libtest names a test by its module path without the crate: `attach::<test>`.
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
     let status = Command::new("unshare")
         .arg("-n")
         .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            &format!("{module}::{test}"),
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(INNER, "1")
         .status()
         .unwrap_or_else(|e| panic!("running unshare -n (needed for attach tests): {e}"));

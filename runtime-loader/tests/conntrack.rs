@@ -2,7 +2,7 @@
 //! replies of never-seen or denied flows are judged by policy, ICMP errors about known flows
 //! pass, entries expire, and per-rule counters count. Both attach kinds.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

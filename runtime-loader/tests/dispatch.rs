@@ -5,7 +5,7 @@
 //! the same flip switches its slots, a generation without DNS programs passes (`TCX_NEXT`), an
 //! empty DNS slot drops.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};

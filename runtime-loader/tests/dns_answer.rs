@@ -2,7 +2,7 @@
 //! addresses, all of them before the answer passes; everything else is counted and teaches
 //! nothing.
 
-mod dns_common;
+use crate::dns_common;
 
 use std::net::IpAddr;
 

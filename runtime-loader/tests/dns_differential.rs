@@ -7,7 +7,7 @@
 //! classes and opaque RDATA alone; everything else (names, pointers, counts, lengths,
 //! truncation) is mutated.
 
-mod dns_common;
+use crate::dns_common;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

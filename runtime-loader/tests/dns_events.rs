@@ -3,7 +3,7 @@
 //! the object's `pc_events` ring (the endpoint's, once the loader reuses it), with the DNS
 //! server as the peer and a DNS reason; allowed questions and plain answers put none.
 
-mod dns_common;
+use crate::dns_common;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -2,7 +2,7 @@
 //! pass; denied questions come back as REFUSED answers with valid checksums; malformed DNS to
 //! port 53 is dropped; other traffic is not touched.
 
-mod dns_common;
+use crate::dns_common;
 
 use dns_common::*;
 use policyc_backends::dns::{name_hash, DnsConfig, DnsCounter};

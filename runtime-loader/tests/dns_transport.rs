@@ -6,7 +6,7 @@
 //! first fragments of UDP/53 questions and answers are dropped and counted (later fragments are
 //! the main datapath's business); port 853 from the endpoint is dropped and counted.
 
-mod dns_common;
+use crate::dns_common;
 
 use dns_common::*;
 use policyc_backends::dns::{DnsConfig, DnsCounter};

@@ -1,7 +1,7 @@
 //! Verifier acceptance of the DNS programs, and a verified instruction count that does not
 //! grow with the number of DNS patterns (1 vs 1,000).
 
-mod dns_common;
+use crate::dns_common;
 
 use dns_common::*;
 use policyc_backends::dns::{programs, DnsConfig, DnsLimits, DnsTables};

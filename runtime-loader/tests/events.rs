@@ -1,7 +1,7 @@
 //! Ring-buffer events: a drop produces one decoded record with endpoint, direction, identity,
 //! protocol, port, verdict, reason, rule id and peer address; passes are silent unless enabled.
 
-mod common;
+use crate::common;
 
 use common::*;
 use policyc_backends::layout::{Action, Direction, Reason, Verdict};

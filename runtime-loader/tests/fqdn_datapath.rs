@@ -4,7 +4,7 @@
 //! new flow (established ones keep passing), cluster identities never use the learned map; the
 //! shared learned-map layout matches both objects' BTF; verifier cost stays flat.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -1,7 +1,7 @@
 //! The artifact path: endpoint images and the ipcache written as image files, read back and
 //! loaded, decide exactly like images built in memory.
 
-mod common;
+use crate::common;
 
 use common::*;
 use policyc_backends::layout::Direction;

@@ -2,7 +2,7 @@
 //! 1 to 65,536 intervals (every power-of-two boundary nearby), at every interval edge
 //! (lo - 1, lo, hi, hi + 1) and at pseudo-random ports.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

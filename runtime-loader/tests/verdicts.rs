@@ -2,7 +2,7 @@
 //! hand-made tables of `common::tables()`: allow/deny/default-deny, range edges, unknown
 //! identities, ICMP types, IPv6 extension headers, fragments, truncated and malformed packets.
 
-mod common;
+use crate::common;
 
 use common::*;
 use policyc_backends::layout::{Direction, Reason, Verdict};

@@ -1,7 +1,7 @@
 //! Verifier acceptance: every entry point loads on its own for each attach kind, and the
 //! verified instruction count does not depend on the number of rules (10 vs 10,000).
 
-mod common;
+use crate::common;
 
 use common::*;
 use policyc_backends::layout::{Direction, Verdict};

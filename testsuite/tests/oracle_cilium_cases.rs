@@ -2,7 +2,7 @@
 //! between pods `foo`, `bar`, `baz` and `other` of namespace `prod` (the Go tests compare
 //! resolved L4 filters / map states; here the same rules are judged by the flows they admit).
 
-mod oracle_support;
+use crate::oracle_support;
 
 use oracle_support::*;
 use policyc_ir::l7::{KafkaRule, L7Rules};

@@ -1,7 +1,7 @@
 //! The deny-policy table of Cilium's docs (`Documentation/security/policy/language.rst`,
 //! "Deny Policies"): five sets of ingress policies on the server × three client flows.
 
-mod oracle_support;
+use crate::oracle_support;
 
 use oracle_support::*;
 use policyc_ir::oracle::Decision;

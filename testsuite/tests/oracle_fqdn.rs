@@ -1,7 +1,7 @@
 //! toFQDNs through the oracle: the pattern examples of cilium-semantics.md §1.7 as flows, the
 //! DNS-proxy requirement, and in-cluster addresses never matching.
 
-mod oracle_support;
+use crate::oracle_support;
 
 use oracle_support::*;
 use policyc_ir::oracle::Decision;

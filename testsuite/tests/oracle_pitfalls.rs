@@ -1,7 +1,7 @@
 //! One test per pitfall of cilium-semantics.md §2.9 (pitfall 6, an invalid `specs[]` entry
 //! dropping the whole CNP, is a frontend matter and lives in the flowtests suites).
 
-mod oracle_support;
+use crate::oracle_support;
 
 use oracle_support::*;
 use policyc_ir::l7::L7Rules;

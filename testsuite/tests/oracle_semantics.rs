@@ -1,7 +1,7 @@
 //! Oracle behaviour beyond the pitfalls: localhost, both-sides rule, non-endpoint peers, replies,
 //! enforcement modes, world identities, identity allocation and the ipcache.
 
-mod oracle_support;
+use crate::oracle_support;
 
 use oracle_support::*;
 use policyc_ir::oracle::{Decision, Oracle};

@@ -1,0 +1,8 @@
+//! The `policyc` binary driven as a user would: lint, diff, build --specialize.
+//!
+//! One test binary for the whole folder: every `tests/*.rs` file is a module here, so the
+//! crates are linked once instead of once per file (build time and disk in CI).
+
+mod cli_build_specialize;
+mod cli_diff;
+mod cli_lint;

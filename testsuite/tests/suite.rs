@@ -1,0 +1,42 @@
+//! Cross-crate tests: corpus acceptance, snapshots, oracle-vs-kernel differential tests, netns end-to-end tests.
+//!
+//! One test binary for the whole folder: every `tests/*.rs` file is a module here, so the
+//! crates are linked once instead of once per file (build time and disk in CI).
+
+mod build_artifact;
+mod build_report;
+mod build_report_snapshot;
+mod build_tables_agree_with_oracle;
+mod corpus;
+mod diff_property;
+mod diff_scale;
+mod diff_scenarios;
+mod differential_datapath;
+mod differential_fqdn;
+mod e2e_dns;
+mod e2e_loader;
+mod e2e_loader_checks;
+mod e2e_loader_endpoint_add;
+mod e2e_loader_specialized;
+mod explain_errors;
+mod explain_snapshots;
+mod flowtests_inventory;
+mod flowtests_spec;
+mod flowtests_suites;
+mod flowtests_yaml_semantics;
+mod fqdn_artifact;
+mod frontend_invalid;
+mod frontend_load;
+mod frontend_lowering;
+mod lint_corpus;
+mod lint_rules;
+mod no_panic;
+mod oracle_cilium_cases;
+mod oracle_deny_table;
+mod oracle_fqdn;
+mod oracle_no_panic;
+mod oracle_pitfalls;
+mod oracle_semantics;
+mod oracle_support;
+mod sarif_schema;
+mod specialize;
