@@ -298,6 +298,27 @@ impl AttachPoint {
     }
 }
 
+/// Detaches the link pinned at `path` NOW (BPF_LINK_DETACH), then removes the pin.
+///
+/// Removing a link's last pin detaches it too, but the kernel frees the link from a deferred
+/// work item; until then the dispatcher stays on its hook while the program arrays, whose last
+/// user reference went with their pins, are already emptied — and a dispatcher with an empty
+/// slot drops. Detaching first closes that window. A link whose interface or cgroup is gone
+/// cannot be detached and needs only its pin removed.
+pub fn detach_pinned_link(path: &Path) -> Result<(), NodeError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    if let Ok(link) = Link::open(path) {
+        let _ = link.detach();
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NodeError::io(path)(e)),
+    }
+}
+
 /// Program id of a pinned program.
 pub fn pinned_program_id(path: &Path) -> Option<u32> {
     if !path.exists() {

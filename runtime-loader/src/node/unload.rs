@@ -1,9 +1,10 @@
 //! `unload`: detaches and removes what policyc installed — the named endpoints, or every
-//! endpoint under `<bpffs>/policyc` when none is named. Unpinning the links is what detaches:
-//! they are the last reference to the attachment.
+//! endpoint under `<bpffs>/policyc` when none is named. Every link (main and DNS dispatchers,
+//! both directions) is detached synchronously before any other pin goes: see
+//! [`detach_pinned_link`] for the window that closes.
 
 use super::error::NodeError;
-use super::pins::{NodePaths, DIRECTIONS};
+use super::pins::{detach_pinned_link, NodePaths, DIRECTIONS};
 
 /// Removes the endpoints (all installed ones when `endpoints` is empty); returns their names.
 pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, NodeError> {
@@ -22,14 +23,10 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
     };
     for name in &targets {
         for direction in DIRECTIONS {
-            let link = paths.link(name, direction);
-            match std::fs::remove_file(&link) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(NodeError::io(link)(e)),
-            }
+            detach_pinned_link(&paths.link(name, direction))?;
+            detach_pinned_link(&super::dns::dispatch::link_pin(paths, name, direction))?;
         }
-        // Then the DNS stage right after them (and the previous layout's DNS links).
+        // Then the DNS stage's other pins (and the previous layout's DNS links).
         super::dns::dispatch::DnsDispatcher::remove(paths, name);
         super::dns::install::remove_legacy_links(paths, name);
         // Its DNS inserts stay accounted for with the learned map it leaves entries in.

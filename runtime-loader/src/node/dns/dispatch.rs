@@ -25,7 +25,7 @@ use crate::attach::{kernel_attach_type, pin_fd};
 use crate::datapath::AttachKind;
 use crate::node::dispatch::open_dispatch_object;
 use crate::node::error::NodeError;
-use crate::node::pins::{direction_name, NodePaths, DIRECTIONS};
+use crate::node::pins::{detach_pinned_link, direction_name, NodePaths, DIRECTIONS};
 use crate::node::slots::{ProgramSlots, SlotStage};
 use crate::verifier::load_with_verifier_log;
 
@@ -125,7 +125,7 @@ impl DnsDispatcher {
     /// Removes the DNS stage pins and links (a leftover of an interrupted first creation).
     pub fn remove(paths: &NodePaths, endpoint: &str) {
         for direction in DIRECTIONS {
-            let _ = std::fs::remove_file(link_pin(paths, endpoint, direction));
+            let _ = detach_pinned_link(&link_pin(paths, endpoint, direction));
         }
         for pin in stage_pins(paths, endpoint) {
             let _ = std::fs::remove_file(pin);

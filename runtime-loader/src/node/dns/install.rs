@@ -276,7 +276,7 @@ pub fn hook_of(direction: Direction) -> &'static str {
 /// once the DNS stage dispatcher runs.
 pub fn remove_legacy_links(paths: &NodePaths, name: &str) {
     for (hook, _) in DNS_HOOKS {
-        let _ = std::fs::remove_file(paths::link(paths, name, hook));
+        let _ = crate::node::pins::detach_pinned_link(&paths::link(paths, name, hook));
     }
 }
 
