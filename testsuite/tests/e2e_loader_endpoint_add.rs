@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use policyc::build::{build_artifact, BuildRequest};
+use policyc::build::specialize::SpecializeOptions;
+use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
 use policyc::frontend::source::SourceMap;
 use policyc_backends::layout::map_names;
 use policyc_backends::layout::{Direction, PolicycConfig, PortfnKind, Verdict};
@@ -113,7 +114,14 @@ fn l4_example_policies(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-fn build(inventory: &Path, examples: &Path, extra_policies: &[PathBuf], out: &Path) {
+/// Builds the artifact; `specialize`: with `--specialize`, objects cached in that directory.
+fn build(
+    inventory: &Path,
+    examples: &Path,
+    extra_policies: &[PathBuf],
+    out: &Path,
+    specialize: Option<&Path>,
+) {
     let mut policies = vec![examples.to_path_buf()];
     policies.extend(extra_policies.iter().cloned());
     let request = BuildRequest {
@@ -122,10 +130,25 @@ fn build(inventory: &Path, examples: &Path, extra_policies: &[PathBuf], out: &Pa
         output: out.to_path_buf(),
         options: Default::default(),
     };
+    let options = specialize.map(|cache| SpecializeOptions {
+        cache_dir: cache.to_path_buf(),
+        ..SpecializeOptions::default()
+    });
+    let progress = BuildProgress {
+        on_start: &|_| {},
+        on_endpoint_done: &|| {},
+        on_objects: &|_| {},
+        on_object_done: &|| {},
+    };
     let mut sources = SourceMap::default();
-    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
+    if let Err(e) = build_artifact_with(&request, options.as_ref(), &mut sources, &progress) {
         panic!("build: {e}");
     }
+}
+
+/// Where `--specialize` builds of this node cache their objects.
+fn object_cache(node: &Node) -> PathBuf {
+    node.work.path().join("object-cache")
 }
 
 /// Unloads, removes the test cgroups and unmounts the private bpffs.
@@ -179,9 +202,13 @@ impl Node {
     }
 }
 
-/// Builds the loader and the examples, mounts a private bpffs and installs every example
-/// endpoint on its own cgroup.
-fn installed_examples(tag: &str, extra_policies: &[(&str, &str)]) -> (Node, PathBuf) {
+/// Builds the loader and the examples (`specialize`: with `--specialize`), mounts a private
+/// bpffs and installs every example endpoint on its own cgroup.
+fn installed_examples(
+    tag: &str,
+    extra_policies: &[(&str, &str)],
+    specialize: bool,
+) -> (Node, PathBuf) {
     loader_binary();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let artifact = work.path().join("artifact");
@@ -192,11 +219,13 @@ fn installed_examples(tag: &str, extra_policies: &[(&str, &str)]) -> (Node, Path
         extra.push(path);
     }
     let examples = l4_example_policies(&work.path().join("policies"));
+    let cache = work.path().join("object-cache");
     build(
         &workspace().join("policy-examples/inventory.yaml"),
         &examples,
         &extra,
         &artifact,
+        specialize.then_some(cache.as_path()),
     );
     let bpffs = work.path().join("bpffs");
     std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
@@ -380,9 +409,9 @@ fn every_live_map(node: &Node) -> Vec<Installed> {
     ENDPOINTS.iter().map(|e| live(node, e)).collect()
 }
 
-#[test]
-fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
-    let (node, artifact) = installed_examples("equal", &[]);
+/// Admits `shop/api-2` (a second `app=api` replica: an existing label set) and `shop/cache` (a
+/// new label set that falls into an existing class).
+fn admit_api_2_and_cache(node: &Node) {
     let added = node.ok(&[
         "endpoint",
         "add",
@@ -420,7 +449,11 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
         status.contains("admitted shop/api-2") && status.contains("admitted shop/cache"),
         "{status}"
     );
+}
 
+/// The examples built again with the two admitted endpoints in the inventory (`specialize`:
+/// with `--specialize`, sharing the node's object cache); returns it and that inventory.
+fn rebuild_with_admitted(node: &Node, specialize: bool) -> (Artifact, PathBuf) {
     let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
         .unwrap_or_else(|e| panic!("{e}"));
     let rebuilt_dir = node.work.path().join("rebuilt");
@@ -435,8 +468,17 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
         &node.work.path().join("policies"),
         &[],
         &rebuilt_dir,
+        specialize.then(|| object_cache(node)).as_deref(),
     );
     let rebuilt = Artifact::open(&rebuilt_dir).unwrap_or_else(|e| panic!("{e}"));
+    (rebuilt, inventory_path)
+}
+
+#[test]
+fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
+    let (node, artifact) = installed_examples("equal", &[], false);
+    admit_api_2_and_cache(&node);
+    let (rebuilt, inventory_path) = rebuild_with_admitted(&node, false);
     let original = Artifact::open(&artifact).unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(
         live(&node, "shop/db"),
@@ -471,8 +513,11 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
 
 #[test]
 fn a_label_set_that_needs_a_new_class_is_refused_and_nothing_changes() {
-    let (node, _artifact) =
-        installed_examples("refuse", &[("api-from-backends.yaml", TIER_POLICY_YAML)]);
+    let (node, _artifact) = installed_examples(
+        "refuse",
+        &[("api-from-backends.yaml", TIER_POLICY_YAML)],
+        false,
+    );
     let before = every_live_map(&node);
     let (ok, text) = node.loader(&[
         "endpoint",
@@ -602,4 +647,62 @@ fn traffic_from_admitted_endpoints_gets_the_oracle_verdicts(node: &Node, invento
         passed > 0 && passed < checked,
         "{passed} of {checked} passed"
     );
+}
+
+/// `--specialize` endpoints run generated code that knows each class by number and reads only
+/// `pc_class`: an admission writes `pc_class` and ipcache entries only, and that equals a full
+/// `--specialize` rebuild, which generates the very same objects (no new code was needed).
+#[test]
+fn specialized_endpoints_admit_without_new_code_and_equal_a_full_rebuild() {
+    let (node, artifact) = installed_examples("special", &[], true);
+    let original = Artifact::open(&artifact).unwrap_or_else(|e| panic!("{e}"));
+    admit_api_2_and_cache(&node);
+    let (rebuilt, inventory_path) = rebuild_with_admitted(&node, true);
+    for endpoint in ENDPOINTS {
+        let before = original
+            .endpoint_install(endpoint)
+            .unwrap_or_else(|e| panic!("{endpoint}: {e}"));
+        let after = rebuilt
+            .endpoint_install(endpoint)
+            .unwrap_or_else(|e| panic!("{endpoint}: {e}"));
+        assert!(
+            before.endpoint.specialized && after.endpoint.specialized,
+            "{endpoint} runs generated code"
+        );
+        assert_eq!(
+            before.endpoint.object, after.endpoint.object,
+            "{endpoint}: the rebuild generates the same object"
+        );
+        let live = live(&node, endpoint);
+        let (built, _) = images(&rebuilt, endpoint);
+        assert_eq!(live.class, built.class, "{endpoint}: pc_class");
+        assert_eq!(live.ipcache, built.ipcache, "{endpoint}: ipcache");
+        assert!(
+            live.portfn.is_empty(),
+            "{endpoint}: no port functions in maps"
+        );
+    }
+    assert_ne!(
+        live(&node, "shop/db").ipcache,
+        images(&original, "shop/db").0.ipcache,
+        "the admissions wrote no ipcache entry"
+    );
+    assert!(
+        ENDPOINTS
+            .iter()
+            .any(|e| live(&node, e).class != images(&original, e).0.class),
+        "the admissions wrote no pc_class entry anywhere"
+    );
+
+    traffic_from_admitted_endpoints_gets_the_oracle_verdicts(&node, &inventory_path);
+
+    node.ok(&["endpoint", "remove", "--name", "shop/cache"]);
+    node.ok(&["endpoint", "remove", "--name", "shop/api-2"]);
+    for endpoint in ENDPOINTS {
+        assert_eq!(
+            live(&node, endpoint),
+            images(&original, endpoint).0,
+            "{endpoint} after removal"
+        );
+    }
 }
