@@ -6,6 +6,9 @@
 
 #include <linux/types.h>
 
+/* struct policyc_event, which struct pc_dns_event extends. */
+#include "policyc_layout.h"
+
 /* struct pc_dns_addr, struct pc_dns_learned and the pc_dns_learned map: shared with the
  * L3/L4 datapath. */
 #include "fqdn_learned.h"
@@ -57,6 +60,15 @@ struct pc_dns_row {
 /* Exact-set key: the lower-cased dotted name with its trailing dot, zero padded. */
 struct pc_dns_name {
 	__u8 bytes[PC_DNS_NAME_MAX];
+};
+
+/* A record of the DNS object on the endpoint's event ring: the datapath's struct
+ * policyc_event, then the question name as in struct pc_dns_name (all zero when the name was
+ * never read: an unjudgeable message). Longer than the datapath's records, which is how a
+ * reader tells the two apart. */
+struct pc_dns_event {
+	struct policyc_event event;
+	struct pc_dns_name qname;
 };
 
 struct pc_dns_pending_key {

@@ -260,13 +260,22 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 	return PARSE_DNS;
 }
 
-/* A drop record: peer = the DNS server; no rule id (the endpoint's rules.dns decided). */
+/* Keeps struct pc_dns_event (only ever reached through a ring-buffer pointer) in the BTF. */
+const volatile struct pc_dns_event pc_dns_event_btf_anchor __attribute__((used)) = {};
+
+/* A drop record: peer = the DNS server; no rule id (the endpoint's rules.dns decided); the
+ * question name when it was read (`name`), else zeros. */
 static __always_inline void emit_dns_event(struct __sk_buff *skb, const struct dns_packet *p,
-					   int query, __u8 reason)
+					   int query, __u8 reason, const struct pc_dns_name *name)
 {
-	struct policyc_event *ev = bpf_ringbuf_reserve(&pc_events, sizeof(*ev), 0);
-	if (!ev)
+	struct pc_dns_event *record = bpf_ringbuf_reserve(&pc_events, sizeof(*record), 0);
+	if (!record)
 		return;
+	if (name)
+		__builtin_memcpy(&record->qname, name, sizeof(record->qname));
+	else
+		__builtin_memset(&record->qname, 0, sizeof(record->qname));
+	struct policyc_event *ev = &record->event;
 	ev->timestamp_ns = bpf_ktime_get_ns();
 	ev->endpoint_id = 0;
 	ev->identity = 0;
@@ -280,7 +289,7 @@ static __always_inline void emit_dns_event(struct __sk_buff *skb, const struct d
 	ev->action = POLICYC_ACTION_DROP;
 	ev->family = p->family;
 	__builtin_memcpy(ev->peer_addr, query ? p->daddr : p->saddr, 16);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(record, 0);
 }
 
 /* ---- question name walk ------------------------------------------------------------------ */
@@ -622,15 +631,15 @@ int pc_dns_query(struct __sk_buff *skb)
 		return TCX_DROP;
 	case PARSE_FRAGMENT:
 		count(PC_DNS_FRAGMENTED);
-		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
 		return TCX_DROP;
 	case PARSE_TCP_SPLIT:
 		count(PC_DNS_TCP_UNJUDGEABLE);
-		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
 		return TCX_DROP;
 	case PARSE_DOT:
 		count(PC_DNS_DOT);
-		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
 		return TCX_DROP;
 	default: /* not DNS, or a TCP/53 segment without payload */
 		return TCX_NEXT;
@@ -690,7 +699,8 @@ int pc_dns_query(struct __sk_buff *skb)
 		return TCX_DROP;
 	}
 	count(p.tcp ? PC_DNS_TCP_REFUSED : PC_DNS_REFUSED);
-	emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_REFUSED);
+	struct dns_scratch *named = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
+	emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_REFUSED, named ? &named->name : 0);
 	if (config->redirect_peer)
 		return bpf_redirect_peer(skb->ifindex, 0);
 	skb->mark = PC_DNS_REFUSED_MARK;
@@ -883,11 +893,11 @@ int pc_dns_answer(struct __sk_buff *skb)
 		return TCX_NEXT; /* teaches nothing */
 	case PARSE_FRAGMENT: /* cannot be learned: fail closed, the client sees no answer */
 		count(PC_DNS_FRAGMENTED);
-		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
 		return TCX_DROP;
 	case PARSE_TCP_SPLIT: /* an answer not in one segment cannot be learned before delivery */
 		count(PC_DNS_TCP_UNJUDGEABLE);
-		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
 		return TCX_DROP;
 	default:
 		return TCX_NEXT;

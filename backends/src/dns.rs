@@ -38,6 +38,19 @@ pub mod map_names {
 /// Mirrors of `dns_layout.h` constants.
 pub const NAME_MAX: usize = 256;
 pub const MAX_CLASSES: usize = 64;
+/// `struct pc_dns_event`: a record of the DNS object on the endpoint's event ring, the
+/// datapath's [`Event`](crate::layout::Event) followed by the question name
+/// ([`NAME_MAX`] bytes, as the exact-set key: lower-cased, dotted, trailing dot, zero padded;
+/// all zero when the name was never read).
+pub const EVENT_RECORD_SIZE: usize = size_of::<crate::layout::Event>() + NAME_MAX;
+
+/// The question name a DNS object record carries: None for the datapath's shorter records and
+/// for DNS records whose name was never read. Bytes outside printable ASCII are escaped.
+pub fn event_name(record: &[u8]) -> Option<String> {
+    let name = record.get(size_of::<crate::layout::Event>()..EVENT_RECORD_SIZE)?;
+    let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+    (end > 0).then(|| name[..end].escape_ascii().to_string())
+}
 /// Selector classes are bits of a u64.
 pub const MAX_SELECTOR_CLASSES: u8 = 64;
 /// `next` entries are u16, so at most this many DFA states.

@@ -1,7 +1,8 @@
 //! DNS drop events under BPF_PROG_TEST_RUN: a refused question, a denied TCP question and every
 //! unjudgeable DNS packet (TCP split, first fragment, DNS over TLS) put exactly one record in
 //! the object's `pc_events` ring (the endpoint's, once the loader reuses it), with the DNS
-//! server as the peer and a DNS reason; allowed questions and plain answers put none.
+//! server as the peer and a DNS reason, and — for a judged question — the question's name;
+//! allowed questions and plain answers put none.
 
 use crate::dns_common;
 
@@ -9,15 +10,16 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use dns_common::*;
-use policyc_backends::dns::DnsConfig;
+use policyc_backends::dns::{event_name, DnsConfig, EVENT_RECORD_SIZE, NAME_MAX};
 use policyc_backends::layout::{map_names, Action, Direction, Event, Reason, VERDICT_NONE};
+use policyc_backends::DNS_OBJECT;
 use policyc_loader::dns::DnsInstance;
 use policyc_loader::packet::Packet;
 use test_case::test_case;
 
 /// Runs `frame` through the query (`query`) or answer program and returns the records the
-/// run put in the ring.
-fn events_of(dns: &DnsInstance, query: bool, frame: &[u8]) -> Vec<Event> {
+/// run put in the ring, each with the question name it carries.
+fn events_of(dns: &DnsInstance, query: bool, frame: &[u8]) -> Vec<(Event, Option<String>)> {
     let received: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
     let sink = Rc::clone(&received);
     let map = dns.map(map_names::EVENTS).unwrap_or_else(|e| panic!("{e}"));
@@ -39,7 +41,15 @@ fn events_of(dns: &DnsInstance, query: bool, frame: &[u8]) -> Vec<Event> {
     let records = received.borrow();
     records
         .iter()
-        .map(|bytes| Event::decode(bytes).unwrap_or_else(|| panic!("short event record")))
+        .map(|bytes| {
+            assert_eq!(
+                bytes.len(),
+                EVENT_RECORD_SIZE,
+                "a DNS record carries the name"
+            );
+            let event = Event::decode(bytes).unwrap_or_else(|| panic!("short event record"));
+            (event, event_name(bytes))
+        })
         .collect()
 }
 
@@ -93,16 +103,19 @@ fn dot(v6: bool) -> Vec<u8> {
         .frame()
 }
 
-#[test_case(refused_udp, Reason::DnsRefused, 53, 17; "refused udp question")]
-#[test_case(denied_tcp, Reason::DnsRefused, 53, 6; "denied tcp question")]
-#[test_case(split_tcp, Reason::DnsUnjudgeable, 53, 6; "tcp question not in one segment")]
-#[test_case(fragment, Reason::DnsUnjudgeable, 53, 17; "first fragment of a question")]
-#[test_case(dot, Reason::DnsUnjudgeable, 853, 6; "dns over tls")]
+const EVIL: Option<&str> = Some("evil.example.com.");
+
+#[test_case(refused_udp, Reason::DnsRefused, 53, 17, EVIL; "refused udp question")]
+#[test_case(denied_tcp, Reason::DnsRefused, 53, 6, EVIL; "denied tcp question")]
+#[test_case(split_tcp, Reason::DnsUnjudgeable, 53, 6, None; "tcp question not in one segment")]
+#[test_case(fragment, Reason::DnsUnjudgeable, 53, 17, None; "first fragment of a question")]
+#[test_case(dot, Reason::DnsUnjudgeable, 853, 6, None; "dns over tls")]
 fn a_dns_drop_emits_exactly_one_event(
     frame: fn(bool) -> Vec<u8>,
     reason: Reason,
     port: u16,
     protocol: u8,
+    name: Option<&str>,
 ) {
     if !kernel_tests_enabled() {
         return;
@@ -111,7 +124,8 @@ fn a_dns_drop_emits_exactly_one_event(
         let dns = load(&sample_tables(), &DnsConfig::default());
         let events = events_of(&dns, true, &frame(v6));
         assert_eq!(events.len(), 1, "one record (v6 {v6})");
-        let e = &events[0];
+        let (e, qname) = &events[0];
+        assert_eq!(qname.as_deref(), name, "the question name (v6 {v6})");
         assert_eq!(e.reason(), Some(reason));
         assert_eq!(e.action(), Some(Action::Drop));
         assert_eq!(e.direction(), Some(Direction::Egress));
@@ -139,9 +153,11 @@ fn an_unjudgeable_answer_emits_one_ingress_event() {
         .frame();
     let events = events_of(&dns, false, &answer);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].reason(), Some(Reason::DnsUnjudgeable));
-    assert_eq!(events[0].direction(), Some(Direction::Ingress));
-    assert_eq!(events[0].peer_addr, peer_bytes(false));
+    let (event, name) = &events[0];
+    assert_eq!(event.reason(), Some(Reason::DnsUnjudgeable));
+    assert_eq!(event.direction(), Some(Direction::Ingress));
+    assert_eq!(event.peer_addr, peer_bytes(false));
+    assert_eq!(name, &None, "an unjudgeable message's name is never read");
 }
 
 #[test]
@@ -166,4 +182,24 @@ fn allowed_questions_and_their_answers_emit_no_event() {
     );
     assert!(answer.is_empty(), "learned answer: {answer:?}");
     assert_eq!(dns.learned().unwrap_or_else(|e| panic!("{e}")).len(), 1);
+}
+
+#[test]
+fn the_dns_record_is_the_datapath_event_followed_by_the_name() {
+    let (size, fields) = crate::common::btf_struct(DNS_OBJECT, "pc_dns_event");
+    assert_eq!(size, EVENT_RECORD_SIZE);
+    let expected: std::collections::BTreeMap<String, usize> = [
+        ("event".to_owned(), 0),
+        ("qname".to_owned(), size_of::<Event>()),
+    ]
+    .into();
+    assert_eq!(fields, expected);
+    assert_eq!(
+        crate::common::btf_struct(DNS_OBJECT, "policyc_event").0,
+        size_of::<Event>()
+    );
+    assert_eq!(
+        crate::common::btf_struct(DNS_OBJECT, "pc_dns_name").0,
+        NAME_MAX
+    );
 }

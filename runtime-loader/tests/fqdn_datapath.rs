@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use common::*;
-use libbpf_rs::btf::types::{Composite, MemberAttr};
-use libbpf_rs::btf::{Btf, HasSize};
 use policyc_backends::fqdn::{self, LearnedKey, LearnedValue};
 use policyc_backends::layout::{Direction, Reason, Verdict};
 use policyc_backends::{
@@ -226,28 +224,6 @@ fn established_flows_outlive_the_entry_new_ones_do_not() {
         !run(&fresh, Direction::Egress).passed,
         "new flow after expiry"
     );
-}
-
-/// (size, field → offset) of a struct in an object's BTF.
-fn btf_struct(object: &[u8], name: &str) -> (usize, BTreeMap<String, usize>) {
-    let btf = Btf::from_raw("policyc", object)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no BTF"));
-    let s: Composite<'_> = btf
-        .type_by_name(name)
-        .unwrap_or_else(|| panic!("struct {name} is not in the BTF"));
-    let mut fields = BTreeMap::new();
-    for member in s.iter() {
-        let field = member
-            .name
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let MemberAttr::Normal { offset } = member.attr else {
-            panic!("{name}.{field} is a bitfield");
-        };
-        fields.insert(field, offset as usize / 8);
-    }
-    (s.size(), fields)
 }
 
 #[test]

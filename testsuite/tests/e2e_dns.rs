@@ -371,7 +371,7 @@ fn world_drops(loader: &Loader<'_>) -> usize {
 }
 
 /// The DNS object's `dns_refused` events of the client, each naming the DNS server as the
-/// peer and the client's `rules.dns` as the rule.
+/// peer, the client's `rules.dns` as the rule and `evil.other.test.` as the question.
 fn dns_refused_events(loader: &Loader<'_>) -> usize {
     let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "-o", "json"]);
     let refused: Vec<serde_json::Value> = stdout
@@ -384,6 +384,7 @@ fn dns_refused_events(loader: &Loader<'_>) -> usize {
         assert_eq!(e["action"], "drop", "{e}");
         assert_eq!(e["endpoint"], "e2e/client", "{e}");
         assert_eq!(e["rule"], "rules.dns of e2e/client", "{e}");
+        assert_eq!(e["dns_name"], "evil.other.test.", "{e}");
     }
     refused.len()
 }

@@ -40,6 +40,9 @@ pub struct DecodedEvent {
     pub rule_id: u32,
     /// `kind ns/name action (file:line:col path)`.
     pub rule: Option<String>,
+    /// The question name of a DNS drop (`evil.example.com.`), when the DNS object read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
 }
 
 impl std::fmt::Display for DecodedEvent {
@@ -58,12 +61,30 @@ impl std::fmt::Display for DecodedEvent {
             self.verdict.as_deref().unwrap_or("-"),
             self.reason,
             self.rule.as_deref().unwrap_or("-"),
-        )
+        )?;
+        match &self.dns_name {
+            Some(name) => write!(f, " name {name}"),
+            None => Ok(()),
+        }
     }
 }
 
+/// Decodes one ring-buffer record: the datapath's, or the DNS object's longer one with the
+/// question name.
+pub fn decode_record(
+    endpoint: &str,
+    manifest: Option<&Manifest>,
+    record: &[u8],
+) -> Option<DecodedEvent> {
+    let event = Event::decode(record)?;
+    Some(DecodedEvent {
+        dns_name: policyc_backends::dns::event_name(record),
+        ..decode_event(endpoint, manifest, &event)
+    })
+}
+
 /// Decodes one record.
-pub fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> DecodedEvent {
+fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> DecodedEvent {
     let verdict = event.verdict().map(|v| match v {
         Verdict::Allow => "allow",
         Verdict::Deny => "deny",
@@ -109,6 +130,7 @@ pub fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) 
                 .and_then(|m| m.rule(event.rule_id))
                 .map(|r| r.describe())
         },
+        dns_name: None,
     }
 }
 
@@ -140,8 +162,8 @@ pub fn read_events(
         let manifest = manifest.clone();
         builder
             .add(handle, move |bytes| {
-                if let Some(event) = Event::decode(bytes) {
-                    let _ = sender.send(decode_event(&name, manifest.as_ref(), &event));
+                if let Some(event) = decode_record(&name, manifest.as_ref(), bytes) {
+                    let _ = sender.send(event);
                 }
                 0
             })

@@ -1,7 +1,10 @@
 //! Shared fixtures of the kernel tests: the kernel gate and hand-made endpoint tables.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use libbpf_rs::btf::HasSize;
 
 use policyc_backends::layout::{Direction, Verdict};
 use policyc_backends::{
@@ -175,4 +178,26 @@ pub fn dir_name(d: Direction) -> &'static str {
 
 pub fn expect_loaded(result: Result<TestHarness, LoaderError>) -> TestHarness {
     result.unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+/// (size, field → offset) of a struct in an object's BTF.
+pub fn btf_struct(object: &[u8], name: &str) -> (usize, BTreeMap<String, usize>) {
+    let btf = libbpf_rs::btf::Btf::from_raw("policyc", object)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no BTF"));
+    let s: libbpf_rs::btf::types::Composite<'_> = btf
+        .type_by_name(name)
+        .unwrap_or_else(|| panic!("struct {name} is not in the BTF"));
+    let mut fields = BTreeMap::new();
+    for member in s.iter() {
+        let field = member
+            .name
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let libbpf_rs::btf::types::MemberAttr::Normal { offset } = member.attr else {
+            panic!("{name}.{field} is a bitfield");
+        };
+        fields.insert(field, offset as usize / 8);
+    }
+    (s.size(), fields)
 }
