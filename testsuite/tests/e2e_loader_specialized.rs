@@ -235,6 +235,51 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
         wrong.join("\n")
     );
 
+    // dump: classes from the live pc_class map, port functions (with their rules) from the
+    // artifact's decision images, since the decision itself is code.
+    let (ok, output) = loader.run(&["dump", "--endpoint", "shop/frontend", "-o", "json"]);
+    assert!(ok, "{output}");
+    let dump: serde_json::Value =
+        serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}"));
+    assert_eq!(dump["functions_from"], "artifact", "{dump:#}");
+    let ingress_https_allowed = dump["directions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["direction"] == "ingress")
+        .flat_map(|d| {
+            let classes = d["classes"].as_array().cloned().unwrap_or_default();
+            let peers = d["identity_keyed"].as_array().cloned().unwrap_or_default();
+            classes.into_iter().chain(peers)
+        })
+        .flat_map(|owner| owner["functions"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["protocol"] == 6)
+        .flat_map(|f| f["intervals"].as_array().cloned().unwrap_or_default())
+        .any(|iv| {
+            iv["lo"].as_u64().is_some_and(|lo| lo <= 443)
+                && iv["hi"].as_u64().is_some_and(|hi| hi >= 443)
+                && iv["verdict"] == "allow"
+                && iv["rule"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("frontend.yaml"))
+        });
+    assert!(
+        ingress_https_allowed,
+        "TCP 443 allowed by frontend.yaml: {dump:#}"
+    );
+    let (ok, table) = loader.run(&["dump", "--endpoint", "shop/frontend"]);
+    assert!(
+        ok && table.contains("generated program (--specialize)"),
+        "{table}"
+    );
+    // Without the applied artifact there is nothing to decode the code from: a clear error.
+    let moved = work.path().join("artifact-moved");
+    std::fs::rename(&artifact, &moved).unwrap_or_else(|e| panic!("{e}"));
+    let (ok, output) = loader.run(&["dump", "--endpoint", "shop/frontend"]);
+    assert!(!ok, "dump without the artifact must fail: {output}");
+    assert!(output.contains(&artifact.display().to_string()), "{output}");
+    std::fs::rename(&moved, &artifact).unwrap_or_else(|e| panic!("{e}"));
+
     let (ok, output) = loader.run(&["unload"]);
     assert!(ok, "{output}");
     assert!(

@@ -148,6 +148,7 @@ pub fn write_artifact(
     )?;
 
     let mut map_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut decision_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for endpoint in &compilation.endpoints {
         let dir = endpoint_dir(endpoint);
         w.image(
@@ -170,6 +171,21 @@ pub fn write_artifact(
             files.insert(map.name.clone(), relative);
         }
         map_files.insert(endpoint.key.to_string(), files);
+        let mut decision = BTreeMap::new();
+        for map in &endpoint.decision_maps {
+            let relative = format!("{dir}/decision/{}.bin", map.name);
+            w.image(
+                &relative,
+                &ImageFile {
+                    config: None,
+                    maps: vec![map.clone()],
+                },
+            )?;
+            decision.insert(map.name.clone(), relative);
+        }
+        if !decision.is_empty() {
+            decision_files.insert(endpoint.key.to_string(), decision);
+        }
     }
 
     let dns = super::dns_images::write_dns(&mut w, compilation, inputs.rules)?;
@@ -186,6 +202,7 @@ pub fn write_artifact(
             inputs: inputs.inputs,
             object_path: object,
             map_files: &map_files,
+            decision_files: &decision_files,
             warnings: inputs.warnings.clone(),
             file_digests: w.digests.clone(),
         },

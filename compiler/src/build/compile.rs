@@ -40,6 +40,10 @@ pub struct CompiledEndpoint {
     pub images: EndpointImages,
     /// The BPF object it runs (the template unless `--specialize` generated one).
     pub object: EndpointObject,
+    /// `--specialize`: the template's `pc_portfn` and `pc_intervals` images of the decision the
+    /// generated object carries as code. Never loaded; written to the artifact so that
+    /// `policy-loader dump` can show the endpoint's port functions. Empty on the template path.
+    pub decision_maps: Vec<MapImage>,
 }
 
 /// A compiled policy set.
@@ -105,6 +109,7 @@ pub fn compile(
                 optimized,
                 images,
                 object: EndpointObject::Template,
+                decision_maps: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>, CompileError>>()?;

@@ -100,6 +100,10 @@ pub struct ManifestEndpoint {
     pub config: String,
     /// Map name → image path.
     pub maps: BTreeMap<String, String>,
+    /// Specialized endpoints: map name → image path of the template images describing the
+    /// decision compiled into the object (never loaded; `policy-loader dump` decodes them).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub decision_maps: BTreeMap<String, String>,
     pub attach: ManifestAttach,
     pub enforced: BTreeMap<Direction, bool>,
     /// Verdict kinds present in the tables (`allow`, `deny`, `default-deny`, `redirect-l7`, ...).
@@ -200,6 +204,8 @@ pub struct ManifestInputs<'a> {
     pub inputs: Vec<String>,
     pub object_path: String,
     pub map_files: &'a BTreeMap<String, BTreeMap<String, String>>,
+    /// Specialized endpoints: map name → image path of the decision images.
+    pub decision_files: &'a BTreeMap<String, BTreeMap<String, String>>,
     pub warnings: Vec<String>,
     pub file_digests: BTreeMap<String, String>,
 }
@@ -224,6 +230,11 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
                 config: format!("{dir}/config.bin"),
                 maps: inputs
                     .map_files
+                    .get(&e.key.to_string())
+                    .cloned()
+                    .unwrap_or_default(),
+                decision_maps: inputs
+                    .decision_files
                     .get(&e.key.to_string())
                     .cloned()
                     .unwrap_or_default(),

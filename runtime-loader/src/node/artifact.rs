@@ -134,6 +134,10 @@ pub struct ManifestEndpoint {
     pub config: String,
     /// Map name → image path.
     pub maps: BTreeMap<String, String>,
+    /// Specialized endpoints: map name → image path of the template images of the decision
+    /// compiled into the object (never loaded; `dump` decodes them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decision_maps: BTreeMap<String, String>,
     /// Attach point.
     pub attach: ManifestAttach,
     /// Verdict kinds in the tables.
@@ -261,6 +265,7 @@ impl Artifact {
             required.push(&e.config);
             required.push(self.object_of(e));
             required.extend(e.maps.values().map(String::as_str));
+            required.extend(e.decision_maps.values().map(String::as_str));
         }
         for relative in required {
             let expected = m
@@ -320,6 +325,20 @@ impl Artifact {
 
     fn read_image(&self, relative: &str) -> Result<ImageFile, NodeError> {
         ImageFile::read(&self.dir.join(relative)).map_err(|e| self.problem(e.to_string()))
+    }
+
+    /// A specialized endpoint's decision images (`pc_portfn`, `pc_intervals` as the template
+    /// would hold them); empty for template endpoints.
+    pub fn decision_images(&self, name: &str) -> Result<Vec<MapImage>, NodeError> {
+        let endpoint = self
+            .manifest
+            .endpoint(name)
+            .ok_or_else(|| NodeError::UnknownEndpoint(name.to_owned()))?;
+        let mut maps = Vec::new();
+        for relative in endpoint.decision_maps.values() {
+            maps.extend(self.read_image(relative)?.maps);
+        }
+        Ok(maps)
     }
 
     /// The images of endpoint `name`.

@@ -9,6 +9,7 @@ use policyc_backends::layout::{map_names, Direction, PortfnKind, Verdict};
 use policyc_backends::{decode_overflow, decode_port_function};
 use serde::Serialize;
 
+use super::admit::MapRecord;
 use super::decode::{decode_class_key, decode_class_value, decode_portfn_key};
 use super::error::NodeError;
 use super::pins::{
@@ -272,6 +273,10 @@ pub struct EndpointDump {
     /// The live generation's DNS programs (`query`, `answer`) pinned for its DNS slots; empty
     /// when it has no `rules.dns` (its DNS slots hold the pass-through programs).
     pub dns_program_ids: std::collections::BTreeMap<String, u32>,
+    /// Where the port functions come from: `maps` (the live maps), or for a `--specialize`
+    /// endpoint, whose decision is code, `artifact` (the decision images of the applied
+    /// artifact, same digest as the live generation). Classes are always the live `pc_class`.
+    pub functions_from: String,
     /// Per direction.
     pub directions: Vec<DumpDirection>,
 }
@@ -307,9 +312,16 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
     let record = live_record(paths, endpoint)?;
     let g = record.generation;
     let classes = open_map(paths, endpoint, g, map_names::CLASS)?;
-    let portfn = open_map(paths, endpoint, g, map_names::PORTFN)?;
-    let intervals = open_map(paths, endpoint, g, map_names::INTERVALS)?;
     let manifest = &record.manifest;
+    let specialized = manifest.endpoint(endpoint).is_some_and(|e| e.specialized);
+    let (portfn_records, interval_records) = if specialized {
+        decision_records(&record, endpoint)?
+    } else {
+        (
+            map_records(&open_map(paths, endpoint, g, map_names::PORTFN)?),
+            map_records(&open_map(paths, endpoint, g, map_names::INTERVALS)?),
+        )
+    };
 
     let mut directions = Vec::new();
     for direction in [Direction::Ingress, Direction::Egress] {
@@ -335,24 +347,16 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
                 .identities
                 .push((k.identity, manifest.identity_labels(k.identity)));
         }
-        let records = |map: &MapHandle| -> Vec<(Vec<u8>, Vec<u8>)> {
-            map.keys()
-                .filter_map(|k| {
-                    let v = map.lookup(&k, MapFlags::ANY).ok().flatten()?;
-                    Some((k, v))
-                })
-                .collect()
-        };
-        let overflow = decode_overflow(&records(&intervals)).unwrap_or_default();
+        let overflow = decode_overflow(&interval_records).unwrap_or_default();
         let mut by_identity: std::collections::BTreeMap<u32, DumpPeer> = Default::default();
-        for (key, value) in records(&portfn) {
-            let Some(k) = decode_portfn_key(&key) else {
+        for (key, value) in &portfn_records {
+            let Some(k) = decode_portfn_key(key) else {
                 continue;
             };
             if k.direction != direction.code() {
                 continue;
             }
-            let Some(function) = decode_port_function(&value, &overflow) else {
+            let Some(function) = decode_port_function(value, &overflow) else {
                 continue;
             };
             let out: Vec<DumpInterval> = function
@@ -421,8 +425,46 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
             })
             .collect(),
         artifact_digest: record.artifact_digest,
+        functions_from: if specialized { "artifact" } else { "maps" }.to_owned(),
         directions,
     })
+}
+
+/// Every (key, value) of a live map.
+fn map_records(map: &MapHandle) -> Vec<MapRecord> {
+    map.keys()
+        .filter_map(|k| {
+            let v = map.lookup(&k, MapFlags::ANY).ok().flatten()?;
+            Some((k, v))
+        })
+        .collect()
+}
+
+/// The port-function and interval records of a specialized endpoint's decision, from the
+/// artifact its live generation was applied from (which must still be that artifact).
+fn decision_records(
+    record: &GenerationRecord,
+    endpoint: &str,
+) -> Result<(Vec<MapRecord>, Vec<MapRecord>), NodeError> {
+    let artifact = super::artifact::Artifact::open(&record.artifact_dir)?;
+    if artifact.digest != record.artifact_digest {
+        return Err(NodeError::State {
+            endpoint: endpoint.to_owned(),
+            problem: format!(
+                "its decision is compiled into the program and {} no longer holds the artifact it was applied from; dump needs that artifact",
+                record.artifact_dir.display()
+            ),
+        });
+    }
+    let images = artifact.decision_images(endpoint)?;
+    let entries = |name: &str| {
+        images
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.entries.clone())
+            .unwrap_or_default()
+    };
+    Ok((entries(map_names::PORTFN), entries(map_names::INTERVALS)))
 }
 
 fn protocol_name(protocol: u8) -> String {
@@ -485,6 +527,12 @@ pub fn render_dump_table(dump: &EndpointDump) -> String {
         },
         dump.artifact_digest
     );
+    if dump.functions_from == "artifact" {
+        let _ = writeln!(
+            out,
+            "generated program (--specialize): classes from the live pc_class map, port functions from the artifact's decision images"
+        );
+    }
     for direction in &dump.directions {
         let _ = writeln!(out, "\n{}:", direction.direction.to_uppercase());
         let _ = writeln!(

@@ -52,6 +52,17 @@ fn emptied(image: &MapImage) -> MapImage {
     }
 }
 
+/// The template images that describe the decision a specialized object holds as code (its port
+/// functions and their overflow intervals), kept for `policy-loader dump`.
+pub fn decision_maps(template: &EndpointImages) -> Vec<MapImage> {
+    template
+        .maps
+        .iter()
+        .filter(|m| m.name == map_names::PORTFN || m.name == map_names::INTERVALS)
+        .cloned()
+        .collect()
+}
+
 /// The images of a specialized endpoint, from its template images and its classes.
 pub fn specialized_images(
     template: &EndpointImages,

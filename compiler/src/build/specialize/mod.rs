@@ -242,6 +242,7 @@ pub fn specialize(
         let object = key.as_ref().and_then(|k| objects.get(k));
         let (estimate, why) = match (plan, object) {
             (Plan::Generate { estimate, .. }, Some(object)) => {
+                endpoint.decision_maps = images::decision_maps(&endpoint.images);
                 endpoint.images = images::specialized_images(
                     &endpoint.images,
                     &[&endpoint.optimized.ingress, &endpoint.optimized.egress],
