@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use libbpf_rs::btf::types::{Composite, Enum, MemberAttr};
-use libbpf_rs::btf::{Btf, HasSize};
+use libbpf_rs::btf::types::Enum;
+use libbpf_rs::btf::Btf;
 use policyc_backends::layout::*;
 use policyc_backends::DATAPATH_OBJECT;
 
@@ -14,29 +14,9 @@ fn btf() -> Btf<'static> {
         .unwrap_or_else(|| panic!("the datapath object has no BTF"))
 }
 
-/// (size, field name -> byte offset) of a struct in BTF.
-fn btf_struct(btf: &Btf<'_>, name: &str) -> (usize, BTreeMap<String, usize>) {
-    let s: Composite<'_> = btf
-        .type_by_name(name)
-        .unwrap_or_else(|| panic!("struct {name} is not in the object's BTF"));
-    let mut fields = BTreeMap::new();
-    for member in s.iter() {
-        let field = member
-            .name
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let bits = match member.attr {
-            MemberAttr::Normal { offset } => offset,
-            MemberAttr::BitField { .. } => panic!("{name}.{field} is a bitfield"),
-        };
-        fields.insert(field, bits as usize / 8);
-    }
-    (s.size(), fields)
-}
-
 macro_rules! check_struct {
-    ($btf:expr, $c:literal, $rust:ty, [$($field:ident),+ $(,)?]) => {{
-        let (size, fields) = btf_struct($btf, $c);
+    ($object:expr, $c:literal, $rust:ty, [$($field:ident),+ $(,)?]) => {{
+        let (size, fields) = crate::common::btf_struct($object, $c);
         assert_eq!(size, size_of::<$rust>(), "size of {}", $c);
         let rust: BTreeMap<String, usize> =
             [$((stringify!($field).to_owned(), std::mem::offset_of!($rust, $field))),+]
@@ -48,8 +28,7 @@ macro_rules! check_struct {
 
 #[test]
 fn structs_match_btf() {
-    let btf = btf();
-    let b = &btf;
+    let b = DATAPATH_OBJECT;
     check_struct!(
         b,
         "policyc_config",

@@ -39,3 +39,35 @@ pub fn loader_binary() -> PathBuf {
 pub fn loader_path() -> PathBuf {
     workspace().join("target/debug/policy-loader")
 }
+
+/// `policyc build` of `policies` for `inventory` into `out`, as the CLI runs it without a
+/// progress display; `specialize`: with `--specialize`, objects cached in that directory.
+/// Panics with the diagnostic when the build fails.
+pub fn build_artifact(
+    inventory: &Path,
+    policies: Vec<PathBuf>,
+    out: &Path,
+    specialize: Option<&Path>,
+) {
+    use policyc::build::specialize::SpecializeOptions;
+    use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
+    let request = BuildRequest {
+        inventory: inventory.to_path_buf(),
+        policies,
+        output: out.to_path_buf(),
+        options: Default::default(),
+    };
+    let options = specialize.map(|cache| SpecializeOptions {
+        cache_dir: cache.to_path_buf(),
+        ..SpecializeOptions::default()
+    });
+    let mut sources = policyc::frontend::source::SourceMap::default();
+    if let Err(e) = build_artifact_with(
+        &request,
+        options.as_ref(),
+        &mut sources,
+        &BuildProgress::silent(),
+    ) {
+        panic!("policyc build of {}: {e}", out.display());
+    }
+}

@@ -18,8 +18,6 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use policyc::build::{build_artifact, BuildRequest};
-use policyc::frontend::source::SourceMap;
 use policyc_testsuite::dnsmasq::{write_hosts, DnsServer};
 use policyc_testsuite::netns::{run, Topology};
 use policyc_testsuite::{loader_binary, workspace};
@@ -306,16 +304,7 @@ fn client(topology: &Topology, args: &[&str]) -> serde_json::Value {
 }
 
 fn build(inventory: &Path, policy: &Path, out: &Path) {
-    let request = BuildRequest {
-        inventory: inventory.to_path_buf(),
-        policies: vec![policy.to_path_buf()],
-        output: out.to_path_buf(),
-        options: Default::default(),
-    };
-    let mut sources = SourceMap::default();
-    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
-        panic!("policyc build: {e}");
-    }
+    policyc_testsuite::build_artifact(inventory, vec![policy.to_path_buf()], out, None);
 }
 
 /// Learned addresses (`dns dump -o json`) → seconds left.

@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use policyc::build::{build_artifact, BuildRequest};
-use policyc::frontend::source::SourceMap;
 use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 
 fn addr(text: &str) -> IpAddr {
@@ -115,16 +113,7 @@ fn endpoint_args(extra: &[&'static str], endpoints: &[&'static str]) -> Vec<&'st
 }
 
 fn build(inventory: &Path, policies: &Path, out: &Path) {
-    let request = BuildRequest {
-        inventory: inventory.to_path_buf(),
-        policies: vec![policies.to_path_buf()],
-        output: out.to_path_buf(),
-        options: Default::default(),
-    };
-    let mut sources = SourceMap::default();
-    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
-        panic!("policyc build of {}: {e}", policies.display());
-    }
+    policyc_testsuite::build_artifact(inventory, vec![policies.to_path_buf()], out, None);
 }
 
 fn copy_dir(from: &Path, to: &Path) {

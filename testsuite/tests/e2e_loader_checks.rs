@@ -6,8 +6,6 @@ use policyc_testsuite::{loader_binary, loader_path, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use policyc::build::{build_artifact, BuildRequest};
-use policyc::frontend::source::SourceMap;
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::NodeError;
 use test_case::test_case;
@@ -18,16 +16,12 @@ fn built_examples() -> tempfile::TempDir {
 
 fn built_from(policies: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let request = BuildRequest {
-        inventory: workspace().join("policy-examples/inventory.yaml"),
-        policies: vec![policies.to_path_buf()],
-        output: dir.path().to_path_buf(),
-        options: Default::default(),
-    };
-    let mut sources = SourceMap::default();
-    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
-        panic!("build: {e}");
-    }
+    policyc_testsuite::build_artifact(
+        &workspace().join("policy-examples/inventory.yaml"),
+        vec![policies.to_path_buf()],
+        dir.path(),
+        None,
+    );
     dir
 }
 

@@ -12,9 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use policyc::build::specialize::SpecializeOptions;
-use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
-use policyc::frontend::source::SourceMap;
 use policyc_backends::layout::map_names;
 use policyc_backends::layout::{Direction, PolicycConfig, PortfnKind, Verdict};
 use policyc_backends::{decode_direction_tables, PortFunction};
@@ -124,26 +121,7 @@ fn build(
 ) {
     let mut policies = vec![examples.to_path_buf()];
     policies.extend(extra_policies.iter().cloned());
-    let request = BuildRequest {
-        inventory: inventory.to_path_buf(),
-        policies,
-        output: out.to_path_buf(),
-        options: Default::default(),
-    };
-    let options = specialize.map(|cache| SpecializeOptions {
-        cache_dir: cache.to_path_buf(),
-        ..SpecializeOptions::default()
-    });
-    let progress = BuildProgress {
-        on_start: &|_| {},
-        on_endpoint_done: &|| {},
-        on_objects: &|_| {},
-        on_object_done: &|| {},
-    };
-    let mut sources = SourceMap::default();
-    if let Err(e) = build_artifact_with(&request, options.as_ref(), &mut sources, &progress) {
-        panic!("build: {e}");
-    }
+    policyc_testsuite::build_artifact(inventory, policies, out, specialize);
 }
 
 /// Where `--specialize` builds of this node cache their objects.
@@ -474,6 +452,20 @@ fn rebuild_with_admitted(node: &Node, specialize: bool) -> (Artifact, PathBuf) {
     (rebuilt, inventory_path)
 }
 
+/// Removing both admitted endpoints restores what the original build installed.
+fn remove_both_restores_the_build(node: &Node, original: &Artifact) {
+    node.ok(&["endpoint", "remove", "--name", "shop/cache"]);
+    node.ok(&["endpoint", "remove", "--name", "shop/api-2"]);
+    for endpoint in ENDPOINTS {
+        assert_eq!(
+            live(node, endpoint),
+            images(original, endpoint).0,
+            "{endpoint} after removal"
+        );
+    }
+    assert!(!node.ok(&["status"]).contains("admitted"));
+}
+
 #[test]
 fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
     let (node, artifact) = installed_examples("equal", &[], false);
@@ -498,17 +490,7 @@ fn admitted_endpoints_equal_a_full_rebuild_and_removal_restores_the_build() {
 
     traffic_from_admitted_endpoints_gets_the_oracle_verdicts(&node, &inventory_path);
 
-    // Removing both restores what the original build installed.
-    node.ok(&["endpoint", "remove", "--name", "shop/cache"]);
-    node.ok(&["endpoint", "remove", "--name", "shop/api-2"]);
-    for endpoint in ENDPOINTS {
-        assert_eq!(
-            live(&node, endpoint),
-            images(&original, endpoint).0,
-            "{endpoint} after removal"
-        );
-    }
-    assert!(!node.ok(&["status"]).contains("admitted"));
+    remove_both_restores_the_build(&node, &original);
 }
 
 #[test]
@@ -696,13 +678,5 @@ fn specialized_endpoints_admit_without_new_code_and_equal_a_full_rebuild() {
 
     traffic_from_admitted_endpoints_gets_the_oracle_verdicts(&node, &inventory_path);
 
-    node.ok(&["endpoint", "remove", "--name", "shop/cache"]);
-    node.ok(&["endpoint", "remove", "--name", "shop/api-2"]);
-    for endpoint in ENDPOINTS {
-        assert_eq!(
-            live(&node, endpoint),
-            images(&original, endpoint).0,
-            "{endpoint} after removal"
-        );
-    }
+    remove_both_restores_the_build(&node, &original);
 }

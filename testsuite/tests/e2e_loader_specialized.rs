@@ -4,9 +4,6 @@
 //! refusal still names the rule (the specialized tables hold no intervals to scan), and
 //! `unload` removes everything (also on failure, through Drop guards).
 
-use policyc::build::specialize::SpecializeOptions;
-use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
-use policyc::frontend::source::SourceMap;
 use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 use std::net::IpAddr;
@@ -71,26 +68,12 @@ impl Drop for Unmount {
 }
 
 fn build_specialized(inventory: &Path, out: &Path, cache: &Path) {
-    let request = BuildRequest {
-        inventory: inventory.to_path_buf(),
-        policies: vec![workspace().join("policy-examples/policies")],
-        output: out.to_path_buf(),
-        options: Default::default(),
-    };
-    let options = SpecializeOptions {
-        cache_dir: cache.to_path_buf(),
-        ..SpecializeOptions::default()
-    };
-    let progress = BuildProgress {
-        on_start: &|_| {},
-        on_endpoint_done: &|| {},
-        on_objects: &|_| {},
-        on_object_done: &|| {},
-    };
-    let mut sources = SourceMap::default();
-    if let Err(e) = build_artifact_with(&request, Some(&options), &mut sources, &progress) {
-        panic!("policyc build --specialize: {e}");
-    }
+    policyc_testsuite::build_artifact(
+        inventory,
+        vec![workspace().join("policy-examples/policies")],
+        out,
+        Some(cache),
+    );
 }
 
 #[test]

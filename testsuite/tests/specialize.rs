@@ -56,13 +56,12 @@ fn build(output: &Path, options: &SpecializeOptions) -> (ArtifactSummary, usize)
         options: Default::default(),
     };
     let mut sources = SourceMap::default();
-    let progress = BuildProgress {
-        on_start: &|_| {},
-        on_endpoint_done: &|| {},
-        on_objects: &|_| {},
-        on_object_done: &|| {},
-    };
-    match build_artifact_with(&request, Some(options), &mut sources, &progress) {
+    match build_artifact_with(
+        &request,
+        Some(options),
+        &mut sources,
+        &BuildProgress::silent(),
+    ) {
         Ok((summary, _, cache)) => (summary, cache.map_or(usize::MAX, |c| c.compiled)),
         Err(e) => panic!("build --specialize failed: {e}"),
     }

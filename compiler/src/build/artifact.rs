@@ -8,7 +8,7 @@ use super::compile::Compilation;
 use super::manifest::{build_manifest, endpoint_dir, Manifest, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
 use super::specialize::SpecializationReport;
-use policyc_backends::{BackendError, ImageFile, DATAPATH_OBJECT};
+use policyc_backends::{BackendError, ImageFile, MapImage, DATAPATH_OBJECT};
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
 use sha2::{Digest, Sha256};
@@ -89,6 +89,27 @@ impl Writer<'_> {
         self.write(relative, &bytes)
     }
 
+    /// Writes each map as its own image file `<dir>/<map name>.bin`; returns map name → path.
+    pub(super) fn map_images<'m>(
+        &mut self,
+        dir: &str,
+        maps: impl IntoIterator<Item = &'m MapImage>,
+    ) -> Result<BTreeMap<String, String>, ArtifactError> {
+        let mut files = BTreeMap::new();
+        for map in maps {
+            let relative = format!("{dir}/{}.bin", map.name);
+            self.image(
+                &relative,
+                &ImageFile {
+                    config: None,
+                    maps: vec![map.clone()],
+                },
+            )?;
+            files.insert(map.name.clone(), relative);
+        }
+        Ok(files)
+    }
+
     fn json<T: serde::Serialize>(
         &mut self,
         relative: &str,
@@ -158,31 +179,9 @@ pub fn write_artifact(
                 maps: Vec::new(),
             },
         )?;
-        let mut files = BTreeMap::new();
-        for map in &endpoint.images.maps {
-            let relative = format!("{dir}/{}.bin", map.name);
-            w.image(
-                &relative,
-                &ImageFile {
-                    config: None,
-                    maps: vec![map.clone()],
-                },
-            )?;
-            files.insert(map.name.clone(), relative);
-        }
+        let files = w.map_images(&dir, &endpoint.images.maps)?;
         map_files.insert(endpoint.key.to_string(), files);
-        let mut decision = BTreeMap::new();
-        for map in &endpoint.decision_maps {
-            let relative = format!("{dir}/decision/{}.bin", map.name);
-            w.image(
-                &relative,
-                &ImageFile {
-                    config: None,
-                    maps: vec![map.clone()],
-                },
-            )?;
-            decision.insert(map.name.clone(), relative);
-        }
+        let decision = w.map_images(&format!("{dir}/decision"), &endpoint.decision_maps)?;
         if !decision.is_empty() {
             decision_files.insert(endpoint.key.to_string(), decision);
         }

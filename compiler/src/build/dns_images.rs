@@ -13,7 +13,7 @@ use policyc_ir::rule::PortMatch;
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::{PolicyRule, RuleId};
 
-use policyc_backends::{ImageFile, DNS_OBJECT};
+use policyc_backends::DNS_OBJECT;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -194,18 +194,7 @@ pub(super) fn write_dns(
     });
     for (key, endpoint) in &dns.endpoints {
         let dir = format!("maps/{}/{}/dns", key.namespace, key.name);
-        let mut maps = BTreeMap::new();
-        for image in &endpoint.images {
-            let relative = format!("{dir}/{}.bin", image.name);
-            w.image(
-                &relative,
-                &ImageFile {
-                    config: None,
-                    maps: vec![image.clone()],
-                },
-            )?;
-            maps.insert(image.name.clone(), relative);
-        }
+        let maps = w.map_images(&dir, &endpoint.images)?;
         written.endpoints.insert(
             key.to_string(),
             ManifestDns {

@@ -126,6 +126,20 @@ pub struct BuildProgress<'a> {
     pub on_object_done: &'a (dyn Fn() + Sync),
 }
 
+impl BuildProgress<'static> {
+    /// Reports nothing (tests, library callers without a progress display).
+    pub fn silent() -> Self {
+        fn count(_: usize) {}
+        fn step() {}
+        BuildProgress {
+            on_start: &count,
+            on_endpoint_done: &step,
+            on_objects: &count,
+            on_object_done: &step,
+        }
+    }
+}
+
 /// A whole build, with `--specialize` when `specialize` is set (then also the cache stats).
 pub fn build_artifact_with(
     request: &BuildRequest,
