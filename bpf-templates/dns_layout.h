@@ -22,6 +22,7 @@
 #define PC_DNS_REPLY_MAX 512     /* UDP header + REFUSED message, for the checksum */
 #define PC_DNS_RCODE_REFUSED 5
 #define PC_DNS_REFUSED_MARK 0x70c0dd5u
+#define PC_DNS_NAMES_MAX_ENTRIES 16384 /* pc_dns_names: learned address -> the name that taught it */
 
 /* Per-CPU counters (pc_dns_counters index). */
 #define PC_DNS_REFUSED 0

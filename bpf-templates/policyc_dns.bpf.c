@@ -78,6 +78,17 @@ struct {
 
 /* pc_dns_learned (node-wide learned addresses) is defined in fqdn_learned.h. */
 
+/* Node-wide, pinned by the loader next to pc_dns_learned: learned address → the question name
+ * whose answer taught it last (struct pc_dns_name), for `policy-loader dns dump` only — no
+ * verdict reads it. A smaller LRU than the learned map: an address whose name it no longer
+ * holds is shown without one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PC_DNS_NAMES_MAX_ENTRIES);
+	__type(key, struct pc_dns_addr);
+	__type(value, struct pc_dns_name);
+} pc_dns_names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PC_DNS_COUNTER_COUNT);
@@ -874,6 +885,8 @@ static long learn_step(__u64 i, void *ctx)
 			}
 		}
 	}
+	/* The answer's question name is still in the scratch (the record walk never writes it). */
+	bpf_map_update_elem(&pc_dns_names, &key, &s->name, BPF_ANY);
 	count(PC_DNS_LEARNED);
 	return 0;
 }

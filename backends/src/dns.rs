@@ -32,11 +32,15 @@ pub mod map_names {
     pub const EXACT: &str = "pc_dns_exact";
     pub const PENDING: &str = "pc_dns_pending";
     pub const LEARNED: &str = "pc_dns_learned";
+    /// Node-wide: learned address → the question name that taught it (for `dns dump`).
+    pub const NAMES: &str = "pc_dns_names";
     pub const COUNTERS: &str = "pc_dns_counters";
 }
 
 /// Mirrors of `dns_layout.h` constants.
 pub const NAME_MAX: usize = 256;
+/// `max_entries` of the node-wide `pc_dns_names` map.
+pub const NAMES_MAX_ENTRIES: u32 = 16_384;
 pub const MAX_CLASSES: usize = 64;
 /// `struct pc_dns_event`: a record of the DNS object on the endpoint's event ring, the
 /// datapath's [`Event`](crate::layout::Event) followed by the question name

@@ -39,6 +39,14 @@ fn learned(dns: &DnsInstance) -> Vec<(IpAddr, policyc_loader::dns::Learned)> {
     dns.learned().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The question name `pc_dns_names` holds for `addr` (what `dns dump` shows).
+fn name_of(dns: &DnsInstance, addr: IpAddr) -> Option<String> {
+    let names = dns
+        .map(policyc_backends::dns::map_names::NAMES)
+        .unwrap_or_else(|e| panic!("{e}"));
+    policyc_loader::node::dns::learned::learned_name(&names, addr)
+}
+
 #[test_case(false, 0; "ipv4 transport")]
 #[test_case(true, 0; "ipv6 transport")]
 #[test_case(false, 300; "min ttl raises short ttls")]
@@ -76,6 +84,7 @@ fn answer_to_an_allowed_query_learns_every_address(v6: bool, min_ttl_s: u32) {
             .find(|(a, _)| *a == addr)
             .unwrap_or_else(|| panic!("{addr} not learned"));
         assert_eq!(entry.selectors, 0b010, "the *.cilium.io class");
+        assert_eq!(name_of(&dns, addr).as_deref(), Some("www.cilium.io."));
         let lifetime = u64::from(ttl.max(min_ttl_s)) * SECOND;
         assert!(
             entry.expiry_ns >= before + lifetime && entry.expiry_ns <= after + lifetime,
@@ -123,6 +132,11 @@ fn a_second_name_adds_its_class_to_a_known_address() {
     let got = learned(&dns);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1.selectors, 0b011);
+    assert_eq!(
+        name_of(&dns, ip("198.18.7.7")).as_deref(),
+        Some("api.example.com."),
+        "the name that taught it last"
+    );
 }
 
 #[test]

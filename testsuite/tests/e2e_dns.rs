@@ -629,6 +629,14 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         row.1
     );
     assert_eq!(row.2, vec!["matchPattern: *.allowed.test".to_owned()]);
+    // ... and with the name the pod asked for (the pattern's match, not the pattern).
+    let dump = loader.json(&["dns", "dump", "-o", "json"]);
+    assert!(
+        dump.as_array().is_some_and(|rows| rows
+            .iter()
+            .any(|r| r["addr"] == "198.19.100.2" && r["name"] == "late.allowed.test.")),
+        "{dump:#}"
+    );
     // Replace (same artifact): a new DNS generation, swapped in place after the main datapath;
     // the learned map and the counters are the node's and the endpoint's, not the generation's.
     let status = loader.json(&["dns", "status", "-o", "json"]);

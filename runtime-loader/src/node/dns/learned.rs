@@ -6,15 +6,20 @@
 //! Entries are `address → {expiry (bpf_ktime_get_ns, i.e. CLOCK_MONOTONIC), selector bitmap}`;
 //! an expired entry allows no new connection whether or not it has been swept yet, so the
 //! sweeper only frees room (the map is an LRU: when full, the least recently used entries go).
+//!
+//! Beside it, `pc_dns_names` (pinned at `<bpffs>/policyc/pc_dns_names`, same life cycle):
+//! address → the question name whose answer taught it last, read only by `dns dump`.
 
 use std::net::IpAddr;
 use std::path::Path;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, OpenMapMut};
-use policyc_backends::dns::{map_names, ADDR_KEY_SIZE, LEARNED_VALUE_SIZE};
+use policyc_backends::dns::{
+    map_names, ADDR_KEY_SIZE, LEARNED_VALUE_SIZE, NAMES_MAX_ENTRIES, NAME_MAX,
+};
 use serde::Serialize;
 
-use super::paths::learned_pin;
+use super::paths::{learned_pin, names_pin};
 use crate::node::error::NodeError;
 use crate::node::pins::NodePaths;
 
@@ -52,46 +57,84 @@ fn node_error(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> NodeE
 /// Creates and pins the node-wide learned map if it is not pinned yet; returns its
 /// `max_entries` (the existing map's when it was already there: resizing needs an unload).
 pub fn ensure_learned_map(paths: &NodePaths, max_entries: u32) -> Result<u32, NodeError> {
+    ensure_names_map(paths)?;
     let pin = learned_pin(paths);
     if pin.exists() {
         let map = MapHandle::from_pinned_path(&pin)
             .map_err(node_error(format!("opening {}", pin.display())))?;
         return Ok(map.max_entries());
     }
+    create_pinned_lru(
+        paths,
+        map_names::LEARNED,
+        LEARNED_VALUE_SIZE,
+        max_entries.max(1),
+        &pin,
+    )?;
+    super::ledger::create_ledger(paths)?;
+    Ok(max_entries.max(1))
+}
+
+/// Creates and pins the node-wide names map if it is not pinned yet (also next to a learned
+/// map pinned by a loader without it).
+fn ensure_names_map(paths: &NodePaths) -> Result<(), NodeError> {
+    let pin = names_pin(paths);
+    if pin.exists() {
+        return Ok(());
+    }
+    create_pinned_lru(
+        paths,
+        map_names::NAMES,
+        NAME_MAX as u32,
+        NAMES_MAX_ENTRIES,
+        &pin,
+    )
+}
+
+/// An LRU hash keyed by `struct pc_dns_addr`, pinned at `pin`.
+fn create_pinned_lru(
+    paths: &NodePaths,
+    name: &str,
+    value_size: u32,
+    max_entries: u32,
+    pin: &Path,
+) -> Result<(), NodeError> {
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
     // SAFETY: all-zero is a valid bpf_map_create_opts once sz is set.
     let mut opts: libbpf_sys::bpf_map_create_opts = unsafe { std::mem::zeroed() };
     opts.sz = size_of::<libbpf_sys::bpf_map_create_opts>() as _;
     let mut map = MapHandle::create(
         MapType::LruHash,
-        Some(map_names::LEARNED),
+        Some(name),
         ADDR_KEY_SIZE,
-        LEARNED_VALUE_SIZE,
-        max_entries.max(1),
+        value_size,
+        max_entries,
         &opts,
     )
-    .map_err(node_error("creating the learned map"))?;
-    map.pin(&pin)
-        .map_err(node_error(format!("pinning {}", pin.display())))?;
-    super::ledger::create_ledger(paths)?;
-    Ok(max_entries.max(1))
+    .map_err(node_error(format!("creating {name}")))?;
+    map.pin(pin)
+        .map_err(node_error(format!("pinning {}", pin.display())))
 }
 
-/// Makes an opened object's `pc_dns_learned` the node-wide pinned map (sized to match it).
-/// Objects without that map are left alone. Call between open and load.
+/// Makes an opened object's `pc_dns_learned` or `pc_dns_names` the node-wide pinned map
+/// (sized to match it). Other maps are left alone. Call between open and load.
 pub fn reuse_learned_map(
     paths: &NodePaths,
     map: &mut OpenMapMut<'_>,
 ) -> Result<(), crate::LoaderError> {
-    if map.name().to_string_lossy() != map_names::LEARNED {
+    let name = map.name().to_string_lossy().into_owned();
+    let pin = if name == map_names::LEARNED {
+        learned_pin(paths)
+    } else if name == map_names::NAMES {
+        names_pin(paths)
+    } else {
         return Ok(());
-    }
-    let pin = learned_pin(paths);
+    };
     if !pin.exists() {
         return Ok(());
     }
     let error = |source| crate::LoaderError::Map {
-        map: format!("{} (reusing {})", map_names::LEARNED, pin.display()),
+        map: format!("{name} (reusing {})", pin.display()),
         source,
     };
     let pinned = MapHandle::from_pinned_path(&pin).map_err(error)?;
@@ -150,6 +193,32 @@ pub fn read_learned(paths: &NodePaths) -> Result<(Vec<LearnedEntry>, u32), NodeE
     Ok((out, map.max_entries()))
 }
 
+/// The question name that taught `addr` last, if the names map still holds it.
+pub fn learned_name(names: &impl MapCore, addr: IpAddr) -> Option<String> {
+    let mut key = vec![0u8; ADDR_KEY_SIZE as usize];
+    match addr {
+        IpAddr::V4(v4) => {
+            key[0] = 4;
+            key[4..8].copy_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            key[0] = 6;
+            key[4..20].copy_from_slice(&v6.octets());
+        }
+    }
+    let value = names.lookup(&key, MapFlags::ANY).ok().flatten()?;
+    let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
+    (end > 0).then(|| value[..end].escape_ascii().to_string())
+}
+
+/// The pinned names map, if any.
+pub fn open_names(paths: &NodePaths) -> Option<MapHandle> {
+    let pin = names_pin(paths);
+    pin.exists()
+        .then(|| MapHandle::from_pinned_path(&pin).ok())
+        .flatten()
+}
+
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -182,9 +251,11 @@ pub fn sweep(paths: &NodePaths) -> Result<SweepReport, NodeError> {
     Ok(report)
 }
 
-/// Removes the learned map's pin and its ledger's (the kernel frees the map once no object uses it).
+/// Removes the learned map's pin, the names map's and the ledger's (the kernel frees the maps
+/// once no object uses them).
 pub fn remove_learned_map(paths: &NodePaths) {
     let _ = std::fs::remove_file(learned_pin(paths));
+    let _ = std::fs::remove_file(names_pin(paths));
     super::ledger::remove_ledger(paths);
 }
 

@@ -22,6 +22,11 @@ pub fn learned_pin(paths: &NodePaths) -> PathBuf {
     paths.pin_root.join(map_names::LEARNED)
 }
 
+/// `<bpffs>/policyc/pc_dns_names`: the node-wide address → question name map.
+pub fn names_pin(paths: &NodePaths) -> PathBuf {
+    paths.pin_root.join(map_names::NAMES)
+}
+
 /// `<endpoint dir>/dns`.
 pub fn dns_dir(paths: &NodePaths, endpoint: &str) -> PathBuf {
     paths.endpoint_dir(endpoint).join("dns")

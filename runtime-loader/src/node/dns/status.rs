@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::dispatch::stage_state;
 use super::install::{hook_of, read_counters};
-use super::learned::{monotonic_ns, read_learned};
+use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
 use super::manifest::ManifestNodeDns;
 use super::paths;
@@ -77,6 +77,9 @@ pub struct DnsStatus {
 pub struct LearnedRow {
     /// The address.
     pub addr: String,
+    /// The question name whose answer taught it last (None when the names map no longer
+    /// holds it).
+    pub name: Option<String>,
     /// Selectors it was learned for (from the manifest's FQDN classes).
     pub selectors: Vec<String>,
     /// Seconds left (negative: expired, not swept yet).
@@ -211,11 +214,13 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
 pub fn dump(paths: &NodePaths) -> Result<Vec<LearnedRow>, NodeError> {
     let manifest = node_dns_manifest(paths);
     let (learned, _) = read_learned(paths)?;
+    let names = open_names(paths);
     let now = monotonic_ns();
     Ok(learned
         .into_iter()
         .map(|e| LearnedRow {
             addr: e.addr.to_string(),
+            name: names.as_ref().and_then(|n| learned_name(n, e.addr)),
             selectors: manifest.as_ref().map_or_else(
                 || vec![format!("bitmap {:#x}", e.selectors)],
                 |m| m.selector_names(e.selectors),
@@ -276,7 +281,10 @@ pub fn render_status(status: &DnsStatus) -> String {
 
 /// `dump` as text.
 pub fn render_dump(rows: &[LearnedRow]) -> String {
-    let mut out = format!("{:<40} {:>10}  selectors\n", "address", "ttl left");
+    let mut out = format!(
+        "{:<32} {:<40} {:>10}  selectors\n",
+        "name", "address", "ttl left"
+    );
     for row in rows {
         let ttl = if row.ttl_left_s <= 0.0 {
             "expired".to_owned()
@@ -284,7 +292,8 @@ pub fn render_dump(rows: &[LearnedRow]) -> String {
             format!("{:.1}s", row.ttl_left_s)
         };
         out.push_str(&format!(
-            "{:<40} {:>10}  {}\n",
+            "{:<32} {:<40} {:>10}  {}\n",
+            row.name.as_deref().unwrap_or("?"),
             row.addr,
             ttl,
             row.selectors.join(", ")
