@@ -1,7 +1,9 @@
 //! T0: floors. BPF_PROG_TEST_RUN with a large `repeat` on one 64-byte-class IPv4/TCP frame: an
 //! empty program, parse only, one hash lookup, one per-CPU array lookup, one LPM lookup in tries
 //! of 1k/10k/100k dense /32 prefixes; plus the empty program at repeat = 1 (the per-run floor
-//! of the T1 per-packet measurements).
+//! of the T1 per-packet measurements). And the price of atomic replace: policy-loader's
+//! per-endpoint dispatcher (`bpf-templates/policyc_dispatch.bpf.c`: generation lookup, one tail
+//! call) in front of its own pass-through program, against that program run alone.
 
 use crate::objects;
 use crate::stats::{summarize, Summary};
@@ -80,6 +82,7 @@ pub fn run(repeat: u32, reps: usize, lpm_sizes: &[u32]) -> Result<Vec<Floor>, St
             ns: measure(&loaded.object, program, &f, rep, reps)?,
         });
     }
+    floors.extend(dispatcher_floors(&f, repeat, reps)?);
     for &size in lpm_sizes {
         let loaded = objects::load(
             objects::FLOORS_OBJECT,
@@ -108,4 +111,49 @@ pub fn run(repeat: u32, reps: usize, lpm_sizes: &[u32]) -> Result<Vec<Floor>, St
         });
     }
     Ok(floors)
+}
+
+/// The dispatcher's own cost: the real dispatcher object with its slot 0 (generation 0) holding
+/// the object's TCX_NEXT pass-through program, against the pass-through program alone. Every
+/// packet of an installed endpoint pays the difference once per hook (twice on tcx endpoints,
+/// whose DNS stage dispatcher follows the main one).
+fn dispatcher_floors(frame: &[u8], repeat: u32, reps: usize) -> Result<Vec<Floor>, String> {
+    use std::os::fd::{AsFd, AsRawFd};
+    const DISPATCHER: &str = "pc_disp_egress_tcx";
+    const PASS: &str = "pc_dns_pass_egress_tcx";
+    let loaded = objects::load(
+        policyc_backends::DISPATCH_OBJECT,
+        "dispatch",
+        &[],
+        &[DISPATCHER, PASS],
+    )?;
+    let pass_fd = objects::program(&loaded.object, PASS)?.as_fd().as_raw_fd();
+    let fd = u32::try_from(pass_fd).map_err(|e| format!("program fd: {e}"))?;
+    objects::fill(
+        &loaded.object,
+        "pc_prog_egress",
+        &[(0u32.to_ne_bytes().to_vec(), fd.to_ne_bytes().to_vec())],
+    )?;
+    // The dispatcher must really reach the pass-through (an empty slot would drop: 2).
+    let (retval, _) = objects::run_ns(&objects::program(&loaded.object, DISPATCHER)?, frame, 1)?;
+    if retval as i32 != -1 {
+        return Err(format!(
+            "dispatcher returned {retval}, not the pass-through's TCX_NEXT"
+        ));
+    }
+    let mut out = Vec::new();
+    for (label, program) in [
+        ("pass-through program alone (TCX_NEXT)", PASS),
+        (
+            "dispatcher: generation lookup + tail call + pass-through",
+            DISPATCHER,
+        ),
+    ] {
+        out.push(Floor {
+            name: label.to_string(),
+            repeat,
+            ns: measure(&loaded.object, program, frame, repeat, reps)?,
+        });
+    }
+    Ok(out)
 }
