@@ -22,11 +22,9 @@
 //! drops (the datapath's drop events towards the learned addresses, and client connects not
 //! completed within 0.5 s, i.e. whose first SYN was lost).
 
-use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +37,7 @@ use policyc_loader::node::dns::learned::monotonic_ns;
 use policyc_loader::node::install::{apply, ApplyOptions};
 use policyc_loader::node::pins::NodePaths;
 use policyc_testsuite::dnsmasq::{write_hosts, DnsServer};
+use policyc_testsuite::listener::Listener;
 use policyc_testsuite::netns::{run as sh, Topology};
 use policyc_testsuite::workspace;
 
@@ -347,57 +346,6 @@ impl Proxy {
         self.handle
             .join()
             .map_err(|_| "the proxy thread panicked".to_string())?
-    }
-}
-
-/// Accepts and closes TCP connections on port 80 (deep accept queue); killed on drop.
-struct Listener(Child);
-
-const LISTENER_PY: &str = r#"
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80)); s.listen(65535)
-print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-"#;
-
-impl Listener {
-    fn start(netns: &str) -> Result<Listener, String> {
-        sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                netns,
-                "sysctl",
-                "-qw",
-                "net.core.somaxconn=65535",
-            ],
-        )?;
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", netns, "python3", "-c", LISTENER_PY])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("listener: {e}"))?;
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        }
-        let listener = Listener(child);
-        if line.trim() == "ready" {
-            Ok(listener)
-        } else {
-            Err("the port-80 listener did not start".into())
-        }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

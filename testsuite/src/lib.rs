@@ -3,6 +3,8 @@
 
 pub mod dnsmasq;
 pub mod gen;
+pub mod listener;
+pub mod loader;
 pub mod netns;
 
 use std::path::{Path, PathBuf};
@@ -70,4 +72,58 @@ pub fn build_artifact(
     ) {
         panic!("policyc build of {}: {e}", out.display());
     }
+}
+
+/// Copies the text files under `from` to `to` (same tree), each through `transform`.
+pub fn copy_tree(from: &Path, to: &Path, transform: &dyn Fn(&str) -> String) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("{}: {e}", from.display()))
+        .flatten()
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target, transform);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(&target, transform(&text)).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+/// Copies the example policies to `dir` with their DNS rules enforced at L4 (every `rules.dns`
+/// section removed): the in-kernel DNS policy needs tcx, and the cgroup_skb tests' loader
+/// refuses endpoints with `rules.dns` there (fail closed).
+pub fn l4_example_policies(dir: &Path) -> PathBuf {
+    fn indent(line: &str) -> usize {
+        line.len() - line.trim_start().len()
+    }
+    fn without_dns_rules(text: &str) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i];
+            let dns_next = lines
+                .get(i + 1)
+                .is_some_and(|next| next.trim() == "dns:" && indent(next) > indent(line));
+            if line.trim() == "rules:" && dns_next {
+                let depth = indent(line);
+                i += 1;
+                while i < lines.len() && indent(lines[i]) > depth && !lines[i].trim().is_empty() {
+                    i += 1;
+                }
+                continue;
+            }
+            out.push(line);
+            i += 1;
+        }
+        out.join("\n") + "\n"
+    }
+    copy_tree(
+        &workspace().join("policy-examples/policies"),
+        dir,
+        &without_dns_rules,
+    );
+    dir.to_path_buf()
 }

@@ -15,10 +15,12 @@
 //! on failure (Drop guards).
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use policyc_testsuite::dnsmasq::{write_hosts, DnsServer};
+use policyc_testsuite::listener::Listener;
+use policyc_testsuite::loader::{Loader, Unmount};
 use policyc_testsuite::netns::{run, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 
@@ -145,57 +147,6 @@ elif mode == "loop":
                       "rtt_p99_ms": rtts[min(len(rtts) - 1, len(rtts) * 99 // 100)]}))
 "#;
 
-/// Accepts and closes TCP connections on port 80 of every address of the server namespace,
-/// with an accept queue deep enough that a slow accept loop never drops a SYN (the test counts
-/// lost SYNs; they must be the datapath's or nobody's). Killed on drop.
-struct Listener(std::process::Child);
-
-const LISTENER_PY: &str = r#"
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80)); s.listen(65535)
-print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-"#;
-
-impl Listener {
-    fn start(netns: &str) -> Listener {
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                netns,
-                "sysctl",
-                "-qw",
-                "net.core.somaxconn=65535",
-            ],
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let mut child = std::process::Command::new("ip")
-            .args(["netns", "exec", netns, "python3", "-c", LISTENER_PY])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("listener: {e}"));
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
-        }
-        let listener = Listener(child);
-        assert_eq!(line.trim(), "ready", "the listener did not start");
-        listener
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `nstat` counter of a namespace (absolute value).
 fn nstat(netns: &str, name: &str) -> u64 {
     run("ip", &["netns", "exec", netns, "nstat", "-az", name])
@@ -206,85 +157,6 @@ fn nstat(netns: &str, name: &str) -> u64 {
             (fields.next() == Some(name)).then(|| fields.next()?.parse().ok())?
         })
         .unwrap_or(0)
-}
-
-/// Loader invocations against a private bpffs instance and state directory, run in the node
-/// namespace; `Drop` unloads everything and removes both.
-struct Loader<'t> {
-    binary: PathBuf,
-    bpffs: PathBuf,
-    state: PathBuf,
-    topology: &'t Topology,
-}
-
-impl Loader<'_> {
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = self.topology.in_node(&self.binary);
-        command
-            .arg("--bpffs")
-            .arg(&self.bpffs)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(args);
-        command
-    }
-
-    /// Starts an apply that pauses at `step`, waits until it is there, and SIGKILLs it.
-    fn kill_apply_at(&self, step: &str, args: &[&str]) {
-        use std::io::{BufRead, BufReader};
-        let mut child = self
-            .command(args)
-            .env("POLICYC_LOADER_PAUSE_AT", step)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
-        let mut reader = BufReader::new(stderr);
-        let mut paused = false;
-        let mut line = String::new();
-        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-            if line.contains(&format!("paused at {step}")) {
-                paused = true;
-                break;
-            }
-            line.clear();
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(paused, "apply never reached step {step}: {line}");
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let output = self
-            .command(args)
-            .output()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (ok, stdout, stderr) = self.run(args);
-        assert!(ok, "policy-loader {args:?} failed:\n{stdout}{stderr}");
-        stdout
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let text = self.ok(args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"))
-    }
-}
-
-impl Drop for Loader<'_> {
-    fn drop(&mut self) {
-        let _ = self.run(&["unload"]);
-        let _ = run("umount", &["-l", &self.bpffs.to_string_lossy()]);
-        let _ = std::fs::remove_dir_all(&self.state);
-    }
 }
 
 fn client(topology: &Topology, args: &[&str]) -> serde_json::Value {
@@ -541,7 +413,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         ],
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let _listener = Listener::start(&server_ns);
+    let _listener = Listener::start(&server_ns).unwrap_or_else(|e| panic!("{e}"));
 
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let names = 10_000u32;
@@ -578,6 +450,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     let bpffs = work.path().join("bpffs");
     std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
     run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
+    let _mount = Unmount(bpffs.clone());
     let loader = Loader {
         binary: loader_bin,
         bpffs,

@@ -6,99 +6,17 @@
 //! protocol (old or new policy in BOTH directions, never a mix). Everything is removed at the
 //! end, also on failure (Drop guards).
 
+use policyc_testsuite::loader::{Loader, Unmount};
 use policyc_testsuite::{loader_binary, workspace};
-use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 
 fn addr(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-/// Loader invocations against a private bpffs subtree and state directory, run in the root
-/// namespace; `Drop` unloads everything and removes both directories.
-struct Loader<'t> {
-    binary: PathBuf,
-    bpffs: PathBuf,
-    state: PathBuf,
-    topology: &'t Topology,
-}
-
-impl Loader<'_> {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.topology.in_node(&self.binary);
-        command
-            .arg("--bpffs")
-            .arg(&self.bpffs)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let output = self
-            .command(args)
-            .output()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (ok, stdout, stderr) = self.run(args);
-        assert!(ok, "policy-loader {args:?} failed:\n{stdout}{stderr}");
-        stdout
-    }
-
-    /// Starts an apply that pauses at `step`, waits until it is there, and SIGKILLs it.
-    fn kill_apply_at(&self, step: &str, args: &[&str]) {
-        let mut child = self
-            .command(args)
-            .env("POLICYC_LOADER_PAUSE_AT", step)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
-        let mut reader = BufReader::new(stderr);
-        let mut paused = false;
-        let mut line = String::new();
-        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-            if line.contains(&format!("paused at {step}")) {
-                paused = true;
-                break;
-            }
-            line.clear();
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(paused, "apply never reached step {step}: {line}");
-    }
-}
-
-impl Drop for Loader<'_> {
-    fn drop(&mut self) {
-        let _ = self.command(&["unload"]).output();
-        let _ = std::fs::remove_dir_all(self.bpffs.join("policyc"));
-        let _ = std::fs::remove_dir_all(&self.state);
-    }
-}
-
-/// Unmounts the private bpffs (after the loader guard has unloaded).
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = run("umount", &["-l", &self.0.to_string_lossy()]);
-    }
 }
 
 const INSTALLED: [&str; 3] = ["shop/frontend", "shop/api", "kube-system/coredns"];
@@ -114,21 +32,6 @@ fn endpoint_args(extra: &[&'static str], endpoints: &[&'static str]) -> Vec<&'st
 
 fn build(inventory: &Path, policies: &Path, out: &Path) {
     policyc_testsuite::build_artifact(inventory, vec![policies.to_path_buf()], out, None);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(from)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-    {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
 }
 
 /// The storefront probe set, both directions: ingress from the world on 80, 8443 and 443, and
@@ -233,7 +136,11 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     let inventory_path = work.path().join("inventory.yaml");
     std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
     let policies_b = work.path().join("policies-b");
-    copy_dir(&workspace().join("policy-examples/policies"), &policies_b);
+    policyc_testsuite::copy_tree(
+        &workspace().join("policy-examples/policies"),
+        &policies_b,
+        &|text| text.to_owned(),
+    );
     let frontend_b = policies_b.join("shop/frontend.yaml");
     let text = std::fs::read_to_string(&frontend_b).unwrap_or_else(|e| panic!("{e}"));
     assert!(text.contains("port: \"80\""));

@@ -25,54 +25,6 @@ fn built_from(policies: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// Copies the example policies to `dir` with their DNS rules enforced at L4 (every `rules.dns`
-/// section removed): the in-kernel DNS policy needs tcx, and this test attaches with
-/// cgroup_skb, where the loader refuses endpoints with `rules.dns` (fail closed).
-fn l4_example_policies(dir: &Path) -> PathBuf {
-    fn indent(line: &str) -> usize {
-        line.len() - line.trim_start().len()
-    }
-    fn without_dns_rules(text: &str) -> String {
-        let lines: Vec<&str> = text.lines().collect();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < lines.len() {
-            let line = lines[i];
-            let dns_next = lines
-                .get(i + 1)
-                .is_some_and(|next| next.trim() == "dns:" && indent(next) > indent(line));
-            if line.trim() == "rules:" && dns_next {
-                let depth = indent(line);
-                i += 1;
-                while i < lines.len() && indent(lines[i]) > depth && !lines[i].trim().is_empty() {
-                    i += 1;
-                }
-                continue;
-            }
-            out.push(line);
-            i += 1;
-        }
-        out.join("\n") + "\n"
-    }
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
-        for entry in std::fs::read_dir(from)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .flatten()
-        {
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy_dir(&entry.path(), &target);
-            } else {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_else(|e| panic!("{e}"));
-                std::fs::write(&target, without_dns_rules(&text)).unwrap_or_else(|e| panic!("{e}"));
-            }
-        }
-    }
-    copy_dir(&workspace().join("policy-examples/policies"), dir);
-    dir.to_path_buf()
-}
-
 fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -193,7 +145,9 @@ impl Drop for CgroupAndBpffs {
 fn cgroup_attachments_are_installed_replaced_and_unloaded() {
     loader_binary();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let artifact = built_from(&l4_example_policies(&work.path().join("policies")));
+    let artifact = built_from(&policyc_testsuite::l4_example_policies(
+        &work.path().join("policies"),
+    ));
     let bpffs = work.path().join("bpffs");
     std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
     let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]

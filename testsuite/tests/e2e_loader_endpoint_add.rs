@@ -63,54 +63,6 @@ spec:
         - ports: [{port: \"7000\", protocol: TCP}]
 ";
 
-/// Copies the example policies to `dir` with their DNS rules enforced at L4 (every `rules.dns`
-/// section removed): the in-kernel DNS policy needs tcx, and this test attaches with
-/// cgroup_skb, where the loader refuses endpoints with `rules.dns` (fail closed).
-fn l4_example_policies(dir: &Path) -> PathBuf {
-    fn indent(line: &str) -> usize {
-        line.len() - line.trim_start().len()
-    }
-    fn without_dns_rules(text: &str) -> String {
-        let lines: Vec<&str> = text.lines().collect();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < lines.len() {
-            let line = lines[i];
-            let dns_next = lines
-                .get(i + 1)
-                .is_some_and(|next| next.trim() == "dns:" && indent(next) > indent(line));
-            if line.trim() == "rules:" && dns_next {
-                let depth = indent(line);
-                i += 1;
-                while i < lines.len() && indent(lines[i]) > depth && !lines[i].trim().is_empty() {
-                    i += 1;
-                }
-                continue;
-            }
-            out.push(line);
-            i += 1;
-        }
-        out.join("\n") + "\n"
-    }
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
-        for entry in std::fs::read_dir(from)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .flatten()
-        {
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy_dir(&entry.path(), &target);
-            } else {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_else(|e| panic!("{e}"));
-                std::fs::write(&target, without_dns_rules(&text)).unwrap_or_else(|e| panic!("{e}"));
-            }
-        }
-    }
-    copy_dir(&workspace().join("policy-examples/policies"), dir);
-    dir.to_path_buf()
-}
-
 /// Builds the artifact; `specialize`: with `--specialize`, objects cached in that directory.
 fn build(
     inventory: &Path,
@@ -196,7 +148,7 @@ fn installed_examples(
         std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("{e}"));
         extra.push(path);
     }
-    let examples = l4_example_policies(&work.path().join("policies"));
+    let examples = policyc_testsuite::l4_example_policies(&work.path().join("policies"));
     let cache = work.path().join("object-cache");
     build(
         &workspace().join("policy-examples/inventory.yaml"),

@@ -4,67 +4,15 @@
 //! refusal still names the rule (the specialized tables hold no intervals to scan), and
 //! `unload` removes everything (also on failure, through Drop guards).
 
+use policyc_testsuite::loader::{Loader, Unmount};
 use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn addr(text: &str) -> IpAddr {
     text.parse()
         .unwrap_or_else(|e| panic!("{text} is not an address: {e}"))
-}
-
-struct Loader<'t> {
-    binary: PathBuf,
-    bpffs: PathBuf,
-    state: PathBuf,
-    topology: &'t Topology,
-}
-
-impl Loader<'_> {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.topology.in_node(&self.binary);
-        command
-            .arg("--bpffs")
-            .arg(&self.bpffs)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let output = self
-            .command(args)
-            .output()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        (
-            output.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        )
-    }
-}
-
-impl Drop for Loader<'_> {
-    fn drop(&mut self) {
-        let _ = self.command(&["unload"]).output();
-        let _ = std::fs::remove_dir_all(self.bpffs.join("policyc"));
-        let _ = std::fs::remove_dir_all(&self.state);
-    }
-}
-
-/// Unmounts the private bpffs (after the loader guard has unloaded).
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = run("umount", &["-l", &self.0.to_string_lossy()]);
-    }
 }
 
 fn build_specialized(inventory: &Path, out: &Path, cache: &Path) {
@@ -133,14 +81,14 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
     };
 
     // The L7 refusal still finds the redirect rules of a specialized endpoint.
-    let (ok, output) = loader.run(&["apply", &art, "--endpoint", "shop/api"]);
+    let (ok, output) = loader.run_combined(&["apply", &art, "--endpoint", "shop/api"]);
     assert!(!ok, "L7 redirects must be refused without the fallback");
     assert!(
         output.contains("--l7-fallback=allow-l4") && output.contains("api.yaml:"),
         "{output}"
     );
 
-    let (ok, output) = loader.run(&[
+    let (ok, output) = loader.run_combined(&[
         "apply",
         &art,
         "--endpoint",
@@ -220,7 +168,7 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
 
     // dump: classes from the live pc_class map, port functions (with their rules) from the
     // artifact's decision images, since the decision itself is code.
-    let (ok, output) = loader.run(&["dump", "--endpoint", "shop/frontend", "-o", "json"]);
+    let (ok, output) = loader.run_combined(&["dump", "--endpoint", "shop/frontend", "-o", "json"]);
     assert!(ok, "{output}");
     let dump: serde_json::Value =
         serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}"));
@@ -250,7 +198,7 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
         ingress_https_allowed,
         "TCP 443 allowed by frontend.yaml: {dump:#}"
     );
-    let (ok, table) = loader.run(&["dump", "--endpoint", "shop/frontend"]);
+    let (ok, table) = loader.run_combined(&["dump", "--endpoint", "shop/frontend"]);
     assert!(
         ok && table.contains("generated program (--specialize)"),
         "{table}"
@@ -258,12 +206,12 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
     // Without the applied artifact there is nothing to decode the code from: a clear error.
     let moved = work.path().join("artifact-moved");
     std::fs::rename(&artifact, &moved).unwrap_or_else(|e| panic!("{e}"));
-    let (ok, output) = loader.run(&["dump", "--endpoint", "shop/frontend"]);
+    let (ok, output) = loader.run_combined(&["dump", "--endpoint", "shop/frontend"]);
     assert!(!ok, "dump without the artifact must fail: {output}");
     assert!(output.contains(&artifact.display().to_string()), "{output}");
     std::fs::rename(&moved, &artifact).unwrap_or_else(|e| panic!("{e}"));
 
-    let (ok, output) = loader.run(&["unload"]);
+    let (ok, output) = loader.run_combined(&["unload"]);
     assert!(ok, "{output}");
     assert!(
         topology.probe(Probe::Tcp, "out", world, front, 22),

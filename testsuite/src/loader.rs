@@ -1,0 +1,105 @@
+//! `policy-loader` as an operator runs it in the end-to-end tests: a separate process in the
+//! node (root) namespace of a [`Topology`], against a private bpffs instance and state
+//! directory. `Drop` unloads everything and removes both; [`Unmount`] then unmounts the bpffs.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::netns::{run, Topology};
+
+/// Loader invocations against `bpffs` and `state`.
+pub struct Loader<'t> {
+    pub binary: PathBuf,
+    pub bpffs: PathBuf,
+    pub state: PathBuf,
+    pub topology: &'t Topology,
+}
+
+impl Loader<'_> {
+    /// `policy-loader --bpffs .. --state-dir .. ARGS` in the node namespace.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.topology.in_node(&self.binary);
+        command
+            .arg("--bpffs")
+            .arg(&self.bpffs)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args);
+        command
+    }
+
+    /// Success, stdout, stderr.
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Success, and stdout followed by stderr.
+    pub fn run_combined(&self, args: &[&str]) -> (bool, String) {
+        let (ok, stdout, stderr) = self.run(args);
+        (ok, format!("{stdout}{stderr}"))
+    }
+
+    /// Stdout of a command that must succeed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "policy-loader {args:?} failed:\n{stdout}{stderr}");
+        stdout
+    }
+
+    /// Stdout of a command that must succeed, parsed as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"))
+    }
+
+    /// Starts an apply that pauses at `step`, waits until it is there, and SIGKILLs it.
+    pub fn kill_apply_at(&self, step: &str, args: &[&str]) {
+        let mut child = self
+            .command(args)
+            .env("POLICYC_LOADER_PAUSE_AT", step)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+        let mut reader = BufReader::new(stderr);
+        let mut paused = false;
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if line.contains(&format!("paused at {step}")) {
+                paused = true;
+                break;
+            }
+            line.clear();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(paused, "apply never reached step {step}: {line}");
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        let _ = self.command(&["unload"]).output();
+        let _ = std::fs::remove_dir_all(self.bpffs.join("policyc"));
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// Unmounts a private bpffs on drop (declare it before the [`Loader`], which unloads first).
+pub struct Unmount(pub PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = run("umount", &["-l", &self.0.to_string_lossy()]);
+    }
+}
