@@ -1,9 +1,9 @@
 //! `policy-loader` as an operator runs it in the end-to-end tests: a separate process in the
 //! node (root) namespace of a [`Topology`], against a private bpffs instance and state
-//! directory. `Drop` unloads everything and removes both; [`Unmount`] then unmounts the bpffs.
+//! directory. `Drop` unloads everything, removes both and unmounts the bpffs.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::netns::{run, Topology};
@@ -14,9 +14,27 @@ pub struct Loader<'t> {
     pub bpffs: PathBuf,
     pub state: PathBuf,
     pub topology: &'t Topology,
+    /// Dropped after `Drop::drop` has unloaded.
+    _mount: Unmount,
 }
 
-impl Loader<'_> {
+impl<'t> Loader<'t> {
+    /// `binary` against a fresh bpffs instance mounted at `<work>/bpffs` (a fresh
+    /// `mount -t bpf` shares nothing with the node's) and the state directory `<work>/state`.
+    pub fn on_private_bpffs(binary: PathBuf, topology: &'t Topology, work: &Path) -> Loader<'t> {
+        let bpffs = work.join("bpffs");
+        std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
+        run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        Loader {
+            binary,
+            _mount: Unmount(bpffs.clone()),
+            bpffs,
+            state: work.join("state"),
+            topology,
+        }
+    }
+
     /// `policy-loader --bpffs .. --state-dir .. ARGS` in the node namespace.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = self.topology.in_node(&self.binary);
@@ -95,8 +113,8 @@ impl Drop for Loader<'_> {
     }
 }
 
-/// Unmounts a private bpffs on drop (declare it before the [`Loader`], which unloads first).
-pub struct Unmount(pub PathBuf);
+/// Unmounts a private bpffs on drop.
+struct Unmount(PathBuf);
 
 impl Drop for Unmount {
     fn drop(&mut self) {

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use policyc_testsuite::dnsmasq::{write_hosts, DnsServer};
 use policyc_testsuite::listener::Listener;
-use policyc_testsuite::loader::{Loader, Unmount};
+use policyc_testsuite::loader::Loader;
 use policyc_testsuite::netns::{run, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 
@@ -447,16 +447,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         &artifact,
     );
 
-    let bpffs = work.path().join("bpffs");
-    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
-    run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
-    let _mount = Unmount(bpffs.clone());
-    let loader = Loader {
-        binary: loader_bin,
-        bpffs,
-        state: work.path().join("state"),
-        topology: &topology,
-    };
+    let loader = Loader::on_private_bpffs(loader_bin, &topology, work.path());
     let min_ttl = MIN_TTL_S.to_string();
     loader.ok(&[
         "apply",

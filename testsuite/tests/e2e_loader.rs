@@ -6,7 +6,7 @@
 //! protocol (old or new policy in BOTH directions, never a mix). Everything is removed at the
 //! end, also on failure (Drop guards).
 
-use policyc_testsuite::loader::{Loader, Unmount};
+use policyc_testsuite::loader::Loader;
 use policyc_testsuite::{loader_binary, workspace};
 use std::net::IpAddr;
 use std::path::Path;
@@ -166,17 +166,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
         art_b.to_string_lossy().into_owned(),
     );
 
-    // A private bpffs instance for this run (a fresh `mount -t bpf` shares nothing).
-    let bpffs = work.path().join("bpffs");
-    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
-    run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
-    let _mount = Unmount(bpffs.clone());
-    let loader = Loader {
-        binary: loader_bin,
-        bpffs,
-        state: work.path().join("state"),
-        topology: &topology,
-    };
+    let loader = Loader::on_private_bpffs(loader_bin, &topology, work.path());
 
     let world = addr("198.19.7.7");
     let prometheus = addr("198.18.4.10");

@@ -4,7 +4,7 @@
 //! refusal still names the rule (the specialized tables hold no intervals to scan), and
 //! `unload` removes everything (also on failure, through Drop guards).
 
-use policyc_testsuite::loader::{Loader, Unmount};
+use policyc_testsuite::loader::Loader;
 use policyc_testsuite::netns::{run, Probe, ProbeCase, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 use std::net::IpAddr;
@@ -69,16 +69,7 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
     assert!(manifest.contains("\"specialized\": true"), "{manifest}");
     let art = artifact.to_string_lossy().into_owned();
 
-    let bpffs = work.path().join("bpffs");
-    std::fs::create_dir_all(&bpffs).unwrap_or_else(|e| panic!("{e}"));
-    run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()]).unwrap_or_else(|e| panic!("{e}"));
-    let _mount = Unmount(bpffs.clone());
-    let loader = Loader {
-        binary: loader_bin,
-        bpffs,
-        state: work.path().join("state"),
-        topology: &topology,
-    };
+    let loader = Loader::on_private_bpffs(loader_bin, &topology, work.path());
 
     // The L7 refusal still finds the redirect rules of a specialized endpoint.
     let (ok, output) = loader.run_combined(&["apply", &art, "--endpoint", "shop/api"]);
