@@ -127,3 +127,24 @@ pub fn l4_example_policies(dir: &Path) -> PathBuf {
     );
     dir.to_path_buf()
 }
+
+/// Relative path → bytes of every file under `dir` (to compare two artifacts byte for byte).
+pub fn file_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .flatten()
+        {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(relative) = p.strip_prefix(dir) {
+                let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                out.insert(relative.display().to_string(), bytes);
+            }
+        }
+    }
+    out
+}

@@ -4,7 +4,6 @@
 use policyc::build::{build_artifact, BuildFailure, BuildRequest};
 use policyc::frontend::source::SourceMap;
 use policyc_backends::ImageFile;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -28,35 +27,16 @@ fn build(output: &Path) -> policyc::build::ArtifactSummary {
     }
 }
 
-/// Relative path → bytes of every file under `dir`.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(dir)
-                    .expect("under dir")
-                    .display()
-                    .to_string();
-                out.insert(rel, std::fs::read(&p).expect("readable"));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn same_inputs_give_byte_identical_artifacts() {
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
     build(a.path());
     build(b.path());
-    let (ta, tb) = (tree(a.path()), tree(b.path()));
+    let (ta, tb) = (
+        policyc_testsuite::file_tree(a.path()),
+        policyc_testsuite::file_tree(b.path()),
+    );
     assert_eq!(
         ta.keys().collect::<Vec<_>>(),
         tb.keys().collect::<Vec<_>>(),
@@ -75,9 +55,9 @@ fn same_inputs_give_byte_identical_artifacts() {
 fn rebuilding_into_the_same_directory_gives_the_same_bytes() {
     let a = tempfile::tempdir().expect("tempdir");
     build(a.path());
-    let first = tree(a.path());
+    let first = policyc_testsuite::file_tree(a.path());
     build(a.path());
-    assert_eq!(first, tree(a.path()));
+    assert_eq!(first, policyc_testsuite::file_tree(a.path()));
 }
 
 #[test]

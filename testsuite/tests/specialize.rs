@@ -18,7 +18,6 @@ use policyc_loader::datapath::{DatapathInstance, LoadRequest};
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::AttachKind;
 use policyc_testsuite::gen::generate;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -65,28 +64,6 @@ fn build(output: &Path, options: &SpecializeOptions) -> (ArtifactSummary, usize)
         Ok((summary, _, cache)) => (summary, cache.map_or(usize::MAX, |c| c.compiled)),
         Err(e) => panic!("build --specialize failed: {e}"),
     }
-}
-
-/// Relative path → bytes of every file under `dir`.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let relative = p
-                    .strip_prefix(dir)
-                    .expect("under dir")
-                    .display()
-                    .to_string();
-                out.insert(relative, std::fs::read(&p).expect("readable"));
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -157,7 +134,10 @@ fn a_rebuild_takes_every_object_from_the_cache_without_compiling() {
         objects,
         "no clang compile ran on the rebuild"
     );
-    assert_eq!(tree(&work.path().join("a")), tree(&work.path().join("b")));
+    assert_eq!(
+        policyc_testsuite::file_tree(&work.path().join("a")),
+        policyc_testsuite::file_tree(&work.path().join("b"))
+    );
 }
 
 #[test]
@@ -172,7 +152,10 @@ fn two_cold_builds_give_byte_identical_artifacts() {
         &options(&work.path().join("cache-b")),
     );
     assert!(compiled_a > 0 && compiled_b > 0, "both builds ran clang");
-    let (a, b) = (tree(&work.path().join("a")), tree(&work.path().join("b")));
+    let (a, b) = (
+        policyc_testsuite::file_tree(&work.path().join("a")),
+        policyc_testsuite::file_tree(&work.path().join("b")),
+    );
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (path, bytes) in &a {
         assert!(b.get(path) == Some(bytes), "{path} differs between builds");
