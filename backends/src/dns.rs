@@ -49,9 +49,14 @@ pub const MAX_CLASSES: usize = 64;
 pub const EVENT_RECORD_SIZE: usize = size_of::<crate::layout::Event>() + NAME_MAX;
 
 /// The question name a DNS object record carries: None for the datapath's shorter records and
-/// for DNS records whose name was never read. Bytes outside printable ASCII are escaped.
+/// for DNS records whose name was never read.
 pub fn event_name(record: &[u8]) -> Option<String> {
-    let name = record.get(size_of::<crate::layout::Event>()..EVENT_RECORD_SIZE)?;
+    decode_name(record.get(size_of::<crate::layout::Event>()..EVENT_RECORD_SIZE)?)
+}
+
+/// A zero-padded `struct pc_dns_name` as text (None when empty); bytes outside printable ASCII
+/// are escaped.
+pub fn decode_name(name: &[u8]) -> Option<String> {
     let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
     (end > 0).then(|| name[..end].escape_ascii().to_string())
 }

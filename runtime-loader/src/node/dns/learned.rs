@@ -15,8 +15,9 @@ use std::path::Path;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, OpenMapMut};
 use policyc_backends::dns::{
-    map_names, ADDR_KEY_SIZE, LEARNED_VALUE_SIZE, NAMES_MAX_ENTRIES, NAME_MAX,
+    decode_name, map_names, ADDR_KEY_SIZE, LEARNED_VALUE_SIZE, NAMES_MAX_ENTRIES, NAME_MAX,
 };
+use policyc_backends::fqdn::{LearnedKey, LearnedValue};
 use serde::Serialize;
 
 use super::paths::{learned_pin, names_pin};
@@ -142,21 +143,12 @@ pub fn reuse_learned_map(
     map.reuse_pinned_map(&pin).map_err(error)
 }
 
-fn addr_of(key: &[u8]) -> Option<IpAddr> {
-    let family = *key.first()?;
-    let raw = key.get(4..20)?;
-    match family {
-        4 => Some(IpAddr::from(<[u8; 4]>::try_from(raw.get(..4)?).ok()?)),
-        6 => Some(IpAddr::from(<[u8; 16]>::try_from(raw).ok()?)),
-        _ => None,
-    }
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    bytes
-        .get(at..at + 8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, u64::from_ne_bytes)
+/// A learned value (all zero if it is not one: the kernel fixes the value size, so never).
+fn learned_value(bytes: &[u8]) -> LearnedValue {
+    LearnedValue::decode(bytes).unwrap_or(LearnedValue {
+        expiry_ns: 0,
+        selectors: 0,
+    })
 }
 
 /// The pinned learned map, if any.
@@ -181,11 +173,12 @@ pub fn read_learned(paths: &NodePaths) -> Result<(Vec<LearnedEntry>, u32), NodeE
         let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
             continue;
         };
-        if let Some(addr) = addr_of(&key) {
+        if let Some(addr) = LearnedKey::decode(&key).and_then(|k| k.ip()) {
+            let value = learned_value(&value);
             out.push(LearnedEntry {
                 addr,
-                expiry_ns: u64_at(&value, 0),
-                selectors: u64_at(&value, 8),
+                expiry_ns: value.expiry_ns,
+                selectors: value.selectors,
             });
         }
     }
@@ -195,20 +188,9 @@ pub fn read_learned(paths: &NodePaths) -> Result<(Vec<LearnedEntry>, u32), NodeE
 
 /// The question name that taught `addr` last, if the names map still holds it.
 pub fn learned_name(names: &impl MapCore, addr: IpAddr) -> Option<String> {
-    let mut key = vec![0u8; ADDR_KEY_SIZE as usize];
-    match addr {
-        IpAddr::V4(v4) => {
-            key[0] = 4;
-            key[4..8].copy_from_slice(&v4.octets());
-        }
-        IpAddr::V6(v6) => {
-            key[0] = 6;
-            key[4..20].copy_from_slice(&v6.octets());
-        }
-    }
+    let key = LearnedKey::from_ip(addr).encode();
     let value = names.lookup(&key, MapFlags::ANY).ok().flatten()?;
-    let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
-    (end > 0).then(|| value[..end].escape_ascii().to_string())
+    decode_name(&value)
 }
 
 /// The pinned names map, if any.
@@ -243,7 +225,7 @@ pub fn sweep(paths: &NodePaths) -> Result<SweepReport, NodeError> {
         let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
             continue;
         };
-        if u64_at(&value, 0) <= now && map.delete(&key).is_ok() {
+        if learned_value(&value).expiry_ns <= now && map.delete(&key).is_ok() {
             report.deleted += 1;
         }
     }
