@@ -659,14 +659,17 @@ pub fn live_map_entries(
     map_name: &str,
 ) -> Result<Vec<MapRecord>, NodeError> {
     let record = live_record(paths, endpoint)?;
-    let map = open(paths, endpoint, record.generation, map_name)?;
-    let mut out: Vec<MapRecord> = map
-        .keys()
+    let mut out = map_records(&open(paths, endpoint, record.generation, map_name)?);
+    out.sort();
+    Ok(out)
+}
+
+/// Every (key, value) of a live map (entries deleted between listing and lookup are skipped).
+pub fn map_records(map: &MapHandle) -> Vec<MapRecord> {
+    map.keys()
         .filter_map(|key| {
             let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
             Some((key, value))
         })
-        .collect();
-    out.sort();
-    Ok(out)
+        .collect()
 }

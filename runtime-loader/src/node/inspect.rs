@@ -9,7 +9,7 @@ use policyc_backends::layout::{map_names, Direction, PortfnKind, Verdict};
 use policyc_backends::{decode_overflow, decode_port_function};
 use serde::Serialize;
 
-use super::admit::MapRecord;
+use super::admit::{map_records, MapRecord};
 use super::decode::{decode_class_key, decode_class_value, decode_portfn_key};
 use super::error::NodeError;
 use super::pins::{
@@ -273,12 +273,21 @@ pub struct EndpointDump {
     /// The live generation's DNS programs (`query`, `answer`) pinned for its DNS slots; empty
     /// when it has no `rules.dns` (its DNS slots hold the pass-through programs).
     pub dns_program_ids: std::collections::BTreeMap<String, u32>,
-    /// Where the port functions come from: `maps` (the live maps), or for a `--specialize`
-    /// endpoint, whose decision is code, `artifact` (the decision images of the applied
-    /// artifact, same digest as the live generation). Classes are always the live `pc_class`.
-    pub functions_from: String,
+    /// Where the port functions come from. Classes are always the live `pc_class`.
+    pub functions_from: FunctionsFrom,
     /// Per direction.
     pub directions: Vec<DumpDirection>,
+}
+
+/// Source of the port functions `dump` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionsFrom {
+    /// The live `pc_portfn` / `pc_intervals` maps.
+    Maps,
+    /// A `--specialize` endpoint, whose decision is code: the decision images of the applied
+    /// artifact (same digest as the live generation).
+    Artifact,
 }
 
 fn open_map(
@@ -425,19 +434,13 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
             })
             .collect(),
         artifact_digest: record.artifact_digest,
-        functions_from: if specialized { "artifact" } else { "maps" }.to_owned(),
+        functions_from: if specialized {
+            FunctionsFrom::Artifact
+        } else {
+            FunctionsFrom::Maps
+        },
         directions,
     })
-}
-
-/// Every (key, value) of a live map.
-fn map_records(map: &MapHandle) -> Vec<MapRecord> {
-    map.keys()
-        .filter_map(|k| {
-            let v = map.lookup(&k, MapFlags::ANY).ok().flatten()?;
-            Some((k, v))
-        })
-        .collect()
 }
 
 /// The port-function and interval records of a specialized endpoint's decision, from the
@@ -527,7 +530,7 @@ pub fn render_dump_table(dump: &EndpointDump) -> String {
         },
         dump.artifact_digest
     );
-    if dump.functions_from == "artifact" {
+    if dump.functions_from == FunctionsFrom::Artifact {
         let _ = writeln!(
             out,
             "generated program (--specialize): classes from the live pc_class map, port functions from the artifact's decision images"

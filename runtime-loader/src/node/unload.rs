@@ -1,6 +1,6 @@
 //! `unload`: detaches and removes what policyc installed — the named endpoints, or every
 //! endpoint under `<bpffs>/policyc` when none is named. Every link (main and DNS dispatchers,
-//! both directions) is detached synchronously before any other pin goes: see
+//! both directions) is detached synchronously before the pins of what it runs go: see
 //! [`detach_pinned_link`] for the window that closes.
 
 use super::error::NodeError;
@@ -24,9 +24,9 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
     for name in &targets {
         for direction in DIRECTIONS {
             detach_pinned_link(&paths.link(name, direction))?;
-            detach_pinned_link(&super::dns::dispatch::link_pin(paths, name, direction))?;
         }
-        // Then the DNS stage's other pins (and the previous layout's DNS links).
+        // Then the DNS stage: its links are detached before its pins go (and the previous
+        // layout's DNS links).
         super::dns::dispatch::DnsDispatcher::remove(paths, name);
         super::dns::install::remove_legacy_links(paths, name);
         // Its DNS inserts stay accounted for with the learned map it leaves entries in.
