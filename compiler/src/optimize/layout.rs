@@ -620,16 +620,21 @@ mod tests {
         assert_eq!(layout.cost().entries(), 3);
     }
 
-    #[test]
-    fn populous_classes_are_class_keyed() {
-        let mut classes = sample();
+    /// 10 more identities in class 1, and 30 more in class 0, which stays the most populous and
+    /// so stays the unknown class.
+    fn populate(classes: &mut DirectionClasses) {
         for id in 400..410 {
             classes.class_of.insert(NumericIdentity(id), ClassId(1));
         }
-        // Class 0 stays the most populous, so it stays the unknown class.
         for id in 500..530 {
             classes.class_of.insert(NumericIdentity(id), ClassId(0));
         }
+    }
+
+    #[test]
+    fn populous_classes_are_class_keyed() {
+        let mut classes = sample();
+        populate(&mut classes);
         let layout = lay_out(&classes);
         assert_eq!(layout.unknown_class, ClassId(0));
         assert_eq!(layout.keying.get(&ClassId(1)), Some(&Keying::Identity));
@@ -646,12 +651,7 @@ mod tests {
             }],
         );
         wide.classes[1] = two_functions;
-        for id in 400..410 {
-            wide.class_of.insert(NumericIdentity(id), ClassId(1));
-        }
-        for id in 500..530 {
-            wide.class_of.insert(NumericIdentity(id), ClassId(0));
-        }
+        populate(&mut wide);
         let layout = lay_out(&wide);
         assert_eq!(layout.unknown_class, ClassId(0));
         assert_eq!(layout.keying.get(&ClassId(1)), Some(&Keying::Class));
