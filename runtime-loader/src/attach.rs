@@ -150,3 +150,27 @@ pub fn pin_fd(
         Ok(())
     }
 }
+
+/// Program ids attached with tcx at `ifindex` in direction `attach_type`, in run order.
+pub fn tcx_chain(ifindex: u32, attach_type: libbpf_sys::bpf_attach_type) -> Vec<u32> {
+    let mut ids = vec![0u32; 64];
+    let mut opts = libbpf_sys::bpf_prog_query_opts {
+        sz: size_of::<libbpf_sys::bpf_prog_query_opts>() as _,
+        prog_ids: ids.as_mut_ptr(),
+        ..Default::default()
+    };
+    opts.__bindgen_anon_1.count = ids.len() as u32;
+    let Ok(target) = i32::try_from(ifindex) else {
+        return Vec::new();
+    };
+    // SAFETY: `opts` is a valid bpf_prog_query_opts whose prog_ids buffer holds `count` ids
+    // and outlives the call.
+    let rc = unsafe { libbpf_sys::bpf_prog_query_opts(target, attach_type, &mut opts) };
+    if rc != 0 {
+        return Vec::new();
+    }
+    // SAFETY: the kernel wrote the number of programs into the union's count.
+    let count = unsafe { opts.__bindgen_anon_1.count } as usize;
+    ids.truncate(count.min(64));
+    ids
+}

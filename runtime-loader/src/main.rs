@@ -11,6 +11,7 @@ use miette::{miette, IntoDiagnostic, Result};
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
+use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
 use policyc_loader::node::{admit, dns, events, inspect, unload, NodeError};
 
@@ -27,6 +28,17 @@ struct Cli {
     /// Directory of generation records (JSON).
     #[arg(long, global = true, default_value = "/run/policyc")]
     state_dir: PathBuf,
+    /// Commands that change the node (apply, unload, endpoint add|remove, dns sweep) run one
+    /// at a time: wait this long for another loader to finish, then refuse without changing
+    /// anything (0: refuse at once).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 300.0,
+        value_parser = parse_seconds
+    )]
+    lock_timeout: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -168,6 +180,25 @@ fn parse_labels(specs: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+fn parse_seconds(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "expected seconds between 0 and 86400, got {text:?}"
+        )),
+    }
+}
+
+/// The node lock for a command that changes the node (see `policyc_loader::node::lock`).
+fn lock(cli: &Cli, paths: &NodePaths, command: &str) -> Result<NodeLock> {
+    NodeLock::acquire(
+        paths,
+        command,
+        LockWait(Duration::from_secs_f64(cli.lock_timeout)),
+    )
+    .map_err(node)
+}
+
 fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
     specs
         .iter()
@@ -218,6 +249,7 @@ fn run(cli: Cli) -> Result<bool> {
         } => {
             capabilities::require("apply", INSTALL).map_err(node)?;
             require_bpffs(&cli)?;
+            let _lock = lock(&cli, &paths, "apply")?;
             let artifact = Artifact::open(artifact).map_err(node)?;
             let options = ApplyOptions {
                 endpoints: endpoints.clone(),
@@ -249,6 +281,11 @@ fn run(cli: Cli) -> Result<bool> {
                             installed.generation,
                             installed.attach,
                             ids.join(" ")
+                        );
+                    }
+                    Err(e @ NodeError::AfterSwitch { .. }) => {
+                        eprintln!(
+                            "{name}: INCOMPLETE (the new generation is active, its attachment is not complete; see `policy-loader status`, then re-run apply): {e}"
                         );
                     }
                     Err(e) => {
@@ -328,6 +365,7 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Endpoint { action } => {
             capabilities::require("endpoint", INSTALL).map_err(node)?;
+            let _lock = lock(&cli, &paths, "endpoint")?;
             match action {
                 EndpointAction::Add {
                     name,
@@ -383,7 +421,10 @@ fn run(cli: Cli) -> Result<bool> {
                 DnsAction::Sweep { interval } => {
                     capabilities::require("dns sweep", INSTALL).map_err(node)?;
                     loop {
-                        let report = dns::learned::sweep(&paths).map_err(node)?;
+                        let report = {
+                            let _lock = lock(&cli, &paths, "dns sweep")?;
+                            dns::learned::sweep(&paths).map_err(node)?
+                        };
                         println!(
                             "dns sweep: {} expired of {} learned entries deleted",
                             report.deleted, report.scanned
@@ -397,6 +438,7 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Unload { endpoints } => {
             capabilities::require("unload", INSTALL).map_err(node)?;
+            let _lock = lock(&cli, &paths, "unload")?;
             for name in unload::unload(&paths, endpoints).map_err(node)? {
                 println!("{name}: unloaded");
             }

@@ -19,8 +19,13 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Builds the `policy-loader` binary (a no-op when it is fresh) and returns its path; the
-/// end-to-end tests run it as a separate process, as an operator would.
+/// end-to-end tests run it as a separate process, as an operator would. `POLICYC_LOADER_BIN`
+/// names another binary to test instead (a release build, or an older loader to show that a
+/// regression test fails without its fix); nothing is built then.
 pub fn loader_binary() -> PathBuf {
+    if let Some(binary) = std::env::var_os("POLICYC_LOADER_BIN") {
+        return PathBuf::from(binary);
+    }
     let status = Command::new(env!("CARGO"))
         .args([
             "build",

@@ -16,6 +16,7 @@ mod differential_fqdn;
 mod e2e_dns;
 mod e2e_loader;
 mod e2e_loader_checks;
+mod e2e_loader_concurrency;
 mod e2e_loader_endpoint_add;
 mod e2e_loader_specialized;
 mod explain_errors;

@@ -213,34 +213,21 @@ impl Dispatcher {
     }
 }
 
-/// Attaches the pinned dispatcher of `direction` at `target` and pins the link. Without
-/// `replace`, a link already pinned is left alone (an interrupted first install is completed,
-/// not duplicated). With `replace` (a recreated interface, a moved cgroup), the new link is
-/// pinned beside the old one and renamed over it, which drops the old link's last reference
-/// (detaching it wherever it still was).
+/// Attaches the pinned dispatcher of `direction` at `target` and pins the link; a link already
+/// pinned is left alone (an interrupted first install is completed, not duplicated). A link to
+/// be moved elsewhere is detached first (see `install::ensure_links`).
 pub fn attach_dispatcher(
     paths: &NodePaths,
     endpoint: &str,
     direction: Direction,
     target: LinkTarget<'_>,
-    replace: bool,
 ) -> Result<(), NodeError> {
     let link_path = paths.link(endpoint, direction);
-    if !replace {
-        if link_path.exists() {
-            return Ok(());
-        }
-        let link = link_dispatcher(paths, endpoint, direction, target)?;
-        return pin_link(endpoint, &link, &link_path);
+    if link_path.exists() {
+        return Ok(());
     }
-    // bpffs names cannot contain a dot.
-    let staged = paths
-        .endpoint_dir(endpoint)
-        .join(format!("link_{}_moving", direction_name(direction)));
-    let _ = std::fs::remove_file(&staged);
     let link = link_dispatcher(paths, endpoint, direction, target)?;
-    pin_link(endpoint, &link, &staged)?;
-    std::fs::rename(&staged, &link_path).map_err(NodeError::io(&link_path))
+    pin_link(endpoint, &link, &link_path)
 }
 
 /// Creates a (not yet pinned) link of the endpoint's pinned dispatcher of `direction` at

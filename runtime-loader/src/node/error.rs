@@ -78,6 +78,33 @@ pub enum NodeError {
         #[source]
         source: serde_json::Error,
     },
+    /// Another loader holds the node lock (nothing was changed).
+    #[error(
+        "{holder} holds the node lock {lock} (waited {} s); nothing was changed: retry when it has finished, or raise --lock-timeout",
+        waited.as_secs_f64()
+    )]
+    Busy {
+        /// The lock file or directory.
+        lock: PathBuf,
+        /// Who holds it, as far as known.
+        holder: String,
+        /// How long this loader waited.
+        waited: std::time::Duration,
+    },
+    /// The endpoint switched to its new generation, but attaching its links afterwards failed:
+    /// the new policy is active, not (or not fully) attached.
+    #[error(
+        "endpoint {endpoint}: switched to generation {generation}, but its links could not be completed: {source}"
+    )]
+    AfterSwitch {
+        /// `namespace/name`.
+        endpoint: String,
+        /// The generation now active.
+        generation: u64,
+        /// What failed.
+        #[source]
+        source: Box<NodeError>,
+    },
     /// A test hook asked the apply to fail at a step.
     #[error("test hook: apply failed on purpose at step {0}")]
     Hook(&'static str),

@@ -1,4 +1,4 @@
-//! Test hooks for interrupted applies: `POLICYC_LOADER_PAUSE_AT=<step>` makes `apply` print
+//! Test hooks for interrupted applies and unloads: `POLICYC_LOADER_PAUSE_AT=<step>` makes `apply` print
 //! `policy-loader: paused at <step>` on stderr and sleep (so a test can SIGKILL it there);
 //! `POLICYC_LOADER_FAIL_AT=<step>` makes it fail there as if the kernel had refused — at the
 //! steps before the flip only: after it the new policy is in place and there is nothing left
@@ -29,6 +29,25 @@ pub mod steps {
 
     /// Every step, in order.
     pub const ALL: [&str; 5] = [LOADED, PINNED, SLOTS_WRITTEN, FLIPPED, CLEANED];
+
+    /// `unload` of an endpoint: its main ingress link is detached (still pinned), the egress
+    /// one not yet.
+    pub const UNLOAD_INGRESS_DETACHED: &str = "unload-ingress-detached";
+    /// `unload`: both main links are detached (still pinned); the DNS stage links are still
+    /// attached.
+    pub const UNLOAD_MAIN_DETACHED: &str = "unload-main-detached";
+    /// `unload`: every link is detached; pins and records are still there.
+    pub const UNLOAD_DETACHED: &str = "unload-detached";
+    /// `unload`: the pins are removed, the generation records not yet.
+    pub const UNLOAD_UNPINNED: &str = "unload-unpinned";
+
+    /// Every step of an endpoint's unload, in order.
+    pub const UNLOAD: [&str; 4] = [
+        UNLOAD_INGRESS_DETACHED,
+        UNLOAD_MAIN_DETACHED,
+        UNLOAD_DETACHED,
+        UNLOAD_UNPINNED,
+    ];
 }
 
 /// Called at each step before the flip: may pause or fail.
@@ -40,7 +59,8 @@ pub fn at(step: &'static str) -> Result<(), NodeError> {
     Ok(())
 }
 
-/// Called at each step from the flip on (the new policy runs): may only pause.
+/// Called at each step from the flip on (the new policy runs), and at the steps of `unload`:
+/// may only pause.
 pub fn after_switch(step: &'static str) {
     pause_if_asked(step);
 }

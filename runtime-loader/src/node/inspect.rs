@@ -94,10 +94,10 @@ fn health(live: &LiveState, record: Option<&GenerationRecord>) -> String {
         .filter(|(_, id)| id.is_some())
         .count();
     if links == 0 {
-        return "not attached (no pinned links)".into();
+        return "not attached (no pinned links; an interrupted first install or unload?): re-run apply, or unload".into();
     }
     if links < DIRECTIONS.len() {
-        return "partially attached (interrupted first install); re-run apply".into();
+        return "partially attached (an interrupted first install or unload): re-run apply, or unload".into();
     }
     let Some(active) = live.active_generation else {
         return "no dispatcher pinned (installed by an older loader?): unload it and apply".into();

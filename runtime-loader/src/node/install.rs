@@ -57,9 +57,14 @@
 //! 1 BEFORE the dispatchers are attached, so an attached dispatcher always finds a complete
 //! generation. The two attachments are two syscalls; between them (and only on a first install,
 //! when there is no old policy to keep) one hook enforces the new policy and the other none.
-//! A first install that was interrupted is started over by the next apply. When the endpoint's
-//! interface was recreated (new ifindex) or its cgroup moved, the replace re-attaches the
-//! dispatchers there after the flip (`status` reports such an endpoint DETACHED until then).
+//! A first install that was interrupted, and an endpoint an interrupted unload left partly
+//! detached, are started over by the next apply (their links detached first, synchronously).
+//! After the flip, every direction whose links are not where they belong — the endpoint's
+//! interface was recreated (new ifindex), its cgroup moved, an interrupted unload detached one
+//! of them, the DNS stage no longer runs right after the main dispatcher — has them detached
+//! and attached again there; directions in place are not touched (`status` reports such an
+//! endpoint DETACHED or OUT OF ORDER until then). An error at that point is reported as such:
+//! the new generation is active, its attachment incomplete.
 //!
 //! Fail closed: an endpoint that cannot be installed is reported as failed and the command
 //! exits non-zero; L7 redirect verdicts are refused unless `--l7-fallback=allow-l4`.
@@ -90,8 +95,8 @@ use super::error::NodeError;
 use super::features::{check_kernel_features, Needs};
 use super::hook::{self, steps};
 use super::pins::{
-    direction_name, live_state, pinned_program_id, AttachPoint, GenerationRecord, NodePaths,
-    DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
+    detach_pinned_link, direction_name, live_state, pinned_program_id, remove_pin, remove_tree,
+    AttachPoint, GenerationRecord, NodePaths, DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
 };
 use super::shared_maps::{pin_map, reuse_if_pinned};
 use crate::attach::LinkTarget;
@@ -386,14 +391,11 @@ fn write_slots(
 enum Starting {
     /// Nothing (or an interrupted first install, wiped): a first install.
     Fresh,
-    /// A complete installation running generation `active`, dispatchers attached; `moved`
-    /// when they are attached elsewhere than the new attach point (a recreated interface has a
-    /// new ifindex: its links are recreated there after the flip).
+    /// A complete generation `active` in both slots, dispatcher links pinned (wherever they
+    /// are attached now: [`ensure_links`] puts them right after the flip).
     Replace {
         /// The live generation.
         active: u64,
-        /// The attach point changed (same kind).
-        moved: bool,
     },
 }
 
@@ -406,9 +408,7 @@ fn starting_point(
     let kind = kind_of(attach);
     let live = live_state(paths, name);
     if let Some(active) = live.generation() {
-        let mut moved = false;
         if let Ok(record) = paths.read_record(name, active) {
-            moved = record.attach != *attach || !live.links_on(attach);
             if kind_of(&record.attach) != kind {
                 return Err(NodeError::State {
                     endpoint: name.to_owned(),
@@ -424,7 +424,7 @@ fn starting_point(
                 paths.remove_generation(name, generation); // leftovers of an interrupted apply
             }
         }
-        return Ok(Starting::Replace { active, moved });
+        return Ok(Starting::Replace { active });
     }
     if live.attached() && !Dispatcher::is_pinned(paths, name) {
         return Err(NodeError::State {
@@ -432,19 +432,32 @@ fn starting_point(
             problem: "attached by a loader without a dispatcher (older pin layout); run `policy-loader unload` for it first".into(),
         });
     }
-    // Nothing, or a first install that never completed (no old policy to keep): start over.
+    // Nothing, or what an interrupted first install or unload left (no complete old policy
+    // to keep): start over.
+    clear_partial(paths, name)?;
+    Ok(Starting::Fresh)
+}
+
+/// Removes what an interrupted first install or unload left of an endpoint: its links are
+/// detached NOW (an unpinned link detaches only later, from a deferred kernel work item, and
+/// would still run beside the new dispatchers), then its pins and records go. Every error is
+/// returned: a start over on top of leftovers it could not remove would stack two policies.
+fn clear_partial(paths: &NodePaths, name: &str) -> Result<(), NodeError> {
     for direction in DIRECTIONS {
-        let _ = std::fs::remove_file(paths.link(name, direction));
-        let _ = std::fs::remove_file(paths.dispatcher(name, direction));
+        detach_pinned_link(&paths.link(name, direction))?;
+    }
+    DnsDispatcher::remove(paths, name)?;
+    super::dns::install::remove_legacy_links(paths, name)?;
+    for direction in DIRECTIONS {
+        remove_pin(&paths.dispatcher(name, direction))?;
     }
     for map in DISPATCH_MAPS {
-        let _ = std::fs::remove_file(paths.endpoint_dir(name).join(map));
+        remove_pin(&paths.endpoint_dir(name).join(map))?;
     }
-    DnsDispatcher::remove(paths, name);
     for generation in paths.generations(name) {
         paths.remove_generation(name, generation);
     }
-    Ok(Starting::Fresh)
+    Ok(())
 }
 
 /// The endpoint's DNS stage dispatcher (tcx endpoints only): the pinned one, or a new one
@@ -467,29 +480,50 @@ fn dns_stage(
     DnsDispatcher::create(paths, name, &word).map(Some)
 }
 
-/// Attaches (`moved`: re-attaches at the new interface) the DNS stage dispatchers right after
-/// the main ones; links already in place are kept unless `moved`.
-fn attach_dns_stage(
-    paths: &NodePaths,
-    name: &str,
-    attach: &AttachPoint,
-    moved: bool,
-) -> Result<(), NodeError> {
-    let AttachPoint::Tcx { ifindex, .. } = attach else {
-        return Ok(());
-    };
+/// After the flip: each direction's main dispatcher link attached at `attach` and, for tcx,
+/// the DNS stage link right after it. A direction whose links are not so — a recreated
+/// interface, a moved cgroup, a link that an interrupted unload detached, a DNS stage an
+/// earlier apply never attached — has them detached now and attached again; a direction in
+/// place is not touched (re-attaching a program where it is attached would fail: the kernel
+/// refuses the same program twice on one hook).
+fn ensure_links(paths: &NodePaths, name: &str, attach: &AttachPoint) -> Result<(), NodeError> {
+    let live = live_state(paths, name);
+    let target = attach.target_id();
+    let stage = live
+        .active_generation
+        .and_then(|g| super::dns::dispatch::stage_state(paths, name, g));
     for direction in DIRECTIONS {
-        attach_after_main(
-            paths,
-            name,
-            direction,
-            *ifindex,
-            &paths.dispatcher(name, direction),
-            moved,
-        )?;
+        let dns_link = super::dns::dispatch::link_pin(paths, name, direction);
+        let main_in_place = target.is_some()
+            && live
+                .link_targets
+                .iter()
+                .any(|(d, at)| *d == direction && *at == target);
+        if !main_in_place {
+            // The DNS link is attached relative to the main one: both go.
+            detach_pinned_link(&dns_link)?;
+            detach_pinned_link(&paths.link(name, direction))?;
+            attach_dispatcher(paths, name, direction, link_target(attach))?;
+        }
+        let AttachPoint::Tcx { ifindex, .. } = attach else {
+            continue;
+        };
+        let dns_in_place = main_in_place
+            && stage
+                .as_ref()
+                .is_some_and(|st| st.direction_runs_after_main(direction, *ifindex));
+        if !dns_in_place {
+            detach_pinned_link(&dns_link)?;
+            attach_after_main(
+                paths,
+                name,
+                direction,
+                *ifindex,
+                &paths.dispatcher(name, direction),
+            )?;
+        }
     }
-    super::dns::install::remove_legacy_links(paths, name);
-    Ok(())
+    super::dns::install::remove_legacy_links(paths, name)
 }
 
 /// Steps 3–4 of a replace, or the first install's dispatcher, slots, flip and attach: the main
@@ -514,7 +548,7 @@ fn switch_to(
     dispatcher.flip(generation)?;
     if let Starting::Fresh = starting {
         for direction in DIRECTIONS {
-            attach_dispatcher(paths, name, direction, link_target(attach), false)?;
+            attach_dispatcher(paths, name, direction, link_target(attach))?;
         }
     }
     Ok(())
@@ -571,27 +605,29 @@ pub fn install_endpoint(
                 // all there is to undo (its programs stay in the inactive slots, unused).
                 Starting::Replace { .. } => paths.remove_generation(name, generation),
                 Starting::Fresh => {
-                    for direction in DIRECTIONS {
-                        let _ = std::fs::remove_file(paths.link(name, direction));
+                    let undone =
+                        clear_partial(paths, name).and_then(|()| remove_tree(&endpoint_dir));
+                    if let Err(undo) = undone {
+                        return Err(NodeError::State {
+                            endpoint: name.to_owned(),
+                            problem: format!(
+                                "{e}; undoing the partial first install ALSO failed ({undo}): the endpoint may be partly enforced — run `policy-loader unload --endpoint {name}` and apply again"
+                            ),
+                        });
                     }
-                    let _ = std::fs::remove_dir_all(&endpoint_dir);
                     let _ = std::fs::remove_dir_all(paths.record_dir(name));
                 }
             }
             return Err(e);
         }
     };
-    let moved = matches!(starting, Starting::Replace { moved: true, .. });
-    if moved {
-        // After the flip: the new generation stays whatever happens here (an error is reported
-        // and `status` shows the endpoint DETACHED until an apply succeeds).
-        for direction in DIRECTIONS {
-            attach_dispatcher(paths, name, direction, link_target(&attach), true)?;
-        }
-    }
-    // The DNS stage right after the main dispatchers: at a first install, at a recreated
-    // interface, or where an earlier apply was stopped before attaching it.
-    attach_dns_stage(paths, name, &attach, moved)?;
+    // After the flip the new generation runs whatever happens here: an error says so
+    // (`status` shows the endpoint DETACHED or OUT OF ORDER until an apply succeeds).
+    ensure_links(paths, name, &attach).map_err(|source| NodeError::AfterSwitch {
+        endpoint: name.to_owned(),
+        generation,
+        source: Box::new(source),
+    })?;
     hook::after_switch(steps::FLIPPED);
     for stale in paths.generations(name) {
         if stale != generation {

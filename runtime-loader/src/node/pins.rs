@@ -181,6 +181,26 @@ impl NodePaths {
         Ok(names)
     }
 
+    /// Endpoints with a record directory in the state directory (an unload interrupted after
+    /// removing the pins leaves one), sorted.
+    pub fn recorded_endpoints(&self) -> Result<Vec<String>, NodeError> {
+        let entries = match std::fs::read_dir(&self.state_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(NodeError::io(&self.state_dir)(e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            // `<ns>_<name>`; other state (e.g. `admitted/`) has no `_`.
+            .filter(|key| key.contains('_'))
+            .map(|key| Self::endpoint_name(&key))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Generation numbers with a record or a pin directory.
     pub fn generations(&self, endpoint: &str) -> Vec<u64> {
         let mut out = Vec::new();
@@ -309,13 +329,37 @@ pub fn detach_pinned_link(path: &Path) -> Result<(), NodeError> {
     if !path.exists() {
         return Ok(());
     }
+    detach_link(path);
+    remove_pin(path)
+}
+
+/// Detaches the link pinned at `path` NOW (BPF_LINK_DETACH) and leaves its pin: a detached
+/// link stays pinned, reporting no target, until its pin is removed. Nothing pinned there,
+/// or a link whose interface or cgroup is gone, is nothing to detach.
+pub fn detach_link(path: &Path) {
+    if !path.exists() {
+        return;
+    }
     if let Ok(link) = Link::open(path) {
         let _ = link.detach();
     }
+}
+
+/// Removes a pin (or any file); one that is already gone is fine, any other error is not.
+pub fn remove_pin(path: &Path) -> Result<(), NodeError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(NodeError::io(path)(e)),
+    }
+}
+
+/// Removes a directory tree; one that is already gone (an earlier, interrupted command) is fine.
+pub fn remove_tree(dir: &Path) -> Result<(), NodeError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NodeError::io(dir)(e)),
     }
 }
 

@@ -1,14 +1,24 @@
 //! `unload`: detaches and removes what policyc installed — the named endpoints, or every
 //! endpoint under `<bpffs>/policyc` when none is named. Every link (main and DNS dispatchers,
 //! both directions) is detached synchronously before the pins of what it runs go: see
-//! [`detach_pinned_link`] for the window that closes.
+//! [`super::pins::detach_pinned_link`] for the window that closes.
+//!
+//! An unload killed at any step (see the `unload-*` steps in [`super::hook::steps`]) is
+//! finished by running it again, or replaced by the next apply, which starts such an endpoint
+//! over (`status` reports it unhealthy meanwhile): an endpoint whose pins are already gone but
+//! whose generation records remain still counts as installed here.
 
 use super::error::NodeError;
-use super::pins::{detach_pinned_link, NodePaths, DIRECTIONS};
+use super::hook::{self, steps};
+use super::pins::{detach_link, remove_tree, NodePaths, DIRECTIONS};
+use policyc_backends::layout::Direction;
 
 /// Removes the endpoints (all installed ones when `endpoints` is empty); returns their names.
 pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, NodeError> {
-    let installed = paths.installed_endpoints()?;
+    let mut installed = paths.installed_endpoints()?;
+    installed.extend(paths.recorded_endpoints()?);
+    installed.sort();
+    installed.dedup();
     let targets: Vec<String> = if endpoints.is_empty() {
         installed
     } else {
@@ -22,21 +32,24 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
         endpoints.to_vec()
     };
     for name in &targets {
+        // Both main links are detached first, back to back; their pins go with the rest.
         for direction in DIRECTIONS {
-            detach_pinned_link(&paths.link(name, direction))?;
+            detach_link(&paths.link(name, direction));
+            if direction == Direction::Ingress {
+                hook::after_switch(steps::UNLOAD_INGRESS_DETACHED);
+            }
         }
+        hook::after_switch(steps::UNLOAD_MAIN_DETACHED);
         // Then the DNS stage: its links are detached before its pins go (and the previous
         // layout's DNS links).
-        super::dns::dispatch::DnsDispatcher::remove(paths, name);
-        super::dns::install::remove_legacy_links(paths, name);
+        super::dns::dispatch::DnsDispatcher::remove(paths, name)?;
+        super::dns::install::remove_legacy_links(paths, name)?;
+        hook::after_switch(steps::UNLOAD_DETACHED);
         // Its DNS inserts stay accounted for with the learned map it leaves entries in.
         super::dns::ledger::retire_endpoint(paths, name)?;
-        let dir = paths.endpoint_dir(name);
-        std::fs::remove_dir_all(&dir).map_err(NodeError::io(&dir))?;
-        let records = paths.record_dir(name);
-        if records.exists() {
-            std::fs::remove_dir_all(&records).map_err(NodeError::io(&records))?;
-        }
+        remove_tree(&paths.endpoint_dir(name))?;
+        hook::after_switch(steps::UNLOAD_UNPINNED);
+        remove_tree(&paths.record_dir(name))?;
     }
     if paths.installed_endpoints()?.is_empty() {
         super::dns::learned::remove_learned_map(paths);

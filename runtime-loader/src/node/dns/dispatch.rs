@@ -21,11 +21,11 @@ use policyc_backends::dispatch::{map_names, programs, slot_of};
 use policyc_backends::layout::Direction;
 
 use super::paths::dns_dir;
-use crate::attach::{kernel_attach_type, pin_fd};
+use crate::attach::{kernel_attach_type, pin_fd, tcx_chain};
 use crate::datapath::AttachKind;
 use crate::node::dispatch::open_dispatch_object;
 use crate::node::error::NodeError;
-use crate::node::pins::{detach_pinned_link, direction_name, NodePaths, DIRECTIONS};
+use crate::node::pins::{detach_pinned_link, direction_name, remove_pin, NodePaths, DIRECTIONS};
 use crate::node::slots::{ProgramSlots, SlotStage};
 use crate::verifier::load_with_verifier_log;
 
@@ -123,13 +123,14 @@ impl DnsDispatcher {
     }
 
     /// Removes the DNS stage pins and links (a leftover of an interrupted first creation).
-    pub fn remove(paths: &NodePaths, endpoint: &str) {
+    pub fn remove(paths: &NodePaths, endpoint: &str) -> Result<(), NodeError> {
         for direction in DIRECTIONS {
-            let _ = detach_pinned_link(&link_pin(paths, endpoint, direction));
+            detach_pinned_link(&link_pin(paths, endpoint, direction))?;
         }
         for pin in stage_pins(paths, endpoint) {
-            let _ = std::fs::remove_file(pin);
+            remove_pin(&pin)?;
         }
+        Ok(())
     }
 
     /// Loads the DNS stage with the endpoint's pinned active-generation word (`word`: its pin)
@@ -140,7 +141,7 @@ impl DnsDispatcher {
         endpoint: &str,
         word: &std::path::Path,
     ) -> Result<DnsDispatcher, NodeError> {
-        Self::remove(paths, endpoint);
+        Self::remove(paths, endpoint)?;
         let dir = dns_dir(paths, endpoint);
         std::fs::create_dir_all(&dir).map_err(NodeError::io(&dir))?;
         let load_error = |source| NodeError::Load {
@@ -201,10 +202,18 @@ impl DnsDispatcher {
             }
             DnsDispatcher::open(paths, endpoint)
         })();
-        if result.is_err() {
-            Self::remove(paths, endpoint);
+        match result {
+            Err(e) => Err(match Self::remove(paths, endpoint) {
+                Ok(()) => e,
+                Err(undo) => NodeError::State {
+                    endpoint: endpoint.to_owned(),
+                    problem: format!(
+                        "{e}; removing the half-created DNS stage also failed: {undo}"
+                    ),
+                },
+            }),
+            ok => ok,
         }
-        result
     }
 }
 
@@ -215,20 +224,19 @@ fn missing(endpoint: &str, what: &str) -> NodeError {
     }
 }
 
-/// Attaches (or, with `replace`, re-attaches at a new interface) the DNS dispatcher of
-/// `direction` right after `main` (the endpoint's pinned main dispatcher program) on tcx of
-/// `ifindex`, and pins the link. Without `replace`, a link already pinned is left alone.
+/// Attaches the DNS dispatcher of `direction` right after `main` (the endpoint's pinned main
+/// dispatcher program) on tcx of `ifindex`, and pins the link; a link already pinned is left
+/// alone (one to be moved is detached first, see `install::ensure_links`).
 pub fn attach_after_main(
     paths: &NodePaths,
     endpoint: &str,
     direction: Direction,
     ifindex: u32,
     main: &std::path::Path,
-    replace: bool,
 ) -> Result<(), NodeError> {
     use std::os::fd::FromRawFd;
     let link_path = link_pin(paths, endpoint, direction);
-    if link_path.exists() && !replace {
+    if link_path.exists() {
         return Ok(());
     }
     let open = |path: PathBuf| {
@@ -266,15 +274,10 @@ pub fn attach_after_main(
     }
     // SAFETY: the kernel returned a fresh fd this process owns.
     let link = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-    // bpffs names cannot contain a dot.
-    let staged =
-        dns_dir(paths, endpoint).join(format!("link_{}_moving", direction_name(direction)));
-    let _ = std::fs::remove_file(&staged);
-    pin_fd(link.as_fd(), &staged).map_err(NodeError::kernel(
+    pin_fd(link.as_fd(), &link_path).map_err(NodeError::kernel(
         endpoint,
-        format!("pinning {}", staged.display()),
-    ))?;
-    std::fs::rename(&staged, &link_path).map_err(NodeError::io(&link_path))
+        format!("pinning {}", link_path.display()),
+    ))
 }
 
 /// The DNS stage of an endpoint as the kernel runs it, read back from bpffs.
@@ -330,6 +333,26 @@ pub fn stage_state(paths: &NodePaths, endpoint: &str, active: u64) -> Option<Sta
 }
 
 impl StageState {
+    /// Whether both DNS stage links run last on their tcx chains at `ifindex`, after the main
+    /// dispatchers (the endpoint's egress is the interface's tcx ingress): a DNS stage that
+    /// runs before the main datapath would learn answers to questions the policy drops.
+    pub fn runs_after_main(&self, ifindex: u32) -> bool {
+        DIRECTIONS
+            .iter()
+            .all(|direction| self.direction_runs_after_main(*direction, ifindex))
+    }
+
+    /// [`Self::runs_after_main`] for one direction's tcx chain.
+    pub fn direction_runs_after_main(&self, direction: Direction, ifindex: u32) -> bool {
+        let chain = tcx_chain(ifindex, kernel_attach_type(direction, AttachKind::Tcx));
+        let link = self
+            .links
+            .iter()
+            .find(|(d, _)| *d == direction)
+            .and_then(|(_, link)| link.map(|(id, _)| id));
+        chain.len() >= 2 && link.is_some() && chain.last().copied() == link
+    }
+
     /// What is wrong with the DNS stage of an endpoint attached at `ifindex`, if anything.
     pub fn problem(&self, paths: &NodePaths, endpoint: &str, ifindex: u32) -> Option<String> {
         use crate::node::pins::pinned_program_id;
@@ -350,6 +373,12 @@ impl StageState {
                 }
                 Some(_) => {}
             }
+        }
+        if !self.runs_after_main(ifindex) {
+            return Some(
+                "OUT OF ORDER: the DNS stage does not run after the main datapath on both tcx chains; re-run apply"
+                    .into(),
+            );
         }
         for ((direction, slot), (_, expected)) in self.slots.iter().zip(&self.expected) {
             if slot.is_none() || slot != expected {

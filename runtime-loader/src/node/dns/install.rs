@@ -274,10 +274,11 @@ pub fn hook_of(direction: Direction) -> &'static str {
 
 /// Pins of the previous layout (one tcx link per DNS program, swapped separately), removed
 /// once the DNS stage dispatcher runs.
-pub fn remove_legacy_links(paths: &NodePaths, name: &str) {
+pub fn remove_legacy_links(paths: &NodePaths, name: &str) -> Result<(), NodeError> {
     for (hook, _) in DNS_HOOKS {
-        let _ = crate::node::pins::detach_pinned_link(&paths::link(paths, name, hook));
+        crate::node::pins::detach_pinned_link(&paths::link(paths, name, hook))?;
     }
+    Ok(())
 }
 
 /// Steps 1–2 for the DNS stage of generation `generation`: when the endpoint has `rules.dns`,

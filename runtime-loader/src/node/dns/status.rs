@@ -14,6 +14,7 @@ use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
 use super::manifest::ManifestNodeDns;
 use super::paths;
+use crate::attach::tcx_chain;
 use crate::node::error::NodeError;
 use crate::node::pins::{live_state, AttachPoint, NodePaths};
 
@@ -96,30 +97,6 @@ pub fn node_dns_manifest(paths: &NodePaths) -> Option<ManifestNodeDns> {
     })
 }
 
-/// Program ids attached with tcx at `ifindex` in direction `attach_type`, in run order.
-pub fn tcx_chain(ifindex: u32, attach_type: libbpf_sys::bpf_attach_type) -> Vec<u32> {
-    let mut ids = vec![0u32; 64];
-    let mut opts = libbpf_sys::bpf_prog_query_opts {
-        sz: size_of::<libbpf_sys::bpf_prog_query_opts>() as _,
-        prog_ids: ids.as_mut_ptr(),
-        ..Default::default()
-    };
-    opts.__bindgen_anon_1.count = ids.len() as u32;
-    let Ok(target) = i32::try_from(ifindex) else {
-        return Vec::new();
-    };
-    // SAFETY: `opts` is a valid bpf_prog_query_opts whose prog_ids buffer holds `count` ids
-    // and outlives the call.
-    let rc = unsafe { libbpf_sys::bpf_prog_query_opts(target, attach_type, &mut opts) };
-    if rc != 0 {
-        return Vec::new();
-    }
-    // SAFETY: the kernel wrote the number of programs into the union's count.
-    let count = unsafe { opts.__bindgen_anon_1.count } as usize;
-    ids.truncate(count.min(64));
-    ids
-}
-
 /// Status of every endpoint's DNS object and of the learned map.
 pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
     let mut endpoints = Vec::new();
@@ -138,14 +115,6 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
                     .iter()
                     .find(|(d, _)| *d == direction)
                     .and_then(|(_, id)| *id)
-            })
-        };
-        let link = |direction| {
-            stage.as_ref().and_then(|st| {
-                st.links
-                    .iter()
-                    .find(|(d, _)| *d == direction)
-                    .and_then(|(_, link)| link.map(|(id, _)| id))
             })
         };
         let programs: Vec<(String, Option<u32>)> = [Direction::Egress, Direction::Ingress]
@@ -178,12 +147,10 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
                 tcx_chain(i, libbpf_sys::BPF_TCX_EGRESS),
             )
         });
-        let last_of = |chain: &[u32], id: Option<u32>| {
-            chain.len() >= 2 && id.is_some() && chain.last().copied() == id
-        };
-        // The DNS stage dispatchers' links run last, after the main dispatchers.
-        let runs_after_main = last_of(&tcx_ingress, link(Direction::Egress))
-            && last_of(&tcx_egress, link(Direction::Ingress));
+        let runs_after_main = stage
+            .as_ref()
+            .zip(ifindex)
+            .is_some_and(|(st, i)| st.runs_after_main(i));
         endpoints.push(EndpointDnsStatus {
             endpoint: name,
             programs,
