@@ -130,7 +130,8 @@ struct flow {
 	__u8 family;
 	__u8 later_fragment; /* non-first fragment: no L4 header */
 	__u8 first_fragment; /* offset 0 with more fragments */
-	__u8 icmp_error;     /* ICMP error carrying a parsable embedded flow in `inner` */
+	__u8 icmp_error;     /* ICMP error carrying a parsable embedded flow in `inner` that it may
+			      * be related to (icmp_error_may_relate) */
 	__u8 icmp_error_type; /* any ICMP error type (never tracked as a flow) */
 	__u32 frag_id;
 	struct policyc_ct_key inner; /* embedded original flow of an ICMP error (direction unset) */
@@ -224,8 +225,37 @@ static __always_inline int parse_embedded(struct __sk_buff *skb, __u32 off, __u3
 	return 0;
 }
 
-/* Parse L4 at l4off (bounded by end) into f. */
-static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l4off, __u32 end, struct flow *f)
+/* The largest ICMP error a host sends: 576 bytes of IPv4 (RFC 1812 4.3.2.3), the IPv6 minimum
+ * MTU (RFC 4443 2.4(c)). Anything longer is no error report but a payload riding on a flow. */
+#define ICMP_ERROR_MAX_IPV4 576
+#define ICMP_ERROR_MAX_IPV6 1280
+
+static __always_inline int same_addr(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/* Whether an ICMP error may be related to the flow it quotes: it travels between that flow's
+ * own two addresses, back towards the flow's sender (outer source = quoted destination, outer
+ * destination = quoted source) — as Cilium keys its related ICMP entries on the flow's own
+ * address pair (bpf/lib/conntrack.h ct_create4/6) — and is no longer than an error report can
+ * be. A pod cannot borrow a live flow to send its own data to a third address. */
+static __always_inline int icmp_error_may_relate(const struct flow *f, __u32 ip_len)
+{
+	__u32 max = f->family == POLICYC_FAMILY_IPV4 ? ICMP_ERROR_MAX_IPV4 : ICMP_ERROR_MAX_IPV6;
+
+	return ip_len <= max && same_addr(f->src, f->inner.dst) && same_addr(f->dst, f->inner.src);
+}
+
+/* Parse L4 at l4off (bounded by end; the IP header starts at l3off) into f. */
+static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l3off, __u32 l4off, __u32 end,
+				    struct flow *f)
 {
 	__u8 hdr[20];
 
@@ -264,7 +294,9 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l4off, __u32 en
 			}
 		} else if (icmp_is_error(f->family, hdr[0])) {
 			f->icmp_error_type = 1;
-			f->icmp_error = parse_embedded(skb, l4off + 8, end, f->family, &f->inner);
+			/* icmp_error: the quoted flow may be looked up (see icmp_error_may_relate) */
+			f->icmp_error = parse_embedded(skb, l4off + 8, end, f->family, &f->inner) &&
+					icmp_error_may_relate(f, end - l3off);
 		}
 		return PARSE_OK;
 	default:
@@ -302,7 +334,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3off, struct
 		f->later_fragment = 1;
 	else if (frag & 0x2000)
 		f->first_fragment = 1;
-	return parse_l4(skb, l3off + ihl_bytes, end, f);
+	return parse_l4(skb, l3off, l3off + ihl_bytes, end, f);
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3off, struct flow *f)
@@ -359,7 +391,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3off, struct
 	if (off > end)
 		return PARSE_MALFORMED;
 	f->protocol = nexthdr;
-	return parse_l4(skb, off, end, f);
+	return parse_l4(skb, l3off, off, end, f);
 }
 
 static __always_inline int parse_packet(struct __sk_buff *skb, __u32 l2_len, struct flow *f)
@@ -725,6 +757,14 @@ static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, 
 			d->action = POLICYC_ACTION_DROP;
 			d->reason = POLICYC_REASON_FRAGMENT_UNTRACKED;
 		}
+		return;
+	}
+
+	if (f->icmp_error_type && f->first_fragment) {
+		/* A fragmented error is no error report: never related, and it must not open
+		 * pc_frag for its later fragments. */
+		d->action = POLICYC_ACTION_DROP;
+		d->reason = POLICYC_REASON_ICMP_ERROR_FRAGMENTED;
 		return;
 	}
 

@@ -55,6 +55,7 @@ enum policyc_reason {
 	POLICYC_REASON_NEIGHBOR_DISCOVERY = 15, /* ICMPv6 NDP with allow_neighbor_discovery */
 	POLICYC_REASON_DNS_REFUSED = 16,       /* DNS object: question denied by rules.dns */
 	POLICYC_REASON_DNS_UNJUDGEABLE = 17,   /* DNS object: TCP split/bad prefix, fragment, DoT */
+	POLICYC_REASON_ICMP_ERROR_FRAGMENTED = 18, /* a fragmented ICMP error: dropped, never related */
 };
 
 enum policyc_action {

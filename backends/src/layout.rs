@@ -157,6 +157,9 @@ code_enum! {
         /// DNS object: a DNS packet it cannot judge (TCP split or bad length prefix, first
         /// fragment, DNS over TLS), dropped.
         DnsUnjudgeable = 17 => "POLICYC_REASON_DNS_UNJUDGEABLE",
+        /// A fragmented ICMP error: dropped (never related to a flow, never opening
+        /// `pc_frag` for its later fragments).
+        IcmpErrorFragmented = 18 => "POLICYC_REASON_ICMP_ERROR_FRAGMENTED",
     }
 }
 

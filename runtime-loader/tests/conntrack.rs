@@ -10,6 +10,7 @@ use common::*;
 use policyc_backends::layout::{Direction, Reason, Verdict};
 use policyc_loader::packet::Packet;
 use policyc_loader::{AttachKind, Outcome, TestHarness};
+use test_case::test_case;
 
 fn run(h: &TestHarness, kind: AttachKind, direction: Direction, p: &Packet) -> Outcome {
     h.run(direction, kind, &p.frame())
@@ -142,16 +143,115 @@ fn icmp_errors_about_known_flows_are_related() {
             "{kind:?}"
         );
 
-        // ICMPv6 packet-too-big about an IPv6 flow from web.
+        // ICMPv6 packet-too-big from web about the endpoint's reply on web's IPv6 flow.
         let web6 = Packet::tcp(ip(WEB_V6), ip(ENDPOINT_V6), 40004, 80);
         assert!(run(h, kind, Direction::Ingress, &web6).passed);
         let response = web6.reply();
-        let too_big = Packet::icmp_error(ip(WORLD_V6), ip(ENDPOINT_V6), 2, 0, response);
+        let too_big = Packet::icmp_error(ip(WEB_V6), ip(ENDPOINT_V6), 2, 0, response.clone());
         let o = run(h, kind, Direction::Ingress, &too_big);
         assert_eq!(
             (o.passed, o.reason()),
             (true, Some(Reason::CtRelated)),
             "{kind:?} v6"
+        );
+        // The same error from a third address (a router) is not related: Cilium keys related
+        // entries on the flow's own address pair. (This case used to expect CtRelated.)
+        let from_router = Packet::icmp_error(ip(WORLD_V6), ip(ENDPOINT_V6), 2, 0, response);
+        let o = run(h, kind, Direction::Ingress, &from_router);
+        assert_eq!(
+            (o.passed, o.reason()),
+            (false, Some(Reason::PolicyDefault)),
+            "{kind:?} v6 from a third address"
+        );
+    });
+}
+
+/// How a forged or oversized ICMP error is built from the live flow web → endpoint:80
+/// (`request`) and its reply (`reply`).
+type ForgedError = fn(request: &Packet, reply: &Packet) -> Packet;
+
+fn error_to_a_denied_peer(request: &Packet, _: &Packet) -> Packet {
+    // The endpoint "reports" an error about web's request, but sends it to world, carrying
+    // 400 bytes of its own.
+    Packet::icmp_error(
+        ip(ENDPOINT_V4),
+        ip(WORLD_V4),
+        3,
+        3,
+        request.clone().with_payload(&[7; 400]),
+    )
+}
+
+fn error_from_a_third_address(_: &Packet, reply: &Packet) -> Packet {
+    Packet::icmp_error(ip(WORLD_V4), ip(ENDPOINT_V4), 3, 3, reply.clone())
+}
+
+fn oversized_error_to_the_peer(request: &Packet, _: &Packet) -> Packet {
+    // The right addresses, but 1,200 bytes of data: no error report is that long.
+    Packet::icmp_error(
+        ip(ENDPOINT_V4),
+        ip(WEB_V4),
+        3,
+        3,
+        request.clone().with_payload(&[7; 1200]),
+    )
+}
+
+fn proper_error_to_the_peer(request: &Packet, _: &Packet) -> Packet {
+    Packet::icmp_error(
+        ip(ENDPOINT_V4),
+        ip(WEB_V4),
+        3,
+        3,
+        request.clone().with_payload(&[7; 64]),
+    )
+}
+
+fn proper_error_from_the_peer(_: &Packet, reply: &Packet) -> Packet {
+    Packet::icmp_error(ip(WEB_V4), ip(ENDPOINT_V4), 3, 3, reply.clone())
+}
+
+#[test_case(error_to_a_denied_peer, Direction::Egress, false, Reason::PolicyDefault ; "an error sent to another peer than the flow's is judged by policy")]
+#[test_case(error_from_a_third_address, Direction::Ingress, false, Reason::PolicyDefault ; "an error from another address than the flow's is judged by policy")]
+#[test_case(oversized_error_to_the_peer, Direction::Egress, false, Reason::PolicyDefault ; "an error longer than 576 bytes is judged by policy")]
+#[test_case(proper_error_to_the_peer, Direction::Egress, true, Reason::CtRelated ; "an error to the flow's peer is related")]
+#[test_case(proper_error_from_the_peer, Direction::Ingress, true, Reason::CtRelated ; "an error from the flow's peer is related")]
+fn icmp_errors_relate_only_between_the_flows_own_addresses(
+    forge: ForgedError,
+    direction: Direction,
+    passed: bool,
+    reason: Reason,
+) {
+    each_kind(&tables(), |h, kind| {
+        let request = Packet::tcp(ip(WEB_V4), ip(ENDPOINT_V4), 40010, 80);
+        assert!(run(h, kind, Direction::Ingress, &request).passed);
+        let error = forge(&request, &request.reply());
+        let o = run(h, kind, direction, &error);
+        assert_eq!((o.passed, o.reason()), (passed, Some(reason)), "{kind:?}");
+    });
+}
+
+#[test]
+fn fragmented_icmp_errors_drop_and_open_nothing_for_their_later_fragments() {
+    each_kind(&tables(), |h, kind| {
+        let request = Packet::tcp(ip(WEB_V4), ip(ENDPOINT_V4), 40011, 80);
+        assert!(run(h, kind, Direction::Ingress, &request).passed);
+        let first = Packet::icmp_error(ip(ENDPOINT_V4), ip(WEB_V4), 3, 3, request.clone())
+            .fragment(0, true, 77);
+        let o = run(h, kind, Direction::Egress, &first);
+        assert_eq!(
+            (o.passed, o.reason()),
+            (false, Some(Reason::IcmpErrorFragmented)),
+            "{kind:?}"
+        );
+        let later = Packet::icmp_error(ip(ENDPOINT_V4), ip(WEB_V4), 3, 3, request)
+            .fragment(16, false, 77)
+            .with_payload(&[7; 64]);
+        let o = run(h, kind, Direction::Egress, &later);
+        assert_eq!(
+            (o.passed, o.reason()),
+            (false, Some(Reason::FragmentUntracked)),
+            "{kind:?}"
         );
     });
 }

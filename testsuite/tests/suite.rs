@@ -14,6 +14,7 @@ mod diff_scenarios;
 mod differential_datapath;
 mod differential_fqdn;
 mod e2e_dns;
+mod e2e_hostile;
 mod e2e_loader;
 mod e2e_loader_checks;
 mod e2e_loader_concurrency;

