@@ -84,6 +84,17 @@ impl PolicySet {
     pub fn rule(&self, id: RuleId) -> Option<&PolicyRule> {
         self.rules.get(id.0 as usize).filter(|r| r.id == id)
     }
+
+    /// The error findings that mean part of the input was not read at all (codes PC00xx: an
+    /// unreadable file, a YAML error, an unknown kind): its policies are missing from
+    /// `objects`, not rejected like an invalid object would be.
+    pub fn load_errors(&self) -> Vec<Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && f.code.category() == "syntax")
+            .cloned()
+            .collect()
+    }
 }
 
 /// Loads policies from files and directories (recursively, sorted, `*.yaml|*.yml|*.json`).
