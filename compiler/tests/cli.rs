@@ -5,4 +5,5 @@
 
 mod cli_build_specialize;
 mod cli_diff;
+mod cli_inputs;
 mod cli_lint;

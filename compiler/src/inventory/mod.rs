@@ -9,6 +9,7 @@ mod native;
 mod validate;
 
 use crate::diagnostics::{codes, Finding};
+use crate::frontend::input_files::{collect_input_files, is_yaml_or_json};
 use crate::frontend::source::{SourceMap, Span};
 use crate::frontend::yaml::{parse_documents, Node};
 use policyc_ir::universe::NamedPort;
@@ -97,12 +98,9 @@ pub fn load_inventory(
     options: &InventoryOptions,
     sources: &mut SourceMap,
 ) -> Result<Inventory, Vec<Finding>> {
-    let files = match inventory_files(path) {
-        Ok(files) => files,
-        Err(message) => return Err(vec![Finding::error(&codes::INVALID_INVENTORY, message)]),
-    };
-    let mut builder = native::Builder::default();
     let mut findings = Vec::new();
+    let files = inventory_files(path, &mut findings);
+    let mut builder = native::Builder::default();
     for file in files {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
@@ -121,7 +119,7 @@ pub fn load_inventory(
             read_document(&doc.root, &mut builder, &mut findings);
         }
     }
-    let inventory = builder.finish(options, &mut findings);
+    let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
         .iter()
@@ -145,7 +143,7 @@ pub fn parse_inventory(
     for doc in documents {
         read_document(&doc.root, &mut builder, &mut findings);
     }
-    let inventory = builder.finish(options, &mut findings);
+    let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
         .iter()
@@ -195,36 +193,19 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
     }
 }
 
-fn inventory_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read inventory {}: {e}", path.display()))?;
-    if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    if out.is_empty() {
-        return Err(format!(
-            "no inventory files (*.yaml, *.yml, *.json) under {}",
-            path.display()
+/// The inventory files under `path` (each once, see [`collect_input_files`]); walk problems and
+/// "no inventory files" go to `findings`.
+fn inventory_files(path: &Path, findings: &mut Vec<Finding>) -> Vec<PathBuf> {
+    let inputs = collect_input_files(&[path.to_path_buf()], &is_yaml_or_json);
+    if inputs.files.is_empty() && inputs.findings.is_empty() {
+        findings.push(Finding::error(
+            &codes::INVALID_INVENTORY,
+            format!(
+                "no inventory files (*.yaml, *.yml, *.json) under {}",
+                path.display()
+            ),
         ));
     }
-    Ok(out)
+    findings.extend(inputs.findings);
+    inputs.files
 }
