@@ -8,3 +8,4 @@ mod cli_diff;
 mod cli_inputs;
 mod cli_lint;
 mod cli_messages;
+mod cli_support;

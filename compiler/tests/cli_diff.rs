@@ -22,7 +22,11 @@ fn policyc(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn scenario(name: &str, extra: &[&str]) -> Output {
-    let dir = fixtures().join(name);
+    base_head(&fixtures().join(name), extra)
+}
+
+/// `diff --inventory inventory.yaml --base base --head head EXTRA...` in `dir`.
+fn base_head(dir: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "--inventory",
         "inventory.yaml",
@@ -32,7 +36,7 @@ fn scenario(name: &str, extra: &[&str]) -> Output {
         "head",
     ];
     args.extend_from_slice(extra);
-    policyc(&args, &dir)
+    policyc(&args, dir)
 }
 
 fn stdout(o: &Output) -> String {
@@ -185,16 +189,7 @@ fn broken_side(broken: &str, extra: &[&str]) -> Output {
     let text = std::fs::read_to_string(&db).unwrap_or_else(|e| panic!("{e}"));
     let text = text.replacen("metadata:\n", "metadata:\n  ]\n", 1);
     std::fs::write(&db, text).unwrap_or_else(|e| panic!("{e}"));
-    let mut args = vec![
-        "--inventory",
-        "inventory.yaml",
-        "--base",
-        "base",
-        "--head",
-        "head",
-    ];
-    args.extend_from_slice(extra);
-    policyc(&args, tmp.path())
+    base_head(tmp.path(), extra)
 }
 
 #[test_case("head", &[]; "broken head text")]

@@ -2,8 +2,8 @@
 //! places, in every command that reads them: lint, test, explain, build and diff. A symbolic-link
 //! loop in a policy directory is walked once.
 
+use crate::cli_support::{printed, run_in, write};
 use std::path::Path;
-use std::process::{Command, Output};
 use test_case::test_case;
 
 const INVENTORY: &str = "\
@@ -81,14 +81,6 @@ spec:
         - matchLabels: {app: api}
 ";
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
-    }
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-}
-
 /// `file:line:col` of the `nth` (0-based) occurrence of `needle` in `text`, 1-based like every
 /// diagnostic.
 fn location(file: &str, text: &str, needle: &str, nth: usize) -> String {
@@ -99,15 +91,6 @@ fn location(file: &str, text: &str, needle: &str, nth: usize) -> String {
     let line = before.matches('\n').count() + 1;
     let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     format!("{file}:{line}:{col}")
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_policyc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run policyc: {e}"))
 }
 
 /// Every command over the same inventory and policy paths.
@@ -171,12 +154,20 @@ fn tree(policies: &[&str], edit: &dyn Fn(&Path)) -> tempfile::TempDir {
     dir
 }
 
-fn output_of(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// Runs every command of [`commands`] over `policies` in `dir`: each must fail (exit 1 or 2)
+/// and print every one of `needles`.
+fn every_command_fails_naming(dir: &Path, policies: &[&str], needles: &[&str]) {
+    for args in commands(policies) {
+        let o = run_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let out = printed(&o);
+        assert!(
+            matches!(o.status.code(), Some(1 | 2)),
+            "{args:?} must fail: {out}"
+        );
+        for needle in needles {
+            assert!(out.contains(needle), "{args:?} must print {needle}: {out}");
+        }
+    }
 }
 
 fn duplicate_namespace(dir: &Path) {
@@ -240,22 +231,7 @@ fn a_second_definition_is_an_error_naming_both(
     };
     let first = location(first.0, &text(first.0), first.1, first.2);
     let second = location(second.0, &text(second.0), second.1, second.2);
-    for args in commands(&["policies"]) {
-        let o = run(
-            dir.path(),
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        let out = output_of(&o);
-        assert!(
-            matches!(o.status.code(), Some(1 | 2)),
-            "{args:?} must fail: {out}"
-        );
-        assert!(out.contains(message), "{args:?}: {out}");
-        assert!(
-            out.contains(&first) && out.contains(&second),
-            "{args:?} must name {first} and {second}: {out}"
-        );
-    }
+    every_command_fails_naming(dir.path(), &["policies"], &[message, &first, &second]);
 }
 
 #[test_case(&["policies/db.yaml", "policies/db.yaml"], "`policies/db.yaml` is read twice"; "the same file twice")]
@@ -264,20 +240,11 @@ fn a_second_definition_is_an_error_naming_both(
 #[test_case(&["policies", "policies"], "directory `policies` is read twice"; "the same directory twice")]
 fn a_path_read_twice_is_an_error_naming_both(policies: &[&str], message: &str) {
     let dir = tree(policies, &|_| {});
-    for args in commands(policies) {
-        let o = run(
-            dir.path(),
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        let out = output_of(&o);
-        assert!(
-            matches!(o.status.code(), Some(1 | 2)),
-            "{args:?} must fail: {out}"
-        );
-        assert!(out.contains(message), "{args:?}: {out}");
-        assert!(out.contains("input path 1"), "{args:?}: {out}");
-        assert!(out.contains("input path 2"), "{args:?}: {out}");
-    }
+    every_command_fails_naming(
+        dir.path(),
+        policies,
+        &[message, "input path 1", "input path 2"],
+    );
 }
 
 #[test]
@@ -285,8 +252,8 @@ fn policies_that_only_share_a_name_are_not_duplicates() {
     let dir = tree(&["policies"], &|d| {
         write(d, "policies/others.yaml", NOT_DUPLICATES)
     });
-    let o = run(dir.path(), &["lint", "policies", "--format", "concise"]);
-    assert_eq!(o.status.code(), Some(0), "{}", output_of(&o));
+    let o = run_in(dir.path(), &["lint", "policies", "--format", "concise"]);
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
 }
 
 #[cfg(unix)]
@@ -297,15 +264,15 @@ fn a_symlink_loop_is_walked_once() {
             panic!("{e}");
         }
     });
-    let o = run(dir.path(), &["lint", "policies", "--format", "concise"]);
-    let out = output_of(&o);
+    let o = run_in(dir.path(), &["lint", "policies", "--format", "concise"]);
+    let out = printed(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("in 1 file"), "{out}");
     for args in commands(&["policies"]) {
-        let o = run(
+        let o = run_in(
             dir.path(),
             &args.iter().map(String::as_str).collect::<Vec<_>>(),
         );
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", output_of(&o));
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", printed(&o));
     }
 }

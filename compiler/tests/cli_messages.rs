@@ -2,30 +2,8 @@
 //! location, a load error is printed without a "0 passed, 0 failed" summary, a diagnostic on a
 //! very long line shows a window of it, and a huge integer is shown as written, once.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use crate::cli_support::{printed, run_in, write};
 use test_case::test_case;
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    std::fs::write(dir.join(rel), text).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_policyc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run policyc: {e}"))
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 const INVENTORY: &str = "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n  - {name: a, namespace: shop, ips: [198.18.1.1]}\n";
 const POLICY: &str = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n  endpointSelector: {}\n  ingress: [{}]\n";
@@ -42,8 +20,8 @@ fn a_flowtests_file_without_tests_fails_with_its_location(tests: &str) {
     write(dir.path(), "ft.yaml", &text);
     let line = if tests.starts_with('\n') { 6 } else { 5 };
     let col = if tests.starts_with('\n') { 3 } else { 8 };
-    let o = run(dir.path(), &["test", "ft.yaml"]);
-    let out = all(&o);
+    let o = run_in(dir.path(), &["test", "ft.yaml"]);
+    let out = printed(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("FlowTests with no tests"), "{out}");
     assert!(out.contains(&format!("ft.yaml:{line}:{col}")), "{out}");
@@ -61,8 +39,8 @@ fn a_load_error_is_printed_without_a_summary(format: &str) {
         "ft.yaml",
         "apiVersion: policyc/v1\nkind: FlowTests\ninventory: missing.yaml\npolicies: [p.yaml]\ntests:\n  - {from: shop/a, to: shop/a, port: 80, expect: allow}\n",
     );
-    let o = run(dir.path(), &["test", "ft.yaml", "--format", format]);
-    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+    let o = run_in(dir.path(), &["test", "ft.yaml", "--format", format]);
+    assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
     assert!(
         o.stdout.is_empty(),
         "only the load error may be printed: {}",
@@ -71,7 +49,7 @@ fn a_load_error_is_printed_without_a_summary(format: &str) {
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("missing.yaml"),
         "{}",
-        all(&o)
+        printed(&o)
     );
 }
 
@@ -86,8 +64,8 @@ fn a_diagnostic_on_a_long_line_shows_a_window_of_it(ports: &str, message: &str, 
     );
     write(dir.path(), "long.yaml", &text);
     for format in ["human", "concise", "json", "sarif", "github"] {
-        let o = run(dir.path(), &["lint", "long.yaml", "--format", format]);
-        let out = all(&o);
+        let o = run_in(dir.path(), &["lint", "long.yaml", "--format", format]);
+        let out = printed(&o);
         assert_eq!(
             o.status.code(),
             Some(1),
@@ -118,8 +96,8 @@ fn a_huge_integer_is_shown_as_written_once(port: &str, message: &str) {
         "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: big\n  namespace: shop\nspec:\n  endpointSelector: {{}}\n  ingress:\n    - toPorts:\n        - ports:\n            - {port}\n              protocol: TCP\n"
     );
     write(dir.path(), "big.yaml", &text);
-    let o = run(dir.path(), &["lint", "big.yaml", "--format", "concise"]);
-    let out = all(&o);
+    let o = run_in(dir.path(), &["lint", "big.yaml", "--format", "concise"]);
+    let out = printed(&o);
     let first = out.lines().next().unwrap_or_default();
     assert!(first.contains(message), "{out}");
     assert_eq!(first.matches("99999999999999999999").count(), 1, "{out}");

@@ -78,6 +78,19 @@ pub fn collect_input_files(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) ->
     walk.out
 }
 
+/// PC0009 for `what` (a file or a directory) reached a second time.
+fn read_twice(what: &str, first: &Origin, second: &Origin) -> Finding {
+    Finding::error(
+        &DUPLICATE_INPUT,
+        format!(
+            "{what} is read twice: {} and {}",
+            first.describe(),
+            second.describe()
+        ),
+    )
+    .help("give each file or directory once (a file and the directory that contains it are the file twice); its policies would be loaded twice")
+}
+
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -108,18 +121,8 @@ impl Walk<'_> {
         }
         let key = canonical(path);
         if let Some(first) = self.directories.get(&key) {
-            self.out.findings.push(
-                Finding::error(
-                    &DUPLICATE_INPUT,
-                    format!(
-                        "directory `{}` is read twice: {} and {}",
-                        path.display(),
-                        first.describe(),
-                        origin.describe()
-                    ),
-                )
-                .help("give each file or directory once; its policies would be loaded twice"),
-            );
+            let what = format!("directory `{}`", path.display());
+            self.out.findings.push(read_twice(&what, first, &origin));
             return;
         }
         self.directory(path, key, &origin);
@@ -165,18 +168,8 @@ impl Walk<'_> {
     fn file(&mut self, origin: Origin) {
         let key = canonical(&origin.file);
         if let Some(first) = self.files.get(&key) {
-            self.out.findings.push(
-                Finding::error(
-                    &DUPLICATE_INPUT,
-                    format!(
-                        "`{}` is read twice: {} and {}",
-                        origin.file.display(),
-                        first.describe(),
-                        origin.describe()
-                    ),
-                )
-                .help("give each file once (a file and the directory that contains it are the file twice); its policies would be loaded twice"),
-            );
+            let what = format!("`{}`", origin.file.display());
+            self.out.findings.push(read_twice(&what, first, &origin));
             return;
         }
         self.out.files.push(origin.file.clone());
