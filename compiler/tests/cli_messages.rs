@@ -102,3 +102,40 @@ fn a_huge_integer_is_shown_as_written_once(port: &str, message: &str) {
     assert!(first.contains(message), "{out}");
     assert_eq!(first.matches("99999999999999999999").count(), 1, "{out}");
 }
+
+/// The inventory holds text (labels, named ports): an integer too large for an i64 must stay
+/// as written, in values and in messages.
+#[test]
+fn a_huge_integer_in_the_inventory_is_kept_as_written() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(
+        dir.path(),
+        "inv.yaml",
+        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n  - {name: a, namespace: shop, ips: [198.18.1.1], labels: {build: 20240101123456789012}}\n  - {name: db, namespace: shop, ips: [198.18.1.2], labels: {app: db}}\n",
+    );
+    write(
+        dir.path(),
+        "p.yaml",
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n    - fromEndpoints: [{matchLabels: {build: \"20240101123456789012\"}}]\n",
+    );
+    write(
+        dir.path(),
+        "ft.yaml",
+        "apiVersion: policyc/v1\nkind: FlowTests\ninventory: inv.yaml\npolicies: [p.yaml]\ntests:\n  - {from: shop/a, to: shop/db, port: 80, expect: allow}\n",
+    );
+    let o = run_in(dir.path(), &["test", "ft.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+
+    write(
+        dir.path(),
+        "inv.yaml",
+        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n  - {name: a, namespace: shop, ips: [198.18.1.1], namedPorts: {http: 99999999999999999999}}\n",
+    );
+    let o = run_in(dir.path(), &["lint", "--inventory", "inv.yaml", "p.yaml"]);
+    let out = printed(&o);
+    let message = out
+        .lines()
+        .find(|l| l.contains("PC0408"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(message.matches("99999999999999999999").count(), 1, "{out}");
+}

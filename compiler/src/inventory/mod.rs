@@ -10,12 +10,13 @@ mod validate;
 
 use crate::diagnostics::{codes, Finding};
 use crate::frontend::input_files::{collect_input_files, is_yaml_or_json};
-use crate::frontend::source::{SourceMap, Span};
-use crate::frontend::yaml::{parse_documents, Node};
+use crate::frontend::source::{SourceId, SourceMap, Span};
+use crate::frontend::yaml::{parse_documents, Document, Node};
 use policyc_ir::universe::NamedPort;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A namespace and its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,9 +116,7 @@ pub fn load_inventory(
         let id = sources.add(file.display().to_string(), text);
         let (documents, syntax) = parse_documents(sources, id);
         findings.extend(syntax);
-        for doc in documents {
-            read_document(&doc.root, &mut builder, &mut findings);
-        }
+        read_documents(documents, sources, id, &mut builder, &mut findings);
     }
     let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
@@ -135,14 +134,12 @@ pub fn load_inventory(
 /// for one file.
 pub fn parse_inventory(
     sources: &SourceMap,
-    id: crate::frontend::source::SourceId,
+    id: SourceId,
     options: &InventoryOptions,
 ) -> Result<Inventory, Vec<Finding>> {
     let (documents, mut findings) = parse_documents(sources, id);
     let mut builder = native::Builder::default();
-    for doc in documents {
-        read_document(&doc.root, &mut builder, &mut findings);
-    }
+    read_documents(documents, sources, id, &mut builder, &mut findings);
     let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
@@ -152,6 +149,24 @@ pub fn parse_inventory(
         Err(findings)
     } else {
         Ok(inventory)
+    }
+}
+
+/// Reads the documents of one file into `builder`; numbers too large for an i64 are read as
+/// written ([`fields::huge_integers_as_written`]).
+fn read_documents(
+    documents: Vec<Document>,
+    sources: &SourceMap,
+    id: SourceId,
+    builder: &mut native::Builder,
+    findings: &mut Vec<Finding>,
+) {
+    let text = sources.get(id).map(|f| Arc::clone(&f.text));
+    for mut doc in documents {
+        if let Some(text) = &text {
+            fields::huge_integers_as_written(&mut doc.root, text);
+        }
+        read_document(&doc.root, builder, findings);
     }
 }
 
