@@ -5,7 +5,7 @@
 //! A line too long to echo is shown as a window around the label (`snippet_window`).
 //! Colour is used only when asked for ([`HumanOptions::detect`] checks the TTY and `NO_COLOR`).
 
-use super::snippet_window::{clip, Window};
+use super::snippet_window::Window;
 use crate::diagnostics::finding::{Finding, Label, Severity};
 use crate::frontend::source::{SourceMap, Span};
 use miette::{
@@ -13,7 +13,6 @@ use miette::{
 };
 use std::fmt;
 use std::io::IsTerminal;
-use std::ops::Range;
 use std::sync::Arc;
 
 /// Presentation options of the human format.
@@ -112,26 +111,33 @@ impl Diagnostic for Report {
     }
 }
 
-/// The source of a snippet whose primary label is `span`, and the window it is cut to.
-fn source_of(sources: &SourceMap, span: Span) -> Option<(Source, Option<Range<usize>>)> {
+/// A snippet's source and, when its line is too long, the window labels are mapped into.
+struct Snippet {
+    source: Source,
+    window: Option<Window>,
+}
+
+/// The source of a snippet whose primary label is `span`.
+fn source_of(sources: &SourceMap, span: Span) -> Option<Snippet> {
     let file = sources.get(span.source)?;
     let name = super::location::display_path(&file.path);
     Some(match Window::around(&name, &file.text, span.range()) {
-        Some(window) => {
-            let shown = window.range();
-            (Box::new(window) as Source, Some(shown))
-        }
-        None => (
-            Box::new(NamedSource::new(name, Arc::clone(&file.text))) as Source,
-            None,
-        ),
+        // A window is a few hundred bytes: the report keeps one copy, the labels the other.
+        Some(window) => Snippet {
+            source: Box::new(window.clone()),
+            window: Some(window),
+        },
+        None => Snippet {
+            source: Box::new(NamedSource::new(name, Arc::clone(&file.text))),
+            window: None,
+        },
     })
 }
 
-fn labeled(label: &Label, primary: bool, window: Option<&Range<usize>>) -> Option<LabeledSpan> {
+fn labeled(label: &Label, primary: bool, window: Option<&Window>) -> Option<LabeledSpan> {
     let text = (!label.message.is_empty()).then(|| label.message.clone());
     let range = match window {
-        Some(w) => clip(label.span.range(), w)?,
+        Some(w) => w.shown(label.span.range())?,
         None => label.span.range(),
     };
     let span = SourceSpan::new(range.start.into(), range.len());
@@ -149,7 +155,7 @@ fn to_report(finding: &Finding, sources: &SourceMap) -> Report {
         .as_ref()
         .and_then(|l| source_of(sources, l.span))
     {
-        Some((source, window)) => (Some(source), window),
+        Some(snippet) => (Some(snippet.source), snippet.window),
         None => (None, None),
     };
     let (same_file, other_file): (Vec<&Label>, Vec<&Label>) = finding
@@ -171,7 +177,7 @@ fn to_report(finding: &Finding, sources: &SourceMap) -> Report {
         .chain(&finding.related)
         .map(|label| {
             let (source, window) = match source_of(sources, label.span) {
-                Some((source, window)) => (Some(source), window),
+                Some(snippet) => (Some(snippet.source), snippet.window),
                 None => (None, None),
             };
             Report {
