@@ -181,6 +181,17 @@ fn duplicate_namespace(dir: &Path) {
     );
 }
 
+fn duplicate_node(dir: &Path) {
+    write(
+        dir,
+        "inv.yaml",
+        &INVENTORY.replace(
+            "    ips: [198.18.255.1]\n",
+            "    ips: [198.18.255.1]\n  - name: node-1\n    ips: [198.18.255.2]\n",
+        ),
+    );
+}
+
 fn duplicate_interface(dir: &Path) {
     write(
         dir,
@@ -215,6 +226,7 @@ fn default_namespace_written_and_implied(dir: &Path) {
 type Place = (&'static str, &'static str, usize);
 
 #[test_case(&duplicate_namespace, "namespace `shop` is listed twice", ("inv.yaml", "shop", 0), ("inv.yaml", "shop", 2); "a namespace listed twice")]
+#[test_case(&duplicate_node, "node `node-1` is listed twice", ("inv.yaml", "node-1", 0), ("inv.yaml", "node-1", 1); "a node listed twice")]
 #[test_case(&duplicate_interface, "interface `pc-api` is the interface of two endpoints", ("inv.yaml", "pc-api", 0), ("inv.yaml", "pc-api", 1); "two endpoints on one interface")]
 #[test_case(&same_policy_twice_in_one_file, "CiliumNetworkPolicy `shop/db` is defined twice", ("policies/db.yaml", "db\n", 0), ("policies/db.yaml", "db\n", 1); "a policy twice in one file")]
 #[test_case(&same_policy_in_two_files, "CiliumNetworkPolicy `shop/db` is defined twice", ("policies/db-copy.yaml", "db\n", 0), ("policies/db.yaml", "db\n", 0); "a policy in two files")]

@@ -21,8 +21,8 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// Picks the local node and assembles the inventory; a namespace listed twice and an
-    /// interface used by two endpoints are errors naming both places.
+    /// Picks the local node and assembles the inventory; a namespace or node listed twice and
+    /// an interface used by two endpoints are errors naming both places.
     pub fn finish(
         self,
         options: &InventoryOptions,
@@ -65,6 +65,26 @@ impl Builder {
                 ),
                 None => {
                     devices.insert(name, *span);
+                }
+            }
+        }
+        let mut named: BTreeMap<&str, Option<Span>> = BTreeMap::new();
+        for node in &self.nodes {
+            match (named.get(node.name.as_str()), node.span) {
+                // `local` is chosen by name: both would be local, the other's IPs `host`.
+                (Some(first), Some(span)) => findings.push(
+                    second_definition(
+                        &codes::DUPLICATE_NODE,
+                        format!("node `{}` is listed twice", node.name),
+                        span,
+                        *first,
+                        sources,
+                    )
+                    .help("list each node once (in `nodes:` or as a Node object) with all its addresses"),
+                ),
+                (Some(_), None) => {}
+                (None, span) => {
+                    named.insert(&node.name, span);
                 }
             }
         }

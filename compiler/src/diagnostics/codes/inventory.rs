@@ -107,6 +107,16 @@ pub const DUPLICATE_INTERFACE: Code = Code {
 device would stack both endpoints' policies on the same traffic. Give each endpoint its own interface.",
 };
 
+pub const DUPLICATE_NODE: Code = Code {
+    id: "PC0412",
+    name: "duplicate-node",
+    default_severity: Error,
+    summary: "A node is listed twice in the inventory",
+    explanation: "Nodes are named once (in `nodes:` or as a Node object): the local node is chosen by name, so two \
+nodes with one name would both be local and the other node's addresses would silently become `host` instead of \
+`remote-node`. Keep one definition with all its addresses.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &INVALID_INVENTORY,
@@ -120,4 +130,5 @@ pub const ALL: &[&Code] = &[
     &INVALID_FLOW_TEST,
     &DUPLICATE_NAMESPACE,
     &DUPLICATE_INTERFACE,
+    &DUPLICATE_NODE,
 ];
