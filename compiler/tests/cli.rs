@@ -5,4 +5,7 @@
 
 mod cli_build_specialize;
 mod cli_diff;
+mod cli_inputs;
 mod cli_lint;
+mod cli_messages;
+mod cli_support;

@@ -22,7 +22,11 @@ fn policyc(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn scenario(name: &str, extra: &[&str]) -> Output {
-    let dir = fixtures().join(name);
+    base_head(&fixtures().join(name), extra)
+}
+
+/// `diff --inventory inventory.yaml --base base --head head EXTRA...` in `dir`.
+fn base_head(dir: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "--inventory",
         "inventory.yaml",
@@ -32,7 +36,7 @@ fn scenario(name: &str, extra: &[&str]) -> Output {
         "head",
     ];
     args.extend_from_slice(extra);
-    policyc(&args, &dir)
+    policyc(&args, dir)
 }
 
 fn stdout(o: &Output) -> String {
@@ -163,4 +167,56 @@ fn base_can_be_a_git_revision_with_head_the_working_tree() {
     );
     assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
     assert!(stdout(&same).contains("No semantic change"));
+}
+
+/// Issue #16 finding 5: a side whose file does not parse must fail the diff (exit 2, the
+/// located error naming the side), never look like its policies were deleted.
+fn broken_side(broken: &str, extra: &[&str]) -> Output {
+    let Ok(tmp) = tempfile::tempdir() else {
+        panic!("no temp dir")
+    };
+    let scenario = fixtures().join("13-remove-deny-rule");
+    copy_dir(&scenario.join("base"), &tmp.path().join("base"));
+    copy_dir(&scenario.join("base"), &tmp.path().join("head"));
+    if let Err(e) = std::fs::copy(
+        scenario.join("inventory.yaml"),
+        tmp.path().join("inventory.yaml"),
+    ) {
+        panic!("{e}");
+    }
+    // db.yaml holds the deny rule; a stray `]` on line 3 breaks the whole file.
+    let db = tmp.path().join(broken).join("db.yaml");
+    let text = std::fs::read_to_string(&db).unwrap_or_else(|e| panic!("{e}"));
+    let text = text.replacen("metadata:\n", "metadata:\n  ]\n", 1);
+    std::fs::write(&db, text).unwrap_or_else(|e| panic!("{e}"));
+    base_head(tmp.path(), extra)
+}
+
+#[test_case("head", &[]; "broken head text")]
+#[test_case("head", &["--format", "markdown"]; "broken head markdown")]
+#[test_case("head", &["--format", "json"]; "broken head json")]
+#[test_case("head", &["--exit-code"]; "broken head text exit code")]
+#[test_case("head", &["--format", "json", "--exit-code"]; "broken head json exit code")]
+#[test_case("base", &[]; "broken base text")]
+#[test_case("base", &["--format", "markdown", "--exit-code"]; "broken base markdown exit code")]
+#[test_case("base", &["--format", "json"]; "broken base json")]
+fn a_side_that_does_not_load_fails_the_diff(broken: &str, extra: &[&str]) {
+    let o = broken_side(broken, extra);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {err}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).is_empty(),
+        "no report may be printed: {}",
+        stdout(&o)
+    );
+    assert!(
+        err.contains(&format!("the {broken} policies do not load")),
+        "{err}"
+    );
+    assert!(err.contains("db.yaml:4:3"), "{err}");
 }

@@ -16,6 +16,12 @@ use std::path::{Path, PathBuf};
 /// - the scalability report snippets put `fromEndpoints` directly under `spec` and use a
 ///   pseudo-syntax `"[0-125]+80"` as a port, in policies named `l4-rule-#`.
 const KNOWN_INVALID_ON_TARGET: &[(&str, &[&str])] = &[
+    // Defines CiliumNetworkPolicy default/echo-c twice (L4 only, then with L7 rules): `kubectl
+    // apply` keeps only the second, so merging both would enforce a policy the cluster never has.
+    (
+        "cilium-examples/examples/kubernetes/connectivity-check/connectivity-check-proxy.yaml",
+        &["PC0010"],
+    ),
     ("cilium-examples/examples/policies/auth/auth.yaml", &["PC0101"]),
     ("cilium-examples/examples/policies/l3/requires/requires.yaml", &["PC0223"]),
     (

@@ -1,11 +1,13 @@
 //! `policyc diff`: load the base and head policies (paths or git revisions), the inventory
 //! (optionally a different one for head), compute the semantic diff and print it as text,
 //! markdown (PR comment) or JSON. Exit 0 (no semantic change, or no `--exit-code`), 1 (semantic
-//! change with `--exit-code`), 2 (usage, I/O, git or inventory error).
+//! change with `--exit-code`), 2 (usage, I/O, git or inventory error, or a side with files that
+//! do not load: YAML errors, unknown kinds...).
 
+use crate::diagnostics::Finding;
 use crate::diagnostics::{render, Format, RenderOptions};
 use crate::diff::{
-    diff_loaded, load_side, render_json, render_markdown, render_text, PolicySource,
+    diff_loaded, load_side, render_json, render_markdown, render_text, DiffError, PolicySource,
 };
 use crate::frontend::source::SourceMap;
 use crate::frontend::FrontendOptions;
@@ -25,7 +27,8 @@ Examples:
 
 BASE and HEAD are files, directories, or git revisions of the repository in the current directory
 (read at --paths). Exit status: 0 no semantic change (or no --exit-code), 1 semantic change with
---exit-code, 2 error.";
+--exit-code, 2 error (including a base or head file that does not load: a YAML error is
+never shown as its policies being removed).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DiffFormat {
@@ -84,6 +87,18 @@ fn inventory(path: &Path, sources: &mut SourceMap) -> Result<Inventory, String> 
     })
 }
 
+/// Exit 2 with every located error of the side(s) that did not load, whatever `--format`:
+/// a report without those files would show their policies as removed.
+fn not_loaded(sides: &[(&'static str, Vec<Finding>)], sources: &SourceMap) -> ExitCode {
+    for (side, findings) in sides {
+        eprintln!(
+            "policyc diff: error: the {side} policies do not load; fix these errors (the diff would otherwise show their policies as removed):\n{}",
+            render(Format::Concise, findings, sources, &RenderOptions::default()).trim_end()
+        );
+    }
+    ExitCode::from(2)
+}
+
 pub fn run(args: DiffArgs) -> ExitCode {
     let mut sources = SourceMap::new();
     let base_inventory = match inventory(&args.inventory, &mut sources) {
@@ -127,6 +142,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
         UniverseOptions::default(),
     ) {
         Ok(r) => r,
+        Err(DiffError::NotLoaded { sides }) => return not_loaded(&sides, &sources),
         Err(e) => return fail(e),
     };
     let text = match args.format {

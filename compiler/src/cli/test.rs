@@ -141,6 +141,12 @@ pub fn run(args: TestArgs) -> ExitCode {
             Err(f) => load_errors.extend(f),
         }
     }
+    // A run with a file that did not load has no meaningful summary ("0 passed, 0 failed"):
+    // only the load errors are printed.
+    if !load_errors.is_empty() {
+        print_findings(&load_errors, &sources);
+        return ExitCode::from(2);
+    }
     let out = match args.format {
         TestFormat::Text => render_text(&reports, &sources),
         TestFormat::Json => render_json(&reports, &sources),
@@ -149,10 +155,6 @@ pub fn run(args: TestArgs) -> ExitCode {
     print!("{out}");
     if args.format == TestFormat::Json && !out.ends_with('\n') {
         println!();
-    }
-    if !load_errors.is_empty() {
-        print_findings(&load_errors, &sources);
-        return ExitCode::from(2);
     }
     // `--datapath` replays each test without an HTTP/Kafka request through the compiled BPF
     // objects (and DNS objects) in the kernel and fails on any disagreement with the oracle

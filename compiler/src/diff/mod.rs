@@ -23,6 +23,7 @@ pub mod verdict;
 pub use model::{ChangeRow, DiffReport, Effect, Risk, RiskKind, SCHEMA_VERSION};
 pub use revision::{load_side, lower_texts, LoadedPolicies, PolicySource, RevisionError};
 
+use crate::diagnostics::Finding;
 use crate::identity::build_universe;
 use crate::inventory::Inventory;
 use crate::resolve::ResolveError;
@@ -36,6 +37,12 @@ use std::collections::BTreeSet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
+    /// A side has files that were not read (YAML errors, unreadable files...): diffing it would
+    /// show their policies as removed.
+    #[error("the {} policies do not load", .sides.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" and "))]
+    NotLoaded {
+        sides: Vec<(&'static str, Vec<Finding>)>,
+    },
     #[error("cannot build the {side} universe: {source}")]
     Universe {
         side: &'static str,
@@ -136,7 +143,8 @@ pub fn semantic_diff(
 }
 
 /// Compares two loaded sides: the semantic diff plus which files changed and which objects
-/// were ignored as invalid.
+/// were ignored as invalid. A side with files that did not load is an error
+/// ([`DiffError::NotLoaded`]): never a diff that shows their policies as removed.
 pub fn diff_loaded(
     base: &LoadedPolicies,
     head: &LoadedPolicies,
@@ -144,6 +152,14 @@ pub fn diff_loaded(
     head_inventory: &Inventory,
     options: UniverseOptions,
 ) -> Result<DiffReport, DiffError> {
+    let sides: Vec<(&'static str, Vec<Finding>)> = [("base", base), ("head", head)]
+        .into_iter()
+        .map(|(name, side)| (name, side.set.load_errors()))
+        .filter(|(_, errors)| !errors.is_empty())
+        .collect();
+    if !sides.is_empty() {
+        return Err(DiffError::NotLoaded { sides });
+    }
     let mut report = semantic_diff(
         DiffSide {
             rules: &base.set.rules,

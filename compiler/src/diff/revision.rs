@@ -1,9 +1,10 @@
 //! Reads one side of a diff — files and directories of the working tree, or the same paths at a
 //! git revision of the current repository — into an in-memory source set and lowers it.
 
+use crate::diagnostics::Finding;
+use crate::frontend::input_files::{collect_input_files, is_yaml_or_json};
 use crate::frontend::source::SourceMap;
-use crate::frontend::{load_policy_text, FrontendOptions, PolicySet};
-use policyc_ir::RuleId;
+use crate::frontend::{load_policy_texts, FrontendOptions, PolicySet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,20 +88,23 @@ pub struct LoadedPolicies {
 }
 
 /// Reads and lowers one side. Rule ids are dense in load order, as [`crate::frontend::load_policies`]
-/// assigns them.
+/// assigns them. Paths that cannot be walked or are reached twice are error findings of the
+/// set (see [`PolicySet::load_errors`]).
 pub fn load_side(
     source: &PolicySource,
     options: &FrontendOptions,
     sources: &mut SourceMap,
 ) -> Result<LoadedPolicies, RevisionError> {
-    let texts = match source {
+    let (texts, findings) = match source {
         Source::Paths(paths) => read_paths(paths, None)?,
         Source::Directory(dir) => read_paths(std::slice::from_ref(dir), Some(dir))?,
-        Source::Git { revision, paths } => read_revision(revision, paths)?,
+        Source::Git { revision, paths } => (read_revision(revision, paths)?, Vec::new()),
     };
+    let mut set = lower_texts(&texts, options, sources);
+    set.findings.extend(findings);
     Ok(LoadedPolicies {
         label: source.label(),
-        set: lower_texts(&texts, options, sources),
+        set,
         texts,
     })
 }
@@ -113,30 +117,12 @@ pub fn lower_texts(
     options: &FrontendOptions,
     sources: &mut SourceMap,
 ) -> PolicySet {
-    let mut merged = PolicySet::default();
-    for (name, text) in texts {
-        let mut one = load_policy_text(name, text, options, sources);
-        let offset = u32::try_from(merged.rules.len()).unwrap_or(u32::MAX);
-        for rule in &mut one.rules {
-            rule.id = RuleId(rule.id.0.saturating_add(offset));
-        }
-        for object in &mut one.objects {
-            for id in &mut object.rule_ids {
-                *id = RuleId(id.0.saturating_add(offset));
-            }
-        }
-        merged.rules.append(&mut one.rules);
-        merged.objects.append(&mut one.objects);
-        merged.findings.append(&mut one.findings);
-        merged.files.append(&mut one.files);
-    }
-    merged
-}
-
-fn is_policy_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
+    load_policy_texts(
+        texts
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+        options,
+        sources,
     )
 }
 
@@ -146,16 +132,15 @@ fn display_name(path: &Path) -> String {
     text.strip_prefix("./").map(str::to_string).unwrap_or(text)
 }
 
+/// The texts of the files under `paths`, named relative to `root` when given, and the walk's
+/// findings (unreadable directories, files reached twice).
 fn read_paths(
     paths: &[PathBuf],
     root: Option<&Path>,
-) -> Result<BTreeMap<String, String>, RevisionError> {
-    let mut files = Vec::new();
-    for path in paths {
-        collect(path, &mut files)?;
-    }
+) -> Result<(BTreeMap<String, String>, Vec<Finding>), RevisionError> {
+    let inputs = collect_input_files(paths, &is_yaml_or_json);
     let mut texts = BTreeMap::new();
-    for file in files {
+    for file in inputs.files {
         let text = std::fs::read_to_string(&file).map_err(|e| RevisionError::Unreadable {
             path: file.display().to_string(),
             message: e.to_string(),
@@ -165,32 +150,7 @@ fn read_paths(
             .unwrap_or(&file);
         texts.insert(display_name(name), text);
     }
-    Ok(texts)
-}
-
-fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), RevisionError> {
-    let unreadable = |e: std::io::Error| RevisionError::Unreadable {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if !meta.is_dir() {
-        files.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut children: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(unreadable)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    children.sort();
-    for child in children {
-        if child.is_dir() {
-            collect(&child, files)?;
-        } else if is_policy_file(&child) {
-            files.push(child);
-        }
-    }
-    Ok(())
+    Ok((texts, inputs.findings))
 }
 
 fn read_revision(
@@ -207,7 +167,7 @@ fn read_revision(
     args.extend(paths.iter().map(|p| p.display().to_string()));
     let listing = git(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
     let mut texts = BTreeMap::new();
-    for name in listing.lines().filter(|l| is_policy_file(Path::new(l))) {
+    for name in listing.lines().filter(|l| is_yaml_or_json(Path::new(l))) {
         let text = git(&["show", &format!("{revision}:./{name}")])?;
         texts.insert(display_name(Path::new(name)), text);
     }

@@ -1,4 +1,5 @@
-//! Unit tests of the interval delta, port wording and the markdown size limit.
+//! Unit tests of the interval delta, port wording, the markdown size limit, and refusing a
+//! side that does not load.
 
 use super::delta::refine;
 use super::model::{Cause, ChangeRow, DiffReport, Effect, PeersView, PortSpan, Side, VerdictKind};
@@ -117,4 +118,45 @@ fn markdown_says_no_semantic_change_when_only_files_changed() {
     let text = render(&report);
     assert!(text.contains("**No semantic change.**"), "{text}");
     assert!(!text.contains("| # |"), "{text}");
+}
+
+/// A side with a file that was not read is an error of the library too, not a report in
+/// which its policies look removed (issue #16 finding 5).
+#[test_case(true, false, &["base"]; "broken base")]
+#[test_case(false, true, &["head"]; "broken head")]
+#[test_case(true, true, &["base", "head"]; "both broken")]
+#[test_case(false, false, &[]; "neither")]
+fn diff_loaded_refuses_a_side_that_does_not_load(base: bool, head: bool, failing: &[&str]) {
+    use super::{diff_loaded, lower_texts, DiffError, LoadedPolicies};
+    use crate::frontend::source::SourceMap;
+    use crate::frontend::FrontendOptions;
+    use crate::inventory::Inventory;
+    let good = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n  endpointSelector: {}\n  ingressDeny: [{fromEntities: [world]}]\n";
+    let mut sources = SourceMap::new();
+    let mut side = |broken: bool| {
+        let text = if broken {
+            format!("{good}]")
+        } else {
+            good.to_string()
+        };
+        let texts = std::collections::BTreeMap::from([("p.yaml".to_string(), text)]);
+        LoadedPolicies {
+            label: String::new(),
+            set: lower_texts(&texts, &FrontendOptions::default(), &mut sources),
+            texts,
+        }
+    };
+    let (base, head) = (side(base), side(head));
+    let inventory = Inventory::default();
+    match diff_loaded(&base, &head, &inventory, &inventory, Default::default()) {
+        Err(DiffError::NotLoaded { sides }) => {
+            let names: Vec<&str> = sides.iter().map(|(s, _)| *s).collect();
+            assert_eq!(names, failing);
+            assert!(sides
+                .iter()
+                .all(|(_, f)| f.iter().all(|f| f.primary.is_some())));
+        }
+        Ok(report) => assert!(failing.is_empty(), "{report:?}"),
+        Err(e) => panic!("{e}"),
+    }
 }

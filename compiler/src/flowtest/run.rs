@@ -5,6 +5,7 @@ use super::peer::parse_peer;
 use super::policies::load_rules;
 use super::spec::{is_flow_tests_text, parse_flow_tests, FlowTestCase, FlowTestsDoc};
 use crate::diagnostics::{codes, Finding, Severity};
+use crate::frontend::input_files::collect_input_files;
 use crate::frontend::source::{SourceId, SourceMap};
 use crate::identity::build_universe;
 use crate::inventory::{load_inventory, InventoryOptions};
@@ -58,56 +59,29 @@ fn has_errors(findings: &[Finding]) -> bool {
 }
 
 /// Expands directories into the FlowTests files under them (recursively, sorted); files are
-/// taken as given.
+/// taken as given. Each file is taken once: a path given or reached twice is an error.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Finding>> {
-    let mut out = Vec::new();
-    let mut findings = Vec::new();
-    for path in paths {
-        if path.is_file() {
-            out.push(path.clone());
-            continue;
-        }
-        if !path.is_dir() {
-            findings.push(Finding::error(
-                &codes::INVALID_FLOW_TEST,
-                format!("{}: no such file or directory", path.display()),
-            ));
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut stack = vec![path.clone()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| e == "yaml" || e == "yml")
-                    && std::fs::read_to_string(&p).is_ok_and(|t| is_flow_tests_text(&t))
-                {
-                    found.push(p);
-                }
-            }
-        }
-        if found.is_empty() {
+    let is_flow_tests = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml")
+            && std::fs::read_to_string(p).is_ok_and(|t| is_flow_tests_text(&t))
+    };
+    let inputs = collect_input_files(paths, &is_flow_tests);
+    let mut findings = inputs.findings;
+    for dir in paths.iter().filter(|p| p.is_dir()) {
+        if !inputs.files.iter().any(|f| f.starts_with(dir)) {
             findings.push(Finding::error(
                 &codes::INVALID_FLOW_TEST,
                 format!(
                     "no FlowTests files (kind: FlowTests) under {}",
-                    path.display()
+                    dir.display()
                 ),
             ));
         }
-        found.sort();
-        out.extend(found);
     }
     if findings.is_empty() {
-        Ok(out)
+        Ok(inputs.files)
     } else {
         Err(findings)
     }

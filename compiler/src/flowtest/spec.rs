@@ -280,6 +280,11 @@ fn parse_doc(
     let mut tests = Vec::new();
     match root.get("tests") {
         Some(n) => match n.as_seq() {
+            // A file that checks nothing must not pass.
+            Some([]) => findings.push(
+                err("FlowTests with no tests", n.span, "no tests")
+                    .help("add at least one test (from, to, port, expect), or remove the file"),
+            ),
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if let Some(t) = parse_test(item, i, findings) {

@@ -24,7 +24,8 @@ impl PortError {
     pub fn message(&self, text: &str) -> String {
         match self {
             Self::Empty => "port is empty".to_string(),
-            Self::OutOfRange(n) => format!("port {n} is out of range (0..65535)"),
+            // As written: the parsed value saturates at u64::MAX.
+            Self::OutOfRange(_) => format!("port {text} is out of range (0..65535)"),
             Self::NameTooLong(n) => {
                 format!("port name `{text}` is {n} characters long; IANA service names have at most 15")
             }

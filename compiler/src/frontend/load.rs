@@ -8,6 +8,8 @@ use crate::diagnostics::codes::{
 };
 use crate::diagnostics::{Finding, ObjectContext, Severity};
 use crate::frontend::ast::{Rule, Sp};
+use crate::frontend::duplicates::duplicate_objects;
+use crate::frontend::input_files::{collect_input_files, is_yaml_or_json};
 use crate::frontend::lower::{knp_enforces, Lowerer, ObjectMeta};
 use crate::frontend::objects::{find_policies, FoundPolicy};
 use crate::frontend::schema::{index, join, Walker};
@@ -16,7 +18,7 @@ use crate::frontend::validate::validate_rule;
 use crate::frontend::yaml::{parse_documents, Node};
 use policyc_ir::{Direction, PolicyKind, PolicyRule, RuleId};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Knobs of the frontend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct PolicyObject {
     pub document: usize,
     /// Span of the object's mapping.
     pub span: Span,
+    /// Span of the `metadata.name` value, when there is one.
+    pub name_span: Option<Span>,
     pub annotations: BTreeMap<String, String>,
     /// Ids of the rules lowered from this object (empty when invalid).
     pub rule_ids: Vec<RuleId>,
@@ -84,22 +88,34 @@ impl PolicySet {
     pub fn rule(&self, id: RuleId) -> Option<&PolicyRule> {
         self.rules.get(id.0 as usize).filter(|r| r.id == id)
     }
+
+    /// The error findings that mean part of the input was not read at all (codes PC00xx: an
+    /// unreadable file, a YAML error, an unknown kind, a policy defined twice): its policies
+    /// are missing from `objects`, not rejected like an invalid object would be.
+    pub fn load_errors(&self) -> Vec<Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && f.code.category() == "syntax")
+            .cloned()
+            .collect()
+    }
 }
 
 /// Loads policies from files and directories (recursively, sorted, `*.yaml|*.yml|*.json`).
-/// A path that cannot be read is an error finding; the rest is still loaded.
+/// A path that cannot be read, or a file reached twice, is an error finding; the rest is still
+/// loaded.
 pub fn load_policies(
     paths: &[PathBuf],
     options: &FrontendOptions,
     sources: &mut SourceMap,
 ) -> PolicySet {
-    let mut set = PolicySet::default();
-    let mut files = Vec::new();
-    for path in paths {
-        collect_files(path, &mut files, &mut set.findings);
-    }
+    let inputs = collect_input_files(paths, &is_yaml_or_json);
+    let mut set = PolicySet {
+        findings: inputs.findings,
+        ..PolicySet::default()
+    };
     let mut loaded = Vec::new();
-    for file in files {
+    for file in inputs.files {
         match std::fs::read(&file) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {
@@ -121,6 +137,22 @@ pub fn load_policies(
     load_sources(&loaded, options, sources, set)
 }
 
+/// Loads in-memory texts (tests, stdin, a git revision) registered under their names, in the
+/// given order, into one policy set with dense rule ids.
+pub fn load_policy_texts<'t>(
+    texts: impl IntoIterator<Item = (&'t str, &'t str)>,
+    options: &FrontendOptions,
+    sources: &mut SourceMap,
+) -> PolicySet {
+    let mut set = PolicySet::default();
+    let mut ids = Vec::new();
+    for (name, text) in texts {
+        ids.push(sources.add(name.to_string(), text.to_string()));
+        set.files.push(PathBuf::from(name));
+    }
+    load_sources(&ids, options, sources, set)
+}
+
 /// Loads one in-memory text (tests, stdin) registered under `name`.
 pub fn load_policy_text(
     name: &str,
@@ -128,52 +160,7 @@ pub fn load_policy_text(
     options: &FrontendOptions,
     sources: &mut SourceMap,
 ) -> PolicySet {
-    let id = sources.add(name.to_string(), text.to_string());
-    let set = PolicySet {
-        files: vec![PathBuf::from(name)],
-        ..PolicySet::default()
-    };
-    load_sources(&[id], options, sources, set)
-}
-
-fn is_policy_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
-}
-
-fn collect_files(path: &Path, files: &mut Vec<PathBuf>, findings: &mut Vec<Finding>) {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut children: Vec<PathBuf> =
-                    entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-                children.sort();
-                for child in children {
-                    if child.is_dir() {
-                        collect_files(&child, files, findings);
-                    } else if is_policy_file(&child) {
-                        files.push(child);
-                    }
-                }
-            }
-            Err(err) => findings.push(Finding::error(
-                &UNREADABLE_FILE,
-                format!("cannot read directory `{}`: {err}", path.display()),
-            )),
-        },
-        Ok(_) => files.push(path.to_path_buf()),
-        Err(err) => findings.push(
-            Finding::error(
-                &UNREADABLE_FILE,
-                format!("cannot read `{}`: {err}", path.display()),
-            )
-            .help(
-                "check the path; directories are searched recursively for *.yaml, *.yml and *.json",
-            ),
-        ),
-    }
+    load_policy_texts([(name, text)], options, sources)
 }
 
 fn load_sources(
@@ -198,6 +185,8 @@ fn load_sources(
         }
     }
     set.rules = lowerer.rules;
+    set.findings
+        .extend(duplicate_objects(&set.objects, sources));
     set
 }
 
@@ -222,12 +211,12 @@ const METADATA_FIELDS: &[&str] = &[
     "selfLink",
 ];
 
-/// Name, namespace and annotations from `metadata`.
+/// Name (with its span), namespace and annotations from `metadata`.
 fn metadata(
     walker: &mut Walker,
     node: &Node,
     path: &str,
-) -> (Option<String>, Option<String>, BTreeMap<String, String>) {
+) -> (Option<Sp<String>>, Option<String>, BTreeMap<String, String>) {
     let meta_path = join(path, "metadata");
     let mut annotations = BTreeMap::new();
     let Some(meta_node) = node.get("metadata").filter(|n| !n.is_null()) else {
@@ -243,7 +232,6 @@ fn metadata(
     if let Some(n) = &name {
         check_name(walker, &join(&meta_path, "name"), n, true);
     }
-    let name = name.map(|s| s.value);
     if !fields.has("name") {
         walker.report(
             &meta_path,
@@ -300,7 +288,8 @@ fn load_object(
         PolicyKind::CiliumClusterwideNetworkPolicy => None,
         _ => Some(namespace.unwrap_or_else(|| "default".to_string())),
     };
-    let name = name.unwrap_or_default();
+    let name_span = name.as_ref().map(|n| n.span);
+    let name = name.map(|n| n.value).unwrap_or_default();
     walker.context.name = name.clone();
     walker.context.namespace = namespace.clone();
     for finding in &mut walker.findings {
@@ -406,6 +395,7 @@ fn load_object(
         source,
         document,
         span: policy.node.span,
+        name_span,
         annotations,
         rule_ids,
         valid,

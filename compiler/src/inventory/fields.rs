@@ -8,6 +8,35 @@ use policyc_ir::Protocol;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+/// Inventory values are text (names, labels, named ports). The YAML layer holds an integer
+/// literal too large for an i64 as a float, whose text is rounded (`20240101123456789012` would
+/// become `20240101123456790000`): put such literals back as the string written in `text`, the
+/// file the nodes point into.
+pub fn huge_integers_as_written(node: &mut Node, text: &str) {
+    if matches!(node.kind, NodeKind::Float(_)) {
+        let written = text.get(node.span.range()).map(str::trim).unwrap_or("");
+        let digits = written.strip_prefix(['-', '+']).unwrap_or(written);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            node.kind = NodeKind::Str(written.to_string());
+        }
+        return;
+    }
+    match &mut node.kind {
+        NodeKind::Seq(items) => {
+            for item in items {
+                huge_integers_as_written(item, text);
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (key, value) in entries {
+                huge_integers_as_written(key, text);
+                huge_integers_as_written(value, text);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A scalar as text (numbers and booleans as written), `None` for collections and null.
 pub fn scalar_text(node: &Node) -> Option<String> {
     match &node.kind {

@@ -9,12 +9,14 @@ mod native;
 mod validate;
 
 use crate::diagnostics::{codes, Finding};
-use crate::frontend::source::{SourceMap, Span};
-use crate::frontend::yaml::{parse_documents, Node};
+use crate::frontend::input_files::{collect_input_files, is_yaml_or_json};
+use crate::frontend::source::{SourceId, SourceMap, Span};
+use crate::frontend::yaml::{parse_documents, Document, Node};
 use policyc_ir::universe::NamedPort;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A namespace and its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +99,9 @@ pub fn load_inventory(
     options: &InventoryOptions,
     sources: &mut SourceMap,
 ) -> Result<Inventory, Vec<Finding>> {
-    let files = match inventory_files(path) {
-        Ok(files) => files,
-        Err(message) => return Err(vec![Finding::error(&codes::INVALID_INVENTORY, message)]),
-    };
-    let mut builder = native::Builder::default();
     let mut findings = Vec::new();
+    let files = inventory_files(path, &mut findings);
+    let mut builder = native::Builder::default();
     for file in files {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
@@ -117,11 +116,9 @@ pub fn load_inventory(
         let id = sources.add(file.display().to_string(), text);
         let (documents, syntax) = parse_documents(sources, id);
         findings.extend(syntax);
-        for doc in documents {
-            read_document(&doc.root, &mut builder, &mut findings);
-        }
+        read_documents(documents, sources, id, &mut builder, &mut findings);
     }
-    let inventory = builder.finish(options, &mut findings);
+    let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
         .iter()
@@ -137,15 +134,13 @@ pub fn load_inventory(
 /// for one file.
 pub fn parse_inventory(
     sources: &SourceMap,
-    id: crate::frontend::source::SourceId,
+    id: SourceId,
     options: &InventoryOptions,
 ) -> Result<Inventory, Vec<Finding>> {
     let (documents, mut findings) = parse_documents(sources, id);
     let mut builder = native::Builder::default();
-    for doc in documents {
-        read_document(&doc.root, &mut builder, &mut findings);
-    }
-    let inventory = builder.finish(options, &mut findings);
+    read_documents(documents, sources, id, &mut builder, &mut findings);
+    let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
         .iter()
@@ -154,6 +149,24 @@ pub fn parse_inventory(
         Err(findings)
     } else {
         Ok(inventory)
+    }
+}
+
+/// Reads the documents of one file into `builder`; numbers too large for an i64 are read as
+/// written ([`fields::huge_integers_as_written`]).
+fn read_documents(
+    documents: Vec<Document>,
+    sources: &SourceMap,
+    id: SourceId,
+    builder: &mut native::Builder,
+    findings: &mut Vec<Finding>,
+) {
+    let text = sources.get(id).map(|f| Arc::clone(&f.text));
+    for mut doc in documents {
+        if let Some(text) = &text {
+            fields::huge_integers_as_written(&mut doc.root, text);
+        }
+        read_document(&doc.root, builder, findings);
     }
 }
 
@@ -195,36 +208,19 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
     }
 }
 
-fn inventory_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read inventory {}: {e}", path.display()))?;
-    if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    if out.is_empty() {
-        return Err(format!(
-            "no inventory files (*.yaml, *.yml, *.json) under {}",
-            path.display()
+/// The inventory files under `path` (each once, see [`collect_input_files`]); walk problems and
+/// "no inventory files" go to `findings`.
+fn inventory_files(path: &Path, findings: &mut Vec<Finding>) -> Vec<PathBuf> {
+    let inputs = collect_input_files(&[path.to_path_buf()], &is_yaml_or_json);
+    if inputs.files.is_empty() && inputs.findings.is_empty() {
+        findings.push(Finding::error(
+            &codes::INVALID_INVENTORY,
+            format!(
+                "no inventory files (*.yaml, *.yml, *.json) under {}",
+                path.display()
+            ),
         ));
     }
-    Ok(out)
+    findings.extend(inputs.findings);
+    inputs.files
 }

@@ -2,8 +2,10 @@
 
 use super::fields::{check_keys, ip, named_port, opt_string, req_string, seq, string_map};
 use super::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode, InventoryOptions};
-use crate::diagnostics::{codes, Finding};
-use crate::frontend::source::Span;
+use crate::diagnostics::codes::{self, Code};
+use crate::diagnostics::render::location::Region;
+use crate::diagnostics::Finding;
+use crate::frontend::source::{SourceMap, Span};
 use crate::frontend::yaml::Node;
 use std::collections::BTreeMap;
 
@@ -11,22 +13,80 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default)]
 pub struct Builder {
     pub cluster: Option<(String, Span)>,
+    /// Every endpoint `interface` with where it is written, in reading order.
+    pub interfaces: Vec<(String, Span)>,
     pub namespaces: Vec<InventoryNamespace>,
     pub nodes: Vec<InventoryNode>,
     pub endpoints: Vec<InventoryEndpoint>,
 }
 
 impl Builder {
-    /// Picks the local node and assembles the inventory; duplicate namespaces are reported.
-    pub fn finish(self, options: &InventoryOptions, findings: &mut Vec<Finding>) -> Inventory {
+    /// Picks the local node and assembles the inventory; a namespace or node listed twice and
+    /// an interface used by two endpoints are errors naming both places.
+    pub fn finish(
+        self,
+        options: &InventoryOptions,
+        sources: &SourceMap,
+        findings: &mut Vec<Finding>,
+    ) -> Inventory {
         let mut namespaces: BTreeMap<String, InventoryNamespace> = BTreeMap::new();
         for ns in self.namespaces {
-            if let Some(first) = namespaces.get_mut(&ns.name) {
-                // Kubernetes objects and the native list may both name a namespace: merge labels.
-                first.labels.extend(ns.labels);
-                continue;
+            match (namespaces.get(&ns.name), ns.span) {
+                // Merging or overriding labels would silently change namespaceSelector verdicts.
+                (Some(first), Some(span)) => findings.push(
+                    second_definition(
+                        &codes::DUPLICATE_NAMESPACE,
+                        format!("namespace `{}` is listed twice", ns.name),
+                        span,
+                        first.span,
+                        sources,
+                    )
+                        .help("list each namespace once (in `namespaces:` or as a Namespace object) with all its labels"),
+                ),
+                (Some(_), None) => {}
+                (None, _) => {
+                    namespaces.insert(ns.name.clone(), ns);
+                }
             }
-            namespaces.insert(ns.name.clone(), ns);
+        }
+        let mut devices: BTreeMap<&str, Span> = BTreeMap::new();
+        for (name, span) in &self.interfaces {
+            match devices.get(name.as_str()) {
+                // Both endpoints' programs would be stacked on one device.
+                Some(first) => findings.push(
+                    second_definition(
+                        &codes::DUPLICATE_INTERFACE,
+                        format!("interface `{name}` is the interface of two endpoints"),
+                        *span,
+                        Some(*first),
+                        sources,
+                    )
+                    .help("give each endpoint its own interface"),
+                ),
+                None => {
+                    devices.insert(name, *span);
+                }
+            }
+        }
+        let mut named: BTreeMap<&str, Option<Span>> = BTreeMap::new();
+        for node in &self.nodes {
+            match (named.get(node.name.as_str()), node.span) {
+                // `local` is chosen by name: both would be local, the other's IPs `host`.
+                (Some(first), Some(span)) => findings.push(
+                    second_definition(
+                        &codes::DUPLICATE_NODE,
+                        format!("node `{}` is listed twice", node.name),
+                        span,
+                        *first,
+                        sources,
+                    )
+                    .help("list each node once (in `nodes:` or as a Node object) with all its addresses"),
+                ),
+                (Some(_), None) => {}
+                (None, span) => {
+                    named.insert(&node.name, span);
+                }
+            }
         }
         let mut nodes = self.nodes;
         match &options.local_node {
@@ -56,6 +116,26 @@ impl Builder {
             nodes,
             endpoints: self.endpoints,
         }
+    }
+}
+
+/// A value written a second time where it must be unique: the error at the second place, naming
+/// the first in the message too (one-line formats show only the primary location).
+fn second_definition(
+    code: &'static Code,
+    what: String,
+    second: Span,
+    first: Option<Span>,
+    sources: &SourceMap,
+) -> Finding {
+    match first {
+        Some(first) => Finding::error(
+            code,
+            format!("{what} (first at {})", Region::position(sources, first)),
+        )
+        .at(second, "second definition")
+        .related(first, "first definition"),
+        None => Finding::error(code, what).at(second, "second definition"),
     }
 }
 
@@ -177,6 +257,10 @@ pub fn read(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
                 ),
             }
         }
+        let interface = opt_string(ep, "interface", findings).map(|(name, span)| {
+            b.interfaces.push((name.clone(), span));
+            name
+        });
         b.endpoints.push(InventoryEndpoint {
             namespace,
             name,
@@ -184,7 +268,7 @@ pub fn read(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
             service_account: opt_string(ep, "serviceAccount", findings).map(|(s, _)| s),
             ips,
             named_ports,
-            interface: opt_string(ep, "interface", findings).map(|(s, _)| s),
+            interface,
             span: Some(span),
             namespace_span,
             ip_spans,

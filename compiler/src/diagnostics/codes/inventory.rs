@@ -88,6 +88,35 @@ pub const INVALID_FLOW_TEST: Code = Code {
 misspelt or of the wrong type.",
 };
 
+pub const DUPLICATE_NAMESPACE: Code = Code {
+    id: "PC0410",
+    name: "duplicate-namespace",
+    default_severity: Error,
+    summary: "A namespace is listed twice in the inventory",
+    explanation: "Each namespace must be listed once (in the `namespaces:` list or as a Namespace object): its \
+labels feed `namespaceSelector`s and CCNP selectors, and two definitions would silently merge or override each \
+other's labels. Keep one definition with all its labels.",
+};
+
+pub const DUPLICATE_INTERFACE: Code = Code {
+    id: "PC0411",
+    name: "duplicate-interface",
+    default_severity: Error,
+    summary: "Two inventory endpoints name the same network interface",
+    explanation: "An endpoint's `interface` is the device its programs are attached to; two endpoints on one \
+device would stack both endpoints' policies on the same traffic. Give each endpoint its own interface.",
+};
+
+pub const DUPLICATE_NODE: Code = Code {
+    id: "PC0412",
+    name: "duplicate-node",
+    default_severity: Error,
+    summary: "A node is listed twice in the inventory",
+    explanation: "Nodes are named once (in `nodes:` or as a Node object): the local node is chosen by name, so two \
+nodes with one name would both be local and the other node's addresses would silently become `host` instead of \
+`remote-node`. Keep one definition with all its addresses.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &INVALID_INVENTORY,
@@ -99,4 +128,7 @@ pub const ALL: &[&Code] = &[
     &UNKNOWN_NAMESPACE,
     &INVALID_NAMED_PORT,
     &INVALID_FLOW_TEST,
+    &DUPLICATE_NAMESPACE,
+    &DUPLICATE_INTERFACE,
+    &DUPLICATE_NODE,
 ];

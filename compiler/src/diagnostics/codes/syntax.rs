@@ -1,4 +1,5 @@
-//! Codes PC00xx: reading files and YAML syntax (before any policy schema is applied).
+//! Codes PC00xx: reading files and YAML syntax (before any policy schema is applied), and inputs
+//! that would be read twice. An error of this range means part of the input was not loaded.
 
 use super::Code;
 use crate::diagnostics::Severity::Error;
@@ -85,6 +86,28 @@ does not accept in practice). The file contains bytes that are not valid UTF-8; 
 legacy encoding. Re-save it as UTF-8.",
 };
 
+pub const DUPLICATE_INPUT: Code = Code {
+    id: "PC0009",
+    name: "duplicate-input",
+    default_severity: Error,
+    summary: "A file or directory is read twice",
+    explanation: "The same path was given twice, or a file was reached twice (given on its own and again under a \
+directory that is also given, or through a symbolic link to a file already read). Its policies would be loaded \
+twice. Give each file or directory once. A directory reached again through a symbolic link while walking (a link \
+loop) is not an error: it is walked once.",
+};
+
+pub const DUPLICATE_POLICY: Code = Code {
+    id: "PC0010",
+    name: "duplicate-policy",
+    default_severity: Error,
+    summary: "Two policy objects have the same kind, namespace and name",
+    explanation: "Kubernetes keeps one object per kind, namespace and name (CiliumClusterwideNetworkPolicy has no \
+namespace; a CiliumNetworkPolicy or NetworkPolicy without one is in `default`): applying both definitions leaves \
+only the last one applied, while policyc would otherwise enforce both. Rename one of them or merge them into one \
+object.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &YAML_SYNTAX,
@@ -95,4 +118,6 @@ pub const ALL: &[&Code] = &[
     &UNSUPPORTED_API_VERSION,
     &UNREADABLE_FILE,
     &NOT_UTF8,
+    &DUPLICATE_INPUT,
+    &DUPLICATE_POLICY,
 ];

@@ -2,8 +2,10 @@
 //!
 //! The header line is `severity[CODE]: message`, then the object (kind, name, YAML path).
 //! Related labels in other places become nested "advice" reports with their own snippet.
+//! A line too long to echo is shown as a window around the label (`snippet_window`).
 //! Colour is used only when asked for ([`HumanOptions::detect`] checks the TTY and `NO_COLOR`).
 
+use super::snippet_window::Window;
 use crate::diagnostics::finding::{Finding, Label, Severity};
 use crate::frontend::source::{SourceMap, Span};
 use miette::{
@@ -54,7 +56,8 @@ impl HumanOptions {
     }
 }
 
-type Source = NamedSource<Arc<str>>;
+/// The text a snippet is drawn from: the whole file, or a window of a line too long to echo.
+type Source = Box<dyn miette::SourceCode>;
 
 /// A finding (or one of its related places) in the shape miette renders.
 struct Report {
@@ -92,7 +95,7 @@ impl Diagnostic for Report {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.source.as_deref()
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -108,46 +111,89 @@ impl Diagnostic for Report {
     }
 }
 
-fn source_of(sources: &SourceMap, span: Span) -> Option<Source> {
-    let file = sources.get(span.source)?;
-    Some(NamedSource::new(
-        super::location::display_path(&file.path),
-        Arc::clone(&file.text),
-    ))
+/// A snippet's source and, when its line is too long, the window labels are mapped into.
+struct Snippet {
+    source: Source,
+    window: Option<Window>,
 }
 
-fn labeled(label: &Label, primary: bool) -> LabeledSpan {
+/// The source of a snippet whose primary label is `span`.
+fn source_of(sources: &SourceMap, span: Span) -> Option<Snippet> {
+    let file = sources.get(span.source)?;
+    let name = super::location::display_path(&file.path);
+    Some(match Window::around(&name, &file.text, span.range()) {
+        // A window is a few hundred bytes: the report keeps one copy, the labels the other.
+        Some(window) => Snippet {
+            source: Box::new(window.clone()),
+            window: Some(window),
+        },
+        None => Snippet {
+            source: Box::new(NamedSource::new(name, Arc::clone(&file.text))),
+            window: None,
+        },
+    })
+}
+
+fn labeled(label: &Label, primary: bool, window: Option<&Window>) -> Option<LabeledSpan> {
     let text = (!label.message.is_empty()).then(|| label.message.clone());
-    let span = SourceSpan::new(label.span.start.into(), label.span.len());
-    if primary {
+    let range = match window {
+        Some(w) => w.shown(label.span.range())?,
+        None => label.span.range(),
+    };
+    let span = SourceSpan::new(range.start.into(), range.len());
+    Some(if primary {
         LabeledSpan::new_primary_with_span(text, span)
     } else {
         LabeledSpan::new_with_span(text, span)
-    }
+    })
 }
 
 fn to_report(finding: &Finding, sources: &SourceMap) -> Report {
     let primary_source = finding.primary.as_ref().map(|l| l.span.source);
-    let mut labels: Vec<LabeledSpan> = finding.primary.iter().map(|l| labeled(l, true)).collect();
+    let (source, window) = match finding
+        .primary
+        .as_ref()
+        .and_then(|l| source_of(sources, l.span))
+    {
+        Some(snippet) => (Some(snippet.source), snippet.window),
+        None => (None, None),
+    };
     let (same_file, other_file): (Vec<&Label>, Vec<&Label>) = finding
         .secondary
         .iter()
         .partition(|l| Some(l.span.source) == primary_source);
-    labels.extend(same_file.into_iter().map(|l| labeled(l, false)));
+    let labels: Vec<LabeledSpan> = finding
+        .primary
+        .iter()
+        .filter_map(|l| labeled(l, true, window.as_ref()))
+        .chain(
+            same_file
+                .into_iter()
+                .filter_map(|l| labeled(l, false, window.as_ref())),
+        )
+        .collect();
     let related = other_file
         .into_iter()
         .chain(&finding.related)
-        .map(|label| Report {
-            message: if label.message.is_empty() {
-                "related location".into()
-            } else {
-                label.message.clone()
-            },
-            severity: miette::Severity::Advice,
-            help: None,
-            source: source_of(sources, label.span),
-            labels: vec![labeled(&Label::new(label.span, ""), true)],
-            related: Vec::new(),
+        .map(|label| {
+            let (source, window) = match source_of(sources, label.span) {
+                Some(snippet) => (Some(snippet.source), snippet.window),
+                None => (None, None),
+            };
+            Report {
+                message: if label.message.is_empty() {
+                    "related location".into()
+                } else {
+                    label.message.clone()
+                },
+                severity: miette::Severity::Advice,
+                help: None,
+                source,
+                labels: labeled(&Label::new(label.span, ""), true, window.as_ref())
+                    .into_iter()
+                    .collect(),
+                related: Vec::new(),
+            }
         })
         .collect();
     let mut message = format!(
@@ -165,10 +211,7 @@ fn to_report(finding: &Finding, sources: &SourceMap) -> Report {
             Severity::Info => miette::Severity::Advice,
         },
         help: finding.help.clone(),
-        source: finding
-            .primary
-            .as_ref()
-            .and_then(|l| source_of(sources, l.span)),
+        source,
         labels,
         related,
     }

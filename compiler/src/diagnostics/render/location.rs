@@ -23,6 +23,14 @@ impl Region {
         }
     }
 
+    /// `path:line:col` of the start of `span`, as every format shows it (for messages that name
+    /// a second place, so that it survives one-line formats).
+    #[must_use]
+    pub fn position(sources: &SourceMap, span: Span) -> String {
+        let region = Region::of(sources, span);
+        format!("{}:{}", region.file, region.start)
+    }
+
     /// The region of a label, if any.
     #[must_use]
     pub fn of_label(sources: &SourceMap, label: Option<&Label>) -> Option<Self> {

@@ -9,6 +9,7 @@ pub mod human;
 pub mod json;
 pub mod location;
 pub mod sarif;
+pub mod snippet_window;
 
 pub use human::HumanOptions;
 pub use sarif::SarifOptions;

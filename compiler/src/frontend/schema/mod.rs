@@ -146,6 +146,68 @@ impl Walker {
         }
     }
 
+    /// A scalar as written in the file (without quotes), for messages: an integer too large for
+    /// an i64 is held as a float, whose `Display` would round it (`1e20` for
+    /// `99999999999999999999`).
+    pub fn written(&self, node: &Node) -> String {
+        let raw = self
+            .text
+            .as_deref()
+            .and_then(|t| t.get(self.tidy(node.span).range()));
+        match (raw, &node.kind) {
+            (Some(raw), _) => raw.trim().trim_matches(['"', '\'']).to_string(),
+            (None, NodeKind::Int(i)) => i.to_string(),
+            (None, NodeKind::Float(f)) => f.to_string(),
+            (None, NodeKind::Str(s)) => s.clone(),
+            (None, _) => describe(node).to_string(),
+        }
+    }
+
+    /// An integer that must lie in `range`; `what` names it in the message (`endPort`). An
+    /// integer literal too large for an i64 is out of range too, shown as written.
+    pub fn ranged_integer(
+        &mut self,
+        node: &Node,
+        path: &str,
+        what: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Option<Sp<i64>> {
+        let written = self.written(node);
+        let overflow = matches!(node.kind, NodeKind::Float(_))
+            && !written.is_empty()
+            && written
+                .strip_prefix(['-', '+'])
+                .unwrap_or(&written)
+                .bytes()
+                .all(|b| b.is_ascii_digit());
+        let value = match node.as_i64() {
+            Some(v) => Some(v),
+            None if overflow => None,
+            None => {
+                self.wrong_type(path, node, "an integer");
+                return None;
+            }
+        };
+        match value.filter(|v| range.contains(v)) {
+            Some(v) => Some(Sp::new(v, node.span)),
+            None => {
+                self.report(
+                    path,
+                    Finding::error(
+                        &crate::diagnostics::codes::VALUE_OUT_OF_RANGE,
+                        format!(
+                            "{what} {written} is out of range ({}..{})",
+                            range.start(),
+                            range.end()
+                        ),
+                    )
+                    .at(node.span, "out of range"),
+                );
+                None
+            }
+        }
+    }
+
     /// Adds a finding with the object context and `path`.
     pub fn report(&mut self, path: &str, mut finding: Finding) {
         if let Some(primary) = &mut finding.primary {

@@ -164,18 +164,7 @@ impl Walker {
             None => self.missing(path, "name", node.span),
         }
         if let Some(p) = fields.get("priority") {
-            if let Some(prio) = self.integer(p, &join(path, "priority")) {
-                if !(1..=100).contains(&prio.value) {
-                    self.report(
-                        &join(path, "priority"),
-                        Finding::error(
-                            &VALUE_OUT_OF_RANGE,
-                            format!("listener priority {} is out of range (1..100)", prio.value),
-                        )
-                        .at(p.span, "out of range"),
-                    );
-                }
-            }
+            let _ = self.ranged_integer(p, &join(path, "priority"), "listener priority", 1..=100);
         }
         Some(node.span)
     }
@@ -208,22 +197,10 @@ impl Walker {
             .get("port")
             .and_then(|n| self.port_value(n, &join(path, "port")));
         let end_port = fields.get("endPort").and_then(|n| {
-            let end_path = join(path, "endPort");
-            let value = self.integer(n, &end_path)?;
-            match u16::try_from(value.value) {
-                Ok(v) => Some(Sp::new(v, n.span)),
-                Err(_) => {
-                    self.report(
-                        &end_path,
-                        Finding::error(
-                            &VALUE_OUT_OF_RANGE,
-                            format!("endPort {} is out of range (0..65535)", value.value),
-                        )
-                        .at(n.span, "out of range"),
-                    );
-                    None
-                }
-            }
+            let value = self.ranged_integer(n, &join(path, "endPort"), "endPort", 0..=65535)?;
+            u16::try_from(value.value)
+                .ok()
+                .map(|v| Sp::new(v, value.span))
         });
         let protocol = fields.get("protocol").and_then(|n| {
             let proto_path = join(path, "protocol");
@@ -257,8 +234,11 @@ impl Walker {
             NodeKind::Str(text) => parse_port(text).map_err(|e| e.message(text)),
             NodeKind::Int(n) => u16::try_from(*n)
                 .map(PortValue::Number)
-                .map_err(|_| format!("port {n} is out of range (0..65535)")),
-            NodeKind::Float(f) => Err(format!("port {f} is out of range (0..65535)")),
+                .map_err(|_| format!("port {} is out of range (0..65535)", self.written(node))),
+            NodeKind::Float(_) => Err(format!(
+                "port {} is out of range (0..65535)",
+                self.written(node)
+            )),
             _ => {
                 self.wrong_type(path, node, "a port number or name");
                 return None;
@@ -359,7 +339,10 @@ impl Walker {
                         &type_path,
                         Finding::error(
                             &VALUE_OUT_OF_RANGE,
-                            format!("ICMP type {n} is out of range (0..255)"),
+                            format!(
+                                "ICMP type {} is out of range (0..255)",
+                                self.written(type_node)
+                            ),
                         )
                         .at(type_node.span, "out of range"),
                     );
