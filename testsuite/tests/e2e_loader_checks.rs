@@ -1,13 +1,17 @@
 //! `policy-loader` refusals that need no traffic: artifacts whose files do not match the
-//! manifest's digests, unknown format versions, L7 redirect rules located by file:line, and
-//! missing capabilities named in the error.
+//! manifest's digests (any file, DNS images and object included, refused before anything is
+//! installed), unknown format versions, L7 redirect rules located by file:line, and missing
+//! capabilities named in the error.
 
+use policyc_testsuite::loader::Loader;
+use policyc_testsuite::netns::Topology;
 use policyc_testsuite::{loader_binary, loader_path, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::NodeError;
+use sha2::{Digest, Sha256};
 use test_case::test_case;
 
 fn built_examples() -> tempfile::TempDir {
@@ -42,20 +46,72 @@ fn an_untouched_artifact_verifies() {
     assert_eq!(artifact.manifest.endpoints.len(), 8);
 }
 
+/// Flips the last byte of `path`.
+fn flip_last_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The first (by name) DNS map image of `shop/api`, the examples' endpoint with `rules.dns`,
+/// relative to the artifact.
+fn api_dns_image(dir: &Path) -> String {
+    let mut images: Vec<String> = std::fs::read_dir(dir.join("maps/shop/api/dns"))
+        .unwrap_or_else(|e| panic!("shop/api has no DNS images: {e}"))
+        .flatten()
+        .map(|e| format!("maps/shop/api/dns/{}", e.file_name().to_string_lossy()))
+        .collect();
+    images.sort();
+    images
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("shop/api has no DNS images"))
+}
+
+/// The manifest's DNS object (relative path).
+fn dns_object(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap_or_else(|e| panic!("{e}"));
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    manifest["dns"]["object"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the examples' manifest has no DNS object"))
+        .to_owned()
+}
+
 #[test_case("tampered image", "modified or corrupt" ; "a changed map image is refused")]
+#[test_case("tampered DNS image", "maps/shop/api/dns/" ; "a changed DNS map image is refused")]
+#[test_case("DNS image without digest", "manifest has no digest for maps/shop/api/dns/" ; "a DNS map image missing from file_digests is refused")]
+#[test_case("deleted DNS object", "cannot be read" ; "a deleted DNS object is refused")]
+#[test_case("deleted classifier", "classifier.json cannot be read" ; "a deleted classifier is refused")]
+#[test_case("listed file missing", "maps/extra.bin cannot be read" ; "every file_digests entry is read")]
+#[test_case("escaping path", "not a plain relative path" ; "a digest entry outside the artifact is refused")]
 #[test_case("format version", "artifact format version 99" ; "an unknown format version is refused")]
 #[test_case("no digests", "manifest has no digest" ; "a manifest without digests is refused")]
 #[test_case("layout version", "map layout version 42" ; "another map layout is refused")]
 fn broken_artifacts_are_refused_with_the_reason(breakage: &str, expected: &str) {
     let dir = built_examples();
     match breakage {
-        "tampered image" => {
-            let image = dir.path().join("maps/shop/frontend/pc_class.bin");
-            let mut bytes = std::fs::read(&image).unwrap_or_else(|e| panic!("{e}"));
-            let last = bytes.len() - 1;
-            bytes[last] ^= 0xff;
-            std::fs::write(&image, bytes).unwrap_or_else(|e| panic!("{e}"));
+        "tampered image" => flip_last_byte(&dir.path().join("maps/shop/frontend/pc_class.bin")),
+        "tampered DNS image" => flip_last_byte(&dir.path().join(api_dns_image(dir.path()))),
+        "DNS image without digest" => {
+            let image = api_dns_image(dir.path());
+            edit_manifest(dir.path(), |m| {
+                m["file_digests"]
+                    .as_object_mut()
+                    .map(|digests| digests.remove(&image));
+            });
         }
+        "deleted DNS object" => std::fs::remove_file(dir.path().join(dns_object(dir.path())))
+            .unwrap_or_else(|e| panic!("{e}")),
+        "deleted classifier" => std::fs::remove_file(dir.path().join("classifier.json"))
+            .unwrap_or_else(|e| panic!("{e}")),
+        "listed file missing" => edit_manifest(dir.path(), |m| {
+            m["file_digests"]["maps/extra.bin"] = "sha256:00".into();
+        }),
+        "escaping path" => edit_manifest(dir.path(), |m| {
+            m["file_digests"]["../manifest.json"] = "sha256:00".into();
+        }),
         "format version" => edit_manifest(dir.path(), |m| m["format_version"] = 99.into()),
         "layout version" => edit_manifest(dir.path(), |m| m["layout_version"] = 42.into()),
         "no digests" => edit_manifest(dir.path(), |m| m["file_digests"] = serde_json::json!({})),
@@ -67,6 +123,84 @@ fn broken_artifacts_are_refused_with_the_reason(breakage: &str, expected: &str) 
         }
         other => panic!("expected a refusal containing {expected:?}, got {other:?}"),
     }
+}
+
+/// A map image whose digest matches (the manifest was updated with it) but which is not a map
+/// image: the error names the file.
+#[test]
+fn an_unreadable_map_image_is_named() {
+    let dir = built_examples();
+    let relative = "maps/shop/frontend/pc_class.bin";
+    let garbage = b"not a map image".to_vec();
+    std::fs::write(dir.path().join(relative), &garbage).unwrap_or_else(|e| panic!("{e}"));
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&garbage)));
+    edit_manifest(dir.path(), |m| m["file_digests"][relative] = digest.into());
+    let artifact = Artifact::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    match artifact.endpoint_install("shop/frontend") {
+        Err(e) => assert!(e.to_string().contains(relative), "{e}"),
+        Ok(_) => panic!("a garbage map image was read"),
+    }
+}
+
+/// One endpoint's corrupt DNS image refuses the whole apply before any kernel call: the
+/// endpoint named before it is not installed either, and nothing is created on bpffs.
+#[test]
+fn a_corrupt_dns_image_of_one_endpoint_refuses_the_whole_apply() {
+    let binary = loader_binary();
+    let addr = |text: &str| -> std::net::IpAddr { text.parse().unwrap_or_else(|e| panic!("{e}")) };
+    let topology = Topology::create(&[
+        ("front", vec![addr("198.18.1.10")]),
+        ("api", vec![addr("198.18.1.20")]),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "interface: pc-frontend",
+            &format!("interface: {}", topology.endpoint("front").interface),
+        )
+        .replace(
+            "interface: pc-api",
+            &format!("interface: {}", topology.endpoint("api").interface),
+        );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    policyc_testsuite::build_artifact(
+        &inventory_path,
+        vec![workspace().join("policy-examples/policies")],
+        &artifact,
+        None,
+    );
+    let image = api_dns_image(&artifact);
+    flip_last_byte(&artifact.join(&image));
+
+    let loader = Loader::on_private_bpffs(binary, &topology, work.path());
+    let art = artifact.to_string_lossy().into_owned();
+    let (ok, stdout, stderr) = loader.run(&[
+        "apply",
+        &art,
+        "--endpoint",
+        "shop/frontend",
+        "--endpoint",
+        "shop/api",
+        "--l7-fallback=allow-l4",
+    ]);
+    assert!(
+        !ok,
+        "a corrupt DNS image must refuse the apply:\n{stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains(&image),
+        "the error names the file: {stderr}"
+    );
+    assert!(!stdout.contains("installed"), "{stdout}");
+    assert!(
+        !loader.bpffs.join("policyc").exists(),
+        "nothing may be created on bpffs before the artifact is verified"
+    );
+    assert!(loader.ok(&["status"]).contains("no endpoints installed"));
 }
 
 #[test]

@@ -38,5 +38,6 @@ pub mod pins;
 pub mod shared_maps;
 pub mod slots;
 pub mod unload;
+pub mod verified_files;
 
 pub use error::NodeError;
