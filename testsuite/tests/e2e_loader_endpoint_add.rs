@@ -632,3 +632,73 @@ fn specialized_endpoints_admit_without_new_code_and_equal_a_full_rebuild() {
 
     remove_both_restores_the_build(&node, &original);
 }
+
+/// Replaces the pinned `map_name` of `endpoint`'s live generation with an empty hash map whose
+/// keys are one byte longer than the layout's: every lookup the loader makes in it fails (an
+/// error that is not ENOENT), as in any map the loader cannot read.
+fn make_unreadable(node: &Node, endpoint: &str, map_name: &str) {
+    use libbpf_rs::{MapCore, MapHandle, MapType};
+    let paths = node.paths();
+    let record = policyc_loader::node::inspect::live_record(&paths, endpoint)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = paths.map(endpoint, record.generation, map_name);
+    let live = MapHandle::from_pinned_path(&path).unwrap_or_else(|e| panic!("{e}"));
+    let opts = libbpf_sys::bpf_map_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as libbpf_sys::size_t,
+        ..Default::default()
+    };
+    let mut unreadable = MapHandle::create(
+        MapType::Hash,
+        Some("pc_unreadable"),
+        live.key_size() + 1,
+        live.value_size(),
+        live.max_entries(),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("creating a map: {e}"));
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    unreadable
+        .pin(&path)
+        .unwrap_or_else(|e| panic!("pinning {}: {e}", path.display()));
+}
+
+/// A map the loader cannot read is an error, never "the key is absent": admission refuses at
+/// its conflict check, before writing anything, and removal refuses (it cannot tell whether the
+/// entry is the admitted endpoint's), keeping the record for a retry.
+#[test]
+fn kernel_errors_refuse_admission_and_removal_instead_of_counting_as_absent() {
+    let (node, _artifact) = installed_examples("unreadable", &[], false);
+    let admit = |name: &str, ip: &str| {
+        node.loader(&[
+            "endpoint",
+            "add",
+            "--name",
+            name,
+            "--labels",
+            "app=cache,tier=cache",
+            "--ip",
+            ip,
+        ])
+    };
+    let (ok, text) = admit("shop/cache", "198.18.1.50");
+    assert!(ok, "{text}");
+    make_unreadable(&node, "kube-system/coredns", map_names::IPCACHE);
+
+    // Refused at the conflict check (a read), before anything is written.
+    let (ok, text) = admit("shop/cache-2", "198.18.1.51");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("kube-system/coredns")
+            && text.contains(&format!("reading {}", map_names::IPCACHE)),
+        "a failed ipcache lookup was taken for an absent entry: {text}"
+    );
+    assert!(!node.ok(&["status"]).contains("admitted shop/cache-2"));
+
+    let (ok, text) = node.loader(&["endpoint", "remove", "--name", "shop/cache"]);
+    assert!(!ok, "a failed ipcache lookup skipped a delete: {text}");
+    assert!(
+        text.contains("kube-system/coredns") && text.contains(map_names::IPCACHE),
+        "{text}"
+    );
+    assert!(node.ok(&["status"]).contains("admitted shop/cache"));
+}

@@ -34,6 +34,7 @@ pub mod features;
 pub mod hook;
 pub mod inspect;
 pub mod install;
+pub mod map_ops;
 pub mod pins;
 pub mod shared_maps;
 pub mod slots;
