@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use miette::{miette, IntoDiagnostic, Result};
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
+use policyc_loader::node::endpoint_input::{self, LabelKind};
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::pins::NodePaths;
 use policyc_loader::node::{admit, dns, events, inspect, unload, NodeError};
@@ -134,10 +135,12 @@ enum EndpointAction {
     Add {
         #[arg(long, value_name = "NS/NAME")]
         name: String,
-        /// Pod labels, `k=v[,k=v]` (repeatable).
+        /// Pod labels, `k=v[,k=v]` (repeatable): Kubernetes label syntax, a key optionally
+        /// prefixed `k8s:`; each key once; reserved: and other Cilium sources are refused.
         #[arg(long = "labels", value_name = "K=V[,K=V]")]
         labels: Vec<String>,
-        /// Pod address (repeatable, at least one).
+        /// Pod address (repeatable, at least one; not unspecified, loopback, multicast or
+        /// broadcast).
         #[arg(long = "ip", value_name = "IP", required = true)]
         ips: Vec<std::net::IpAddr>,
         /// Labels of the namespace (default: as in the build).
@@ -151,21 +154,6 @@ enum EndpointAction {
         #[arg(long, value_name = "NS/NAME")]
         name: String,
     },
-}
-
-fn parse_labels(specs: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for pair in specs
-        .iter()
-        .flat_map(|s| s.split(','))
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| miette!("labels are k=v, got {pair:?}"))?;
-        out.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
-    Ok(out)
 }
 
 fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
@@ -336,14 +324,18 @@ fn run(cli: Cli) -> Result<bool> {
                     namespace_labels,
                     service_account,
                 } => {
+                    let parse = |kind, specs| {
+                        endpoint_input::parse_labels(kind, specs)
+                            .map_err(|e| node(NodeError::from(e)))
+                    };
                     let request = admit::AdmitRequest {
                         name: name.clone(),
-                        labels: parse_labels(labels)?,
+                        labels: parse(LabelKind::Pod, labels)?,
                         ips: ips.clone(),
                         namespace_labels: if namespace_labels.is_empty() {
                             None
                         } else {
-                            Some(parse_labels(namespace_labels)?)
+                            Some(parse(LabelKind::Namespace, namespace_labels)?)
                         },
                         service_account: service_account.clone(),
                     };

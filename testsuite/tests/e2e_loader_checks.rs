@@ -338,3 +338,95 @@ fn cgroup_attachments_are_installed_replaced_and_unloaded() {
     assert!(loader(&["unload"]).contains("shop/worker: unloaded"));
     assert!(!bpffs.join("policyc").exists());
 }
+
+/// `policy-loader ARGS` against an empty state directory and a bpffs path with nothing on it:
+/// (success, stdout + stderr with miette's frames flattened).
+fn on_an_empty_node(args: &[&str]) -> (bool, String) {
+    loader_binary();
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let output = Command::new(loader_path())
+        .arg("--bpffs")
+        .arg(work.path().join("bpffs"))
+        .arg("--state-dir")
+        .arg(work.path().join("state"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+    .replace('│', " ")
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .join(" ");
+    (output.status.success(), text)
+}
+
+/// Bad `endpoint add` input is refused before the node is looked at, naming the input and
+/// the rule it breaks (Kubernetes label syntax, Cilium's reserved labels, usable addresses).
+#[test_case(&["--labels", "=x"], "\"=x\"", "name part must be non-empty" ; "an empty key")]
+#[test_case(&["--labels", "a b=c"], "\"a b\"", "must consist of alphanumeric characters" ; "a space in the key")]
+#[test_case(&["--labels", "reserved:host="], "\"reserved:host\"", "reserved" ; "a reserved label")]
+#[test_case(&["--labels", "app=a,app=b"], "\"app\"", "given twice" ; "a duplicate key")]
+#[test_case(&["--labels", "app=a", "--labels", "k8s:app=b"], "\"app\"", "given twice" ; "a duplicate key spelled with its source")]
+#[test_case(&["--namespace-labels", "team=a b"], "\"team=a b\"", "consist of alphanumeric characters" ; "a bad namespace label value")]
+#[test_case(&["--ip", "0.0.0.0"], "0.0.0.0", "unspecified" ; "the unspecified address")]
+#[test_case(&["--ip", "::"], "::", "unspecified" ; "the unspecified IPv6 address")]
+#[test_case(&["--ip", "127.0.0.1"], "127.0.0.1", "loopback" ; "a loopback address")]
+#[test_case(&["--ip", "224.0.0.1"], "224.0.0.1", "multicast" ; "a multicast address")]
+#[test_case(&["--ip", "255.255.255.255"], "255.255.255.255", "broadcast" ; "the broadcast address")]
+fn bad_endpoint_add_input_is_refused_naming_the_rule(extra: &[&str], input: &str, rule: &str) {
+    let mut args = vec!["endpoint", "add", "--name", "shop/new"];
+    args.extend(extra);
+    if !extra.contains(&"--ip") {
+        args.extend(["--ip", "198.18.1.99"]);
+    }
+    let (ok, text) = on_an_empty_node(&args);
+    assert!(!ok, "{text}");
+    assert!(text.contains(input) && text.contains(rule), "{text}");
+}
+
+#[test]
+fn a_value_of_10000_characters_is_refused() {
+    let label = format!("app={}", "x".repeat(10_000));
+    let (ok, text) = on_an_empty_node(&[
+        "endpoint",
+        "add",
+        "--name",
+        "shop/new",
+        "--labels",
+        &label,
+        "--ip",
+        "198.18.1.99",
+    ]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("must be no more than 63 characters"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&"x".repeat(100)),
+        "the whole value is echoed: {text}"
+    );
+}
+
+/// Valid input gets past the checks (and is refused only because nothing is installed).
+#[test]
+fn valid_endpoint_add_input_reaches_the_node() {
+    let (ok, text) = on_an_empty_node(&[
+        "endpoint",
+        "add",
+        "--name",
+        "shop/new",
+        "--labels",
+        "app.kubernetes.io/name=web,k8s:tier=,team=shop_1.a",
+        "--ip",
+        "198.18.1.99",
+        "--ip",
+        "fd00::1:99",
+    ]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("no endpoint is installed"), "{text}");
+}

@@ -56,6 +56,7 @@ use policyc_ir::{Direction, Identity, Label, LabelSet, NumericIdentity, RuleId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::endpoint_input::{self, LabelKind};
 use super::error::NodeError;
 use super::inspect::live_record;
 use super::map_ops::{delete_if_present, lookup, open_pinned, Journal};
@@ -417,18 +418,19 @@ fn put(
     journal.put(&plan.endpoint, map_name, &path, key, value)
 }
 
-/// Admits an endpoint: computes everything first, then writes class entries and ipcache
-/// entries into every installed endpoint's live maps. Nothing is changed on refusal.
+/// Admits an endpoint: checks its input ([`endpoint_input`]) and computes everything first,
+/// then writes class entries and ipcache entries into every installed endpoint's live maps.
+/// Nothing is changed on refusal.
 pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint, NodeError> {
-    let (namespace, _) = request.name.split_once('/').ok_or_else(|| {
-        refuse(format!(
-            "--name expects NAMESPACE/NAME, got {:?}",
-            request.name
-        ))
-    })?;
-    if request.ips.is_empty() {
-        return Err(refuse("endpoint add needs at least one --ip"));
+    let namespace = endpoint_input::check_name(&request.name)?;
+    endpoint_input::check_labels(LabelKind::Pod, &request.labels)?;
+    if let Some(labels) = &request.namespace_labels {
+        endpoint_input::check_labels(LabelKind::Namespace, labels)?;
     }
+    if let Some(account) = &request.service_account {
+        endpoint_input::check_service_account(account)?;
+    }
+    endpoint_input::check_ips(&request.ips)?;
     let others: Vec<AdmittedEndpoint> = admitted(paths)?
         .into_iter()
         .filter(|a| a.name != request.name)

@@ -38,6 +38,9 @@ pub enum NodeError {
     /// `endpoint add|remove` refused (nothing was changed).
     #[error("{0}")]
     Admission(String),
+    /// `endpoint add` input that Kubernetes or Cilium would not accept (nothing was changed).
+    #[error(transparent)]
+    Input(#[from] super::endpoint_input::InputError),
     /// An endpoint named on the command line is not in the artifact or not installed.
     #[error("unknown endpoint {0}")]
     UnknownEndpoint(String),

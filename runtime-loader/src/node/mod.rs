@@ -28,6 +28,7 @@ pub mod capabilities;
 pub mod decode;
 pub mod dispatch;
 pub mod dns;
+pub mod endpoint_input;
 pub mod error;
 pub mod events;
 pub mod features;
