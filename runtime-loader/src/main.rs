@@ -79,6 +79,9 @@ enum Command {
         output: Format,
     },
     /// Decoded verdict events (drops; passes when enabled at build time).
+    ///
+    /// Reads the event rings of the endpoints installed when it starts; with no endpoint
+    /// installed it says so and exits 1, also with --follow (start it again after `apply`).
     Events {
         /// Stop after this many events (waits for them).
         #[arg(long)]

@@ -430,3 +430,14 @@ fn valid_endpoint_add_input_reaches_the_node() {
     assert!(!ok, "{text}");
     assert!(text.contains("no endpoint is installed"), "{text}");
 }
+
+/// `events` with nothing installed says so (not libbpf's "You must add at least one ring
+/// buffer map") and exits non-zero, with or without `--follow`.
+#[test_case(&["events"] ; "once")]
+#[test_case(&["events", "--follow", "--timeout", "1"] ; "following")]
+fn events_with_nothing_installed_says_so(args: &[&str]) {
+    let (ok, text) = on_an_empty_node(args);
+    assert!(!ok, "{text}");
+    assert!(text.contains("no endpoints installed"), "{text}");
+    assert!(!text.contains("ring buffer"), "{text}");
+}

@@ -41,6 +41,14 @@ pub enum NodeError {
     /// `endpoint add` input that Kubernetes or Cilium would not accept (nothing was changed).
     #[error(transparent)]
     Input(#[from] super::endpoint_input::InputError),
+    /// A command that reads installed endpoints found none.
+    #[error("no endpoints installed under {pin_root}: {what}; run `policy-loader apply` first")]
+    NothingInstalled {
+        /// `<bpffs>/policyc`.
+        pin_root: PathBuf,
+        /// What there is nothing of.
+        what: &'static str,
+    },
     /// An endpoint named on the command line is not in the artifact or not installed.
     #[error("unknown endpoint {0}")]
     UnknownEndpoint(String),
