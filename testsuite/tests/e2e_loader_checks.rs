@@ -3,7 +3,7 @@
 //! installed), unknown format versions, L7 redirect rules located by file:line, and missing
 //! capabilities named in the error.
 
-use policyc_testsuite::loader::Loader;
+use policyc_testsuite::loader::{run_flat, Loader};
 use policyc_testsuite::netns::Topology;
 use policyc_testsuite::{loader_binary, loader_path, workspace};
 use std::path::{Path, PathBuf};
@@ -154,18 +154,10 @@ fn a_corrupt_dns_image_of_one_endpoint_refuses_the_whole_apply() {
     ])
     .unwrap_or_else(|e| panic!("creating the topology: {e}"));
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "interface: pc-frontend",
-            &format!("interface: {}", topology.endpoint("front").interface),
-        )
-        .replace(
-            "interface: pc-api",
-            &format!("interface: {}", topology.endpoint("api").interface),
-        );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let inventory_path = topology.example_inventory(
+        &[("frontend", "front"), ("api", "api")],
+        &work.path().join("inventory.yaml"),
+    );
     let artifact = work.path().join("artifact");
     policyc_testsuite::build_artifact(
         &inventory_path,
@@ -302,20 +294,8 @@ fn cgroup_attachments_are_installed_replaced_and_unloaded() {
     };
     assert!(mounted, "mounting a private bpffs");
     let loader = |args: &[&str]| {
-        let output = Command::new(loader_path())
-            .arg("--bpffs")
-            .arg(&bpffs)
-            .arg("--state-dir")
-            .arg(work.path().join("state"))
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(output.status.success(), "policy-loader {args:?}: {text}");
+        let (ok, text) = run_flat(&bpffs, &work.path().join("state"), args);
+        assert!(ok, "policy-loader {args:?}: {text}");
         text
     };
     let attach = format!("shop/worker={}", cgroup.display());
@@ -344,24 +324,18 @@ fn cgroup_attachments_are_installed_replaced_and_unloaded() {
 fn on_an_empty_node(args: &[&str]) -> (bool, String) {
     loader_binary();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let output = Command::new(loader_path())
-        .arg("--bpffs")
-        .arg(work.path().join("bpffs"))
-        .arg("--state-dir")
-        .arg(work.path().join("state"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-    .replace('│', " ")
-    .split_whitespace()
-    .collect::<Vec<_>>()
-    .join(" ");
-    (output.status.success(), text)
+    run_flat(&work.path().join("bpffs"), &work.path().join("state"), args)
+}
+
+/// `endpoint add --name shop/new EXTRA` on an empty node (`--ip 198.18.1.99` unless `extra`
+/// names addresses).
+fn add_shop_new(extra: &[&str]) -> (bool, String) {
+    let mut args = vec!["endpoint", "add", "--name", "shop/new"];
+    args.extend(extra);
+    if !extra.contains(&"--ip") {
+        args.extend(["--ip", "198.18.1.99"]);
+    }
+    on_an_empty_node(&args)
 }
 
 /// Bad `endpoint add` input is refused before the node is looked at, naming the input and
@@ -378,29 +352,14 @@ fn on_an_empty_node(args: &[&str]) -> (bool, String) {
 #[test_case(&["--ip", "224.0.0.1"], "224.0.0.1", "multicast" ; "a multicast address")]
 #[test_case(&["--ip", "255.255.255.255"], "255.255.255.255", "broadcast" ; "the broadcast address")]
 fn bad_endpoint_add_input_is_refused_naming_the_rule(extra: &[&str], input: &str, rule: &str) {
-    let mut args = vec!["endpoint", "add", "--name", "shop/new"];
-    args.extend(extra);
-    if !extra.contains(&"--ip") {
-        args.extend(["--ip", "198.18.1.99"]);
-    }
-    let (ok, text) = on_an_empty_node(&args);
+    let (ok, text) = add_shop_new(extra);
     assert!(!ok, "{text}");
     assert!(text.contains(input) && text.contains(rule), "{text}");
 }
 
 #[test]
 fn a_value_of_10000_characters_is_refused() {
-    let label = format!("app={}", "x".repeat(10_000));
-    let (ok, text) = on_an_empty_node(&[
-        "endpoint",
-        "add",
-        "--name",
-        "shop/new",
-        "--labels",
-        &label,
-        "--ip",
-        "198.18.1.99",
-    ]);
+    let (ok, text) = add_shop_new(&["--labels", &format!("app={}", "x".repeat(10_000))]);
     assert!(!ok, "{text}");
     assert!(
         text.contains("must be no more than 63 characters"),
@@ -415,11 +374,7 @@ fn a_value_of_10000_characters_is_refused() {
 /// Valid input gets past the checks (and is refused only because nothing is installed).
 #[test]
 fn valid_endpoint_add_input_reaches_the_node() {
-    let (ok, text) = on_an_empty_node(&[
-        "endpoint",
-        "add",
-        "--name",
-        "shop/new",
+    let (ok, text) = add_shop_new(&[
         "--labels",
         "app.kubernetes.io/name=web,k8s:tier=,team=shop_1.a",
         "--ip",

@@ -7,7 +7,8 @@
 //! set that needs a new class is refused and nothing changes; removal restores the original
 //! build's maps.
 
-use policyc_testsuite::{loader_binary, loader_path, workspace};
+use policyc_testsuite::loader::run_flat;
+use policyc_testsuite::{loader_binary, workspace};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,24 +106,7 @@ impl Node {
 
     /// Runs the loader: (success, stdout + stderr with miette's frames flattened).
     fn loader(&self, args: &[&str]) -> (bool, String) {
-        let output = Command::new(loader_path())
-            .arg("--bpffs")
-            .arg(&self.bpffs)
-            .arg("--state-dir")
-            .arg(self.work.path().join("state"))
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-        (output.status.success(), text)
+        run_flat(&self.bpffs, &self.work.path().join("state"), args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
