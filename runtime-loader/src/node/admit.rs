@@ -45,7 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use libbpf_rs::{MapCore, MapHandle};
 use policyc_backends::layout::{
     map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue, PortfnKey, PortfnKind,
 };
@@ -680,17 +680,24 @@ pub fn live_map_entries(
     map_name: &str,
 ) -> Result<Vec<MapRecord>, NodeError> {
     let record = live_record(paths, endpoint)?;
-    let mut out = map_records(&open(paths, endpoint, record.generation, map_name)?);
+    let map = open(paths, endpoint, record.generation, map_name)?;
+    let mut out = map_records(&map, endpoint, map_name)?;
     out.sort();
     Ok(out)
 }
 
-/// Every (key, value) of a live map (entries deleted between listing and lookup are skipped).
-pub fn map_records(map: &MapHandle) -> Vec<MapRecord> {
-    map.keys()
-        .filter_map(|key| {
-            let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
-            Some((key, value))
-        })
-        .collect()
+/// Every (key, value) of the live map `map_name` of `endpoint` (entries deleted between listing
+/// and lookup are skipped; any other failed lookup is an error).
+pub fn map_records(
+    map: &MapHandle,
+    endpoint: &str,
+    map_name: &str,
+) -> Result<Vec<MapRecord>, NodeError> {
+    let mut out = Vec::new();
+    for key in map.keys() {
+        if let Some(value) = lookup(map, endpoint, map_name, &key)? {
+            out.push((key, value));
+        }
+    }
+    Ok(out)
 }
