@@ -60,7 +60,8 @@ use super::endpoint_input::{self, LabelKind};
 use super::error::NodeError;
 use super::inspect::live_record;
 use super::map_ops::{delete_if_present, lookup, open_pinned, Journal};
-use super::pins::{AttachPoint, GenerationRecord, NodePaths};
+use super::pins::{GenerationRecord, NodePaths};
+use super::reapply::reapply_command;
 
 pub use policyc_backends::classifier::{
     Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
@@ -353,37 +354,6 @@ fn ipcache_identity(value: &[u8]) -> Option<u32> {
         .map(u32::from_ne_bytes)
 }
 
-/// The `apply` that rewrites every installed endpoint's maps from its artifact's images, as
-/// the installed generations were applied (what to run when a rollback could not restore them).
-fn reapply_command(paths: &NodePaths, records: &[GenerationRecord]) -> String {
-    let bpffs = paths.pin_root.parent().unwrap_or(&paths.pin_root);
-    let dirs: BTreeSet<String> = records
-        .iter()
-        .map(|r| r.artifact_dir.display().to_string())
-        .collect();
-    let mut command = format!(
-        "policy-loader --bpffs {} --state-dir {} apply {}",
-        bpffs.display(),
-        paths.state_dir.display(),
-        dirs.into_iter().collect::<Vec<_>>().join(" ")
-    );
-    for record in records {
-        command.push_str(&format!(" --endpoint {}", record.endpoint));
-        if let AttachPoint::CgroupSkb { cgroup } = &record.attach {
-            command.push_str(&format!(
-                " --cgroup {}={}",
-                record.endpoint,
-                cgroup.display()
-            ));
-        }
-    }
-    if records.iter().any(|r| r.l7_fallback_allow_l4) {
-        command.push_str(" --l7-fallback=allow-l4");
-    }
-    command.push_str(" (admissions then show as stale; add them again)");
-    command
-}
-
 /// Live records of every installed endpoint (refuses when one is not cleanly attached).
 fn installed(paths: &NodePaths) -> Result<Vec<GenerationRecord>, NodeError> {
     let names = paths.installed_endpoints()?;
@@ -577,7 +547,13 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
         artifact_digest,
     };
     if let Err(e) = result.and_then(|()| write_admitted(paths, &record)) {
-        return Err(journal.roll_back(e, &reapply_command(paths, &records)));
+        return Err(journal.roll_back(
+            e,
+            &format!(
+                "{} (admissions then show as stale; add them again)",
+                reapply_command(paths, &records)
+            ),
+        ));
     }
     Ok(record)
 }

@@ -37,6 +37,7 @@ pub mod inspect;
 pub mod install;
 pub mod map_ops;
 pub mod pins;
+pub mod reapply;
 pub mod shared_maps;
 pub mod slots;
 pub mod unload;
