@@ -182,10 +182,10 @@ fn require_bpffs(cli: &Cli) -> Result<()> {
     }
 }
 
-/// A node error with its chain of causes (the verifier log included).
-fn node(error: NodeError) -> miette::Report {
+/// A node error's text with its chain of causes (the verifier log included).
+fn node_text(error: &NodeError) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
@@ -193,7 +193,20 @@ fn node(error: NodeError) -> miette::Report {
         }
         source = cause.source();
     }
-    miette!("{text}")
+    text
+}
+
+/// A node error with its chain of causes.
+fn node(error: NodeError) -> miette::Report {
+    miette!("{}", node_text(&error))
+}
+
+/// An error that stopped `apply` before any endpoint was touched, saying so.
+fn apply_refused(error: NodeError) -> miette::Report {
+    miette!(
+        "{}\nnothing was installed or changed: the previous policy, if any, is still in place",
+        node_text(&error)
+    )
 }
 
 fn run(cli: Cli) -> Result<bool> {
@@ -209,7 +222,7 @@ fn run(cli: Cli) -> Result<bool> {
         } => {
             capabilities::require("apply", INSTALL).map_err(node)?;
             require_bpffs(&cli)?;
-            let artifact = Artifact::open(artifact).map_err(node)?;
+            let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let options = ApplyOptions {
                 endpoints: endpoints.clone(),
                 l7_fallback_allow_l4: l7_fallback.is_some(),
@@ -219,7 +232,7 @@ fn run(cli: Cli) -> Result<bool> {
                     learned_max: *dns_learned_max,
                 },
             };
-            let report = apply(&paths, &artifact, &options).map_err(node)?;
+            let report = apply(&paths, &artifact, &options).map_err(apply_refused)?;
             for rule in &report.l7_rules_allowed_at_l4 {
                 eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
             }

@@ -187,6 +187,10 @@ fn a_corrupt_dns_image_of_one_endpoint_refuses_the_whole_apply() {
         stderr.contains(&image),
         "the error names the file: {stderr}"
     );
+    assert!(
+        stderr.contains("nothing was installed or changed"),
+        "the refusal says what happened: {stderr}"
+    );
     assert!(!stdout.contains("installed"), "{stdout}");
     assert!(
         !loader.bpffs.join("policyc").exists(),
