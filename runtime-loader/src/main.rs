@@ -204,7 +204,7 @@ fn node(error: NodeError) -> miette::Report {
 /// An error that stopped `apply` before any endpoint was touched, saying so.
 fn apply_refused(error: NodeError) -> miette::Report {
     miette!(
-        "{}\nnothing was installed or changed: the previous policy, if any, is still in place",
+        "{}\nno endpoint was installed or changed: the previous policy, if any, is still in place",
         node_text(&error)
     )
 }

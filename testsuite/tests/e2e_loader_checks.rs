@@ -188,7 +188,7 @@ fn a_corrupt_dns_image_of_one_endpoint_refuses_the_whole_apply() {
         "the error names the file: {stderr}"
     );
     assert!(
-        stderr.contains("nothing was installed or changed"),
+        stderr.contains("no endpoint was installed or changed"),
         "the refusal says what happened: {stderr}"
     );
     assert!(!stdout.contains("installed"), "{stdout}");
