@@ -43,7 +43,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use libbpf_rs::{MapCore, MapHandle};
 use policyc_backends::layout::{
@@ -54,7 +54,6 @@ use policyc_ir::identity::IdentityKind;
 use policyc_ir::oracle::{peer_matches, Party, PeerMatch};
 use policyc_ir::{Direction, Identity, Label, LabelSet, NumericIdentity, RuleId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::endpoint_input::{self, LabelKind};
 use super::error::NodeError;
@@ -62,6 +61,7 @@ use super::inspect::live_record;
 use super::map_ops::{delete_if_present, lookup, open_pinned, Journal};
 use super::pins::{GenerationRecord, NodePaths};
 use super::reapply::reapply_command;
+use super::verified_files::sha256;
 
 pub use policyc_backends::classifier::{
     Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
@@ -131,7 +131,8 @@ pub fn admitted(paths: &NodePaths) -> Result<Vec<AdmittedEndpoint>, NodeError> {
         Err(e) => return Err(NodeError::io(&dir)(e)),
     };
     let mut out = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
+    for entry in entries {
+        let entry = entry.map_err(NodeError::io(&dir))?;
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
@@ -158,17 +159,13 @@ fn write_admitted(paths: &NodePaths, record: &AdmittedEndpoint) -> Result<(), No
     std::fs::rename(&tmp, &path).map_err(NodeError::io(&path))
 }
 
-fn sha256_file(path: &Path) -> Result<String, NodeError> {
-    let bytes = std::fs::read(path).map_err(NodeError::io(path))?;
-    Ok(hex::encode(Sha256::digest(bytes)))
-}
-
 /// Reads and verifies the classifier of the artifact a live generation was applied from: the
 /// manifest must still be the one applied, and the classifier must match its digest.
 pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeError> {
     let dir = &record.artifact_dir;
-    let manifest_digest = sha256_file(&dir.join("manifest.json"))?;
-    if !record.artifact_digest.ends_with(&manifest_digest) {
+    let manifest_path = dir.join("manifest.json");
+    let manifest = std::fs::read(&manifest_path).map_err(NodeError::io(&manifest_path))?;
+    if record.artifact_digest != sha256(&manifest) {
         return Err(refuse(format!(
             "needs a rebuild: the artifact in {} changed since {} was applied from it; re-apply it first",
             dir.display(),
@@ -184,7 +181,7 @@ pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeErro
     let path = dir.join(relative);
     let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
     let expected = record.manifest.file_digests.get(relative);
-    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    let actual = sha256(&bytes);
     if expected != Some(&actual) {
         return Err(NodeError::Artifact {
             dir: dir.clone(),
