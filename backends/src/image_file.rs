@@ -161,11 +161,16 @@ impl ImageFile {
             .map_err(|e| BackendError::Io(format!("{}: {e}", path.display())))
     }
 
-    /// Reads a file.
+    /// Reads a file; a malformed one is reported with its path.
     pub fn read(path: &std::path::Path) -> Result<ImageFile, BackendError> {
         let bytes = std::fs::read(path)
             .map_err(|e| BackendError::Io(format!("{}: {e}", path.display())))?;
-        ImageFile::from_bytes(&bytes)
+        ImageFile::from_bytes(&bytes).map_err(|e| match e {
+            BackendError::BadImageFile(problem) => {
+                BackendError::BadImageFile(format!("{}: {problem}", path.display()))
+            }
+            other => other,
+        })
     }
 }
 

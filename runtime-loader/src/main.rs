@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use miette::{miette, IntoDiagnostic, Result};
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
+use policyc_loader::node::endpoint_input::{self, LabelKind};
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
@@ -90,6 +91,9 @@ enum Command {
         output: Format,
     },
     /// Decoded verdict events (drops; passes when enabled at build time).
+    ///
+    /// Reads the event rings of the endpoints installed when it starts; with no endpoint
+    /// installed it says so and exits 1, also with --follow (start it again after `apply`).
     Events {
         /// Stop after this many events (waits for them).
         #[arg(long)]
@@ -146,10 +150,12 @@ enum EndpointAction {
     Add {
         #[arg(long, value_name = "NS/NAME")]
         name: String,
-        /// Pod labels, `k=v[,k=v]` (repeatable).
+        /// Pod labels, `k=v[,k=v]` (repeatable): Kubernetes label syntax, a key optionally
+        /// prefixed `k8s:`; each key once; reserved: and other Cilium sources are refused.
         #[arg(long = "labels", value_name = "K=V[,K=V]")]
         labels: Vec<String>,
-        /// Pod address (repeatable, at least one).
+        /// Pod address (repeatable, at least one; not unspecified, loopback, multicast or
+        /// broadcast).
         #[arg(long = "ip", value_name = "IP", required = true)]
         ips: Vec<std::net::IpAddr>,
         /// Labels of the namespace (default: as in the build).
@@ -163,21 +169,6 @@ enum EndpointAction {
         #[arg(long, value_name = "NS/NAME")]
         name: String,
     },
-}
-
-fn parse_labels(specs: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for pair in specs
-        .iter()
-        .flat_map(|s| s.split(','))
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| miette!("labels are k=v, got {pair:?}"))?;
-        out.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
-    Ok(out)
 }
 
 fn parse_seconds(text: &str) -> std::result::Result<f64, String> {
@@ -222,10 +213,10 @@ fn require_bpffs(cli: &Cli) -> Result<()> {
     }
 }
 
-/// A node error with its chain of causes (the verifier log included).
-fn node(error: NodeError) -> miette::Report {
+/// A node error's text with its chain of causes (the verifier log included).
+fn node_text(error: &NodeError) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
@@ -233,7 +224,20 @@ fn node(error: NodeError) -> miette::Report {
         }
         source = cause.source();
     }
-    miette!("{text}")
+    text
+}
+
+/// A node error with its chain of causes.
+fn node(error: NodeError) -> miette::Report {
+    miette!("{}", node_text(&error))
+}
+
+/// An error that stopped `apply` before any endpoint was touched, saying so.
+fn apply_refused(error: NodeError) -> miette::Report {
+    miette!(
+        "{}\nno endpoint was installed or changed: the previous policy, if any, is still in place",
+        node_text(&error)
+    )
 }
 
 fn run(cli: Cli) -> Result<bool> {
@@ -250,7 +254,7 @@ fn run(cli: Cli) -> Result<bool> {
             capabilities::require("apply", INSTALL).map_err(node)?;
             require_bpffs(&cli)?;
             let _lock = lock(&cli, &paths, "apply")?;
-            let artifact = Artifact::open(artifact).map_err(node)?;
+            let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let options = ApplyOptions {
                 endpoints: endpoints.clone(),
                 l7_fallback_allow_l4: l7_fallback.is_some(),
@@ -260,7 +264,7 @@ fn run(cli: Cli) -> Result<bool> {
                     learned_max: *dns_learned_max,
                 },
             };
-            let report = apply(&paths, &artifact, &options).map_err(node)?;
+            let report = apply(&paths, &artifact, &options).map_err(apply_refused)?;
             for rule in &report.l7_rules_allowed_at_l4 {
                 eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
             }
@@ -374,14 +378,18 @@ fn run(cli: Cli) -> Result<bool> {
                     namespace_labels,
                     service_account,
                 } => {
+                    let parse = |kind, specs| {
+                        endpoint_input::parse_labels(kind, specs)
+                            .map_err(|e| node(NodeError::from(e)))
+                    };
                     let request = admit::AdmitRequest {
                         name: name.clone(),
-                        labels: parse_labels(labels)?,
+                        labels: parse(LabelKind::Pod, labels)?,
                         ips: ips.clone(),
                         namespace_labels: if namespace_labels.is_empty() {
                             None
                         } else {
-                            Some(parse_labels(namespace_labels)?)
+                            Some(parse(LabelKind::Namespace, namespace_labels)?)
                         },
                         service_account: service_account.clone(),
                     };

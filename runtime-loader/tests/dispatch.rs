@@ -8,8 +8,7 @@
 use crate::common;
 
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::*;
 use policyc_backends::layout::{Direction, Verdict};
@@ -25,32 +24,6 @@ use policyc_loader::testrun::run_pinned;
 use policyc_loader::AttachKind;
 
 const ENDPOINT: &str = "test/dispatch";
-
-/// A private bpffs mount, unmounted and removed on drop.
-struct Bpffs(PathBuf);
-
-impl Bpffs {
-    fn mount(test: &str) -> Bpffs {
-        let dir =
-            std::env::temp_dir().join(format!("policyc-dispatch-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let mounted = Command::new("mount")
-            .args(["-t", "bpf", "bpf"])
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        let guard = Bpffs(dir);
-        assert!(mounted, "mounting a private bpffs (needs root)");
-        guard
-    }
-}
-
-impl Drop for Bpffs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Both directions allow UDP `port` from 127.0.0.0/8 only.
 fn allowing(port: u16) -> DatapathInstance {
@@ -130,7 +103,7 @@ fn a_flip_switches_both_directions_and_an_empty_slot_drops() {
     if !kernel_tests_enabled() {
         return;
     }
-    let bpffs = Bpffs::mount("flip");
+    let bpffs = Bpffs::mount("dispatch", "flip");
     let (paths, dispatcher) = setup(&bpffs.0);
     assert_eq!(dispatcher.active_generation().ok(), Some(0));
     assert_eq!(
@@ -183,7 +156,7 @@ fn a_program_array_refuses_the_other_directions_attach_type() {
     if !kernel_tests_enabled() {
         return;
     }
-    let bpffs = Bpffs::mount("attach-type");
+    let bpffs = Bpffs::mount("dispatch", "attach-type");
     let (_paths, dispatcher) = setup(&bpffs.0);
     let instance = allowing(7777);
     let ingress_program = instance
@@ -206,7 +179,7 @@ fn the_dns_stage_switches_with_the_same_flip_and_passes_without_dns_programs() {
     if !kernel_tests_enabled() {
         return;
     }
-    let bpffs = Bpffs::mount("dns-stage");
+    let bpffs = Bpffs::mount("dispatch", "dns-stage");
     let paths = NodePaths::new(&bpffs.0, &bpffs.0.join("state"));
     std::fs::create_dir_all(paths.endpoint_dir(ENDPOINT)).unwrap_or_else(|e| panic!("{e}"));
     let main =

@@ -67,3 +67,17 @@ fn image_files_are_deterministic() {
     let b = ImageFile::from(endpoint_images(&tables()).unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(a.to_bytes().ok(), b.to_bytes().ok());
 }
+
+#[test]
+fn an_unreadable_image_file_is_named_in_the_error() {
+    let path = std::env::temp_dir().join(format!("policyc-garbage-{}.bin", std::process::id()));
+    std::fs::write(&path, b"not a map image").unwrap_or_else(|e| panic!("{e}"));
+    let error = ImageFile::read(&path)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let _ = std::fs::remove_file(&path);
+    match error {
+        Err(e) => assert!(e.contains(&path.display().to_string()), "{e}"),
+        Ok(()) => panic!("garbage read as a map image"),
+    }
+}

@@ -18,6 +18,7 @@ mod events;
 mod fqdn_datapath;
 mod image_files;
 mod layout_btf;
+mod map_ops;
 mod port_search;
 mod verdicts;
 mod verifier;

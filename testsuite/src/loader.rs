@@ -8,6 +8,30 @@ use std::process::{Command, Stdio};
 
 use crate::netns::{run, Topology};
 
+/// `policy-loader --bpffs BPFFS --state-dir STATE ARGS` run in this namespace (the binary of
+/// [`crate::loader_path`]): success, and stdout followed by stderr with miette's frames and
+/// line breaks flattened to single spaces (so messages compare as words).
+pub fn run_flat(bpffs: &Path, state: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(crate::loader_path())
+        .arg("--bpffs")
+        .arg(bpffs)
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("policy-loader: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+    .replace('│', " ")
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .join(" ");
+    (output.status.success(), text)
+}
+
 /// Loader invocations against `bpffs` and `state`.
 pub struct Loader<'t> {
     pub binary: PathBuf,

@@ -436,6 +436,28 @@ impl Topology {
         words.next().map(str::to_owned)
     }
 
+    /// Writes the example inventory (`policy-examples/inventory.yaml`) to `out` with the
+    /// interface of each `(example endpoint, short name)` pair — `frontend`, `api`, `coredns`,
+    /// ... (its `pc-<name>` interface) — set to this topology's endpoint `short`.
+    pub fn example_inventory(&self, endpoints: &[(&str, &str)], out: &Path) -> std::path::PathBuf {
+        let example = crate::workspace().join("policy-examples/inventory.yaml");
+        let mut text = std::fs::read_to_string(&example)
+            .unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+        for (name, short) in endpoints {
+            let from = format!("interface: pc-{name}\n");
+            assert!(
+                text.contains(&from),
+                "the example inventory has no {from:?}"
+            );
+            text = text.replace(
+                &from,
+                &format!("interface: {}\n", self.endpoint(short).interface),
+            );
+        }
+        std::fs::write(out, text).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        out.to_path_buf()
+    }
+
     /// A command run on the node, i.e. in the root namespace where the host-side interfaces
     /// are (the loader attaches there).
     pub fn in_node(&self, program: &Path) -> Command {

@@ -119,22 +119,10 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
 
     // Artifacts: A = the examples; B = the storefront takes 8443 instead of 80 from the world.
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "interface: pc-frontend",
-            &format!("interface: {}", topology.endpoint("front").interface),
-        )
-        .replace(
-            "interface: pc-api",
-            &format!("interface: {}", topology.endpoint("api").interface),
-        )
-        .replace(
-            "interface: pc-coredns",
-            &format!("interface: {}", topology.endpoint("dns").interface),
-        );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let inventory_path = topology.example_inventory(
+        &[("frontend", "front"), ("api", "api"), ("coredns", "dns")],
+        &work.path().join("inventory.yaml"),
+    );
     let policies_b = work.path().join("policies-b");
     policyc_testsuite::copy_tree(
         &workspace().join("policy-examples/policies"),

@@ -7,7 +7,8 @@
 //! set that needs a new class is refused and nothing changes; removal restores the original
 //! build's maps.
 
-use policyc_testsuite::{loader_binary, loader_path, workspace};
+use policyc_testsuite::loader::run_flat;
+use policyc_testsuite::{loader_binary, workspace};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,24 +106,7 @@ impl Node {
 
     /// Runs the loader: (success, stdout + stderr with miette's frames flattened).
     fn loader(&self, args: &[&str]) -> (bool, String) {
-        let output = Command::new(loader_path())
-            .arg("--bpffs")
-            .arg(&self.bpffs)
-            .arg("--state-dir")
-            .arg(self.work.path().join("state"))
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("policy-loader: {e}"));
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-        (output.status.success(), text)
+        run_flat(&self.bpffs, &self.work.path().join("state"), args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -631,4 +615,74 @@ fn specialized_endpoints_admit_without_new_code_and_equal_a_full_rebuild() {
     traffic_from_admitted_endpoints_gets_the_oracle_verdicts(&node, &inventory_path);
 
     remove_both_restores_the_build(&node, &original);
+}
+
+/// Replaces the pinned `map_name` of `endpoint`'s live generation with an empty hash map whose
+/// keys are one byte longer than the layout's: every lookup the loader makes in it fails (an
+/// error that is not ENOENT), as in any map the loader cannot read.
+fn make_unreadable(node: &Node, endpoint: &str, map_name: &str) {
+    use libbpf_rs::{MapCore, MapHandle, MapType};
+    let paths = node.paths();
+    let record = policyc_loader::node::inspect::live_record(&paths, endpoint)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = paths.map(endpoint, record.generation, map_name);
+    let live = MapHandle::from_pinned_path(&path).unwrap_or_else(|e| panic!("{e}"));
+    let opts = libbpf_sys::bpf_map_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as libbpf_sys::size_t,
+        ..Default::default()
+    };
+    let mut unreadable = MapHandle::create(
+        MapType::Hash,
+        Some("pc_unreadable"),
+        live.key_size() + 1,
+        live.value_size(),
+        live.max_entries(),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("creating a map: {e}"));
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    unreadable
+        .pin(&path)
+        .unwrap_or_else(|e| panic!("pinning {}: {e}", path.display()));
+}
+
+/// A map the loader cannot read is an error, never "the key is absent": admission refuses at
+/// its conflict check, before writing anything, and removal refuses (it cannot tell whether the
+/// entry is the admitted endpoint's), keeping the record for a retry.
+#[test]
+fn kernel_errors_refuse_admission_and_removal_instead_of_counting_as_absent() {
+    let (node, _artifact) = installed_examples("unreadable", &[], false);
+    let admit = |name: &str, ip: &str| {
+        node.loader(&[
+            "endpoint",
+            "add",
+            "--name",
+            name,
+            "--labels",
+            "app=cache,tier=cache",
+            "--ip",
+            ip,
+        ])
+    };
+    let (ok, text) = admit("shop/cache", "198.18.1.50");
+    assert!(ok, "{text}");
+    make_unreadable(&node, "kube-system/coredns", map_names::IPCACHE);
+
+    // Refused at the conflict check (a read), before anything is written.
+    let (ok, text) = admit("shop/cache-2", "198.18.1.51");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("kube-system/coredns")
+            && text.contains(&format!("reading {}", map_names::IPCACHE)),
+        "a failed ipcache lookup was taken for an absent entry: {text}"
+    );
+    assert!(!node.ok(&["status"]).contains("admitted shop/cache-2"));
+
+    let (ok, text) = node.loader(&["endpoint", "remove", "--name", "shop/cache"]);
+    assert!(!ok, "a failed ipcache lookup skipped a delete: {text}");
+    assert!(
+        text.contains("kube-system/coredns") && text.contains(map_names::IPCACHE),
+        "{text}"
+    );
+    assert!(node.ok(&["status"]).contains("admitted shop/cache"));
 }

@@ -46,18 +46,10 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "interface: pc-frontend",
-            &format!("interface: {}", topology.endpoint("front").interface),
-        )
-        .replace(
-            "interface: pc-api",
-            &format!("interface: {}", topology.endpoint("api").interface),
-        );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let inventory_path = topology.example_inventory(
+        &[("frontend", "front"), ("api", "api")],
+        &work.path().join("inventory.yaml"),
+    );
     let artifact = work.path().join("art");
     build_specialized(
         &inventory_path,

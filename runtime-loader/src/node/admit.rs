@@ -20,7 +20,12 @@
 //! copies in every endpoint first, then `IP → identity` in every endpoint's ipcache, so no packet from the new
 //! IP is ever judged by the new identity before its class is in place (before, it is judged as
 //! the prefix that covered the IP at build time, as the build would have). Removal runs in the
-//! opposite order. A failed write rolls back the entries written so far.
+//! opposite order. Every kernel error stops the command ([`super::map_ops`]: a lookup that fails
+//! is never taken for an absent key, so neither the IP-conflict check nor the copy of a
+//! template's functions nor a removal's delete is skipped); a failed admission rolls back the
+//! entries written so far, and a rollback that cannot restore an entry names it, says the maps
+//! may be mixed and gives the `apply` that rewrites them. A removal stopped part-way keeps its
+//! record, so running it again finishes it.
 //!
 //! An admitted endpoint is a PEER only: nothing is attached to its own interface and no
 //! `.rodata` config is built for it, so it has no `fqdn_mask` (the mask of toFQDNs classes an
@@ -38,9 +43,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use libbpf_rs::{MapCore, MapHandle};
 use policyc_backends::layout::{
     map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue, PortfnKey, PortfnKind,
 };
@@ -49,11 +54,14 @@ use policyc_ir::identity::IdentityKind;
 use policyc_ir::oracle::{peer_matches, Party, PeerMatch};
 use policyc_ir::{Direction, Identity, Label, LabelSet, NumericIdentity, RuleId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::endpoint_input::{self, LabelKind};
 use super::error::NodeError;
 use super::inspect::live_record;
+use super::map_ops::{delete_if_present, lookup, open_pinned, Journal};
 use super::pins::{GenerationRecord, NodePaths};
+use super::reapply::reapply_command;
+use super::verified_files::sha256;
 
 pub use policyc_backends::classifier::{
     Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
@@ -123,7 +131,8 @@ pub fn admitted(paths: &NodePaths) -> Result<Vec<AdmittedEndpoint>, NodeError> {
         Err(e) => return Err(NodeError::io(&dir)(e)),
     };
     let mut out = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
+    for entry in entries {
+        let entry = entry.map_err(NodeError::io(&dir))?;
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
@@ -150,17 +159,13 @@ fn write_admitted(paths: &NodePaths, record: &AdmittedEndpoint) -> Result<(), No
     std::fs::rename(&tmp, &path).map_err(NodeError::io(&path))
 }
 
-fn sha256_file(path: &Path) -> Result<String, NodeError> {
-    let bytes = std::fs::read(path).map_err(NodeError::io(path))?;
-    Ok(hex::encode(Sha256::digest(bytes)))
-}
-
 /// Reads and verifies the classifier of the artifact a live generation was applied from: the
 /// manifest must still be the one applied, and the classifier must match its digest.
 pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeError> {
     let dir = &record.artifact_dir;
-    let manifest_digest = sha256_file(&dir.join("manifest.json"))?;
-    if !record.artifact_digest.ends_with(&manifest_digest) {
+    let manifest_path = dir.join("manifest.json");
+    let manifest = std::fs::read(&manifest_path).map_err(NodeError::io(&manifest_path))?;
+    if record.artifact_digest != sha256(&manifest) {
         return Err(refuse(format!(
             "needs a rebuild: the artifact in {} changed since {} was applied from it; re-apply it first",
             dir.display(),
@@ -176,7 +181,7 @@ pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeErro
     let path = dir.join(relative);
     let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
     let expected = record.manifest.file_digests.get(relative);
-    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    let actual = sha256(&bytes);
     if expected != Some(&actual) {
         return Err(NodeError::Artifact {
             dir: dir.clone(),
@@ -335,8 +340,15 @@ fn open(
     generation: u64,
     map: &str,
 ) -> Result<MapHandle, NodeError> {
-    MapHandle::from_pinned_path(paths.map(endpoint, generation, map))
-        .map_err(NodeError::kernel(endpoint, format!("opening pinned {map}")))
+    open_pinned(endpoint, map, &paths.map(endpoint, generation, map))
+}
+
+/// The identity an ipcache value maps to.
+fn ipcache_identity(value: &[u8]) -> Option<u32> {
+    value
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes)
 }
 
 /// Live records of every installed endpoint (refuses when one is not cleanly attached).
@@ -360,57 +372,32 @@ fn classifiers(records: &[GenerationRecord]) -> Result<BTreeMap<PathBuf, Classif
     Ok(out)
 }
 
-/// One map update written so far (for rollback).
-struct Written {
-    map: PathBuf,
-    key: Vec<u8>,
-    previous: Option<Vec<u8>>,
-}
-
-fn rollback(written: &[Written]) {
-    for w in written.iter().rev() {
-        if let Ok(map) = MapHandle::from_pinned_path(&w.map) {
-            let _ = match &w.previous {
-                Some(value) => map.update(&w.key, value, MapFlags::ANY),
-                None => map.delete(&w.key),
-            };
-        }
-    }
-}
-
+/// Writes `value` under `key` into `map_name` of an endpoint's generation, journalled.
 fn put(
+    journal: &mut Journal,
     paths: &NodePaths,
-    endpoint: &str,
-    generation: u64,
+    plan: &EndpointPlan,
     map_name: &str,
     key: Vec<u8>,
     value: &[u8],
-    written: &mut Vec<Written>,
 ) -> Result<(), NodeError> {
-    let map = open(paths, endpoint, generation, map_name)?;
-    let previous = map.lookup(&key, MapFlags::ANY).ok().flatten();
-    map.update(&key, value, MapFlags::ANY)
-        .map_err(NodeError::kernel(endpoint, format!("writing {map_name}")))?;
-    written.push(Written {
-        map: paths.map(endpoint, generation, map_name),
-        key,
-        previous,
-    });
-    Ok(())
+    let path = paths.map(&plan.endpoint, plan.generation, map_name);
+    journal.put(&plan.endpoint, map_name, &path, key, value)
 }
 
-/// Admits an endpoint: computes everything first, then writes class entries and ipcache
-/// entries into every installed endpoint's live maps. Nothing is changed on refusal.
+/// Admits an endpoint: checks its input ([`endpoint_input`]) and computes everything first,
+/// then writes class entries and ipcache entries into every installed endpoint's live maps.
+/// Nothing is changed on refusal.
 pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint, NodeError> {
-    let (namespace, _) = request.name.split_once('/').ok_or_else(|| {
-        refuse(format!(
-            "--name expects NAMESPACE/NAME, got {:?}",
-            request.name
-        ))
-    })?;
-    if request.ips.is_empty() {
-        return Err(refuse("endpoint add needs at least one --ip"));
+    let namespace = endpoint_input::check_name(&request.name)?;
+    endpoint_input::check_labels(LabelKind::Pod, &request.labels)?;
+    if let Some(labels) = &request.namespace_labels {
+        endpoint_input::check_labels(LabelKind::Namespace, labels)?;
     }
+    if let Some(account) = &request.service_account {
+        endpoint_input::check_service_account(account)?;
+    }
+    endpoint_input::check_ips(&request.ips)?;
     let others: Vec<AdmittedEndpoint> = admitted(paths)?
         .into_iter()
         .filter(|a| a.name != request.name)
@@ -477,11 +464,9 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
     for plan in &plans {
         let ipcache = open(paths, &plan.endpoint, plan.generation, map_names::IPCACHE)?;
         for ip in &request.ips {
-            if let Some(value) = ipcache.lookup(&host_key(ip), MapFlags::ANY).ok().flatten() {
-                let owner = value
-                    .get(..4)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u32::from_ne_bytes);
+            let key = host_key(ip);
+            if let Some(value) = lookup(&ipcache, &plan.endpoint, map_names::IPCACHE, &key)? {
+                let owner = ipcache_identity(&value);
                 if owner != Some(id) {
                     return Err(refuse(format!(
                         "{ip} already belongs to identity {} in the ipcache of {}",
@@ -493,19 +478,18 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
         }
     }
 
-    let mut written = Vec::new();
+    let mut journal = Journal::default();
     let result = (|| -> Result<(), NodeError> {
         for plan in &plans {
             for w in &plan.classes {
                 match *w {
                     ClassWrite::Class { direction, class } => put(
+                        &mut journal,
                         paths,
-                        &plan.endpoint,
-                        plan.generation,
+                        plan,
                         map_names::CLASS,
                         class_key(id, direction),
                         &ClassValue { class_id: class }.encode(),
-                        &mut written,
                     )?,
                     ClassWrite::CopyFunctions {
                         direction,
@@ -515,18 +499,18 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
                             open(paths, &plan.endpoint, plan.generation, map_names::PORTFN)?;
                         for protocol in FUNCTION_PROTOCOLS {
                             let key = identity_function_key(template, direction, protocol);
-                            let Some(value) = portfn.lookup(&key, MapFlags::ANY).ok().flatten()
+                            let Some(value) =
+                                lookup(&portfn, &plan.endpoint, map_names::PORTFN, &key)?
                             else {
                                 continue;
                             };
                             put(
+                                &mut journal,
                                 paths,
-                                &plan.endpoint,
-                                plan.generation,
+                                plan,
                                 map_names::PORTFN,
                                 identity_function_key(id, direction, protocol),
                                 &value,
-                                &mut written,
                             )?;
                         }
                     }
@@ -541,13 +525,12 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
         for plan in &plans {
             for ip in &request.ips {
                 put(
+                    &mut journal,
                     paths,
-                    &plan.endpoint,
-                    plan.generation,
+                    plan,
                     map_names::IPCACHE,
                     host_key(ip),
                     &value,
-                    &mut written,
                 )?;
             }
         }
@@ -561,8 +544,13 @@ pub fn add(paths: &NodePaths, request: &AdmitRequest) -> Result<AdmittedEndpoint
         artifact_digest,
     };
     if let Err(e) = result.and_then(|()| write_admitted(paths, &record)) {
-        rollback(&written);
-        return Err(e);
+        return Err(journal.roll_back(
+            e,
+            &format!(
+                "{} (admissions then show as stale; add them again)",
+                reapply_command(paths, &records)
+            ),
+        ));
     }
     Ok(record)
 }
@@ -587,54 +575,60 @@ pub fn remove(paths: &NodePaths, name: &str) -> Result<AdmittedEndpoint, NodeErr
     let shared = all
         .iter()
         .any(|a| a.name != record.name && a.identity == record.identity);
-    for live in &records {
-        let ipcache = open(paths, &live.endpoint, live.generation, map_names::IPCACHE)?;
-        for ip in &record.ips {
-            let key = host_key(ip);
-            let ours = ipcache
-                .lookup(&key, MapFlags::ANY)
-                .ok()
-                .flatten()
-                .and_then(|v| {
-                    v.get(..4)
-                        .and_then(|b| b.try_into().ok())
-                        .map(u32::from_ne_bytes)
-                })
-                == Some(record.identity);
-            if ours {
-                ipcache.delete(&key).map_err(NodeError::kernel(
-                    &live.endpoint,
-                    "deleting from pc_ipcache",
-                ))?;
-            }
+    remove_entries(paths, &records, &record, !build_has_identity && !shared).map_err(|e| {
+        NodeError::Incomplete {
+            cause: Box::new(e),
+            advice: format!(
+                "the removal of {name} stopped part-way (some of its entries may still be in the live maps; its record is kept): fix the cause and run `policy-loader endpoint remove --name {name}` again"
+            ),
         }
-    }
-    if !build_has_identity && !shared {
-        for live in &records {
-            let classes = open(paths, &live.endpoint, live.generation, map_names::CLASS)?;
-            let portfn = open(paths, &live.endpoint, live.generation, map_names::PORTFN)?;
-            for direction in [Direction::Ingress, Direction::Egress] {
-                let key = class_key(record.identity, direction);
-                if classes.lookup(&key, MapFlags::ANY).ok().flatten().is_some() {
-                    classes
-                        .delete(&key)
-                        .map_err(NodeError::kernel(&live.endpoint, "deleting from pc_class"))?;
-                }
-                for protocol in FUNCTION_PROTOCOLS {
-                    let key = identity_function_key(record.identity, direction, protocol);
-                    if portfn.lookup(&key, MapFlags::ANY).ok().flatten().is_some() {
-                        portfn.delete(&key).map_err(NodeError::kernel(
-                            &live.endpoint,
-                            "deleting from pc_portfn",
-                        ))?;
-                    }
-                }
-            }
-        }
-    }
+    })?;
     let path = admitted_path(paths, name);
     std::fs::remove_file(&path).map_err(NodeError::io(&path))?;
     Ok(record)
+}
+
+/// Deletes the admitted endpoint's ipcache entries from every installed endpoint, then (when
+/// `identity_too`) its identity's class entries and identity-keyed functions. Stops at the first
+/// kernel error.
+fn remove_entries(
+    paths: &NodePaths,
+    records: &[GenerationRecord],
+    record: &AdmittedEndpoint,
+    identity_too: bool,
+) -> Result<(), NodeError> {
+    for live in records {
+        let endpoint = live.endpoint.as_str();
+        let ipcache = open(paths, endpoint, live.generation, map_names::IPCACHE)?;
+        for ip in &record.ips {
+            let key = host_key(ip);
+            let value = lookup(&ipcache, endpoint, map_names::IPCACHE, &key)?;
+            if value.as_deref().and_then(ipcache_identity) == Some(record.identity) {
+                delete_if_present(&ipcache, endpoint, map_names::IPCACHE, &key)?;
+            }
+        }
+    }
+    if !identity_too {
+        return Ok(());
+    }
+    for live in records {
+        let endpoint = live.endpoint.as_str();
+        let classes = open(paths, endpoint, live.generation, map_names::CLASS)?;
+        let portfn = open(paths, endpoint, live.generation, map_names::PORTFN)?;
+        for direction in [Direction::Ingress, Direction::Egress] {
+            delete_if_present(
+                &classes,
+                endpoint,
+                map_names::CLASS,
+                &class_key(record.identity, direction),
+            )?;
+            for protocol in FUNCTION_PROTOCOLS {
+                let key = identity_function_key(record.identity, direction, protocol);
+                delete_if_present(&portfn, endpoint, map_names::PORTFN, &key)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether an admission still matches the installed artifact (an `apply` since replaced the
@@ -659,17 +653,24 @@ pub fn live_map_entries(
     map_name: &str,
 ) -> Result<Vec<MapRecord>, NodeError> {
     let record = live_record(paths, endpoint)?;
-    let mut out = map_records(&open(paths, endpoint, record.generation, map_name)?);
+    let map = open(paths, endpoint, record.generation, map_name)?;
+    let mut out = map_records(&map, endpoint, map_name)?;
     out.sort();
     Ok(out)
 }
 
-/// Every (key, value) of a live map (entries deleted between listing and lookup are skipped).
-pub fn map_records(map: &MapHandle) -> Vec<MapRecord> {
-    map.keys()
-        .filter_map(|key| {
-            let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
-            Some((key, value))
-        })
-        .collect()
+/// Every (key, value) of the live map `map_name` of `endpoint` (entries deleted between listing
+/// and lookup are skipped; any other failed lookup is an error).
+pub fn map_records(
+    map: &MapHandle,
+    endpoint: &str,
+    map_name: &str,
+) -> Result<Vec<MapRecord>, NodeError> {
+    let mut out = Vec::new();
+    for key in map.keys() {
+        if let Some(value) = lookup(map, endpoint, map_name, &key)? {
+            out.push((key, value));
+        }
+    }
+    Ok(out)
 }

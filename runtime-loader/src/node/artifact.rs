@@ -1,8 +1,9 @@
 //! Reading and verifying a `policyc build` artifact: `manifest.json` (format and layout
-//! version), the sha256 of every object and image file against the manifest's
-//! `file_digests`, the datapath object against the one this loader embeds, and the per-endpoint
-//! images and object (the template's, or the endpoint's own `--specialize` object in format 2).
-//! Nothing is loaded into the kernel here.
+//! version), the sha256 of EVERY file against the manifest's `file_digests` (see
+//! [`super::verified_files`]: read once, before anything is installed, and the verified bytes
+//! are the ones installed), the datapath and DNS objects against the ones this loader embeds,
+//! and the per-endpoint images (DNS images included) and object (the template's, or the
+//! endpoint's own `--specialize` object in format 2). Nothing is loaded into the kernel here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,11 +11,12 @@ use std::path::{Path, PathBuf};
 use policyc_backends::layout::{Verdict, LAYOUT_VERSION};
 use policyc_backends::{
     decode_overflow, decode_port_function, EndpointImages, ImageFile, MapImage, DATAPATH_OBJECT,
+    DNS_OBJECT,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::error::NodeError;
+use super::verified_files::{sha256, VerifiedFiles};
 
 /// Newest artifact format version this loader installs.
 pub const SUPPORTED_FORMAT_VERSION: u32 = 2;
@@ -192,6 +194,8 @@ pub struct Artifact {
     pub manifest: Manifest,
     /// `sha256:<hex>` of `manifest.json` (which pins every other file by digest).
     pub digest: String,
+    /// Every file of the manifest's `file_digests`, as read and verified by [`Artifact::open`].
+    files: VerifiedFiles,
 }
 
 /// The images of one endpoint, read from the artifact.
@@ -206,10 +210,8 @@ pub struct EndpointInstall {
     /// The ELF object to load: the embedded template, or the endpoint's generated object
     /// (its sha256 checked against the manifest when read).
     pub object: Vec<u8>,
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    /// The endpoint's DNS map images (empty without `rules.dns`).
+    pub dns_images: Vec<MapImage>,
 }
 
 impl Artifact {
@@ -220,7 +222,8 @@ impl Artifact {
         }
     }
 
-    /// Reads `manifest.json` and verifies versions and every file digest.
+    /// Reads `manifest.json` and verifies versions and every file digest (every file is read
+    /// here, and only here).
     pub fn open(dir: &Path) -> Result<Artifact, NodeError> {
         let manifest_path = dir.join("manifest.json");
         let bytes = std::fs::read(&manifest_path).map_err(NodeError::io(&manifest_path))?;
@@ -229,16 +232,20 @@ impl Artifact {
                 path: manifest_path.clone(),
                 source,
             })?;
-        let artifact = Artifact {
+        let mut artifact = Artifact {
             dir: dir.to_path_buf(),
             manifest,
             digest: sha256(&bytes),
+            files: VerifiedFiles::default(),
         };
-        artifact.verify()?;
+        artifact.verify_versions()?;
+        artifact.files = VerifiedFiles::read(dir, &artifact.manifest)
+            .map_err(|problem| artifact.problem(problem))?;
+        artifact.verify_objects()?;
         Ok(artifact)
     }
 
-    fn verify(&self) -> Result<(), NodeError> {
+    fn verify_versions(&self) -> Result<(), NodeError> {
         let m = &self.manifest;
         if !SUPPORTED_FORMAT_VERSIONS.contains(&m.format_version) {
             return Err(self.problem(format!(
@@ -260,27 +267,13 @@ impl Artifact {
                 m.layout_version
             )));
         }
-        let mut required: Vec<&str> = vec![&m.object, &m.ipcache];
-        for e in &m.endpoints {
-            required.push(&e.config);
-            required.push(self.object_of(e));
-            required.extend(e.maps.values().map(String::as_str));
-            required.extend(e.decision_maps.values().map(String::as_str));
-        }
-        for relative in required {
-            let expected = m
-                .file_digests
-                .get(relative)
-                .ok_or_else(|| self.problem(format!("manifest has no digest for {relative}")))?;
-            let path = self.dir.join(relative);
-            let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
-            let actual = sha256(&bytes);
-            if &actual != expected {
-                return Err(self.problem(format!(
-                    "{relative} has digest {actual}, the manifest says {expected} (modified or corrupt)"
-                )));
-            }
-        }
+        Ok(())
+    }
+
+    /// The template objects are the datapath object this loader embeds, and so is the DNS
+    /// object when an endpoint has `rules.dns` (its digests were checked against the files).
+    fn verify_objects(&self) -> Result<(), NodeError> {
+        let m = &self.manifest;
         let template_objects = std::iter::once(m.object.as_str()).chain(
             m.endpoints
                 .iter()
@@ -295,6 +288,22 @@ impl Artifact {
                 )));
             }
         }
+        let Some(e) = m.endpoints.iter().find(|e| e.dns.is_some()) else {
+            return Ok(());
+        };
+        let dns = m.dns.as_ref().ok_or_else(|| {
+            self.problem(format!(
+                "endpoint {} has DNS tables but the manifest names no DNS object",
+                e.name
+            ))
+        })?;
+        if m.file_digests.get(&dns.object) != Some(&sha256(DNS_OBJECT)) {
+            return Err(self.problem(format!(
+                "{} is not the DNS object of this policy-loader ({}); use the loader of the same release",
+                dns.object,
+                sha256(DNS_OBJECT)
+            )));
+        }
         Ok(())
     }
 
@@ -303,28 +312,35 @@ impl Artifact {
         e.object.as_deref().unwrap_or(&self.manifest.object)
     }
 
-    /// The object bytes of endpoint `e`: the embedded template, or its specialized object read
-    /// from the artifact and checked against the manifest's digest.
+    /// The verified bytes of `relative`.
+    fn file(&self, relative: &str) -> Result<&[u8], NodeError> {
+        self.files
+            .get(relative)
+            .ok_or_else(|| self.problem(format!("manifest has no digest for {relative}")))
+    }
+
+    /// The object bytes of endpoint `e`: the embedded template, or its specialized object as
+    /// verified.
     fn read_object(&self, e: &ManifestEndpoint) -> Result<Vec<u8>, NodeError> {
         if !e.specialized {
             return Ok(DATAPATH_OBJECT.to_vec());
         }
-        let relative = self.object_of(e);
-        let path = self.dir.join(relative);
-        let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
-        let expected = self.manifest.file_digests.get(relative);
-        if expected != Some(&sha256(&bytes)) {
-            return Err(self.problem(format!(
-                "{relative} has digest {}, the manifest says {} (modified or corrupt)",
-                sha256(&bytes),
-                expected.map_or("nothing", String::as_str)
-            )));
-        }
-        Ok(bytes)
+        self.file(self.object_of(e)).map(<[u8]>::to_vec)
     }
 
-    fn read_image(&self, relative: &str) -> Result<ImageFile, NodeError> {
-        ImageFile::read(&self.dir.join(relative)).map_err(|e| self.problem(e.to_string()))
+    /// A map image file as verified, decoded; errors name the file.
+    pub fn read_image(&self, relative: &str) -> Result<ImageFile, NodeError> {
+        ImageFile::from_bytes(self.file(relative)?)
+            .map_err(|e| self.problem(format!("{relative}: {e}")))
+    }
+
+    /// The maps of every image file in `files` (map name → relative path).
+    fn read_maps(&self, files: &BTreeMap<String, String>) -> Result<Vec<MapImage>, NodeError> {
+        let mut maps = Vec::new();
+        for relative in files.values() {
+            maps.extend(self.read_image(relative)?.maps);
+        }
+        Ok(maps)
     }
 
     /// A specialized endpoint's decision images (`pc_portfn`, `pc_intervals` as the template
@@ -334,11 +350,7 @@ impl Artifact {
             .manifest
             .endpoint(name)
             .ok_or_else(|| NodeError::UnknownEndpoint(name.to_owned()))?;
-        let mut maps = Vec::new();
-        for relative in endpoint.decision_maps.values() {
-            maps.extend(self.read_image(relative)?.maps);
-        }
-        Ok(maps)
+        self.read_maps(&endpoint.decision_maps)
     }
 
     /// The images of endpoint `name`.
@@ -352,10 +364,11 @@ impl Artifact {
             .read_image(&endpoint.config)?
             .config
             .ok_or_else(|| self.problem(format!("{} has no config", endpoint.config)))?;
-        let mut maps = Vec::new();
-        for relative in endpoint.maps.values() {
-            maps.extend(self.read_image(relative)?.maps);
-        }
+        let maps = self.read_maps(&endpoint.maps)?;
+        let dns_images = match &endpoint.dns {
+            Some(dns) => self.read_maps(&dns.maps)?,
+            None => Vec::new(),
+        };
         let ipcache = self
             .read_image(&self.manifest.ipcache)?
             .maps
@@ -368,6 +381,7 @@ impl Artifact {
             images: EndpointImages { config, maps },
             ipcache,
             object,
+            dns_images,
         })
     }
 }

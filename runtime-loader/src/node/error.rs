@@ -38,6 +38,17 @@ pub enum NodeError {
     /// `endpoint add|remove` refused (nothing was changed).
     #[error("{0}")]
     Admission(String),
+    /// `endpoint add` input that Kubernetes or Cilium would not accept (nothing was changed).
+    #[error(transparent)]
+    Input(#[from] super::endpoint_input::InputError),
+    /// A command that reads installed endpoints found none.
+    #[error("no endpoints installed under {pin_root}: {what}; run `policy-loader apply` first")]
+    NothingInstalled {
+        /// `<bpffs>/policyc`.
+        pin_root: PathBuf,
+        /// What there is nothing of.
+        what: &'static str,
+    },
     /// An endpoint named on the command line is not in the artifact or not installed.
     #[error("unknown endpoint {0}")]
     UnknownEndpoint(String),
@@ -104,6 +115,30 @@ pub enum NodeError {
         /// What failed.
         #[source]
         source: Box<NodeError>,
+    },
+    /// A change of live maps failed and could not be undone completely: the maps may hold
+    /// part of it.
+    #[error(
+        "{cause}\nROLLBACK FAILED: {} change(s) could not be undone, so the live maps may be MIXED (part of this change is still in them):\n  {}\nto rewrite every map from the artifact's images, run: {repair}",
+        failures.len(),
+        failures.join("\n  ")
+    )]
+    RollbackFailed {
+        /// What stopped the change.
+        cause: Box<NodeError>,
+        /// Each change that could not be undone, and why.
+        failures: Vec<String>,
+        /// The command that restores the maps.
+        repair: String,
+    },
+    /// A change of live maps stopped part-way (nothing to roll back to; `advice` says how to
+    /// finish it).
+    #[error("{cause}\n{advice}")]
+    Incomplete {
+        /// What stopped it.
+        cause: Box<NodeError>,
+        /// What state it left and what to run.
+        advice: String,
     },
     /// A test hook asked the apply to fail at a step.
     #[error("test hook: apply failed on purpose at step {0}")]

@@ -135,7 +135,9 @@ fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> D
 }
 
 /// Reads events until `count` were seen, or (without `follow`) the rings are drained, or
-/// `timeout` passes. Each is handed to `sink` as it arrives.
+/// `timeout` passes. Each is handed to `sink` as it arrives. The rings read are those of the
+/// endpoints installed when it starts; with none installed it is an error
+/// ([`NodeError::NothingInstalled`]), with or without `follow`.
 pub fn read_events(
     paths: &NodePaths,
     count: Option<usize>,
@@ -144,6 +146,12 @@ pub fn read_events(
     mut sink: impl FnMut(&DecodedEvent),
 ) -> Result<usize, NodeError> {
     let endpoints = paths.installed_endpoints()?;
+    if endpoints.is_empty() {
+        return Err(NodeError::NothingInstalled {
+            pin_root: paths.pin_root.clone(),
+            what: "no event ring to read",
+        });
+    }
     let mut rings = Vec::new();
     for endpoint in &endpoints {
         let manifest = live_record(paths, endpoint).ok().map(|r| r.manifest);

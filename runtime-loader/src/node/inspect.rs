@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use libbpf_rs::{MapCore, MapHandle};
 use policyc_backends::layout::{map_names, Direction, PortfnKind, Verdict};
 use policyc_backends::{decode_overflow, decode_port_function};
 use serde::Serialize;
@@ -327,8 +327,16 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
         decision_records(&record, endpoint)?
     } else {
         (
-            map_records(&open_map(paths, endpoint, g, map_names::PORTFN)?),
-            map_records(&open_map(paths, endpoint, g, map_names::INTERVALS)?),
+            map_records(
+                &open_map(paths, endpoint, g, map_names::PORTFN)?,
+                endpoint,
+                map_names::PORTFN,
+            )?,
+            map_records(
+                &open_map(paths, endpoint, g, map_names::INTERVALS)?,
+                endpoint,
+                map_names::INTERVALS,
+            )?,
         )
     };
 
@@ -342,7 +350,7 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
             if k.direction != direction.code() {
                 continue;
             }
-            let value = classes.lookup(&key, MapFlags::ANY).ok().flatten();
+            let value = super::map_ops::lookup(&classes, endpoint, map_names::CLASS, &key)?;
             let Some(class_id) = value.as_deref().and_then(decode_class_value) else {
                 continue;
             };

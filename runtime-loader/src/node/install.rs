@@ -265,7 +265,7 @@ pub fn apply(
     for install in &installs {
         let name = install.endpoint.name.clone();
         let outcome = attach_point(install, options).and_then(|attach| {
-            super::dns::check_endpoint_dns(artifact, install, &attach)?;
+            super::dns::check_endpoint_dns(install, &attach)?;
             let l7_fallback =
                 options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
             install_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns)
@@ -591,7 +591,7 @@ pub fn install_endpoint(
             manifest: artifact.manifest.clone(),
         })?;
         if matches!(attach, AttachPoint::Tcx { .. }) {
-            stage_generation(paths, artifact, install, generation, dns)?;
+            stage_generation(paths, install, generation, dns)?;
         }
         hook::at(steps::PINNED)?;
         switch_to(paths, name, &starting, generation, &attach)?;

@@ -1,8 +1,11 @@
-//! Shared fixtures of the kernel tests: the kernel gate and hand-made endpoint tables.
+//! Shared fixtures of the kernel tests: the kernel gate, hand-made endpoint tables and a
+//! private bpffs mount.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
 
 use libbpf_rs::btf::HasSize;
 
@@ -200,4 +203,31 @@ pub fn btf_struct(object: &[u8], name: &str) -> (usize, BTreeMap<String, usize>)
         fields.insert(field, offset as usize / 8);
     }
     (s.size(), fields)
+}
+
+/// A private bpffs mount (root), unmounted and removed on drop.
+pub struct Bpffs(pub PathBuf);
+
+impl Bpffs {
+    /// Mounts a fresh bpffs instance for test `test` of suite `suite`.
+    pub fn mount(suite: &str, test: &str) -> Bpffs {
+        let dir =
+            std::env::temp_dir().join(format!("policyc-{suite}-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let mounted = Command::new("mount")
+            .args(["-t", "bpf", "bpf"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        let guard = Bpffs(dir);
+        assert!(mounted, "mounting a private bpffs (needs root)");
+        guard
+    }
+}
+
+impl Drop for Bpffs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -36,8 +36,10 @@
 //! dispatcher pairs after the flip (no link update that could find a severed link).
 //!
 //! Fail closed: an endpoint with `rules.dns` that cannot get its DNS programs (cgroup_skb
-//! attach, a DNS port other than 53, a DNS object this loader does not embed) is refused before
-//! anything is installed ([`check_endpoint_dns`]).
+//! attach, a DNS port other than 53) is refused before anything of it is installed
+//! ([`check_endpoint_dns`]); a DNS object this loader does not embed, or a DNS image that does
+//! not match its digest, refuses the whole artifact before anything is installed
+//! (`Artifact::open`).
 
 use std::os::fd::AsFd;
 
@@ -45,15 +47,14 @@ use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
 use policyc_backends::dns::map_names;
 use policyc_backends::layout::map_names as layout_maps;
 use policyc_backends::layout::Direction;
-use policyc_backends::{ImageFile, MapImage, DNS_OBJECT};
-use sha2::{Digest, Sha256};
+use policyc_backends::MapImage;
 
 use super::dispatch::{pass_pin, DnsDispatcher};
 use super::learned::{ensure_learned_map, reuse_learned_map, DEFAULT_LEARNED_MAX};
 use super::manifest::ManifestDns;
 use super::paths::{self, DNS_HOOKS, SHARED_DNS_MAPS};
 use crate::dns::DnsInstance;
-use crate::node::artifact::{Artifact, EndpointInstall};
+use crate::node::artifact::EndpointInstall;
 use crate::node::error::NodeError;
 use crate::node::pins::{AttachPoint, NodePaths, DIRECTIONS};
 use crate::node::shared_maps::{pin_map, reuse_if_pinned};
@@ -86,10 +87,6 @@ fn state(endpoint: &str, problem: impl Into<String>) -> NodeError {
     }
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
 /// The endpoint's DNS section, if it has `rules.dns`.
 pub fn endpoint_dns(install: &EndpointInstall) -> Option<&ManifestDns> {
     install.endpoint.dns.as_ref()
@@ -107,9 +104,9 @@ pub fn l7_fully_in_kernel(install: &EndpointInstall) -> bool {
     !dns.is_empty() && install.l7_rule_ids().iter().all(|id| dns.contains(id))
 }
 
-/// Refuses, before anything is installed, an endpoint whose DNS rules cannot be enforced.
+/// Refuses an endpoint whose DNS rules cannot be enforced where it is attached (that the DNS
+/// object and images are this loader's and intact, `Artifact::open` checked).
 pub fn check_endpoint_dns(
-    artifact: &Artifact,
     install: &EndpointInstall,
     attach: &AttachPoint,
 ) -> Result<(), NodeError> {
@@ -129,55 +126,7 @@ pub fn check_endpoint_dns(
             format!("a rules.dns rule names port {port}: the in-kernel DNS policy judges port 53 only (refused: its questions would pass unjudged)"),
         ));
     }
-    let node = artifact.manifest.dns.as_ref().ok_or_else(|| {
-        state(
-            name,
-            "the manifest has endpoint DNS tables but no DNS object",
-        )
-    })?;
-    let expected = artifact
-        .manifest
-        .file_digests
-        .get(&node.object)
-        .cloned()
-        .unwrap_or_default();
-    if expected != sha256(DNS_OBJECT) {
-        return Err(state(
-            name,
-            format!(
-                "{} is not the DNS object of this policy-loader ({}); use the loader of the same release",
-                node.object,
-                sha256(DNS_OBJECT)
-            ),
-        ));
-    }
-    read_images(artifact, name, dns).map(|_| ())
-}
-
-/// The endpoint's DNS map images, each file checked against the manifest's digest.
-fn read_images(
-    artifact: &Artifact,
-    name: &str,
-    dns: &ManifestDns,
-) -> Result<Vec<MapImage>, NodeError> {
-    let mut images = Vec::new();
-    for relative in dns.maps.values() {
-        let path = artifact.dir.join(relative);
-        let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
-        let expected = artifact.manifest.file_digests.get(relative);
-        if expected != Some(&sha256(&bytes)) {
-            return Err(NodeError::Artifact {
-                dir: artifact.dir.clone(),
-                problem: format!("{relative} does not match its manifest digest ({name})"),
-            });
-        }
-        let image = ImageFile::read(&path).map_err(|e| NodeError::Artifact {
-            dir: artifact.dir.clone(),
-            problem: format!("{relative}: {e}"),
-        })?;
-        images.extend(image.maps);
-    }
-    Ok(images)
+    Ok(())
 }
 
 /// Writes the node's settings into the config image: `min_ttl_s` and `redirect_peer`.
@@ -288,16 +237,15 @@ pub fn remove_legacy_links(paths: &NodePaths, name: &str) -> Result<(), NodeErro
 /// Call [`check_endpoint_dns`] first.
 pub fn stage_generation(
     paths: &NodePaths,
-    artifact: &Artifact,
     install: &EndpointInstall,
     generation: u64,
     options: &DnsOptions,
 ) -> Result<Option<[u32; 2]>, NodeError> {
     let name = install.endpoint.name.as_str();
-    let Some(dns) = endpoint_dns(install) else {
+    if endpoint_dns(install).is_none() {
         return Ok(None);
-    };
-    let mut images = read_images(artifact, name, dns)?;
+    }
+    let mut images = install.dns_images.clone();
     apply_options(&mut images, options);
     ensure_learned_map(paths, options.learned_max)?;
     let dns_dir = paths::dns_dir(paths, name);
