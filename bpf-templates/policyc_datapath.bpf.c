@@ -798,6 +798,40 @@ static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, 
 	apply_verdict(d);
 }
 
+/* Whether the packet's source is one of the endpoint's own addresses (Cilium's
+ * is_valid_lxc_src_ip in bpf_lxc.c): a pod must not borrow another pod's identity, the node's
+ * (host, passed by allow_localhost), or the DNS server's address. */
+static __always_inline int source_is_own(const struct flow *f)
+{
+	__u64 s0, s1;
+	int i;
+
+	__builtin_memcpy(&s0, f->src, 8);
+	__builtin_memcpy(&s1, f->src + 8, 8);
+#pragma unroll
+	for (i = 0; i < POLICYC_MAX_SOURCE_ADDRS; i++) {
+		const volatile __u64 *own = (const volatile __u64 *)policyc_config.source_addrs[i];
+
+		if (policyc_config.source_families[i] == f->family && own[0] == s0 && own[1] == s1)
+			return 1;
+	}
+	return 0;
+}
+
+/* Neighbor discovery (ICMPv6 133..137) from a link-local or the unspecified source: how IPv6
+ * finds its neighbours before (and besides) the pod's own addresses; judged by the NDP rule. */
+static __always_inline int ndp_from_link_local(const struct flow *f)
+{
+	__u64 s0, s1;
+
+	if (f->family != POLICYC_FAMILY_IPV6 || f->protocol != PROTO_ICMPV6 || f->later_fragment ||
+	    f->policy_port < 133 || f->policy_port > 137)
+		return 0;
+	__builtin_memcpy(&s0, f->src, 8);
+	__builtin_memcpy(&s1, f->src + 8, 8);
+	return (f->src[0] == 0xfe && (f->src[1] & 0xc0) == 0x80) || (s0 == 0 && s1 == 0);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 {
 	struct flow f = {};
@@ -811,6 +845,10 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	if (status != PARSE_OK) {
 		d.action = POLICYC_ACTION_DROP;
 		d.reason = status == PARSE_UNKNOWN_L3 ? POLICYC_REASON_UNKNOWN_L3 : POLICYC_REASON_MALFORMED;
+	} else if (dir == POLICYC_DIR_EGRESS && !source_is_own(&f) && !ndp_from_link_local(&f)) {
+		/* Before conntrack and policy: a forged source creates no entry, borrows no verdict. */
+		d.action = POLICYC_ACTION_DROP;
+		d.reason = POLICYC_REASON_SOURCE_INVALID;
 	} else {
 		decide(skb, &f, dir, &d);
 		if (d.action == POLICYC_ACTION_PASS) {

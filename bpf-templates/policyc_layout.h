@@ -11,7 +11,7 @@
 #include <linux/types.h>
 
 /* Bump when any structure, map or constant below changes meaning. */
-#define POLICYC_LAYOUT_VERSION 2
+#define POLICYC_LAYOUT_VERSION 3
 
 /* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
 enum policyc_direction {
@@ -56,6 +56,7 @@ enum policyc_reason {
 	POLICYC_REASON_DNS_REFUSED = 16,       /* DNS object: question denied by rules.dns */
 	POLICYC_REASON_DNS_UNJUDGEABLE = 17,   /* DNS object: TCP split/bad prefix, fragment, DoT */
 	POLICYC_REASON_ICMP_ERROR_FRAGMENTED = 18, /* a fragmented ICMP error: dropped, never related */
+	POLICYC_REASON_SOURCE_INVALID = 19,    /* egress whose source is not the endpoint's: dropped */
 };
 
 enum policyc_action {
@@ -93,6 +94,9 @@ enum policyc_portfn_kind {
 /* IPv6 extension headers walked before giving up (malformed). */
 #define POLICYC_MAX_IPV6_EXT_HEADERS 8
 
+/* Addresses of its own an endpoint may send from (struct policyc_config source_addrs). */
+#define POLICYC_MAX_SOURCE_ADDRS 4
+
 /* Per-endpoint constants in .rodata (variable name: policyc_config). */
 struct policyc_config {
 	__u32 endpoint_id;
@@ -112,6 +116,13 @@ struct policyc_config {
 	/* FQDN classes (bits of the node-wide learned map, see fqdn_learned.h) that this endpoint's
 	 * egress rules name in toFQDNs; 0 = no toFQDNs, the learned map is never consulted. */
 	__u64 fqdn_mask;
+	/* The endpoint's own addresses (IPv4 in the first 4 bytes, zero-padded): everything it sends
+	 * must come from one of them (source validation, before conntrack and policy). Entry i is
+	 * used when source_families[i] is POLICYC_FAMILY_IPV4/IPV6; with none, every egress packet
+	 * drops. */
+	__u8 source_addrs[POLICYC_MAX_SOURCE_ADDRS][16];
+	__u8 source_families[POLICYC_MAX_SOURCE_ADDRS];
+	__u32 pad2;
 };
 
 /* pc_ipcache: LPM trie. prefixlen counts bits after the prefixlen field:

@@ -31,6 +31,9 @@ pub enum BackendError {
     /// The same prefix was given two identities.
     #[error("ipcache prefix {prefix} is listed twice")]
     DuplicatePrefix { prefix: String },
+    /// An endpoint with more addresses than the datapath validates sources against.
+    #[error("the endpoint has {count} addresses; the datapath validates at most {max} sources")]
+    TooManySourceAddrs { count: usize, max: usize },
     /// More entries than a u32 index can address.
     #[error("map {map} would need {entries} entries, more than supported")]
     TooManyEntries { map: &'static str, entries: usize },

@@ -3,7 +3,7 @@
 //! `runtime-loader/tests/layout_btf.rs`; change the header first, then this file.
 
 /// `POLICYC_LAYOUT_VERSION` in the header.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// Map names (`POLICYC_MAP_*`).
 pub mod map_names {
@@ -33,6 +33,8 @@ pub const MAX_INTERVALS_PER_FUNCTION: u32 = 65_536;
 pub const INLINE_RANGES: usize = 4;
 /// `POLICYC_MAX_IPV6_EXT_HEADERS`.
 pub const MAX_IPV6_EXT_HEADERS: u32 = 8;
+/// `POLICYC_MAX_SOURCE_ADDRS`: addresses of its own an endpoint may send from.
+pub const MAX_SOURCE_ADDRS: usize = 4;
 /// Identity of the local host (`POLICYC_IDENTITY_HOST`).
 pub const IDENTITY_HOST: u32 = 1;
 /// Identity `world` (`POLICYC_IDENTITY_WORLD`).
@@ -160,6 +162,9 @@ code_enum! {
         /// A fragmented ICMP error: dropped (never related to a flow, never opening
         /// `pc_frag` for its later fragments).
         IcmpErrorFragmented = 18 => "POLICYC_REASON_ICMP_ERROR_FRAGMENTED",
+        /// An egress packet whose source is not one of the endpoint's own addresses (source
+        /// validation, before conntrack and policy).
+        SourceInvalid = 19 => "POLICYC_REASON_SOURCE_INVALID",
     }
 }
 
@@ -267,6 +272,13 @@ pub struct PolicycConfig {
     /// FQDN classes (bits of the node-wide learned map) this endpoint's egress `toFQDNs` rules
     /// name; 0 = the learned map is never consulted (see `crate::fqdn`).
     pub fqdn_mask: u64,
+    /// The endpoint's own addresses (IPv4 in the first 4 bytes); egress from any other source
+    /// drops.
+    pub source_addrs: [[u8; 16]; MAX_SOURCE_ADDRS],
+    /// [`Family`] code of each `source_addrs` entry; 0 = unused.
+    pub source_families: [u8; MAX_SOURCE_ADDRS],
+    /// Padding to the structure's 8-byte alignment.
+    pub pad2: u32,
 }
 
 impl PolicycConfig {
@@ -289,6 +301,10 @@ impl PolicycConfig {
             .u64(self.ct_lifetime_other_ns)
             .u64(self.frag_lifetime_ns)
             .u64(self.fqdn_mask);
+        for addr in &self.source_addrs {
+            w.bytes(addr);
+        }
+        w.bytes(&self.source_families).u32(self.pad2);
         w.finish()
     }
 
@@ -311,7 +327,38 @@ impl PolicycConfig {
             ct_lifetime_other_ns: r.u64()?,
             frag_lifetime_ns: r.u64()?,
             fqdn_mask: r.u64()?,
+            source_addrs: [r.take()?, r.take()?, r.take()?, r.take()?],
+            source_families: r.take()?,
+            pad2: r.u32()?,
         })
+    }
+
+    /// Sets the endpoint's own addresses (the sources its egress may use).
+    pub fn set_source_addrs(
+        &mut self,
+        addrs: &[std::net::IpAddr],
+    ) -> Result<(), crate::BackendError> {
+        if addrs.len() > MAX_SOURCE_ADDRS {
+            return Err(crate::BackendError::TooManySourceAddrs {
+                count: addrs.len(),
+                max: MAX_SOURCE_ADDRS,
+            });
+        }
+        self.source_addrs = [[0; 16]; MAX_SOURCE_ADDRS];
+        self.source_families = [0; MAX_SOURCE_ADDRS];
+        for (i, addr) in addrs.iter().enumerate() {
+            let (bytes, family) = match addr {
+                std::net::IpAddr::V4(v4) => {
+                    let mut b = [0; 16];
+                    b[..4].copy_from_slice(&v4.octets());
+                    (b, Family::Ipv4)
+                }
+                std::net::IpAddr::V6(v6) => (v6.octets(), Family::Ipv6),
+            };
+            self.source_addrs[i] = bytes;
+            self.source_families[i] = family.code();
+        }
+        Ok(())
     }
 }
 

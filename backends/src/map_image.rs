@@ -99,7 +99,11 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         frag_lifetime_ns: duration_ns(options.frag_lifetime),
         // Set by the compiler from the endpoint's toFQDNs classes (tables know no selectors).
         fqdn_mask: 0,
+        source_addrs: Default::default(),
+        source_families: Default::default(),
+        pad2: 0,
     };
+    config.set_source_addrs(&tables.source_addrs)?;
 
     let mut class_entries = Vec::new();
     let mut portfn_entries = Vec::new();
@@ -382,6 +386,7 @@ mod tests {
             ingress,
             egress: DirectionTables::not_enforced(),
             options: DatapathOptions::default(),
+            source_addrs: Vec::new(),
         }
     }
 

@@ -341,6 +341,9 @@ pub struct EndpointTables {
     pub egress: DirectionTables,
     /// Knobs.
     pub options: DatapathOptions,
+    /// The endpoint's own addresses: the only sources its egress may use (at most
+    /// [`crate::layout::MAX_SOURCE_ADDRS`]; none = every egress packet drops).
+    pub source_addrs: Vec<std::net::IpAddr>,
 }
 
 impl EndpointTables {
@@ -544,6 +547,7 @@ mod tests {
             ingress: DirectionTables::default_deny(),
             egress: DirectionTables::default_deny(),
             options: DatapathOptions::default(),
+            source_addrs: Vec::new(),
         };
         tables.egress.port_functions.insert(
             (0, 0),
@@ -566,6 +570,7 @@ mod tests {
             ingress: DirectionTables::default_deny(),
             egress: DirectionTables::not_enforced(),
             options: DatapathOptions::default(),
+            source_addrs: Vec::new(),
         };
         tables.ingress.port_functions.insert(
             (1, 6),

@@ -77,6 +77,8 @@ fn udp_tables(direction: Direction) -> (EndpointTables, Vec<IpcacheEntry>) {
         ingress,
         egress,
         options: DatapathOptions::default(),
+        // The endpoint sends from 127.0.0.1 (loopback).
+        source_addrs: vec![ip("127.0.0.1")],
     };
     let prefix = "127.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"));
     (

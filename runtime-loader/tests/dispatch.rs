@@ -41,6 +41,8 @@ fn allowing_as(port: u16, kind: AttachKind) -> DatapathInstance {
         ingress: direction.clone(),
         egress: direction,
         options: DatapathOptions::default(),
+        // The endpoint sends from 127.0.0.1 (loopback).
+        source_addrs: vec![ip("127.0.0.1")],
     };
     let prefix = "127.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"));
     let images = endpoint_images(&tables).unwrap_or_else(|e| panic!("{e}"));

@@ -81,6 +81,7 @@ fn fqdn_tables() -> (EndpointTables, Vec<IpcacheEntry>) {
         ingress: DirectionTables::default_deny(),
         egress,
         options: DatapathOptions::default(),
+        source_addrs: endpoint_addrs(),
     };
     let mut entries = ipcache();
     entries.push(IpcacheEntry {
@@ -351,6 +352,7 @@ fn verifier_images(rules: u32) -> (policyc_backends::EndpointImages, policyc_bac
         ingress: DirectionTables::default_deny(),
         egress,
         options: DatapathOptions::default(),
+        source_addrs: endpoint_addrs(),
     };
     let mut images = endpoint_images(&tables).unwrap_or_else(|e| panic!("{e}"));
     images.config.fqdn_mask = fqdn::class_mask(0..fqdn::FQDN_CLASSES);

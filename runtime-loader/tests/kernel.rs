@@ -20,5 +20,6 @@ mod image_files;
 mod layout_btf;
 mod map_ops;
 mod port_search;
+mod source_validation;
 mod verdicts;
 mod verifier;

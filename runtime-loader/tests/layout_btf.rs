@@ -49,6 +49,9 @@ fn structs_match_btf() {
             ct_lifetime_other_ns,
             frag_lifetime_ns,
             fqdn_mask,
+            source_addrs,
+            source_families,
+            pad2,
         ]
     );
     check_struct!(
@@ -274,6 +277,10 @@ fn header_defines_match_rust_constants() {
     assert_eq!(
         get("POLICYC_MAX_IPV6_EXT_HEADERS"),
         MAX_IPV6_EXT_HEADERS.to_string()
+    );
+    assert_eq!(
+        get("POLICYC_MAX_SOURCE_ADDRS"),
+        MAX_SOURCE_ADDRS.to_string()
     );
     assert_eq!(
         1u64 << SEARCH_STEPS,

@@ -96,6 +96,7 @@ fn binary_search_matches_the_reference_lookup() {
         ingress,
         egress: DirectionTables::not_enforced(),
         options: DatapathOptions::default(),
+        source_addrs: endpoint_addrs(),
     };
     tables.options.ct_lifetime_tcp = std::time::Duration::from_secs(1);
     let h = harness(&tables, &ipcache);

@@ -96,6 +96,7 @@ fn tables_with_rules(rules: u32) -> (EndpointTables, Vec<IpcacheEntry>) {
         ingress,
         egress,
         options: DatapathOptions::default(),
+        source_addrs: endpoint_addrs(),
     };
     (tables, ipcache)
 }

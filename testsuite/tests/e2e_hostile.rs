@@ -1,6 +1,7 @@
 //! A hostile pod against the loader-installed datapath, end to end with real packets crafted
 //! on raw sockets in the test's own network namespaces (issue 17): a pod allowed to talk to
-//! one peer forges ICMP errors about that live flow to carry its own data elsewhere.
+//! one peer forges ICMP errors about that live flow to carry its own data elsewhere; a pod
+//! forges another pod's source address to be judged by a third pod's ingress as that pod.
 
 use std::net::IpAddr;
 use std::process::Stdio;
@@ -192,5 +193,176 @@ fn a_forged_icmp_error_cannot_carry_data_to_a_peer_the_policy_denies() {
         count(at_world),
         0,
         "an error to a third address is not related"
+    );
+}
+
+/// Sends one TCP SYN from `src` (any address: a raw socket) to `dst:port`.
+const FORGE_SYN: &str = r#"
+import socket, struct, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def csum(data):
+    if len(data) % 2: data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+tcp = struct.pack("!HHIIBBHHH", 40123, port, 1, 0, 0x50, 0x02, 65535, 0, 0)
+pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0x4321, 0, 64, 6, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.sendto(ip + tcp, (dst, 0))
+"#;
+
+/// Counts TCP SYNs from `src` to `port` arriving within `seconds`; prints the count.
+const COUNT_SYNS: &str = r#"
+import socket, struct, sys, time
+src, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.settimeout(0.1)
+print("ready", flush=True)
+count, deadline = 0, time.time() + seconds
+while time.time() < deadline:
+    try:
+        data, (peer, _) = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    ihl = (data[0] & 0xf) * 4
+    dport = struct.unpack("!H", data[ihl + 2:ihl + 4])[0]
+    if peer == src and dport == port and data[ihl + 13] & 0x02:
+        count += 1
+print(count, flush=True)
+"#;
+
+const LAB_POLICY: &str = "apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: vault
+  namespace: lab
+spec:
+  endpointSelector:
+    matchLabels:
+      app: vault
+  ingress:
+    - fromEndpoints:
+        - matchLabels:
+            app: trusted
+      toPorts:
+        - ports:
+            - port: \"7000\"
+              protocol: TCP
+    - fromEndpoints:
+        - matchLabels:
+            app: mallory
+      toPorts:
+        - ports:
+            - port: \"7001\"
+              protocol: TCP
+";
+
+#[test]
+fn a_pod_forging_another_pods_source_is_not_judged_as_that_pod() {
+    use std::io::{BufRead, BufReader};
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
+    );
+    let (mallory, vault, trusted) = (
+        addr("198.18.5.10"),
+        addr("198.18.5.20"),
+        addr("198.18.5.30"),
+    );
+    let topology = Topology::create(&[
+        ("mallory", vec![mallory]),
+        ("vault", vec![vault]),
+        ("trusted", vec![trusted]),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let endpoint = |name: &str, short: &str, ip: IpAddr| {
+        format!(
+            "  - name: {name}\n    namespace: lab\n    labels: {{app: {name}}}\n    ips: [{ip}]\n    interface: {}\n",
+            topology.endpoint(short).interface
+        )
+    };
+    let inventory = format!(
+        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n{}{}{}",
+        endpoint("mallory", "mallory", mallory),
+        endpoint("vault", "vault", vault),
+        endpoint("trusted", "trusted", trusted)
+    );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let policies = work.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(policies.join("vault.yaml"), LAB_POLICY).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    policyc_testsuite::build_artifact(&inventory_path, vec![policies], &artifact, None);
+    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
+    loader.ok(&["apply", &artifact.to_string_lossy()]);
+
+    let syns = |from: IpAddr, port: u16| {
+        let mut child = topology
+            .in_endpoint("vault", "python3")
+            .args([
+                "-c",
+                COUNT_SYNS,
+                &from.to_string(),
+                &port.to_string(),
+                "1.5",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3: {e}"));
+        let mut reader = BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout")));
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("counter: {e}"));
+        assert_eq!(line.trim(), "ready");
+        let sent = topology
+            .in_endpoint("mallory", "python3")
+            .args([
+                "-c",
+                FORGE_SYN,
+                &from.to_string(),
+                &vault.to_string(),
+                &port.to_string(),
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("python3: {e}"));
+        assert!(
+            sent.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap_or_else(|e| panic!("{e}"));
+        let _ = child.wait();
+        rest.trim()
+            .parse::<usize>()
+            .unwrap_or_else(|e| panic!("counter printed {rest:?}: {e}"))
+    };
+    // Control: mallory's own SYN to the port the vault allows it reaches the vault.
+    let own = syns(mallory, 7001);
+    let (_, events) = loader.run_combined(&["events", "--count", "50", "--timeout", "1"]);
+    assert_eq!(
+        own, 1,
+        "mallory's own allowed SYN must arrive; events:\n{events}"
+    );
+    // The attack: the same raw socket, the source forged as `trusted`, to the port only
+    // `trusted` may use. Judged by the vault's ingress as `trusted`, it would be allowed.
+    assert_eq!(
+        syns(trusted, 7000),
+        0,
+        "a SYN forged with trusted's address got through as trusted"
+    );
+    // Reported as its own drop reason.
+    let (_, events) = loader.run_combined(&["events", "--count", "50", "--timeout", "1"]);
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("reason source_invalid") && l.contains("port 7000")),
+        "{events}"
     );
 }

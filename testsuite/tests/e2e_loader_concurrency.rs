@@ -255,21 +255,14 @@ fn a_loader_that_cannot_get_the_lock_in_time_changes_nothing() {
     let loader = Loader::on_private_bpffs(loader_binary(), &setup.topology, setup.work.path());
     let [a, b] = &setup.artifacts;
     loader.ok(&apply_args(a));
-    // Hold the lock as another loader would (flock(1) on the state directory's lock file;
-    // `-o`: flock itself holds it, not the command, so killing flock releases it).
-    let lock = Path::new(&loader.state).join("lock");
-    let mut holder = std::process::Command::new("flock")
-        .arg("-o")
-        .arg(&lock)
-        .args(["sleep", "30"])
-        .spawn()
-        .unwrap_or_else(|e| panic!("flock: {e}"));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Hold the lock as another loader would: flock on the state directory's lock file.
+    let lock = std::fs::File::open(Path::new(&loader.state).join("lock"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    lock.lock().unwrap_or_else(|e| panic!("flock: {e}"));
     let mut args = apply_args(b);
     args.extend(["--lock-timeout", "0.5"]);
     let (ok, stdout, stderr) = loader.run(&args);
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(lock);
     assert!(
         !ok,
         "an apply that cannot take the lock must fail:\n{stdout}{stderr}"

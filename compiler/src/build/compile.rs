@@ -92,7 +92,9 @@ pub fn compile(
         .map(|(index, endpoint)| {
             let endpoint_id = u32::try_from(index + 1).unwrap_or(u32::MAX);
             let resolved = resolve_endpoint(universe, rules, &endpoint.key)?;
-            let optimized = optimize_endpoint(&resolved, endpoint_id, options);
+            let mut optimized = optimize_endpoint(&resolved, endpoint_id, options);
+            // Source validation: what the endpoint sends must come from its own addresses.
+            optimized.tables.source_addrs = endpoint.ips.clone();
             let mut images =
                 endpoint_images(&optimized.tables).map_err(|source| CompileError::Backend {
                     endpoint: endpoint.key.to_string(),

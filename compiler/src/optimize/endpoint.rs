@@ -65,6 +65,8 @@ pub fn optimize_endpoint(
         ingress: ingress_layout.tables.clone(),
         egress: egress_layout.tables.clone(),
         options,
+        // The endpoint's addresses are the inventory's: the caller sets them.
+        source_addrs: Vec::new(),
     };
     OptimizedEndpoint {
         ingress,

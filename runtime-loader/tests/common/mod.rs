@@ -33,6 +33,11 @@ pub const WORLD_V6: &str = "fd99::1";
 /// The host (identity 1).
 pub const HOST_V4: &str = "10.0.0.1";
 
+/// The test endpoint's own addresses: the sources its egress may use.
+pub fn endpoint_addrs() -> Vec<IpAddr> {
+    vec![ip(ENDPOINT_V4), ip(ENDPOINT_V6)]
+}
+
 pub fn ip(s: &str) -> IpAddr {
     s.parse()
         .unwrap_or_else(|e| panic!("bad test address {s}: {e}"))
@@ -165,6 +170,7 @@ pub fn tables() -> EndpointTables {
         ingress,
         egress,
         options: DatapathOptions::default(),
+        source_addrs: endpoint_addrs(),
     }
 }
 
