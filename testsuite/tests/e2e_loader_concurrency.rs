@@ -1,7 +1,8 @@
 //! `policy-loader` under concurrent and interrupted use (issue 16, findings 1 and 2), on the
 //! host-side veths of a private topology (root): racing applies and unloads never leave an
 //! endpoint with a partial policy, and an unload killed at any of its steps leaves a state
-//! that `status` reports as unhealthy and the next apply repairs completely.
+//! that `status` reports as unhealthy and the next apply repairs completely; an apply that
+//! cannot install every endpoint it names installs none.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -409,4 +410,33 @@ fn a_dns_stage_that_no_longer_runs_after_the_main_datapath_is_unhealthy_until_ap
     assert_complete_endpoints(&setup, &loader, &racing, "apply after the reorder");
     let (ok, dns, _) = loader.run(&["dns", "status"]);
     assert!(ok && !dns.contains("NOT after"), "{dns}");
+}
+
+#[test]
+fn an_apply_that_cannot_install_every_named_endpoint_installs_none() {
+    let setup = setup();
+    let loader = Loader::on_private_bpffs(loader_binary(), &setup.topology, setup.work.path());
+    let [a, _] = &setup.artifacts;
+    // shop/worker's interface (pc-worker) does not exist in this network namespace.
+    let (ok, stdout, stderr) = loader.run(&[
+        "apply",
+        a,
+        "--l7-fallback=allow-l4",
+        "--endpoint",
+        RACING,
+        "--endpoint",
+        "shop/worker",
+    ]);
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("refusing the apply")
+            && stderr.contains("shop/worker")
+            && stderr.contains("no endpoint was installed or changed"),
+        "{stderr}"
+    );
+    assert!(
+        status(&loader).is_empty(),
+        "{RACING} was installed although the apply was refused"
+    );
+    assert_eq!(tcx_programs(&setup.topology, "front"), (0, 0));
 }

@@ -35,6 +35,14 @@ pub enum NodeError {
     /// L7 redirect verdicts without `--l7-fallback=allow-l4`.
     #[error("{0}")]
     L7Refused(String),
+    /// Endpoints that cannot be installed on this node (no interface, DNS rules on a cgroup
+    /// attachment, ...), found before any endpoint was touched.
+    #[error(
+        "refusing the apply: {} endpoint(s) cannot be installed here:\n  {}\ninstall only the others with --endpoint NS/NAME",
+        .0.len(),
+        .0.join("\n  ")
+    )]
+    EndpointsRefused(Vec<String>),
     /// `endpoint add|remove` refused (nothing was changed).
     #[error("{0}")]
     Admission(String),

@@ -246,6 +246,24 @@ pub fn apply(
             l7.join("\n  ")
         )));
     }
+    // Every endpoint's attach point and DNS placement is checked before the first one is
+    // touched: an apply never installs some endpoints and then refuses others for a reason it
+    // could have known up front (only a kernel failure can still stop it half-way).
+    let mut attach_points = Vec::new();
+    let mut refused = Vec::new();
+    for install in &installs {
+        let checked = attach_point(install, options).and_then(|attach| {
+            super::dns::check_endpoint_dns(install, &attach)?;
+            Ok(attach)
+        });
+        match checked {
+            Ok(attach) => attach_points.push(attach),
+            Err(e) => refused.push(format!("{}: {e}", install.endpoint.name)),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(NodeError::EndpointsRefused(refused));
+    }
     let mut needs = Vec::new();
     for install in &installs {
         needs.push(if options.cgroups.contains_key(&install.endpoint.name) {
@@ -262,14 +280,11 @@ pub fn apply(
     }
 
     let mut endpoints = Vec::new();
-    for install in &installs {
+    for (install, attach) in installs.iter().zip(attach_points) {
         let name = install.endpoint.name.clone();
-        let outcome = attach_point(install, options).and_then(|attach| {
-            super::dns::check_endpoint_dns(install, &attach)?;
-            let l7_fallback =
-                options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
-            install_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns)
-        });
+        let l7_fallback =
+            options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
+        let outcome = install_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns);
         endpoints.push((name, outcome));
     }
     Ok(ApplyReport {
