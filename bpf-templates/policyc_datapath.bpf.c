@@ -253,6 +253,20 @@ static __always_inline int icmp_error_may_relate(const struct flow *f, __u32 ip_
 	return ip_len <= max && same_addr(f->src, f->inner.dst) && same_addr(f->dst, f->inner.src);
 }
 
+static __always_inline int is_link_local6(const __u8 *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+static __always_inline int is_unspecified6(const __u8 *a)
+{
+	__u64 a0, a1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	return a0 == 0 && a1 == 0;
+}
+
 /* Parse L4 at l4off (bounded by end; the IP header starts at l3off) into f. */
 static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l3off, __u32 l4off, __u32 end,
 				    struct flow *f)
@@ -725,8 +739,83 @@ static __always_inline void emit_event(const struct flow *f, __u8 dir, const str
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, __u8 dir,
-				   struct decision *d)
+static __always_inline int is_own(const __u8 *addr, __u8 family)
+{
+	__u64 a0, a1;
+	int i;
+
+	__builtin_memcpy(&a0, addr, 8);
+	__builtin_memcpy(&a1, addr + 8, 8);
+#pragma unroll
+	for (i = 0; i < POLICYC_MAX_SOURCE_ADDRS; i++) {
+		const volatile __u64 *own = (const volatile __u64 *)policyc_config.source_addrs[i];
+
+		if (policyc_config.source_families[i] == family && own[0] == a0 && own[1] == a1)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int source_is_own(const struct flow *f)
+{
+	return is_own(f->src, f->family);
+}
+
+/* The largest neighbor discovery messages (ICMPv6 header + body + options): router
+ * advertisements and redirects carry prefixes / the redirected packet, the rest a link-layer
+ * address option or two. */
+#define NDP_MAX_LEN_SMALL 256
+#define NDP_MAX_LEN_LARGE 1232
+
+/* Whether an ICMPv6 133..137 message is shaped as neighbor discovery can be (RFC 4861): whole
+ * (not fragmented), right after the IPv6 header (no extension header), hop limit 255 (so it was
+ * never forwarded) and no longer than such a message is. Read from the packet here rather than
+ * kept in struct flow, so the verifier's states of every other packet stay as they were. Who
+ * may send it to whom is decided per direction (ndp_passes). */
+static __always_inline int ndp_shaped(struct __sk_buff *skb, __u32 l3off, const struct flow *f)
+{
+	struct ipv6_hdr ip6;
+	__u32 max;
+
+	if (f->family != POLICYC_FAMILY_IPV6 || f->protocol != PROTO_ICMPV6 || f->later_fragment ||
+	    f->first_fragment || f->policy_port < 133 || f->policy_port > 137)
+		return 0;
+	if (bpf_skb_load_bytes(skb, l3off, &ip6, 8) < 0)
+		return 0;
+	max = (f->policy_port == 134 || f->policy_port == 137) ? NDP_MAX_LEN_LARGE : NDP_MAX_LEN_SMALL;
+	return ip6.nexthdr == PROTO_ICMPV6 && ip6.hop_limit == 255 && bpf_ntohs(ip6.payload_len) <= max;
+}
+
+/* Neighbor discovery shaped (ndp_shaped) from a link-local or the unspecified source: how IPv6
+ * finds its neighbours before (and besides) the pod's own addresses; judged by ndp_passes. */
+static __always_inline int ndp_from_link_local(struct __sk_buff *skb, __u32 l3off,
+						const struct flow *f)
+{
+	return (is_link_local6(f->src) || is_unspecified6(f->src)) && ndp_shaped(skb, l3off, f);
+}
+
+/* Whether neighbor discovery passes without policy (allow_neighbor_discovery): shaped as NDP
+ * (hop limit 255, bounded size), between link-scope addresses — source link-local, unspecified
+ * or (egress, already validated) the endpoint's own; destination link-local or link-scope
+ * multicast (ff02::/16) — and never a router
+ * advertisement or redirect sent by the endpoint. Anything else of types 133..137 is judged by
+ * policy like any ICMPv6 message: the exemption is no channel to other hosts. */
+static __always_inline int ndp_passes(struct __sk_buff *skb, __u32 l3off, const struct flow *f,
+				      __u8 dir)
+{
+	int src_ok, dst_ok;
+
+	if (!ndp_shaped(skb, l3off, f))
+		return 0;
+	if (dir == POLICYC_DIR_EGRESS && (f->policy_port == 134 || f->policy_port == 137))
+		return 0;
+	src_ok = is_link_local6(f->src) || is_unspecified6(f->src) || dir == POLICYC_DIR_EGRESS;
+	dst_ok = is_link_local6(f->dst) || (f->dst[0] == 0xff && f->dst[1] == 0x02);
+	return src_ok && dst_ok;
+}
+
+static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const struct flow *f,
+				   __u8 dir, struct decision *d)
 {
 	struct policyc_ct_key tuple = {};
 	__u32 rule_id = 0;
@@ -735,9 +824,7 @@ static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, 
 	d->identity = peer_identity(f, dir);
 
 	/* Router/neighbor solicitation and advertisement, redirect: IPv6 needs them to work. */
-	if (policyc_config.allow_neighbor_discovery && f->family == POLICYC_FAMILY_IPV6 &&
-	    f->protocol == PROTO_ICMPV6 && !f->later_fragment && f->policy_port >= 133 &&
-	    f->policy_port <= 137) {
+	if (policyc_config.allow_neighbor_discovery && ndp_passes(skb, l3off, f, dir)) {
 		d->action = POLICYC_ACTION_PASS;
 		d->reason = POLICYC_REASON_NEIGHBOR_DISCOVERY;
 		return;
@@ -801,37 +888,6 @@ static __always_inline void decide(struct __sk_buff *skb, const struct flow *f, 
 /* Whether the packet's source is one of the endpoint's own addresses (Cilium's
  * is_valid_lxc_src_ip in bpf_lxc.c): a pod must not borrow another pod's identity, the node's
  * (host, passed by allow_localhost), or the DNS server's address. */
-static __always_inline int source_is_own(const struct flow *f)
-{
-	__u64 s0, s1;
-	int i;
-
-	__builtin_memcpy(&s0, f->src, 8);
-	__builtin_memcpy(&s1, f->src + 8, 8);
-#pragma unroll
-	for (i = 0; i < POLICYC_MAX_SOURCE_ADDRS; i++) {
-		const volatile __u64 *own = (const volatile __u64 *)policyc_config.source_addrs[i];
-
-		if (policyc_config.source_families[i] == f->family && own[0] == s0 && own[1] == s1)
-			return 1;
-	}
-	return 0;
-}
-
-/* Neighbor discovery (ICMPv6 133..137) from a link-local or the unspecified source: how IPv6
- * finds its neighbours before (and besides) the pod's own addresses; judged by the NDP rule. */
-static __always_inline int ndp_from_link_local(const struct flow *f)
-{
-	__u64 s0, s1;
-
-	if (f->family != POLICYC_FAMILY_IPV6 || f->protocol != PROTO_ICMPV6 || f->later_fragment ||
-	    f->policy_port < 133 || f->policy_port > 137)
-		return 0;
-	__builtin_memcpy(&s0, f->src, 8);
-	__builtin_memcpy(&s1, f->src + 8, 8);
-	return (f->src[0] == 0xfe && (f->src[1] & 0xc0) == 0x80) || (s0 == 0 && s1 == 0);
-}
-
 static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 {
 	struct flow f = {};
@@ -845,12 +901,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	if (status != PARSE_OK) {
 		d.action = POLICYC_ACTION_DROP;
 		d.reason = status == PARSE_UNKNOWN_L3 ? POLICYC_REASON_UNKNOWN_L3 : POLICYC_REASON_MALFORMED;
-	} else if (dir == POLICYC_DIR_EGRESS && !source_is_own(&f) && !ndp_from_link_local(&f)) {
+	} else if (dir == POLICYC_DIR_EGRESS && !source_is_own(&f) &&
+		   !ndp_from_link_local(skb, l2_len, &f)) {
 		/* Before conntrack and policy: a forged source creates no entry, borrows no verdict. */
 		d.action = POLICYC_ACTION_DROP;
 		d.reason = POLICYC_REASON_SOURCE_INVALID;
 	} else {
-		decide(skb, &f, dir, &d);
+		decide(skb, l2_len, &f, dir, &d);
 		if (d.action == POLICYC_ACTION_PASS) {
 			if (d.track && !f.icmp_error_type)
 				ct_create(&f, dir, &d, pkt_len);

@@ -73,6 +73,8 @@ pub struct Packet {
     pub fragment: Option<Fragment>,
     /// Cut the rendered frame to this many bytes (length fields keep their full values).
     pub truncate_to: Option<usize>,
+    /// IPv4 TTL / IPv6 hop limit (64 unless set).
+    pub hop_limit: u8,
 }
 
 const PROTO_ICMP: u8 = 1;
@@ -92,6 +94,7 @@ impl Packet {
             ipv6_ext: Vec::new(),
             fragment: None,
             truncate_to: None,
+            hop_limit: 64,
         }
     }
 
@@ -207,6 +210,12 @@ impl Packet {
     /// Marks the packet as a fragment.
     pub fn fragment(mut self, offset: u16, more: bool, id: u32) -> Packet {
         self.fragment = Some(Fragment { offset, more, id });
+        self
+    }
+
+    /// Sets the IPv4 TTL / IPv6 hop limit (neighbor discovery needs 255).
+    pub fn with_hop_limit(mut self, hop_limit: u8) -> Packet {
+        self.hop_limit = hop_limit;
         self
     }
 
@@ -373,7 +382,7 @@ impl Packet {
                 };
                 h[4..6].copy_from_slice(&id.to_be_bytes());
                 h[6..8].copy_from_slice(&frag.to_be_bytes());
-                h[8] = 64;
+                h[8] = self.hop_limit;
                 h[9] = self.protocol();
                 h[12..16].copy_from_slice(&s.octets());
                 h[16..20].copy_from_slice(&d.octets());
@@ -414,7 +423,7 @@ impl Packet {
                 h[0] = 0x60;
                 h[4..6].copy_from_slice(&payload_len.to_be_bytes());
                 h[6] = first;
-                h[7] = 64;
+                h[7] = self.hop_limit;
                 h[8..24].copy_from_slice(&addr16(self.src));
                 h[24..40].copy_from_slice(&addr16(self.dst));
                 h.extend_from_slice(&ext);

@@ -25,7 +25,9 @@ fn each_kind(source_addrs: Vec<std::net::IpAddr>, body: impl Fn(&TestHarness, At
 }
 
 fn neighbor_solicitation(src: &str) -> Packet {
-    Packet::icmp(ip(src), ip("ff02::1:ff00:1"), 135, 0).with_payload(&[0; 16])
+    Packet::icmp(ip(src), ip("ff02::1:ff00:1"), 135, 0)
+        .with_payload(&[0; 16])
+        .with_hop_limit(255)
 }
 
 #[test_case(Packet::tcp(ip(ENDPOINT_V4), ip(WEB_V4), 40000, 5432), true, Reason::Policy ; "its own IPv4 address is judged by policy")]

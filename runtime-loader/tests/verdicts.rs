@@ -242,20 +242,60 @@ fn world_identities_per_family_come_from_the_config() {
     );
 }
 
+const NEIGHBOR_DISCOVERY: Expect = Expect {
+    passed: true,
+    verdict: None,
+    reason: Reason::NeighborDiscovery,
+    rule_id: 0,
+};
+
+/// Neighbor discovery as a router or a pod sends it: hop limit 255, link-scope addresses.
+fn ndp(src: &str, dst: &str, icmp_type: u8, body: usize) -> Packet {
+    Packet::icmp(ip(src), ip(dst), icmp_type, 0)
+        .with_payload(&vec![0; body])
+        .with_hop_limit(255)
+}
+
 #[test]
 fn neighbor_discovery_passes_unless_disabled() {
-    let solicitation = Packet::icmp(ip(WORLD_V6), ip(ENDPOINT_V6), 135, 0);
-    let passes = Expect {
-        passed: true,
-        verdict: None,
-        reason: Reason::NeighborDiscovery,
-        rule_id: 0,
-    };
-    check(&tables(), Direction::Ingress, &solicitation, passes);
-    let advertisement = Packet::icmp(ip(ENDPOINT_V6), ip(WORLD_V6), 136, 0);
-    check(&tables(), Direction::Egress, &advertisement, passes);
+    // A router's solicitation to the endpoint's solicited-node group; the endpoint's answer.
+    let solicitation = ndp("fe80::1", "ff02::1:ff00:10", 135, 24);
+    check(
+        &tables(),
+        Direction::Ingress,
+        &solicitation,
+        NEIGHBOR_DISCOVERY,
+    );
+    let advertisement = ndp(ENDPOINT_V6, "fe80::1", 136, 24);
+    check(
+        &tables(),
+        Direction::Egress,
+        &advertisement,
+        NEIGHBOR_DISCOVERY,
+    );
     let t = with_options(|o| o.allow_neighbor_discovery = false);
     check(&t, Direction::Ingress, &solicitation, NO_FUNCTION);
+}
+
+// The exemption used to pass ICMPv6 133..137 in both directions, to and from any address,
+// with any payload and hop limit: a channel past policy. Now only link-scope, hop-limit-255,
+// bounded neighbor discovery passes, and never a router advertisement or redirect from the
+// endpoint; the rest is judged by policy (no ICMPv6 rule here: default deny).
+#[test_case(ndp("fe80::1", "ff02::1", 134, 48), Direction::Ingress, NEIGHBOR_DISCOVERY ; "a router advertisement from the router passes")]
+#[test_case(ndp("::", "ff02::1:ff00:10", 135, 24), Direction::Egress, NEIGHBOR_DISCOVERY ; "duplicate address detection passes")]
+#[test_case(ndp("fe80::10", "ff02::2", 133, 8), Direction::Egress, NEIGHBOR_DISCOVERY ; "a router solicitation from the endpoint passes")]
+#[test_case(ndp("fe80::10", "ff02::1", 134, 48), Direction::Egress, NO_FUNCTION ; "a router advertisement from the endpoint is judged by policy")]
+#[test_case(ndp("fe80::10", "fe80::1", 137, 48), Direction::Egress, NO_FUNCTION ; "a redirect from the endpoint is judged by policy")]
+#[test_case(ndp(ENDPOINT_V6, WEB_V6, 135, 24), Direction::Egress, NO_FUNCTION ; "a solicitation to a global address is judged by policy")]
+#[test_case(ndp(ENDPOINT_V6, "ff02::1:ff00:1", 135, 1000), Direction::Egress, NO_FUNCTION ; "a solicitation carrying 1000 bytes is judged by policy")]
+#[test_case(Packet::icmp(ip("fe80::1"), ip("ff02::1:ff00:10"), 135, 0).with_payload(&[0; 24]), Direction::Ingress, NO_FUNCTION ; "a solicitation with hop limit 64 is judged by policy")]
+#[test_case(ndp(WORLD_V6, ENDPOINT_V6, 135, 24), Direction::Ingress, NO_FUNCTION ; "a solicitation from a global address to the endpoint is judged by policy")]
+fn only_link_scope_neighbor_discovery_passes_without_policy(
+    packet: Packet,
+    direction: Direction,
+    expect: Expect,
+) {
+    check(&tables(), direction, &packet, expect);
 }
 
 #[test]

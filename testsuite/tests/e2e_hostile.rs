@@ -1,13 +1,14 @@
 //! A hostile pod against the loader-installed datapath, end to end with real packets crafted
 //! on raw sockets in the test's own network namespaces (issue 17): a pod allowed to talk to
 //! one peer forges ICMP errors about that live flow to carry its own data elsewhere; a pod
-//! forges another pod's source address to be judged by a third pod's ingress as that pod.
+//! forges another pod's source address to be judged by a third pod's ingress as that pod; a
+//! pod hides data in "neighbor discovery" sent to another pod's global address.
 
 use std::net::IpAddr;
 use std::process::Stdio;
 
 use policyc_testsuite::loader::Loader;
-use policyc_testsuite::netns::{run, Topology};
+use policyc_testsuite::netns::{run, Probe, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 
 fn addr(text: &str) -> IpAddr {
@@ -364,5 +365,108 @@ fn a_pod_forging_another_pods_source_is_not_judged_as_that_pod() {
             .lines()
             .any(|l| l.contains("reason source_invalid") && l.contains("port 7000")),
         "{events}"
+    );
+}
+
+/// Sends one ICMPv6 neighbor solicitation (type 135) with hop limit 255 to `dst`, carrying
+/// `extra` bytes after the target address (the kernel fills in the checksum).
+const FORGE_NDP: &str = r#"
+import socket, sys
+dst, extra = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+s.sendto(bytes([135, 0, 0, 0, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, dst) + b"\x07" * extra, (dst, 0))
+"#;
+
+/// Counts ICMPv6 type-135 messages from `src` of at least `min_len` bytes arriving within
+/// `seconds`; prints "ready", then the count.
+const COUNT_NDP: &str = r#"
+import socket, sys, time
+src, min_len, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.settimeout(0.1)
+print("ready", flush=True)
+count, deadline = 0, time.time() + seconds
+while time.time() < deadline:
+    try:
+        data, peer = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if peer[0] == src and data[0] == 135 and len(data) >= min_len:
+        count += 1
+print(count, flush=True)
+"#;
+
+#[test]
+fn neighbor_discovery_is_no_channel_to_another_pods_address() {
+    use std::io::{BufRead, BufReader, Read};
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
+    );
+    let (mallory, vault) = (addr("fd00::5:10"), addr("fd00::5:20"));
+    let mut topology = Topology::create(&[("mallory", vec![mallory]), ("vault", vec![vault])])
+        .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    topology
+        .serve("vault", &[7001], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let endpoint = |name: &str, ip: IpAddr| {
+        format!(
+            "  - name: {name}\n    namespace: lab\n    labels: {{app: {name}}}\n    ips: [\"{ip}\"]\n    interface: {}\n",
+            topology.endpoint(name).interface
+        )
+    };
+    let inventory = format!(
+        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n{}{}",
+        endpoint("mallory", mallory),
+        endpoint("vault", vault)
+    );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let policies = work.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(policies.join("vault.yaml"), LAB_POLICY).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    policyc_testsuite::build_artifact(&inventory_path, vec![policies], &artifact, None);
+    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
+    loader.ok(&["apply", &artifact.to_string_lossy()]);
+    // IPv6 still works with the tightened exemption: mallory's allowed port connects, its
+    // neighbours resolved through both datapaths.
+    assert!(
+        topology.probe(Probe::Tcp, "mallory", mallory, vault, 7001),
+        "mallory -> vault:7001 over IPv6 must connect"
+    );
+    let mut counter = topology
+        .in_endpoint("vault", "python3")
+        .args(["-c", COUNT_NDP, &mallory.to_string(), "1000", "1.5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let mut reader = BufReader::new(counter.stdout.take().unwrap_or_else(|| panic!("stdout")));
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("counter: {e}"));
+    assert_eq!(line.trim(), "ready");
+    let sent = topology
+        .in_endpoint("mallory", "python3")
+        .args(["-c", FORGE_NDP, &vault.to_string(), "1000"])
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let mut rest = String::new();
+    reader
+        .read_to_string(&mut rest)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = counter.wait();
+    assert_eq!(
+        rest.trim(),
+        "0",
+        "1,000 bytes in a 'neighbor solicitation' reached a pod whose policy admits nothing of the kind"
     );
 }
