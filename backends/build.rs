@@ -18,6 +18,7 @@ const TEMPLATE_FILES: &[&str] = &[
     "dns_layout.h",
     "fqdn_learned.h",
     "policyc_fqdn.h",
+    "policyc_ipv6_ext.h",
 ];
 
 fn main() {

@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "policyc_layout.h"
+#include "policyc_ipv6_ext.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -103,11 +104,6 @@ struct {
 #define PROTO_UDP 17
 #define PROTO_SCTP 132
 #define PROTO_ICMPV6 58
-#define NEXTHDR_HOP 0
-#define NEXTHDR_ROUTING 43
-#define NEXTHDR_FRAGMENT 44
-#define NEXTHDR_AUTH 51
-#define NEXTHDR_DEST 60
 
 /* tcx: pass on to the next program (TCX_NEXT) or drop (TCX_DROP). cgroup_skb: 1 / 0. */
 #define TCX_NEXT_ (-1)
@@ -354,9 +350,9 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3off, struct
 static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3off, struct flow *f)
 {
 	struct ipv6_hdr ip6;
+	struct pc_ipv6_chain chain = {};
 	__u32 off, end, payload;
 	__u8 nexthdr;
-	int i;
 
 	if (bpf_skb_load_bytes(skb, l3off, &ip6, sizeof(ip6)) < 0)
 		return PARSE_MALFORMED;
@@ -370,40 +366,15 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3off, struct
 	f->family = POLICYC_FAMILY_IPV6;
 	copy16(f->src, ip6.saddr);
 	copy16(f->dst, ip6.daddr);
-	nexthdr = ip6.nexthdr;
-	off = l3off + sizeof(ip6);
-
-	for (i = 0; i < POLICYC_MAX_IPV6_EXT_HEADERS; i++) {
-		__u8 ext[8];
-
-		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING && nexthdr != NEXTHDR_DEST &&
-		    nexthdr != NEXTHDR_FRAGMENT && nexthdr != NEXTHDR_AUTH)
-			break;
-		if (off + 8 > end || bpf_skb_load_bytes(skb, off, ext, 8) < 0)
-			return PARSE_MALFORMED;
-		if (nexthdr == NEXTHDR_FRAGMENT) {
-			__u16 frag = ((__u16)ext[2] << 8) | ext[3];
-			f->frag_id = ((__u32)ext[4] << 24) | ((__u32)ext[5] << 16) | ((__u32)ext[6] << 8) | ext[7];
-			if (frag & 0xfff8)
-				f->later_fragment = 1;
-			else if (frag & 1)
-				f->first_fragment = 1;
-			off += 8;
-		} else if (nexthdr == NEXTHDR_AUTH) {
-			off += ((__u32)ext[1] + 2) * 4;
-		} else {
-			off += ((__u32)ext[1] + 1) * 8;
-		}
-		nexthdr = ext[0];
-		if (f->later_fragment)
-			break;
-	}
-	if (!f->later_fragment &&
-	    (nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_ROUTING || nexthdr == NEXTHDR_DEST ||
-	     nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_AUTH))
-		return PARSE_MALFORMED; /* too many extension headers */
-	if (off > end)
+	chain.off = l3off + sizeof(ip6);
+	chain.nexthdr = ip6.nexthdr;
+	if (pc_ipv6_walk(skb, end, &chain) < 0)
 		return PARSE_MALFORMED;
+	f->frag_id = chain.frag_id;
+	f->later_fragment = chain.later_fragment;
+	f->first_fragment = chain.first_fragment;
+	off = chain.off;
+	nexthdr = chain.nexthdr;
 	f->protocol = nexthdr;
 	return parse_l4(skb, l3off, off, end, f);
 }

@@ -26,6 +26,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "dns_layout.h"
+#include "policyc_ipv6_ext.h"
 #include "policyc_layout.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -189,37 +190,41 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 		ip_len = ip_len > 20 ? ip_len - 20 : 0;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		__u8 hdr[40];
+		struct pc_ipv6_chain chain = {};
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
 			return PARSE_NOT_DNS;
-		l4proto = hdr[6];
 		p->family = 6;
 		__builtin_memcpy(p->saddr, &hdr[8], 16);
 		__builtin_memcpy(p->daddr, &hdr[24], 16);
 		ip_len = ((__u32)hdr[4] << 8) | hdr[5];
 		p->l4_off = ETH_HLEN + 40;
-		if (l4proto == 44) { /* fragment header: judge the first fragment by its ports */
-			__u8 fh[8];
-			if (bpf_skb_load_bytes(skb, ETH_HLEN + 40, fh, 8) < 0)
-				return PARSE_NOT_DNS;
-			if (((((__u16)fh[2] << 8) | fh[3]) & 0xfff8) != 0)
-				return PARSE_NOT_DNS; /* non-first fragment */
-			l4proto = fh[0];
-			p->l4_off = ETH_HLEN + 48;
-			fragment = 1;
-		} else if (l4proto == 0 || l4proto == 43 || l4proto == 60) {
-			/* Extension headers before the transport: not judged here, so not passed,
-			 * except hop-by-hop + ICMPv6 (MLD reports), which is never DNS. */
-			__u8 ext;
-			if (l4proto == 0 && bpf_skb_load_bytes(skb, ETH_HLEN + 40, &ext, 1) == 0 &&
-			    ext == 58)
-				return PARSE_NOT_DNS;
-			return PARSE_MALFORMED;
-		}
+		/* The main datapath's own walk (policyc_ipv6_ext.h): whatever chain it follows to a
+		 * transport header, this stage finds the same one. */
+		chain.off = ETH_HLEN + 40;
+		chain.nexthdr = hdr[6];
+		if (pc_ipv6_walk(skb, ETH_HLEN + 40 + ip_len, &chain) < 0)
+			return PARSE_MALFORMED; /* the main datapath drops it too */
+		if (chain.later_fragment)
+			return PARSE_NOT_DNS; /* non-first fragment: the main datapath's pc_frag */
+		l4proto = chain.nexthdr;
 		if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
 			return PARSE_NOT_DNS;
+		if (chain.off != ETH_HLEN + 40) {
+			/* Extension headers before UDP/TCP: a DNS message behind them is never judged
+			 * here (no REFUSED can be synthesized around them), so it drops; anything else
+			 * is not DNS. A first fragment stays a fragment. */
+			__u16 ports6[2];
+			if (bpf_skb_load_bytes(skb, chain.off & 0x7ff, ports6, 4) < 0)
+				return PARSE_MALFORMED;
+			p->tcp = l4proto == IPPROTO_TCP_;
+			p->sport = bpf_ntohs(ports6[0]);
+			p->dport = bpf_ntohs(ports6[1]);
+			__u16 port6 = query ? p->dport : p->sport;
+			if (port6 != DNS_PORT && !(query && port6 == PC_DNS_DOT_PORT))
+				return PARSE_NOT_DNS;
+			return chain.has_fragment ? PARSE_FRAGMENT : PARSE_MALFORMED;
+		}
 		bad_ip = ip_len < 8 || ETH_HLEN + 40 + ip_len > skb->len;
-		if (fragment)
-			ip_len = ip_len > 8 ? ip_len - 8 : 0;
 	} else {
 		return PARSE_NOT_DNS;
 	}
@@ -239,9 +244,14 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 	if (bad_ip)
 		return PARSE_MALFORMED;
 	if (p->tcp) {
-		__u8 doff_byte;
-		if (bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 12, &doff_byte, 1) < 0)
+		__u8 doff_byte, flags;
+		if (bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 12, &doff_byte, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 13, &flags, 1) < 0)
 			return PARSE_MALFORMED;
+		/* Urgent data leaves the stream the server reads: what it sees is not what is
+		 * judged here. */
+		if (flags & 0x20)
+			return PARSE_TCP_SPLIT;
 		__u32 doff = (doff_byte >> 4) * 4;
 		if (doff < 20 || doff > ip_len)
 			return PARSE_MALFORMED;
@@ -260,11 +270,16 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 		p->dns_len = prefix;
 		return PARSE_DNS;
 	}
+	/* One sendto() with UDP_SEGMENT (GSO) carries several datagrams in one skb, only the
+	 * first of which would be read here: not judged, so dropped. */
+	if (skb->gso_segs > 1 || skb->gso_size)
+		return PARSE_MALFORMED;
 	__u16 udp_len_be;
 	if (bpf_skb_load_bytes(skb, p->l4_off + 4, &udp_len_be, 2) < 0)
 		return PARSE_MALFORMED;
 	__u32 udp_len = bpf_ntohs(udp_len_be);
-	if (udp_len < 8 + DNS_HDR_LEN || udp_len > ip_len)
+	/* The datagram ends exactly where the IP packet does. */
+	if (udp_len < 8 + DNS_HDR_LEN || udp_len != ip_len)
 		return PARSE_MALFORMED;
 	p->dns_off = p->l4_off + 8;
 	p->dns_len = udp_len - 8;

@@ -8,6 +8,7 @@ mod common;
 mod conntrack;
 mod dispatch;
 mod dns_answer;
+mod dns_blinding;
 mod dns_common;
 mod dns_differential;
 mod dns_events;

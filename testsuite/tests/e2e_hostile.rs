@@ -2,7 +2,8 @@
 //! on raw sockets in the test's own network namespaces (issue 17): a pod allowed to talk to
 //! one peer forges ICMP errors about that live flow to carry its own data elsewhere; a pod
 //! forges another pod's source address to be judged by a third pod's ingress as that pod; a
-//! pod hides data in "neighbor discovery" sent to another pod's global address.
+//! pod hides data in "neighbor discovery" sent to another pod's global address; a pod hides a
+//! DNS question from the DNS stage behind an IPv6 extension chain or in a GSO datagram.
 
 use std::net::IpAddr;
 use std::process::Stdio;
@@ -468,5 +469,180 @@ fn neighbor_discovery_is_no_channel_to_another_pods_address() {
         rest.trim(),
         "0",
         "1,000 bytes in a 'neighbor solicitation' reached a pod whose policy admits nothing of the kind"
+    );
+}
+
+/// Prints "ready", then, after `seconds`, the names asked in the DNS datagrams that arrived on
+/// port 53 (IPv4 and IPv6), one per line.
+const DNS_SERVER: &str = r#"
+import select, socket, sys, time
+seconds = float(sys.argv[1])
+socks = []
+for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((addr, 53))
+    socks.append(s)
+print("ready", flush=True)
+deadline = time.time() + seconds
+while time.time() < deadline:
+    ready, _, _ = select.select(socks, [], [], 0.1)
+    for s in ready:
+        data, _ = s.recvfrom(65535)
+        labels, i = [], 12
+        while i < len(data) and data[i]:
+            labels.append(data[i + 1:i + 1 + data[i]].decode("ascii", "replace"))
+            i += 1 + data[i]
+        print(".".join(labels), flush=True)
+"#;
+
+/// Asks, from the client pod, (1) `ok.allowed.test` and (2) `evil.other.test` plainly; (3)
+/// `evil1.other.test` as an atomic IPv6 fragment whose fragment header is followed by a
+/// destination-options header (raw frame on the pod's eth0 to the host side's MAC); (4) one
+/// UDP_SEGMENT (GSO) sendto() carrying `ok2.allowed.test` then `evil2.other.test`.
+const DNS_CLIENT: &str = r#"
+import socket, struct, sys
+src4, dst4, src6, dst6, gw_mac = sys.argv[1:6]
+def query(name, qid):
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack("!HH", 1, 1)
+def csum(data):
+    if len(data) % 2: data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+plain.sendto(query("ok.allowed.test", 1), (dst4, 53))
+plain.sendto(query("evil.other.test", 2), (dst4, 53))
+# (3) IPv6: fixed header, fragment header (offset 0, M=0), destination options, UDP/53.
+body = query("evil1.other.test", 3)
+s6, d6 = socket.inet_pton(socket.AF_INET6, src6), socket.inet_pton(socket.AF_INET6, dst6)
+udp = struct.pack("!HHHH", 40053, 53, 8 + len(body), 0) + body
+pseudo = s6 + d6 + struct.pack("!IxxxB", len(udp), 17)
+udp = udp[:6] + struct.pack("!H", csum(pseudo + udp) or 0xffff) + udp[8:]
+frag = struct.pack("!BBHI", 60, 0, 0, 0x1234)
+dest = bytes([17, 0, 1, 4, 0, 0, 0, 0])
+payload = frag + dest + udp
+ip6 = struct.pack("!IHBB", 0x60000000, len(payload), 44, 64) + s6 + d6
+mac = open("/sys/class/net/eth0/address").read().strip()
+eth = bytes.fromhex(gw_mac.replace(":", "")) + bytes.fromhex(mac.replace(":", "")) + b"\x86\xdd"
+raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+raw.bind(("eth0", 0))
+raw.send(eth + ip6 + payload)
+# (4) GSO: two datagrams of one segment size in one skb.
+a, b = query("ok2.allowed.test", 4), query("evil2.other.test", 5)
+size = max(len(a), len(b))
+gso = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+gso.setsockopt(socket.SOL_UDP, 103, size)  # UDP_SEGMENT
+gso.sendto(a.ljust(size, b"\0") + b.ljust(size, b"\0"), (dst4, 53))
+"#;
+
+const CLIENT_POLICY: &str = "apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: client
+  namespace: lab
+spec:
+  endpointSelector:
+    matchLabels:
+      app: client
+  egress:
+    - toCIDR:
+        - 198.18.6.53/32
+        - fd00::6:53/128
+      toPorts:
+        - ports:
+            - port: \"53\"
+              protocol: UDP
+          rules:
+            dns:
+              - matchPattern: \"*.allowed.test\"
+";
+
+#[test]
+fn a_dns_question_cannot_hide_from_the_dns_stage() {
+    use std::io::{BufRead, BufReader, Read};
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
+    );
+    let (client4, client6) = (addr("198.18.6.10"), addr("fd00::6:10"));
+    let (server4, server6) = (addr("198.18.6.53"), addr("fd00::6:53"));
+    let topology = Topology::create(&[
+        ("client", vec![client4, client6]),
+        ("dns", vec![server4, server6]),
+    ])
+    .unwrap_or_else(|e| panic!("creating the topology: {e}"));
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = format!(
+        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n  - name: client\n    namespace: lab\n    labels: {{app: client}}\n    ips: [{client4}, \"{client6}\"]\n    interface: {}\n",
+        topology.endpoint("client").interface
+    );
+    let inventory_path = work.path().join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let policies = work.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(policies.join("client.yaml"), CLIENT_POLICY).unwrap_or_else(|e| panic!("{e}"));
+    let artifact = work.path().join("artifact");
+    policyc_testsuite::build_artifact(&inventory_path, vec![policies], &artifact, None);
+    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
+    loader.ok(&["apply", &artifact.to_string_lossy()]);
+
+    let mut server = topology
+        .in_endpoint("dns", "python3")
+        .args(["-c", DNS_SERVER, "2.5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let mut reader = BufReader::new(server.stdout.take().unwrap_or_else(|| panic!("stdout")));
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("server: {e}"));
+    assert_eq!(line.trim(), "ready");
+    let gateway_mac = std::fs::read_to_string(format!(
+        "/sys/class/net/{}/address",
+        topology.endpoint("client").interface
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let asked = topology
+        .in_endpoint("client", "python3")
+        .args([
+            "-c",
+            DNS_CLIENT,
+            &client4.to_string(),
+            &server4.to_string(),
+            &client6.to_string(),
+            &server6.to_string(),
+            gateway_mac.trim(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        asked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+    let mut heard = String::new();
+    reader
+        .read_to_string(&mut heard)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = server.wait();
+    let names: Vec<&str> = heard.lines().collect();
+    // Controls: the stage is there (the plain allowed question arrives, the denied one is
+    // answered REFUSED by the stage and never reaches the server).
+    assert!(names.contains(&"ok.allowed.test"), "{names:?}");
+    assert!(!names.contains(&"evil.other.test"), "{names:?}");
+    // The hiding places.
+    assert!(
+        !names.contains(&"evil1.other.test"),
+        "a question behind a fragment header + destination options reached the server: {names:?}"
+    );
+    assert!(
+        !names.contains(&"evil2.other.test"),
+        "the second datagram of a GSO send reached the server unjudged: {names:?}"
     );
 }
