@@ -44,6 +44,8 @@ check 0 "KNP truth tables" test testsuite/fixtures/knp-truth/
 
 # Needs root (BPF_PROG_TEST_RUN): CI and the project machines run as root, so this never skips.
 check 0 "datapath flow tests of $examples" test --datapath "$examples/flowtests.yaml"
+# The Cilium fidelity fixtures (testsuite/fixtures/fidelity/) through the oracle and the kernel.
+check 0 "datapath fidelity flow tests" test --datapath testsuite/fixtures/fidelity/
 # The same cases through the --specialize objects (generated C, compiled with clang; cached).
 check 0 "specialized datapath flow tests of $examples" test --datapath --specialize "$examples/flowtests.yaml"
 

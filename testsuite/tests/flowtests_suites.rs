@@ -64,3 +64,12 @@ fn policy_examples_flow_tests_all_pass() {
     assert!(failures.is_empty(), "{failures}");
     assert!(count > 0);
 }
+
+#[test]
+fn fidelity_fixtures_all_pass() {
+    // One folder per fixed divergence from Cilium (fixtures/fidelity/README.md); the same files
+    // run through the kernel datapath in scripts/test-examples.sh.
+    let (count, failures) = run_dir(&repo("fixtures/fidelity"));
+    assert!(failures.is_empty(), "{failures}");
+    assert!(count >= 15, "expected every fidelity case, ran {count}");
+}

@@ -94,7 +94,11 @@ pub struct PeerRule {
     /// Every L3 peer field present, in source order.
     pub peer_fields: Vec<PeerField>,
     pub to_ports: Option<Sp<Vec<PortRule>>>,
+    /// Every ICMP field of every `icmps` entry, flattened.
     pub icmps: Option<Sp<Vec<Sp<IcmpMatch>>>>,
+    /// How many `icmps` entries there are (an entry without fields counts: in Cilium it makes
+    /// the item an L4 one that contributes nothing).
+    pub icmp_entries: usize,
     pub authentication: Option<Sp<AuthMode>>,
 }
 

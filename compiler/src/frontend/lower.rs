@@ -233,7 +233,7 @@ impl<'a> Lowerer<'a> {
     ) -> PeerSet {
         if item.peer_fields.is_empty() {
             let has_ports = item.to_ports.as_ref().is_some_and(|p| !p.value.is_empty())
-                || item.icmps.as_ref().is_some_and(|i| !i.value.is_empty());
+                || item.icmp_entries > 0;
             // Absent peers with ports = L3 wildcard; `ingress: [{}]` = selects nothing.
             return if has_ports {
                 PeerSet::All
@@ -423,12 +423,31 @@ fn scope_subject(selector: &EndpointSelector, namespace: Option<&str>) -> Endpoi
     }
 }
 
+/// The L4 part of a CNP/CCNP rule item. Cilium (pkg/policy/rule.go,
+/// mergeIngressWithIdentities / mergeEgressWithIdentities): an item is L3-only ("all ports, all
+/// protocols") only when it has neither `toPorts` nor `icmps` entries; otherwise each `toPorts`
+/// entry adds entries for its own `ports` and each `icmps` entry for its own `fields` — so an
+/// entry with none (`toPorts: [{}]`, `ports: []`, L7 rules without ports, `icmps: [{}]`) adds
+/// nothing, and an item made only of such entries allows nothing (while its rule still puts the
+/// endpoint into default deny). `PortMatch::Ports(vec![])` / `Icmps(vec![])` match nothing.
 fn cilium_ports(item: &ast::PeerRule) -> PortMatch {
-    if let Some(icmps) = item.icmps.as_ref().filter(|i| !i.value.is_empty()) {
-        return PortMatch::Icmps(icmps.value.iter().map(|i| i.value).collect());
+    if item.icmp_entries > 0 {
+        let fields = item
+            .icmps
+            .as_ref()
+            .map(|i| i.value.as_slice())
+            .unwrap_or_default();
+        return PortMatch::Icmps(fields.iter().map(|i| i.value).collect());
     }
     match item.to_ports.as_ref().filter(|p| !p.value.is_empty()) {
-        Some(rules) => PortMatch::Ports(rules.value.iter().map(lower_port_rule).collect()),
+        Some(rules) => PortMatch::Ports(
+            rules
+                .value
+                .iter()
+                .filter(|rule| rule.ports.as_ref().is_some_and(|p| !p.value.is_empty()))
+                .map(lower_port_rule)
+                .collect(),
+        ),
         None => PortMatch::Any,
     }
 }

@@ -337,9 +337,13 @@ impl Walker {
         let to_ports = fields
             .get("toPorts")
             .and_then(|n| self.to_ports(n, &join(path, "toPorts"), kind));
-        let icmps = fields
+        let (icmps, icmp_entries) = match fields
             .get("icmps")
-            .and_then(|n| self.icmps(n, &join(path, "icmps")));
+            .and_then(|n| self.icmps(n, &join(path, "icmps")))
+        {
+            Some((fields, entries)) => (Some(fields), entries),
+            None => (None, 0),
+        };
         let authentication = fields
             .get("authentication")
             .and_then(|n| self.authentication(n, &join(path, "authentication")));
@@ -350,6 +354,7 @@ impl Walker {
             peer_fields,
             to_ports,
             icmps,
+            icmp_entries,
             authentication,
         })
     }

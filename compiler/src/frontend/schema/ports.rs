@@ -256,8 +256,10 @@ impl Walker {
         }
     }
 
-    pub fn icmps(&mut self, node: &Node, path: &str) -> Option<Sp<Vec<Sp<IcmpMatch>>>> {
+    /// The flattened ICMP fields of an `icmps` list, and how many entries the list has.
+    pub fn icmps(&mut self, node: &Node, path: &str) -> Option<(Sp<Vec<Sp<IcmpMatch>>>, usize)> {
         let items = self.list(node, path)?;
+        let entries = items.len();
         let mut out = Vec::new();
         let mut max_fields = 0;
         for (i, item) in items.iter().enumerate() {
@@ -293,7 +295,7 @@ impl Walker {
                 }
             }
         }
-        Some(Sp::new(out, node.span))
+        Some((Sp::new(out, node.span), entries))
     }
 
     fn icmp_field(&mut self, node: &Node, path: &str) -> Option<IcmpMatch> {
