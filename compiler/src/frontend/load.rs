@@ -10,7 +10,7 @@ use crate::diagnostics::{Finding, ObjectContext, Severity};
 use crate::frontend::ast::{Rule, Sp};
 use crate::frontend::duplicates::duplicate_objects;
 use crate::frontend::input_files::{collect_input_files, is_yaml_or_json};
-use crate::frontend::lower::{knp_enforces, Lowerer, ObjectMeta};
+use crate::frontend::lower::{knp_rules_outside_policy_types, Lowerer, ObjectMeta};
 use crate::frontend::objects::{find_policies, FoundPolicy};
 use crate::frontend::schema::{index, join, Walker};
 use crate::frontend::source::{SourceId, SourceMap, Span};
@@ -409,20 +409,22 @@ fn knp_ignored_rules(walker: &mut Walker, spec: &crate::frontend::ast::KnpSpec) 
         (Direction::Egress, &spec.egress, "Egress"),
     ] {
         let Some(rules) = rules else { continue };
-        if !rules.value.is_empty() && !knp_enforces(spec, direction) {
+        if knp_rules_outside_policy_types(spec, direction) {
             let at = spec.policy_types.as_ref().map_or(rules.span, |p| p.span);
             walker.report(
                 "spec.policyTypes",
                 Finding::warning(
                     &KNP_IGNORED_RULES,
                     format!(
-                        "the {} rules are ignored: `policyTypes` does not list `{name}`",
+                        "`policyTypes` does not list `{name}`: Kubernetes ignores these {} rules, but Cilium enforces them",
                         direction.as_str()
                     ),
                 )
                 .at(at, format!("`{name}` missing"))
-                .secondary(rules.span, "ignored rules")
-                .help(format!("add `{name}` to policyTypes, or remove the rules")),
+                .secondary(rules.span, "rules Cilium enforces anyway")
+                .help(format!(
+                    "add `{name}` to policyTypes (what Cilium does anyway), or remove the rules"
+                )),
             );
         }
     }

@@ -306,11 +306,7 @@ impl<'a> Lowerer<'a> {
             if !knp_enforces(spec, direction) {
                 continue;
             }
-            let rules = match direction {
-                Direction::Ingress => spec.ingress.as_ref(),
-                Direction::Egress => spec.egress.as_ref(),
-            };
-            let items = rules.map(|r| r.value.as_slice()).unwrap_or_default();
+            let items = knp_items(spec, direction);
             if items.is_empty() {
                 let path = format!("spec.policyTypes[{}]", direction.as_str());
                 let span = spec.policy_types.as_ref().map_or(spec.span, |p| p.span);
@@ -396,16 +392,51 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// Does this KNP enforce `direction`? `policyTypes` when given; otherwise Ingress always and
-/// Egress when egress rules exist (the API server's defaulting).
-pub fn knp_enforces(spec: &ast::KnpSpec, direction: Direction) -> bool {
+/// The KNP's rules of one direction (empty when the list is absent).
+fn knp_items(spec: &ast::KnpSpec, direction: Direction) -> &[ast::KnpRule] {
+    let rules = match direction {
+        Direction::Ingress => spec.ingress.as_ref(),
+        Direction::Egress => spec.egress.as_ref(),
+    };
+    rules.map(|r| r.value.as_slice()).unwrap_or_default()
+}
+
+/// `policyTypes` as the API server stores it (k8s.io/api networking/v1
+/// `SetDefaults_NetworkPolicySpec`): an empty or absent list becomes `[Ingress]`, plus `Egress`
+/// when `egress` has rules (`egress: []` does not count).
+pub fn knp_policy_types(spec: &ast::KnpSpec) -> Vec<Direction> {
     match &spec.policy_types {
-        Some(types) => types.value.contains(&direction),
-        None => match direction {
-            Direction::Ingress => true,
-            Direction::Egress => spec.egress.is_some(),
-        },
+        Some(types) if !types.value.is_empty() => types.value.clone(),
+        _ => {
+            let mut types = vec![Direction::Ingress];
+            if !knp_items(spec, Direction::Egress).is_empty() {
+                types.push(Direction::Egress);
+            }
+            types
+        }
     }
+}
+
+/// Does Cilium enforce `direction` for this KNP? Cilium (pkg/k8s/network_policy.go
+/// `ParseNetworkPolicy`) turns every `ingress`/`egress` rule into an entry whatever
+/// `policyTypes` says; without ingress rules, ingress is default-deny when the (defaulted)
+/// types list `Ingress` or do not list `Egress`; without egress rules, egress is default-deny
+/// when they list `Egress`.
+pub fn knp_enforces(spec: &ast::KnpSpec, direction: Direction) -> bool {
+    let types = knp_policy_types(spec);
+    !knp_items(spec, direction).is_empty()
+        || match direction {
+            Direction::Ingress => {
+                types.contains(&Direction::Ingress) || !types.contains(&Direction::Egress)
+            }
+            Direction::Egress => types.contains(&Direction::Egress),
+        }
+}
+
+/// Rules of `direction` that `policyTypes` does not list: Cilium enforces them (see
+/// [`knp_enforces`]), the Kubernetes API says they are ignored.
+pub fn knp_rules_outside_policy_types(spec: &ast::KnpSpec, direction: Direction) -> bool {
+    !knp_items(spec, direction).is_empty() && !knp_policy_types(spec).contains(&direction)
 }
 
 /// CNP/KNP subjects get the policy namespace (replacing any namespace the user wrote, as Cilium

@@ -246,8 +246,8 @@ pub const KNP_IGNORED_RULES: Code = Code {
     id: "PC0230",
     name: "knp-ignored-rules",
     default_severity: Warning,
-    summary: "NetworkPolicy rules are ignored because policyTypes does not list their direction",
-    explanation: "When `policyTypes` is given, Kubernetes enforces only the listed directions: `egress` rules of a policy whose policyTypes lacks `Egress` (or ingress rules without `Ingress`) have no effect. Add the direction to policyTypes or remove the rules.",
+    summary: "NetworkPolicy rules of a direction policyTypes does not list (Kubernetes ignores them, Cilium enforces them)",
+    explanation: "When `policyTypes` is given, the Kubernetes API says only the listed directions are enforced: `egress` rules of a policy whose policyTypes lacks `Egress` (or ingress rules without `Ingress`) have no effect. Cilium (pkg/k8s/network_policy.go `ParseNetworkPolicy`) turns every rule into an entry whatever policyTypes says, so under Cilium — and in policyc's verdicts — they are enforced. Add the direction to policyTypes (what Cilium does anyway) or remove the rules, so the policy means the same under every CNI.",
 };
 
 pub const KNP_END_PORT: Code = Code {
