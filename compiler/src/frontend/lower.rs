@@ -165,14 +165,12 @@ impl<'a> Lowerer<'a> {
                 Direction::Egress => rule.default_deny_egress.as_ref(),
             };
             let default_deny = explicit.is_none_or(|b| b.value);
-            let mut has_items = false;
             for section in rule
                 .sections
                 .iter()
                 .filter(|s| s.kind.direction() == direction)
             {
                 for item in &section.items {
-                    has_items = true;
                     let template = RuleTemplate {
                         origin: meta.origin(),
                         subject: subject.clone(),
@@ -198,29 +196,9 @@ impl<'a> Lowerer<'a> {
                     ));
                 }
             }
-            // `enableDefaultDeny.<dir>: true` without rules in that direction still puts the
-            // subjects into default-deny: emit a marker rule that selects nothing.
-            if let (false, Some(flag)) = (has_items, explicit) {
-                if flag.value {
-                    let template = RuleTemplate {
-                        origin: meta.origin(),
-                        subject: subject.clone(),
-                        auth: None,
-                        log: log.clone(),
-                    };
-                    let path = format!("{}.enableDefaultDeny.{}", rule.path, direction.as_str());
-                    let provenance = self.provenance(meta, &path, flag.span);
-                    ids.push(self.push(
-                        &template,
-                        provenance,
-                        direction,
-                        RuleAction::Allow,
-                        PeerSet::Some(Vec::new()),
-                        PortMatch::Any,
-                        true,
-                    ));
-                }
-            }
+            // `enableDefaultDeny.<dir>: true` without items in that direction enforces nothing:
+            // Cilium (pkg/policy/utils RulesToPolicyEntries) makes policy entries, default-deny
+            // flag included, only from a rule's ingress/ingressDeny/egress/egressDeny items.
         }
         ids
     }
