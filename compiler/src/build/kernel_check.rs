@@ -71,6 +71,10 @@ pub fn expected_side(side: &SideVerdict) -> ExpectedSide {
             passes: false,
             verdict: Some(DpVerdict::DefaultDeny),
         },
+        (Decision::Deny, Reason::AuthRequired) => ExpectedSide {
+            passes: false,
+            verdict: Some(DpVerdict::AuthRequired),
+        },
         (Decision::Deny, _) => ExpectedSide {
             passes: false,
             verdict: Some(DpVerdict::Deny),

@@ -11,6 +11,7 @@ use crate::diagnostics::{Finding, Severity};
 use crate::frontend::source::SourceMap;
 use crate::frontend::{load_policies, FrontendOptions};
 use crate::inventory::{load_inventory, InventoryOptions};
+use policyc_ir::rule::AuthMode;
 use policyc_ir::universe::{Universe, UniverseError, UniverseOptions};
 use policyc_ir::{Peer, PeerSet, PolicyRule};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,35 @@ pub enum BuildFailure {
     Artifact(#[from] ArtifactError),
     #[error(transparent)]
     Specialize(#[from] SpecializeError),
+    /// A field the node cannot enforce as it means in Cilium: refused by name.
+    #[error("refusing to build: `{field}` {why}; used at:\n  {}", .locations.join("\n  "))]
+    Refused {
+        field: &'static str,
+        why: &'static str,
+        /// `file:line:col (path)` of every use.
+        locations: Vec<String>,
+    },
+}
+
+/// Refuses fields whose meaning the build cannot give the node: `authentication.mode: required`
+/// needs mutual authentication (Cilium's SPIFFE integration), which policyc does not provide.
+fn refuse_unenforceable(rules: &[PolicyRule]) -> Result<(), BuildFailure> {
+    let locations: Vec<String> = rules
+        .iter()
+        .filter(|r| r.auth == Some(AuthMode::Required))
+        .map(|r| {
+            let p = &r.provenance;
+            format!("{}:{}:{} ({})", p.file, p.line, p.column, p.path)
+        })
+        .collect();
+    if locations.is_empty() {
+        return Ok(());
+    }
+    Err(BuildFailure::Refused {
+        field: "authentication.mode: required",
+        why: "needs mutual authentication, which policyc does not provide (policyc test and explain report such flows as dropped); remove it or use `disabled`",
+        locations,
+    })
 }
 
 /// The loud warnings of a build: what the datapath does not enforce yet.
@@ -66,9 +96,12 @@ pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<St
                 .to_string(),
         );
     }
-    if rules.iter().any(|r| r.auth.is_some()) {
+    if rules
+        .iter()
+        .any(|r| r.auth == Some(AuthMode::TestAlwaysFail))
+    {
         warnings.push(
-            "authentication.mode is not enforced by the datapath; the oracle treats these rules as plain allows"
+            "authentication.mode: test-always-fail drops every flow its rules allow (as in Cilium), in policyc test and in the datapath"
                 .to_string(),
         );
     }
@@ -153,6 +186,7 @@ pub fn build_artifact_with(
         request.options,
         sources,
     )?;
+    refuse_unenforceable(&rules)?;
     (progress.on_start)(universe.endpoints().len());
     let mut compilation = compile(&universe, &rules, progress.on_endpoint_done)?;
     let specialization = match specialize {

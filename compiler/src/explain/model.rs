@@ -127,6 +127,10 @@ fn reason_text(side: &SideVerdict) -> String {
         Reason::EnforcementDisabled => {
             "policy enforcement is disabled (enable-policy=never)".to_string()
         }
+        Reason::AuthRequired => {
+            "an allow rule covering the flow requires mutual authentication (authentication.mode), which policyc does not provide (test-always-fail always fails): dropped"
+                .to_string()
+        }
     }
 }
 

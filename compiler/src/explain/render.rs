@@ -30,6 +30,7 @@ fn side(out: &mut String, title: &str, s: &SideExplanation) {
             Reason::DefaultDeny => "default deny enabled by",
             Reason::DeniedByRule => "deny rules",
             Reason::L7Denied => "L7 rules consulted",
+            Reason::AuthRequired => "rules requiring authentication",
             _ => "allow rules",
         };
         let _ = writeln!(out, "    {title}:");

@@ -565,6 +565,7 @@ fn transport_at(protocol: Protocol, start: u32) -> Transport {
 fn verdict_of(side: &SideVerdict) -> (Verdict, Vec<RuleId>) {
     match (side.decision, side.reason) {
         (Decision::Deny, Reason::DefaultDeny) => (Verdict::DefaultDeny, Vec::new()),
+        (Decision::Deny, Reason::AuthRequired) => (Verdict::AuthRequired, side.deciding.clone()),
         (Decision::Deny, _) => (Verdict::Deny, side.deciding.clone()),
         (Decision::Allow, Reason::L7ProxyRedirect) => {
             let id = side.deciding.first().map_or(0, |r| r.0);

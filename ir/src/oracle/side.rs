@@ -9,7 +9,7 @@ use super::party::Party;
 use super::verdict::{Decision, Reason, SideVerdict};
 use crate::entity::ReservedIdentity;
 use crate::l7::L7Rules;
-use crate::rule::{Direction, Peer, PeerSet, PolicyRule, RuleAction, RuleId};
+use crate::rule::{AuthMode, Direction, Peer, PeerSet, PolicyRule, RuleAction, RuleId};
 use crate::universe::{AllowLocalhost, EnforcementMode, Universe};
 
 /// Inputs of one side's evaluation.
@@ -120,6 +120,21 @@ pub fn evaluate_side<'a>(input: &SideInput<'a, '_>) -> SideVerdict {
         } else {
             finish(Decision::Allow, Reason::NotEnforced, Vec::new(), notes)
         };
+    }
+    // Mutual authentication: an allow that requires it decides the flow (Cilium applies an
+    // allow entry's auth type to the keys it covers, pkg/policy/mapstate). policyc has no
+    // authentication, so `required` never succeeds here; `test-always-fail` never does anywhere.
+    let auth: Vec<&PolicyRule> = allows
+        .iter()
+        .map(|(r, _)| *r)
+        .filter(|r| matches!(r.auth, Some(AuthMode::Required | AuthMode::TestAlwaysFail)))
+        .collect();
+    if !auth.is_empty() {
+        notes.push(
+            "authentication.mode requires mutual authentication, which policyc does not provide (test-always-fail always fails): dropped"
+                .to_string(),
+        );
+        return finish(Decision::Deny, Reason::AuthRequired, ids(auth), notes);
     }
     decide_l7(&allows, input.flow, notes, finish)
 }

@@ -59,6 +59,10 @@ pub enum Reason {
     NotAnEndpoint,
     /// `enable-policy=never`.
     EnforcementDisabled,
+    /// An allow rule covering the flow requires mutual authentication
+    /// (`authentication.mode: required`), which policyc does not provide, or fails it on
+    /// purpose (`test-always-fail`): dropped, as Cilium drops until authentication succeeds.
+    AuthRequired,
 }
 
 impl Reason {
@@ -74,6 +78,7 @@ impl Reason {
             Self::Loopback => "loopback",
             Self::NotAnEndpoint => "not an endpoint",
             Self::EnforcementDisabled => "enforcement disabled",
+            Self::AuthRequired => "mutual authentication required",
         }
     }
 }
