@@ -13,7 +13,7 @@ use crate::frontend::{load_policies, FrontendOptions};
 use crate::inventory::{load_inventory, InventoryOptions};
 use policyc_ir::rule::AuthMode;
 use policyc_ir::universe::{Universe, UniverseError, UniverseOptions};
-use policyc_ir::{Peer, PeerSet, PolicyRule};
+use policyc_ir::{Peer, PeerSet, PolicyRule, RuleAction};
 use std::path::{Path, PathBuf};
 
 /// What to build.
@@ -54,22 +54,40 @@ pub enum BuildFailure {
 /// Refuses fields whose meaning the build cannot give the node: `authentication.mode: required`
 /// needs mutual authentication (Cilium's SPIFFE integration), which policyc does not provide.
 fn refuse_unenforceable(rules: &[PolicyRule]) -> Result<(), BuildFailure> {
-    let locations: Vec<String> = rules
+    let locate = |r: &&PolicyRule| {
+        let p = &r.provenance;
+        format!("{}:{}:{} ({})", p.file, p.line, p.column, p.path)
+    };
+    let auth: Vec<String> = rules
         .iter()
         .filter(|r| r.auth == Some(AuthMode::Required))
-        .map(|r| {
-            let p = &r.provenance;
-            format!("{}:{}:{} ({})", p.file, p.line, p.column, p.path)
-        })
+        .map(|r| locate(&r))
         .collect();
-    if locations.is_empty() {
-        return Ok(());
+    if !auth.is_empty() {
+        return Err(BuildFailure::Refused {
+            field: "authentication.mode: required",
+            why: "needs mutual authentication, which policyc does not provide (policyc test and explain report such flows as dropped); remove it or use `disabled`",
+            locations: auth,
+        });
     }
-    Err(BuildFailure::Refused {
-        field: "authentication.mode: required",
-        why: "needs mutual authentication, which policyc does not provide (policyc test and explain report such flows as dropped); remove it or use `disabled`",
-        locations,
-    })
+    let runtime_denies: Vec<String> = rules
+        .iter()
+        .filter(|r| r.action == RuleAction::Deny && has_runtime_peer(r))
+        .map(|r| locate(&r))
+        .collect();
+    if !runtime_denies.is_empty() {
+        return Err(BuildFailure::Refused {
+            field: "toServices/toGroups/cidrGroupRef/cidrGroupSelector in a deny rule",
+            why: "names peers only the Cilium agent resolves at runtime: compiled offline the deny would match nothing (lint PC0312); describe the denied peers with selectors or CIDRs",
+            locations: runtime_denies,
+        });
+    }
+    Ok(())
+}
+
+/// Whether a rule names a peer only resolved at runtime (`Peer::Unresolved`).
+fn has_runtime_peer(rule: &PolicyRule) -> bool {
+    matches!(&rule.peers, PeerSet::Some(peers) if peers.iter().any(|p| matches!(p, Peer::Unresolved { .. })))
 }
 
 /// The loud warnings of a build: what the datapath does not enforce yet.
@@ -93,6 +111,15 @@ pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<St
              addresses are learned node-wide (another endpoint with the same selector may use them, as in Cilium). Answers the DNS \
              object does not see or cannot parse (DNS over TCP split across segments, fragmented UDP, DoT/DoH) teach nothing: \
              toFQDNs then allow nothing (fail closed)"
+                .to_string(),
+        );
+    }
+    if rules
+        .iter()
+        .any(|r| r.action == RuleAction::Allow && has_runtime_peer(r))
+    {
+        warnings.push(
+            "allow rules naming toServices/toGroups/cidrGroupRef/cidrGroupSelector peers are compiled as selecting nothing (those peers are resolved only at runtime by the Cilium agent): their traffic is dropped"
                 .to_string(),
         );
     }

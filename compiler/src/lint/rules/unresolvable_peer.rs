@@ -1,10 +1,13 @@
-//! PC0312: peers that only exist at runtime (`toServices`, `toGroups`, `cidrGroupRef`) — policyc
-//! cannot resolve them offline and treats them as selecting nothing.
+//! PC0312: peers that only exist at runtime (`toServices`, `toGroups`, `cidrGroupRef`,
+//! `cidrGroupSelector`) — policyc cannot resolve them offline and treats them as selecting
+//! nothing. In an allow rule that only narrows what is allowed (info); in a deny rule the deny
+//! would vanish — policyc would allow what Cilium denies — so it is an error there (and
+//! `policyc build` refuses it).
 
 use crate::diagnostics::{codes, Finding};
 use crate::lint::context::LintContext;
 use crate::lint::yaml_ext::NodeExt;
-use policyc_ir::{Peer, PeerSet};
+use policyc_ir::{Peer, PeerSet, RuleAction};
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -34,7 +37,16 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                         .or_else(|| node.find_entry(kind).map(|(key, _)| key.span))
                 })
                 .unwrap_or(rule_span);
-            findings.push(
+            let finding = if rule.action == RuleAction::Deny {
+                Finding::error(
+                    &codes::PEER_NOT_RESOLVABLE_OFFLINE,
+                    format!("deny rule with `{kind}` peer {detail}: policyc cannot resolve it offline, so this deny would match nothing while Cilium denies these peers"),
+                )
+                .at(span, "resolved by the Cilium operator/agent at runtime")
+                .help(
+                    "describe the denied peers with endpoint selectors or explicit CIDRs; `policyc build` refuses this rule",
+                )
+            } else {
                 Finding::new(
                     &codes::PEER_NOT_RESOLVABLE_OFFLINE,
                     format!("`{kind}` peer {detail} cannot be resolved offline; policyc treats it as selecting nothing"),
@@ -44,8 +56,8 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                     "`policyc test`/`explain` report deny for flows with this peer; to check them offline, \
 describe the peer with endpoint selectors or explicit CIDRs",
                 )
-                .context(ctx.rule_context(rule)),
-            );
+            };
+            findings.push(finding.context(ctx.rule_context(rule)));
         }
     }
     findings
