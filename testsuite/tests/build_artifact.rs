@@ -5,6 +5,7 @@ use policyc::build::{build_artifact, BuildFailure, BuildRequest};
 use policyc::frontend::source::SourceMap;
 use policyc_backends::ImageFile;
 use std::path::{Path, PathBuf};
+use test_case::test_case;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -129,4 +130,31 @@ fn inputs_with_errors_are_refused_with_findings() {
         Ok(_) => panic!("a broken policy set was built"),
     }
     assert!(!dir.path().join("manifest.json").exists());
+}
+
+/// Fields the node cannot be given their Cilium meaning: `policyc build` refuses them by name,
+/// with the location of every use (testsuite/fixtures/refused/).
+#[test_case("host-policy.yaml", "nodeSelector (host policy)", "host-policy.yaml:12:7" ; "a host policy")]
+#[test_case("deny-with-runtime-peer.yaml", "in a deny rule", "deny-with-runtime-peer.yaml:11:7" ; "a deny rule with a runtime-only peer")]
+#[test_case("authentication-required.yaml", "authentication.mode: required", "authentication-required.yaml:11:7" ; "mutual authentication")]
+fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location: &str) {
+    use policyc::build::{build_artifact_with, BuildProgress};
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let request = BuildRequest {
+        inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),
+        policies: vec![policyc_testsuite::workspace()
+            .join("testsuite/fixtures/refused")
+            .join(file)],
+        output: out.path().join("artifact"),
+        options: Default::default(),
+    };
+    let mut sources = SourceMap::new();
+    match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
+        Err(e @ BuildFailure::Refused { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(field) && text.contains(location), "{text}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    assert!(!out.path().join("artifact").exists(), "nothing is written");
 }

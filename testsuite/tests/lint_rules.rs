@@ -192,27 +192,3 @@ fn an_unresolvable_peer_is_an_error_in_a_deny_rule_and_info_in_an_allow_rule() {
         "{findings:#?}"
     );
 }
-
-#[test]
-fn build_refuses_a_deny_rule_with_an_unresolvable_peer() {
-    use policyc::build::{build_artifact_with, BuildFailure, BuildProgress, BuildRequest};
-    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let request = BuildRequest {
-        inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),
-        policies: vec![fixture("unresolvable_peer_in_deny.yaml")],
-        output: out.path().join("artifact"),
-        options: Default::default(),
-    };
-    let mut sources = SourceMap::new();
-    match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
-        Err(e @ BuildFailure::Refused { .. }) => {
-            let text = e.to_string();
-            assert!(
-                text.contains("in a deny rule")
-                    && text.contains("unresolvable_peer_in_deny.yaml:11:7"),
-                "{text}"
-            );
-        }
-        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
-    }
-}

@@ -13,7 +13,7 @@ use crate::frontend::{load_policies, FrontendOptions};
 use crate::inventory::{load_inventory, InventoryOptions};
 use policyc_ir::rule::AuthMode;
 use policyc_ir::universe::{Universe, UniverseError, UniverseOptions};
-use policyc_ir::{Peer, PeerSet, PolicyRule, RuleAction};
+use policyc_ir::{Peer, PeerSet, PolicyRule, RuleAction, Subject};
 use std::path::{Path, PathBuf};
 
 /// What to build.
@@ -51,8 +51,10 @@ pub enum BuildFailure {
     },
 }
 
-/// Refuses fields whose meaning the build cannot give the node: `authentication.mode: required`
-/// needs mutual authentication (Cilium's SPIFFE integration), which policyc does not provide.
+/// Refuses, by name and location, what the build cannot give the node the meaning it has in
+/// Cilium: `authentication.mode: required` (mutual authentication, which policyc does not
+/// provide), host policies (`nodeSelector`: no host firewall yet), and deny rules whose peers
+/// only the Cilium agent resolves at runtime (the deny would match nothing).
 fn refuse_unenforceable(rules: &[PolicyRule]) -> Result<(), BuildFailure> {
     let locate = |r: &&PolicyRule| {
         let p = &r.provenance;
@@ -68,6 +70,18 @@ fn refuse_unenforceable(rules: &[PolicyRule]) -> Result<(), BuildFailure> {
             field: "authentication.mode: required",
             why: "needs mutual authentication, which policyc does not provide (policyc test and explain report such flows as dropped); remove it or use `disabled`",
             locations: auth,
+        });
+    }
+    let host_policies: Vec<String> = rules
+        .iter()
+        .filter(|r| matches!(r.subject, Subject::Nodes(_)))
+        .map(|r| locate(&r))
+        .collect();
+    if !host_policies.is_empty() {
+        return Err(BuildFailure::Refused {
+            field: "nodeSelector (host policy)",
+            why: "selects nodes, whose host firewall policyc does not compile yet (policyc test and explain evaluate it; nothing would enforce it on the node); build the endpoint policies without it",
+            locations: host_policies,
         });
     }
     let runtime_denies: Vec<String> = rules
