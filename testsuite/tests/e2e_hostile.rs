@@ -5,8 +5,10 @@
 //! pod hides data in "neighbor discovery" sent to another pod's global address; a pod hides a
 //! DNS question from the DNS stage behind an IPv6 extension chain or in a GSO datagram.
 
+use std::io::{BufRead, BufReader, Read};
 use std::net::IpAddr;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Stdio};
 
 use policyc_testsuite::loader::Loader;
 use policyc_testsuite::netns::{run, Probe, Topology};
@@ -16,12 +18,16 @@ fn addr(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
-/// Connects to `api:port` (a live, allowed flow), then sends one ICMP port-unreachable from
-/// the pod's own address to `target`, quoting that flow's reply (api:port → pod:sport) and
-/// carrying `extra` bytes of its own; prints the local port.
-const FORGE_ICMP_ERROR: &str = r#"
-import socket, struct, sys
-pod, api, port, target, extra = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+fn require_root() {
+    assert!(
+        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
+        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
+    );
+}
+
+/// What every script below starts with: the Internet checksum and an IPv4 header builder.
+const PY_PACKETS: &str = r#"
+import select, socket, struct, sys, time
 def csum(data):
     if len(data) % 2: data += b"\0"
     s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
@@ -31,6 +37,121 @@ def ipv4(src, dst, proto, payload):
     h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0x1234, 0, 64, proto, 0,
                     socket.inet_aton(src), socket.inet_aton(dst))
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+def count_matching(s, seconds, match):
+    """Prints "ready", then how many packets received on `s` within `seconds` `match`."""
+    s.settimeout(0.1)
+    print("ready", flush=True)
+    count, deadline = 0, time.time() + seconds
+    while time.time() < deadline:
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if match(data, peer[0]):
+            count += 1
+    print(count, flush=True)
+"#;
+
+fn python(
+    topology: &Topology,
+    short: &str,
+    script: &str,
+    args: &[String],
+) -> std::process::Command {
+    let mut command = topology.in_endpoint(short, "python3");
+    command
+        .arg("-c")
+        .arg(format!("{PY_PACKETS}{script}"))
+        .args(args);
+    command
+}
+
+/// Runs a forging script in `short`'s namespace; it must succeed.
+fn send(topology: &Topology, short: &str, script: &str, args: &[String]) {
+    let out = python(topology, short, script, args)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A receiving script in an endpoint namespace: it prints "ready" once it listens, then its
+/// result when its time is up.
+struct Listener {
+    child: Child,
+    reader: BufReader<ChildStdout>,
+}
+
+impl Listener {
+    fn start(topology: &Topology, short: &str, script: &str, args: &[String]) -> Listener {
+        let mut child = python(topology, short, script, args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3: {e}"));
+        let mut reader = BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout")));
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("listener: {e}"));
+        assert_eq!(line.trim(), "ready", "the listener did not start");
+        Listener { child, reader }
+    }
+
+    /// Everything it printed after "ready".
+    fn result(mut self) -> String {
+        let mut rest = String::new();
+        self.reader
+            .read_to_string(&mut rest)
+            .unwrap_or_else(|e| panic!("listener: {e}"));
+        let _ = self.child.wait();
+        rest
+    }
+
+    /// Its result as a count.
+    fn count(self) -> usize {
+        let text = self.result();
+        text.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("listener printed {text:?}: {e}"))
+    }
+}
+
+/// Installs `policies` for endpoints named like their namespaces in the topology (namespace
+/// `lab`, label `app: <name>`, the topology's addresses and interface), built and applied.
+fn lab<'t>(topology: &'t Topology, work: &Path, names: &[&str], policies: &[&str]) -> Loader<'t> {
+    let mut inventory = String::from("apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n");
+    for name in names {
+        let endpoint = topology.endpoint(name);
+        let ips: Vec<String> = endpoint.addrs.iter().map(|a| format!("\"{a}\"")).collect();
+        inventory.push_str(&format!(
+            "  - name: {name}\n    namespace: lab\n    labels: {{app: {name}}}\n    ips: [{}]\n    interface: {}\n",
+            ips.join(", "),
+            endpoint.interface
+        ));
+    }
+    let inventory_path = work.join("inventory.yaml");
+    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let policy_dir = work.join("policies");
+    std::fs::create_dir_all(&policy_dir).unwrap_or_else(|e| panic!("{e}"));
+    for (i, policy) in policies.iter().enumerate() {
+        std::fs::write(policy_dir.join(format!("p{i}.yaml")), policy)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let artifact = work.join("artifact");
+    policyc_testsuite::build_artifact(&inventory_path, vec![policy_dir], &artifact, None);
+    let loader = Loader::on_private_bpffs(loader_binary(), topology, work);
+    loader.ok(&["apply", &artifact.to_string_lossy()]);
+    loader
+}
+
+/// Connects to `api:port` (a live, allowed flow), then sends one ICMP port-unreachable from
+/// the pod's own address to `target`, quoting that flow's reply (api:port → pod:sport) and
+/// carrying `extra` bytes of its own.
+const FORGE_ICMP_ERROR: &str = r#"
+pod, api, port, target, extra = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 flow = socket.create_connection((api, port), timeout=2)
 sport = flow.getsockname()[1]
 quoted_tcp = struct.pack("!HHIIBBHHH", port, sport, 1, 1, 0x50, 0x12, 65535, 0, 0)
@@ -39,98 +160,26 @@ icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quoted
 icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 raw.sendto(ipv4(pod, target, 1, icmp), (target, 0))
-print(sport, flush=True)
 flow.close()
 "#;
 
 /// Counts ICMP destination-unreachable packets from `src` of at least `min_len` bytes that
-/// arrive within `seconds`; prints the count.
+/// arrive within `seconds`.
 const COUNT_ICMP_ERRORS: &str = r#"
-import socket, sys, time
 src, min_len, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(0.1)
-print("ready", flush=True)
-count, deadline = 0, time.time() + seconds
-while time.time() < deadline:
-    try:
-        data, (peer, _) = s.recvfrom(65535)
-    except socket.timeout:
-        continue
-    ihl = (data[0] & 0xf) * 4
-    if peer == src and data[ihl] == 3 and len(data) >= min_len:
-        count += 1
-print(count, flush=True)
+count_matching(s, seconds, lambda data, peer: peer == src
+               and data[(data[0] & 0xf) * 4] == 3 and len(data) >= min_len)
 "#;
-
-/// Starts the counter in `short`'s namespace and returns it once it listens.
-fn counter(topology: &Topology, short: &str, src: IpAddr, min_len: usize) -> std::process::Child {
-    use std::io::{BufRead, BufReader};
-    let mut child = topology
-        .in_endpoint(short, "python3")
-        .args([
-            "-c",
-            COUNT_ICMP_ERRORS,
-            &src.to_string(),
-            &min_len.to_string(),
-            "1.5",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("counter: {e}"));
-    assert_eq!(line.trim(), "ready", "the counter did not start");
-    child.stdout = Some(reader.into_inner());
-    child
-}
-
-fn count(child: std::process::Child) -> usize {
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("counter: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("counter printed {text:?}: {e}"))
-}
-
-/// Forges one error from the storefront quoting its live flow to api:8080, sent to `target`.
-fn forge(topology: &Topology, target: IpAddr, extra: usize) {
-    let out = topology
-        .in_endpoint("front", "python3")
-        .args([
-            "-c",
-            FORGE_ICMP_ERROR,
-            "198.18.1.10",
-            "198.18.1.20",
-            "8080",
-            &target.to_string(),
-            &extra.to_string(),
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    assert!(
-        out.status.success(),
-        "forging failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[test]
 fn a_forged_icmp_error_cannot_carry_data_to_a_peer_the_policy_denies() {
-    assert!(
-        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
-        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
-    );
+    require_root();
+    let (front, api, world) = (addr("198.18.1.10"), addr("198.18.1.20"), addr("198.19.7.7"));
     let mut topology = Topology::create(&[
-        ("front", vec![addr("198.18.1.10")]),
-        ("api", vec![addr("198.18.1.20")]),
-        ("out", vec![addr("198.19.7.7")]),
+        ("front", vec![front]),
+        ("api", vec![api]),
+        ("out", vec![world]),
     ])
     .unwrap_or_else(|e| panic!("creating the topology: {e}"));
     topology
@@ -166,33 +215,53 @@ fn a_forged_icmp_error_cannot_carry_data_to_a_peer_the_policy_denies() {
         "--endpoint",
         "shop/api",
     ]);
-    let front = addr("198.18.1.10");
-    let (api, world) = (addr("198.18.1.20"), addr("198.19.7.7"));
+    let errors_at = |short: &str, min_len: usize| {
+        Listener::start(
+            &topology,
+            short,
+            COUNT_ICMP_ERRORS,
+            &[front.to_string(), min_len.to_string(), "1.5".into()],
+        )
+    };
+    let forge = |target: IpAddr, extra: usize| {
+        let args = [front, api].map(|a| a.to_string());
+        send(
+            &topology,
+            "front",
+            FORGE_ICMP_ERROR,
+            &[
+                args[0].clone(),
+                args[1].clone(),
+                "8080".into(),
+                target.to_string(),
+                extra.to_string(),
+            ],
+        );
+    };
 
     // Control: a real-sized error about the flow, to the flow's own peer, is related and
     // arrives (so the counter and the forging work).
-    let at_api = counter(&topology, "api", front, 0);
-    forge(&topology, api, 64);
+    let at_api = errors_at("api", 0);
+    forge(api, 64);
     assert_eq!(
-        count(at_api),
+        at_api.count(),
         1,
         "an error to the flow's own peer must arrive"
     );
-
     // The attack: the same live flow, the error sent to the world (denied to the storefront),
     // carrying 1,200 bytes of the pod's own data.
-    let at_world = counter(&topology, "out", front, 1000);
-    forge(&topology, world, 1200);
+    let at_world = errors_at("out", 1000);
+    forge(world, 1200);
     assert_eq!(
-        count(at_world),
+        at_world.count(),
         0,
         "a forged ICMP error rode the storefront's flow to api to a peer its policy denies"
     );
     // Nor a small one: the world is not the flow's peer.
-    let at_world = counter(&topology, "out", front, 0);
-    forge(&topology, world, 64);
+    let at_world = errors_at("out", 0);
+    forge(world, 64);
     assert_eq!(
-        count(at_world),
+        at_world.count(),
         0,
         "an error to a third address is not related"
     );
@@ -200,40 +269,23 @@ fn a_forged_icmp_error_cannot_carry_data_to_a_peer_the_policy_denies() {
 
 /// Sends one TCP SYN from `src` (any address: a raw socket) to `dst:port`.
 const FORGE_SYN: &str = r#"
-import socket, struct, sys
 src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def csum(data):
-    if len(data) % 2: data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
 tcp = struct.pack("!HHIIBBHHH", 40123, port, 1, 0, 0x50, 0x02, 65535, 0, 0)
 pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
 tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
-ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0x4321, 0, 64, 6, 0,
-                 socket.inet_aton(src), socket.inet_aton(dst))
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-raw.sendto(ip + tcp, (dst, 0))
+raw.sendto(ipv4(src, dst, 6, tcp), (dst, 0))
 "#;
 
-/// Counts TCP SYNs from `src` to `port` arriving within `seconds`; prints the count.
+/// Counts TCP SYNs from `src` to `port` arriving within `seconds`.
 const COUNT_SYNS: &str = r#"
-import socket, struct, sys, time
 src, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-s.settimeout(0.1)
-print("ready", flush=True)
-count, deadline = 0, time.time() + seconds
-while time.time() < deadline:
-    try:
-        data, (peer, _) = s.recvfrom(65535)
-    except socket.timeout:
-        continue
+def syn_to_port(data, peer):
     ihl = (data[0] & 0xf) * 4
     dport = struct.unpack("!H", data[ihl + 2:ihl + 4])[0]
-    if peer == src and dport == port and data[ihl + 13] & 0x02:
-        count += 1
-print(count, flush=True)
+    return peer == src and dport == port and data[ihl + 13] & 0x02
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+count_matching(s, seconds, syn_to_port)
 "#;
 
 const LAB_POLICY: &str = "apiVersion: cilium.io/v2
@@ -264,11 +316,7 @@ spec:
 
 #[test]
 fn a_pod_forging_another_pods_source_is_not_judged_as_that_pod() {
-    use std::io::{BufRead, BufReader};
-    assert!(
-        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
-        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
-    );
+    require_root();
     let (mallory, vault, trusted) = (
         addr("198.18.5.10"),
         addr("198.18.5.20"),
@@ -281,69 +329,26 @@ fn a_pod_forging_another_pods_source_is_not_judged_as_that_pod() {
     ])
     .unwrap_or_else(|e| panic!("creating the topology: {e}"));
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let endpoint = |name: &str, short: &str, ip: IpAddr| {
-        format!(
-            "  - name: {name}\n    namespace: lab\n    labels: {{app: {name}}}\n    ips: [{ip}]\n    interface: {}\n",
-            topology.endpoint(short).interface
-        )
-    };
-    let inventory = format!(
-        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n{}{}{}",
-        endpoint("mallory", "mallory", mallory),
-        endpoint("vault", "vault", vault),
-        endpoint("trusted", "trusted", trusted)
+    let loader = lab(
+        &topology,
+        work.path(),
+        &["mallory", "vault", "trusted"],
+        &[LAB_POLICY],
     );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
-    let policies = work.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(policies.join("vault.yaml"), LAB_POLICY).unwrap_or_else(|e| panic!("{e}"));
-    let artifact = work.path().join("artifact");
-    policyc_testsuite::build_artifact(&inventory_path, vec![policies], &artifact, None);
-    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
-    loader.ok(&["apply", &artifact.to_string_lossy()]);
-
     let syns = |from: IpAddr, port: u16| {
-        let mut child = topology
-            .in_endpoint("vault", "python3")
-            .args([
-                "-c",
-                COUNT_SYNS,
-                &from.to_string(),
-                &port.to_string(),
-                "1.5",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("python3: {e}"));
-        let mut reader = BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout")));
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .unwrap_or_else(|e| panic!("counter: {e}"));
-        assert_eq!(line.trim(), "ready");
-        let sent = topology
-            .in_endpoint("mallory", "python3")
-            .args([
-                "-c",
-                FORGE_SYN,
-                &from.to_string(),
-                &vault.to_string(),
-                &port.to_string(),
-            ])
-            .output()
-            .unwrap_or_else(|e| panic!("python3: {e}"));
-        assert!(
-            sent.status.success(),
-            "{}",
-            String::from_utf8_lossy(&sent.stderr)
+        let at_vault = Listener::start(
+            &topology,
+            "vault",
+            COUNT_SYNS,
+            &[from.to_string(), port.to_string(), "1.5".into()],
         );
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap_or_else(|e| panic!("{e}"));
-        let _ = child.wait();
-        rest.trim()
-            .parse::<usize>()
-            .unwrap_or_else(|e| panic!("counter printed {rest:?}: {e}"))
+        send(
+            &topology,
+            "mallory",
+            FORGE_SYN,
+            &[from.to_string(), vault.to_string(), port.to_string()],
+        );
+        at_vault.count()
     };
     // Control: mallory's own SYN to the port the vault allows it reaches the vault.
     let own = syns(mallory, 7001);
@@ -372,7 +377,6 @@ fn a_pod_forging_another_pods_source_is_not_judged_as_that_pod() {
 /// Sends one ICMPv6 neighbor solicitation (type 135) with hop limit 255 to `dst`, carrying
 /// `extra` bytes after the target address (the kernel fills in the checksum).
 const FORGE_NDP: &str = r#"
-import socket, sys
 dst, extra = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
@@ -380,31 +384,16 @@ s.sendto(bytes([135, 0, 0, 0, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, d
 "#;
 
 /// Counts ICMPv6 type-135 messages from `src` of at least `min_len` bytes arriving within
-/// `seconds`; prints "ready", then the count.
+/// `seconds`.
 const COUNT_NDP: &str = r#"
-import socket, sys, time
 src, min_len, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-s.settimeout(0.1)
-print("ready", flush=True)
-count, deadline = 0, time.time() + seconds
-while time.time() < deadline:
-    try:
-        data, peer = s.recvfrom(65535)
-    except socket.timeout:
-        continue
-    if peer[0] == src and data[0] == 135 and len(data) >= min_len:
-        count += 1
-print(count, flush=True)
+count_matching(s, seconds, lambda data, peer: peer == src and data[0] == 135 and len(data) >= min_len)
 "#;
 
 #[test]
 fn neighbor_discovery_is_no_channel_to_another_pods_address() {
-    use std::io::{BufRead, BufReader, Read};
-    assert!(
-        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
-        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
-    );
+    require_root();
     let (mallory, vault) = (addr("fd00::5:10"), addr("fd00::5:20"));
     let mut topology = Topology::create(&[("mallory", vec![mallory]), ("vault", vec![vault])])
         .unwrap_or_else(|e| panic!("creating the topology: {e}"));
@@ -412,70 +401,33 @@ fn neighbor_discovery_is_no_channel_to_another_pods_address() {
         .serve("vault", &[7001], &[])
         .unwrap_or_else(|e| panic!("{e}"));
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let endpoint = |name: &str, ip: IpAddr| {
-        format!(
-            "  - name: {name}\n    namespace: lab\n    labels: {{app: {name}}}\n    ips: [\"{ip}\"]\n    interface: {}\n",
-            topology.endpoint(name).interface
-        )
-    };
-    let inventory = format!(
-        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n{}{}",
-        endpoint("mallory", mallory),
-        endpoint("vault", vault)
-    );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
-    let policies = work.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(policies.join("vault.yaml"), LAB_POLICY).unwrap_or_else(|e| panic!("{e}"));
-    let artifact = work.path().join("artifact");
-    policyc_testsuite::build_artifact(&inventory_path, vec![policies], &artifact, None);
-    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
-    loader.ok(&["apply", &artifact.to_string_lossy()]);
+    let _loader = lab(&topology, work.path(), &["mallory", "vault"], &[LAB_POLICY]);
     // IPv6 still works with the tightened exemption: mallory's allowed port connects, its
     // neighbours resolved through both datapaths.
     assert!(
         topology.probe(Probe::Tcp, "mallory", mallory, vault, 7001),
         "mallory -> vault:7001 over IPv6 must connect"
     );
-    let mut counter = topology
-        .in_endpoint("vault", "python3")
-        .args(["-c", COUNT_NDP, &mallory.to_string(), "1000", "1.5"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    let mut reader = BufReader::new(counter.stdout.take().unwrap_or_else(|| panic!("stdout")));
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("counter: {e}"));
-    assert_eq!(line.trim(), "ready");
-    let sent = topology
-        .in_endpoint("mallory", "python3")
-        .args(["-c", FORGE_NDP, &vault.to_string(), "1000"])
-        .output()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
+    let at_vault = Listener::start(
+        &topology,
+        "vault",
+        COUNT_NDP,
+        &[mallory.to_string(), "1000".into(), "1.5".into()],
     );
-    let mut rest = String::new();
-    reader
-        .read_to_string(&mut rest)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let _ = counter.wait();
+    send(
+        &topology,
+        "mallory",
+        FORGE_NDP,
+        &[vault.to_string(), "1000".into()],
+    );
     assert_eq!(
-        rest.trim(),
-        "0",
+        at_vault.count(),
+        0,
         "1,000 bytes in a 'neighbor solicitation' reached a pod whose policy admits nothing of the kind"
     );
 }
 
-/// Prints "ready", then, after `seconds`, the names asked in the DNS datagrams that arrived on
-/// port 53 (IPv4 and IPv6), one per line.
 const DNS_SERVER: &str = r#"
-import select, socket, sys, time
 seconds = float(sys.argv[1])
 socks = []
 for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
@@ -502,18 +454,12 @@ while time.time() < deadline:
 /// destination-options header (raw frame on the pod's eth0 to the host side's MAC); (4) one
 /// UDP_SEGMENT (GSO) sendto() carrying `ok2.allowed.test` then `evil2.other.test`.
 const DNS_CLIENT: &str = r#"
-import socket, struct, sys
 src4, dst4, src6, dst6, gw_mac = sys.argv[1:6]
 def query(name, qid):
     q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.split("."):
         q += bytes([len(label)]) + label.encode()
     return q + b"\0" + struct.pack("!HH", 1, 1)
-def csum(data):
-    if len(data) % 2: data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
 plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 plain.sendto(query("ok.allowed.test", 1), (dst4, 53))
 plain.sendto(query("evil.other.test", 2), (dst4, 53))
@@ -564,11 +510,7 @@ spec:
 
 #[test]
 fn a_dns_question_cannot_hide_from_the_dns_stage() {
-    use std::io::{BufRead, BufReader, Read};
-    assert!(
-        run("id", &["-u"]).is_ok_and(|u| u.trim() == "0"),
-        "the hostile-pod tests need root (network namespaces, raw sockets, bpffs)"
-    );
+    require_root();
     let (client4, client6) = (addr("198.18.6.10"), addr("fd00::6:10"));
     let (server4, server6) = (addr("198.18.6.53"), addr("fd00::6:53"));
     let topology = Topology::create(&[
@@ -577,60 +519,26 @@ fn a_dns_question_cannot_hide_from_the_dns_stage() {
     ])
     .unwrap_or_else(|e| panic!("creating the topology: {e}"));
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let inventory = format!(
-        "apiVersion: policyc/v1\nkind: Inventory\nendpoints:\n  - name: client\n    namespace: lab\n    labels: {{app: client}}\n    ips: [{client4}, \"{client6}\"]\n    interface: {}\n",
-        topology.endpoint("client").interface
-    );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
-    let policies = work.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(policies.join("client.yaml"), CLIENT_POLICY).unwrap_or_else(|e| panic!("{e}"));
-    let artifact = work.path().join("artifact");
-    policyc_testsuite::build_artifact(&inventory_path, vec![policies], &artifact, None);
-    let loader = Loader::on_private_bpffs(loader_binary(), &topology, work.path());
-    loader.ok(&["apply", &artifact.to_string_lossy()]);
-
-    let mut server = topology
-        .in_endpoint("dns", "python3")
-        .args(["-c", DNS_SERVER, "2.5"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    let mut reader = BufReader::new(server.stdout.take().unwrap_or_else(|| panic!("stdout")));
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("server: {e}"));
-    assert_eq!(line.trim(), "ready");
+    let _loader = lab(&topology, work.path(), &["client"], &[CLIENT_POLICY]);
+    let server = Listener::start(&topology, "dns", DNS_SERVER, &["2.5".into()]);
     let gateway_mac = std::fs::read_to_string(format!(
         "/sys/class/net/{}/address",
         topology.endpoint("client").interface
     ))
     .unwrap_or_else(|e| panic!("{e}"));
-    let asked = topology
-        .in_endpoint("client", "python3")
-        .args([
-            "-c",
-            DNS_CLIENT,
-            &client4.to_string(),
-            &server4.to_string(),
-            &client6.to_string(),
-            &server6.to_string(),
-            gateway_mac.trim(),
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    assert!(
-        asked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&asked.stderr)
+    send(
+        &topology,
+        "client",
+        DNS_CLIENT,
+        &[
+            client4.to_string(),
+            server4.to_string(),
+            client6.to_string(),
+            server6.to_string(),
+            gateway_mac.trim().to_owned(),
+        ],
     );
-    let mut heard = String::new();
-    reader
-        .read_to_string(&mut heard)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let _ = server.wait();
+    let heard = server.result();
     let names: Vec<&str> = heard.lines().collect();
     // Controls: the stage is there (the plain allowed question arrives, the denied one is
     // answered REFUSED by the stage and never reaches the server).
