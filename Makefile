@@ -79,6 +79,8 @@ bench-quick: setup
 # stable rustc accept them. It is set for the fuzz build only, never for the product build.
 # New inputs go to fuzz/work/<target>/ (ignored), so the committed seeds in
 # fuzz/corpus/<target>/ stay small; copy a crashing input there by hand once it is fixed.
+# fuzz/dict/<target>.dict (when present): libFuzzer dictionary (the kernel targets' coverage is
+# only the harness's, so the example addresses, ports and names are given to the mutator).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frontend inventory_flowtests artifact classifier datapath_packet dns_packet
 FUZZ_FLAGS ?=
@@ -89,8 +91,9 @@ fuzz: setup
 	@for target in $(FUZZ_TARGETS); do \
 		echo "== fuzz $$target for $(FUZZ_SECONDS) s"; \
 		mkdir -p fuzz/work/$$target; \
+		dict=fuzz/dict/$$target.dict; \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_FLAGS) $$target fuzz/work/$$target fuzz/corpus/$$target -- \
-			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || { \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$([ -f $$dict ] && echo -dict=$$dict) || { \
 			echo "make fuzz: $$target crashed; the input is in fuzz/artifacts/$$target/"; exit 1; }; \
 	done
 
