@@ -11,7 +11,7 @@ LOCKED := $(if $(wildcard Cargo.lock),--locked,)
 POLICYC := target/debug/policyc
 EXAMPLES := policy-examples
 
-.PHONY: all setup build run test test-only test-examples lint-rust bench bench-quick clean help
+.PHONY: all setup build run test test-only test-examples lint-rust bench bench-quick fuzz clean help
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make build       cargo build --workspace (debug)"
 	@echo "make setup       install missing system packages (Debian)"
 	@echo "make bench       benchmarks T0-T5 (<= 20 min; make bench-quick <= 3 min)"
+	@echo "make fuzz        every fuzz target for FUZZ_SECONDS (default 60) each; fails on a crash"
 	@echo "make clean       remove build outputs"
 
 setup:
@@ -69,6 +70,32 @@ bench: setup
 bench-quick: setup
 	$(CARGO) build --release -p policyc-bench $(LOCKED)
 	target/release/policyc-bench --quick --out bench/results
+
+# Fuzzing (issue 16; README.md "Fuzzing"): every cargo-fuzz target for
+# FUZZ_SECONDS seconds, one after the other, failing on the first crash (its input is left in
+# fuzz/artifacts/<target>/). Not part of `make test`. The kernel targets need root (BPF).
+# RUSTC_BOOTSTRAP=1: cargo-fuzz passes nightly-only flags (-Zsanitizer=address, -Cpasses=
+# sancov-module ...) and only a stable toolchain is installed here; RUSTC_BOOTSTRAP lets
+# stable rustc accept them. It is set for the fuzz build only, never for the product build.
+# New inputs go to fuzz/work/<target>/ (ignored), so the committed seeds in
+# fuzz/corpus/<target>/ stay small; copy a crashing input there by hand once it is fixed.
+# fuzz/dict/<target>.dict (when present): libFuzzer dictionary (the kernel targets' coverage is
+# only the harness's, so the example addresses, ports and names are given to the mutator).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := frontend inventory_flowtests artifact classifier datapath_packet dns_packet
+FUZZ_FLAGS ?=
+
+fuzz: setup
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build $(FUZZ_FLAGS)
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$target for $(FUZZ_SECONDS) s"; \
+		mkdir -p fuzz/work/$$target; \
+		dict=fuzz/dict/$$target.dict; \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_FLAGS) $$target fuzz/work/$$target fuzz/corpus/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$([ -f $$dict ] && echo -dict=$$dict) || { \
+			echo "make fuzz: $$target crashed; the input is in fuzz/artifacts/$$target/"; exit 1; }; \
+	done
 
 clean:
 	$(CARGO) clean

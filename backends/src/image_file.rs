@@ -135,7 +135,10 @@ impl ImageFile {
             let value_size = r.u32()?;
             let max_entries = r.u32()?;
             let count = r.u32()?;
-            let mut entries = Vec::new();
+            // Checked before reading: a count of zero-byte records would otherwise loop (and
+            // allocate) up to 2^32 times on a file of a few bytes.
+            check_entry_count(&name, key_size, value_size, count, r.remaining())?;
+            let mut entries = Vec::with_capacity(count as usize);
             for _ in 0..count {
                 let key = r.take(key_size as usize)?.to_vec();
                 let value = r.take(value_size as usize)?.to_vec();
@@ -174,6 +177,29 @@ impl ImageFile {
     }
 }
 
+/// Rejects a map whose `count` records of `key_size + value_size` bytes cannot fit in the
+/// `remaining` bytes of the file (records of zero bytes included).
+fn check_entry_count(
+    name: &str,
+    key_size: u32,
+    value_size: u32,
+    count: u32,
+    remaining: usize,
+) -> Result<(), BackendError> {
+    let record = u64::from(key_size) + u64::from(value_size);
+    let needed = record.checked_mul(u64::from(count));
+    let fits = match needed {
+        Some(needed) => needed <= u64::try_from(remaining).unwrap_or(u64::MAX),
+        None => false,
+    };
+    if count > 0 && (record == 0 || !fits) {
+        return Err(BackendError::BadImageFile(format!(
+            "map {name}: {count} records of {record} bytes do not fit in the rest of the file ({remaining} bytes)"
+        )));
+    }
+    Ok(())
+}
+
 struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -186,6 +212,10 @@ impl<'a> Cursor<'a> {
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
+    }
+
+    fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.pos)
     }
 
     fn u32(&mut self) -> Result<u32, BackendError> {
@@ -214,5 +244,45 @@ mod tests {
         let bytes = file.to_bytes().expect("encode");
         assert_eq!(ImageFile::from_bytes(&bytes), Ok(file));
         assert!(ImageFile::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// The bytes of a file with one map `m` of `count` records of the given sizes, followed by
+    /// `body` (fuzz target `artifact` found the zero-size case: 2^32 empty records, OOM).
+    fn one_map(key_size: u32, value_size: u32, count: u32, body: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        push_u32(&mut out, FORMAT_VERSION);
+        out.extend_from_slice(&[NATIVE_ORDER, 0, 0, 0]);
+        push_u32(&mut out, 1);
+        push_u16(&mut out, 1);
+        out.push(b'm');
+        for field in [key_size, value_size, 1, count] {
+            push_u32(&mut out, field);
+        }
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn record_counts_that_cannot_fit_are_refused_before_reading() {
+        // (key size, value size, count, body bytes, accepted)
+        let cases: &[(u32, u32, u32, usize, bool)] = &[
+            (0, 0, u32::MAX, 0, false),
+            (0, 0, 1, 0, false),
+            (0, 0, 0, 0, true),
+            (4, 4, u32::MAX, 8, false),
+            (u32::MAX, u32::MAX, u32::MAX, 8, false),
+            (4, 4, 2, 15, false),
+            (4, 4, 2, 16, true),
+            (0, 1, 3, 3, true),
+        ];
+        for &(key_size, value_size, count, body, accepted) in cases {
+            let bytes = one_map(key_size, value_size, count, &vec![7; body]);
+            let result = ImageFile::from_bytes(&bytes);
+            assert_eq!(
+                result.is_ok(),
+                accepted,
+                "key {key_size} value {value_size} count {count} body {body}: {result:?}"
+            );
+        }
     }
 }

@@ -93,7 +93,7 @@ pub struct AdmittedEndpoint {
 
 /// What one direction of an installed endpoint needs for the new identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClassWrite {
+pub enum ClassWrite {
     /// An `identity → class` entry (class-keyed class).
     Class { direction: Direction, class: u32 },
     /// Copies of the template identity's `pc_portfn` entries (identity-keyed class).
@@ -193,7 +193,8 @@ pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeErro
 
 /// The identity number of `labels` given the build's and the admitted label sets; refuses if
 /// numbering it would move an existing identity (hash collision: a rebuild renumbers).
-fn number_identity(
+/// Pure (no kernel access): `add` and the classifier fuzz target call it.
+pub fn number_identity(
     labels: &LabelSet,
     classifier: &Classifier,
     others: &[AdmittedEndpoint],
@@ -231,7 +232,8 @@ fn direction_name(direction: Direction) -> &'static str {
 }
 
 /// The classes of `identity` in one installed endpoint (refusal when a signature is new).
-fn classify_for(
+/// Pure (no kernel access): `add` and the classifier fuzz target call it.
+pub fn classify_for(
     endpoint: &ClassifierEndpoint,
     identity: &Identity,
     classifier: &Classifier,
