@@ -124,11 +124,13 @@ pub const PEER_NOT_RESOLVABLE_OFFLINE: Code = Code {
     id: "PC0312",
     name: "peer-not-resolvable-offline",
     default_severity: Info,
-    summary: "A peer is resolved at runtime (toServices, toGroups, cidrGroupRef) and selects nothing offline",
+    summary: "A peer is resolved at runtime (toServices, toGroups, cidrGroupRef, cidrGroupSelector) and selects nothing offline",
     explanation: "`toServices` is turned into endpoints or CIDRs by the agent from live Service objects, `toGroups` \
-by the operator from cloud provider APIs, and `cidrGroupRef` from CiliumCIDRGroup objects. policyc works offline \
-without those objects, so it treats these peers as selecting nothing: `policyc test` and `explain` will report deny \
-for flows that the cluster may allow. Describe such peers with `toEndpoints` or `toCIDRSet` to check them offline.",
+by the operator from cloud provider APIs, and `cidrGroupRef`/`cidrGroupSelector` from CiliumCIDRGroup objects. policyc \
+works offline without those objects, so it treats these peers as selecting nothing. In an allow rule that only \
+allows less (info): `policyc test` and `explain` will report deny for flows that the cluster may allow. In a deny \
+rule the deny would vanish — policyc would allow what Cilium denies — so it is an error there and `policyc build` \
+refuses the rule. Describe such peers with `toEndpoints` or `toCIDRSet` to check them offline.",
 };
 
 pub const KAFKA_RULES_DEPRECATED: Code = Code {
