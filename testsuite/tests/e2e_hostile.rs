@@ -186,18 +186,10 @@ fn a_forged_icmp_error_cannot_carry_data_to_a_peer_the_policy_denies() {
         .serve("api", &[8080], &[])
         .unwrap_or_else(|e| panic!("{e}"));
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "interface: pc-frontend\n",
-            &format!("interface: {}\n", topology.endpoint("front").interface),
-        )
-        .replace(
-            "interface: pc-api\n",
-            &format!("interface: {}\n", topology.endpoint("api").interface),
-        );
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let inventory_path = topology.example_inventory(
+        &[("frontend", "front"), ("api", "api")],
+        &work.path().join("inventory.yaml"),
+    );
     let artifact = work.path().join("artifact");
     policyc_testsuite::build_artifact(
         &inventory_path,

@@ -14,11 +14,12 @@ use policyc_testsuite::loader::Loader;
 use policyc_testsuite::netns::{run, Topology};
 use policyc_testsuite::{l4_example_policies, loader_binary, workspace};
 
-/// The endpoints installed (name, topology short name, interface in the inventory): two, so
+/// The endpoints installed (name, topology short name, example endpoint whose `pc-<name>`
+/// interface the topology replaces): two, so
 /// that an unload has an endpoint to be killed between.
 const ENDPOINTS: [(&str, &str, &str); 2] = [
-    ("shop/frontend", "front", "pc-frontend"),
-    ("shop/api", "api", "pc-api"),
+    ("shop/frontend", "front", "frontend"),
+    ("shop/api", "api", "api"),
 ];
 
 /// The endpoint the racing test installs (each apply verifies and loads its programs in the
@@ -48,16 +49,10 @@ fn setup() -> Setup {
     ])
     .unwrap_or_else(|e| panic!("creating the topology: {e}"));
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut inventory = std::fs::read_to_string(workspace().join("policy-examples/inventory.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    for (_, short, interface) in ENDPOINTS {
-        inventory = inventory.replace(
-            &format!("interface: {interface}\n"),
-            &format!("interface: {}\n", topology.endpoint(short).interface),
-        );
-    }
-    let inventory_path = work.path().join("inventory.yaml");
-    std::fs::write(&inventory_path, inventory).unwrap_or_else(|e| panic!("{e}"));
+    let inventory_path = topology.example_inventory(
+        &ENDPOINTS.map(|(_, short, example)| (example, short)),
+        &work.path().join("inventory.yaml"),
+    );
     let policies = [
         workspace().join("policy-examples/policies"),
         l4_example_policies(&work.path().join("policies-l4")),
