@@ -11,7 +11,7 @@ LOCKED := $(if $(wildcard Cargo.lock),--locked,)
 POLICYC := target/debug/policyc
 EXAMPLES := policy-examples
 
-.PHONY: all setup build run test test-only test-examples lint-rust bench bench-quick fuzz clean help
+.PHONY: all setup build run test test-only test-examples test-structure lint-rust bench bench-quick fuzz clean help
 
 all: build
 
@@ -34,7 +34,7 @@ build: setup
 run: build
 	@POLICYC=$(POLICYC) scripts/run-examples.sh $(EXAMPLES)
 
-test: setup test-only test-examples lint-rust
+test: setup test-only test-examples test-structure lint-rust
 
 # Tests: cargo-nextest when installed, cargo test otherwise (doc tests run separately because
 # nextest does not run them).
@@ -53,6 +53,14 @@ test-only:
 # flow tests of the examples and the KNP truth tables pass, also through the compiled datapath.
 test-examples: build
 	@POLICYC=$(POLICYC) scripts/test-examples.sh $(EXAMPLES)
+
+# Issue 12: the crate layering holds (no module cycle in any crate; the lean policyc pulls no
+# BPF toolchain crate and answers like the full one).
+test-structure:
+	@echo "== scripts/module-cycles.py"
+	@scripts/module-cycles.py
+	@echo "== scripts/check-lean-build.sh"
+	@scripts/check-lean-build.sh
 
 lint-rust:
 	@echo "== cargo clippy --workspace --all-targets -- -D warnings"

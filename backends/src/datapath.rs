@@ -2,6 +2,7 @@
 
 /// The compiled datapath template (ELF, BPF target, with BTF). One object per endpoint is
 /// opened from these bytes and specialised through `.rodata` and map contents.
+#[cfg(feature = "objects")]
 pub static DATAPATH_OBJECT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/policyc_datapath.bpf.o"));
 

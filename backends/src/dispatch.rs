@@ -3,6 +3,7 @@
 //! datapath program of the endpoint's active generation.
 
 /// The compiled dispatcher (ELF, BPF target, with BTF).
+#[cfg(feature = "objects")]
 pub static DISPATCH_OBJECT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/policyc_dispatch.bpf.o"));
 

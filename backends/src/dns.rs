@@ -14,6 +14,7 @@ use regex_automata::{Anchored, Input, MatchKind};
 use crate::map_image::MapImage;
 
 /// The compiled DNS object (ELF, BPF target, with BTF): one instance per endpoint.
+#[cfg(feature = "objects")]
 pub static DNS_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policyc_dns.bpf.o"));
 
 /// Program names (ELF symbols) of the DNS object.

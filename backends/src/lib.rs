@@ -12,8 +12,11 @@ pub mod layout;
 pub mod map_image;
 pub mod tables;
 
+#[cfg(feature = "objects")]
 pub use datapath::DATAPATH_OBJECT;
+#[cfg(feature = "objects")]
 pub use dispatch::DISPATCH_OBJECT;
+#[cfg(feature = "objects")]
 pub use dns::DNS_OBJECT;
 pub use error::BackendError;
 pub use image_file::ImageFile;

@@ -5,8 +5,8 @@
 
 use crate::objects::{self, Loaded};
 use crate::workload::Workload;
-use policyc::optimize::cilium_encoding::{CiliumKey, CiliumL4};
 use policyc_backends::IpcacheEntry;
+use policyc_compile::resolve::cilium_encoding::{CiliumKey, CiliumL4};
 use policyc_ir::Direction;
 
 pub const INGRESS_PROGRAM: &str = "cr_ingress";

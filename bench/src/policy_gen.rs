@@ -9,7 +9,9 @@
 //! (`CiliumEncoding`), which carry no deny bit.
 
 use crate::rng::Rng;
-use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode};
+use policyc_frontend::inventory::{
+    Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode,
+};
 use policyc_ir::labels::POD_NAMESPACE_KEY;
 use policyc_ir::prefix::Prefix;
 use policyc_ir::universe::EndpointKey;

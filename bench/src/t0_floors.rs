@@ -7,7 +7,7 @@
 
 use crate::objects;
 use crate::stats::{summarize, Summary};
-use policyc_loader::packet::Packet;
+use policyc_kernel::packet::Packet;
 use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Debug, Clone, serde::Serialize)]

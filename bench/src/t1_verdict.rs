@@ -10,8 +10,8 @@ use crate::stats::{summarize, Summary};
 use crate::trace::ingress_trace;
 use crate::workload::Workload;
 use policyc_backends::layout::Direction;
-use policyc_loader::testrun::TCX_DROP;
-use policyc_loader::{AttachKind, DatapathInstance, LoadRequest};
+use policyc_kernel::testrun::TCX_DROP;
+use policyc_kernel::{AttachKind, DatapathInstance, LoadRequest};
 use std::time::Instant;
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -12,7 +12,7 @@ use crate::stats::{summarize, Summary};
 use crate::workload::Workload;
 use policyc_backends::layout::Direction;
 use policyc_ir::{Peer, PeerSet};
-use policyc_loader::{AttachKind, DatapathInstance, LoadRequest};
+use policyc_kernel::{AttachKind, DatapathInstance, LoadRequest};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
@@ -422,7 +422,7 @@ fn policyc_case(
         let name = std::ffi::CString::new(DEV_RECV).map_err(|e| e.to_string())?;
         // SAFETY: valid NUL-terminated name.
         let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        let _link = policyc_loader::attach::attach_tcx(&instance, Direction::Ingress, ifindex)
+        let _link = policyc_kernel::attach::attach_tcx(&instance, Direction::Ingress, ifindex)
             .map_err(|e| e.to_string())?;
         let setup_ms = t.elapsed().as_secs_f64() * 1e3;
         let prog = instance

@@ -6,9 +6,9 @@
 
 use crate::policy_gen::{self, BenchSet, GenPorts};
 use crate::workload::{compile_target, StageTimes, Workload};
-use policyc::inventory::InventoryEndpoint;
 use policyc_backends::MapImage;
-use policyc_loader::{AttachKind, DatapathInstance, LoadRequest};
+use policyc_frontend::inventory::InventoryEndpoint;
+use policyc_kernel::{AttachKind, DatapathInstance, LoadRequest};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;

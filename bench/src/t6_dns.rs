@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
-use policyc::build::{build_artifact, BuildRequest};
-use policyc::frontend::source::SourceMap;
+use policyc_compile::build::{build_artifact, BuildRequest};
+use policyc_diagnostics::source::SourceMap;
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::dns::learned::monotonic_ns;
 use policyc_loader::node::install::{apply, ApplyOptions};

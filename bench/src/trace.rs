@@ -5,7 +5,7 @@
 use crate::policy_gen::{BenchSet, GenPeer, GenPorts, TARGET_IP};
 use crate::rng::Rng;
 use policyc_ir::Direction;
-use policyc_loader::packet::Packet;
+use policyc_kernel::packet::Packet;
 use std::net::{IpAddr, Ipv4Addr};
 
 fn random_world(rng: &mut Rng) -> Ipv4Addr {

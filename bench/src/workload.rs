@@ -2,11 +2,11 @@
 //! universe (identities, ipcache), resolution, optimisation (classes, DAG, layout), map images.
 
 use crate::policy_gen::BenchSet;
-use policyc::build::compile::ipcache_entries;
-use policyc::optimize::endpoint::datapath_options;
-use policyc::optimize::{optimize_endpoint, OptimizedEndpoint};
-use policyc::resolve::{resolve_endpoint, ResolvedEndpoint};
 use policyc_backends::{endpoint_images, ipcache_image, EndpointImages, IpcacheEntry, MapImage};
+use policyc_compile::build::compile::ipcache_entries;
+use policyc_compile::optimize::endpoint::datapath_options;
+use policyc_compile::optimize::{optimize_endpoint, OptimizedEndpoint};
+use policyc_compile::resolve::{resolve_endpoint, ResolvedEndpoint};
 use policyc_ir::universe::{Universe, UniverseOptions};
 use std::time::Instant;
 
@@ -47,7 +47,7 @@ fn ms(since: Instant) -> f64 {
 impl Workload {
     pub fn compile(set: BenchSet) -> Result<Workload, String> {
         let t = Instant::now();
-        let universe = policyc::identity::build_universe(
+        let universe = policyc_frontend::identity::build_universe(
             &set.inventory,
             &set.rules,
             UniverseOptions::default(),

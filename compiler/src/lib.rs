@@ -1,20 +1,12 @@
-//! policyc: the compiler library behind the `policyc` command.
+//! policyc: the `policyc` command on top of the pipeline crates.
 //!
-//! The module tree follows the pipeline (see `../shared/design/ARCHITECTURE.md`):
-//! `frontend` (YAML with spans → schema → validation → IR) and `inventory` + `identity`
-//! feed `resolve` → `optimize` → `build` (artifact via policyc-backends); `lint`, `flowtest`,
-//! `explain` and `diff` read the IR and the oracle; `diagnostics` renders findings; `cli` is the edge.
+//! `policyc-diagnostics` (sources, spans, findings, renderers) ← `policyc-frontend` (YAML,
+//! schema, validation, lowering, inventory, identities) ← `policyc-lint`, `policyc-compile`
+//! (resolve, optimize, DNS classes, artifact) ← `policyc-analysis` (diff, FlowTests, explain);
+//! [`cli`] is the edge. [`kernel`] (feature `bpf`) runs compiled programs under
+//! BPF_PROG_TEST_RUN through `policyc-kernel`: `test --datapath` and the kernel checks.
+//! See `docs/architecture.md`.
 
-pub mod build;
 pub mod cli;
-pub mod diagnostics;
-pub mod diff;
-pub mod dns;
-pub mod explain;
-pub mod flowtest;
-pub mod frontend;
-pub mod identity;
-pub mod inventory;
-pub mod lint;
-pub mod optimize;
-pub mod resolve;
+#[cfg(feature = "bpf")]
+pub mod kernel;

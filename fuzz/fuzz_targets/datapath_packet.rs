@@ -13,15 +13,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use policyc::build::kernel_check::expected_side;
-use policyc::build::{compile, Compilation};
+use policyc::kernel::tables::expected_side;
+use policyc_compile::build::{compile, Compilation};
 use policyc_backends::layout::{Direction as DpDirection, Reason};
 use policyc_fuzz::examples::examples;
 use policyc_fuzz::frame::{ethertype, parse, ETHERTYPE_ARP};
 use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
 use policyc_ir::universe::EndpointKey;
-use policyc_loader::testrun::{TCX_DROP, TCX_NEXT};
-use policyc_loader::{AttachKind, LoaderError, TestHarness};
+use policyc_kernel::testrun::{TCX_DROP, TCX_NEXT};
+use policyc_kernel::{AttachKind, LoaderError, TestHarness};
 use std::sync::OnceLock;
 
 const KINDS: [AttachKind; 2] = [AttachKind::Tcx, AttachKind::CgroupSkb];

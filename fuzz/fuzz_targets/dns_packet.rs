@@ -16,9 +16,9 @@ use libfuzzer_sys::fuzz_target;
 use policyc_backends::dns::{name_hash, DnsConfig, DnsLimits, DnsTables};
 use policyc_fuzz::dns_reference::{dns_message, question, Question};
 use policyc_ir::fqdn::{FqdnPattern, FqdnSelector};
-use policyc_loader::dns::DnsInstance;
-use policyc_loader::packet::Packet;
-use policyc_loader::LoaderError;
+use policyc_kernel::dns::DnsInstance;
+use policyc_kernel::packet::Packet;
+use policyc_kernel::LoaderError;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 

@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policy_text, FrontendOptions};
-use policyc::lint::lint_policy_set;
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::{load_policy_text, FrontendOptions};
+use policyc_lint::lint_policy_set;
 use policyc_fuzz::findings::assert_located;
 
 fuzz_target!(|data: &[u8]| {

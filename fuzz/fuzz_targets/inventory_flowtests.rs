@@ -7,11 +7,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use policyc::build::compile;
-use policyc::flowtest::{parse_flow_tests, parse_peer};
-use policyc::frontend::source::SourceMap;
-use policyc::identity::build_universe;
-use policyc::inventory::{parse_inventory, InventoryOptions};
+use policyc_compile::build::compile;
+use policyc_analysis::flowtest::{parse_flow_tests, parse_peer};
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::identity::build_universe;
+use policyc_frontend::inventory::{parse_inventory, InventoryOptions};
 use policyc_fuzz::examples::examples;
 use policyc_fuzz::findings::assert_located;
 use policyc_ir::oracle::{Flow, Oracle};

@@ -1,8 +1,8 @@
 //! The example inputs of `policy-examples/` (inventory, policies) loaded once per process, and
 //! a real artifact built from them once (the seed the artifact and classifier targets mutate).
 
-use policyc::build::{build_artifact, load_inputs, BuildRequest};
-use policyc::frontend::source::SourceMap;
+use policyc_compile::build::{build_artifact, load_inputs, BuildRequest};
+use policyc_diagnostics::source::SourceMap;
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
 use policyc_loader::node::artifact::Artifact;

@@ -2,8 +2,8 @@
 //! primary location, and every location points inside the text it names
 //! (on character boundaries, so a renderer can cut it out).
 
-use policyc::diagnostics::{Finding, Severity};
-use policyc::frontend::source::SourceMap;
+use policyc_diagnostics::{Finding, Severity};
+use policyc_diagnostics::source::SourceMap;
 
 /// Panics when a finding has no location (errors only) or a label outside its source text.
 pub fn assert_located(findings: &[Finding], sources: &SourceMap, what: &str) {

@@ -1,16 +1,4 @@
-//! policyc-loader: installs compiled policy with libbpf-rs, and runs programs under
-//! BPF_PROG_TEST_RUN for tests.
+//! policyc-loader: `policy-loader`, the node side — installs, atomically replaces, inspects and
+//! removes compiled policy ([`node`]) on top of the libbpf-rs layer in `policyc-kernel`.
 
-pub mod attach;
-pub mod datapath;
-pub mod dns;
-pub mod error;
-pub mod fqdn;
 pub mod node;
-pub mod packet;
-pub mod testrun;
-pub mod verifier;
-
-pub use datapath::{AttachKind, DatapathInstance, LoadRequest};
-pub use error::LoaderError;
-pub use testrun::{Outcome, TestHarness};

@@ -15,9 +15,9 @@ use policyc_backends::layout::{Direction, Verdict};
 use policyc_backends::{
     endpoint_images, ipcache_image, DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry,
 };
-use policyc_loader::attach::{attach_cgroup, attach_tcx};
-use policyc_loader::datapath::{DatapathInstance, LoadRequest};
-use policyc_loader::AttachKind;
+use policyc_kernel::attach::{attach_cgroup, attach_tcx};
+use policyc_kernel::datapath::{DatapathInstance, LoadRequest};
+use policyc_kernel::AttachKind;
 
 const INNER: &str = "POLICYC_ATTACH_TEST_IN_NETNS";
 const ALLOWED: u16 = 7777;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::*;
 use policyc_backends::layout::{Direction, Reason, Verdict};
-use policyc_loader::packet::Packet;
-use policyc_loader::{AttachKind, Outcome, TestHarness};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::{AttachKind, Outcome, TestHarness};
 use test_case::test_case;
 
 fn run(h: &TestHarness, kind: AttachKind, direction: Direction, p: &Packet) -> Outcome {

@@ -15,13 +15,13 @@ use policyc_backends::layout::{Direction, Verdict};
 use policyc_backends::{
     endpoint_images, ipcache_image, DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry,
 };
-use policyc_loader::datapath::{DatapathInstance, LoadRequest};
+use policyc_kernel::datapath::{DatapathInstance, LoadRequest};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::testrun::run_pinned;
+use policyc_kernel::AttachKind;
 use policyc_loader::node::dispatch::Dispatcher;
 use policyc_loader::node::dns::dispatch::{dispatcher_pin, pass_pin, DnsDispatcher};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::packet::Packet;
-use policyc_loader::testrun::run_pinned;
-use policyc_loader::AttachKind;
 
 const ENDPOINT: &str = "test/dispatch";
 

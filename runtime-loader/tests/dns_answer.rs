@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use dns_common::*;
 use policyc_backends::dns::{DnsConfig, DnsCounter};
-use policyc_loader::dns::DnsInstance;
+use policyc_kernel::dns::DnsInstance;
 use test_case::test_case;
 
 const ID: u16 = 0x4242;
@@ -35,7 +35,7 @@ fn counter(dns: &DnsInstance, which: DnsCounter) -> u64 {
     dns.counter(which).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn learned(dns: &DnsInstance) -> Vec<(IpAddr, policyc_loader::dns::Learned)> {
+fn learned(dns: &DnsInstance) -> Vec<(IpAddr, policyc_kernel::dns::Learned)> {
     dns.learned().unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -183,7 +183,7 @@ fn answer_from_another_server_teaches_nothing() {
     let dns = load(&sample_tables(), &DnsConfig::default());
     ask(&dns, false, "www.cilium.io");
     let frame =
-        policyc_loader::packet::Packet::udp(ip("10.0.66.66"), endpoint(false), 53, CLIENT_PORT)
+        policyc_kernel::packet::Packet::udp(ip("10.0.66.66"), endpoint(false), 53, CLIENT_PORT)
             .with_payload(&answer_message(
                 ID,
                 "www.cilium.io",

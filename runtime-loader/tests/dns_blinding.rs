@@ -9,7 +9,7 @@ use crate::dns_common;
 
 use dns_common::*;
 use policyc_backends::dns::DnsConfig;
-use policyc_loader::packet::Packet;
+use policyc_kernel::packet::Packet;
 use test_case::test_case;
 
 /// An evil question to the server as an atomic IPv6 fragment (offset 0, no more fragments)
@@ -95,7 +95,7 @@ fn traffic_behind_an_extension_chain_that_is_not_dns_is_left_to_the_main_datapat
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     let frame = Packet::udp(endpoint(true), server(true), CLIENT_PORT, 5353)
-        .with_ipv6_ext(&[policyc_loader::packet::ExtHeader::DestOpts])
+        .with_ipv6_ext(&[policyc_kernel::packet::ExtHeader::DestOpts])
         .with_payload(&[0; 16])
         .frame();
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));

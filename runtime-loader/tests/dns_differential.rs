@@ -16,7 +16,7 @@ use dns_common::*;
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RData};
 use policyc_backends::dns::{name_hash, DnsConfig, DnsCounter, DnsLimits, DnsTables};
-use policyc_loader::dns::DnsInstance;
+use policyc_kernel::dns::DnsInstance;
 
 /// xorshift64*: deterministic cases without a dependency.
 struct Rng(u64);

@@ -13,8 +13,8 @@ use dns_common::*;
 use policyc_backends::dns::{event_name, DnsConfig, EVENT_RECORD_SIZE, NAME_MAX};
 use policyc_backends::layout::{map_names, Action, Direction, Event, Reason, VERDICT_NONE};
 use policyc_backends::DNS_OBJECT;
-use policyc_loader::dns::DnsInstance;
-use policyc_loader::packet::Packet;
+use policyc_kernel::dns::DnsInstance;
+use policyc_kernel::packet::Packet;
 use test_case::test_case;
 
 /// Runs `frame` through the query (`query`) or answer program and returns the records the

@@ -6,7 +6,7 @@ use crate::dns_common;
 
 use dns_common::*;
 use policyc_backends::dns::{name_hash, DnsConfig, DnsCounter};
-use policyc_loader::packet::Packet;
+use policyc_kernel::packet::Packet;
 use test_case::test_case;
 
 #[test_case(false, "api.example.com", 0b001; "ipv4 exact name")]

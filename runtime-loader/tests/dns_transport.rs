@@ -10,7 +10,7 @@ use crate::dns_common;
 
 use dns_common::*;
 use policyc_backends::dns::{DnsConfig, DnsCounter};
-use policyc_loader::packet::Packet;
+use policyc_kernel::packet::Packet;
 use test_case::test_case;
 
 fn tcp_query_frame(v6: bool, payload: &[u8]) -> Vec<u8> {
@@ -32,7 +32,7 @@ fn prefixed(message: &[u8]) -> Vec<u8> {
     out
 }
 
-fn counter(dns: &policyc_loader::dns::DnsInstance, which: DnsCounter) -> u64 {
+fn counter(dns: &policyc_kernel::dns::DnsInstance, which: DnsCounter) -> u64 {
     dns.counter(which).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -6,9 +6,9 @@ use crate::common;
 use common::*;
 use policyc_backends::layout::{Action, Direction, Reason, Verdict};
 use policyc_backends::{endpoint_images, ipcache_image};
-use policyc_loader::datapath::{DatapathInstance, LoadRequest};
-use policyc_loader::packet::Packet;
-use policyc_loader::AttachKind;
+use policyc_kernel::datapath::{DatapathInstance, LoadRequest};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::AttachKind;
 
 #[test]
 fn drop_event_is_decoded() {

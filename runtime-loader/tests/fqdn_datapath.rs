@@ -17,9 +17,9 @@ use policyc_backends::{
     PortFunction,
 };
 use policyc_backends::{DATAPATH_OBJECT, DNS_OBJECT};
-use policyc_loader::fqdn::{ktime_now_ns, LearnedMap};
-use policyc_loader::packet::Packet;
-use policyc_loader::{AttachKind, TestHarness};
+use policyc_kernel::fqdn::{ktime_now_ns, LearnedMap};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::{AttachKind, TestHarness};
 use test_case::test_case;
 
 const CIDR_PEER: &str = "203.0.113.7";

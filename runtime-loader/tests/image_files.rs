@@ -6,8 +6,8 @@ use crate::common;
 use common::*;
 use policyc_backends::layout::Direction;
 use policyc_backends::{endpoint_images, ipcache_image, EndpointImages, ImageFile};
-use policyc_loader::packet::Packet;
-use policyc_loader::{AttachKind, TestHarness};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::{AttachKind, TestHarness};
 
 #[test]
 fn images_read_back_from_files_enforce_the_same_policy() {

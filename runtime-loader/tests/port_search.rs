@@ -11,8 +11,8 @@ use policyc_backends::layout::{Direction, Verdict};
 use policyc_backends::{
     DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry, PortFunction, PortInterval,
 };
-use policyc_loader::packet::Packet;
-use policyc_loader::AttachKind;
+use policyc_kernel::packet::Packet;
+use policyc_kernel::AttachKind;
 
 /// xorshift64*: deterministic pseudo-random numbers without a dependency.
 struct Rng(u64);

@@ -7,8 +7,8 @@ use crate::common;
 
 use common::*;
 use policyc_backends::layout::{Direction, Reason};
-use policyc_loader::packet::Packet;
-use policyc_loader::{AttachKind, TestHarness};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::{AttachKind, TestHarness};
 use test_case::test_case;
 
 fn each_kind(source_addrs: Vec<std::net::IpAddr>, body: impl Fn(&TestHarness, AttachKind)) {

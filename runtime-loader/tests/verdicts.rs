@@ -7,8 +7,8 @@ use crate::common;
 use common::*;
 use policyc_backends::layout::{Direction, Reason, Verdict};
 use policyc_backends::{DatapathOptions, EndpointTables};
-use policyc_loader::packet::{raw_frame, ExtHeader, Packet};
-use policyc_loader::AttachKind;
+use policyc_kernel::packet::{raw_frame, ExtHeader, Packet};
+use policyc_kernel::AttachKind;
 use test_case::test_case;
 
 /// What a packet must get.

@@ -9,9 +9,9 @@ use policyc_backends::{
     endpoint_images, ipcache_image, DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry,
     PortFunction,
 };
-use policyc_loader::datapath::{DatapathInstance, LoadRequest};
-use policyc_loader::packet::Packet;
-use policyc_loader::AttachKind;
+use policyc_kernel::datapath::{DatapathInstance, LoadRequest};
+use policyc_kernel::packet::Packet;
+use policyc_kernel::AttachKind;
 
 fn load(
     tables: &EndpointTables,
@@ -182,9 +182,9 @@ fn a_rejected_program_reports_the_verifier_log() {
             prog.set_attach_type(libbpf_rs::ProgramAttachType::Xdp);
         }
     }
-    match policyc_loader::verifier::load_with_verifier_log(open) {
+    match policyc_kernel::verifier::load_with_verifier_log(open) {
         Ok(_) => panic!("an XDP load of an skb program must be rejected"),
-        Err(policyc_loader::LoaderError::Verifier { log, .. }) => {
+        Err(policyc_kernel::LoaderError::Verifier { log, .. }) => {
             assert!(log.contains("verifier log of pc_ingress_tcx"), "{log}");
             assert!(
                 log.contains("cannot use helper"),

@@ -56,8 +56,8 @@ pub fn build_artifact(
     out: &Path,
     specialize: Option<&Path>,
 ) {
-    use policyc::build::specialize::SpecializeOptions;
-    use policyc::build::{build_artifact_with, BuildProgress, BuildRequest};
+    use policyc_compile::build::specialize::SpecializeOptions;
+    use policyc_compile::build::{build_artifact_with, BuildProgress, BuildRequest};
     let request = BuildRequest {
         inventory: inventory.to_path_buf(),
         policies,
@@ -68,7 +68,7 @@ pub fn build_artifact(
         cache_dir: cache.to_path_buf(),
         ..SpecializeOptions::default()
     });
-    let mut sources = policyc::frontend::source::SourceMap::default();
+    let mut sources = policyc_diagnostics::source::SourceMap::default();
     if let Err(e) = build_artifact_with(
         &request,
         options.as_ref(),

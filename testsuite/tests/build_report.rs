@@ -3,10 +3,10 @@
 //! every corpus policy set (with a small generated inventory) must need no more entries than
 //! Cilium — toFQDNs included, counting Cilium's keys for ONE learned address per selector.
 
-use policyc::build::compile;
-use policyc::build::report::build_report;
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policies, FrontendOptions};
+use policyc_compile::build::compile;
+use policyc_compile::build::report::build_report;
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::{load_policies, FrontendOptions};
 use policyc_ir::universe::UniverseOptions;
 use policyc_ir::NumericIdentity;
 use policyc_testsuite::gen::corpus_inventory::inventory_for;
@@ -88,9 +88,11 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
             continue;
         }
         let inventory = inventory_for(&set.rules);
-        let Ok(universe) =
-            policyc::identity::build_universe(&inventory, &set.rules, UniverseOptions::default())
-        else {
+        let Ok(universe) = policyc_frontend::identity::build_universe(
+            &inventory,
+            &set.rules,
+            UniverseOptions::default(),
+        ) else {
             continue;
         };
         let compilation = compile(&universe, &set.rules, &|| {})
@@ -157,9 +159,11 @@ fn corpus_entries_never_exceed_cilium() {
             continue;
         }
         let inventory = inventory_for(&set.rules);
-        let Ok(universe) =
-            policyc::identity::build_universe(&inventory, &set.rules, UniverseOptions::default())
-        else {
+        let Ok(universe) = policyc_frontend::identity::build_universe(
+            &inventory,
+            &set.rules,
+            UniverseOptions::default(),
+        ) else {
             continue;
         };
         let Ok(compilation) = compile(&universe, &set.rules, &|| {}) else {
@@ -221,7 +225,7 @@ fn corpus_entries_never_exceed_cilium() {
 
 /// Entries that exist only for FQDN-class pseudo-identities: their `pc_class` entries and
 /// identity-keyed functions (functions of a class they share with others are not counted).
-fn pseudo_identity_entries(compilation: &policyc::build::Compilation) -> usize {
+fn pseudo_identity_entries(compilation: &policyc_compile::build::Compilation) -> usize {
     let pseudo = |id: u32| NumericIdentity(id).fqdn_class_bit().is_some();
     compilation
         .endpoints

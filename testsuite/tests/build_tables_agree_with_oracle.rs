@@ -3,13 +3,13 @@
 //! example policies and for generated policy sets. Walks the tables in the datapath's lookup
 //! order (`tables_decide`), and the decision DAG too.
 
-use policyc::build::compile;
-use policyc::build::kernel_check::{agrees, KernelSide};
-use policyc::build::load_inputs;
-use policyc::frontend::source::SourceMap;
-use policyc::optimize::layout::{datapath_rule_id, datapath_verdict, tables_decide};
-use policyc::resolve::PolicyProtocol;
+use policyc::kernel::tables::{agrees, KernelSide};
 use policyc_backends::layout::Verdict as DpVerdict;
+use policyc_compile::build::compile;
+use policyc_compile::build::load_inputs;
+use policyc_compile::optimize::layout::{datapath_rule_id, datapath_verdict, tables_decide};
+use policyc_compile::resolve::PolicyProtocol;
+use policyc_diagnostics::source::SourceMap;
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
 use policyc_testsuite::gen::{generate, probes::probes};

@@ -3,9 +3,9 @@
 //! the port-65536 negative example gives exactly one error at the port, and `invalid`/`template`
 //! files give a clear error — none of them panics.
 
-use policyc::diagnostics::{Finding, Severity};
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policies, FrontendOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{Finding, Severity};
+use policyc_frontend::{load_policies, FrontendOptions};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -4,10 +4,10 @@
 //! every endpoint and peer of the row) has a different verdict. The oracle is asked directly,
 //! independently of the resolution the diff is computed on.
 
-use policyc::diff::DiffSide;
-use policyc::diff::{semantic_diff, ChangeRow, DiffReport};
-use policyc::identity::build_universe;
-use policyc::inventory::Inventory;
+use policyc_analysis::diff::DiffSide;
+use policyc_analysis::diff::{semantic_diff, ChangeRow, DiffReport};
+use policyc_frontend::identity::build_universe;
+use policyc_frontend::inventory::Inventory;
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
 use policyc_ir::universe::{EndpointKey, Universe, UniverseOptions};

@@ -8,10 +8,10 @@
 //! - `dense_random_rules`: the seeded random generator (every endpoint selected by hundreds of
 //!   overlapping rules with random ranges) — a worst case for the resolution.
 
-use policyc::diff::{lower_texts, render_markdown, semantic_diff, DiffReport, DiffSide};
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::FrontendOptions;
-use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace};
+use policyc_analysis::diff::{lower_texts, render_markdown, semantic_diff, DiffReport, DiffSide};
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::inventory::{Inventory, InventoryEndpoint, InventoryNamespace};
+use policyc_frontend::FrontendOptions;
 use policyc_ir::universe::UniverseOptions;
 use policyc_ir::{PolicyRule, RuleId};
 use policyc_testsuite::gen::{self, Rng};
@@ -155,10 +155,12 @@ fn thousand_policies_over_thousand_endpoints() {
         (1000, 1000, 0, 0)
     );
     let all: Vec<PolicyRule> = base.rules.iter().chain(&head.rules).cloned().collect();
-    let universe = policyc::identity::build_universe(&inventory, &all, UniverseOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let universe =
+        policyc_frontend::identity::build_universe(&inventory, &all, UniverseOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
-    let resolved = policyc::diff::shared_resolution::resolve_shared(&universe, &base.rules);
+    let resolved =
+        policyc_analysis::diff::shared_resolution::resolve_shared(&universe, &base.rules);
     assert!(resolved.is_ok());
     eprintln!("resolving one side alone: {:.2?}", started.elapsed());
     let started = Instant::now();

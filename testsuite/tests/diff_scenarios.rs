@@ -2,13 +2,13 @@
 //! an optional `head-inventory.yaml`): what each change must (not) report, and snapshots of the
 //! markdown and JSON reports.
 
-use policyc::diff::model::{Cause, Effect, RiskKind};
-use policyc::diff::{
+use policyc_analysis::diff::model::{Cause, Effect, RiskKind};
+use policyc_analysis::diff::{
     diff_loaded, load_side, render_json, render_markdown, DiffReport, PolicySource,
 };
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::FrontendOptions;
-use policyc::inventory::{load_inventory, InventoryOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::inventory::{load_inventory, InventoryOptions};
+use policyc_frontend::FrontendOptions;
 use policyc_ir::universe::UniverseOptions;
 use std::path::{Path, PathBuf};
 use test_case::test_case;

@@ -7,10 +7,10 @@
 //! cargo target tmpdir). Needs root (CAP_BPF); fails loudly without it unless
 //! POLICYC_SKIP_KERNEL_TESTS=1.
 
-use policyc::build::kernel_check::{agrees, KernelChecker};
-use policyc::build::specialize::{specialize, SpecializeOptions};
-use policyc::build::{compile, load_inputs};
-use policyc::frontend::source::SourceMap;
+use policyc::kernel::tables::{agrees, KernelChecker};
+use policyc_compile::build::specialize::{specialize, SpecializeOptions};
+use policyc_compile::build::{compile, load_inputs};
+use policyc_diagnostics::source::SourceMap;
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
 use policyc_testsuite::gen::{generate, probes::probes};

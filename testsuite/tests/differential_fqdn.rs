@@ -11,14 +11,14 @@
 //! and once the learned entry has expired, the kernel must give the verdict of the same flow
 //! without any DNS name. Needs root for the kernel part (POLICYC_SKIP_KERNEL_TESTS=1 skips it).
 
-use policyc::build::compile;
-use policyc::build::fqdn_check::{DnsTeacher, QueryOutcome};
-use policyc::build::kernel_check::{agrees, expected_side, KernelChecker, KernelSide, SideProbe};
-use policyc::dns::{compile_endpoint, EndpointDns, FqdnClasses};
-use policyc::optimize::layout::tables_decide;
+use policyc::kernel::fqdn::{DnsTeacher, QueryOutcome};
+use policyc::kernel::tables::{agrees, expected_side, KernelChecker, KernelSide, SideProbe};
 use policyc_backends::dns::DnsLimits;
 use policyc_backends::fqdn::LearnedValue;
 use policyc_backends::layout::Verdict as DpVerdict;
+use policyc_compile::build::compile;
+use policyc_compile::dns::{compile_endpoint, EndpointDns, FqdnClasses};
+use policyc_compile::optimize::layout::tables_decide;
 use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::{
@@ -194,8 +194,9 @@ fn fqdn_set(seed: u64) -> (Universe, Vec<PolicyRule>) {
             ));
         }
     }
-    let universe = policyc::identity::build_universe(&base.inventory, &rules, base.options)
-        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let universe =
+        policyc_frontend::identity::build_universe(&base.inventory, &rules, base.options)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     (universe, rules)
 }
 
@@ -214,7 +215,7 @@ fn oracle_side(
     dst: IpAddr,
     port: u16,
     resolved_from: Option<&str>,
-) -> policyc::build::kernel_check::ExpectedSide {
+) -> policyc::kernel::tables::ExpectedSide {
     let mut flow = Flow::new(
         FlowPeer::Endpoint(endpoint.clone()),
         FlowPeer::Ip(dst),

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::process::{Child, Stdio};
 
-use policyc_loader::attach::tcx_chain;
+use policyc_kernel::attach::tcx_chain;
 use policyc_testsuite::loader::Loader;
 use policyc_testsuite::netns::{run, Topology};
 use policyc_testsuite::{l4_example_policies, loader_binary, workspace};
@@ -359,7 +359,7 @@ fn an_unload_killed_at_any_step_is_reported_then_repaired_by_apply_or_unload() {
 #[test]
 fn a_dns_stage_that_no_longer_runs_after_the_main_datapath_is_unhealthy_until_apply() {
     use policyc_backends::layout::Direction;
-    use policyc_loader::attach::LinkTarget;
+    use policyc_kernel::attach::LinkTarget;
     use policyc_loader::node::dispatch::attach_dispatcher;
     use policyc_loader::node::pins::{detach_pinned_link, NodePaths};
     let setup = setup();

@@ -472,13 +472,13 @@ fn a_label_set_that_needs_a_new_class_is_refused_and_nothing_changes() {
 /// ingress verdict over the rebuilt inventory. Installed with `--l7-fallback=allow-l4`, so an
 /// L7-redirected port passes at L4.
 fn traffic_from_admitted_endpoints_gets_the_oracle_verdicts(node: &Node, inventory: &Path) {
-    use policyc::explain::Session;
-    use policyc::flowtest::RunOptions;
+    use policyc_analysis::explain::Session;
+    use policyc_analysis::flowtest::RunOptions;
     use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
     use policyc_ir::universe::EndpointKey;
+    use policyc_kernel::packet::Packet;
+    use policyc_kernel::testrun::run_pinned;
     use policyc_loader::node::pins::live_state;
-    use policyc_loader::packet::Packet;
-    use policyc_loader::testrun::run_pinned;
 
     let policies = vec![node.work.path().join("policies")];
     let session = Session::load(inventory, &policies, &RunOptions::default())

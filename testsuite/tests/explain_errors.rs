@@ -1,9 +1,9 @@
 //! Bad references given to `policyc explain` (unknown endpoint, bad address, set-valued or
 //! unknown entity) are errors pointing at the argument, with "did you mean" help.
 
-use policyc::diagnostics::{render, Format, RenderOptions};
-use policyc::explain::Session;
-use policyc::flowtest::RunOptions;
+use policyc_analysis::explain::Session;
+use policyc_analysis::flowtest::RunOptions;
+use policyc_diagnostics::{render, Format, RenderOptions};
 use std::path::PathBuf;
 use test_case::test_case;
 

@@ -2,8 +2,8 @@
 //! default deny, explicit deny, L4 allow, L7 allow/deny/redirect, DNS, toFQDNs, ipBlock except,
 //! localhost and a KNP egress default deny.
 
-use policyc::explain::{explain, render_text, Session};
-use policyc::flowtest::RunOptions;
+use policyc_analysis::explain::{explain, render_text, Session};
+use policyc_analysis::flowtest::RunOptions;
 use policyc_ir::l7::HttpRequest;
 use policyc_ir::oracle::{Flow, L7Request, Transport};
 use std::path::PathBuf;

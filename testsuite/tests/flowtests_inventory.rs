@@ -1,9 +1,9 @@
 //! Inventory loading: the native format, Kubernetes objects, and spanned errors.
 
-use policyc::diagnostics::Finding;
-use policyc::frontend::source::SourceMap;
-use policyc::identity::build_universe;
-use policyc::inventory::{parse_inventory, Inventory, InventoryOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::Finding;
+use policyc_frontend::identity::build_universe;
+use policyc_frontend::inventory::{parse_inventory, Inventory, InventoryOptions};
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::{Label, LabelKey, LabelSource};
 use test_case::test_case;

@@ -1,8 +1,8 @@
 //! The FlowTests format: what parses into which flow, and spanned errors for malformed tests
 //! and bad references.
 
-use policyc::flowtest::{parse_flow_tests, run_file, RunOptions};
-use policyc::frontend::source::SourceMap;
+use policyc_analysis::flowtest::{parse_flow_tests, run_file, RunOptions};
+use policyc_diagnostics::source::SourceMap;
 use policyc_ir::oracle::{L7Request, Transport};
 use policyc_ir::IpFamily;
 use std::path::Path;
@@ -15,8 +15,8 @@ fn parse(
     tests: &str,
 ) -> (
     SourceMap,
-    Vec<policyc::flowtest::FlowTestsDoc>,
-    Vec<policyc::diagnostics::Finding>,
+    Vec<policyc_analysis::flowtest::FlowTestsDoc>,
+    Vec<policyc_diagnostics::Finding>,
 ) {
     let mut sources = SourceMap::new();
     let id = sources.add("ft.yaml", format!("{HEAD}{tests}"));

@@ -1,8 +1,8 @@
 //! Every FlowTests file of the repository passes through the runner: the Kubernetes
 //! NetworkPolicy truth table (`fixtures/knp-truth/`) and the examples (`policy-examples/`).
 
-use policyc::flowtest::{collect_files, render_text, run_file, RunOptions, Summary};
-use policyc::frontend::source::SourceMap;
+use policyc_analysis::flowtest::{collect_files, render_text, run_file, RunOptions, Summary};
+use policyc_diagnostics::source::SourceMap;
 use std::path::{Path, PathBuf};
 
 fn repo(rel: &str) -> PathBuf {
@@ -24,8 +24,8 @@ fn run_dir(dir: &Path) -> (usize, String) {
             Err(findings) => errors.push(format!(
                 "{}: {}",
                 f.display(),
-                policyc::diagnostics::render(
-                    policyc::diagnostics::Format::Concise,
+                policyc_diagnostics::render(
+                    policyc_diagnostics::Format::Concise,
                     &findings,
                     &sources,
                     &Default::default()

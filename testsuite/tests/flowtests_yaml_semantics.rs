@@ -1,10 +1,10 @@
 //! Pitfalls end to end, from policy YAML through the frontend to the oracle (cilium-semantics.md
 //! §2.9): the ones that depend on how objects are read, not only on the IR.
 
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policy_text, FrontendOptions};
-use policyc::identity::build_universe;
-use policyc::inventory::{parse_inventory, InventoryOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::identity::build_universe;
+use policyc_frontend::inventory::{parse_inventory, InventoryOptions};
+use policyc_frontend::{load_policy_text, FrontendOptions};
 use policyc_ir::oracle::{Decision, Flow, FlowPeer, Oracle, Transport};
 use policyc_ir::universe::EndpointKey;
 use test_case::test_case;

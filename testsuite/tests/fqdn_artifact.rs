@@ -3,10 +3,10 @@
 //! the classes its egress toFQDNs rules use, and those classes' pseudo-identities have table
 //! entries; more than 63 distinct selectors fail the build with a clear message.
 
-use policyc::build::{build_artifact, compile, load_inputs, BuildRequest};
-use policyc::dns::FqdnClasses;
-use policyc::frontend::source::SourceMap;
 use policyc_backends::ImageFile;
+use policyc_compile::build::{build_artifact, compile, load_inputs, BuildRequest};
+use policyc_compile::dns::FqdnClasses;
+use policyc_diagnostics::source::SourceMap;
 use policyc_ir::{FqdnPattern, FqdnSelector, NumericIdentity, Peer, PeerSet};
 use std::path::PathBuf;
 
@@ -124,7 +124,7 @@ fn pseudo_identities_of_the_mask_have_table_entries() {
             classes.class_of.contains_key(&pseudo),
             "class {class} has no identity class"
         );
-        let (verdict, _) = policyc::optimize::layout::tables_decide(
+        let (verdict, _) = policyc_compile::optimize::layout::tables_decide(
             &api.optimized.tables.egress,
             pseudo.0,
             6,

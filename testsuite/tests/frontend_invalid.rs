@@ -3,9 +3,9 @@
 //! and column of `text` on that line), nothing else is reported, and the rendered human report
 //! is snapshotted.
 
-use policyc::diagnostics::{render, sort_findings, Finding, Format, RenderOptions, Severity};
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policy_text, FrontendOptions, PolicySet};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{render, sort_findings, Finding, Format, RenderOptions, Severity};
+use policyc_frontend::{load_policy_text, FrontendOptions, PolicySet};
 use std::path::{Path, PathBuf};
 
 /// `(severity, code, line, column)` of one expected or actual finding.

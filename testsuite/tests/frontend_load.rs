@@ -1,9 +1,9 @@
 //! `load_policies` input handling: recursive sorted directory walks over `*.yaml|*.yml|*.json`,
 //! unreadable paths as findings, JSON input, and `kind: List`.
 
-use policyc::diagnostics::Severity;
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policies, load_policy_text, FrontendOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::Severity;
+use policyc_frontend::{load_policies, load_policy_text, FrontendOptions};
 use std::path::PathBuf;
 
 const CNP: &str = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: NAME\n  namespace: shop\nspec:\n  endpointSelector: {}\n  ingress: [{}]\n";

@@ -2,9 +2,9 @@
 //! KNP AND/OR peers and policyTypes, nil-vs-empty, enableDefaultDeny, protocols, port ranges,
 //! and provenance.
 
-use policyc::diagnostics::Severity;
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policy_text, FrontendOptions, PolicySet};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::Severity;
+use policyc_frontend::{load_policy_text, FrontendOptions, PolicySet};
 use policyc_ir::{
     Direction, Entity, Peer, PeerSet, PolicyRule, PortMatch, PortSpec, Protocol, RuleAction,
     Subject,

@@ -2,10 +2,10 @@
 //! on its own; no lint may report an error or panic, and the semantic findings (PC03xx) are
 //! snapshotted so that false positives show up in review.
 
-use policyc::diagnostics::{Finding, Severity};
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policies, FrontendOptions};
-use policyc::lint::lint_policy_set;
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{Finding, Severity};
+use policyc_frontend::{load_policies, FrontendOptions};
+use policyc_lint::lint_policy_set;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

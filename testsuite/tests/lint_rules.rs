@@ -2,12 +2,12 @@
 //! asserted, and the rendered human report (no colour) is snapshotted. Negative fixtures must
 //! produce no semantic finding; suppressions drop findings and report bad annotations.
 
-use policyc::diagnostics::render::{human, json, sarif};
-use policyc::diagnostics::{sort_findings, Finding, HumanOptions, SarifOptions};
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policies, FrontendOptions};
-use policyc::inventory::{load_inventory, InventoryOptions};
-use policyc::lint::{lint_policy_set, ClusterAddresses};
+use policyc_diagnostics::render::{human, json, sarif};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{sort_findings, Finding, HumanOptions, SarifOptions};
+use policyc_frontend::inventory::{load_inventory, InventoryOptions};
+use policyc_frontend::{load_policies, FrontendOptions};
+use policyc_lint::{lint_policy_set, ClusterAddresses};
 use std::path::PathBuf;
 use test_case::test_case;
 
@@ -172,7 +172,7 @@ fn an_unresolvable_peer_is_an_error_in_a_deny_rule_and_info_in_an_allow_rule() {
     // In a deny rule the deny would vanish (policyc would allow what Cilium denies); in an allow
     // rule it only allows less.
     let (findings, sources) = lint("unresolvable_peer_in_deny.yaml", None);
-    let severities: Vec<(usize, policyc::diagnostics::Severity)> = findings
+    let severities: Vec<(usize, policyc_diagnostics::Severity)> = findings
         .iter()
         .filter(|f| f.code.id == "PC0312")
         .filter_map(|f| {
@@ -186,8 +186,8 @@ fn an_unresolvable_peer_is_an_error_in_a_deny_rule_and_info_in_an_allow_rule() {
     assert_eq!(
         severities,
         vec![
-            (12, policyc::diagnostics::Severity::Error),
-            (15, policyc::diagnostics::Severity::Info)
+            (12, policyc_diagnostics::Severity::Error),
+            (15, policyc_diagnostics::Severity::Info)
         ],
         "{findings:#?}"
     );

@@ -2,8 +2,8 @@
 //! type swaps and random characters, go through `load_policy_text`. Besides not panicking,
 //! every finding must point inside the text and rule ids must be dense.
 
-use policyc::frontend::source::SourceMap;
-use policyc::frontend::{load_policy_text, FrontendOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::{load_policy_text, FrontendOptions};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -1,10 +1,10 @@
 //! No panic on any inventory, FlowTests or flow input: mutated inventory and FlowTests texts
 //! (truncations, deletions, substitutions) and arbitrary flows through the oracle.
 
-use policyc::flowtest::{parse_flow_tests, parse_peer};
-use policyc::frontend::source::SourceMap;
-use policyc::identity::build_universe;
-use policyc::inventory::{parse_inventory, InventoryOptions};
+use policyc_analysis::flowtest::{parse_flow_tests, parse_peer};
+use policyc_diagnostics::source::SourceMap;
+use policyc_frontend::identity::build_universe;
+use policyc_frontend::inventory::{parse_inventory, InventoryOptions};
 use policyc_ir::l7::HttpRequest;
 use policyc_ir::oracle::{Flow, FlowPeer, L7Request, Oracle, Transport};
 use policyc_ir::IpFamily;
@@ -71,7 +71,7 @@ fn mutations(text: &str) -> Vec<String> {
 fn policies() -> Vec<policyc_ir::PolicyRule> {
     let mut sources = SourceMap::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy-examples/policies");
-    policyc::flowtest::load_rules(&[dir], "default", &mut sources).0
+    policyc_analysis::flowtest::load_rules(&[dir], "default", &mut sources).0
 }
 
 #[test]
@@ -177,7 +177,7 @@ proptest! {
         let rules = policies();
         let mut sources = SourceMap::new();
         let inv_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy-examples/inventory.yaml");
-        let inv = policyc::inventory::load_inventory(&inv_path, &InventoryOptions::default(), &mut sources);
+        let inv = policyc_frontend::inventory::load_inventory(&inv_path, &InventoryOptions::default(), &mut sources);
         let Ok(inv) = inv else { panic!("examples inventory") };
         let Ok(universe) = build_universe(&inv, &rules, Default::default()) else { panic!("universe") };
         let peer = |s: &str| parse_peer(s, &universe).unwrap_or(FlowPeer::Entity(policyc_ir::Entity::World));

@@ -1,10 +1,10 @@
 //! `--format sarif` output validates against the official SARIF 2.1.0 JSON schema
 //! (`fixtures/sarif/sarif-schema-2.1.0.json`, provenance in `fixtures/sarif/README.md`).
 
-use policyc::diagnostics::{
+use policyc_diagnostics::source::{SourceMap, Span};
+use policyc_diagnostics::{
     codes, render, sort_findings, Finding, Format, ObjectContext, RenderOptions, SarifOptions,
 };
-use policyc::frontend::source::{SourceMap, Span};
 use serde_json::Value;
 
 fn schema() -> Value {

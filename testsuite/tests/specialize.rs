@@ -5,18 +5,18 @@
 //! surfaced with their logs, and the loader reading format-2 artifacts (per-endpoint objects,
 //! checked digests). Kernel tests need root unless POLICYC_SKIP_KERNEL_TESTS=1.
 
-use policyc::build::specialize::{
+use policyc_backends::layout::Direction;
+use policyc_compile::build::specialize::{
     plan, specialize, Plan, SpecializeError, SpecializeOptions, Toolchain,
 };
-use policyc::build::{
+use policyc_compile::build::{
     build_artifact_with, compile, load_inputs, ArtifactSummary, BuildProgress, BuildRequest,
     Compilation,
 };
-use policyc::frontend::source::SourceMap;
-use policyc_backends::layout::Direction;
-use policyc_loader::datapath::{DatapathInstance, LoadRequest};
+use policyc_diagnostics::source::SourceMap;
+use policyc_kernel::datapath::{DatapathInstance, LoadRequest};
+use policyc_kernel::AttachKind;
 use policyc_loader::node::artifact::Artifact;
-use policyc_loader::AttachKind;
 use policyc_testsuite::gen::generate;
 use std::path::{Path, PathBuf};
 

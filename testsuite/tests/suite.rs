@@ -8,6 +8,7 @@ mod build_report;
 mod build_report_snapshot;
 mod build_tables_agree_with_oracle;
 mod corpus;
+mod diagnostics_render;
 mod diff_property;
 mod diff_scale;
 mod diff_scenarios;

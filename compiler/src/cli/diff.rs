@@ -4,14 +4,14 @@
 //! change with `--exit-code`), 2 (usage, I/O, git or inventory error, or a side with files that
 //! do not load: YAML errors, unknown kinds...).
 
-use crate::diagnostics::Finding;
-use crate::diagnostics::{render, Format, RenderOptions};
-use crate::diff::{
+use policyc_analysis::diff::{
     diff_loaded, load_side, render_json, render_markdown, render_text, DiffError, PolicySource,
 };
-use crate::frontend::source::SourceMap;
-use crate::frontend::FrontendOptions;
-use crate::inventory::{load_inventory, Inventory, InventoryOptions};
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::Finding;
+use policyc_diagnostics::{render, Format, RenderOptions};
+use policyc_frontend::inventory::{load_inventory, Inventory, InventoryOptions};
+use policyc_frontend::FrontendOptions;
 use policyc_ir::universe::UniverseOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

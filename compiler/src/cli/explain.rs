@@ -2,8 +2,8 @@
 //! verdict, deciding rules with their source locations) as text or JSON.
 
 use super::test::{print_findings, EvalArgs};
-use crate::diagnostics::{codes, Finding};
-use crate::explain::{explain, render_text, Session};
+use policyc_analysis::explain::{explain, render_text, Session};
+use policyc_diagnostics::{codes, Finding};
 use policyc_ir::l7::HttpRequest;
 use policyc_ir::oracle::{Flow, L7Request, Transport};
 use policyc_ir::ports::{icmp_type_by_name, IpFamily};

@@ -2,14 +2,14 @@
 //! render the findings in the chosen format, and exit 0 (clean), 1 (findings at or above the
 //! fail level) or 2 (usage or I/O error).
 
-use crate::diagnostics::{
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{
     codes, count_at_or_above, did_you_mean, render, sort_findings, Finding, Format, HumanOptions,
     RenderOptions, Severity, Summary,
 };
-use crate::frontend::source::SourceMap;
-use crate::frontend::{load_policies, FrontendOptions};
-use crate::inventory::{load_inventory, Inventory, InventoryOptions};
-use crate::lint::{lint_policy_set, ClusterAddresses};
+use policyc_frontend::inventory::{load_inventory, Inventory, InventoryOptions};
+use policyc_frontend::{load_policies, FrontendOptions};
+use policyc_lint::{lint_policy_set, ClusterAddresses};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod explain;
 pub mod lint;
 pub mod test;
+mod test_datapath;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,4 +58,15 @@ pub fn main() -> ExitCode {
         Command::Build(a) => build::run(a),
         Command::Diff(a) => diff::run(a),
     }
+}
+
+/// The refusal of a command (or flag) that needs the BPF toolchain in a policyc built without
+/// feature `bpf`: exit 2, saying how to get a build that has it.
+#[cfg(not(feature = "bpf"))]
+fn without_bpf(what: &str) -> ExitCode {
+    eprintln!(
+        "policyc {what}: this policyc was built without the `bpf` feature (no clang or libbpf at \
+         build time), so it has no BPF objects; use a policyc built with default features"
+    );
+    ExitCode::from(2)
 }

@@ -1,12 +1,12 @@
 //! `policyc test`: run FlowTests files against the oracle; exit 0 when every test passes,
 //! 1 when any fails, 2 when a file, inventory, policy or reference cannot be loaded.
 
-use crate::diagnostics::{render, Finding, Format, HumanOptions, RenderOptions};
-use crate::flowtest::{
+use policyc_analysis::flowtest::{
     collect_files, render_json, render_junit, render_text, run_file, RunOptions, Summary,
 };
-use crate::frontend::source::SourceMap;
-use crate::inventory::InventoryOptions;
+use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{render, Finding, Format, HumanOptions, RenderOptions};
+use policyc_frontend::inventory::InventoryOptions;
 use policyc_ir::universe::{AllowLocalhost, EnforcementMode, UniverseOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,108 +157,26 @@ pub fn run(args: TestArgs) -> ExitCode {
         println!();
     }
     // `--datapath` replays each test without an HTTP/Kafka request through the compiled BPF
-    // objects (and DNS objects) in the kernel and fails on any disagreement with the oracle
-    // (crate::build::datapath_flowtest).
-    let mut datapath_failed = false;
-    if args.datapath {
-        let specialize = args
-            .specialize
-            .then(|| crate::build::specialize::SpecializeOptions {
-                cache_dir: args
-                    .cache_dir
-                    .clone()
-                    .unwrap_or_else(crate::build::specialize::default_cache_dir),
-                ..Default::default()
-            });
-        match crate::build::datapath_flowtest::check_reports_with(
+    // objects (and DNS objects) in the kernel and fails on any disagreement with the oracle.
+    let datapath_failed = if args.datapath {
+        match super::test_datapath::run(
+            &super::test_datapath::DatapathArgs {
+                specialize: args.specialize,
+                cache_dir: args.cache_dir.clone(),
+            },
             &reports,
             &options,
-            specialize.as_ref(),
             &mut sources,
         ) {
-            Ok(summary) => {
-                for failure in &summary.failures {
-                    println!("{failure}");
-                }
-                println!("{}", datapath_summary_line(&summary, args.specialize));
-                datapath_failed = !summary.failures.is_empty();
-            }
-            Err(e) => {
-                eprintln!("policyc test --datapath: {e}");
-                return ExitCode::from(2);
-            }
+            Ok(failed) => failed,
+            Err(code) => return code,
         }
-    }
+    } else {
+        false
+    };
     if Summary::of(&reports).failed > 0 || datapath_failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// The `--datapath` summary: cases run in the kernel (sides, DNS cases among them),
-/// disagreements, and the cases not run with their reasons.
-fn datapath_summary_line(
-    summary: &crate::build::datapath_flowtest::DatapathSummary,
-    specialize: bool,
-) -> String {
-    let skipped = if summary.skipped.is_empty() {
-        "0 skipped".to_string()
-    } else {
-        let reasons: Vec<String> = summary
-            .skipped
-            .iter()
-            .map(|(reason, n)| format!("{n} {}", reason.describe()))
-            .collect();
-        format!(
-            "{} skipped: {}",
-            summary.cases_skipped(),
-            reasons.join(", ")
-        )
-    };
-    format!(
-        "datapath{}: {} case(s) run in the kernel ({} endpoint side(s)), {} of them DNS cases (resolvedFrom:/dns: through the DNS object), {} disagreement(s); {skipped}",
-        if specialize { " (--specialize)" } else { "" },
-        summary.cases_checked,
-        summary.sides_checked,
-        summary.dns_cases,
-        summary.failures.len(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::datapath_summary_line;
-    use crate::build::datapath_flowtest::{DatapathSummary, SkipReason};
-
-    #[test]
-    fn summary_counts_kernel_cases_dns_cases_and_skips_per_reason() {
-        let mut summary = DatapathSummary {
-            cases_checked: 47,
-            sides_checked: 72,
-            dns_cases: 11,
-            ..DatapathSummary::default()
-        };
-        summary.skipped.insert(SkipReason::L7Request, 5);
-        summary.skipped.insert(SkipReason::DnsNotUdp53, 1);
-        assert_eq!(
-            datapath_summary_line(&summary, false),
-            "datapath: 47 case(s) run in the kernel (72 endpoint side(s)), 11 of them DNS cases (resolvedFrom:/dns: through the DNS object), 0 disagreement(s); 6 skipped: 5 HTTP/Kafka case(s) (the L7 proxy judges them), 1 dns: case(s) not on UDP/53"
-        );
-    }
-
-    #[test]
-    fn summary_without_skips_says_none_were_skipped() {
-        let summary = DatapathSummary {
-            cases_checked: 2,
-            sides_checked: 3,
-            ..DatapathSummary::default()
-        };
-        let line = datapath_summary_line(&summary, true);
-        assert!(
-            line.starts_with("datapath (--specialize): 2 case(s)"),
-            "{line}"
-        );
-        assert!(line.ends_with("0 disagreement(s); 0 skipped"), "{line}");
     }
 }

@@ -12,7 +12,7 @@
 //! use policyc_ir::universe::{Endpoint, EndpointKey, Universe, UniverseOptions};
 //! use policyc_ir::{Label, LabelSet};
 //!
-//! // Usually built by `policyc::identity::build_universe` from an inventory.
+//! // Usually built by `policyc_frontend::identity::build_universe` from an inventory.
 //! let labels: LabelSet = [Label::k8s("app", "web")].into_iter().collect();
 //! let id = NumericIdentity(256);
 //! let web = Endpoint {

@@ -21,9 +21,9 @@ use policyc_backends::DISPATCH_OBJECT;
 use super::error::NodeError;
 use super::pins::{direction_name, NodePaths, DIRECTIONS};
 use super::slots::{ProgramSlots, SlotStage};
-use crate::attach::{create_link, pin_fd, LinkTarget};
-use crate::datapath::AttachKind;
-use crate::verifier::load_with_verifier_log;
+use policyc_kernel::attach::{create_link, pin_fd, LinkTarget};
+use policyc_kernel::datapath::AttachKind;
+use policyc_kernel::verifier::load_with_verifier_log;
 
 /// Maps of the dispatcher, pinned in the endpoint directory.
 pub const DISPATCH_MAPS: [&str; 3] = [
@@ -52,12 +52,17 @@ pub fn program_array_name(direction: Direction) -> &'static str {
 
 /// Opens the dispatcher object (`policyc_backends::DISPATCH_OBJECT`) as `name`, with only the
 /// `wanted` programs to be loaded.
-pub fn open_dispatch_object(name: &str, wanted: &[&str]) -> Result<OpenObject, crate::LoaderError> {
+pub fn open_dispatch_object(
+    name: &str,
+    wanted: &[&str],
+) -> Result<OpenObject, policyc_kernel::LoaderError> {
     let mut builder = ObjectBuilder::default();
-    builder.name(name).map_err(crate::LoaderError::Open)?;
+    builder
+        .name(name)
+        .map_err(policyc_kernel::LoaderError::Open)?;
     let mut open = builder
         .open_memory(DISPATCH_OBJECT)
-        .map_err(crate::LoaderError::Open)?;
+        .map_err(policyc_kernel::LoaderError::Open)?;
     for mut prog in open.progs_mut() {
         let load = wanted.contains(&prog.name().to_string_lossy().as_ref());
         prog.set_autoload(load);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::error::LoaderError;
+use policyc_kernel::error::LoaderError;
 
 /// Why a node operation failed.
 #[derive(Debug, Error)]

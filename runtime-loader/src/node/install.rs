@@ -21,7 +21,7 @@
 //!
 //! 1. **Load generation N+1 completely, off to the side** (hook step `loaded`): a fresh
 //!    datapath object (the endpoint's object from the artifact, opened through
-//!    `DatapathInstance::load_object_with` in `crate::datapath`), configured, its policy maps
+//!    `DatapathInstance::load_object_with` in `policyc_kernel::datapath`), configured, its policy maps
 //!    created and filled from the artifact's images, verified. Its conntrack, fragment and
 //!    event maps are *not* new: `reuse_pinned_map` makes it use the endpoint's pinned `pc_ct`,
 //!    `pc_frag` and `pc_events`, so established flows keep their entries across generations and
@@ -99,8 +99,8 @@ use super::pins::{
     AttachPoint, GenerationRecord, NodePaths, DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
 };
 use super::shared_maps::{pin_map, reuse_if_pinned};
-use crate::attach::LinkTarget;
-use crate::datapath::{AttachKind, DatapathInstance, LoadRequest};
+use policyc_kernel::attach::LinkTarget;
+use policyc_kernel::datapath::{AttachKind, DatapathInstance, LoadRequest};
 
 /// What to install.
 #[derive(Debug, Clone, Default)]

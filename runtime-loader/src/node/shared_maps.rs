@@ -13,12 +13,12 @@ pub fn reuse_if_pinned(
     map: &mut OpenMapMut<'_>,
     map_name: &str,
     pinned: &Path,
-) -> Result<(), crate::LoaderError> {
+) -> Result<(), policyc_kernel::LoaderError> {
     if !pinned.exists() {
         return Ok(());
     }
     map.reuse_pinned_map(pinned)
-        .map_err(|source| crate::LoaderError::Map {
+        .map_err(|source| policyc_kernel::LoaderError::Map {
             map: format!("{map_name} (reusing {})", pinned.display()),
             source,
         })
@@ -28,7 +28,7 @@ pub fn reuse_if_pinned(
 pub fn pin_map(
     endpoint: &str,
     map_name: &str,
-    map: Result<Map<'_>, crate::LoaderError>,
+    map: Result<Map<'_>, policyc_kernel::LoaderError>,
     path: &Path,
 ) -> Result<(), NodeError> {
     let map = map.map_err(|source| NodeError::Load {

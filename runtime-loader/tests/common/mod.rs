@@ -13,7 +13,7 @@ use policyc_backends::layout::{Direction, Verdict};
 use policyc_backends::{
     DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry, PortFunction, PortInterval,
 };
-use policyc_loader::{AttachKind, LoaderError, TestHarness};
+use policyc_kernel::{AttachKind, LoaderError, TestHarness};
 
 /// The endpoint under test.
 pub const ENDPOINT_V4: &str = "10.0.0.10";

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use policyc_backends::dns::{DnsConfig, DnsLimits, DnsTables};
 use policyc_ir::fqdn::{FqdnPattern, FqdnSelector};
-use policyc_loader::dns::DnsInstance;
-use policyc_loader::packet::Packet;
+use policyc_kernel::dns::DnsInstance;
+use policyc_kernel::packet::Packet;
 
 pub const ENDPOINT_V4: &str = "10.0.0.10";
 pub const ENDPOINT_V6: &str = "fd00::10";

@@ -4,7 +4,9 @@
 //! service-account keys become the endpoint's namespace, namespace labels and service account),
 //! plus one bystander per namespace and a local and a remote node.
 
-use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode};
+use policyc_frontend::inventory::{
+    Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode,
+};
 use policyc_ir::labels::{
     CLUSTER_KEY, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SERVICE_ACCOUNT_KEY,
 };

@@ -15,7 +15,7 @@ pub use rng::Rng;
 pub use rules::rules;
 pub use world::inventory;
 
-use policyc::inventory::Inventory;
+use policyc_frontend::inventory::Inventory;
 use policyc_ir::universe::{Universe, UniverseError, UniverseOptions};
 use policyc_ir::PolicyRule;
 
@@ -31,7 +31,7 @@ pub struct GeneratedSet {
 impl GeneratedSet {
     /// The universe of this set (identities for endpoints and every CIDR the rules mention).
     pub fn universe(&self) -> Result<Universe, UniverseError> {
-        policyc::identity::build_universe(&self.inventory, &self.rules, self.options)
+        policyc_frontend::identity::build_universe(&self.inventory, &self.rules, self.options)
     }
 }
 

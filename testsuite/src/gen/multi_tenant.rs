@@ -5,7 +5,9 @@
 //! explodes and identity classes do not.
 
 use super::GeneratedSet;
-use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode};
+use policyc_frontend::inventory::{
+    Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode,
+};
 use policyc_ir::labels::POD_NAMESPACE_KEY;
 use policyc_ir::universe::UniverseOptions;
 use policyc_ir::{

@@ -4,7 +4,7 @@
 //! SCTP, and ICMP/ICMPv6 types around the ones the rules name. Each probe carries the oracle's
 //! verdict for the endpoint's side.
 
-use policyc::build::kernel_check::{expected_side, ExpectedSide, SideProbe};
+use policyc::kernel::tables::{expected_side, ExpectedSide, SideProbe};
 use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::{Direction, IpFamily, PolicyRule, PortMatch, PortSpec};

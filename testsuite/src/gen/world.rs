@@ -2,7 +2,9 @@
 //! with random app/tier labels, IPv4 + IPv6 addresses and named ports.
 
 use super::rng::Rng;
-use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode};
+use policyc_frontend::inventory::{
+    Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode,
+};
 use policyc_ir::universe::NamedPort;
 use policyc_ir::Protocol;
 use std::collections::BTreeMap;

@@ -3,8 +3,8 @@
 //! (namespace and cluster requirements included).
 #![allow(dead_code)]
 
-use policyc::identity::build_universe;
-use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNode};
+use policyc_frontend::identity::build_universe;
+use policyc_frontend::inventory::{Inventory, InventoryEndpoint, InventoryNode};
 use policyc_ir::fqdn::{FqdnPattern, FqdnSelector};
 use policyc_ir::l7::{HttpRule, L7Rules};
 use policyc_ir::labels::{CLUSTER_KEY, POD_NAMESPACE_KEY};

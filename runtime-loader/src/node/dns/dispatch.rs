@@ -21,13 +21,13 @@ use policyc_backends::dispatch::{map_names, programs, slot_of};
 use policyc_backends::layout::Direction;
 
 use super::paths::dns_dir;
-use crate::attach::{kernel_attach_type, pin_fd, tcx_chain};
-use crate::datapath::AttachKind;
 use crate::node::dispatch::open_dispatch_object;
 use crate::node::error::NodeError;
 use crate::node::pins::{detach_pinned_link, direction_name, remove_pin, NodePaths, DIRECTIONS};
 use crate::node::slots::{ProgramSlots, SlotStage};
-use crate::verifier::load_with_verifier_log;
+use policyc_kernel::attach::{kernel_attach_type, pin_fd, tcx_chain};
+use policyc_kernel::datapath::AttachKind;
+use policyc_kernel::verifier::load_with_verifier_log;
 
 /// The DNS stage program array of a direction.
 pub fn program_array_name(direction: Direction) -> &'static str {
@@ -156,7 +156,7 @@ impl DnsDispatcher {
         for mut map in open.maps_mut() {
             if map.name().to_string_lossy() == map_names::ACTIVE_GENERATION {
                 map.reuse_pinned_map(word).map_err(|source| {
-                    load_error(crate::LoaderError::Map {
+                    load_error(policyc_kernel::LoaderError::Map {
                         map: format!(
                             "{} (reusing {})",
                             map_names::ACTIVE_GENERATION,

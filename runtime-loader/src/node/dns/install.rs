@@ -53,11 +53,11 @@ use super::dispatch::{pass_pin, DnsDispatcher};
 use super::learned::{ensure_learned_map, reuse_learned_map, DEFAULT_LEARNED_MAX};
 use super::manifest::ManifestDns;
 use super::paths::{self, DNS_HOOKS, SHARED_DNS_MAPS};
-use crate::dns::DnsInstance;
 use crate::node::artifact::EndpointInstall;
 use crate::node::error::NodeError;
 use crate::node::pins::{AttachPoint, NodePaths, DIRECTIONS};
 use crate::node::shared_maps::{pin_map, reuse_if_pinned};
+use policyc_kernel::dns::DnsInstance;
 
 /// The only port the DNS object judges.
 pub const DNS_PORT: &str = "53";

@@ -122,7 +122,7 @@ fn create_pinned_lru(
 pub fn reuse_learned_map(
     paths: &NodePaths,
     map: &mut OpenMapMut<'_>,
-) -> Result<(), crate::LoaderError> {
+) -> Result<(), policyc_kernel::LoaderError> {
     let name = map.name().to_string_lossy().into_owned();
     let pin = if name == map_names::LEARNED {
         learned_pin(paths)
@@ -134,7 +134,7 @@ pub fn reuse_learned_map(
     if !pin.exists() {
         return Ok(());
     }
-    let error = |source| crate::LoaderError::Map {
+    let error = |source| policyc_kernel::LoaderError::Map {
         map: format!("{name} (reusing {})", pin.display()),
         source,
     };

@@ -14,9 +14,9 @@ use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
 use super::manifest::ManifestNodeDns;
 use super::paths;
-use crate::attach::tcx_chain;
 use crate::node::error::NodeError;
 use crate::node::pins::{live_state, AttachPoint, NodePaths};
+use policyc_kernel::attach::tcx_chain;
 
 /// Counter names, in map index order (`DnsCounter` / `dns_layout.h`).
 pub fn counter_name(counter: DnsCounter) -> &'static str {

@@ -1,0 +1,155 @@
+//! Reports of a `policyc test` run: one line per failing test with the deciding rules and the
+//! summary `N passed, M failed` (text), a JSON document, or JUnit XML for CI.
+
+use super::run::{SuiteReport, TestOutcome};
+use crate::explain::{explain, side_summary};
+use policyc_diagnostics::source::SourceMap;
+use serde_json::json;
+use std::fmt::Write;
+
+/// Totals of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &[SuiteReport]) -> Self {
+        let mut s = Self::default();
+        for o in reports.iter().flat_map(|r| &r.outcomes) {
+            if o.passed() {
+                s.passed += 1;
+            } else {
+                s.failed += 1;
+            }
+        }
+        s
+    }
+}
+
+fn location(sources: &SourceMap, o: &TestOutcome) -> String {
+    let lc = sources.line_col(o.case.span.source, o.case.span.start);
+    format!(
+        "{}:{}:{}",
+        sources.path(o.case.span.source),
+        lc.line,
+        lc.col
+    )
+}
+
+/// Why the verdict is what it is, in one line (the sides that matter, with their rules).
+fn because(report: &SuiteReport, o: &TestOutcome) -> String {
+    let e = explain(&report.rules, &o.flow, &o.verdict);
+    format!("{}; {}", side_summary(&e.egress), side_summary(&e.ingress))
+}
+
+fn failure_line(sources: &SourceMap, report: &SuiteReport, o: &TestOutcome) -> String {
+    let what: Vec<String> = o
+        .mismatches
+        .iter()
+        .map(|m| format!("{} {} but got {}", m.field, m.expected, m.actual))
+        .collect();
+    format!(
+        "FAIL {} {}: {} ({}) — {}",
+        location(sources, o),
+        o.case.name,
+        what.join(", "),
+        o.flow,
+        because(report, o)
+    )
+}
+
+/// Text: one line per failing test, then `N passed, M failed`.
+pub fn render_text(reports: &[SuiteReport], sources: &SourceMap) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for o in r.outcomes.iter().filter(|o| !o.passed()) {
+            let _ = writeln!(out, "{}", failure_line(sources, r, o));
+        }
+    }
+    let s = Summary::of(reports);
+    let _ = writeln!(out, "{} passed, {} failed", s.passed, s.failed);
+    out
+}
+
+/// JSON: every test with its verdict per side.
+pub fn render_json(reports: &[SuiteReport], sources: &SourceMap) -> String {
+    let files: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            let tests: Vec<serde_json::Value> = r
+                .outcomes
+                .iter()
+                .map(|o| {
+                    json!({
+                        "name": o.case.name,
+                        "location": location(sources, o),
+                        "flow": o.flow.to_string(),
+                        "passed": o.passed(),
+                        "verdict": o.verdict.decision,
+                        "egress": {"decision": o.verdict.egress.decision, "reason": o.verdict.egress.reason},
+                        "ingress": {"decision": o.verdict.ingress.decision, "reason": o.verdict.ingress.reason},
+                        "mismatches": o.mismatches.iter().map(|m| json!({
+                            "field": m.field, "expected": m.expected, "actual": m.actual
+                        })).collect::<Vec<_>>(),
+                        "explanation": (!o.passed()).then(|| because(r, o)),
+                    })
+                })
+                .collect();
+            json!({"file": r.file, "tests": tests})
+        })
+        .collect();
+    let s = Summary::of(reports);
+    let doc = json!({"files": files, "passed": s.passed, "failed": s.failed});
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one `<testsuite>` per FlowTests document.
+pub fn render_junit(reports: &[SuiteReport], sources: &SourceMap) -> String {
+    let s = Summary::of(reports);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"policyc test\" tests=\"{}\" failures=\"{}\">",
+        s.passed + s.failed,
+        s.failed
+    );
+    for r in reports {
+        let failed = r.outcomes.iter().filter(|o| !o.passed()).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">",
+            xml_escape(&r.file),
+            r.outcomes.len()
+        );
+        for o in &r.outcomes {
+            let _ = write!(
+                out,
+                "    <testcase name=\"{}\" classname=\"{}\"",
+                xml_escape(&o.case.name),
+                xml_escape(&r.file)
+            );
+            if o.passed() {
+                let _ = writeln!(out, "/>");
+            } else {
+                let line = failure_line(sources, r, o);
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure message=\"{}\"/>\n    </testcase>",
+                    xml_escape(&line)
+                );
+            }
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

@@ -1,0 +1,22 @@
+//! `policyc build`: compiles a policy set for an inventory into the artifact directory —
+//! resolution and optimization per endpoint ([`compile`]), map images, the content-addressed
+//! datapath object, `manifest.json`, and the build report ([`artifact`], [`manifest`],
+//! [`report`]). Nothing here needs privileges or a BPF-capable kernel.
+
+pub mod artifact;
+pub mod classifier;
+pub mod compile;
+pub mod digest;
+pub mod dns_images;
+pub mod manifest;
+pub mod pipeline;
+pub mod report;
+pub mod specialize;
+
+pub use artifact::{write_artifact, ArtifactError, ArtifactSummary};
+pub use compile::{compile, Compilation, CompileError, CompiledEndpoint};
+pub use digest::{input_digest, input_files};
+pub use pipeline::{
+    build_artifact, build_artifact_with, build_warnings, load_inputs, BuildFailure, BuildProgress,
+    BuildRequest,
+};

@@ -1,0 +1,90 @@
+//! PC0302: a policy puts endpoints into egress default-deny and no policy allows them DNS
+//! (UDP or TCP port 53), so name resolution fails.
+
+use crate::context::LintContext;
+use crate::coverage::{allows_port_without_l7, subjects_may_overlap};
+use policyc_diagnostics::{codes, Finding};
+use policyc_ir::{
+    Direction, PeerSet, PolicyRule, PortMatch, PortProtocol, PortRange, PortSpec, Protocol,
+    RuleAction,
+};
+use std::collections::BTreeSet;
+
+/// Could this rule let DNS through (TCP or UDP 53 to some peer, with or without DNS L7 rules)?
+fn may_allow_dns(rule: &PolicyRule) -> bool {
+    if rule.direction != Direction::Egress
+        || rule.action != RuleAction::Allow
+        || rule.selects_nothing()
+    {
+        return false;
+    }
+    let dns = |protocol| PortProtocol {
+        protocol,
+        port: PortSpec::Range(PortRange::single(53)),
+    };
+    let named_dns = |ports: &PortMatch| {
+        match ports {
+        PortMatch::Ports(rules) => rules.iter().flat_map(|r| &r.ports).any(|p| {
+            matches!(&p.port, PortSpec::Named(name) if name == "dns" || name == "domain" || name.starts_with("dns-"))
+        }),
+        _ => false,
+    }
+    };
+    let dns_l7 = |ports: &PortMatch| match ports {
+        PortMatch::Ports(rules) => rules.iter().any(|r| {
+            !r.l7.is_none()
+                && r.ports.iter().any(|p| {
+                    crate::coverage::port_protocol_covers(p, &dns(Protocol::Udp))
+                        || crate::coverage::port_protocol_covers(p, &dns(Protocol::Tcp))
+                })
+        }),
+        _ => false,
+    };
+    allows_port_without_l7(&rule.ports, &dns(Protocol::Udp))
+        || allows_port_without_l7(&rule.ports, &dns(Protocol::Tcp))
+        || named_dns(&rule.ports)
+        || dns_l7(&rule.ports)
+}
+
+pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
+    let dns_allows: Vec<&PolicyRule> = ctx.rules().filter(|r| may_allow_dns(r)).collect();
+    let mut reported = BTreeSet::new();
+    let mut findings = Vec::new();
+    for rule in ctx
+        .rules()
+        .filter(|r| r.direction == Direction::Egress && r.default_deny)
+    {
+        if dns_allows
+            .iter()
+            .any(|a| subjects_may_overlap(&a.subject, &rule.subject))
+        {
+            continue;
+        }
+        // One finding per policy object and subject: the first egress rule that flips the mode.
+        if !reported.insert((rule.origin.clone(), rule.subject.clone())) {
+            continue;
+        }
+        let Some(span) = ctx.rule_span(rule) else {
+            continue;
+        };
+        let what = match &rule.peers {
+            PeerSet::Some(p) if p.is_empty() => {
+                "this rule selects no peer but still enables egress default-deny"
+            }
+            _ => "this egress rule enables default-deny for the selected endpoints",
+        };
+        findings.push(
+            Finding::new(
+                &codes::DEFAULT_DENY_WITHOUT_DNS,
+                "egress default-deny without DNS: the selected pods will fail to resolve names",
+            )
+            .at(span, what)
+            .help(
+                "allow UDP and TCP port 53 to kube-dns for these endpoints (e.g. `toEndpoints: [{matchLabels: \
+{k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]`), here or in a clusterwide policy",
+            )
+            .context(ctx.rule_context(rule)),
+        );
+    }
+    findings
+}

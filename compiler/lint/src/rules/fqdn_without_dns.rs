@@ -1,0 +1,58 @@
+//! PC0301: `toFQDNs` for endpoints that have no egress rule with `rules.dns`, so the DNS proxy
+//! never sees their lookups and the FQDN rule allows nothing.
+
+use crate::context::LintContext;
+use crate::coverage::subjects_may_overlap;
+use crate::yaml_ext::NodeExt;
+use policyc_diagnostics::{codes, Finding};
+use policyc_ir::{Direction, L7Rules, Peer, PeerSet, PolicyRule, PortMatch, RuleAction};
+
+fn has_fqdn_peer(rule: &PolicyRule) -> bool {
+    matches!(&rule.peers, PeerSet::Some(peers) if peers.iter().any(|p| matches!(p, Peer::Fqdn(_))))
+}
+
+fn has_dns_rule(rule: &PolicyRule) -> bool {
+    rule.direction == Direction::Egress
+        && rule.action == RuleAction::Allow
+        && matches!(&rule.ports, PortMatch::Ports(prs) if prs.iter().any(|pr| matches!(pr.l7, L7Rules::Dns(_))))
+}
+
+pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
+    let dns_rules: Vec<&PolicyRule> = ctx.rules().filter(|r| has_dns_rule(r)).collect();
+    let mut findings = Vec::new();
+    for rule in ctx
+        .rules()
+        .filter(|r| r.direction == Direction::Egress && r.action == RuleAction::Allow)
+    {
+        if !has_fqdn_peer(rule)
+            || dns_rules
+                .iter()
+                .any(|d| subjects_may_overlap(&d.subject, &rule.subject))
+        {
+            continue;
+        }
+        let Some(span) = ctx.rule_span(rule) else {
+            continue;
+        };
+        let span = ctx
+            .rule_node(rule)
+            .and_then(|node| node.find_entry("toFQDNs").map(|(_, v)| v.span))
+            .unwrap_or(span);
+        findings.push(
+            Finding::new(
+                &codes::FQDN_WITHOUT_DNS_RULE,
+                "`toFQDNs` will allow nothing: no egress rule with `rules.dns` applies to these endpoints",
+            )
+            .at(
+                span,
+                "IPs for these names are only learnt from DNS answers seen by Cilium's DNS proxy",
+            )
+            .help(
+                "add an egress rule to kube-dns on port 53 (UDP and TCP) with `rules: {dns: [{matchPattern: \"*\"}]}` \
+for the same endpoints",
+            )
+            .context(ctx.rule_context(rule)),
+        );
+    }
+    findings
+}
