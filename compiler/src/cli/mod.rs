@@ -3,9 +3,11 @@
 //! I/O error.
 
 use clap::{Parser, Subcommand};
+use policyc_diagnostics::render::ColorChoice;
 use std::process::ExitCode;
 
 pub mod build;
+pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod lint;
@@ -25,6 +27,17 @@ per-endpoint eBPF programs and map images, and `diff` shows which flows a change
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in the human report: `auto` (a terminal, and NO_COLOR unset), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +52,11 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Show which flows a policy change opens or closes.
     Diff(diff::DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Write man pages (policyc.1 and one per subcommand) into a directory.
+    #[command(hide = true)]
+    Manpages(completions::ManpagesArgs),
 }
 
 /// Entry point of the binary.
@@ -51,12 +69,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    policyc_diagnostics::render::set_color_choice(match cli.color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    });
     match cli.command {
         Command::Lint(a) => lint::run(a),
         Command::Test(a) => test::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Build(a) => build::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Manpages(a) => completions::manpages(a),
     }
 }
 

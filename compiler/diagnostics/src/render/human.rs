@@ -15,6 +15,7 @@ use miette::{
 use std::fmt;
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 /// Presentation options of the human format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,13 +37,39 @@ impl Default for HumanOptions {
     }
 }
 
-impl HumanOptions {
+/// Whether the human report is coloured: the `--color` flag of a command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
     /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The process's choice, set once by the command line before anything is rendered.
+static COLOR_CHOICE: OnceLock<ColorChoice> = OnceLock::new();
+
+/// Sets the process-wide colour choice [`HumanOptions::detect`] follows (the first call wins).
+pub fn set_color_choice(choice: ColorChoice) {
+    let _ = COLOR_CHOICE.set(choice);
+}
+
+impl HumanOptions {
+    /// Colour as the process's [`ColorChoice`] says (default `Auto`: when stdout is a terminal
+    /// and `NO_COLOR` is unset or empty).
     #[must_use]
     pub fn detect() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match COLOR_CHOICE.get().copied().unwrap_or_default() {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                std::io::stdout().is_terminal() && !no_color
+            }
+        };
         HumanOptions {
-            color: std::io::stdout().is_terminal() && !no_color,
+            color,
             ..Self::default()
         }
     }

@@ -11,7 +11,7 @@ pub mod location;
 pub mod sarif;
 pub mod snippet_window;
 
-pub use human::HumanOptions;
+pub use human::{set_color_choice, ColorChoice, HumanOptions};
 pub use sarif::SarifOptions;
 
 use crate::finding::Finding;
