@@ -83,6 +83,51 @@ fn explain_prints_name_severity_and_explanation() {
 }
 
 #[test]
+fn explain_accepts_a_name_like_an_id() {
+    let by_name = policyc(&["lint", "--explain", "shadowed-rule"]);
+    assert_eq!(code(&by_name), Some(0));
+    let id = String::from_utf8_lossy(&by_name.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let by_id = policyc(&["lint", "--explain", &id]);
+    assert_eq!(
+        by_name.stdout, by_id.stdout,
+        "`--explain {id}` and `--explain shadowed-rule`"
+    );
+}
+
+#[test_case(&["lint", "--list-rules"]; "list rules")]
+#[test_case(&["lint", "--explain"]; "explain without a code")]
+fn list_rules_prints_every_code_once_with_its_severity(args: &[&str]) {
+    let output = policyc(args);
+    assert_eq!(code(&output), Some(0), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(
+        header.starts_with("CODE") && header.ends_with("SUMMARY"),
+        "{header}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    let mut ids: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert!(ids.len() > 40, "{} codes listed", ids.len());
+    assert!(
+        ids.contains(&"PC0301") && ids.contains(&"PC0009"),
+        "{ids:?}"
+    );
+    for row in &rows {
+        assert!(
+            ["error", "warning", "info"].contains(&row[2]) && row.len() > 3,
+            "row without severity and summary: {row:?}"
+        );
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), rows.len(), "each code once");
+}
+
+#[test]
 fn explain_unknown_code_suggests_the_closest() {
     let output = policyc(&["lint", "--explain", "shadowed-rul"]);
     let stderr = String::from_utf8_lossy(&output.stderr);

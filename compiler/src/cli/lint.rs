@@ -22,6 +22,8 @@ Examples:
   policyc lint policies/ --format github        ::error/::warning annotations in Actions
   policyc lint policies/ --inventory cluster/   also check CIDRs against pod and node IPs
   policyc lint --explain PC0301                 what a code means and how to fix it
+  policyc lint --explain shadowed-rule          the same, by name
+  policyc lint --list-rules                     every code: name, default severity, summary
 
 Suppressing findings (per policy object, warnings and infos only):
   metadata:
@@ -99,9 +101,32 @@ pub struct LintArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Print the name, default severity and explanation of a code (e.g. PC0301) and exit.
-    #[arg(long, value_name = "CODE")]
+    /// Print the name, default severity and explanation of a code (an id such as PC0301 or a
+    /// name such as shadowed-rule) and exit; without a code, list every code.
+    #[arg(long, value_name = "CODE", num_args = 0..=1, default_missing_value = "")]
     pub explain: Option<String>,
+    /// List every code (id, name, default severity, one-line summary) and exit.
+    #[arg(long, conflicts_with = "explain")]
+    pub list_rules: bool,
+}
+
+/// `--list-rules` (and `--explain` without a code): one line per code, aligned.
+fn list_rules() -> ExitCode {
+    let name_width = codes::ALL.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    println!(
+        "{:<6}  {:<name_width$}  {:<8}  SUMMARY",
+        "CODE", "NAME", "SEVERITY"
+    );
+    for code in codes::ALL {
+        println!(
+            "{:<6}  {:<name_width$}  {:<8}  {}",
+            code.id,
+            code.name,
+            code.default_severity.as_str(),
+            code.summary
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// `--explain CODE`: the code's documentation, or exit 2 with a suggestion.
@@ -161,6 +186,9 @@ fn print_findings(findings: &[Finding], sources: &SourceMap) {
 }
 
 pub fn run(args: LintArgs) -> ExitCode {
+    if args.list_rules || args.explain.as_deref() == Some("") {
+        return list_rules();
+    }
     if let Some(code) = &args.explain {
         return explain(code);
     }
