@@ -4,8 +4,11 @@
 //! crates are linked once instead of once per file (build time and disk in CI).
 
 mod cli_build_specialize;
+mod cli_closed_pipe;
+mod cli_completions;
 mod cli_diff;
 mod cli_inputs;
 mod cli_lint;
 mod cli_messages;
 mod cli_support;
+mod cli_test_formats;

@@ -2,7 +2,8 @@
 //! 1 when any fails, 2 when a file, inventory, policy or reference cannot be loaded.
 
 use policyc_analysis::flowtest::{
-    collect_files, render_json, render_junit, render_text, run_file, RunOptions, Summary,
+    collect_files, render_github, render_json, render_junit, render_text, run_file, RunOptions,
+    Summary,
 };
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Finding, Format, HumanOptions, RenderOptions};
@@ -22,6 +23,7 @@ connection always pass.
 Examples:
   policyc test policy-examples/                    every FlowTests file under the directory
   policyc test flowtests.yaml --format junit > junit.xml
+  policyc test flowtests.yaml --format github      annotations in a GitHub Actions job
   policyc test flowtests.yaml --allow-localhost policy
 
 Exit status: 0 all tests pass, 1 a test fails, 2 a file, inventory, policy or reference
@@ -35,6 +37,8 @@ pub enum TestFormat {
     Json,
     /// JUnit XML for CI.
     Junit,
+    /// GitHub Actions annotations (`::error file=…,line=…`) at each failing test's line.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -151,6 +155,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         TestFormat::Text => render_text(&reports, &sources),
         TestFormat::Json => render_json(&reports, &sources),
         TestFormat::Junit => render_junit(&reports, &sources),
+        TestFormat::Github => render_github(&reports, &sources),
     };
     print!("{out}");
     if args.format == TestFormat::Json && !out.ends_with('\n') {

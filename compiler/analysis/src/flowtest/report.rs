@@ -1,8 +1,10 @@
 //! Reports of a `policyc test` run: one line per failing test with the deciding rules and the
-//! summary `N passed, M failed` (text), a JSON document, or JUnit XML for CI.
+//! summary `N passed, M failed` (text), a JSON document, JUnit XML for CI, or GitHub Actions
+//! annotations at each failing test's line.
 
 use super::run::{SuiteReport, TestOutcome};
 use crate::explain::{explain, side_summary};
+use policyc_diagnostics::render::github::{escape_data, escape_property, MAX_PER_TYPE};
 use policyc_diagnostics::source::SourceMap;
 use serde_json::json;
 use std::fmt::Write;
@@ -69,6 +71,56 @@ pub fn render_text(reports: &[SuiteReport], sources: &SourceMap) -> String {
         }
     }
     let s = Summary::of(reports);
+    let _ = writeln!(out, "{} passed, {} failed", s.passed, s.failed);
+    out
+}
+
+/// GitHub Actions: an `::error` workflow command at the line of each failing test in its
+/// FlowTests file (GitHub shows at most [`MAX_PER_TYPE`] per step: the rest are plain `FAIL`
+/// lines in the log, with one notice saying so), then `N passed, M failed`.
+pub fn render_github(reports: &[SuiteReport], sources: &SourceMap) -> String {
+    let mut out = String::new();
+    let mut logged = String::new();
+    let mut annotated = 0;
+    for r in reports {
+        for o in r.outcomes.iter().filter(|o| !o.passed()) {
+            if annotated == MAX_PER_TYPE {
+                let _ = writeln!(logged, "{}", failure_line(sources, r, o));
+                continue;
+            }
+            annotated += 1;
+            let span = o.case.span;
+            let start = sources.line_col(span.source, span.start);
+            let what: Vec<String> = o
+                .mismatches
+                .iter()
+                .map(|m| format!("{} {} but got {}", m.field, m.expected, m.actual))
+                .collect();
+            let _ = writeln!(
+                out,
+                "::error file={},line={},col={},title={}::{}",
+                escape_property(sources.path(span.source)),
+                start.line,
+                start.col,
+                escape_property(&format!("FlowTest {} failed", o.case.name)),
+                escape_data(&format!(
+                    "{} ({})\n{}",
+                    what.join(", "),
+                    o.flow,
+                    because(r, o)
+                ))
+            );
+        }
+    }
+    out.push_str(&logged);
+    let s = Summary::of(reports);
+    if s.failed > annotated {
+        let _ = writeln!(
+            out,
+            "::notice::{} more failing tests not annotated; see the job log",
+            s.failed - annotated
+        );
+    }
     let _ = writeln!(out, "{} passed, {} failed", s.passed, s.failed);
     out
 }
