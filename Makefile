@@ -11,7 +11,7 @@ LOCKED := $(if $(wildcard Cargo.lock),--locked,)
 POLICYC := target/debug/policyc
 EXAMPLES := policy-examples
 
-.PHONY: all setup build run test test-only test-examples test-structure lint-rust bench bench-quick fuzz clean help
+.PHONY: all setup build run test test-only test-examples test-structure lint-rust dist bench bench-quick fuzz clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make test        run the whole test suite, clippy and rustfmt --check"
 	@echo "make build       cargo build --workspace (debug)"
 	@echo "make setup       install missing system packages (Debian)"
+	@echo "make dist        release archive (static binaries, man pages, completions) + SHA256SUMS in dist/"
 	@echo "make bench       benchmarks T0-T5 (<= 20 min; make bench-quick <= 3 min)"
 	@echo "make fuzz        every fuzz target for FUZZ_SECONDS (default 60) each; fails on a crash"
 	@echo "make clean       remove build outputs"
@@ -67,6 +68,12 @@ lint-rust:
 	$(CARGO) clippy --workspace --all-targets $(LOCKED) -- -D warnings
 	@echo "== cargo fmt --all --check"
 	$(CARGO) fmt --all --check
+
+# Release archive for x86_64 Linux (issue 15): statically linked policyc and policy-loader,
+# man pages, shell completions, README, LICENSE; checked (no shared library, --version, lint
+# and test of policy-examples/ from another directory) before it is packed.
+dist: setup
+	@scripts/dist.sh
 
 # Benchmarks (issue 7, BENCHMARKS.md T0–T5): policyc vs a Cilium-layout reference datapath,
 # iptables and nftables in one run; prints a markdown table and writes bench/results/<date>.*.

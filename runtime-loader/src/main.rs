@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use miette::{miette, IntoDiagnostic, Result};
+use policyc_diagnostics::cli_docs;
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::endpoint_input::{self, LabelKind};
@@ -121,6 +122,17 @@ enum Command {
     Unload {
         #[arg(long = "endpoint", value_name = "NS/NAME")]
         endpoints: Vec<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (policy-loader.1 and one per subcommand) into a directory.
+    #[command(hide = true)]
+    Manpages {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -449,6 +461,19 @@ fn run(cli: Cli) -> Result<bool> {
             let _lock = lock(&cli, &paths, "unload")?;
             for name in unload::unload(&paths, endpoints).map_err(node)? {
                 println!("{name}: unloaded");
+            }
+            Ok(true)
+        }
+        // Documentation: touches nothing on the node.
+        Command::Completions { shell } => {
+            cli_docs::completions(*shell, Cli::command(), &mut std::io::stdout());
+            Ok(true)
+        }
+        Command::Manpages { dir } => {
+            for path in cli_docs::manpages(Cli::command(), dir)
+                .map_err(|e| miette!("{}: {e}", dir.display()))?
+            {
+                println!("{}", path.display());
             }
             Ok(true)
         }

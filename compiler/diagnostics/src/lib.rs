@@ -4,6 +4,7 @@
 //! Checks build [`Finding`]s against spans of a [`source::SourceMap`];
 //! the `render` module turns a list of findings into human, concise, JSON, SARIF or GitHub output.
 
+pub mod cli_docs;
 pub mod codes;
 pub mod finding;
 pub mod render;

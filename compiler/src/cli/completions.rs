@@ -2,10 +2,11 @@
 //! `policyc manpages DIR` (`make dist` ships both): generated from the clap definition, so
 //! they never drift from the real flags.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
+use policyc_diagnostics::cli_docs;
 
 use super::Cli;
 
@@ -31,13 +32,12 @@ pub struct ManpagesArgs {
 }
 
 pub fn completions(args: CompletionsArgs) -> ExitCode {
-    let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "policyc", &mut std::io::stdout());
+    cli_docs::completions(args.shell, Cli::command(), &mut std::io::stdout());
     ExitCode::SUCCESS
 }
 
 pub fn manpages(args: ManpagesArgs) -> ExitCode {
-    match write_manpages(&args.dir) {
+    match cli_docs::manpages(Cli::command(), &args.dir) {
         Ok(written) => {
             for path in written {
                 println!("{}", path.display());
@@ -49,24 +49,4 @@ pub fn manpages(args: ManpagesArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// `policyc.1` and one page per visible subcommand, named as `man policyc-lint` expects.
-fn write_manpages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let command = Cli::command();
-    let mut written = Vec::new();
-    let mut page = |name: String, command: clap::Command| -> std::io::Result<()> {
-        let path = dir.join(format!("{name}.1"));
-        let mut out = Vec::new();
-        clap_mangen::Man::new(command.name(name.clone())).render(&mut out)?;
-        std::fs::write(&path, out)?;
-        written.push(path);
-        Ok(())
-    };
-    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-        page(format!("policyc-{}", sub.get_name()), sub.clone())?;
-    }
-    page("policyc".to_string(), command)?;
-    Ok(written)
 }
