@@ -21,6 +21,10 @@ name="policyc-$version-x86_64-linux"
 out=dist
 stage="$out/$name"
 
+# libbpf-sys links the system's libelf.a and libz.a (libelf-dev, zlib1g-dev) from here.
+libdir=$(dirname "$(cc -print-file-name=libelf.a)")
+export LIBBPF_SYS_LIBRARY_PATH="${LIBBPF_SYS_LIBRARY_PATH:-$libdir}"
+
 echo "== cargo build --release --target $target (static)"
 # --target keeps RUSTFLAGS off build scripts and proc macros, which must stay dynamic.
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
@@ -41,11 +45,13 @@ done
 
 echo "== checking the archive's binaries"
 for b in policyc policy-loader; do
-    if ldd "$stage/bin/$b" >/dev/null 2>&1; then
-        echo "-> FAILED: $b is dynamically linked:"
+    # A static(-pie) executable: ldd names no shared library ("statically linked").
+    if ldd "$stage/bin/$b" 2>&1 | grep -q '=>'; then
+        echo "-> FAILED: $b needs shared libraries:"
         ldd "$stage/bin/$b"
         exit 1
     fi
+    echo "$b: $(ldd "$stage/bin/$b" 2>&1 | head -1 | xargs)"
     "$stage/bin/$b" --version
 done
 examples=$(realpath policy-examples)
