@@ -1,7 +1,8 @@
 //! One implementation, shared by the compiler and the loader, of an endpoint's identity: its
 //! labels (own labels plus the ones Cilium adds: `io.kubernetes.pod.namespace`,
 //! `io.cilium.k8s.namespace.labels.*`, `io.cilium.k8s.policy.serviceaccount`,
-//! `io.cilium.k8s.policy.cluster`) and the number of each label set.
+//! `io.cilium.k8s.policy.cluster`), filtered as Cilium's agent filters them, and the number of
+//! each label set.
 //!
 //! Each label set's number is derived from a hash of its canonical text (FNV-1a, 64 bit) into
 //! the cluster-local range 256..65536; collisions are resolved by probing upwards, processing
@@ -13,6 +14,9 @@
 use crate::labels::{CLUSTER_KEY, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SERVICE_ACCOUNT_KEY};
 use crate::{Label, LabelKey, LabelSet, LabelSource, NumericIdentity};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use crate::label_filter::LabelFilter;
 
 const FIRST: u32 = NumericIdentity::FIRST_ENDPOINT;
 /// One past the last cluster-local identity (16-bit identity space of cluster 0).
@@ -65,7 +69,12 @@ pub fn parse_label(key: &str, value: &str) -> Label {
     Label::new(source, parsed.key, value)
 }
 
-/// The identity labels of an endpoint. A missing service account is Kubernetes' `default`.
+/// Cilium's default label filter, built once.
+static DEFAULT_FILTER: LazyLock<LabelFilter> = LazyLock::new(LabelFilter::default);
+
+/// The identity labels of an endpoint, through Cilium's default label filter
+/// ([`crate::label_filter`]: `pod-template-hash` and the like take no part). A missing service
+/// account is Kubernetes' `default`.
 pub fn identity_labels<'a>(
     own: impl IntoIterator<Item = (&'a String, &'a String)>,
     namespace: &str,
@@ -83,5 +92,45 @@ pub fn identity_labels<'a>(
         service_account.unwrap_or("default"),
     ));
     labels.insert(Label::k8s(CLUSTER_KEY, cluster));
-    labels
+    DEFAULT_FILTER.apply(&labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pods_differing_only_in_filtered_labels_share_an_identity() {
+        let ns = labels(&[("kubernetes.io/metadata.name", "x")]);
+        let one = identity_labels(
+            &labels(&[("app", "web"), ("pod-template-hash", "5d8f7c9b6")]),
+            "x",
+            &ns,
+            None,
+            "default",
+        );
+        let two = identity_labels(
+            &labels(&[("app", "web"), ("pod-template-hash", "7f9c6d5b4")]),
+            "x",
+            &ns,
+            None,
+            "default",
+        );
+        assert_eq!(one, two);
+        let ids = allocate_endpoint_identities(&[one.clone(), two].into_iter().collect());
+        assert_eq!(ids.len(), 1, "one identity for both pods");
+        // The namespace's own labels and the implicit ones stay.
+        assert!(one
+            .to_string()
+            .contains("io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name"));
+        assert!(one.to_string().contains("io.kubernetes.pod.namespace"));
+        assert!(!one.to_string().contains("pod-template-hash"));
+    }
 }

@@ -10,6 +10,7 @@ pub mod entity;
 pub mod fqdn;
 pub mod identity;
 pub mod l7;
+pub mod label_filter;
 pub mod labels;
 pub mod oracle;
 pub mod ports;

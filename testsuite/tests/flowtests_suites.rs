@@ -71,5 +71,5 @@ fn fidelity_fixtures_all_pass() {
     // run through the kernel datapath in scripts/test-examples.sh.
     let (count, failures) = run_dir(&repo("fixtures/fidelity"));
     assert!(failures.is_empty(), "{failures}");
-    assert!(count >= 36, "expected every fidelity case, ran {count}");
+    assert!(count >= 41, "expected every fidelity case, ran {count}");
 }
