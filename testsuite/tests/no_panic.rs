@@ -4,6 +4,7 @@
 
 use policyc::frontend::source::SourceMap;
 use policyc::frontend::{load_policy_text, FrontendOptions};
+use policyc_testsuite::corpus;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -63,11 +64,8 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn inputs() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    yaml_files(
-        &root.join("../../shared/corpus/cilium-examples"),
-        &mut files,
-    );
-    yaml_files(&root.join("../../shared/corpus/k8s-recipes"), &mut files);
+    yaml_files(&corpus::root().join("cilium-examples"), &mut files);
+    yaml_files(&corpus::root().join("k8s-recipes"), &mut files);
     yaml_files(&root.join("fixtures/invalid"), &mut files);
     files
         .iter()
