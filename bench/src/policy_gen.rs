@@ -8,7 +8,6 @@
 //! Allow rules only: the Cilium-layout reference is filled from the keys Cilium would write
 //! (`CiliumEncoding`), which carry no deny bit.
 
-use crate::rng::Rng;
 use policyc::inventory::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode};
 use policyc_ir::labels::POD_NAMESPACE_KEY;
 use policyc_ir::prefix::Prefix;
@@ -18,6 +17,7 @@ use policyc_ir::{
     PolicyOrigin, PolicyRule, PortMatch, PortProtocol, PortRange, PortRule, PortSpec, Protocol,
     Provenance, Requirement, RuleAction, RuleId, Subject,
 };
+use policyc_testsuite::gen::Rng;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
