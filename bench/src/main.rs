@@ -8,7 +8,6 @@ mod machine;
 mod objects;
 mod policy_gen;
 mod report;
-mod rng;
 mod stats;
 mod t0_floors;
 mod t1_verdict;

@@ -8,7 +8,6 @@
 //! Allow rules only: the Cilium-layout reference is filled from the keys Cilium would write
 //! (`CiliumEncoding`), which carry no deny bit.
 
-use crate::rng::Rng;
 use policyc_frontend::inventory::{
     Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode,
 };
@@ -20,6 +19,7 @@ use policyc_ir::{
     PolicyOrigin, PolicyRule, PortMatch, PortProtocol, PortRange, PortRule, PortSpec, Protocol,
     Provenance, Requirement, RuleAction, RuleId, Subject,
 };
+use policyc_testsuite::gen::Rng;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 

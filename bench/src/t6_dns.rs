@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 use policyc_compile::build::{build_artifact, BuildRequest};
 use policyc_diagnostics::source::SourceMap;
+use policyc_kernel::fqdn::query_message;
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::dns::learned::monotonic_ns;
 use policyc_loader::node::install::{apply, ApplyOptions};
@@ -119,18 +120,6 @@ pub struct ClientReport {
     pub connect_fail: u64,
 }
 
-fn query_message(id: u16, name: &str) -> Vec<u8> {
-    let mut m = Vec::with_capacity(64);
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
-    }
-    m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    m
-}
-
 /// The A records (address, TTL) of an answer; `None` when it is not a parseable answer.
 fn answer_records(message: &[u8]) -> Option<Vec<(Ipv4Addr, u32)>> {
     let count = usize::from(u16::from_be_bytes([*message.get(6)?, *message.get(7)?]));
@@ -179,7 +168,7 @@ pub fn client(
     let mut buf = [0u8; 4096];
     for i in 0..count {
         let id = (i as u16) ^ 0x5a5a;
-        let question = query_message(id, &format!("h{i}.{zone}"));
+        let question = query_message(id, &format!("h{i}.{zone}"), false);
         let started = Instant::now();
         socket.send(&question).map_err(|e| e.to_string())?;
         let answer = loop {

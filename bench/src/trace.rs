@@ -3,9 +3,9 @@
 //! (mostly misses). Every packet has its own source port, so every packet is a new flow.
 
 use crate::policy_gen::{BenchSet, GenPeer, GenPorts, TARGET_IP};
-use crate::rng::Rng;
 use policyc_ir::Direction;
 use policyc_kernel::packet::Packet;
+use policyc_testsuite::gen::Rng;
 use std::net::{IpAddr, Ipv4Addr};
 
 fn random_world(rng: &mut Rng) -> Ipv4Addr {

@@ -150,6 +150,8 @@ struct Cgroup(PathBuf);
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let parent = self.0.parent().map(Path::to_path_buf).unwrap_or_default();
         let _ = std::fs::write(parent.join("cgroup.procs"), std::process::id().to_string());
         let _ = std::fs::remove_dir(&self.0);

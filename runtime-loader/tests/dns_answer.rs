@@ -26,7 +26,7 @@ fn monotonic_ns() -> u64 {
 
 fn ask(dns: &DnsInstance, v6: bool, qname: &str) {
     let run = dns
-        .run_query(&query_frame(v6, &query_message(ID, qname)))
+        .run_query(&query_frame(v6, &query_message(ID, qname, false)))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT, "the query is allowed");
 }
@@ -71,7 +71,7 @@ fn answer_to_an_allowed_query_learns_every_address(v6: bool, min_ttl_s: u32) {
     let run = dns
         .run_answer(&answer_frame(
             v6,
-            &answer_message(ID, "www.cilium.io", &records),
+            &answer_message_with_ttls(ID, "www.cilium.io", &records),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
     let after = monotonic_ns();
@@ -104,7 +104,7 @@ fn answer_to_an_allowed_query_learns_every_address(v6: bool, min_ttl_s: u32) {
     // A replay of the same answer is now unsolicited.
     dns.run_answer(&answer_frame(
         v6,
-        &answer_message(ID, "www.cilium.io", &records),
+        &answer_message_with_ttls(ID, "www.cilium.io", &records),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(counter(&dns, DnsCounter::Unsolicited), 1);
@@ -120,13 +120,13 @@ fn a_second_name_adds_its_class_to_a_known_address() {
     ask(&dns, false, "www.cilium.io");
     dns.run_answer(&answer_frame(
         false,
-        &answer_message(ID, "www.cilium.io", &shared),
+        &answer_message_with_ttls(ID, "www.cilium.io", &shared),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     ask(&dns, false, "api.example.com");
     dns.run_answer(&answer_frame(
         false,
-        &answer_message(ID, "api.example.com", &shared),
+        &answer_message_with_ttls(ID, "api.example.com", &shared),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let got = learned(&dns);
@@ -149,7 +149,7 @@ fn unsolicited_answer_teaches_nothing() {
     let run = dns
         .run_answer(&answer_frame(
             false,
-            &answer_message(ID, "www.cilium.io", &records),
+            &answer_message_with_ttls(ID, "www.cilium.io", &records),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
@@ -168,7 +168,7 @@ fn answer_for_another_name_teaches_nothing() {
     let records = [(ip("198.18.0.9"), 60)];
     dns.run_answer(&answer_frame(
         false,
-        &answer_message(ID, "evil.cilium.io", &records),
+        &answer_message_with_ttls(ID, "evil.cilium.io", &records),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(learned(&dns).is_empty());
@@ -184,7 +184,7 @@ fn answer_from_another_server_teaches_nothing() {
     ask(&dns, false, "www.cilium.io");
     let frame =
         policyc_kernel::packet::Packet::udp(ip("10.0.66.66"), endpoint(false), 53, CLIENT_PORT)
-            .with_payload(&answer_message(
+            .with_payload(&answer_message_with_ttls(
                 ID,
                 "www.cilium.io",
                 &[(ip("198.18.0.9"), 60)],
@@ -196,7 +196,7 @@ fn answer_from_another_server_teaches_nothing() {
 }
 
 fn pointer_loop() -> Vec<u8> {
-    let mut m = answer_message(
+    let mut m = answer_message_with_ttls(
         ID,
         "www.cilium.io",
         &[(ip("198.18.0.1"), 60), (ip("198.18.0.2"), 60)],
@@ -209,7 +209,7 @@ fn pointer_loop() -> Vec<u8> {
 }
 
 fn forward_pointer() -> Vec<u8> {
-    let mut m = answer_message(
+    let mut m = answer_message_with_ttls(
         ID,
         "www.cilium.io",
         &[(ip("198.18.0.1"), 60), (ip("198.18.0.2"), 60)],
@@ -220,7 +220,7 @@ fn forward_pointer() -> Vec<u8> {
 }
 
 fn truncated_last_record() -> Vec<u8> {
-    let mut m = answer_message(
+    let mut m = answer_message_with_ttls(
         ID,
         "www.cilium.io",
         &[(ip("198.18.0.1"), 60), (ip("198.18.0.2"), 60)],
@@ -230,7 +230,7 @@ fn truncated_last_record() -> Vec<u8> {
 }
 
 fn bad_label_in_owner() -> Vec<u8> {
-    let mut m = answer_message(
+    let mut m = answer_message_with_ttls(
         ID,
         "www.cilium.io",
         &[(ip("198.18.0.1"), 60), (ip("198.18.0.2"), 60)],
@@ -241,7 +241,7 @@ fn bad_label_in_owner() -> Vec<u8> {
 }
 
 fn a_record_of_five_bytes() -> Vec<u8> {
-    let mut m = answer_message(ID, "www.cilium.io", &[(ip("198.18.0.1"), 60)]);
+    let mut m = answer_message_with_ttls(ID, "www.cilium.io", &[(ip("198.18.0.1"), 60)]);
     let at = m.len() - 6;
     m[at + 1] = 5;
     m.push(0);
@@ -249,7 +249,7 @@ fn a_record_of_five_bytes() -> Vec<u8> {
 }
 
 fn more_answers_than_present() -> Vec<u8> {
-    let mut m = answer_message(ID, "www.cilium.io", &[(ip("198.18.0.1"), 60)]);
+    let mut m = answer_message_with_ttls(ID, "www.cilium.io", &[(ip("198.18.0.1"), 60)]);
     m[7] = 3;
     m
 }
@@ -285,7 +285,7 @@ fn error_answers_teach_nothing() {
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     ask(&dns, false, "www.cilium.io");
-    let mut m = answer_message(ID, "www.cilium.io", &[(ip("198.18.0.1"), 60)]);
+    let mut m = answer_message_with_ttls(ID, "www.cilium.io", &[(ip("198.18.0.1"), 60)]);
     m[3] = 0x83; // NXDOMAIN
     dns.run_answer(&answer_frame(false, &m))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -299,7 +299,7 @@ fn a_synthesized_refused_answer_teaches_nothing() {
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     let run = dns
-        .run_query(&query_frame(false, &query_message(ID, "evil.com")))
+        .run_query(&query_frame(false, &query_message(ID, "evil.com", false)))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TC_ACT_REDIRECT);
     // BPF_PROG_TEST_RUN does not carry skb->mark out, so this checks the unmarked case:
@@ -322,7 +322,7 @@ fn up_to_sixty_four_records_are_learned_and_later_ones_are_not_examined() {
         .collect();
     dns.run_answer(&answer_frame(
         true,
-        &answer_message(ID, "www.cilium.io", &records),
+        &answer_message_with_ttls(ID, "www.cilium.io", &records),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let got = learned(&dns);

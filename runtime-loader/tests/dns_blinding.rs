@@ -18,7 +18,7 @@ use test_case::test_case;
 /// fragment header, so the destination options are spliced in behind it here.
 fn fragment_then_dest_opts(name: &str) -> Vec<u8> {
     let mut frame = Packet::udp(endpoint(true), server(true), CLIENT_PORT, 53)
-        .with_payload(&query_message(0x4242, name))
+        .with_payload(&query_message(0x4242, name, false))
         .fragment(0, false, 9)
         .frame();
     let fragment_header = 14 + 40;
@@ -42,7 +42,7 @@ fn fragment_then_dest_opts(name: &str) -> Vec<u8> {
 
 /// A question whose UDP length stops 8 bytes short of the IP packet (8 trailing bytes).
 fn short_udp_length(v6: bool) -> Vec<u8> {
-    let mut frame = query_frame(v6, &query_message(0x4343, "evil.example.com"));
+    let mut frame = query_frame(v6, &query_message(0x4343, "evil.example.com", false));
     frame.extend_from_slice(&[0; 8]);
     let ip_len_at = if v6 { 18 } else { 16 };
     let ip_len = u16::from_be_bytes([frame[ip_len_at], frame[ip_len_at + 1]]) + 8;
@@ -62,7 +62,7 @@ fn short_udp_length(v6: bool) -> Vec<u8> {
 
 /// A TCP/53 question with the URG flag set.
 fn urgent_tcp(v6: bool) -> Vec<u8> {
-    let message = query_message(0x4444, "api.example.com");
+    let message = query_message(0x4444, "api.example.com", false);
     let mut payload = (message.len() as u16).to_be_bytes().to_vec();
     payload.extend_from_slice(&message);
     let mut frame = Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53)

@@ -5,10 +5,12 @@
 //! Scope, by design of the BPF parser: it does not parse the authority/additional sections
 //! nor the RDATA of types other than A/AAAA, so mutations leave NSCOUNT/ARCOUNT, types,
 //! classes and opaque RDATA alone; everything else (names, pointers, counts, lengths,
-//! truncation) is mutated.
+//! truncation) is mutated. Cases and mutations are proptest strategies: a disagreement is
+//! reported as the smallest case that still shows it.
 
 use crate::dns_common;
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -17,56 +19,48 @@ use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RData};
 use policyc_backends::dns::{name_hash, DnsConfig, DnsCounter, DnsLimits, DnsTables};
 use policyc_kernel::dns::DnsInstance;
-
-/// xorshift64*: deterministic cases without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use proptest::arbitrary::any;
+use proptest::sample::{select, Index};
+use proptest::strategy::{Just, Strategy};
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::{collection, prop_assert, prop_assert_eq, prop_oneof};
 
 const LABEL_BYTES: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789-";
 
-fn gen_name(rng: &mut Rng) -> String {
-    let long = rng.chance(10);
-    let labels = if long {
-        3 + rng.below(3)
-    } else {
-        1 + rng.below(4)
-    };
-    (0..labels)
-        .map(|_| {
-            let len = if long {
-                40 + rng.below(24)
-            } else {
-                1 + rng.below(12)
-            };
-            (0..len)
-                .map(|_| char::from(LABEL_BYTES[rng.below(LABEL_BYTES.len())]))
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+/// Cases per test, each one message through the kernel.
+const CASES: u32 = 1500;
+
+/// A proptest runner for `CASES` kernel runs: no regression file (the failing case is printed
+/// minimised; `PROPTEST_RNG_SEED` replays a run).
+fn runner() -> TestRunner {
+    TestRunner::new(Config {
+        cases: CASES,
+        failure_persistence: None,
+        ..Config::default()
+    })
 }
 
-/// A generated name whose wire form fits in 255 octets (the query must be allowed).
-fn gen_valid_name(rng: &mut Rng) -> String {
-    let mut name = gen_name(rng);
-    while name.len() + 2 > 255 {
-        name.truncate(name.rfind('.').unwrap_or(200));
-    }
-    name
+fn label(len: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
+    collection::vec(select(LABEL_BYTES), len).prop_map(|b| b.into_iter().map(char::from).collect())
+}
+
+/// One to four short labels, or (one name in ten) three to five long ones.
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        9 => collection::vec(label(1..=12), 1..=4),
+        1 => collection::vec(label(40..=63), 3..=5),
+    ]
+    .prop_map(|labels| labels.join("."))
+}
+
+/// A name whose wire form fits in 255 octets (the query must be allowed).
+fn valid_name() -> impl Strategy<Value = String> {
+    name().prop_map(|mut name| {
+        while name.len() + 2 > 255 {
+            name.truncate(name.rfind('.').unwrap_or(200));
+        }
+        name
+    })
 }
 
 /// A message plus the offsets a structured mutation may touch.
@@ -80,142 +74,244 @@ struct Built {
     rdlengths: Vec<usize>,
 }
 
-fn push_name(out: &mut Built, name: &str) {
-    for label in name.split('.') {
-        out.name_bytes.push(out.bytes.len());
-        out.bytes.push(label.len() as u8);
-        out.bytes.extend_from_slice(label.as_bytes());
+impl Built {
+    fn new() -> Built {
+        Built {
+            bytes: Vec::new(),
+            name_bytes: Vec::new(),
+            pointers: Vec::new(),
+            rdlengths: Vec::new(),
+        }
     }
-    out.name_bytes.push(out.bytes.len());
-    out.bytes.push(0);
+
+    fn push_name(&mut self, name: &str) {
+        for label in name.split('.') {
+            self.name_bytes.push(self.bytes.len());
+            self.bytes.push(label.len() as u8);
+            self.bytes.extend_from_slice(label.as_bytes());
+        }
+        self.name_bytes.push(self.bytes.len());
+        self.bytes.push(0);
+    }
 }
 
-fn build_query(rng: &mut Rng, name: &str) -> Built {
-    let mut b = Built {
-        bytes: Vec::new(),
-        name_bytes: Vec::new(),
-        pointers: Vec::new(),
-        rdlengths: Vec::new(),
-    };
-    b.bytes
-        .extend_from_slice(&(rng.next() as u16).to_be_bytes());
+/// A standard query, laid out by hand to know where its name bytes are.
+fn build_query(id: u16, name: &str, aaaa: bool) -> Built {
+    let mut b = Built::new();
+    b.bytes.extend_from_slice(&id.to_be_bytes());
     b.bytes
         .extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    push_name(&mut b, name);
+    b.push_name(name);
     b.bytes
-        .extend_from_slice(&[0, if rng.chance(50) { 1 } else { 28 }, 0, 1]);
+        .extend_from_slice(&[0, if aaaa { 28 } else { 1 }, 0, 1]);
     b
 }
 
-fn build_answer(rng: &mut Rng, id: u16, name: &str) -> Built {
-    let mut b = Built {
-        bytes: Vec::new(),
-        name_bytes: Vec::new(),
-        pointers: Vec::new(),
-        rdlengths: Vec::new(),
-    };
-    let count = rng.below(20);
+/// The owner name of an answer record.
+#[derive(Debug, Clone)]
+enum Owner {
+    /// A pointer to the question name.
+    Question,
+    /// `cdn` then a pointer to the question name.
+    UnderQuestion,
+    /// A name of its own, uncompressed.
+    Other(String),
+}
+
+/// The type and RDATA of an answer record (class IN).
+#[derive(Debug, Clone)]
+enum Data {
+    A([u8; 4]),
+    Aaaa([u8; 16]),
+    /// A type the parser skips (0xff00), with opaque RDATA.
+    Opaque(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+struct Record {
+    owner: Owner,
+    data: Data,
+    ttl: u32,
+}
+
+fn record() -> impl Strategy<Value = Record> {
+    let owner = prop_oneof![
+        Just(Owner::Question),
+        Just(Owner::UnderQuestion),
+        name().prop_map(Owner::Other),
+    ];
+    let data = prop_oneof![
+        2 => any::<[u8; 4]>().prop_map(Data::A),
+        2 => any::<[u8; 16]>().prop_map(Data::Aaaa),
+        1 => collection::vec(any::<u8>(), 0..9).prop_map(Data::Opaque),
+    ];
+    (owner, data, any::<u32>()).prop_map(|(owner, data, ttl)| Record { owner, data, ttl })
+}
+
+/// A NOERROR answer to the question `name`, laid out by hand to know where its names,
+/// pointers and lengths are.
+fn build_answer(id: u16, name: &str, records: &[Record]) -> Built {
+    let mut b = Built::new();
     b.bytes.extend_from_slice(&id.to_be_bytes());
     b.bytes.extend_from_slice(&[0x81, 0x80, 0, 1]);
-    b.bytes.extend_from_slice(&(count as u16).to_be_bytes());
+    b.bytes
+        .extend_from_slice(&(records.len() as u16).to_be_bytes());
     b.bytes.extend_from_slice(&[0, 0, 0, 0]);
-    push_name(&mut b, name);
+    b.push_name(name);
     b.bytes.extend_from_slice(&[0, 1, 0, 1]);
-    for _ in 0..count {
-        match rng.below(3) {
-            0 => {
+    for record in records {
+        match &record.owner {
+            Owner::Question => {
                 b.pointers.push(b.bytes.len());
                 b.name_bytes.push(b.bytes.len());
                 b.bytes.extend_from_slice(&[0xc0, 12]);
             }
-            1 => {
+            Owner::UnderQuestion => {
                 b.name_bytes.push(b.bytes.len());
                 b.bytes.extend_from_slice(b"\x03cdn");
                 b.pointers.push(b.bytes.len());
                 b.bytes.extend_from_slice(&[0xc0, 12]);
             }
-            _ => {
-                let owner = gen_name(rng);
-                push_name(&mut b, &owner);
-            }
+            Owner::Other(owner) => b.push_name(owner),
         }
-        let (rtype, rdata): (u16, Vec<u8>) = match rng.below(5) {
-            0 | 1 => (1, (0..4).map(|_| rng.next() as u8).collect()),
-            2 | 3 => (28, (0..16).map(|_| rng.next() as u8).collect()),
-            _ => (
-                0xff00,
-                (0..rng.below(9)).map(|_| rng.next() as u8).collect(),
-            ),
+        let (rtype, rdata): (u16, &[u8]) = match &record.data {
+            Data::A(a) => (1, a),
+            Data::Aaaa(aaaa) => (28, aaaa),
+            Data::Opaque(bytes) => (0xff00, bytes),
         };
         b.bytes.extend_from_slice(&rtype.to_be_bytes());
         b.bytes.extend_from_slice(&[0, 1]);
-        b.bytes
-            .extend_from_slice(&(rng.next() as u32).to_be_bytes());
+        b.bytes.extend_from_slice(&record.ttl.to_be_bytes());
         b.rdlengths.push(b.bytes.len());
         b.bytes
             .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        b.bytes.extend_from_slice(&rdata);
+        b.bytes.extend_from_slice(rdata);
     }
     b
 }
 
-fn mutate(rng: &mut Rng, b: &mut Built, answer: bool) {
+/// Where a mutated compression pointer points.
+#[derive(Debug, Clone)]
+enum PointerTarget {
+    /// At itself: a loop.
+    Itself,
+    /// Just after itself: forward.
+    Forward,
+    /// Into the header.
+    Header(Index),
+    /// Somewhere before itself.
+    Backwards(Index),
+}
+
+/// One structured mutation of a built message.
+#[derive(Debug, Clone)]
+enum Mutation {
+    None,
+    /// Any byte of a question name (content or length), e.g. upper case, '.', 0xff.
+    QuestionNameByte {
+        at: Index,
+        value: u8,
+    },
+    /// Cut the message short.
+    Truncate(Index),
+    /// A label-length byte or pointer start becomes a pointer, a reserved form, another
+    /// length or the root.
+    NameByte {
+        which: Index,
+        value: u8,
+    },
+    Pointer {
+        which: Index,
+        target: PointerTarget,
+    },
+    /// An RDLENGTH grown by 1 to 3.
+    RdLength {
+        which: Index,
+        add: u8,
+    },
+    /// QDCOUNT (queries) or ANCOUNT (answers), kept within what the BPF walk covers.
+    Count(Index),
+    /// The first name replaced by a pointer to the question.
+    CompressFirstName,
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let question_byte = prop_oneof![1 => b'A'..=b'Z', 1 => Just(b'.'), 2 => any::<u8>()];
+    let name_byte = prop_oneof![
+        (0u8..0x40).prop_map(|r| 0x40 | r),
+        (0u8..0x40).prop_map(|r| 0x80 | r),
+        0u8..0x40,
+        Just(0u8),
+    ];
+    let target = prop_oneof![
+        Just(PointerTarget::Itself),
+        Just(PointerTarget::Forward),
+        any::<Index>().prop_map(PointerTarget::Header),
+        any::<Index>().prop_map(PointerTarget::Backwards),
+    ];
+    prop_oneof![
+        1 => Just(Mutation::None),
+        1 => (any::<Index>(), question_byte)
+            .prop_map(|(at, value)| Mutation::QuestionNameByte { at, value }),
+        1 => any::<Index>().prop_map(Mutation::Truncate),
+        2 => (any::<Index>(), name_byte).prop_map(|(which, value)| Mutation::NameByte { which, value }),
+        1 => (any::<Index>(), target).prop_map(|(which, target)| Mutation::Pointer { which, target }),
+        1 => (any::<Index>(), 1u8..=3).prop_map(|(which, add)| Mutation::RdLength { which, add }),
+        1 => any::<Index>().prop_map(Mutation::Count),
+        1 => Just(Mutation::CompressFirstName),
+    ]
+}
+
+fn pick(which: &Index, offsets: &[usize]) -> Option<usize> {
+    (!offsets.is_empty()).then(|| offsets[which.index(offsets.len())])
+}
+
+fn mutate(b: &mut Built, mutation: &Mutation, answer: bool) {
     let m = &mut b.bytes;
-    match rng.below(9) {
-        0 => {}
-        8 => {
-            // Any byte of a question name (content or length), e.g. upper case, '.', 0xff.
+    match mutation {
+        Mutation::None => {}
+        Mutation::QuestionNameByte { at, value } => {
+            // Answers: the question name is not mutated (their learning is keyed by it).
             let end = if answer {
                 12
             } else {
                 m.len().saturating_sub(4)
             };
             if end > 12 {
-                let at = 12 + rng.below(end - 12);
-                m[at] = match rng.below(4) {
-                    0 => b'A' + rng.below(26) as u8,
-                    1 => b'.',
-                    _ => rng.next() as u8,
-                };
+                m[12 + at.index(end - 12)] = *value;
             }
         }
-        1 => {
-            let len = rng.below(m.len());
+        Mutation::Truncate(len) => {
+            let len = len.index(m.len());
             m.truncate(len);
         }
-        2 | 3 => {
-            if let Some(&at) = b.name_bytes.get(rng.below(b.name_bytes.len())) {
-                m[at] = match rng.below(4) {
-                    0 => 0x40 | rng.next() as u8 & 0x3f,
-                    1 => 0x80 | rng.next() as u8 & 0x3f,
-                    2 => rng.next() as u8 & 0x3f,
-                    _ => 0,
-                };
+        Mutation::NameByte { which, value } => {
+            if let Some(at) = pick(which, &b.name_bytes) {
+                m[at] = *value;
             }
         }
-        4 => {
-            if let Some(&at) = b.pointers.get(rng.below(b.pointers.len())) {
-                let target = match rng.below(4) {
-                    0 => at,                   // itself: a loop
-                    1 => at + 2,               // forward
-                    2 => rng.below(12),        // into the header
-                    _ => rng.below(at.max(1)), // somewhere backwards
+        Mutation::Pointer { which, target } => {
+            if let Some(at) = pick(which, &b.pointers) {
+                let target = match target {
+                    PointerTarget::Itself => at,
+                    PointerTarget::Forward => at + 2,
+                    PointerTarget::Header(i) => i.index(12),
+                    PointerTarget::Backwards(i) => i.index(at.max(1)),
                 };
                 m[at] = 0xc0 | ((target >> 8) as u8 & 0x3f);
                 m[at + 1] = target as u8;
             }
         }
-        5 => {
-            if let Some(&at) = b.rdlengths.get(rng.below(b.rdlengths.len())) {
-                m[at + 1] = m[at + 1].wrapping_add(1 + rng.below(3) as u8);
+        Mutation::RdLength { which, add } => {
+            if let Some(at) = pick(which, &b.rdlengths) {
+                m[at + 1] = m[at + 1].wrapping_add(*add);
             }
         }
-        6 => {
-            // QDCOUNT (queries) or ANCOUNT (answers), kept within what the BPF walk covers.
+        Mutation::Count(count) => {
             let at = if answer { 7 } else { 5 };
-            m[at] = rng.below(if answer { 24 } else { 3 }) as u8;
+            m[at] = count.index(if answer { 24 } else { 3 }) as u8;
         }
-        _ => {
+        Mutation::CompressFirstName => {
             let first = b.name_bytes.first().copied().unwrap_or(12);
             m[first] = 0xc0;
             if let Some(next) = m.get_mut(first + 1) {
@@ -255,6 +351,15 @@ enum QueryVerdict {
     Dropped,
 }
 
+#[derive(Debug, Clone)]
+struct QueryCase {
+    v6: bool,
+    id: u16,
+    name: String,
+    aaaa: bool,
+    mutation: Mutation,
+}
+
 #[test]
 fn query_parser_agrees_with_hickory() {
     if !kernel_tests_enabled() {
@@ -263,60 +368,84 @@ fn query_parser_agrees_with_hickory() {
     let tables = DnsTables::compile(&[(0, glob("*"))], &DnsLimits::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let dns = load(&tables, &DnsConfig::default());
-    let mut rng = Rng(0x5eed_0001);
-    let mut seen = [0usize; 3];
-    for case in 0..1500 {
-        let name = gen_name(&mut rng);
-        let mut built = build_query(&mut rng, &name);
-        mutate(&mut rng, &mut built, false);
-        let message = built.bytes;
-        let id = u16::from_be_bytes([
-            message.first().copied().unwrap_or(0),
-            message.get(1).copied().unwrap_or(0),
-        ]);
-        dns.clear_state().unwrap_or_else(|e| panic!("{e}"));
-        let v6 = case % 2 == 1;
-        let run = dns
-            .run_query(&query_frame(v6, &message))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let got = match run.return_value {
-            TCX_NEXT => {
-                let pending = dns
-                    .pending(endpoint(v6), CLIENT_PORT, id)
-                    .unwrap_or_else(|e| panic!("{e}"))
-                    .unwrap_or_else(|| panic!("case {case}: passed without a pending entry"));
-                QueryVerdict::Pending(pending.name_hash)
-            }
-            TC_ACT_REDIRECT => QueryVerdict::Refused,
-            TCX_DROP => QueryVerdict::Dropped,
-            other => panic!("case {case}: unexpected return value {other}"),
-        };
-        let expected = match Message::from_vec(&message) {
-            Err(_) => QueryVerdict::Dropped,
-            Ok(m)
-                if m.message_type() != MessageType::Query
-                    || m.op_code() != OpCode::Query
-                    || m.queries().len() != 1 =>
-            {
-                QueryVerdict::Dropped
-            }
-            Ok(m) => match matchable_name(&m) {
-                Some(dotted) => QueryVerdict::Pending(name_hash(&dotted)),
-                None => QueryVerdict::Refused,
-            },
-        };
-        assert_eq!(got, expected, "case {case}: message {message:02x?}");
-        seen[match got {
-            QueryVerdict::Pending(_) => 0,
-            QueryVerdict::Refused => 1,
-            QueryVerdict::Dropped => 2,
-        }] += 1;
-    }
+    let cases = (
+        any::<bool>(),
+        any::<u16>(),
+        name(),
+        any::<bool>(),
+        mutation(),
+    )
+        .prop_map(|(v6, id, name, aaaa, mutation)| QueryCase {
+            v6,
+            id,
+            name,
+            aaaa,
+            mutation,
+        });
+    let seen = RefCell::new([0usize; 3]);
+    runner()
+        .run(&cases, |case| {
+            let mut built = build_query(case.id, &case.name, case.aaaa);
+            mutate(&mut built, &case.mutation, false);
+            let message = built.bytes;
+            let id = u16::from_be_bytes([
+                message.first().copied().unwrap_or(0),
+                message.get(1).copied().unwrap_or(0),
+            ]);
+            dns.clear_state().unwrap_or_else(|e| panic!("{e}"));
+            let run = dns
+                .run_query(&query_frame(case.v6, &message))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let got = match run.return_value {
+                TCX_NEXT => {
+                    let pending = dns
+                        .pending(endpoint(case.v6), CLIENT_PORT, id)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    prop_assert!(pending.is_some(), "passed without a pending entry");
+                    QueryVerdict::Pending(pending.map_or(0, |p| p.name_hash))
+                }
+                TC_ACT_REDIRECT => QueryVerdict::Refused,
+                TCX_DROP => QueryVerdict::Dropped,
+                other => return Err(TestCaseError::fail(format!("return value {other}"))),
+            };
+            let expected = match Message::from_vec(&message) {
+                Err(_) => QueryVerdict::Dropped,
+                Ok(m)
+                    if m.message_type() != MessageType::Query
+                        || m.op_code() != OpCode::Query
+                        || m.queries().len() != 1 =>
+                {
+                    QueryVerdict::Dropped
+                }
+                Ok(m) => match matchable_name(&m) {
+                    Some(dotted) => QueryVerdict::Pending(name_hash(&dotted)),
+                    None => QueryVerdict::Refused,
+                },
+            };
+            prop_assert_eq!(&got, &expected, "message {:02x?}", message);
+            seen.borrow_mut()[match got {
+                QueryVerdict::Pending(_) => 0,
+                QueryVerdict::Refused => 1,
+                QueryVerdict::Dropped => 2,
+            }] += 1;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = seen.into_inner();
     eprintln!("pending/refused/dropped: {seen:?}");
     assert!(
         seen.iter().all(|n| *n > 10),
         "every outcome is exercised: {seen:?}"
     );
+}
+
+#[derive(Debug, Clone)]
+struct AnswerCase {
+    v6: bool,
+    id: u16,
+    name: String,
+    records: Vec<Record>,
+    mutation: Mutation,
 }
 
 #[test]
@@ -327,66 +456,78 @@ fn answer_parser_agrees_with_hickory() {
     let tables = DnsTables::compile(&[(0, glob("*"))], &DnsLimits::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let dns = load(&tables, &DnsConfig::default());
-    let mut rng = Rng(0x5eed_0002);
-    let (mut learned_cases, mut rejected_cases) = (0usize, 0usize);
-    for case in 0..1500 {
-        let v6 = case % 2 == 1;
-        let name = gen_valid_name(&mut rng);
-        let id = rng.next() as u16;
-        dns.clear_state().unwrap_or_else(|e| panic!("{e}"));
-        let run = dns
-            .run_query(&query_frame(v6, &query_message(id, &name)))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(run.return_value, TCX_NEXT, "case {case}: query allowed");
-        let mut built = build_answer(&mut rng, id, &name);
-        mutate(&mut rng, &mut built, true);
-        let message = built.bytes;
-        let unparseable_before = counter(&dns, DnsCounter::Unparseable);
-        let run = dns
-            .run_answer(&answer_frame(v6, &message))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            run.return_value, TCX_NEXT,
-            "case {case}: answers always pass"
-        );
-        let got: BTreeSet<IpAddr> = dns
-            .learned()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .into_iter()
-            .map(|(addr, _)| addr)
-            .collect();
-        let expected: BTreeSet<IpAddr> = match Message::from_vec(&message) {
-            Err(_) => BTreeSet::new(),
-            Ok(m) => {
-                let same_question = m.queries().len() == 1
-                    && matchable_name(&m).as_deref() == Some(format!("{name}.").as_str());
-                if m.message_type() != MessageType::Response
-                    || !same_question
-                    || m.response_code() != ResponseCode::NoError
-                {
-                    BTreeSet::new()
-                } else {
-                    m.answers()
-                        .iter()
-                        .filter(|r| r.dns_class() == DNSClass::IN)
-                        .filter_map(|r| match r.data() {
-                            RData::A(a) => Some(IpAddr::V4(a.0)),
-                            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-                            _ => None,
-                        })
-                        .collect()
+    let cases = (
+        any::<bool>(),
+        any::<u16>(),
+        valid_name(),
+        collection::vec(record(), 0..20),
+        mutation(),
+    )
+        .prop_map(|(v6, id, name, records, mutation)| AnswerCase {
+            v6,
+            id,
+            name,
+            records,
+            mutation,
+        });
+    let (learned_cases, rejected_cases) = (Cell::new(0usize), Cell::new(0usize));
+    runner()
+        .run(&cases, |case| {
+            let (v6, id, name) = (case.v6, case.id, case.name.as_str());
+            dns.clear_state().unwrap_or_else(|e| panic!("{e}"));
+            let run = dns
+                .run_query(&query_frame(v6, &query_message(id, name, false)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(run.return_value, TCX_NEXT, "query allowed");
+            let mut built = build_answer(id, name, &case.records);
+            mutate(&mut built, &case.mutation, true);
+            let message = built.bytes;
+            let unparseable_before = counter(&dns, DnsCounter::Unparseable);
+            let run = dns
+                .run_answer(&answer_frame(v6, &message))
+                .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(run.return_value, TCX_NEXT, "answers always pass");
+            let got: BTreeSet<IpAddr> = dns
+                .learned()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_iter()
+                .map(|(addr, _)| addr)
+                .collect();
+            let expected: BTreeSet<IpAddr> = match Message::from_vec(&message) {
+                Err(_) => BTreeSet::new(),
+                Ok(m) => {
+                    let same_question = m.queries().len() == 1
+                        && matchable_name(&m).as_deref() == Some(format!("{name}.").as_str());
+                    if m.message_type() != MessageType::Response
+                        || !same_question
+                        || m.response_code() != ResponseCode::NoError
+                    {
+                        BTreeSet::new()
+                    } else {
+                        m.answers()
+                            .iter()
+                            .filter(|r| r.dns_class() == DNSClass::IN)
+                            .filter_map(|r| match r.data() {
+                                RData::A(a) => Some(IpAddr::V4(a.0)),
+                                RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+                                _ => None,
+                            })
+                            .collect()
+                    }
                 }
+            };
+            prop_assert_eq!(&got, &expected, "message {:02x?}", message);
+            if got.is_empty() {
+                if counter(&dns, DnsCounter::Unparseable) > unparseable_before {
+                    rejected_cases.set(rejected_cases.get() + 1);
+                }
+            } else {
+                learned_cases.set(learned_cases.get() + 1);
             }
-        };
-        assert_eq!(got, expected, "case {case}: message {message:02x?}");
-        if got.is_empty() {
-            if counter(&dns, DnsCounter::Unparseable) > unparseable_before {
-                rejected_cases += 1;
-            }
-        } else {
-            learned_cases += 1;
-        }
-    }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (learned_cases, rejected_cases) = (learned_cases.get(), rejected_cases.get());
     eprintln!("learned in {learned_cases} cases, rejected as unparseable in {rejected_cases}");
     assert!(learned_cases > 100 && rejected_cases > 100);
 }

@@ -74,17 +74,17 @@ fn tcp_prefixed(message: &[u8]) -> Vec<u8> {
 }
 
 fn refused_udp(v6: bool) -> Vec<u8> {
-    query_frame(v6, &query_message(0xbeef, "evil.example.com"))
+    query_frame(v6, &query_message(0xbeef, "evil.example.com", false))
 }
 
 fn denied_tcp(v6: bool) -> Vec<u8> {
     Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53)
-        .with_payload(&tcp_prefixed(&query_message(7, "evil.example.com")))
+        .with_payload(&tcp_prefixed(&query_message(7, "evil.example.com", false)))
         .frame()
 }
 
 fn split_tcp(v6: bool) -> Vec<u8> {
-    let whole = tcp_prefixed(&query_message(7, "api.example.com"));
+    let whole = tcp_prefixed(&query_message(7, "api.example.com", false));
     Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53)
         .with_payload(&whole[..whole.len() - 3])
         .frame()
@@ -92,7 +92,7 @@ fn split_tcp(v6: bool) -> Vec<u8> {
 
 fn fragment(v6: bool) -> Vec<u8> {
     Packet::udp(endpoint(v6), server(v6), CLIENT_PORT, 53)
-        .with_payload(&query_message(0x0505, "api.example.com"))
+        .with_payload(&query_message(0x0505, "api.example.com", false))
         .fragment(0, true, 77)
         .frame()
 }
@@ -144,7 +144,7 @@ fn an_unjudgeable_answer_emits_one_ingress_event() {
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     let answer = Packet::udp(server(false), endpoint(false), 53, CLIENT_PORT)
-        .with_payload(&answer_message(
+        .with_payload(&answer_message_with_ttls(
             0x0505,
             "api.example.com",
             &[(ip("198.19.9.9"), 60)],
@@ -169,7 +169,7 @@ fn allowed_questions_and_their_answers_emit_no_event() {
     let query = events_of(
         &dns,
         true,
-        &query_frame(false, &query_message(0x1234, "api.example.com")),
+        &query_frame(false, &query_message(0x1234, "api.example.com", false)),
     );
     assert!(query.is_empty(), "allowed question: {query:?}");
     let answer = events_of(
@@ -177,7 +177,7 @@ fn allowed_questions_and_their_answers_emit_no_event() {
         false,
         &answer_frame(
             false,
-            &answer_message(0x1234, "api.example.com", &[(ip("198.19.9.9"), 60)]),
+            &answer_message_with_ttls(0x1234, "api.example.com", &[(ip("198.19.9.9"), 60)]),
         ),
     );
     assert!(answer.is_empty(), "learned answer: {answer:?}");

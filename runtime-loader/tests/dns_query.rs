@@ -19,7 +19,7 @@ fn allowed_query_passes_and_records_a_pending_entry(v6: bool, qname: &str, bits:
         return;
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
-    let frame = query_frame(v6, &query_message(0x1234, qname));
+    let frame = query_frame(v6, &query_message(0x1234, qname, false));
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
     assert_eq!(run.packet, frame, "an allowed query is not modified");
@@ -54,7 +54,7 @@ fn denied_query_becomes_a_refused_answer(v6: bool, qname: &str) {
         return;
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
-    let query = query_message(0xbeef, qname);
+    let query = query_message(0xbeef, qname, false);
     let frame = query_frame(v6, &query);
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TC_ACT_REDIRECT);
@@ -99,7 +99,7 @@ fn a_dot_inside_a_label_matches_nothing() {
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     // One label "api.example" then "com": dotted it would read api.example.com.
-    let mut query = query_message(7, "x");
+    let mut query = query_message(7, "x", false);
     query.truncate(12);
     query.extend_from_slice(b"\x0bapi.example\x03com\x00\x00\x01\x00\x01");
     let run = dns
@@ -114,13 +114,13 @@ fn with_header(mut message: Vec<u8>, at: usize, value: u8) -> Vec<u8> {
 }
 
 fn bad_label_type() -> Vec<u8> {
-    let mut m = query_message(1, "api.example.com");
+    let mut m = query_message(1, "api.example.com", false);
     m[12] = 0x43;
     m
 }
 
 fn pointer_in_question() -> Vec<u8> {
-    let mut m = query_message(1, "api.example.com");
+    let mut m = query_message(1, "api.example.com", false);
     m[12] = 0xc0;
     m[13] = 0x00;
     m
@@ -128,25 +128,25 @@ fn pointer_in_question() -> Vec<u8> {
 
 fn long_name() -> Vec<u8> {
     let label = "a".repeat(63);
-    query_message(1, &[label.as_str(); 5].join("."))
+    query_message(1, &[label.as_str(); 5].join("."), false)
 }
 
 fn truncated_name() -> Vec<u8> {
-    let mut m = query_message(1, "api.example.com");
+    let mut m = query_message(1, "api.example.com", false);
     m.truncate(20);
     m
 }
 
 fn missing_type_and_class() -> Vec<u8> {
-    let mut m = query_message(1, "api.example.com");
+    let mut m = query_message(1, "api.example.com", false);
     m.truncate(m.len() - 2);
     m
 }
 
-#[test_case(with_header(query_message(1, "api.example.com"), 5, 2); "qdcount 2")]
-#[test_case(with_header(query_message(1, "api.example.com"), 5, 0); "qdcount 0")]
-#[test_case(with_header(query_message(1, "api.example.com"), 2, 0x81); "QR set")]
-#[test_case(with_header(query_message(1, "api.example.com"), 2, 0x29); "opcode UPDATE")]
+#[test_case(with_header(query_message(1, "api.example.com", false), 5, 2); "qdcount 2")]
+#[test_case(with_header(query_message(1, "api.example.com", false), 5, 0); "qdcount 0")]
+#[test_case(with_header(query_message(1, "api.example.com", false), 2, 0x81); "QR set")]
+#[test_case(with_header(query_message(1, "api.example.com", false), 2, 0x29); "opcode UPDATE")]
 #[test_case(bad_label_type(); "label type 0x40")]
 #[test_case(pointer_in_question(); "pointer in the question")]
 #[test_case(long_name(); "name longer than 255 octets")]
@@ -183,7 +183,7 @@ fn dns_with_ip_options_is_dropped_not_passed_unjudged() {
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     let frame = Packet::udp(endpoint(false), server(false), CLIENT_PORT, 53)
-        .with_payload(&query_message(1, "api.example.com"))
+        .with_payload(&query_message(1, "api.example.com", false))
         .with_ipv4_options(&[1, 1, 1, 1])
         .frame();
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
@@ -198,7 +198,9 @@ fn other_traffic_goes_on_untouched(packet: Packet) {
         return;
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
-    let frame = packet.with_payload(&query_message(1, "evil.com")).frame();
+    let frame = packet
+        .with_payload(&query_message(1, "evil.com", false))
+        .frame();
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
     assert_eq!(run.packet, frame);
@@ -218,7 +220,10 @@ fn only_the_allow_mask_allows_a_question() {
     tables.allow_mask = 1 << 63;
     let dns = load(&tables, &DnsConfig::default());
     let allowed = dns
-        .run_query(&query_frame(false, &query_message(1, "www.example.com")))
+        .run_query(&query_frame(
+            false,
+            &query_message(1, "www.example.com", false),
+        ))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(allowed.return_value, TCX_NEXT);
     let pending = dns
@@ -228,7 +233,10 @@ fn only_the_allow_mask_allows_a_question() {
     assert_eq!(pending.selectors, 1 << 63 | 1);
     // Matched by the toFQDNs class only: not allowed by any DNS rule.
     let refused = dns
-        .run_query(&query_frame(false, &query_message(2, "a.b.example.com")))
+        .run_query(&query_frame(
+            false,
+            &query_message(2, "a.b.example.com", false),
+        ))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(refused.return_value, TC_ACT_REDIRECT);
 }

@@ -46,7 +46,7 @@ fn an_allowed_tcp_question_passes_and_its_answer_is_learned(v6: bool) {
     let run = dns
         .run_query(&tcp_query_frame(
             v6,
-            &prefixed(&query_message(0x0101, "api.example.com")),
+            &prefixed(&query_message(0x0101, "api.example.com", false)),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
@@ -59,7 +59,7 @@ fn an_allowed_tcp_question_passes_and_its_answer_is_learned(v6: bool) {
     } else {
         ip("198.19.9.9")
     };
-    let answer = answer_message(0x0101, "api.example.com", &[(learned_addr, 60)]);
+    let answer = answer_message_with_ttls(0x0101, "api.example.com", &[(learned_addr, 60)]);
     let run = dns
         .run_answer(&tcp_answer_frame(v6, &prefixed(&answer)))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -184,7 +184,7 @@ fn a_denied_tcp_question_is_answered_refused_in_stream(v6: bool, qname: &str, op
         return;
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
-    let query = query_message(0x0202, qname);
+    let query = query_message(0x0202, qname, false);
     let payload = prefixed(&query);
     let (seq, ack) = (0xffff_fff0_u32, 0x1234_5678_u32); // the ack wraps around 2^32
     let frame = tcp_query_frame_at(v6, &payload, seq, ack, options);
@@ -250,7 +250,7 @@ fn an_allowed_tcp_question_with_seq_and_ack_passes_unchanged(v6: bool) {
     let dns = load(&sample_tables(), &DnsConfig::default());
     let frame = tcp_query_frame_at(
         v6,
-        &prefixed(&query_message(0x0606, "api.example.com")),
+        &prefixed(&query_message(0x0606, "api.example.com", false)),
         7,
         9,
         12,
@@ -280,7 +280,7 @@ fn tcp_segments_without_payload_pass() {
 
 /// Payloads that are not exactly one length-prefixed message.
 fn split_payloads() -> Vec<(&'static str, Vec<u8>)> {
-    let message = query_message(0x0303, "api.example.com");
+    let message = query_message(0x0303, "api.example.com", false);
     let whole = prefixed(&message);
     let mut long_prefix = whole.clone();
     long_prefix[1] = long_prefix[1].wrapping_add(40); // the rest follows in a later segment
@@ -331,12 +331,12 @@ fn tcp_answers_not_in_one_segment_are_dropped_and_teach_nothing() {
         return;
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
-    let query = prefixed(&query_message(0x0404, "api.example.com"));
+    let query = prefixed(&query_message(0x0404, "api.example.com", false));
     let run = dns
         .run_query(&tcp_query_frame(false, &query))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
-    let answer = prefixed(&answer_message(
+    let answer = prefixed(&answer_message_with_ttls(
         0x0404,
         "api.example.com",
         &[(ip("198.19.9.9"), 60)],
@@ -357,13 +357,13 @@ fn first_fragments_of_dns_are_dropped_and_counted(v6: bool) {
     }
     let dns = load(&sample_tables(), &DnsConfig::default());
     let question = Packet::udp(endpoint(v6), server(v6), CLIENT_PORT, 53)
-        .with_payload(&query_message(0x0505, "api.example.com"))
+        .with_payload(&query_message(0x0505, "api.example.com", false))
         .fragment(0, true, 77)
         .frame();
     let run = dns.run_query(&question).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_DROP, "fragmented question");
     let answer = Packet::udp(server(v6), endpoint(v6), 53, CLIENT_PORT)
-        .with_payload(&answer_message(
+        .with_payload(&answer_message_with_ttls(
             0x0505,
             "api.example.com",
             &[(ip("198.19.9.9"), 60)],

@@ -14,10 +14,9 @@ fn images_read_back_from_files_enforce_the_same_policy() {
     if !kernel_tests_enabled() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("policyc-images-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let endpoint_path = dir.join("endpoint-77.maps");
-    let ipcache_path = dir.join("ipcache.maps");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let endpoint_path = dir.path().join("endpoint-77.maps");
+    let ipcache_path = dir.path().join("ipcache.maps");
 
     let images = endpoint_images(&tables()).unwrap_or_else(|e| panic!("{e}"));
     let ipcache_map = ipcache_image(&ipcache()).unwrap_or_else(|e| panic!("{e}"));
@@ -37,7 +36,6 @@ fn images_read_back_from_files_enforce_the_same_policy() {
     assert_eq!(read_images, images);
     let read_ipcache = ImageFile::read(&ipcache_path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(read_ipcache.maps, vec![ipcache_map]);
-    let _ = std::fs::remove_dir_all(&dir);
 
     let from_files =
         TestHarness::from_images(&read_images, &read_ipcache.maps[0], &AttachKind::ALL)
@@ -70,12 +68,12 @@ fn image_files_are_deterministic() {
 
 #[test]
 fn an_unreadable_image_file_is_named_in_the_error() {
-    let path = std::env::temp_dir().join(format!("policyc-garbage-{}.bin", std::process::id()));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("garbage.bin");
     std::fs::write(&path, b"not a map image").unwrap_or_else(|e| panic!("{e}"));
     let error = ImageFile::read(&path)
         .map(|_| ())
         .map_err(|e| e.to_string());
-    let _ = std::fs::remove_file(&path);
     match error {
         Err(e) => assert!(e.contains(&path.display().to_string()), "{e}"),
         Ok(()) => panic!("garbage read as a map image"),

@@ -1,9 +1,11 @@
 //! The datapath's bounded binary search agrees with `PortFunction::lookup` on functions of
 //! 1 to 65,536 intervals (every power-of-two boundary nearby), at every interval edge
-//! (lo - 1, lo, hi, hi + 1) and at pseudo-random ports.
+//! (lo - 1, lo, hi, hi + 1) and at random ports; the functions and ports are proptest
+//! strategies.
 
 use crate::common;
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use common::*;
@@ -13,21 +15,12 @@ use policyc_backends::{
 };
 use policyc_kernel::packet::Packet;
 use policyc_kernel::AttachKind;
-
-/// xorshift64*: deterministic pseudo-random numbers without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use proptest::arbitrary::any;
+use proptest::collection;
+use proptest::prop_assert_eq;
+use proptest::sample::{select, subsequence};
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const VERDICTS: [Verdict; 5] = [
     Verdict::Allow,
@@ -37,49 +30,75 @@ const VERDICTS: [Verdict; 5] = [
     Verdict::AuthRequired,
 ];
 
-/// A function of exactly `count` intervals with random boundaries and verdicts.
-fn random_function(rng: &mut Rng, count: usize, rule_base: u32) -> PortFunction {
-    let mut starts = BTreeSet::from([0u32]);
-    while starts.len() < count {
-        starts.insert(u32::try_from(rng.below(65_536)).unwrap_or(0));
-    }
-    let starts: Vec<u32> = starts.into_iter().collect();
-    let intervals = starts
-        .iter()
-        .enumerate()
-        .map(|(i, &lo)| {
-            let hi = starts.get(i + 1).map_or(65_535, |next| next - 1);
-            let verdict = VERDICTS[usize::try_from(rng.below(5)).unwrap_or(0)];
-            PortInterval {
-                lo: u16::try_from(lo).unwrap_or(u16::MAX),
-                hi: u16::try_from(hi).unwrap_or(u16::MAX),
-                verdict,
-                rule_id: rule_base + u32::try_from(i).unwrap_or(0),
-            }
-        })
-        .collect();
-    PortFunction::from_intervals(intervals)
+/// Interval counts of the functions of one case: every power-of-two boundary up to 32, then
+/// large ones up to every port its own interval.
+const COUNTS: [usize; 18] = [
+    1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 1000, 4096, 65_536,
+];
+
+/// A function of exactly `count` intervals with random boundaries and verdicts: interval `i`
+/// starts at the `i`-th of `count - 1` distinct ports of 1..=65535 (the first at 0).
+fn function(count: usize) -> impl Strategy<Value = Vec<(u16, Verdict)>> {
+    let ports: Vec<u16> = (1..=u16::MAX).collect();
+    (
+        subsequence(ports, count - 1),
+        collection::vec(select(&VERDICTS[..]), count),
+    )
+        .prop_map(|(starts, verdicts)| std::iter::once(0).chain(starts).zip(verdicts).collect())
 }
 
-#[test]
-fn binary_search_matches_the_reference_lookup() {
-    if !kernel_tests_enabled() {
-        return;
-    }
-    let counts = [
-        1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 1000, 4096, 65_536,
-    ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+/// A function to load (interval starts and verdicts) and the random ports to probe it at.
+#[derive(Debug, Clone)]
+struct Probed {
+    intervals: Vec<(u16, Verdict)>,
+    random_ports: Vec<u16>,
+}
+
+/// One case: a function of each size in `COUNTS`, each with 64 random ports.
+fn case() -> impl Strategy<Value = Vec<Probed>> {
+    COUNTS
+        .iter()
+        .map(|&count| {
+            (function(count), collection::vec(any::<u16>(), 64)).prop_map(
+                |(intervals, random_ports)| Probed {
+                    intervals,
+                    random_ports,
+                },
+            )
+        })
+        .collect::<Vec<_>>()
+}
+
+fn port_function(intervals: &[(u16, Verdict)], rule_base: u32) -> PortFunction {
+    PortFunction::from_intervals(
+        intervals
+            .iter()
+            .enumerate()
+            .map(|(i, &(lo, verdict))| PortInterval {
+                lo,
+                hi: intervals.get(i + 1).map_or(u16::MAX, |next| next.0 - 1),
+                verdict,
+                rule_id: rule_base + u32::try_from(i).unwrap_or(0),
+            })
+            .collect(),
+    )
+}
+
+/// Loads one datapath with every function of `case` (peer `10.9.0.<n>`) and checks each at
+/// its interval edges (lo - 1, lo, hi, hi + 1; at most ~1500 intervals sampled) and at its
+/// random ports. Returns the number of ports checked.
+fn check(case: &[Probed]) -> Result<usize, TestCaseError> {
     let mut ingress = DirectionTables::default_deny();
     let mut ipcache = Vec::new();
     let mut functions = Vec::new();
     let mut rule_base = 1;
-    for (i, &count) in counts.iter().enumerate() {
+    for (i, probed) in case.iter().enumerate() {
+        let (intervals, random_ports) = (&probed.intervals, &probed.random_ports);
         let class = u32::try_from(i).unwrap_or(0) + 1;
         let identity = 50_000 + class;
-        let function = random_function(&mut rng, count, rule_base);
-        assert_eq!(function.intervals().len(), count);
-        rule_base += u32::try_from(count).unwrap_or(0);
+        let function = port_function(intervals, rule_base);
+        prop_assert_eq!(function.intervals().len(), intervals.len());
+        rule_base += u32::try_from(intervals.len()).unwrap_or(0);
         ingress.class_of_identity.insert(identity, class);
         ingress.port_functions.insert((class, 6), function.clone());
         let peer = format!("10.9.0.{class}");
@@ -89,7 +108,7 @@ fn binary_search_matches_the_reference_lookup() {
                 .unwrap_or_else(|e| panic!("{e}")),
             identity,
         });
-        functions.push((peer, function));
+        functions.push((peer, function, random_ports));
     }
     let mut tables = EndpointTables {
         endpoint_id: 3,
@@ -103,8 +122,8 @@ fn binary_search_matches_the_reference_lookup() {
 
     let mut sport: u16 = 1;
     let mut checked = 0usize;
-    for (peer, function) in &functions {
-        let mut ports = BTreeSet::new();
+    for (peer, function, random_ports) in &functions {
+        let mut ports: BTreeSet<u16> = random_ports.iter().copied().collect();
         let intervals = function.intervals();
         let step = (intervals.len() / 1500).max(1);
         for iv in intervals.iter().step_by(step) {
@@ -119,9 +138,6 @@ fn binary_search_matches_the_reference_lookup() {
                 }
             }
         }
-        for _ in 0..64 {
-            ports.insert(u16::try_from(rng.below(65_536)).unwrap_or(0));
-        }
         for port in ports {
             let expected = function
                 .lookup(port)
@@ -132,14 +148,40 @@ fn binary_search_matches_the_reference_lookup() {
                 .run(Direction::Ingress, AttachKind::Tcx, &frame)
                 .unwrap_or_else(|e| panic!("{e}"));
             let event = o.event.unwrap_or_else(|| panic!("no event"));
-            assert_eq!(
+            prop_assert_eq!(
                 (event.verdict(), event.rule_id),
                 (Some(expected.verdict), expected.rule_id),
-                "{} intervals, port {port}",
-                intervals.len()
+                "{} intervals, port {}",
+                intervals.len(),
+                port
             );
             checked += 1;
         }
     }
-    assert!(checked > 5_000, "only {checked} ports checked");
+    Ok(checked)
+}
+
+#[test]
+fn binary_search_matches_the_reference_lookup() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    // Two datapaths of 18 random functions each (was one, from a hand-written xorshift).
+    // Shrinking reloads a datapath per step: bounded, the failing port is named anyway.
+    let mut runner = TestRunner::new(Config {
+        cases: 2,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let checked = Cell::new(0usize);
+    runner
+        .run(&case(), |case| {
+            checked.set(checked.get() + check(&case)?);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let checked = checked.get();
+    eprintln!("{checked} ports checked");
+    assert!(checked > 10_000, "only {checked} ports checked");
 }

@@ -2,7 +2,6 @@
 //! `dnsmasq-base`, the binary only, no system service) started inside a network namespace,
 //! answering from a generated hosts file with a fixed TTL; killed on drop.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,7 +27,7 @@ pub fn write_hosts(
     for i in 0..count {
         let addr = Ipv4Addr::new(198, 19, (i / 250 + 1) as u8, (i % 250 + 1) as u8);
         let name = format!("h{i}.{zone}");
-        let _ = writeln!(text, "{addr} {name}");
+        text.push_str(&format!("{addr} {name}\n"));
         names.push((name, addr));
     }
     std::fs::write(path, text)?;
@@ -124,6 +123,8 @@ impl DnsServer {
 
 impl Drop for DnsServer {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,6 +1,7 @@
 //! Shared helpers for the cross-crate test suite (fixture paths, the loader binary, generators,
 //! network namespaces).
 
+pub mod corpus;
 pub mod dnsmasq;
 pub mod gen;
 pub mod listener;

@@ -39,20 +39,24 @@ impl Listener {
             .spawn()
             .map_err(|e| format!("listener: {e}"))?;
         let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        }
+        let read = child
+            .stdout
+            .take()
+            .map(|stdout| std::io::BufReader::new(stdout).read_line(&mut line));
         let listener = Listener(child);
-        if line.trim() == "ready" {
-            Ok(listener)
-        } else {
-            Err("the port-80 listener did not start".into())
+        match read {
+            Some(Ok(_)) if line.trim() == "ready" => Ok(listener),
+            read => Err(format!(
+                "the port-80 listener did not start (read {read:?}: {line:?})"
+            )),
         }
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -3,6 +3,7 @@
 //! directory. `Drop` unloads everything, removes both and unmounts the bpffs.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -123,14 +124,26 @@ impl<'t> Loader<'t> {
             }
             line.clear();
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        let killed = child.kill();
+        let status = child
+            .wait()
+            .unwrap_or_else(|e| panic!("waiting for the apply paused at {step}: {e}"));
         assert!(paused, "apply never reached step {step}: {line}");
+        // The point of the test that calls this: the apply died AT the step, by SIGKILL, not
+        // by finishing or failing on its own.
+        killed.unwrap_or_else(|e| panic!("killing the apply paused at {step}: {e}"));
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the apply paused at {step} was not the one killed: {status}"
+        );
     }
 }
 
 impl Drop for Loader<'_> {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = self.command(&["unload"]).output();
         let _ = std::fs::remove_dir_all(self.bpffs.join("policyc"));
         let _ = std::fs::remove_dir_all(&self.state);
@@ -142,6 +155,8 @@ struct Unmount(PathBuf);
 
 impl Drop for Unmount {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = run("umount", &["-l", &self.0.to_string_lossy()]);
     }
 }

@@ -372,14 +372,16 @@ impl Topology {
             .spawn()
             .map_err(|e| format!("starting the server in {netns}: {e}"))?;
         let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
+        let read = child
+            .stdout
+            .take()
+            .map(|stdout| BufReader::new(stdout).read_line(&mut line));
         self.servers.push(child);
-        if line.trim() == "ready" {
-            Ok(())
-        } else {
-            Err(format!("the server in {netns} did not start"))
+        match read {
+            Some(Ok(_)) if line.trim() == "ready" => Ok(()),
+            read => Err(format!(
+                "the server in {netns} did not start (read {read:?}: {line:?})"
+            )),
         }
     }
 
@@ -474,6 +476,8 @@ impl Topology {
 
 impl Drop for Topology {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         for child in &mut self.servers {
             let _ = child.kill();
             let _ = child.wait();

@@ -9,9 +9,9 @@ use policyc_diagnostics::source::SourceMap;
 use policyc_frontend::{load_policies, FrontendOptions};
 use policyc_ir::universe::UniverseOptions;
 use policyc_ir::NumericIdentity;
+use policyc_testsuite::corpus;
 use policyc_testsuite::gen::corpus_inventory::inventory_for;
 use policyc_testsuite::gen::multi_tenant;
-use std::path::{Path, PathBuf};
 
 #[test]
 fn multi_tenant_policy_needs_ten_times_fewer_entries_than_cilium() {
@@ -45,34 +45,12 @@ fn multi_tenant_policy_needs_ten_times_fewer_entries_than_cilium() {
     assert!(classes <= 4, "{classes} classes in one direction");
 }
 
-fn corpus_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            corpus_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
-}
-
 /// Prints policyc vs Cilium entries for every corpus policy set that loads without errors and
 /// selects at least one endpoint, and checks the comparison is computed for all of them.
 #[test]
 fn corpus_policy_sets_report_entries_next_to_cilium() {
-    let corpus = PathBuf::from("/work/shared/corpus");
-    let mut files = Vec::new();
-    for sub in ["cilium-examples", "k8s-recipes"] {
-        corpus_files(&corpus.join(sub), &mut files);
-    }
-    if files.is_empty() {
-        eprintln!("SKIPPED: no corpus at {}", corpus.display());
-        return;
-    }
-    files.sort();
+    let root = corpus::root();
+    let files = corpus::yaml_files(&root);
     let (mut compared, mut not_above) = (0, 0);
     println!(
         "| policy set | identities | policyc entries | Cilium entries (toFQDNs keys for one learned address per selector) | ratio |"
@@ -113,7 +91,7 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
         }
         println!(
             "| {} | {} | {} | {} ({}) | {:.2}x |",
-            file.strip_prefix(&corpus).unwrap_or(file).display(),
+            file.strip_prefix(&root).unwrap_or(file).display(),
             t.identities,
             t.entries,
             t.cilium_entries,
@@ -141,10 +119,7 @@ fn corpus_policy_sets_report_entries_next_to_cilium() {
 /// it, ports split into masked-port prefixes) — the minimum for the policy to allow anything.
 #[test]
 fn corpus_entries_never_exceed_cilium() {
-    let corpus = PathBuf::from("/work/shared/corpus");
-    let mut files = Vec::new();
-    corpus_files(&corpus, &mut files);
-    files.sort();
+    let files = corpus::yaml_files(&corpus::root());
     let mut above = Vec::new();
     let mut compared = 0;
     let mut fqdn_sets = 0;
@@ -203,10 +178,6 @@ fn corpus_entries_never_exceed_cilium() {
         "{compared} corpus policy sets compared ({fqdn_sets} with toFQDNs), {} above Cilium",
         above.len()
     );
-    if files.is_empty() {
-        eprintln!("SKIPPED: no corpus at {}", corpus.display());
-        return;
-    }
     assert!(
         compared >= 50,
         "only {compared} corpus policy sets compiled"

@@ -1,4 +1,4 @@
-//! Corpus acceptance: every policy file listed in a `MANIFEST.tsv` of `../shared/corpus` goes
+//! Corpus acceptance: every policy file listed in a `MANIFEST.tsv` of `fixtures/corpus` goes
 //! through the frontend. `parse=ok` files load without errors (their warnings are snapshotted),
 //! the port-65536 negative example gives exactly one error at the port, and `invalid`/`template`
 //! files give a clear error — none of them panics.
@@ -6,8 +6,7 @@
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{Finding, Severity};
 use policyc_frontend::{load_policies, FrontendOptions};
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use policyc_testsuite::corpus::{self, manifest_entries};
 
 /// Corpus files that are plain YAML (`parse=ok`) but violate the pinned Cilium 1.19+/main schema,
 /// with the codes they must produce. Each is a genuine upstream mistake, not a frontend gap:
@@ -37,53 +36,6 @@ const KNOWN_INVALID_ON_TARGET: &[(&str, &[&str])] = &[
 const PORT_65536: &str =
     "cilium-examples/Documentation-inline/Documentation/network/kubernetes/configuration.rst.L259.yaml";
 
-fn corpus_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
-
-struct Entry {
-    /// Path relative to the corpus root (`cilium-examples/examples/...`).
-    rel: String,
-    parse: String,
-}
-
-/// Every manifest row that has a `parse` column.
-fn manifest_entries(root: &Path) -> Vec<Entry> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    let mut entries = Vec::new();
-    for dir in dirs {
-        let Ok(text) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
-            continue;
-        };
-        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-        let Some(header) = lines.next() else { continue };
-        let columns: Vec<&str> = header.split('\t').collect();
-        let (Some(path_col), Some(parse_col)) = (
-            columns.iter().position(|c| *c == "local_path"),
-            columns.iter().position(|c| *c == "parse"),
-        ) else {
-            continue;
-        };
-        let dir_name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        for line in lines {
-            let cells: Vec<&str> = line.split('\t').collect();
-            if let (Some(path), Some(parse)) = (cells.get(path_col), cells.get(parse_col)) {
-                entries.push(Entry {
-                    rel: format!("{dir_name}/{path}"),
-                    parse: parse.to_string(),
-                });
-            }
-        }
-    }
-    entries
-}
-
 fn position(finding: &Finding, sources: &SourceMap) -> (usize, usize) {
     finding.primary.as_ref().map_or((0, 0), |p| {
         let lc = sources.line_col(p.span.source, p.span.start);
@@ -101,8 +53,8 @@ fn line(rel: &str, finding: &Finding, sources: &SourceMap) -> String {
 
 #[test]
 fn corpus_loads_with_precise_findings() {
-    let root = corpus_root();
-    let entries = manifest_entries(&root);
+    let root = corpus::root();
+    let entries = manifest_entries();
     assert!(
         entries.len() >= 100,
         "corpus manifests not found under {}",
@@ -128,7 +80,8 @@ fn corpus_loads_with_precise_findings() {
             .filter(|f| f.severity != Severity::Error)
         {
             warning_count += 1;
-            let _ = writeln!(warnings, "{}", line(&entry.rel, w, &sources));
+            warnings.push_str(&line(&entry.rel, w, &sources));
+            warnings.push('\n');
         }
         let known = KNOWN_INVALID_ON_TARGET
             .iter()

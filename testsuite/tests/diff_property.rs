@@ -51,7 +51,7 @@ fn renumber(rules: &mut [PolicyRule]) {
 
 fn pair(seed: u64) -> Pair {
     let base = gen::generate(seed);
-    let mut rng = Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xd1ff);
+    let mut rng = Rng::new(seed ^ 0xd1ff);
     let mut head_rules: Vec<PolicyRule> = base
         .rules
         .iter()

@@ -5,14 +5,15 @@
 //! (AnyIP local route). Checked: a disallowed name gets REFUSED at once, over UDP or TCP (reply in,
 //! rcode 5, no client timeout); allowed names are learned by the kernel before the answer is
 //! delivered (`policy-loader dns dump`), with their TTL; the learned map outlives no loader
-//! (nothing runs between commands); expired entries are swept; and, once the main datapath
-//! consults the learned map, "resolve a fresh name, connect at once" 10,000 times with zero
-//! first-packet drops (counted from the datapath's drop events) and no new connection to an
-//! address after its TTL. Applies killed at each step of a replace that changes `rules.dns`
-//! leave ONE whole generation (main and DNS programs of both directions, by status, by the pinned
-//! programs read back, and by REFUSED vs answered), and a recreated client interface is
-//! re-attached (DNS right after main) by the next apply. Everything is removed at the end, also
-//! on failure (Drop guards).
+//! (nothing runs between commands); expired entries are swept; the main datapath lets a freshly
+//! learned address through at once and drops (with a drop event naming it) a new connection to
+//! an address after its TTL or to the address of a name `rules.dns` allows but no `toFQDNs`
+//! selects; "resolve a fresh name, connect at once" 10,000 times with zero first-packet drops
+//! (counted from the datapath's drop events). Applies killed at each step of a replace that
+//! changes `rules.dns` leave ONE whole generation (main and DNS programs of both directions, by
+//! status, by the pinned programs read back, and by REFUSED vs answered), and a recreated client
+//! interface is re-attached (DNS right after main) by the next apply. Everything is removed at
+//! the end, also on failure (Drop guards).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -38,7 +39,6 @@ fn addr(text: &str) -> IpAddr {
 /// The DNS client run inside the client namespace (python3, standard library only).
 ///   resolve NAME            → {"rcode", "rtt_ms", "addrs"}, rcode null on a timeout
 ///   loop ZONE N PORT        → resolve h<i>.ZONE and connect to its address at once, N times
-///                             (PORT 0: resolve only)
 ///   connect ADDR PORT       → {"ok"}
 const CLIENT_PY: &str = r#"
 import json, random, socket, struct, sys, time
@@ -132,9 +132,9 @@ elif mode == "loop":
         rtts.append(rtt)
         if rcode != 0 or not addrs:
             dns_fail += 1; failures.append(("dns", i, rcode)); continue
-        # Connect at once: no sleep between the answer and the SYN (port 0: resolve only).
+        # Connect at once: no sleep between the answer and the SYN.
         t0 = time.monotonic()
-        if port == 0 or connect(addrs[0], port, 3.0):
+        if connect(addrs[0], port, 3.0):
             ok += 1
             # Over 0.9 s: the SYN was retransmitted (the first one was lost somewhere).
             if time.monotonic() - t0 > 0.9:
@@ -214,9 +214,10 @@ fn counter(loader: &Loader<'_>, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no counter {name} in {status}"))
 }
 
-/// The main datapath's drop events of the client to or from the DNS-learned world (either
-/// direction: a dropped SYN names port 80, a dropped SYN-ACK the client's port).
-fn world_drops(loader: &Loader<'_>) -> usize {
+/// The peers of the main datapath's drop events of the client to or from the DNS-learned world
+/// since the last read (either direction: a dropped SYN names port 80, a dropped SYN-ACK the
+/// client's port).
+fn world_drops(loader: &Loader<'_>) -> Vec<String> {
     let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "-o", "json"]);
     for line in stdout.lines().filter(|l| l.contains("198.19.")).take(5) {
         eprintln!("event: {line}");
@@ -224,11 +225,10 @@ fn world_drops(loader: &Loader<'_>) -> usize {
     stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|e| {
-            e["action"].as_str() == Some("drop")
-                && e["peer"].as_str().is_some_and(|p| p.starts_with("198.19."))
-        })
-        .count()
+        .filter(|e| e["action"].as_str() == Some("drop"))
+        .filter_map(|e| e["peer"].as_str().map(str::to_owned))
+        .filter(|peer| peer.starts_with("198.19."))
+        .collect()
 }
 
 /// The DNS object's `dns_refused` events of the client, each naming the DNS server as the
@@ -248,15 +248,6 @@ fn dns_refused_events(loader: &Loader<'_>) -> usize {
         assert_eq!(e["dns_name"], "evil.other.test.", "{e}");
     }
     refused.len()
-}
-
-/// Whether the main datapath lets new connections to learned addresses through (engineer A's
-/// learned-map consult): probed with one allowed name.
-fn datapath_consults_learned_map(topology: &Topology) -> bool {
-    let probe = client(topology, &["resolve", "probe.allowed.test"]);
-    probe["addrs"][0]
-        .as_str()
-        .is_some_and(|a| client(topology, &["connect", a, "80"])["ok"] == true)
 }
 
 /// The client endpoint's `status -o json` entry.
@@ -603,13 +594,22 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     let late = client(&topology, &["resolve", "late.allowed.test"]);
     assert_eq!(late["rcode"], 0, "recreated interface: {late}");
 
-    // Allowed by rules.dns but matched by no toFQDNs selector: answered, learned for nothing.
+    // Allowed by rules.dns but matched by no toFQDNs selector: answered, learned for nothing,
+    // and no connection to its address.
     let asked = client(&topology, &["resolve", "denied-but-asked.other.test"]);
     assert_eq!(asked["rcode"], 0, "{asked}");
+    assert_eq!(asked["addrs"][0], "198.19.100.4", "{asked}");
     let rows = learned(&loader);
-    if let Some((_, _, selectors)) = rows.iter().find(|(a, _, _)| a == "198.19.100.4") {
-        assert!(selectors.is_empty(), "{selectors:?}");
-    }
+    let (_, _, selectors) = rows
+        .iter()
+        .find(|(a, _, _)| a == "198.19.100.4")
+        .unwrap_or_else(|| panic!("198.19.100.4 not learned: {rows:?}"));
+    assert!(selectors.is_empty(), "{selectors:?}");
+    let asked_connect = client(&topology, &["connect", "198.19.100.4", "80"]);
+    assert_eq!(
+        asked_connect["ok"], false,
+        "a connection to an address no toFQDNs selector learned"
+    );
 
     // After TTL and min-ttl the entry is expired (no new connection may use it) and sweepable.
     std::thread::sleep(Duration::from_millis(
@@ -621,11 +621,31 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         .find(|(a, _, _)| a == "198.19.100.2")
         .unwrap_or_else(|| panic!("{rows:?}"));
     assert!(row.1 <= 0.0, "still live: {row:?}");
-    let consults = datapath_consults_learned_map(&topology);
-    if consults {
-        let late_connect = client(&topology, &["connect", "198.19.100.2", "80"]);
-        assert_eq!(late_connect["ok"], false, "a new connection after the TTL");
-    }
+    // The main datapath consults the learned map and its expiry: a name learned just now
+    // connects at once, the expired address no longer does (and the datapath says so).
+    let probe = client(&topology, &["resolve", "probe.allowed.test"]);
+    assert_eq!(probe["rcode"], 0, "{probe}");
+    assert_eq!(probe["addrs"][0], "198.19.100.1", "{probe}");
+    let fresh_connect = client(&topology, &["connect", "198.19.100.1", "80"]);
+    assert_eq!(
+        fresh_connect["ok"], true,
+        "no connection to a freshly learned address"
+    );
+    let late_connect = client(&topology, &["connect", "198.19.100.2", "80"]);
+    assert_eq!(late_connect["ok"], false, "a new connection after the TTL");
+    let drops = world_drops(&loader);
+    assert!(
+        drops.iter().any(|peer| peer == "198.19.100.2"),
+        "no datapath drop event for the connection after the TTL: {drops:?}"
+    );
+    assert!(
+        drops.iter().any(|peer| peer == "198.19.100.4"),
+        "no datapath drop event for the connection no toFQDNs selector allows: {drops:?}"
+    );
+    assert!(
+        !drops.iter().any(|peer| peer == "198.19.100.1"),
+        "the freshly learned address was dropped: {drops:?}"
+    );
     let swept = loader.ok(&["dns", "sweep"]);
     assert!(swept.contains("deleted"), "{swept}");
     assert!(
@@ -645,19 +665,11 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         "{status}"
     );
 
-    // Resolve a fresh allowed name and connect at once, 10,000 times.
-    if !consults {
-        eprintln!(
-            "NOTE: the main datapath does not consult the learned map yet: the 10,000 \
-             resolve-and-connect loop only checks that every name is learned"
-        );
-    }
+    // Resolve a fresh allowed name and connect at once, 10,000 times: no first packet dropped.
     let before = counter(&loader, "learned_new");
-    let _ = world_drops(&loader); // drains the events of the checks above
-    let port = if consults { "80" } else { "0" };
     let result = client(
         &topology,
-        &["loop", "allowed.test", &names.to_string(), port],
+        &["loop", "allowed.test", &names.to_string(), "80"],
     );
     eprintln!("resolve-and-connect loop: {result}");
     assert_eq!(result["dns_fail"], 0, "{result}");
@@ -667,17 +679,23 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         u64::from(names),
         "fresh addresses learned by the kernel"
     );
-    if consults {
-        let drops = world_drops(&loader);
-        eprintln!("datapath drop events towards the learned world on port 80: {drops}");
-        eprintln!("{}", loader.ok(&["dns", "status"]));
-        let overflows = nstat(&server_ns, "TcpExtListenOverflows");
-        assert_eq!(drops, 0, "first-packet drops by the datapath: {result}");
-        assert_eq!(result["ok"], names, "{result}");
-        assert_eq!(result["connect_fail"], 0, "{result}");
-        assert_eq!(overflows, 0, "the listener's accept queue overflowed");
-        assert_eq!(result["slow"], 0, "SYNs retransmitted: {result}");
-    }
+    let drops = world_drops(&loader);
+    eprintln!(
+        "datapath drop events towards the learned world on port 80: {}",
+        drops.len()
+    );
+    eprintln!("{}", loader.ok(&["dns", "status"]));
+    let overflows = nstat(&server_ns, "TcpExtListenOverflows");
+    assert!(
+        drops.is_empty(),
+        "{} first-packet drops by the datapath (peers {:?}...): {result}",
+        drops.len(),
+        &drops[..drops.len().min(5)]
+    );
+    assert_eq!(result["ok"], names, "{result}");
+    assert_eq!(result["connect_fail"], 0, "{result}");
+    assert_eq!(overflows, 0, "the listener's accept queue overflowed");
+    assert_eq!(result["slow"], 0, "SYNs retransmitted: {result}");
     assert_eq!(pairs.len(), names as usize);
 
     // Unload: the DNS programs are gone (the disallowed name resolves again) and so is the

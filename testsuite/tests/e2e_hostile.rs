@@ -106,7 +106,11 @@ impl Listener {
         self.reader
             .read_to_string(&mut rest)
             .unwrap_or_else(|e| panic!("listener: {e}"));
-        let _ = self.child.wait();
+        let status = self
+            .child
+            .wait()
+            .unwrap_or_else(|e| panic!("listener: {e}"));
+        assert!(status.success(), "the listener failed ({status}): {rest}");
         rest
     }
 

@@ -266,6 +266,8 @@ struct CgroupAndBpffs {
 
 impl Drop for CgroupAndBpffs {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = Command::new("umount").arg("-l").arg(&self.bpffs).status();
         let _ = std::fs::remove_dir(&self.cgroup);
     }

@@ -91,6 +91,8 @@ struct Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = self.loader(&["unload"]);
         let _ = Command::new("umount").arg("-l").arg(&self.bpffs).status();
         for cgroup in &self.cgroups {

@@ -5,7 +5,7 @@ use policyc_diagnostics::Finding;
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::inventory::{parse_inventory, Inventory, InventoryOptions};
 use policyc_ir::universe::EndpointKey;
-use policyc_ir::{Label, LabelKey, LabelSource};
+use policyc_ir::{LabelKey, LabelSource};
 use test_case::test_case;
 
 fn parse(text: &str) -> (SourceMap, Result<Inventory, Vec<Finding>>) {
@@ -95,7 +95,6 @@ fn native_inventory_loads_with_implicit_labels() {
         .0,
         1
     );
-    let _ = Label::k8s("x", "y");
 }
 
 const KUBERNETES: &str = "\

@@ -1,4 +1,4 @@
-//! Semantic lints on the real-policy corpus (`../shared/corpus`): each `parse=ok` file is linted
+//! Semantic lints on the real-policy corpus (`fixtures/corpus`): each `parse=ok` file is linted
 //! on its own; no lint may report an error or panic, and the semantic findings (PC03xx) are
 //! snapshotted so that false positives show up in review.
 
@@ -6,46 +6,15 @@ use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{Finding, Severity};
 use policyc_frontend::{load_policies, FrontendOptions};
 use policyc_lint::lint_policy_set;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-
-fn corpus_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
+use policyc_testsuite::corpus;
 
 /// `parse=ok` files of every `MANIFEST.tsv`, relative to the corpus root, sorted.
-fn ok_files(root: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let dirs = std::fs::read_dir(root).map(|rd| {
-        rd.filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .collect::<Vec<_>>()
-    });
-    for dir in dirs.unwrap_or_default() {
-        let Ok(text) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
-            continue;
-        };
-        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-        let Some(header) = lines.next() else { continue };
-        let columns: Vec<&str> = header.split('\t').collect();
-        let path_col = columns.iter().position(|c| *c == "local_path");
-        let parse_col = columns.iter().position(|c| *c == "parse");
-        let (Some(path_col), Some(parse_col)) = (path_col, parse_col) else {
-            continue;
-        };
-        let dir_name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        for line in lines {
-            let cells: Vec<&str> = line.split('\t').collect();
-            if let (Some(path), Some(parse)) = (cells.get(path_col), cells.get(parse_col)) {
-                if parse.starts_with("ok") {
-                    files.push(format!("{dir_name}/{path}"));
-                }
-            }
-        }
-    }
+fn ok_files() -> Vec<String> {
+    let mut files: Vec<String> = corpus::manifest_entries()
+        .into_iter()
+        .filter(|e| e.parse.starts_with("ok"))
+        .map(|e| e.rel)
+        .collect();
     files.sort();
     files
 }
@@ -63,8 +32,8 @@ fn line(rel: &str, finding: &Finding, sources: &SourceMap) -> String {
 
 #[test]
 fn corpus_semantic_findings_are_warnings_or_infos() {
-    let root = corpus_root();
-    let files = ok_files(&root);
+    let root = corpus::root();
+    let files = ok_files();
     assert!(
         files.len() >= 100,
         "corpus manifests not found under {}",
@@ -82,7 +51,8 @@ fn corpus_semantic_findings_are_warnings_or_infos() {
                 "{}",
                 line(rel, finding, &sources)
             );
-            let _ = writeln!(report, "{}", line(rel, finding, &sources));
+            report.push_str(&line(rel, finding, &sources));
+            report.push('\n');
         }
     }
     insta::assert_snapshot!("lint_corpus_semantic_findings", report);

@@ -6,7 +6,8 @@ use policyc_diagnostics::source::SourceMap;
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::inventory::{parse_inventory, InventoryOptions};
 use policyc_ir::l7::HttpRequest;
-use policyc_ir::oracle::{Flow, FlowPeer, L7Request, Oracle, Transport};
+use policyc_ir::oracle::{Flow, FlowPeer, FlowVerdict, L7Request, Oracle, Transport};
+use policyc_ir::rule::Direction;
 use policyc_ir::IpFamily;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,27 @@ fn mutations(text: &str) -> Vec<String> {
     out
 }
 
+/// What every verdict must satisfy: each side is of its direction, the flow is allowed exactly
+/// when both sides allow it, and every rule a side names exists.
+fn check_verdict(verdict: &FlowVerdict, rules: &[policyc_ir::PolicyRule], flow: &str) {
+    assert_eq!(verdict.egress.direction, Direction::Egress, "{flow}");
+    assert_eq!(verdict.ingress.direction, Direction::Ingress, "{flow}");
+    assert_eq!(
+        verdict.is_allow(),
+        verdict.egress.is_allow() && verdict.ingress.is_allow(),
+        "{flow}: {verdict:?}"
+    );
+    for side in [&verdict.egress, &verdict.ingress] {
+        for id in side.deciding.iter().chain(&side.default_deny_by) {
+            assert!(
+                rules.iter().any(|r| r.id == *id),
+                "{flow}: {:?} names rule {id:?}, which does not exist",
+                side.direction
+            );
+        }
+    }
+}
+
 fn policies() -> Vec<policyc_ir::PolicyRule> {
     let mut sources = SourceMap::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy-examples/policies");
@@ -113,7 +135,12 @@ fn mutated_inventories_never_panic() {
                         else {
                             continue;
                         };
-                        let _ = oracle.evaluate(&Flow::new(s, d, Transport::Tcp { port: 8080 }));
+                        // Both peers come from this universe: the oracle must judge the flow.
+                        let flow = Flow::new(s, d, Transport::Tcp { port: 8080 });
+                        let verdict = oracle
+                            .evaluate(&flow)
+                            .unwrap_or_else(|e| panic!("{from} -> {to} in {text:?}: {e}"));
+                        check_verdict(&verdict, &rules, &format!("{from} -> {to}"));
                     }
                 }
             }
@@ -182,6 +209,9 @@ proptest! {
         let Ok(universe) = build_universe(&inv, &rules, Default::default()) else { panic!("universe") };
         let peer = |s: &str| parse_peer(s, &universe).unwrap_or(FlowPeer::Entity(policyc_ir::Entity::World));
         let flow = Flow { source: peer(&from), destination: peer(&to), transport: t, l7, resolved_from: resolved };
-        let _ = Oracle::new(&universe, &rules).evaluate(&flow);
+        let verdict = Oracle::new(&universe, &rules)
+            .evaluate(&flow)
+            .unwrap_or_else(|e| panic!("{flow:?}: {e}"));
+        check_verdict(&verdict, &rules, &format!("{flow:?}"));
     }
 }

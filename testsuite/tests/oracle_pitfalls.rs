@@ -4,7 +4,6 @@
 use crate::oracle_support;
 
 use oracle_support::*;
-use policyc_ir::l7::L7Rules;
 use policyc_ir::rule::PeerSet;
 use policyc_ir::{Entity, Protocol};
 use test_case::test_case;
@@ -246,5 +245,4 @@ fn l7_restricted_port_without_request_is_a_proxy_redirect() {
     let rs = rules(vec![ingress(api()).http(80, vec![http(Some("GET"), None)])]);
     let v = verdict(&standard(), &rs, &flow("prod/web", "prod/api", tcp(80)));
     assert_eq!((v.decision, v.ingress.reason), (Allow, R_::L7ProxyRedirect));
-    let _ = L7Rules::None;
 }

@@ -160,15 +160,23 @@ pub fn query_message(id: u16, name: &str, want_v6: bool) -> Vec<u8> {
 /// The answer to [`query_message`]: the question, then one A/AAAA record per address (owner
 /// compressed to the question name) with `ttl` seconds.
 pub fn answer_message(id: u16, name: &str, addresses: &[IpAddr], ttl: u32) -> Vec<u8> {
-    let want_v6 = addresses.first().is_some_and(IpAddr::is_ipv6);
+    let records: Vec<(IpAddr, u32)> = addresses.iter().map(|a| (*a, ttl)).collect();
+    answer_message_with_ttls(id, name, &records)
+}
+
+/// A NOERROR answer to [`query_message`] for `name` (type AAAA when the first address is
+/// IPv6): the question, then one A or AAAA record per `(address, ttl seconds)`, owner
+/// compressed to the question name.
+pub fn answer_message_with_ttls(id: u16, name: &str, records: &[(IpAddr, u32)]) -> Vec<u8> {
+    let want_v6 = records.first().is_some_and(|(a, _)| a.is_ipv6());
     let mut m = Vec::new();
     m.extend_from_slice(&id.to_be_bytes());
     m.extend_from_slice(&[0x81, 0x80, 0, 1]);
-    m.extend_from_slice(&u16::try_from(addresses.len()).unwrap_or(0).to_be_bytes());
+    m.extend_from_slice(&u16::try_from(records.len()).unwrap_or(0).to_be_bytes());
     m.extend_from_slice(&[0, 0, 0, 0]);
     m.extend_from_slice(&wire_name(name));
     m.extend_from_slice(&[0, if want_v6 { 28 } else { 1 }, 0, 1]);
-    for addr in addresses {
+    for (addr, ttl) in records {
         m.extend_from_slice(&[0xc0, 12]);
         let (rtype, rdata): (u16, Vec<u8>) = match addr {
             IpAddr::V4(v4) => (1, v4.octets().to_vec()),
@@ -181,4 +189,110 @@ pub fn answer_message(id: u16, name: &str, addresses: &[IpAddr], ttl: u32) -> Ve
         m.extend_from_slice(&rdata);
     }
     m
+}
+
+/// The builders above, read back by hickory-proto (a full DNS implementation, a dev-dependency
+/// only: the node does not need it).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+    use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
+
+    fn read(bytes: &[u8]) -> Message {
+        Message::from_vec(bytes).unwrap_or_else(|e| panic!("not a DNS message: {e}"))
+    }
+
+    fn question(message: &Message) -> (Name, RecordType, DNSClass) {
+        assert_eq!(message.queries().len(), 1);
+        let q = &message.queries()[0];
+        (q.name().clone(), q.query_type(), q.query_class())
+    }
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn a_query_is_a_standard_recursive_query_with_one_question() {
+        for (want_v6, rtype) in [(false, RecordType::A), (true, RecordType::AAAA)] {
+            let m = read(&query_message(0xbeef, "api.example.com", want_v6));
+            assert_eq!(m.id(), 0xbeef);
+            assert_eq!(m.message_type(), MessageType::Query);
+            assert_eq!(m.op_code(), OpCode::Query);
+            assert!(m.recursion_desired());
+            assert!(m.answers().is_empty());
+            assert_eq!(
+                question(&m),
+                (name("api.example.com."), rtype, DNSClass::IN)
+            );
+        }
+    }
+
+    #[test]
+    fn a_trailing_dot_and_empty_labels_change_nothing() {
+        assert_eq!(
+            query_message(1, "a.b.", false),
+            query_message(1, "a..b", false)
+        );
+        assert_eq!(
+            question(&read(&query_message(1, "a.b.", false))).0,
+            name("a.b.")
+        );
+    }
+
+    #[test]
+    fn an_answer_echoes_the_question_and_carries_every_record_with_its_ttl() {
+        let records: Vec<(IpAddr, u32)> = vec![
+            ("198.18.0.1".parse().unwrap_or_else(|e| panic!("{e}")), 60),
+            ("fd00:aa::1".parse().unwrap_or_else(|e| panic!("{e}")), 3600),
+            ("198.18.0.2".parse().unwrap_or_else(|e| panic!("{e}")), 0),
+        ];
+        let m = read(&answer_message_with_ttls(7, "www.cilium.io", &records));
+        assert_eq!(m.id(), 7);
+        assert_eq!(m.message_type(), MessageType::Response);
+        assert_eq!(m.response_code(), ResponseCode::NoError);
+        assert!(m.recursion_desired() && m.recursion_available());
+        assert_eq!(
+            question(&m),
+            (name("www.cilium.io."), RecordType::A, DNSClass::IN)
+        );
+        let got: Vec<(Name, DNSClass, IpAddr, u32)> = m
+            .answers()
+            .iter()
+            .map(|r| {
+                let addr = match r.data() {
+                    RData::A(a) => IpAddr::V4(a.0),
+                    RData::AAAA(aaaa) => IpAddr::V6(aaaa.0),
+                    other => panic!("not an address record: {other:?}"),
+                };
+                (r.name().clone(), r.dns_class(), addr, r.ttl())
+            })
+            .collect();
+        let expected: Vec<(Name, DNSClass, IpAddr, u32)> = records
+            .iter()
+            .map(|&(addr, ttl)| (name("www.cilium.io."), DNSClass::IN, addr, ttl))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn an_ipv6_answer_answers_an_aaaa_question_and_one_ttl_fits_all() {
+        let addrs: Vec<IpAddr> = vec!["fd00::1".parse().unwrap_or_else(|e| panic!("{e}"))];
+        let m = read(&answer_message(9, "v6.example", &addrs, 30));
+        assert_eq!(question(&m).1, RecordType::AAAA);
+        assert_eq!(m.answers().len(), 1);
+        assert_eq!(m.answers()[0].ttl(), 30);
+        assert_eq!(
+            answer_message(9, "v6.example", &addrs, 30),
+            answer_message_with_ttls(9, "v6.example", &[(addrs[0], 30)])
+        );
+    }
+
+    #[test]
+    fn an_empty_answer_has_no_records() {
+        let m = read(&answer_message_with_ttls(3, "none.example", &[]));
+        assert!(m.answers().is_empty());
+        assert_eq!(question(&m).1, RecordType::A);
+    }
 }

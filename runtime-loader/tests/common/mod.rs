@@ -233,6 +233,8 @@ impl Bpffs {
 
 impl Drop for Bpffs {
     fn drop(&mut self) {
+        // Best effort, also while unwinding from a failed assertion: a failure here has nobody to
+        // report to, and a panic in drop would abort the test run.
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
         let _ = std::fs::remove_dir_all(&self.0);
     }

@@ -1,5 +1,6 @@
-//! Shared fixtures of the DNS kernel tests: the kernel gate, tables, DNS message builders and
-//! decoders of the frames the DNS programs emit.
+//! Shared fixtures of the DNS kernel tests: the kernel gate, tables, the DNS messages (built by
+//! `policyc_kernel::fqdn`, the one builder, which the kernel self-check of `policyc build` uses
+//! too) and decoders of the frames the DNS programs emit.
 #![allow(dead_code)]
 
 use std::net::IpAddr;
@@ -7,6 +8,7 @@ use std::net::IpAddr;
 use policyc_backends::dns::{DnsConfig, DnsLimits, DnsTables};
 use policyc_ir::fqdn::{FqdnPattern, FqdnSelector};
 use policyc_kernel::dns::DnsInstance;
+pub use policyc_kernel::fqdn::{answer_message_with_ttls, query_message};
 use policyc_kernel::packet::Packet;
 
 pub const ENDPOINT_V4: &str = "10.0.0.10";
@@ -59,55 +61,6 @@ pub fn load(tables: &DnsTables, config: &DnsConfig) -> DnsInstance {
     DnsInstance::load(tables, config).unwrap_or_else(|e| {
         panic!("the DNS object did not load (set POLICYC_SKIP_KERNEL_TESTS=1 to skip): {e}")
     })
-}
-
-/// Wire form of a dotted name ("" or "." is the root).
-pub fn wire_name(name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for label in name
-        .trim_end_matches('.')
-        .split('.')
-        .filter(|l| !l.is_empty())
-    {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
-    }
-    out.push(0);
-    out
-}
-
-/// A DNS query message for `name`, type A.
-pub fn query_message(id: u16, name: &str) -> Vec<u8> {
-    let mut m = Vec::new();
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    m.extend_from_slice(&wire_name(name));
-    m.extend_from_slice(&[0, 1, 0, 1]);
-    m
-}
-
-/// One answer record: owner compressed to the question (offset 12), A or AAAA.
-pub fn answer_message(id: u16, name: &str, records: &[(IpAddr, u32)]) -> Vec<u8> {
-    let mut m = Vec::new();
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0x81, 0x80, 0, 1]);
-    m.extend_from_slice(&(records.len() as u16).to_be_bytes());
-    m.extend_from_slice(&[0, 0, 0, 0]);
-    m.extend_from_slice(&wire_name(name));
-    m.extend_from_slice(&[0, 1, 0, 1]);
-    for (addr, ttl) in records {
-        m.extend_from_slice(&[0xc0, 12]);
-        let (rtype, rdata): (u16, Vec<u8>) = match addr {
-            IpAddr::V4(v4) => (1, v4.octets().to_vec()),
-            IpAddr::V6(v6) => (28, v6.octets().to_vec()),
-        };
-        m.extend_from_slice(&rtype.to_be_bytes());
-        m.extend_from_slice(&[0, 1]);
-        m.extend_from_slice(&ttl.to_be_bytes());
-        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(&rdata);
-    }
-    m
 }
 
 pub fn endpoint(v6: bool) -> IpAddr {

@@ -2,6 +2,8 @@
 
 use super::*;
 use policyc_diagnostics::source::Span;
+use proptest::prelude::{prop_assert, proptest, ProptestConfig};
+use proptest::{collection, sample::select};
 use test_case::test_case;
 
 fn parse(text: &str) -> (SourceMap, Vec<Document>, Vec<Finding>) {
@@ -309,36 +311,35 @@ fn type_names_describe_values() {
     );
 }
 
-#[test]
-fn random_bytes_never_panic() {
-    // Deterministic xorshift so failures reproduce; mixes YAML punctuation with arbitrary text.
-    let alphabet: Vec<char> = "-:[]{},&*!|>'\"#%@` \n\t\r?é~0a1\\.".chars().collect();
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    for _ in 0..2000 {
-        let mut text = String::new();
-        for _ in 0..(state % 64) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            text.push(alphabet[(state % alphabet.len() as u64) as usize]);
-        }
+/// YAML punctuation mixed with arbitrary text.
+const YAML_ALPHABET: &[char] = &[
+    '-', ':', '[', ']', '{', '}', ',', '&', '*', '!', '|', '>', '\'', '"', '#', '%', '@', '`', ' ',
+    '\n', '\t', '\r', '?', 'é', '~', '0', 'a', '1', '\\', '.',
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_bytes_never_panic(chars in collection::vec(select(YAML_ALPHABET), 0..64)) {
+        let text: String = chars.into_iter().collect();
         let (map, docs, findings) = parse(&text);
         for finding in &findings {
-            let span = finding
-                .primary
-                .as_ref()
-                .map(|l| l.span)
-                .expect("finding has a span");
-            assert!(
-                map.slice(span).is_some(),
-                "span {span:?} not on char boundaries in {text:?}"
+            let span = finding.primary.as_ref().map(|l| l.span);
+            prop_assert!(span.is_some(), "finding without a span in {:?}", text);
+            prop_assert!(
+                span.and_then(|span| map.slice(span)).is_some(),
+                "span {:?} not on char boundaries in {:?}",
+                span,
+                text
             );
         }
         for doc in &docs {
-            assert!(
-                map.slice(doc.root.span).is_some(),
-                "root span off in {text:?}"
-            );
+            prop_assert!(map.slice(doc.root.span).is_some(), "root span off in {:?}", text);
         }
     }
 }
