@@ -171,6 +171,12 @@ impl Manifest {
         self.endpoints.iter().find(|e| e.name == name)
     }
 
+    /// The object (relative path) endpoint `e` loads: its own, or the manifest's `object` when
+    /// it names none.
+    pub fn endpoint_object<'m>(&'m self, e: &'m ManifestEndpoint) -> &'m str {
+        e.object.as_deref().unwrap_or(&self.object)
+    }
+
     /// The labels of identity `id`, comma-separated (or `?`).
     pub fn identity_labels(&self, id: u32) -> String {
         self.identities

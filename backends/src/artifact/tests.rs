@@ -251,7 +251,7 @@ const OLDER_MANIFEST: &str = r#"{
 fn fields_an_older_writer_left_out_get_their_defaults() {
     let m = parse(OLDER_MANIFEST);
     assert!(m.inputs.is_empty() && m.warnings.is_empty() && m.file_digests.is_empty());
-    assert_eq!((m.classifier, m.dns), (None, None));
+    assert_eq!((&m.classifier, &m.dns), (&None, &None));
     assert_eq!(m.identities[0].prefix, None);
     let e = &m.endpoints[0];
     assert_eq!((&e.object, e.specialized, &e.dns), (&None, false, &None));
@@ -259,6 +259,7 @@ fn fields_an_older_writer_left_out_get_their_defaults() {
     assert!(e.enforced.is_empty() && e.verdict_kinds.is_empty());
     assert_eq!(e.attach.interface, None);
     assert!(e.attach.egress_program.is_empty());
+    assert_eq!(m.endpoint_object(e), "objects/aa.bpf.o");
 }
 
 #[test_case("format_version" ; "format version")]

@@ -1,7 +1,9 @@
 //! `policyc build`: compiles a policy set for an inventory into the artifact directory —
 //! resolution and optimization per endpoint ([`compile`]), map images, the content-addressed
-//! datapath object, `manifest.json`, and the build report ([`artifact`], [`manifest`],
-//! [`report`]). Nothing here needs privileges or a BPF-capable kernel.
+//! datapath object, `manifest.json`, and the build report ([`artifact`], [`writer`],
+//! [`manifest`], [`dns_images`], [`report`]). The format of what is written is defined in
+//! `policyc_backends::artifact`, shared with the loader. Nothing here needs privileges or a
+//! BPF-capable kernel.
 
 pub mod artifact;
 pub mod classifier;
@@ -12,11 +14,13 @@ pub mod manifest;
 pub mod pipeline;
 pub mod report;
 pub mod specialize;
+pub mod writer;
 
-pub use artifact::{write_artifact, ArtifactError, ArtifactSummary};
+pub use artifact::{write_artifact, ArtifactSummary};
 pub use compile::{compile, Compilation, CompileError, CompiledEndpoint};
 pub use digest::{input_digest, input_files};
 pub use pipeline::{
     build_artifact, build_artifact_with, build_warnings, load_inputs, BuildFailure, BuildProgress,
     BuildRequest,
 };
+pub use writer::ArtifactError;
