@@ -1,5 +1,6 @@
 //! `policyc build`: compiles a policy set for an inventory into the artifact directory —
-//! resolution and optimization per endpoint ([`compile`]), map images, the content-addressed
+//! resolution and optimization per endpoint ([`compile`]), the object each endpoint runs
+//! ([`object`]: the template, or a `--specialize` one), map images, the content-addressed
 //! datapath object, `manifest.json`, and the build report ([`artifact`], [`writer`],
 //! [`manifest`], [`dns_images`], [`report`]). The format of what is written is defined in
 //! `policyc_backends::artifact`, shared with the loader. Nothing here needs privileges or a
@@ -11,6 +12,7 @@ pub mod compile;
 pub mod digest;
 pub mod dns_images;
 pub mod manifest;
+pub mod object;
 pub mod pipeline;
 pub mod report;
 pub mod specialize;
