@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use libbpf_rs::query::LinkTypeInfo;
 use libbpf_rs::{Link, ProgramHandle};
+use policyc_backends::artifact::Manifest;
 use policyc_backends::layout::Direction;
 use serde::{Deserialize, Serialize};
 
-use super::artifact::Manifest;
 use super::dispatch::Dispatcher;
 use super::error::NodeError;
 

@@ -44,6 +44,7 @@
 use std::os::fd::AsFd;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
+use policyc_backends::artifact::ManifestDns;
 use policyc_backends::dns::map_names;
 use policyc_backends::layout::map_names as layout_maps;
 use policyc_backends::layout::Direction;
@@ -51,7 +52,6 @@ use policyc_backends::MapImage;
 
 use super::dispatch::{pass_pin, DnsDispatcher};
 use super::learned::{ensure_learned_map, reuse_learned_map, DEFAULT_LEARNED_MAX};
-use super::manifest::ManifestDns;
 use super::paths::{self, DNS_HOOKS, SHARED_DNS_MAPS};
 use crate::node::artifact::EndpointInstall;
 use crate::node::error::NodeError;

@@ -21,9 +21,7 @@ pub mod dispatch;
 pub mod install;
 pub mod learned;
 pub mod ledger;
-pub mod manifest;
 pub mod paths;
 pub mod status;
 
 pub use install::{check_endpoint_dns, DnsOptions};
-pub use manifest::{ManifestDns, ManifestNodeDns};

@@ -4,6 +4,7 @@
 //! learned address with its selectors (named from the manifest) and the TTL left.
 
 use libbpf_rs::MapHandle;
+use policyc_backends::artifact::ManifestNodeDns;
 use policyc_backends::dns::{map_names, DnsCounter};
 use policyc_backends::layout::Direction;
 use serde::Serialize;
@@ -12,7 +13,6 @@ use super::dispatch::stage_state;
 use super::install::{hook_of, read_counters};
 use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
-use super::manifest::ManifestNodeDns;
 use super::paths;
 use crate::node::error::NodeError;
 use crate::node::pins::{live_state, AttachPoint, NodePaths};
