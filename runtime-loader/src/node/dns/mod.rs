@@ -17,6 +17,7 @@
 //! Nothing here runs in the data path: with no loader running, questions are still judged and
 //! answers still learned (the kernel does both); the loader only installs, reports and sweeps.
 
+pub mod counters;
 pub mod dispatch;
 pub mod install;
 pub mod learned;

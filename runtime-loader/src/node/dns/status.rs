@@ -9,11 +9,11 @@ use policyc_backends::dns::{map_names, DnsCounter};
 use policyc_backends::layout::Direction;
 use serde::Serialize;
 
+use super::counters::read_counters;
 use super::dispatch::stage_state;
-use super::install::{hook_of, read_counters};
 use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
-use super::paths;
+use super::paths::{self, hook_of};
 use crate::node::error::NodeError;
 use crate::node::pins::{live_state, AttachPoint, NodePaths};
 use policyc_kernel::attach::tcx_chain;
