@@ -58,7 +58,7 @@ use serde::{Deserialize, Serialize};
 
 use super::endpoint_input::{self, LabelKind};
 use super::error::NodeError;
-use super::inspect::live_record;
+use super::live::live_record;
 use super::map_ops::{delete_if_present, lookup, open_pinned, Journal};
 use super::pins::{GenerationRecord, NodePaths};
 use super::reapply::reapply_command;

@@ -15,7 +15,8 @@ use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
 use super::paths::{self, hook_of};
 use crate::node::error::NodeError;
-use crate::node::pins::{live_state, AttachPoint, NodePaths};
+use crate::node::live::live_state;
+use crate::node::pins::{AttachPoint, NodePaths};
 use policyc_kernel::attach::tcx_chain;
 
 /// Counter names, in map index order (`DnsCounter` / `dns_layout.h`).
