@@ -1,6 +1,7 @@
 //! policyc-backends: lowers a laid-out policy to BPF objects and map images, and defines the
 //! artifact format that `policy-loader` reads.
 
+pub mod artifact;
 pub mod classifier;
 pub mod datapath;
 pub mod dispatch;

@@ -115,7 +115,7 @@ fn l7_rules_make_the_build_warn_loudly() {
         .manifest
         .endpoints
         .iter()
-        .any(|e| e.verdict_kinds.contains(&"redirect-l7")));
+        .any(|e| e.verdict_kinds.iter().any(|k| k == "redirect-l7")));
 }
 
 #[test]

@@ -480,7 +480,7 @@ fn traffic_from_admitted_endpoints_gets_the_oracle_verdicts(node: &Node, invento
     use policyc_ir::universe::EndpointKey;
     use policyc_kernel::packet::Packet;
     use policyc_kernel::testrun::run_pinned;
-    use policyc_loader::node::pins::live_state;
+    use policyc_loader::node::live::live_state;
 
     let policies = vec![node.work.path().join("policies")];
     let session = Session::load(inventory, &policies, &RunOptions::default())
@@ -625,8 +625,8 @@ fn specialized_endpoints_admit_without_new_code_and_equal_a_full_rebuild() {
 fn make_unreadable(node: &Node, endpoint: &str, map_name: &str) {
     use libbpf_rs::{MapCore, MapHandle, MapType};
     let paths = node.paths();
-    let record = policyc_loader::node::inspect::live_record(&paths, endpoint)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let record =
+        policyc_loader::node::live::live_record(&paths, endpoint).unwrap_or_else(|e| panic!("{e}"));
     let path = paths.map(endpoint, record.generation, map_name);
     let live = MapHandle::from_pinned_path(&path).unwrap_or_else(|e| panic!("{e}"));
     let opts = libbpf_sys::bpf_map_create_opts {

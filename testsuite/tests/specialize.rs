@@ -181,9 +181,10 @@ fn the_artifact_names_each_endpoints_object_and_the_report_says_why() {
             .find(|e| e.name == endpoint.name)
             .expect("every endpoint is in the report");
         assert_eq!(line.specialized, endpoint.specialized);
-        assert_eq!(line.object, endpoint.object);
-        assert!(work.path().join("out").join(&endpoint.object).is_file());
-        assert!(summary.manifest.file_digests.contains_key(&endpoint.object));
+        assert_eq!(Some(&line.object), endpoint.object.as_ref());
+        let object = summary.manifest.endpoint_object(endpoint);
+        assert!(work.path().join("out").join(object).is_file());
+        assert!(summary.manifest.file_digests.contains_key(object));
     }
     let md = std::fs::read_to_string(work.path().join("out/report.md")).expect("report.md");
     assert!(md.contains("## Specialization (`--specialize`)"), "{md}");
@@ -347,12 +348,13 @@ fn the_loader_reads_a_specialized_artifact_and_checks_each_object() {
         .find(|e| e.name == "payments/payments-api")
         .expect("payments-api");
     assert!(api.specialized);
+    let object = summary.manifest.endpoint_object(api);
     let install = artifact
         .endpoint_install(&api.name)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         install.object,
-        std::fs::read(out.join(&api.object)).expect("object")
+        std::fs::read(out.join(object)).expect("object")
     );
     assert!(
         !install.l7_rule_ids().is_empty(),
@@ -360,12 +362,12 @@ fn the_loader_reads_a_specialized_artifact_and_checks_each_object() {
     );
 
     // A modified object is refused.
-    let mut bytes = std::fs::read(out.join(&api.object)).expect("object");
+    let mut bytes = std::fs::read(out.join(object)).expect("object");
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
-    std::fs::write(out.join(&api.object), bytes).expect("write");
+    std::fs::write(out.join(object), bytes).expect("write");
     let err = Artifact::open(&out).expect_err("tampered object");
-    assert!(err.to_string().contains(&api.object), "{err}");
+    assert!(err.to_string().contains(object), "{err}");
 }
 
 #[test]

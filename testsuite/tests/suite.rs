@@ -3,6 +3,7 @@
 //! One test binary for the whole folder: every `tests/*.rs` file is a module here, so the
 //! crates are linked once instead of once per file (build time and disk in CI).
 
+mod artifact_format;
 mod build_artifact;
 mod build_report;
 mod build_report_snapshot;

@@ -46,6 +46,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use libbpf_rs::{MapCore, MapHandle};
+use policyc_backends::artifact::{file_digest, MANIFEST_FILE};
 use policyc_backends::layout::{
     map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue, PortfnKey, PortfnKind,
 };
@@ -57,11 +58,10 @@ use serde::{Deserialize, Serialize};
 
 use super::endpoint_input::{self, LabelKind};
 use super::error::NodeError;
-use super::inspect::live_record;
+use super::live::live_record;
 use super::map_ops::{delete_if_present, lookup, open_pinned, Journal};
 use super::pins::{GenerationRecord, NodePaths};
 use super::reapply::reapply_command;
-use super::verified_files::sha256;
 
 pub use policyc_backends::classifier::{
     Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
@@ -163,9 +163,9 @@ fn write_admitted(paths: &NodePaths, record: &AdmittedEndpoint) -> Result<(), No
 /// manifest must still be the one applied, and the classifier must match its digest.
 pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeError> {
     let dir = &record.artifact_dir;
-    let manifest_path = dir.join("manifest.json");
+    let manifest_path = dir.join(MANIFEST_FILE);
     let manifest = std::fs::read(&manifest_path).map_err(NodeError::io(&manifest_path))?;
-    if record.artifact_digest != sha256(&manifest) {
+    if record.artifact_digest != file_digest(&manifest) {
         return Err(refuse(format!(
             "needs a rebuild: the artifact in {} changed since {} was applied from it; re-apply it first",
             dir.display(),
@@ -181,7 +181,7 @@ pub fn load_classifier(record: &GenerationRecord) -> Result<Classifier, NodeErro
     let path = dir.join(relative);
     let bytes = std::fs::read(&path).map_err(NodeError::io(&path))?;
     let expected = record.manifest.file_digests.get(relative);
-    let actual = sha256(&bytes);
+    let actual = file_digest(&bytes);
     if expected != Some(&actual) {
         return Err(NodeError::Artifact {
             dir: dir.clone(),

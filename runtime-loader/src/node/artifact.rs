@@ -4,186 +4,29 @@
 //! are the ones installed), the datapath and DNS objects against the ones this loader embeds,
 //! and the per-endpoint images (DNS images included) and object (the template's, or the
 //! endpoint's own `--specialize` object in format 2). Nothing is loaded into the kernel here.
+//! The format itself (manifest, DNS manifest, versions) is `policyc_backends::artifact`, the
+//! definition `policyc build` writes with.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use policyc_backends::layout::{Verdict, LAYOUT_VERSION};
+use policyc_backends::artifact::versions::expresses_specialized;
+use policyc_backends::artifact::{
+    file_digest, LAYOUT_VERSION, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS,
+};
+use policyc_backends::layout::Verdict;
 use policyc_backends::{
     decode_overflow, decode_port_function, EndpointImages, ImageFile, MapImage, DATAPATH_OBJECT,
     DNS_OBJECT,
 };
-use serde::{Deserialize, Serialize};
 
 use super::error::NodeError;
-use super::verified_files::{sha256, VerifiedFiles};
+use super::verified_files::VerifiedFiles;
 
-/// Newest artifact format version this loader installs.
-pub const SUPPORTED_FORMAT_VERSION: u32 = 2;
-/// Every artifact format version this loader installs: 1 (every endpoint runs the template),
-/// 2 (endpoints may name their own `--specialize` object).
-pub const SUPPORTED_FORMAT_VERSIONS: [u32; 2] = [1, SUPPORTED_FORMAT_VERSION];
-
-/// `manifest.json`, as far as the loader reads it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Artifact layout version.
-    pub format_version: u32,
-    /// `policyc_layout.h` version the images were encoded for.
-    pub layout_version: u32,
-    /// sha256 over the build inputs.
-    pub input_digest: String,
-    /// Cluster name.
-    pub cluster: String,
-    /// Datapath object (relative path).
-    pub object: String,
-    /// Node-wide ipcache image (relative path).
-    pub ipcache: String,
-    /// `classifier.json` for `endpoint add` (relative path; absent in older artifacts).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classifier: Option<String>,
-    /// Every identity of the universe.
-    pub identities: Vec<ManifestIdentity>,
-    /// Every rule with provenance.
-    pub rules: Vec<ManifestRule>,
-    /// Every endpoint.
-    pub endpoints: Vec<ManifestEndpoint>,
-    /// Build warnings.
-    #[serde(default)]
-    pub warnings: Vec<String>,
-    /// Relative path → `sha256:<hex>`.
-    #[serde(default)]
-    pub file_digests: BTreeMap<String, String>,
-    /// The DNS object and node-wide FQDN classes (see `node::dns`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dns: Option<super::dns::ManifestNodeDns>,
-}
-
-/// An identity and its labels.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ManifestIdentity {
-    /// Numeric identity.
-    pub id: u32,
-    /// `reserved`, `endpoint` or `cidr`.
-    pub kind: String,
-    /// CIDR identities: the prefix.
-    #[serde(default)]
-    pub prefix: Option<String>,
-    /// Labels.
-    pub labels: Vec<String>,
-}
-
-/// A rule with its source location.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ManifestRule {
-    /// Rule id.
-    pub id: u32,
-    /// The id in datapath events and interval records.
-    pub datapath_rule_id: u32,
-    /// `CNP`, `CCNP`, `KNP`.
-    pub policy_kind: String,
-    /// Policy namespace.
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// Policy name.
-    pub name: String,
-    /// Source file.
-    pub file: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-    /// Path inside the YAML document.
-    pub yaml_path: String,
-    /// `ingress` / `egress`.
-    pub direction: String,
-    /// `allow` / `deny`.
-    pub action: String,
-}
-
-impl ManifestRule {
-    /// `kind ns/name (file:line:col spec.path)`.
-    pub fn describe(&self) -> String {
-        let name = match &self.namespace {
-            Some(ns) => format!("{ns}/{}", self.name),
-            None => self.name.clone(),
-        };
-        format!(
-            "{} {name} {} ({}:{}:{} {})",
-            self.policy_kind, self.action, self.file, self.line, self.column, self.yaml_path
-        )
-    }
-}
-
-/// Attach information of an endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ManifestAttach {
-    /// Host-side interface for tcx.
-    #[serde(default)]
-    pub interface: Option<String>,
-}
-
-/// One endpoint of the artifact.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ManifestEndpoint {
-    /// `namespace/name`.
-    pub name: String,
-    /// Endpoint id reported in events.
-    pub endpoint_id: u32,
-    /// The endpoint's own identity.
-    pub identity: u32,
-    /// `.rodata` config image (relative path).
-    pub config: String,
-    /// Map name → image path.
-    pub maps: BTreeMap<String, String>,
-    /// Specialized endpoints: map name → image path of the template images of the decision
-    /// compiled into the object (never loaded; `dump` decodes them).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub decision_maps: BTreeMap<String, String>,
-    /// Attach point.
-    pub attach: ManifestAttach,
-    /// Verdict kinds in the tables.
-    #[serde(default)]
-    pub verdict_kinds: Vec<String>,
-    /// The object this endpoint loads (relative path; the manifest's `object` when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
-    /// The object was generated for this endpoint (`policyc build --specialize`, format 2).
-    #[serde(default)]
-    pub specialized: bool,
-    /// Specialized endpoints: datapath ids of redirect-l7 rules (no intervals to scan).
-    #[serde(default)]
-    pub redirect_l7_rules: Vec<u32>,
-    /// DNS tables when the endpoint has `rules.dns` (see `node::dns`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dns: Option<super::dns::ManifestDns>,
-}
-
-impl Manifest {
-    /// The rule with datapath id `id` (0 = none).
-    pub fn rule(&self, datapath_rule_id: u32) -> Option<&ManifestRule> {
-        self.rules
-            .iter()
-            .find(|r| r.datapath_rule_id == datapath_rule_id)
-    }
-
-    /// The endpoint called `name`.
-    pub fn endpoint(&self, name: &str) -> Option<&ManifestEndpoint> {
-        self.endpoints.iter().find(|e| e.name == name)
-    }
-
-    /// The labels of identity `id`, comma-separated (or `?`).
-    pub fn identity_labels(&self, id: u32) -> String {
-        self.identities
-            .iter()
-            .find(|i| i.id == id)
-            .map(|i| match &i.prefix {
-                Some(prefix) => format!("cidr:{prefix}"),
-                None => i.labels.join(","),
-            })
-            .unwrap_or_else(|| "?".into())
-    }
-}
+/// `manifest.json` as the loader reads it: the one definition the writer uses too.
+pub use policyc_backends::artifact::{
+    Manifest, ManifestAttach, ManifestEndpoint, ManifestIdentity, ManifestRule,
+};
 
 /// A verified artifact.
 #[derive(Debug, Clone)]
@@ -225,7 +68,7 @@ impl Artifact {
     /// Reads `manifest.json` and verifies versions and every file digest (every file is read
     /// here, and only here).
     pub fn open(dir: &Path) -> Result<Artifact, NodeError> {
-        let manifest_path = dir.join("manifest.json");
+        let manifest_path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&manifest_path).map_err(NodeError::io(&manifest_path))?;
         let manifest: Manifest =
             serde_json::from_slice(&bytes).map_err(|source| NodeError::Json {
@@ -235,7 +78,7 @@ impl Artifact {
         let mut artifact = Artifact {
             dir: dir.to_path_buf(),
             manifest,
-            digest: sha256(&bytes),
+            digest: file_digest(&bytes),
             files: VerifiedFiles::default(),
         };
         artifact.verify_versions()?;
@@ -253,7 +96,7 @@ impl Artifact {
                 m.format_version
             )));
         }
-        if m.format_version < 2 {
+        if !expresses_specialized(m.format_version) {
             if let Some(e) = m.endpoints.iter().find(|e| e.specialized) {
                 return Err(self.problem(format!(
                     "endpoint {} is specialized, which format version {} cannot express",
@@ -278,13 +121,15 @@ impl Artifact {
             m.endpoints
                 .iter()
                 .filter(|e| !e.specialized)
-                .map(|e| self.object_of(e)),
+                .map(|e| self.manifest.endpoint_object(e)),
         );
         for object in template_objects {
-            if sha256(DATAPATH_OBJECT) != m.file_digests.get(object).cloned().unwrap_or_default() {
+            if file_digest(DATAPATH_OBJECT)
+                != m.file_digests.get(object).cloned().unwrap_or_default()
+            {
                 return Err(self.problem(format!(
                     "{object} is not the datapath object of this policy-loader ({}); use the loader of the same release",
-                    sha256(DATAPATH_OBJECT)
+                    file_digest(DATAPATH_OBJECT)
                 )));
             }
         }
@@ -297,19 +142,14 @@ impl Artifact {
                 e.name
             ))
         })?;
-        if m.file_digests.get(&dns.object) != Some(&sha256(DNS_OBJECT)) {
+        if m.file_digests.get(&dns.object) != Some(&file_digest(DNS_OBJECT)) {
             return Err(self.problem(format!(
                 "{} is not the DNS object of this policy-loader ({}); use the loader of the same release",
                 dns.object,
-                sha256(DNS_OBJECT)
+                file_digest(DNS_OBJECT)
             )));
         }
         Ok(())
-    }
-
-    /// The object (relative path) endpoint `e` loads.
-    fn object_of<'m>(&'m self, e: &'m ManifestEndpoint) -> &'m str {
-        e.object.as_deref().unwrap_or(&self.manifest.object)
     }
 
     /// The verified bytes of `relative`.
@@ -325,7 +165,8 @@ impl Artifact {
         if !e.specialized {
             return Ok(DATAPATH_OBJECT.to_vec());
         }
-        self.file(self.object_of(e)).map(<[u8]>::to_vec)
+        self.file(self.manifest.endpoint_object(e))
+            .map(<[u8]>::to_vec)
     }
 
     /// A map image file as verified, decoded; errors name the file.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::artifact::Manifest;
 use super::decode::address;
 use super::error::NodeError;
-use super::inspect::live_record;
+use super::live::live_record;
 use super::pins::{direction_name, NodePaths};
 
 /// A decoded event.

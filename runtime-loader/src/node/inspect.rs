@@ -12,9 +12,9 @@ use serde::Serialize;
 use super::admit::{map_records, MapRecord};
 use super::decode::{decode_class_key, decode_class_value, decode_portfn_key};
 use super::error::NodeError;
+use super::live::{live_record, live_state, LiveState};
 use super::pins::{
-    direction_name, live_state, GenerationRecord, LiveState, NodePaths, DIRECTIONS,
-    GENERATION_MAPS, SHARED_MAPS,
+    direction_name, GenerationRecord, NodePaths, DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
 };
 
 /// Fill level of one pinned map.
@@ -69,20 +69,6 @@ pub fn fill_level(path: &Path) -> Option<(usize, u32)> {
         _ => handle.keys().count(),
     };
     Some((entries, capacity))
-}
-
-/// The live generation's record of an endpoint.
-pub fn live_record(paths: &NodePaths, endpoint: &str) -> Result<GenerationRecord, NodeError> {
-    let live = live_state(paths, endpoint);
-    let generation = live.generation().ok_or_else(|| NodeError::State {
-        endpoint: endpoint.to_owned(),
-        problem: if live.attached() {
-            "its first install was interrupted (not both directions attached and switched); re-run apply".into()
-        } else {
-            "not attached".into()
-        },
-    })?;
-    paths.read_record(endpoint, generation)
 }
 
 /// The health line of an endpoint: `ok` when both dispatchers are attached and both active

@@ -94,9 +94,10 @@ use super::dns::DnsOptions;
 use super::error::NodeError;
 use super::features::{check_kernel_features, Needs};
 use super::hook::{self, steps};
+use super::live::live_state;
 use super::pins::{
-    detach_pinned_link, direction_name, live_state, pinned_program_id, remove_pin, remove_tree,
-    AttachPoint, GenerationRecord, NodePaths, DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
+    detach_pinned_link, direction_name, pinned_program_id, remove_pin, remove_tree, AttachPoint,
+    GenerationRecord, NodePaths, DIRECTIONS, GENERATION_MAPS, SHARED_MAPS,
 };
 use super::shared_maps::{pin_map, reuse_if_pinned};
 use policyc_kernel::attach::LinkTarget;
@@ -436,7 +437,7 @@ fn starting_point(
         }
         for generation in paths.generations(name) {
             if generation != active {
-                paths.remove_generation(name, generation); // leftovers of an interrupted apply
+                remove_generation(paths, name, generation); // leftovers of an interrupted apply
             }
         }
         return Ok(Starting::Replace { active });
@@ -451,6 +452,15 @@ fn starting_point(
     // to keep): start over.
     clear_partial(paths, name)?;
     Ok(Starting::Fresh)
+}
+
+/// Removes a generation's pins (main and DNS) and record (missing pieces are fine).
+fn remove_generation(paths: &NodePaths, endpoint: &str, generation: u64) {
+    let _ = std::fs::remove_dir_all(paths.generation_dir(endpoint, generation));
+    let _ = std::fs::remove_dir_all(super::dns::paths::generation_dir(
+        paths, endpoint, generation,
+    ));
+    let _ = std::fs::remove_file(paths.record(endpoint, generation));
 }
 
 /// Removes what an interrupted first install or unload left of an endpoint: its links are
@@ -470,7 +480,7 @@ fn clear_partial(paths: &NodePaths, name: &str) -> Result<(), NodeError> {
         remove_pin(&paths.endpoint_dir(name).join(map))?;
     }
     for generation in paths.generations(name) {
-        paths.remove_generation(name, generation);
+        remove_generation(paths, name, generation);
     }
     Ok(())
 }
@@ -618,7 +628,7 @@ pub fn install_endpoint(
             match starting {
                 // The word still selects the old generation's slot: dropping the new pins is
                 // all there is to undo (its programs stay in the inactive slots, unused).
-                Starting::Replace { .. } => paths.remove_generation(name, generation),
+                Starting::Replace { .. } => remove_generation(paths, name, generation),
                 Starting::Fresh => {
                     let undone =
                         clear_partial(paths, name).and_then(|()| remove_tree(&endpoint_dir));
@@ -646,7 +656,7 @@ pub fn install_endpoint(
     hook::after_switch(steps::FLIPPED);
     for stale in paths.generations(name) {
         if stale != generation {
-            paths.remove_generation(name, stale);
+            remove_generation(paths, name, stale);
         }
     }
     for stale in super::dns::paths::generations(paths, name) {

@@ -19,8 +19,8 @@
 //!   manifest, attach point, program ids).
 //!
 //! The live generation is the active-generation word, checked against the programs in its
-//! slots, so the state survives the loader's own restart and an interrupted apply (see
-//! [`install`] for the replace protocol).
+//! slots ([`live`]), so the state survives the loader's own restart and an interrupted apply
+//! (see [`install`] for the replace protocol).
 
 pub mod admit;
 pub mod artifact;
@@ -35,6 +35,7 @@ pub mod features;
 pub mod hook;
 pub mod inspect;
 pub mod install;
+pub mod live;
 pub mod lock;
 pub mod map_ops;
 pub mod pins;

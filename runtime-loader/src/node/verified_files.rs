@@ -8,14 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
-use super::artifact::Manifest;
-
-/// `sha256:<hex>` of `bytes`, as `file_digests` writes it.
-pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use policyc_backends::artifact::{file_digest, Manifest};
 
 /// Relative path → bytes of every file of `file_digests`, each matching its digest.
 #[derive(Clone, Default)]
@@ -70,7 +63,7 @@ impl VerifiedFiles {
             }
             let bytes = std::fs::read(dir.join(relative))
                 .map_err(|e| format!("{relative} cannot be read ({e})"))?;
-            let actual = sha256(&bytes);
+            let actual = file_digest(&bytes);
             if &actual != expected {
                 return Err(format!(
                     "{relative} has digest {actual}, the manifest says {expected} (modified or corrupt)"

@@ -5,33 +5,17 @@
 
 use super::classifier::{build_classifier, CLASSIFIER_FILE};
 use super::compile::Compilation;
-use super::manifest::{build_manifest, endpoint_dir, Manifest, ManifestInputs};
+use super::manifest::{build_manifest, endpoint_dir, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
 use super::specialize::SpecializationReport;
-use policyc_backends::{BackendError, ImageFile, MapImage, DATAPATH_OBJECT};
+use super::writer::{ArtifactError, Writer};
+use policyc_backends::artifact::{Manifest, IPCACHE_FILE, MANIFEST_FILE};
+use policyc_backends::{ImageFile, DATAPATH_OBJECT};
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ArtifactError {
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot encode {path}: {source}")]
-    Image { path: PathBuf, source: BackendError },
-    #[error("cannot serialize {what}: {source}")]
-    Json {
-        what: &'static str,
-        source: serde_json::Error,
-    },
-    #[error("building the DNS tables: {0}")]
-    Dns(#[from] crate::dns::DnsCompileError),
-}
 
 /// What was written.
 #[derive(Debug, Clone)]
@@ -51,76 +35,6 @@ pub struct ArtifactInputs<'a> {
     pub warnings: Vec<String>,
     /// What `--specialize` did (None without it).
     pub specialization: Option<SpecializationReport>,
-}
-
-pub(super) struct Writer<'a> {
-    root: &'a Path,
-    files: Vec<PathBuf>,
-    /// Relative path → `sha256:<hex>` of every object and image written (for the loader).
-    digests: BTreeMap<String, String>,
-}
-
-impl Writer<'_> {
-    pub(super) fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), ArtifactError> {
-        let path = self.root.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| ArtifactError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(&path, bytes).map_err(|source| ArtifactError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        self.files.push(path);
-        self.digests.insert(
-            relative.to_string(),
-            format!("sha256:{}", hex::encode(Sha256::digest(bytes))),
-        );
-        Ok(())
-    }
-
-    pub(super) fn image(&mut self, relative: &str, image: &ImageFile) -> Result<(), ArtifactError> {
-        let bytes = image.to_bytes().map_err(|source| ArtifactError::Image {
-            path: self.root.join(relative),
-            source,
-        })?;
-        self.write(relative, &bytes)
-    }
-
-    /// Writes each map as its own image file `<dir>/<map name>.bin`; returns map name → path.
-    pub(super) fn map_images<'m>(
-        &mut self,
-        dir: &str,
-        maps: impl IntoIterator<Item = &'m MapImage>,
-    ) -> Result<BTreeMap<String, String>, ArtifactError> {
-        let mut files = BTreeMap::new();
-        for map in maps {
-            let relative = format!("{dir}/{}.bin", map.name);
-            self.image(
-                &relative,
-                &ImageFile {
-                    config: None,
-                    maps: vec![map.clone()],
-                },
-            )?;
-            files.insert(map.name.clone(), relative);
-        }
-        Ok(files)
-    }
-
-    fn json<T: serde::Serialize>(
-        &mut self,
-        relative: &str,
-        what: &'static str,
-        value: &T,
-    ) -> Result<(), ArtifactError> {
-        let mut text = serde_json::to_string_pretty(value)
-            .map_err(|source| ArtifactError::Json { what, source })?;
-        text.push('\n');
-        self.write(relative, text.as_bytes())
-    }
 }
 
 /// Content address of the datapath object.
@@ -146,11 +60,7 @@ pub fn write_artifact(
             })?;
         }
     }
-    let mut w = Writer {
-        root: out,
-        files: Vec::new(),
-        digests: BTreeMap::new(),
-    };
+    let mut w = Writer::new(out);
     let object = object_path();
     w.write(&object, DATAPATH_OBJECT)?;
     // Generated objects (`--specialize`), each once however many endpoints share it.
@@ -161,7 +71,7 @@ pub fn write_artifact(
         }
     }
     w.image(
-        "maps/ipcache.bin",
+        IPCACHE_FILE,
         &ImageFile {
             config: None,
             maps: vec![compilation.ipcache_image.clone()],
@@ -214,7 +124,7 @@ pub fn write_artifact(
         inputs.warnings,
     );
     report.specialization = inputs.specialization;
-    w.json("manifest.json", "manifest", &manifest)?;
+    w.json(MANIFEST_FILE, "manifest", &manifest)?;
     w.json("report.json", "report", &report)?;
     w.write("report.md", render_markdown(&report).as_bytes())?;
     Ok(ArtifactSummary {

@@ -2,7 +2,7 @@
 //! datapath tables and map images, plus the node-wide ipcache. Used by `policyc build`,
 //! `policyc test --datapath` and the differential tests alike.
 
-use super::specialize::EndpointObject;
+use super::object::EndpointObject;
 use crate::optimize::endpoint::datapath_options;
 use crate::optimize::{optimize_endpoint, OptimizedEndpoint};
 use crate::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};

@@ -13,13 +13,12 @@ use policyc_ir::rule::PortMatch;
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::{PolicyRule, RuleId};
 
+use policyc_backends::artifact::{Manifest, ManifestDns, ManifestFqdnClass, ManifestNodeDns};
 use policyc_backends::DNS_OBJECT;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::artifact::{ArtifactError, Writer};
 use super::compile::Compilation;
-use super::manifest::Manifest;
+use super::writer::{ArtifactError, Writer};
 use crate::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnClasses};
 use crate::optimize::layout::datapath_rule_id;
 
@@ -109,35 +108,6 @@ pub fn build_node_dns(
         );
     }
     Ok(NodeDns { classes, endpoints })
-}
-
-/// `manifest.json` → `dns`: the DNS object and what each selector class means.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestNodeDns {
-    /// The DNS object (content-addressed, relative path).
-    pub object: String,
-    /// Class → selector (`matchName: x` / `matchPattern: y`), node-wide.
-    pub fqdn_classes: Vec<ManifestFqdnClass>,
-}
-
-/// One node-wide FQDN selector class.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestFqdnClass {
-    /// Bit of the learned map's selector bitmap.
-    pub class: u8,
-    /// `matchName: x` or `matchPattern: y`.
-    pub selector: String,
-}
-
-/// `manifest.json` → `endpoints[].dns`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestDns {
-    /// Map name → image path.
-    pub maps: BTreeMap<String, String>,
-    /// Datapath ids of the rules whose `rules.dns` the DNS object enforces.
-    pub dns_rules: Vec<u32>,
-    /// The ports those rules name (the loader installs port 53 only).
-    pub dns_ports: Vec<String>,
 }
 
 /// What [`write_dns`] wrote, to be added to the manifest.

@@ -2,11 +2,12 @@
 //! error findings, build the universe, compile every endpoint, write the artifact. The CLI and
 //! the tests both go through [`build_artifact`].
 
-use super::artifact::{write_artifact, ArtifactError, ArtifactInputs, ArtifactSummary};
+use super::artifact::{write_artifact, ArtifactInputs, ArtifactSummary};
 use super::compile::{compile, Compilation, CompileError};
 use super::digest::{input_digest, input_files};
 use super::manifest::has_l7;
 use super::specialize::{CacheStats, SpecializeError, SpecializeOptions};
+use super::writer::ArtifactError;
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{Finding, Severity};
 use policyc_frontend::inventory::{load_inventory, InventoryOptions};

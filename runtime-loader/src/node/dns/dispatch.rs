@@ -320,8 +320,7 @@ pub fn stage_state(paths: &NodePaths, endpoint: &str, active: u64) -> Option<Sta
         state
             .slots
             .push((direction, stage.slot_program_id(direction, slot_of(active))));
-        let own =
-            super::paths::program(paths, endpoint, active, super::install::hook_of(direction));
+        let own = super::paths::program(paths, endpoint, active, super::paths::hook_of(direction));
         let expected = if own.exists() {
             pinned_program_id(&own)
         } else {

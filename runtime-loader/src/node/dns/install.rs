@@ -43,16 +43,15 @@
 
 use std::os::fd::AsFd;
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
+use libbpf_rs::ProgramHandle;
+use policyc_backends::artifact::ManifestDns;
 use policyc_backends::dns::map_names;
 use policyc_backends::layout::map_names as layout_maps;
-use policyc_backends::layout::Direction;
 use policyc_backends::MapImage;
 
 use super::dispatch::{pass_pin, DnsDispatcher};
 use super::learned::{ensure_learned_map, reuse_learned_map, DEFAULT_LEARNED_MAX};
-use super::manifest::ManifestDns;
-use super::paths::{self, DNS_HOOKS, SHARED_DNS_MAPS};
+use super::paths::{self, hook_of, DNS_HOOKS, SHARED_DNS_MAPS};
 use crate::node::artifact::EndpointInstall;
 use crate::node::error::NodeError;
 use crate::node::pins::{AttachPoint, NodePaths, DIRECTIONS};
@@ -213,14 +212,6 @@ fn pin_generation(
     Ok(ids)
 }
 
-/// The DNS hook (`query`, `answer`) whose program runs in a direction's DNS slot.
-pub fn hook_of(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Egress => DNS_HOOKS[0].0,
-        Direction::Ingress => DNS_HOOKS[1].0,
-    }
-}
-
 /// Pins of the previous layout (one tcx link per DNS program, swapped separately), removed
 /// once the DNS stage dispatcher runs.
 pub fn remove_legacy_links(paths: &NodePaths, name: &str) -> Result<(), NodeError> {
@@ -279,22 +270,4 @@ pub fn write_dns_slots(
         stage.write_slot(direction, generation, program.as_fd())?;
     }
     Ok(())
-}
-
-/// Counter values of a pinned per-CPU counters map, summed over CPUs, in index order.
-pub fn read_counters(map: &MapHandle, count: u32) -> Vec<u64> {
-    (0..count)
-        .map(|index| {
-            map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY)
-                .ok()
-                .flatten()
-                .map_or(0, |values| {
-                    values
-                        .iter()
-                        .filter_map(|v| v.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()))
-                        .map(u64::from_ne_bytes)
-                        .sum()
-                })
-        })
-        .collect()
 }

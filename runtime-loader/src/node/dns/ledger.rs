@@ -8,7 +8,7 @@ use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
 use policyc_backends::dns::{map_names, DnsCounter};
 use serde::Serialize;
 
-use super::install::read_counters;
+use super::counters::read_counters;
 use super::paths;
 use crate::node::error::NodeError;
 use crate::node::pins::NodePaths;

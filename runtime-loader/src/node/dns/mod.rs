@@ -17,13 +17,12 @@
 //! Nothing here runs in the data path: with no loader running, questions are still judged and
 //! answers still learned (the kernel does both); the loader only installs, reports and sweeps.
 
+pub mod counters;
 pub mod dispatch;
 pub mod install;
 pub mod learned;
 pub mod ledger;
-pub mod manifest;
 pub mod paths;
 pub mod status;
 
 pub use install::{check_endpoint_dns, DnsOptions};
-pub use manifest::{ManifestDns, ManifestNodeDns};

@@ -1,9 +1,11 @@
 //! Pin paths of the DNS objects: the node-wide learned map and, per endpoint, the DNS links,
-//! shared maps and generations under `<endpoint pin dir>/dns/`.
+//! shared maps and generations under `<endpoint pin dir>/dns/`, named by hook (`query`,
+//! `answer`; [`hook_of`] a direction).
 
 use std::path::PathBuf;
 
 use policyc_backends::dns::map_names;
+use policyc_backends::layout::Direction;
 
 use crate::node::pins::NodePaths;
 
@@ -16,6 +18,14 @@ pub const DNS_HOOKS: [(&str, &str); 2] = [
     ("query", policyc_backends::dns::programs::QUERY),
     ("answer", policyc_backends::dns::programs::ANSWER),
 ];
+
+/// The DNS hook (`query`, `answer`) whose program runs in a direction's DNS slot.
+pub fn hook_of(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Egress => DNS_HOOKS[0].0,
+        Direction::Ingress => DNS_HOOKS[1].0,
+    }
+}
 
 /// `<bpffs>/policyc/pc_dns_learned`.
 pub fn learned_pin(paths: &NodePaths) -> PathBuf {

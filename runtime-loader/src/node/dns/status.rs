@@ -4,18 +4,19 @@
 //! learned address with its selectors (named from the manifest) and the TTL left.
 
 use libbpf_rs::MapHandle;
+use policyc_backends::artifact::ManifestNodeDns;
 use policyc_backends::dns::{map_names, DnsCounter};
 use policyc_backends::layout::Direction;
 use serde::Serialize;
 
+use super::counters::read_counters;
 use super::dispatch::stage_state;
-use super::install::{hook_of, read_counters};
 use super::learned::{learned_name, monotonic_ns, open_names, read_learned};
 use super::ledger::accounting;
-use super::manifest::ManifestNodeDns;
-use super::paths;
+use super::paths::{self, hook_of};
 use crate::node::error::NodeError;
-use crate::node::pins::{live_state, AttachPoint, NodePaths};
+use crate::node::live::live_state;
+use crate::node::pins::{AttachPoint, NodePaths};
 use policyc_kernel::attach::tcx_chain;
 
 /// Counter names, in map index order (`DnsCounter` / `dns_layout.h`).

@@ -11,13 +11,12 @@ pub mod emit;
 pub mod error;
 pub mod images;
 pub mod lower;
-pub mod object;
 pub mod report;
 pub mod toolchain;
 
+pub use super::object::{EndpointObject, SpecializedObject};
 pub use cache::{default_cache_dir, ObjectCache};
 pub use error::SpecializeError;
-pub use object::{EndpointObject, SpecializedObject};
 pub use report::{EndpointSpecialization, SpecializationReport};
 pub use toolchain::Toolchain;
 

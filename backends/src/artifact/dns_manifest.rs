@@ -1,23 +1,24 @@
-//! The DNS fields of `manifest.json` as the loader reads them (written by the compiler's
-//! `build::dns_images`): the DNS object, node-wide FQDN classes, and per endpoint its DNS map
-//! images and the rules and ports the DNS object enforces.
+//! The DNS parts of `manifest.json`: at the top the DNS object and the node-wide FQDN selector
+//! classes (`dns`), per endpoint with `rules.dns` its DNS map images and the rules and ports the
+//! DNS object enforces (`endpoints[].dns`). Written by `policyc build` (`build::dns_images`),
+//! read by the loader (`node::dns`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// `manifest.json` → `dns`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `manifest.json` → `dns`: the DNS object and what each selector class means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestNodeDns {
-    /// The DNS object (relative path).
+    /// The DNS object (content-addressed, relative path).
     pub object: String,
-    /// Node-wide FQDN selector classes.
+    /// Class → selector (`matchName: x` / `matchPattern: y`), node-wide.
     #[serde(default)]
     pub fqdn_classes: Vec<ManifestFqdnClass>,
 }
 
 /// One node-wide FQDN selector class.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFqdnClass {
     /// Bit of the learned map's selector bitmap.
     pub class: u8,
@@ -26,14 +27,14 @@ pub struct ManifestFqdnClass {
 }
 
 /// `manifest.json` → `endpoints[].dns`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestDns {
     /// Map name → image path.
     pub maps: BTreeMap<String, String>,
     /// Datapath ids of the rules whose `rules.dns` the DNS object enforces.
     #[serde(default)]
     pub dns_rules: Vec<u32>,
-    /// The ports those rules name.
+    /// The ports those rules name (the loader installs port 53 only).
     #[serde(default)]
     pub dns_ports: Vec<String>,
 }

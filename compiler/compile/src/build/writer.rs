@@ -1,0 +1,103 @@
+//! Puts files into the artifact directory: every object, image and JSON file goes through
+//! [`Writer`], which records its `sha256:<hex>` for the manifest's `file_digests`; and
+//! [`ArtifactError`], what can go wrong writing an artifact.
+
+use policyc_backends::artifact::file_digest;
+use policyc_backends::{BackendError, ImageFile, MapImage};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode {path}: {source}")]
+    Image { path: PathBuf, source: BackendError },
+    #[error("cannot serialize {what}: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("building the DNS tables: {0}")]
+    Dns(#[from] crate::dns::DnsCompileError),
+}
+
+pub(super) struct Writer<'a> {
+    root: &'a Path,
+    pub(super) files: Vec<PathBuf>,
+    /// Relative path → `sha256:<hex>` of every object and image written (for the loader).
+    pub(super) digests: BTreeMap<String, String>,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer into the artifact directory `root`.
+    pub(super) fn new(root: &'a Path) -> Self {
+        Writer {
+            root,
+            files: Vec::new(),
+            digests: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), ArtifactError> {
+        let path = self.root.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| ArtifactError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, bytes).map_err(|source| ArtifactError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        self.files.push(path);
+        self.digests
+            .insert(relative.to_string(), file_digest(bytes));
+        Ok(())
+    }
+
+    pub(super) fn image(&mut self, relative: &str, image: &ImageFile) -> Result<(), ArtifactError> {
+        let bytes = image.to_bytes().map_err(|source| ArtifactError::Image {
+            path: self.root.join(relative),
+            source,
+        })?;
+        self.write(relative, &bytes)
+    }
+
+    /// Writes each map as its own image file `<dir>/<map name>.bin`; returns map name → path.
+    pub(super) fn map_images<'m>(
+        &mut self,
+        dir: &str,
+        maps: impl IntoIterator<Item = &'m MapImage>,
+    ) -> Result<BTreeMap<String, String>, ArtifactError> {
+        let mut files = BTreeMap::new();
+        for map in maps {
+            let relative = format!("{dir}/{}.bin", map.name);
+            self.image(
+                &relative,
+                &ImageFile {
+                    config: None,
+                    maps: vec![map.clone()],
+                },
+            )?;
+            files.insert(map.name.clone(), relative);
+        }
+        Ok(files)
+    }
+
+    pub(super) fn json<T: serde::Serialize>(
+        &mut self,
+        relative: &str,
+        what: &'static str,
+        value: &T,
+    ) -> Result<(), ArtifactError> {
+        let mut text = serde_json::to_string_pretty(value)
+            .map_err(|source| ArtifactError::Json { what, source })?;
+        text.push('\n');
+        self.write(relative, text.as_bytes())
+    }
+}
