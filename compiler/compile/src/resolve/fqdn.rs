@@ -229,7 +229,9 @@ pub fn fqdn_mask(groups: &[PeerGroup]) -> u64 {
         .fold(0, |mask, class| mask | (1u64 << class))
 }
 
-#[cfg(test)]
+// The fixtures load through `crate::build::load_inputs`, which exists with feature `bpf` (always
+// on in the workspace test run).
+#[cfg(all(test, feature = "bpf"))]
 mod tests {
     use super::*;
     use crate::resolve::{resolve_endpoint, PolicyProtocol};
