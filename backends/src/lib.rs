@@ -1,6 +1,9 @@
 //! policyc-backends: lowers a laid-out policy to BPF objects and map images, and defines the
 //! artifact format that `policy-loader` reads.
 
+/// Finding clang for BPF C: the same lookup as the build scripts that compile the templates.
+#[path = "../../bpf-templates/clang.rs"]
+pub mod clang;
 pub mod classifier;
 pub mod datapath;
 pub mod dispatch;
