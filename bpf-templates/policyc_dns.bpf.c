@@ -5,7 +5,7 @@
  *                  (Ethernet first). UDP/TCP to port 53: the question name is walked with bpf_loop
  *                  (labels <= 63, total <= 255, lower-cased), matched against the exact-name hash
  *                  set and the multi-pattern DFA. Allowed: a pending entry is recorded and the
- *                  packet goes on (TCX_NEXT). Denied: the packet is rewritten into a REFUSED
+ *                  packet goes on (PC_TCX_NEXT). Denied: the packet is rewritten into a REFUSED
  *                  answer and redirected back into the endpoint. Malformed: dropped.
  *   pc_dns_answer  SEC("tcx/egress")   packets TO the endpoint. UDP from port 53: only an answer
  *                  matching a pending entry (endpoint address, port, DNS id, server, question
@@ -28,17 +28,10 @@
 #include "dns_layout.h"
 #include "policyc_ipv6_ext.h"
 #include "policyc_layout.h"
+#include "policyc_packet.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TCX_NEXT (-1)
-#define TCX_PASS 0
-#define TCX_DROP 2
-
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_UDP_ 17
 #define DNS_PORT 53
 #define DNS_HDR_LEN 12
 
@@ -114,11 +107,8 @@ struct {
 	__type(value, struct dns_scratch);
 } pc_dns_scratch SEC(".maps");
 
-/* The endpoint's event ring: the L3/L4 datapath's pc_events, reused by pin when loaded. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} pc_events SEC(".maps");
+/* pc_events (policyc_layout.h): the endpoint's event ring, the L3/L4 datapath's, reused by pin
+ * when loaded. */
 
 static __always_inline void count(__u32 which)
 {
@@ -129,7 +119,7 @@ static __always_inline void count(__u32 which)
 
 /* One parsed DNS packet (UDP, or TCP with the message in this one segment). */
 struct dns_packet {
-	__u8 family; /* 4 or 6 */
+	__u8 family; /* POLICYC_FAMILY_IPV4 or _IPV6 */
 	__u8 tcp;    /* 1: DNS over TCP (2-byte length prefix before the message) */
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -151,72 +141,70 @@ enum parse_result {
 	PARSE_DOT,         /* DNS over TLS (TCP or UDP port 853) from the endpoint */
 };
 
-#define IPPROTO_TCP_ 6
-
 /* Parses Ethernet/IP/UDP|TCP. `query` selects questions (dport 53, and 853 for DoT) or
  * answers (sport 53). Non-first fragments carry no ports: they are left to the main datapath,
  * which passes them only after a passed first fragment (and the first is dropped here). */
 static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct dns_packet *p,
 						   int query)
 {
-	__u16 proto;
-	if (bpf_skb_load_bytes(skb, 12, &proto, 2) < 0)
+	__be16 proto;
+	if (pc_load_ethertype(skb, &proto) < 0)
 		return PARSE_NOT_DNS;
-	p->l3_off = ETH_HLEN;
+	p->l3_off = PC_ETH_HLEN;
 	__u8 l4proto;
 	__u32 ip_len; /* L4 header + payload */
 	int fragment = 0;
 	int bad_ip = 0;
-	if (proto == bpf_htons(ETH_P_IP)) {
+	if (proto == bpf_htons(PC_ETH_P_IPV4)) {
 		__u8 hdr[20];
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
+		if (bpf_skb_load_bytes(skb, PC_ETH_HLEN, hdr, 20) < 0)
 			return PARSE_NOT_DNS;
 		l4proto = hdr[9];
-		if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
+		if (l4proto != PC_PROTO_UDP && l4proto != PC_PROTO_TCP)
 			return PARSE_NOT_DNS;
-		p->family = 4;
+		p->family = POLICYC_FAMILY_IPV4;
 		__builtin_memset(p->saddr, 0, 16);
 		__builtin_memset(p->daddr, 0, 16);
 		__builtin_memcpy(p->saddr, &hdr[12], 4);
 		__builtin_memcpy(p->daddr, &hdr[16], 4);
 		__u32 ihl = (hdr[0] & 0x0f) * 4;
 		__u16 frag = ((__u16)hdr[6] << 8) | hdr[7];
-		if ((frag & 0x1fff) != 0)
+		if ((frag & PC_IPV4_OFFSET_MASK) != 0)
 			return PARSE_NOT_DNS; /* non-first fragment */
-		fragment = (frag & 0x2000) != 0;
+		fragment = (frag & PC_IPV4_MF) != 0;
 		ip_len = ((__u32)hdr[2] << 8) | hdr[3];
-		p->l4_off = ETH_HLEN + ihl;
-		bad_ip = ihl != 20 || ip_len < 20 + 8 || ETH_HLEN + ip_len > skb->len;
+		p->l4_off = PC_ETH_HLEN + ihl;
+		bad_ip = ihl != 20 || ip_len < 20 + 8 || PC_ETH_HLEN + ip_len > skb->len;
 		ip_len = ip_len > 20 ? ip_len - 20 : 0;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+	} else if (proto == bpf_htons(PC_ETH_P_IPV6)) {
 		__u8 hdr[40];
 		struct pc_ipv6_chain chain = {};
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
+		if (bpf_skb_load_bytes(skb, PC_ETH_HLEN, hdr, 40) < 0)
 			return PARSE_NOT_DNS;
-		p->family = 6;
+		p->family = POLICYC_FAMILY_IPV6;
 		__builtin_memcpy(p->saddr, &hdr[8], 16);
 		__builtin_memcpy(p->daddr, &hdr[24], 16);
 		ip_len = ((__u32)hdr[4] << 8) | hdr[5];
-		p->l4_off = ETH_HLEN + 40;
+		p->l4_off = PC_ETH_HLEN + 40;
 		/* The main datapath's own walk (policyc_ipv6_ext.h): whatever chain it follows to a
 		 * transport header, this stage finds the same one. */
-		chain.off = ETH_HLEN + 40;
+		chain.off = PC_ETH_HLEN + 40;
 		chain.nexthdr = hdr[6];
-		if (pc_ipv6_walk(skb, ETH_HLEN + 40 + ip_len, &chain) < 0)
+		if (pc_ipv6_walk(skb, PC_ETH_HLEN + 40 + ip_len, &chain) < 0)
 			return PARSE_MALFORMED; /* the main datapath drops it too */
 		if (chain.later_fragment)
 			return PARSE_NOT_DNS; /* non-first fragment: the main datapath's pc_frag */
 		l4proto = chain.nexthdr;
-		if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
+		if (l4proto != PC_PROTO_UDP && l4proto != PC_PROTO_TCP)
 			return PARSE_NOT_DNS;
-		if (chain.off != ETH_HLEN + 40) {
+		if (chain.off != PC_ETH_HLEN + 40) {
 			/* Extension headers before UDP/TCP: a DNS message behind them is never judged
 			 * here (no REFUSED can be synthesized around them), so it drops; anything else
 			 * is not DNS. A first fragment stays a fragment. */
 			__u16 ports6[2];
 			if (bpf_skb_load_bytes(skb, chain.off & 0x7ff, ports6, 4) < 0)
 				return PARSE_MALFORMED;
-			p->tcp = l4proto == IPPROTO_TCP_;
+			p->tcp = l4proto == PC_PROTO_TCP;
 			p->sport = bpf_ntohs(ports6[0]);
 			p->dport = bpf_ntohs(ports6[1]);
 			__u16 port6 = query ? p->dport : p->sport;
@@ -224,11 +212,11 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 				return PARSE_NOT_DNS;
 			return chain.has_fragment ? PARSE_FRAGMENT : PARSE_MALFORMED;
 		}
-		bad_ip = ip_len < 8 || ETH_HLEN + 40 + ip_len > skb->len;
+		bad_ip = ip_len < 8 || PC_ETH_HLEN + 40 + ip_len > skb->len;
 	} else {
 		return PARSE_NOT_DNS;
 	}
-	p->tcp = l4proto == IPPROTO_TCP_;
+	p->tcp = l4proto == PC_PROTO_TCP;
 	__u16 ports[2];
 	if (bpf_skb_load_bytes(skb, p->l4_off & 0xff, ports, 4) < 0)
 		return PARSE_NOT_DNS;
@@ -309,7 +297,7 @@ static __always_inline void emit_dns_event(struct __sk_buff *skb, const struct d
 	ev->pkt_len = skb->len;
 	ev->port = query ? p->dport : p->sport;
 	ev->direction = query ? POLICYC_DIR_EGRESS : POLICYC_DIR_INGRESS;
-	ev->protocol = p->tcp ? IPPROTO_TCP_ : IPPROTO_UDP_;
+	ev->protocol = p->tcp ? PC_PROTO_TCP : PC_PROTO_UDP;
 	ev->verdict = POLICYC_VERDICT_NONE;
 	ev->reason = reason;
 	ev->action = POLICYC_ACTION_DROP;
@@ -464,9 +452,9 @@ static __always_inline int turn_around(struct __sk_buff *skb, const struct dns_p
 
 	/* L4 pseudo-header sum (addresses are swapped but the sum is symmetric). */
 	__u64 sum = 0;
-	if (p->family == 4) {
+	if (p->family == POLICYC_FAMILY_IPV4) {
 		__u8 hdr[20];
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 20) < 0)
+		if (bpf_skb_load_bytes(skb, PC_ETH_HLEN, hdr, 20) < 0)
 			return -1;
 		__builtin_memcpy(&hdr[12], p->daddr, 4);
 		__builtin_memcpy(&hdr[16], p->saddr, 4);
@@ -478,19 +466,19 @@ static __always_inline int turn_around(struct __sk_buff *skb, const struct dns_p
 		hdr[11] = 0;
 		__u16 ip_csum = ~fold(bpf_csum_diff(NULL, 0, (__be32 *)hdr, 20, 0));
 		__builtin_memcpy(&hdr[10], &ip_csum, 2);
-		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 20, 0) < 0)
+		if (bpf_skb_store_bytes(skb, PC_ETH_HLEN, hdr, 20, 0) < 0)
 			return -1;
 		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[12], 8, 0);
 	} else {
 		__u8 hdr[40];
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, hdr, 40) < 0)
+		if (bpf_skb_load_bytes(skb, PC_ETH_HLEN, hdr, 40) < 0)
 			return -1;
 		__builtin_memcpy(&hdr[8], p->daddr, 16);
 		__builtin_memcpy(&hdr[24], p->saddr, 16);
 		hdr[4] = l4_len >> 8;
 		hdr[5] = l4_len & 0xff;
 		hdr[7] = 64;
-		if (bpf_skb_store_bytes(skb, ETH_HLEN, hdr, 40, 0) < 0)
+		if (bpf_skb_store_bytes(skb, PC_ETH_HLEN, hdr, 40, 0) < 0)
 			return -1;
 		sum = bpf_csum_diff(NULL, 0, (__be32 *)&hdr[8], 32, 0);
 	}
@@ -509,13 +497,13 @@ static __always_inline int synthesize_refused(struct __sk_buff *skb, struct dns_
 	if (dns_len > p->dns_len)
 		return -1;
 	__u32 udp_len = 8 + dns_len;
-	__u32 ip_hdr = p->family == 4 ? 20 : 40;
-	__u32 new_len = ETH_HLEN + ip_hdr + udp_len;
+	__u32 ip_hdr = p->family == POLICYC_FAMILY_IPV4 ? 20 : 40;
+	__u32 new_len = PC_ETH_HLEN + ip_hdr + udp_len;
 	if (bpf_skb_change_tail(skb, new_len, 0) < 0)
 		return -1;
 
 	__u64 sum;
-	if (turn_around(skb, p, udp_len, IPPROTO_UDP_, &sum) < 0)
+	if (turn_around(skb, p, udp_len, PC_PROTO_UDP, &sum) < 0)
 		return -1;
 
 	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
@@ -573,12 +561,12 @@ static __always_inline int synthesize_refused_tcp(struct __sk_buff *skb, struct 
 	__u32 query_payload = 2 + p->dns_len;
 	__u32 payload = 2 + dns_len;
 	__u32 tcp_len = doff + payload;
-	__u32 ip_hdr = p->family == 4 ? 20 : 40;
-	if (bpf_skb_change_tail(skb, ETH_HLEN + ip_hdr + tcp_len, 0) < 0)
+	__u32 ip_hdr = p->family == POLICYC_FAMILY_IPV4 ? 20 : 40;
+	if (bpf_skb_change_tail(skb, PC_ETH_HLEN + ip_hdr + tcp_len, 0) < 0)
 		return -1;
 
 	__u64 sum;
-	if (turn_around(skb, p, tcp_len, IPPROTO_TCP_, &sum) < 0)
+	if (turn_around(skb, p, tcp_len, PC_PROTO_TCP, &sum) < 0)
 		return -1;
 
 	/* TCP header: ports swapped, seq/ack from the question, PSH|ACK, checksum below. */
@@ -654,43 +642,43 @@ int pc_dns_query(struct __sk_buff *skb)
 		break;
 	case PARSE_MALFORMED:
 		count(PC_DNS_MALFORMED_QUERY);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	case PARSE_FRAGMENT:
 		count(PC_DNS_FRAGMENTED);
 		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	case PARSE_TCP_SPLIT:
 		count(PC_DNS_TCP_UNJUDGEABLE);
 		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	case PARSE_DOT:
 		count(PC_DNS_DOT);
 		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	default: /* not DNS, or a TCP/53 segment without payload */
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	__u8 hdr[DNS_HDR_LEN];
 	if (bpf_skb_load_bytes(skb, p.dns_off, hdr, DNS_HDR_LEN) < 0) {
 		count(PC_DNS_MALFORMED_QUERY);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	}
 	__u16 qdcount = ((__u16)hdr[4] << 8) | hdr[5];
 	/* QR must be 0 and the opcode QUERY; exactly one question (RFC 9619). */
 	if ((hdr[2] & 0x80) || (hdr[2] & 0x78) || qdcount != 1) {
 		count(PC_DNS_MALFORMED_QUERY);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	}
 	__u32 zero = 0;
 	struct pc_dns_config *config = bpf_map_lookup_elem(&pc_dns_config, &zero);
 	if (!config)
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	struct name_walk w;
 	if (walk_name(skb, &w, p.dns_off + DNS_HDR_LEN, p.dns_off + p.dns_len, config->start_state,
 		      1) < 0 ||
 	    w.wire_len + 4 > p.dns_len - DNS_HDR_LEN) {
 		count(PC_DNS_MALFORMED_QUERY);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	}
 	__u64 selectors = 0;
 	if (!w.unmatchable) {
@@ -717,12 +705,12 @@ int pc_dns_query(struct __sk_buff *skb)
 		__builtin_memcpy(value.server, p.daddr, 16);
 		bpf_map_update_elem(&pc_dns_pending, &key, &value, BPF_ANY);
 		count(PC_DNS_ALLOWED);
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	if ((p.tcp ? synthesize_refused_tcp(skb, &p, w.wire_len)
 		   : synthesize_refused(skb, &p, w.wire_len)) < 0) {
 		count(PC_DNS_MALFORMED_QUERY);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	}
 	count(p.tcp ? PC_DNS_TCP_REFUSED : PC_DNS_REFUSED);
 	struct dns_scratch *named = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
@@ -840,7 +828,7 @@ static long rr_step(__u64 i, void *ctx)
 		if (n < PC_DNS_MAX_RECORDS) {
 			struct pc_dns_record *r = &s->records[n & (PC_DNS_MAX_RECORDS - 1)];
 			__builtin_memset(r, 0, sizeof(*r));
-			r->family = type == 1 ? 4 : 6;
+			r->family = type == 1 ? POLICYC_FAMILY_IPV4 : POLICYC_FAMILY_IPV6;
 			r->ttl = ttl;
 			int rc = type == 1 ? bpf_skb_load_bytes(w->skb, rdata, r->addr, 4)
 					   : bpf_skb_load_bytes(w->skb, rdata, r->addr, 16);
@@ -910,7 +898,7 @@ SEC("tcx/egress")
 int pc_dns_answer(struct __sk_buff *skb)
 {
 	if (skb->mark == PC_DNS_REFUSED_MARK)
-		return TCX_NEXT; /* our own REFUSED answer */
+		return PC_TCX_NEXT; /* our own REFUSED answer */
 	struct dns_packet p = {};
 	enum parse_result parsed = parse_dns(skb, &p, 0);
 	switch (parsed) {
@@ -918,22 +906,22 @@ int pc_dns_answer(struct __sk_buff *skb)
 		break;
 	case PARSE_MALFORMED:
 		count(PC_DNS_UNPARSEABLE);
-		return TCX_NEXT; /* teaches nothing */
+		return PC_TCX_NEXT; /* teaches nothing */
 	case PARSE_FRAGMENT: /* cannot be learned: fail closed, the client sees no answer */
 		count(PC_DNS_FRAGMENTED);
 		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	case PARSE_TCP_SPLIT: /* an answer not in one segment cannot be learned before delivery */
 		count(PC_DNS_TCP_UNJUDGEABLE);
 		emit_dns_event(skb, &p, 0, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
-		return TCX_DROP;
+		return PC_TCX_DROP;
 	default:
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	__u8 hdr[DNS_HDR_LEN];
 	if (bpf_skb_load_bytes(skb, p.dns_off, hdr, DNS_HDR_LEN) < 0) {
 		count(PC_DNS_UNPARSEABLE);
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	struct pc_dns_pending_key key = {};
 	__builtin_memcpy(key.endpoint, p.daddr, 16);
@@ -943,7 +931,7 @@ int pc_dns_answer(struct __sk_buff *skb)
 	struct pc_dns_pending *found = bpf_map_lookup_elem(&pc_dns_pending, &key);
 	if (!found || __builtin_memcmp(found->server, p.saddr, 16) != 0 || !(hdr[2] & 0x80)) {
 		count(PC_DNS_UNSOLICITED);
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	struct pc_dns_pending pending = *found;
 	bpf_map_delete_elem(&pc_dns_pending, &key);
@@ -955,19 +943,19 @@ int pc_dns_answer(struct __sk_buff *skb)
 	if (qdcount != 1 || walk_name(skb, &w, p.dns_off + DNS_HDR_LEN, limit, 0, 0) < 0 ||
 	    p.dns_off + DNS_HDR_LEN + w.wire_len + 4 > limit) {
 		count(PC_DNS_UNPARSEABLE);
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	if (w.hash != pending.name_hash) {
 		count(PC_DNS_UNSOLICITED);
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	if ((hdr[3] & 0x0f) != 0 || ancount == 0)
-		return TCX_NEXT; /* an error or empty answer teaches nothing */
+		return PC_TCX_NEXT; /* an error or empty answer teaches nothing */
 
 	__u32 zero = 0;
 	struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
 	if (!s)
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	s->record_count = 0;
 	struct rr_walk rr = {};
 	rr.skb = skb;
@@ -980,8 +968,8 @@ int pc_dns_answer(struct __sk_buff *skb)
 	bpf_loop(PC_DNS_RR_STEPS, rr_step, &rr, 0);
 	if (rr.bad || !rr.done) {
 		count(PC_DNS_UNPARSEABLE);
-		return TCX_NEXT;
+		return PC_TCX_NEXT;
 	}
 	bpf_loop(PC_DNS_MAX_RECORDS, learn_step, &pending, 0);
-	return TCX_NEXT;
+	return PC_TCX_NEXT;
 }

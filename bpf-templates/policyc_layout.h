@@ -80,6 +80,9 @@ enum policyc_identity {
 #define POLICYC_MAP_EVENTS "pc_events"
 #define POLICYC_MAP_COUNTERS "pc_counters"
 
+/* Bytes of an endpoint's pc_events ring (a power of two, a multiple of the page size). */
+#define POLICYC_EVENTS_RING_BYTES (256 * 1024)
+
 /* The overflow-range search is bounded: 2^POLICYC_SEARCH_STEPS >= 65536 ranges. */
 #define POLICYC_SEARCH_STEPS 17
 #define POLICYC_MAX_INTERVALS_PER_FUNCTION 65536
@@ -261,5 +264,15 @@ struct policyc_btf_anchor {
 	enum policyc_identity identity;
 	enum policyc_portfn_kind portfn_kind;
 };
+
+#ifdef __BPF_HELPERS__
+/* pc_events: the endpoint's event ring (include after <bpf/bpf_helpers.h>). The datapath
+ * writes struct policyc_event records, the DNS stage (which reuses the datapath's pinned map)
+ * struct pc_dns_event records: one definition, so libbpf's reuse check passes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, POLICYC_EVENTS_RING_BYTES);
+} pc_events SEC(".maps");
+#endif
 
 #endif /* POLICYC_LAYOUT_H */

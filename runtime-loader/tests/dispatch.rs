@@ -18,6 +18,7 @@ use policyc_backends::{
 use policyc_loader::datapath::{DatapathInstance, LoadRequest};
 use policyc_loader::node::dispatch::Dispatcher;
 use policyc_loader::node::dns::dispatch::{dispatcher_pin, pass_pin, DnsDispatcher};
+use policyc_loader::testrun::{TCX_DROP, TCX_NEXT};
 use policyc_loader::node::pins::NodePaths;
 use policyc_loader::packet::Packet;
 use policyc_loader::testrun::run_pinned;
@@ -172,9 +173,6 @@ fn a_program_array_refuses_the_other_directions_attach_type() {
     assert_eq!(dispatcher.slot_program_id(Direction::Egress, 1), None);
 }
 
-/// tcx return codes as `BPF_PROG_TEST_RUN` reports them.
-const TCX_NEXT: u32 = u32::MAX; // -1
-const TCX_DROP: u32 = 2;
 
 #[test]
 fn the_dns_stage_switches_with_the_same_flip_and_passes_without_dns_programs() {
