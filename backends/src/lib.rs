@@ -1,6 +1,7 @@
 //! policyc-backends: lowers a laid-out policy to BPF objects and map images, and defines the
 //! artifact format that `policy-loader` reads.
 
+pub mod c_layout;
 /// Finding clang for BPF C: the same lookup as the build scripts that compile the templates.
 #[path = "../../bpf-templates/clang.rs"]
 pub mod clang;
@@ -8,6 +9,7 @@ pub mod classifier;
 pub mod datapath;
 pub mod dispatch;
 pub mod dns;
+pub mod dns_layout;
 pub mod error;
 pub mod fqdn;
 pub mod image_file;

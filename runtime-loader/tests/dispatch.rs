@@ -18,10 +18,10 @@ use policyc_backends::{
 use policyc_loader::datapath::{DatapathInstance, LoadRequest};
 use policyc_loader::node::dispatch::Dispatcher;
 use policyc_loader::node::dns::dispatch::{dispatcher_pin, pass_pin, DnsDispatcher};
-use policyc_loader::testrun::{TCX_DROP, TCX_NEXT};
 use policyc_loader::node::pins::NodePaths;
 use policyc_loader::packet::Packet;
 use policyc_loader::testrun::run_pinned;
+use policyc_loader::testrun::{TCX_DROP, TCX_NEXT};
 use policyc_loader::AttachKind;
 
 const ENDPOINT: &str = "test/dispatch";
@@ -172,7 +172,6 @@ fn a_program_array_refuses_the_other_directions_attach_type() {
     );
     assert_eq!(dispatcher.slot_program_id(Direction::Egress, 1), None);
 }
-
 
 #[test]
 fn the_dns_stage_switches_with_the_same_flip_and_passes_without_dns_programs() {

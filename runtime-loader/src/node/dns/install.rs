@@ -45,6 +45,7 @@ use std::os::fd::AsFd;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
 use policyc_backends::dns::map_names;
+use policyc_backends::dns_layout::DnsConfigValue;
 use policyc_backends::layout::map_names as layout_maps;
 use policyc_backends::layout::Direction;
 use policyc_backends::MapImage;
@@ -133,11 +134,10 @@ pub fn check_endpoint_dns(
 fn apply_options(images: &mut [MapImage], options: &DnsOptions) {
     for image in images.iter_mut().filter(|i| i.name == map_names::CONFIG) {
         for (_, value) in image.entries.iter_mut() {
-            if let Some(slot) = value.get_mut(4..8) {
-                slot.copy_from_slice(&options.min_ttl_s.to_ne_bytes());
-            }
-            if let Some(slot) = value.get_mut(8..12) {
-                slot.copy_from_slice(&1u32.to_ne_bytes());
+            if let Some(mut config) = DnsConfigValue::decode(value) {
+                config.min_ttl_s = options.min_ttl_s;
+                config.redirect_peer = 1;
+                *value = config.encode();
             }
         }
     }
@@ -288,13 +288,7 @@ pub fn read_counters(map: &MapHandle, count: u32) -> Vec<u64> {
             map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY)
                 .ok()
                 .flatten()
-                .map_or(0, |values| {
-                    values
-                        .iter()
-                        .filter_map(|v| v.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()))
-                        .map(u64::from_ne_bytes)
-                        .sum()
-                })
+                .map_or(0, |values| crate::dns::percpu_sum(&values))
         })
         .collect()
 }
