@@ -6,6 +6,9 @@
 
 #include "maps.h"
 
+#define PC_DNS_MAX_ANSWERS 64 /* answer records walked per message */
+#define PC_DNS_RR_STEPS 4096  /* bpf_loop budget of the answer walk (labels + records) */
+
 enum rr_phase { RR_NAME, RR_FIXED };
 
 struct rr_walk {

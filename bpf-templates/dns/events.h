@@ -6,8 +6,7 @@
 #include "dns_layout.h"
 #include "parse.h"
 
-/* Keeps struct pc_dns_event (only ever reached through a ring-buffer pointer) in the BTF. */
-const volatile struct pc_dns_event pc_dns_event_btf_anchor __attribute__((used)) = {};
+const volatile struct pc_dns_btf_anchor pc_dns_btf_anchor __attribute__((used)) = {};
 
 /* A drop record: peer = the DNS server; no rule id (the endpoint's rules.dns decided); the
  * question name when it was read (`name`), else zeros. */

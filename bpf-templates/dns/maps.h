@@ -7,6 +7,18 @@
 
 #include "dns_layout.h"
 
+#define PC_DNS_MAX_STATES 4096 /* DFA rows (pc_dns_dfa as compiled; the loader sizes it) */
+#define PC_DNS_MAX_RECORDS 64  /* A/AAAA records learned per message (power of two) */
+#define PC_DNS_REPLY_MAX 512   /* UDP header + REFUSED message, for the checksum */
+
+/* One A/AAAA record of an answer, collected before any is learned. */
+struct pc_dns_record {
+	__u8 family;
+	__u8 pad[3];
+	__u32 ttl;
+	__u8 addr[16];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

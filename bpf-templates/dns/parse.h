@@ -9,6 +9,7 @@
 #include "policyc_packet.h"
 
 #define DNS_PORT 53
+#define PC_DNS_DOT_PORT 853 /* DNS over TLS */
 #define DNS_HDR_LEN 12
 
 /* One parsed DNS packet (UDP, or TCP with the message in this one segment). */

@@ -7,6 +7,8 @@
 #include "maps.h"
 #include "parse.h"
 
+#define PC_DNS_RCODE_REFUSED 5
+
 static __always_inline __u16 fold(__u64 sum)
 {
 	sum = (sum & 0xffffffff) + (sum >> 32);
