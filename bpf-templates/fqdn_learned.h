@@ -3,7 +3,7 @@
  * object (policyc_dns.bpf.c writes it from solicited answers) and the L3/L4 datapath
  * (policyc_datapath.bpf.c reads it for new egress flows to addresses outside the cluster), and
  * of the FQDN-class pseudo-identities. Mirrored by policyc-backends (backends/src/fqdn.rs),
- * checked against both objects' BTF by runtime-loader/tests/fqdn_layout_btf.rs.
+ * checked against both objects' BTF by runtime-loader/tests/layout_btf.rs.
  *
  * One map per node: the loader pins it once (pin name POLICYC_FQDN_LEARNED_PIN under its bpffs
  * directory) and every DNS and datapath object reuses it by name (same definition below, so
