@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* dns_layout.h — map keys/values of policyc_dns.bpf.c, mirrored byte for byte by
- * policyc-backends (backends/src/dns.rs). */
+/* dns_layout.h — map keys/values, records and constants of policyc_dns.bpf.c shared with user
+ * space, mirrored byte for byte by policyc-backends (backends/src/dns_layout.rs) and checked
+ * against the object's BTF by runtime-loader/tests/layout_btf.rs. Bounds only the program uses
+ * live with its stages (dns/). */
 #ifndef POLICYC_DNS_LAYOUT_H
 #define POLICYC_DNS_LAYOUT_H
 
@@ -13,31 +15,30 @@
  * L3/L4 datapath. */
 #include "fqdn_learned.h"
 
-#define PC_DNS_NAME_MAX 256      /* dotted name buffer; names are <= 255 octets */
-#define PC_DNS_MAX_CLASSES 64    /* byte classes of the DFA (power of two) */
-#define PC_DNS_MAX_STATES 4096   /* DFA rows */
-#define PC_DNS_MAX_ANSWERS 64    /* answer records walked per message */
-#define PC_DNS_MAX_RECORDS 64    /* A/AAAA records learned per message (power of two) */
-#define PC_DNS_RR_STEPS 4096     /* bpf_loop budget of the answer walk (labels + records) */
-#define PC_DNS_REPLY_MAX 512     /* UDP header + REFUSED message, for the checksum */
-#define PC_DNS_RCODE_REFUSED 5
-#define PC_DNS_REFUSED_MARK 0x70c0dd5u
-#define PC_DNS_NAMES_MAX_ENTRIES 16384 /* pc_dns_names: learned address -> the name that taught it */
+/* The numeric constants shared with user space, as enumerators so that the object's BTF
+ * carries them (struct pc_dns_btf_anchor). */
+enum pc_dns_constant {
+	PC_DNS_NAME_MAX = 256,            /* dotted name buffer; names are <= 255 octets */
+	PC_DNS_MAX_CLASSES = 64,          /* byte classes of the DFA (power of two) */
+	PC_DNS_REFUSED_MARK = 0x70c0dd5,  /* skb->mark of REFUSED answers sent with bpf_redirect */
+	PC_DNS_NAMES_MAX_ENTRIES = 16384, /* pc_dns_names: learned address -> the name that taught it */
+};
 
 /* Per-CPU counters (pc_dns_counters index). */
-#define PC_DNS_REFUSED 0
-#define PC_DNS_LEARNED 1
-#define PC_DNS_UNSOLICITED 2
-#define PC_DNS_UNPARSEABLE 3
-#define PC_DNS_ALLOWED 4
-#define PC_DNS_MALFORMED_QUERY 5
-#define PC_DNS_TCP_UNJUDGEABLE 6 /* TCP/53 question not in one segment, or a bad length prefix: dropped */
-#define PC_DNS_FRAGMENTED 7      /* fragmented UDP/53 question or answer (first fragment): dropped */
-#define PC_DNS_DOT 8             /* DNS over TLS (port 853) from the endpoint: dropped */
-#define PC_DNS_TCP_REFUSED 9     /* denied TCP/53 question answered REFUSED in-stream */
-#define PC_DNS_LEARNED_NEW 10    /* learned addresses that were not in the map yet */
-#define PC_DNS_COUNTER_COUNT 11
-#define PC_DNS_DOT_PORT 853
+enum pc_dns_counter {
+	PC_DNS_REFUSED = 0,
+	PC_DNS_LEARNED = 1,
+	PC_DNS_UNSOLICITED = 2,
+	PC_DNS_UNPARSEABLE = 3,
+	PC_DNS_ALLOWED = 4,
+	PC_DNS_MALFORMED_QUERY = 5,
+	PC_DNS_TCP_UNJUDGEABLE = 6, /* TCP/53 question not in one segment, or a bad length prefix: dropped */
+	PC_DNS_FRAGMENTED = 7,      /* fragmented UDP/53 question or answer (first fragment): dropped */
+	PC_DNS_DOT = 8,             /* DNS over TLS (port 853) from the endpoint: dropped */
+	PC_DNS_TCP_REFUSED = 9,     /* denied TCP/53 question answered REFUSED in-stream */
+	PC_DNS_LEARNED_NEW = 10,    /* learned addresses that were not in the map yet */
+	PC_DNS_COUNTER_COUNT = 11,
+};
 
 struct pc_dns_config {
 	__u32 start_state;   /* anchored start state of the DFA */
@@ -87,11 +88,12 @@ struct pc_dns_pending {
 	__u8 server[16];
 };
 
-struct pc_dns_record {
-	__u8 family;
-	__u8 pad[3];
-	__u32 ttl;
-	__u8 addr[16];
+/* Referenced from .rodata (dns/events.h) so that the event record (only ever reached through
+ * a ring-buffer pointer) and the enums above are in the object's BTF. */
+struct pc_dns_btf_anchor {
+	struct pc_dns_event event;
+	enum pc_dns_constant constant;
+	enum pc_dns_counter counter;
 };
 
 #endif

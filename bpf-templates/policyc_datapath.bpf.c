@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "policyc_layout.h"
+#include "policyc_packet.h"
 #include "policyc_ipv6_ext.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -80,10 +81,7 @@ struct {
 	__uint(max_entries, 8192);
 } pc_frag SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} pc_events SEC(".maps");
+/* pc_events (the endpoint's event ring) is defined in policyc_layout.h. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -93,21 +91,6 @@ struct {
 } pc_counters SEC(".maps");
 
 /* ---- packet parsing ------------------------------------------------------------------- */
-
-#define ETH_HLEN_ 14
-#define ETH_P_IPV4_ 0x0800
-#define ETH_P_IPV6_ 0x86DD
-#define ETH_P_ARP_ 0x0806
-
-#define PROTO_ICMP 1
-#define PROTO_TCP 6
-#define PROTO_UDP 17
-#define PROTO_SCTP 132
-#define PROTO_ICMPV6 58
-
-/* tcx: pass on to the next program (TCX_NEXT) or drop (TCX_DROP). cgroup_skb: 1 / 0. */
-#define TCX_NEXT_ (-1)
-#define TCX_DROP_ 2
 
 enum parse_status {
 	PARSE_OK = 0,
@@ -133,33 +116,6 @@ struct flow {
 	struct policyc_ct_key inner; /* embedded original flow of an ICMP error (direction unset) */
 };
 
-struct ipv4_hdr {
-	__u8 ver_ihl;
-	__u8 tos;
-	__be16 tot_len;
-	__be16 id;
-	__be16 frag_off;
-	__u8 ttl;
-	__u8 protocol;
-	__be16 check;
-	__u8 saddr[4];
-	__u8 daddr[4];
-};
-
-struct ipv6_hdr {
-	__be32 ver_tc_flow;
-	__be16 payload_len;
-	__u8 nexthdr;
-	__u8 hop_limit;
-	__u8 saddr[16];
-	__u8 daddr[16];
-};
-
-static __always_inline void copy16(__u8 *dst, const __u8 *src)
-{
-	__builtin_memcpy(dst, src, 16);
-}
-
 static __always_inline int icmp_is_error(__u8 family, __u8 type)
 {
 	if (family == POLICYC_FAMILY_IPV4)
@@ -182,7 +138,7 @@ static __always_inline int parse_embedded(struct __sk_buff *skb, __u32 off, __u3
 			return 0;
 		if ((ip.ver_ihl >> 4) != 4 || (ip.ver_ihl & 0xf) < 5)
 			return 0;
-		if (bpf_ntohs(ip.frag_off) & 0x1fff)
+		if (bpf_ntohs(ip.frag_off) & PC_IPV4_OFFSET_MASK)
 			return 0;
 		__builtin_memset(inner->src, 0, 16);
 		__builtin_memset(inner->dst, 0, 16);
@@ -206,13 +162,13 @@ static __always_inline int parse_embedded(struct __sk_buff *skb, __u32 off, __u3
 		return 0;
 	inner->protocol = proto;
 	inner->family = family;
-	if (proto == PROTO_TCP || proto == PROTO_UDP || proto == PROTO_SCTP) {
+	if (proto == PC_PROTO_TCP || proto == PC_PROTO_UDP || proto == PC_PROTO_SCTP) {
 		inner->sport = ((__u16)l4[0] << 8) | l4[1];
 		inner->dport = ((__u16)l4[2] << 8) | l4[3];
 		return 1;
 	}
-	if ((family == POLICYC_FAMILY_IPV4 && proto == PROTO_ICMP && l4[0] == 8) ||
-	    (family == POLICYC_FAMILY_IPV6 && proto == PROTO_ICMPV6 && l4[0] == 128)) {
+	if ((family == POLICYC_FAMILY_IPV4 && proto == PC_PROTO_ICMP && l4[0] == 8) ||
+	    (family == POLICYC_FAMILY_IPV6 && proto == PC_PROTO_ICMPV6 && l4[0] == 128)) {
 		__u16 id = ((__u16)l4[4] << 8) | l4[5];
 		inner->sport = id;
 		inner->dport = id;
@@ -273,23 +229,23 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l3off, __u32 l4
 		return PARSE_OK;
 
 	switch (f->protocol) {
-	case PROTO_TCP:
+	case PC_PROTO_TCP:
 		if (l4off + 20 > end || bpf_skb_load_bytes(skb, l4off, hdr, 20) < 0)
 			return PARSE_MALFORMED;
 		if ((hdr[12] >> 4) < 5)
 			return PARSE_MALFORMED;
 		break;
-	case PROTO_UDP:
+	case PC_PROTO_UDP:
 		if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, hdr, 8) < 0)
 			return PARSE_MALFORMED;
 		break;
-	case PROTO_SCTP:
+	case PC_PROTO_SCTP:
 		if (l4off + 12 > end || bpf_skb_load_bytes(skb, l4off, hdr, 12) < 0)
 			return PARSE_MALFORMED;
 		break;
-	case PROTO_ICMP:
-	case PROTO_ICMPV6:
-		if ((f->protocol == PROTO_ICMP) != (f->family == POLICYC_FAMILY_IPV4))
+	case PC_PROTO_ICMP:
+	case PC_PROTO_ICMPV6:
+		if ((f->protocol == PC_PROTO_ICMP) != (f->family == POLICYC_FAMILY_IPV4))
 			return PARSE_OK; /* ICMP of the other family: a protocol without ports */
 		if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, hdr, 8) < 0)
 			return PARSE_MALFORMED;
@@ -340,9 +296,9 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3off, struct
 	__builtin_memcpy(f->dst, ip.daddr, 4);
 	frag = bpf_ntohs(ip.frag_off);
 	f->frag_id = bpf_ntohs(ip.id);
-	if (frag & 0x1fff)
+	if (frag & PC_IPV4_OFFSET_MASK)
 		f->later_fragment = 1;
-	else if (frag & 0x2000)
+	else if (frag & PC_IPV4_MF)
 		f->first_fragment = 1;
 	return parse_l4(skb, l3off, l3off + ihl_bytes, end, f);
 }
@@ -385,13 +341,13 @@ static __always_inline int parse_packet(struct __sk_buff *skb, __u32 l2_len, str
 
 	if (l2_len) {
 		__be16 proto;
-		if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)) < 0)
+		if (pc_load_ethertype(skb, &proto) < 0)
 			return PARSE_MALFORMED;
-		if (proto == bpf_htons(ETH_P_IPV4_))
-			return parse_ipv4(skb, ETH_HLEN_, f);
-		if (proto == bpf_htons(ETH_P_IPV6_))
-			return parse_ipv6(skb, ETH_HLEN_, f);
-		if (proto == bpf_htons(ETH_P_ARP_))
+		if (proto == bpf_htons(PC_ETH_P_IPV4))
+			return parse_ipv4(skb, PC_ETH_HLEN, f);
+		if (proto == bpf_htons(PC_ETH_P_IPV6))
+			return parse_ipv6(skb, PC_ETH_HLEN, f);
+		if (proto == bpf_htons(PC_ETH_P_ARP))
 			return PARSE_ARP;
 		return PARSE_UNKNOWN_L3;
 	}
@@ -435,7 +391,7 @@ static __always_inline __u32 peer_identity(const struct flow *f, __u8 dir)
 
 static __always_inline __u64 ct_lifetime(__u8 protocol)
 {
-	return protocol == PROTO_TCP ? policyc_config.ct_lifetime_tcp_ns
+	return protocol == PC_PROTO_TCP ? policyc_config.ct_lifetime_tcp_ns
 				     : policyc_config.ct_lifetime_other_ns;
 }
 
@@ -748,13 +704,13 @@ static __always_inline int ndp_shaped(struct __sk_buff *skb, __u32 l3off, const 
 	struct ipv6_hdr ip6;
 	__u32 max;
 
-	if (f->family != POLICYC_FAMILY_IPV6 || f->protocol != PROTO_ICMPV6 || f->later_fragment ||
+	if (f->family != POLICYC_FAMILY_IPV6 || f->protocol != PC_PROTO_ICMPV6 || f->later_fragment ||
 	    f->first_fragment || f->policy_port < 133 || f->policy_port > 137)
 		return 0;
 	if (bpf_skb_load_bytes(skb, l3off, &ip6, 8) < 0)
 		return 0;
 	max = (f->policy_port == 134 || f->policy_port == 137) ? NDP_MAX_LEN_LARGE : NDP_MAX_LEN_SMALL;
-	return ip6.nexthdr == PROTO_ICMPV6 && ip6.hop_limit == 255 && bpf_ntohs(ip6.payload_len) <= max;
+	return ip6.nexthdr == PC_PROTO_ICMPV6 && ip6.hop_limit == 255 && bpf_ntohs(ip6.payload_len) <= max;
 }
 
 /* Neighbor discovery shaped (ndp_shaped) from a link-local or the unspecified source: how IPv6
@@ -868,7 +824,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 
 	status = parse_packet(skb, l2_len, &f);
 	if (status == PARSE_ARP)
-		return l2_len ? TCX_NEXT_ : 1;
+		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;
 	if (status != PARSE_OK) {
 		d.action = POLICYC_ACTION_DROP;
 		d.reason = status == PARSE_UNKNOWN_L3 ? POLICYC_REASON_UNKNOWN_L3 : POLICYC_REASON_MALFORMED;
@@ -896,20 +852,20 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	}
 	emit_event(&f, dir, &d, pkt_len);
 	if (d.action == POLICYC_ACTION_PASS)
-		return l2_len ? TCX_NEXT_ : 1;
-	return l2_len ? TCX_DROP_ : 0;
+		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;
+	return l2_len ? PC_TCX_DROP : PC_CGROUP_DROP;
 }
 
 SEC("tcx/ingress")
 int pc_egress_tcx(struct __sk_buff *skb)
 {
-	return handle(skb, ETH_HLEN_, POLICYC_DIR_EGRESS);
+	return handle(skb, PC_ETH_HLEN, POLICYC_DIR_EGRESS);
 }
 
 SEC("tcx/egress")
 int pc_ingress_tcx(struct __sk_buff *skb)
 {
-	return handle(skb, ETH_HLEN_, POLICYC_DIR_INGRESS);
+	return handle(skb, PC_ETH_HLEN, POLICYC_DIR_INGRESS);
 }
 
 SEC("cgroup_skb/egress")

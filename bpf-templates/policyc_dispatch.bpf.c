@@ -32,10 +32,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#include "policyc_packet.h"
 
-/* tcx: drop. cgroup_skb: 0 is drop. */
-#define TCX_DROP_ 2
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* [0] = the endpoint's active generation; its low bit selects the slot. */
 struct {
@@ -77,8 +76,6 @@ struct {
 	__type(value, __u32);
 } pc_dns_prog_egress SEC(".maps");
 
-#define TCX_NEXT_ (-1)
-
 static __always_inline __u32 active_slot(void)
 {
 	__u32 zero = 0;
@@ -92,52 +89,52 @@ SEC("tcx/ingress")
 int pc_disp_egress_tcx(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_prog_egress, active_slot());
-	return TCX_DROP_;
+	return PC_TCX_DROP;
 }
 
 SEC("tcx/egress")
 int pc_disp_ingress_tcx(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_prog_ingress, active_slot());
-	return TCX_DROP_;
+	return PC_TCX_DROP;
 }
 
 SEC("cgroup_skb/egress")
 int pc_disp_egress_cg(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_prog_egress, active_slot());
-	return 0;
+	return PC_CGROUP_DROP;
 }
 
 SEC("cgroup_skb/ingress")
 int pc_disp_ingress_cg(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_prog_ingress, active_slot());
-	return 0;
+	return PC_CGROUP_DROP;
 }
 
 SEC("tcx/ingress")
 int pc_dns_disp_egress_tcx(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_dns_prog_egress, active_slot());
-	return TCX_DROP_;
+	return PC_TCX_DROP;
 }
 
 SEC("tcx/egress")
 int pc_dns_disp_ingress_tcx(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &pc_dns_prog_ingress, active_slot());
-	return TCX_DROP_;
+	return PC_TCX_DROP;
 }
 
 SEC("tcx/ingress")
 int pc_dns_pass_egress_tcx(struct __sk_buff *skb)
 {
-	return TCX_NEXT_;
+	return PC_TCX_NEXT;
 }
 
 SEC("tcx/egress")
 int pc_dns_pass_ingress_tcx(struct __sk_buff *skb)
 {
-	return TCX_NEXT_;
+	return PC_TCX_NEXT;
 }

@@ -21,8 +21,8 @@
 /* Addresses outside the cluster: the world identities and node-local CIDR identities. */
 static __always_inline int fqdn_outside_cluster(__u32 identity)
 {
-	return identity == POLICYC_IDENTITY_WORLD_ || identity == POLICYC_IDENTITY_WORLD_IPV4_ ||
-	       identity == POLICYC_IDENTITY_WORLD_IPV6_ ||
+	return identity == POLICYC_IDENTITY_WORLD || identity == POLICYC_IDENTITY_WORLD_IPV4 ||
+	       identity == POLICYC_IDENTITY_WORLD_IPV6 ||
 	       identity == policyc_config.world_identity_ipv4 ||
 	       identity == policyc_config.world_identity_ipv6 ||
 	       (identity & POLICYC_IDENTITY_SCOPE_MASK) == POLICYC_IDENTITY_LOCAL_CIDR_SCOPE;

@@ -10,8 +10,24 @@
 
 #include <linux/types.h>
 
-/* Bump when any structure, map or constant below changes meaning. */
-#define POLICYC_LAYOUT_VERSION 3
+/* The numeric constants shared with user space: enumerators rather than #defines, so that the
+ * object's BTF carries them (struct policyc_btf_anchor) and runtime-loader/tests/layout_btf.rs
+ * compares every one with its Rust mirror (backends/src/layout.rs). */
+enum policyc_layout_constant {
+	/* Bump when any structure, map or constant below changes meaning. */
+	POLICYC_LAYOUT_VERSION = 3,
+	/* The overflow-range search is bounded: 2^POLICYC_SEARCH_STEPS >= 2 * 65536 ranges. */
+	POLICYC_SEARCH_STEPS = 17,
+	POLICYC_MAX_INTERVALS_PER_FUNCTION = 65536,
+	/* Ranges stored in the pc_portfn value itself (checked before the overflow slice). */
+	POLICYC_INLINE_RANGES = 4,
+	/* IPv6 extension headers walked before giving up (malformed). */
+	POLICYC_MAX_IPV6_EXT_HEADERS = 8,
+	/* Addresses of its own an endpoint may send from (struct policyc_config source_addrs). */
+	POLICYC_MAX_SOURCE_ADDRS = 4,
+	/* Bytes of an endpoint's pc_events ring (a power of two, a multiple of the page size). */
+	POLICYC_EVENTS_RING_BYTES = 256 * 1024,
+};
 
 /* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
 enum policyc_direction {
@@ -64,10 +80,12 @@ enum policyc_action {
 	POLICYC_ACTION_PASS = 1,
 };
 
-/* Well-known identities. */
+/* Reserved identities (Cilium's numbers) the programs know. */
 enum policyc_identity {
 	POLICYC_IDENTITY_HOST = 1,
 	POLICYC_IDENTITY_WORLD = 2,
+	POLICYC_IDENTITY_WORLD_IPV4 = 9, /* world in dual-stack clusters */
+	POLICYC_IDENTITY_WORLD_IPV6 = 10,
 };
 
 /* Map names (BPF object names are limited to 15 characters). */
@@ -80,23 +98,12 @@ enum policyc_identity {
 #define POLICYC_MAP_EVENTS "pc_events"
 #define POLICYC_MAP_COUNTERS "pc_counters"
 
-/* The overflow-range search is bounded: 2^POLICYC_SEARCH_STEPS >= 65536 ranges. */
-#define POLICYC_SEARCH_STEPS 17
-#define POLICYC_MAX_INTERVALS_PER_FUNCTION 65536
-/* Ranges stored in the pc_portfn value itself (checked before the overflow slice). */
-#define POLICYC_INLINE_RANGES 4
 
 /* What the id of a pc_portfn key names. */
 enum policyc_portfn_kind {
 	POLICYC_PORTFN_CLASS = 0,    /* id is a class (reached through pc_class or unknown_class) */
 	POLICYC_PORTFN_IDENTITY = 1, /* id is a peer identity without a pc_class entry */
 };
-/* IPv6 extension headers walked before giving up (malformed). */
-#define POLICYC_MAX_IPV6_EXT_HEADERS 8
-
-/* Addresses of its own an endpoint may send from (struct policyc_config source_addrs). */
-#define POLICYC_MAX_SOURCE_ADDRS 4
-
 /* Per-endpoint constants in .rodata (variable name: policyc_config). */
 struct policyc_config {
 	__u32 endpoint_id;
@@ -253,6 +260,7 @@ struct policyc_event {
  * through a ring-buffer pointer) are present in the object's BTF. */
 struct policyc_btf_anchor {
 	struct policyc_event event;
+	enum policyc_layout_constant constant;
 	enum policyc_direction direction;
 	enum policyc_family family;
 	enum policyc_verdict verdict;
@@ -261,5 +269,15 @@ struct policyc_btf_anchor {
 	enum policyc_identity identity;
 	enum policyc_portfn_kind portfn_kind;
 };
+
+#ifdef __BPF_HELPERS__
+/* pc_events: the endpoint's event ring (include after <bpf/bpf_helpers.h>). The datapath
+ * writes struct policyc_event records, the DNS stage (which reuses the datapath's pinned map)
+ * struct pc_dns_event records: one definition, so libbpf's reuse check passes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, POLICYC_EVENTS_RING_BYTES);
+} pc_events SEC(".maps");
+#endif
 
 #endif /* POLICYC_LAYOUT_H */

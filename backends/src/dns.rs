@@ -1,6 +1,7 @@
 //! In-kernel DNS policy tables: the compiled DNS object (`bpf-templates/policyc_dns.bpf.c`),
-//! byte-exact mirrors of `dns_layout.h`, the exact-name set and the multi-pattern DFA flattened
-//! into map images, plus a userspace walker over the same flattened tables.
+//! the exact-name set and the multi-pattern DFA flattened into map images (of the types in
+//! [`crate::dns_layout`], the mirror of `dns_layout.h`), plus a userspace walker over the same
+//! flattened tables.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -11,6 +12,13 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
 
+use crate::c_layout::size_u32;
+use crate::dns_layout::{DfaRow, DnsClasses, DnsConfigValue};
+pub use crate::dns_layout::{
+    DnsCounter, DnsEvent, DnsName, COUNTER_COUNT, MAX_CLASSES, NAMES_MAX_ENTRIES, NAME_MAX,
+    REFUSED_MARK,
+};
+use crate::layout::ArrayIndex;
 use crate::map_image::MapImage;
 
 /// The compiled DNS object (ELF, BPF target, with BTF): one instance per endpoint.
@@ -38,21 +46,13 @@ pub mod map_names {
     pub const COUNTERS: &str = "pc_dns_counters";
 }
 
-/// Mirrors of `dns_layout.h` constants.
-pub const NAME_MAX: usize = 256;
-/// `max_entries` of the node-wide `pc_dns_names` map.
-pub const NAMES_MAX_ENTRIES: u32 = 16_384;
-pub const MAX_CLASSES: usize = 64;
-/// `struct pc_dns_event`: a record of the DNS object on the endpoint's event ring, the
-/// datapath's [`Event`](crate::layout::Event) followed by the question name
-/// ([`NAME_MAX`] bytes, as the exact-set key: lower-cased, dotted, trailing dot, zero padded;
-/// all zero when the name was never read).
-pub const EVENT_RECORD_SIZE: usize = size_of::<crate::layout::Event>() + NAME_MAX;
+/// Bytes of a [`DnsEvent`] record on the endpoint's event ring.
+pub const EVENT_RECORD_SIZE: usize = size_of::<DnsEvent>();
 
 /// The question name a DNS object record carries: None for the datapath's shorter records and
 /// for DNS records whose name was never read.
 pub fn event_name(record: &[u8]) -> Option<String> {
-    decode_name(record.get(size_of::<crate::layout::Event>()..EVENT_RECORD_SIZE)?)
+    decode_name(&DnsEvent::decode(record)?.qname.bytes)
 }
 
 /// A zero-padded `struct pc_dns_name` as text (None when empty); bytes outside printable ASCII
@@ -65,52 +65,6 @@ pub fn decode_name(name: &[u8]) -> Option<String> {
 pub const MAX_SELECTOR_CLASSES: u8 = 64;
 /// `next` entries are u16, so at most this many DFA states.
 pub const MAX_STATES: usize = u16::MAX as usize;
-pub const ROW_SIZE: u32 = 8 + 2 * MAX_CLASSES as u32;
-pub const PENDING_KEY_SIZE: u32 = 24;
-pub const PENDING_VALUE_SIZE: u32 = 32;
-pub const ADDR_KEY_SIZE: u32 = 20;
-pub const LEARNED_VALUE_SIZE: u32 = 16;
-pub const CONFIG_SIZE: u32 = 24;
-/// `skb->mark` of REFUSED answers sent with `bpf_redirect` (not `bpf_redirect_peer`).
-pub const REFUSED_MARK: u32 = 0x70c_0dd5;
-
-/// Per-CPU counters of the DNS object, in map index order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DnsCounter {
-    Refused = 0,
-    Learned = 1,
-    Unsolicited = 2,
-    Unparseable = 3,
-    Allowed = 4,
-    MalformedQuery = 5,
-    /// A TCP/53 question or answer not exactly one length-prefixed message in one segment
-    /// (dropped).
-    TcpUnjudgeable = 6,
-    /// The first fragment of a fragmented UDP/53 question or answer (dropped).
-    Fragmented = 7,
-    /// DNS over TLS (port 853) from the endpoint (dropped).
-    DnsOverTls = 8,
-    /// A denied TCP/53 question, answered REFUSED in-stream (not counted in `Refused`).
-    TcpRefused = 9,
-    /// Learned addresses that were not in the learned map yet.
-    LearnedNew = 10,
-}
-
-impl DnsCounter {
-    pub const ALL: [DnsCounter; 11] = [
-        Self::Refused,
-        Self::Learned,
-        Self::Unsolicited,
-        Self::Unparseable,
-        Self::Allowed,
-        Self::MalformedQuery,
-        Self::TcpUnjudgeable,
-        Self::Fragmented,
-        Self::DnsOverTls,
-        Self::TcpRefused,
-        Self::LearnedNew,
-    ];
-}
 
 /// Why DNS tables could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -219,25 +173,27 @@ impl DnsTables {
 
     /// Map images for the DNS object (config, classes, DFA rows, exact names).
     pub fn images(&self, config: &DnsConfig) -> Vec<MapImage> {
-        let zero = 0u32.to_ne_bytes().to_vec();
-        let mut config_bytes = Vec::with_capacity(CONFIG_SIZE as usize);
-        config_bytes.extend_from_slice(&u32::from(self.start_state).to_ne_bytes());
-        config_bytes.extend_from_slice(&config.min_ttl_s.to_ne_bytes());
-        config_bytes.extend_from_slice(&u32::from(config.redirect_peer).to_ne_bytes());
-        config_bytes.extend_from_slice(&0u32.to_ne_bytes());
-        config_bytes.extend_from_slice(&self.allow_mask.to_ne_bytes());
+        let zero = ArrayIndex::to_ne_bytes(0).to_vec();
+        let config_value = DnsConfigValue {
+            start_state: u32::from(self.start_state),
+            min_ttl_s: config.min_ttl_s,
+            redirect_peer: u32::from(config.redirect_peer),
+            pad: 0,
+            allow_mask: self.allow_mask,
+        };
         let rows = self
             .rows
             .iter()
             .enumerate()
             .map(|(index, row)| {
-                let mut value = Vec::with_capacity(ROW_SIZE as usize);
-                value.extend_from_slice(&row.accept.to_ne_bytes());
-                for class in 0..MAX_CLASSES {
-                    let next = row.next.get(class).copied().unwrap_or(0);
-                    value.extend_from_slice(&next.to_ne_bytes());
+                let mut value = DfaRow {
+                    accept: row.accept,
+                    next: [0; MAX_CLASSES],
+                };
+                for (slot, next) in value.next.iter_mut().zip(&row.next) {
+                    *slot = *next;
                 }
-                ((index as u32).to_ne_bytes().to_vec(), value)
+                ((index as ArrayIndex).to_ne_bytes().to_vec(), value.encode())
             })
             .collect();
         let exact = self
@@ -248,29 +204,35 @@ impl DnsTables {
         vec![
             MapImage {
                 name: map_names::CONFIG.into(),
-                key_size: 4,
-                value_size: CONFIG_SIZE,
+                key_size: size_u32::<ArrayIndex>(),
+                value_size: size_u32::<DnsConfigValue>(),
                 max_entries: 1,
-                entries: vec![(zero.clone(), config_bytes)],
+                entries: vec![(zero.clone(), config_value.encode())],
             },
             MapImage {
                 name: map_names::CLASSES.into(),
-                key_size: 4,
-                value_size: 256,
+                key_size: size_u32::<ArrayIndex>(),
+                value_size: size_u32::<DnsClasses>(),
                 max_entries: 1,
-                entries: vec![(zero, self.class_of.to_vec())],
+                entries: vec![(
+                    zero,
+                    DnsClasses {
+                        class_of: self.class_of,
+                    }
+                    .encode(),
+                )],
             },
             MapImage {
                 name: map_names::DFA.into(),
-                key_size: 4,
-                value_size: ROW_SIZE,
+                key_size: size_u32::<ArrayIndex>(),
+                value_size: size_u32::<DfaRow>(),
                 max_entries: self.rows.len() as u32,
                 entries: rows,
             },
             MapImage {
                 name: map_names::EXACT.into(),
-                key_size: NAME_MAX as u32,
-                value_size: 8,
+                key_size: size_u32::<DnsName>(),
+                value_size: size_u32::<u64>(),
                 max_entries: (self.exact.len() as u32).max(1),
                 entries: exact,
             },
@@ -289,11 +251,13 @@ pub struct DnsConfig {
 
 /// The exact-set key: the dotted name, zero padded to [`NAME_MAX`] bytes.
 pub fn name_key(dotted: &str) -> Vec<u8> {
-    let mut key = vec![0u8; NAME_MAX];
-    for (slot, byte) in key.iter_mut().zip(dotted.bytes()) {
+    let mut key = DnsName {
+        bytes: [0; NAME_MAX],
+    };
+    for (slot, byte) in key.bytes.iter_mut().zip(dotted.bytes()) {
         *slot = byte;
     }
-    key
+    key.encode()
 }
 
 /// FNV-1a 64 of the lower-cased dotted name with its trailing dot (the pending entry's hash).

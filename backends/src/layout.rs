@@ -1,9 +1,44 @@
-//! Rust mirrors of `bpf-templates/policyc_layout.h`: map names, codes and `#[repr(C)]` key/value
-//! structures with their byte encodings. Checked against the compiled object's BTF by
-//! `runtime-loader/tests/layout_btf.rs`; change the header first, then this file.
+//! Rust mirrors of `bpf-templates/policyc_layout.h`: map names, codes, constants and the
+//! `#[repr(C)]` key/value structures, whose bytes come from the types themselves
+//! ([`crate::c_layout`]). [`HEADER`] lists them for `runtime-loader/tests/layout_btf.rs`, which
+//! checks them against the compiled object's BTF; change the header first, then this file.
 
-/// `POLICYC_LAYOUT_VERSION` in the header.
-pub const LAYOUT_VERSION: u32 = 3;
+use crate::c_layout::{c_constants, c_struct, CHeader, CStruct};
+
+c_constants! {
+    /// `enum policyc_layout_constant`.
+    pub const LAYOUT_CONSTANTS = "policyc_layout_constant" {
+        /// `POLICYC_LAYOUT_VERSION`: bumped when a structure, map or constant changes meaning.
+        pub const LAYOUT_VERSION: u32 = 3 => "POLICYC_LAYOUT_VERSION";
+        /// `POLICYC_SEARCH_STEPS`: bound of the binary search over intervals.
+        pub const SEARCH_STEPS: u32 = 17 => "POLICYC_SEARCH_STEPS";
+        /// `POLICYC_MAX_INTERVALS_PER_FUNCTION`: bound of a function's overflow ranges.
+        pub const MAX_INTERVALS_PER_FUNCTION: u32 = 65_536 => "POLICYC_MAX_INTERVALS_PER_FUNCTION";
+        /// `POLICYC_INLINE_RANGES`: ranges stored in the `pc_portfn` value itself.
+        pub const INLINE_RANGES: usize = 4 => "POLICYC_INLINE_RANGES";
+        /// `POLICYC_MAX_IPV6_EXT_HEADERS`.
+        pub const MAX_IPV6_EXT_HEADERS: u32 = 8 => "POLICYC_MAX_IPV6_EXT_HEADERS";
+        /// `POLICYC_MAX_SOURCE_ADDRS`: addresses of its own an endpoint may send from.
+        pub const MAX_SOURCE_ADDRS: usize = 4 => "POLICYC_MAX_SOURCE_ADDRS";
+        /// `POLICYC_EVENTS_RING_BYTES`: size of an endpoint's `pc_events` ring.
+        pub const EVENTS_RING_BYTES: u32 = 256 * 1024 => "POLICYC_EVENTS_RING_BYTES";
+    }
+}
+
+c_constants! {
+    /// `enum policyc_identity`: the reserved identities the programs know (Cilium's numbers,
+    /// as `policyc_ir::ReservedIdentity::number`).
+    pub const IDENTITIES = "policyc_identity" {
+        /// Identity of the local host (`POLICYC_IDENTITY_HOST`).
+        pub const IDENTITY_HOST: u32 = 1 => "POLICYC_IDENTITY_HOST";
+        /// Identity `world` (`POLICYC_IDENTITY_WORLD`).
+        pub const IDENTITY_WORLD: u32 = 2 => "POLICYC_IDENTITY_WORLD";
+        /// Identity `world-ipv4` of dual-stack clusters.
+        pub const IDENTITY_WORLD_IPV4: u32 = 9 => "POLICYC_IDENTITY_WORLD_IPV4";
+        /// Identity `world-ipv6` of dual-stack clusters.
+        pub const IDENTITY_WORLD_IPV6: u32 = 10 => "POLICYC_IDENTITY_WORLD_IPV6";
+    }
+}
 
 /// Map names (`POLICYC_MAP_*`).
 pub mod map_names {
@@ -25,25 +60,21 @@ pub mod map_names {
     pub const COUNTERS: &str = "pc_counters";
 }
 
-/// `POLICYC_SEARCH_STEPS`: bound of the binary search over intervals.
-pub const SEARCH_STEPS: u32 = 17;
-/// `POLICYC_MAX_INTERVALS_PER_FUNCTION`: bound of a function's overflow ranges.
-pub const MAX_INTERVALS_PER_FUNCTION: u32 = 65_536;
-/// `POLICYC_INLINE_RANGES`: ranges stored in the `pc_portfn` value itself.
-pub const INLINE_RANGES: usize = 4;
-/// `POLICYC_MAX_IPV6_EXT_HEADERS`.
-pub const MAX_IPV6_EXT_HEADERS: u32 = 8;
-/// `POLICYC_MAX_SOURCE_ADDRS`: addresses of its own an endpoint may send from.
-pub const MAX_SOURCE_ADDRS: usize = 4;
-/// Identity of the local host (`POLICYC_IDENTITY_HOST`).
-pub const IDENTITY_HOST: u32 = 1;
-/// Identity `world` (`POLICYC_IDENTITY_WORLD`).
-pub const IDENTITY_WORLD: u32 = 2;
+/// Key of the array maps (`pc_intervals`, `pc_counters`): the index.
+pub type ArrayIndex = u32;
+
 /// Port-function protocol 0: fallback for protocols without their own function.
 pub const PROTOCOL_ANY: u8 = 0;
 
+/// Declares a C enum mirror: the Rust enum with its codes and C enumerator names, `ALL`, and
+/// `C_ENUM` (the C enum as a [`CEnum`], plus the `also` enumerators Rust keeps apart).
 macro_rules! code_enum {
-    ($(#[$meta:meta])* $name:ident : $repr:ty { $($(#[$vmeta:meta])* $variant:ident = $value:expr => $c:literal,)+ }) => {
+    (
+        $(#[$meta:meta])*
+        $name:ident : $repr:ty = $cenum:literal $(, also $extra_c:literal = $extra:ident)* {
+            $($(#[$vmeta:meta])* $variant:ident = $value:expr => $c:literal,)+
+        }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[repr($repr)]
@@ -53,6 +84,12 @@ macro_rules! code_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
 
+            /// The C enum this mirrors, every enumerator with its value.
+            pub const C_ENUM: $crate::c_layout::CEnum = $crate::c_layout::CEnum {
+                c_name: $cenum,
+                values: &[$(($c, $value as u64),)+ $(($extra_c, $extra as u64),)*],
+            };
+
             /// The numeric code used in maps and events.
             pub fn code(self) -> $repr { self as $repr }
 
@@ -61,17 +98,18 @@ macro_rules! code_enum {
                 match code { $($value => Some($name::$variant),)+ _ => None }
             }
 
-            /// The enumerator's name in `policyc_layout.h`.
+            /// The enumerator's name in the C header.
             pub fn c_name(self) -> &'static str {
                 match self { $($name::$variant => $c,)+ }
             }
         }
     };
 }
+pub(crate) use code_enum;
 
 code_enum! {
     /// Direction from the endpoint's point of view (`enum policyc_direction`).
-    Direction: u8 {
+    Direction: u8 = "policyc_direction" {
         /// Traffic the endpoint receives.
         Ingress = 0 => "POLICYC_DIR_INGRESS",
         /// Traffic the endpoint sends.
@@ -81,7 +119,7 @@ code_enum! {
 
 code_enum! {
     /// What the id of a `pc_portfn` key names (`enum policyc_portfn_kind`).
-    PortfnKind: u8 {
+    PortfnKind: u8 = "policyc_portfn_kind" {
         /// A class, reached through `pc_class` or `unknown_class`.
         Class = 0 => "POLICYC_PORTFN_CLASS",
         /// A peer identity that has no `pc_class` entry.
@@ -91,7 +129,7 @@ code_enum! {
 
 code_enum! {
     /// Address family tag in keys (`enum policyc_family`).
-    Family: u8 {
+    Family: u8 = "policyc_family" {
         /// IPv4.
         Ipv4 = 4 => "POLICYC_FAMILY_IPV4",
         /// IPv6.
@@ -101,7 +139,7 @@ code_enum! {
 
 code_enum! {
     /// Verdict of a port interval or a default (`enum policyc_verdict`; 0 = none is not a verdict).
-    Verdict: u8 {
+    Verdict: u8 = "policyc_verdict", also "POLICYC_VERDICT_NONE" = VERDICT_NONE {
         /// Allowed.
         Allow = 1 => "POLICYC_VERDICT_ALLOW",
         /// An explicit deny rule matched.
@@ -120,7 +158,7 @@ pub const VERDICT_NONE: u8 = 0;
 
 code_enum! {
     /// Why a packet got its action (`enum policyc_reason`).
-    Reason: u8 {
+    Reason: u8 = "policyc_reason" {
         /// Verdict of a port-function interval.
         Policy = 0 => "POLICYC_REASON_POLICY",
         /// No port function: the direction's default verdict.
@@ -170,7 +208,7 @@ code_enum! {
 
 code_enum! {
     /// What happened to the packet (`enum policyc_action`).
-    Action: u8 {
+    Action: u8 = "policyc_action" {
         /// Dropped.
         Drop = 0 => "POLICYC_ACTION_DROP",
         /// Passed.
@@ -185,154 +223,74 @@ impl Direction {
     }
 }
 
-/// Appends the bytes of plain fields in declaration order (native endianness, as the kernel).
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn with_capacity(n: usize) -> Self {
-        Writer(Vec::with_capacity(n))
-    }
-    fn u8(&mut self, v: u8) -> &mut Self {
-        self.0.push(v);
-        self
-    }
-    fn bytes(&mut self, v: &[u8]) -> &mut Self {
-        self.0.extend_from_slice(v);
-        self
-    }
-    fn u16(&mut self, v: u16) -> &mut Self {
-        self.bytes(&v.to_ne_bytes())
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        self.bytes(&v.to_ne_bytes())
-    }
-    fn u64(&mut self, v: u64) -> &mut Self {
-        self.bytes(&v.to_ne_bytes())
-    }
-    fn finish(self) -> Vec<u8> {
-        self.0
+/// An address as keys and values hold it: its [`Family`] and 16 bytes (IPv4 in the first 4,
+/// the rest zero).
+pub fn addr_bytes(ip: std::net::IpAddr) -> (Family, [u8; 16]) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut bytes = [0; 16];
+            bytes[..4].copy_from_slice(&v4.octets());
+            (Family::Ipv4, bytes)
+        }
+        std::net::IpAddr::V6(v6) => (Family::Ipv6, v6.octets()),
     }
 }
 
-/// Reads plain fields back; `None` when the input is short.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|b| b[0])
-    }
-    fn u16(&mut self) -> Option<u16> {
-        self.take().map(u16::from_ne_bytes)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_ne_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_ne_bytes)
+/// The address of a [`Family`] code and 16 bytes as [`addr_bytes`] writes them (`None` for an
+/// unknown family).
+pub fn addr_from_bytes(family: u8, addr: &[u8; 16]) -> Option<std::net::IpAddr> {
+    match Family::from_code(family)? {
+        Family::Ipv4 => Some(std::net::IpAddr::from([addr[0], addr[1], addr[2], addr[3]])),
+        Family::Ipv6 => Some(std::net::IpAddr::from(*addr)),
     }
 }
 
-/// `struct policyc_config`: per-endpoint constants in `.rodata`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct PolicycConfig {
-    /// Endpoint id reported in events.
-    pub endpoint_id: u32,
-    /// Identity of IPv4 addresses missing from the ipcache.
-    pub world_identity_ipv4: u32,
-    /// Identity of IPv6 addresses missing from the ipcache.
-    pub world_identity_ipv6: u32,
-    /// Class of identities missing from `pc_class`, per direction index.
-    pub unknown_class: [u32; 2],
-    /// Per direction: 0 = allow all (flows still tracked).
-    pub enforced: [u8; 2],
-    /// Per direction: verdict code when no port function exists.
-    pub default_verdict: [u8; 2],
-    /// 1 = REDIRECT_L7 passes at L4.
-    pub l7_fallback_allow_l4: u8,
-    /// 1 = ingress from the host identity always passes.
-    pub allow_localhost: u8,
-    /// 1 = emit events for passed packets too.
-    pub emit_allow_events: u8,
-    /// 1 = ICMPv6 neighbor discovery (types 133..=137) always passes.
-    pub allow_neighbor_discovery: u8,
-    /// Padding (explicit, so the u64 fields below need no hidden padding).
-    pub pad1: u32,
-    /// Conntrack lifetime of TCP flows.
-    pub ct_lifetime_tcp_ns: u64,
-    /// Conntrack lifetime of other flows.
-    pub ct_lifetime_other_ns: u64,
-    /// Lifetime of first-fragment entries.
-    pub frag_lifetime_ns: u64,
-    /// FQDN classes (bits of the node-wide learned map) this endpoint's egress `toFQDNs` rules
-    /// name; 0 = the learned map is never consulted (see `crate::fqdn`).
-    pub fqdn_mask: u64,
-    /// The endpoint's own addresses (IPv4 in the first 4 bytes); egress from any other source
-    /// drops.
-    pub source_addrs: [[u8; 16]; MAX_SOURCE_ADDRS],
-    /// [`Family`] code of each `source_addrs` entry; 0 = unused.
-    pub source_families: [u8; MAX_SOURCE_ADDRS],
-    /// Padding to the structure's 8-byte alignment.
-    pub pad2: u32,
+c_struct! {
+    /// `struct policyc_config`: per-endpoint constants in `.rodata`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct PolicycConfig = "policyc_config" {
+        /// Endpoint id reported in events.
+        pub endpoint_id: u32,
+        /// Identity of IPv4 addresses missing from the ipcache.
+        pub world_identity_ipv4: u32,
+        /// Identity of IPv6 addresses missing from the ipcache.
+        pub world_identity_ipv6: u32,
+        /// Class of identities missing from `pc_class`, per direction index.
+        pub unknown_class: [u32; 2],
+        /// Per direction: 0 = allow all (flows still tracked).
+        pub enforced: [u8; 2],
+        /// Per direction: verdict code when no port function exists.
+        pub default_verdict: [u8; 2],
+        /// 1 = REDIRECT_L7 passes at L4.
+        pub l7_fallback_allow_l4: u8,
+        /// 1 = ingress from the host identity always passes.
+        pub allow_localhost: u8,
+        /// 1 = emit events for passed packets too.
+        pub emit_allow_events: u8,
+        /// 1 = ICMPv6 neighbor discovery (types 133..=137) always passes.
+        pub allow_neighbor_discovery: u8,
+        /// Padding (explicit, so the u64 fields below need no hidden padding).
+        pub pad1: u32,
+        /// Conntrack lifetime of TCP flows.
+        pub ct_lifetime_tcp_ns: u64,
+        /// Conntrack lifetime of other flows.
+        pub ct_lifetime_other_ns: u64,
+        /// Lifetime of first-fragment entries.
+        pub frag_lifetime_ns: u64,
+        /// FQDN classes (bits of the node-wide learned map) this endpoint's egress `toFQDNs`
+        /// rules name; 0 = the learned map is never consulted (see `crate::fqdn`).
+        pub fqdn_mask: u64,
+        /// The endpoint's own addresses (IPv4 in the first 4 bytes); egress from any other
+        /// source drops.
+        pub source_addrs: [[u8; 16]; MAX_SOURCE_ADDRS],
+        /// [`Family`] code of each `source_addrs` entry; 0 = unused.
+        pub source_families: [u8; MAX_SOURCE_ADDRS],
+        /// Padding to the structure's 8-byte alignment.
+        pub pad2: u32,
+    }
 }
 
 impl PolicycConfig {
-    /// Byte image for `.rodata`.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.endpoint_id)
-            .u32(self.world_identity_ipv4)
-            .u32(self.world_identity_ipv6)
-            .u32(self.unknown_class[0])
-            .u32(self.unknown_class[1])
-            .bytes(&self.enforced)
-            .bytes(&self.default_verdict)
-            .u8(self.l7_fallback_allow_l4)
-            .u8(self.allow_localhost)
-            .u8(self.emit_allow_events)
-            .u8(self.allow_neighbor_discovery)
-            .u32(self.pad1)
-            .u64(self.ct_lifetime_tcp_ns)
-            .u64(self.ct_lifetime_other_ns)
-            .u64(self.frag_lifetime_ns)
-            .u64(self.fqdn_mask);
-        for addr in &self.source_addrs {
-            w.bytes(addr);
-        }
-        w.bytes(&self.source_families).u32(self.pad2);
-        w.finish()
-    }
-
-    /// Parses a `.rodata` image of the structure.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
-        Some(PolicycConfig {
-            endpoint_id: r.u32()?,
-            world_identity_ipv4: r.u32()?,
-            world_identity_ipv6: r.u32()?,
-            unknown_class: [r.u32()?, r.u32()?],
-            enforced: [r.u8()?, r.u8()?],
-            default_verdict: [r.u8()?, r.u8()?],
-            l7_fallback_allow_l4: r.u8()?,
-            allow_localhost: r.u8()?,
-            emit_allow_events: r.u8()?,
-            allow_neighbor_discovery: r.u8()?,
-            pad1: r.u32()?,
-            ct_lifetime_tcp_ns: r.u64()?,
-            ct_lifetime_other_ns: r.u64()?,
-            frag_lifetime_ns: r.u64()?,
-            fqdn_mask: r.u64()?,
-            source_addrs: [r.take()?, r.take()?, r.take()?, r.take()?],
-            source_families: r.take()?,
-            pad2: r.u32()?,
-        })
-    }
-
     /// Sets the endpoint's own addresses (the sources its egress may use).
     pub fn set_source_addrs(
         &mut self,
@@ -347,14 +305,7 @@ impl PolicycConfig {
         self.source_addrs = [[0; 16]; MAX_SOURCE_ADDRS];
         self.source_families = [0; MAX_SOURCE_ADDRS];
         for (i, addr) in addrs.iter().enumerate() {
-            let (bytes, family) = match addr {
-                std::net::IpAddr::V4(v4) => {
-                    let mut b = [0; 16];
-                    b[..4].copy_from_slice(&v4.octets());
-                    (b, Family::Ipv4)
-                }
-                std::net::IpAddr::V6(v6) => (v6.octets(), Family::Ipv6),
-            };
+            let (family, bytes) = addr_bytes(*addr);
             self.source_addrs[i] = bytes;
             self.source_families[i] = family.code();
         }
@@ -362,384 +313,231 @@ impl PolicycConfig {
     }
 }
 
-/// `struct policyc_ipcache_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(C)]
-pub struct IpcacheKey {
-    /// 32 + address prefix length.
-    pub prefixlen: u32,
-    /// [`Family`] code.
-    pub family: u8,
-    /// Padding.
-    pub pad: [u8; 3],
-    /// Address bytes (IPv4 in the first 4).
-    pub addr: [u8; 16],
-}
-
-impl IpcacheKey {
-    /// Key bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.prefixlen)
-            .u8(self.family)
-            .bytes(&self.pad)
-            .bytes(&self.addr);
-        w.finish()
+c_struct! {
+    /// `struct policyc_ipcache_key`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct IpcacheKey = "policyc_ipcache_key" {
+        /// 32 + address prefix length.
+        pub prefixlen: u32,
+        /// [`Family`] code.
+        pub family: u8,
+        /// Padding.
+        pub pad: [u8; 3],
+        /// Address bytes (IPv4 in the first 4).
+        pub addr: [u8; 16],
     }
 }
 
-/// `struct policyc_ipcache_value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct IpcacheValue {
-    /// Identity of the prefix.
-    pub identity: u32,
-    /// Reserved, 0.
-    pub flags: u32,
-}
-
-impl IpcacheValue {
-    /// Value bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.identity).u32(self.flags);
-        w.finish()
+c_struct! {
+    /// `struct policyc_ipcache_value`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct IpcacheValue = "policyc_ipcache_value" {
+        /// Identity of the prefix.
+        pub identity: u32,
+        /// Reserved, 0.
+        pub flags: u32,
     }
 }
 
-/// `struct policyc_class_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct ClassKey {
-    /// Peer identity.
-    pub identity: u32,
-    /// [`Direction`] code.
-    pub direction: u8,
-    /// Padding.
-    pub pad: [u8; 3],
-}
-
-impl ClassKey {
-    /// Key bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.identity).u8(self.direction).bytes(&self.pad);
-        w.finish()
+c_struct! {
+    /// `struct policyc_class_key`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct ClassKey = "policyc_class_key" {
+        /// Peer identity.
+        pub identity: u32,
+        /// [`Direction`] code.
+        pub direction: u8,
+        /// Padding.
+        pub pad: [u8; 3],
     }
 }
 
-/// `struct policyc_class_value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct ClassValue {
-    /// Identity class.
-    pub class_id: u32,
-}
-
-impl ClassValue {
-    /// Value bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        self.class_id.to_ne_bytes().to_vec()
+c_struct! {
+    /// `struct policyc_class_value`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct ClassValue = "policyc_class_value" {
+        /// Identity class.
+        pub class_id: u32,
     }
 }
 
-/// `struct policyc_portfn_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(C)]
-pub struct PortfnKey {
-    /// Class id or peer identity, per `kind`.
-    pub id: u32,
-    /// [`Direction`] code.
-    pub direction: u8,
-    /// IP protocol number; [`PROTOCOL_ANY`] = fallback.
-    pub protocol: u8,
-    /// [`PortfnKind`] code.
-    pub kind: u8,
-    /// Padding.
-    pub pad: u8,
-}
-
-impl PortfnKey {
-    /// Key bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u32(self.id)
-            .u8(self.direction)
-            .u8(self.protocol)
-            .u8(self.kind)
-            .u8(self.pad);
-        w.finish()
-    }
-
-    /// Parses key bytes.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
-        Some(PortfnKey {
-            id: r.u32()?,
-            direction: r.u8()?,
-            protocol: r.u8()?,
-            kind: r.u8()?,
-            pad: r.u8()?,
-        })
+c_struct! {
+    /// `struct policyc_portfn_key`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct PortfnKey = "policyc_portfn_key" {
+        /// Class id or peer identity, per `kind`.
+        pub id: u32,
+        /// [`Direction`] code.
+        pub direction: u8,
+        /// IP protocol number; [`PROTOCOL_ANY`] = fallback.
+        pub protocol: u8,
+        /// [`PortfnKind`] code.
+        pub kind: u8,
+        /// Padding.
+        pub pad: u8,
     }
 }
 
-/// `struct policyc_interval`: one listed port range (inline in a `pc_portfn` value, or an
-/// overflow record of `pc_intervals`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[repr(C)]
-pub struct Interval {
-    /// First port (or ICMP type) of the range.
-    pub lo: u16,
-    /// Last port of the range (inclusive).
-    pub hi: u16,
-    /// [`Verdict`] code.
-    pub verdict: u8,
-    /// Padding.
-    pub pad: [u8; 3],
-    /// Rule id (index into `pc_counters`), 0 = none.
-    pub rule_id: u32,
-}
-
-impl Interval {
-    fn write(&self, w: &mut Writer) {
-        w.u16(self.lo)
-            .u16(self.hi)
-            .u8(self.verdict)
-            .bytes(&self.pad)
-            .u32(self.rule_id);
-    }
-
-    fn read(r: &mut Reader<'_>) -> Option<Self> {
-        Some(Interval {
-            lo: r.u16()?,
-            hi: r.u16()?,
-            verdict: r.u8()?,
-            pad: [r.u8()?, r.u8()?, r.u8()?],
-            rule_id: r.u32()?,
-        })
-    }
-
-    /// Value bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        self.write(&mut w);
-        w.finish()
-    }
-
-    /// Parses value bytes.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        Self::read(&mut Reader(bytes))
+c_struct! {
+    /// `struct policyc_interval`: one listed port range (inline in a `pc_portfn` value, or an
+    /// overflow record of `pc_intervals`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Interval = "policyc_interval" {
+        /// First port (or ICMP type) of the range.
+        pub lo: u16,
+        /// Last port of the range (inclusive).
+        pub hi: u16,
+        /// [`Verdict`] code.
+        pub verdict: u8,
+        /// Padding.
+        pub pad: [u8; 3],
+        /// Rule id (index into `pc_counters`), 0 = none.
+        pub rule_id: u32,
     }
 }
 
-/// `struct policyc_portfn_value`: a sparse port function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct PortfnValue {
-    /// [`Verdict`] code of ports outside every listed range.
-    pub default_verdict: u8,
-    /// Number of valid `ranges` (0..=[`INLINE_RANGES`]).
-    pub inline_count: u8,
-    /// Padding.
-    pub pad: [u8; 2],
-    /// Rule id of ports outside every listed range.
-    pub default_rule_id: u32,
-    /// Index of the first overflow range in `pc_intervals`.
-    pub first: u32,
-    /// Number of overflow ranges (sorted by `lo`).
-    pub count: u32,
-    /// Inline ranges; unused ones are zero.
-    pub ranges: [Interval; INLINE_RANGES],
-}
-
-impl PortfnValue {
-    /// Value bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(size_of::<Self>());
-        w.u8(self.default_verdict)
-            .u8(self.inline_count)
-            .bytes(&self.pad)
-            .u32(self.default_rule_id)
-            .u32(self.first)
-            .u32(self.count);
-        for r in &self.ranges {
-            r.write(&mut w);
-        }
-        w.finish()
-    }
-
-    /// Parses value bytes.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
-        let default_verdict = r.u8()?;
-        let inline_count = r.u8()?;
-        let pad = [r.u8()?, r.u8()?];
-        let default_rule_id = r.u32()?;
-        let first = r.u32()?;
-        let count = r.u32()?;
-        let mut ranges = [Interval::default(); INLINE_RANGES];
-        for slot in &mut ranges {
-            *slot = Interval::read(&mut r)?;
-        }
-        Some(PortfnValue {
-            default_verdict,
-            inline_count,
-            pad,
-            default_rule_id,
-            first,
-            count,
-            ranges,
-        })
+c_struct! {
+    /// `struct policyc_portfn_value`: a sparse port function.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct PortfnValue = "policyc_portfn_value" {
+        /// [`Verdict`] code of ports outside every listed range.
+        pub default_verdict: u8,
+        /// Number of valid `ranges` (0..=[`INLINE_RANGES`]).
+        pub inline_count: u8,
+        /// Padding.
+        pub pad: [u8; 2],
+        /// Rule id of ports outside every listed range.
+        pub default_rule_id: u32,
+        /// Index of the first overflow range in `pc_intervals`.
+        pub first: u32,
+        /// Number of overflow ranges (sorted by `lo`).
+        pub count: u32,
+        /// Inline ranges; unused ones are zero.
+        pub ranges: [Interval; INLINE_RANGES],
     }
 }
 
-/// `struct policyc_ct_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct CtKey {
-    /// Source address as first seen.
-    pub src: [u8; 16],
-    /// Destination address as first seen.
-    pub dst: [u8; 16],
-    /// Source port (host order); ICMP echo: identifier.
-    pub sport: u16,
-    /// Destination port (host order); ICMP echo: identifier.
-    pub dport: u16,
-    /// IP protocol.
-    pub protocol: u8,
-    /// [`Family`] code.
-    pub family: u8,
-    /// [`Direction`] code the flow was first seen in.
-    pub direction: u8,
-    /// Padding.
-    pub pad: u8,
-}
-
-/// `struct policyc_ct_value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct CtValue {
-    /// Deadline in `bpf_ktime_get_ns()` time.
-    pub expires_ns: u64,
-    /// Packets seen.
-    pub packets: u64,
-    /// Bytes seen.
-    pub bytes: u64,
-    /// Rule that allowed the flow.
-    pub rule_id: u32,
-    /// [`Reason`] code of the first packet.
-    pub reason: u8,
-    /// Padding.
-    pub pad: [u8; 3],
-}
-
-/// `struct policyc_frag_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct FragKey {
-    /// Source address.
-    pub src: [u8; 16],
-    /// Destination address.
-    pub dst: [u8; 16],
-    /// IP identification (IPv4: 16 bits).
-    pub id: u32,
-    /// IP protocol.
-    pub protocol: u8,
-    /// [`Family`] code.
-    pub family: u8,
-    /// [`Direction`] code.
-    pub direction: u8,
-    /// Padding.
-    pub pad: u8,
-}
-
-/// `struct policyc_frag_value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct FragValue {
-    /// Deadline.
-    pub expires_ns: u64,
-    /// Rule that allowed the first fragment.
-    pub rule_id: u32,
-    /// Padding.
-    pub pad: u32,
-}
-
-/// `struct policyc_rule_counter` (one per CPU).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[repr(C)]
-pub struct RuleCounter {
-    /// Packets.
-    pub packets: u64,
-    /// Bytes.
-    pub bytes: u64,
-}
-
-impl RuleCounter {
-    /// Parses one CPU's value.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
-        Some(RuleCounter {
-            packets: r.u64()?,
-            bytes: r.u64()?,
-        })
+c_struct! {
+    /// `struct policyc_ct_key`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct CtKey = "policyc_ct_key" {
+        /// Source address as first seen.
+        pub src: [u8; 16],
+        /// Destination address as first seen.
+        pub dst: [u8; 16],
+        /// Source port (host order); ICMP echo: identifier.
+        pub sport: u16,
+        /// Destination port (host order); ICMP echo: identifier.
+        pub dport: u16,
+        /// IP protocol.
+        pub protocol: u8,
+        /// [`Family`] code.
+        pub family: u8,
+        /// [`Direction`] code the flow was first seen in.
+        pub direction: u8,
+        /// Padding.
+        pub pad: u8,
     }
 }
 
-/// `struct policyc_event`: one ring-buffer record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Event {
-    /// `bpf_ktime_get_ns()` at the decision.
-    pub timestamp_ns: u64,
-    /// Endpoint id from the config.
-    pub endpoint_id: u32,
-    /// Peer identity.
-    pub identity: u32,
-    /// Rule id (0 = none).
-    pub rule_id: u32,
-    /// Packet length as seen by the program.
-    pub pkt_len: u32,
-    /// Policy port (destination port, ICMP type, or 0).
-    pub port: u16,
-    /// [`Direction`] code.
-    pub direction: u8,
-    /// IP protocol.
-    pub protocol: u8,
-    /// [`Verdict`] code, or [`VERDICT_NONE`].
-    pub verdict: u8,
-    /// [`Reason`] code.
-    pub reason: u8,
-    /// [`Action`] code.
-    pub action: u8,
-    /// [`Family`] code (0 when parsing failed before L3).
-    pub family: u8,
-    /// Peer address.
-    pub peer_addr: [u8; 16],
+c_struct! {
+    /// `struct policyc_ct_value`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct CtValue = "policyc_ct_value" {
+        /// Deadline in `bpf_ktime_get_ns()` time.
+        pub expires_ns: u64,
+        /// Packets seen.
+        pub packets: u64,
+        /// Bytes seen.
+        pub bytes: u64,
+        /// Rule that allowed the flow.
+        pub rule_id: u32,
+        /// [`Reason`] code of the first packet.
+        pub reason: u8,
+        /// Padding.
+        pub pad: [u8; 3],
+    }
+}
+
+c_struct! {
+    /// `struct policyc_frag_key`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct FragKey = "policyc_frag_key" {
+        /// Source address.
+        pub src: [u8; 16],
+        /// Destination address.
+        pub dst: [u8; 16],
+        /// IP identification (IPv4: 16 bits).
+        pub id: u32,
+        /// IP protocol.
+        pub protocol: u8,
+        /// [`Family`] code.
+        pub family: u8,
+        /// [`Direction`] code.
+        pub direction: u8,
+        /// Padding.
+        pub pad: u8,
+    }
+}
+
+c_struct! {
+    /// `struct policyc_frag_value`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct FragValue = "policyc_frag_value" {
+        /// Deadline.
+        pub expires_ns: u64,
+        /// Rule that allowed the first fragment.
+        pub rule_id: u32,
+        /// Padding.
+        pub pad: u32,
+    }
+}
+
+c_struct! {
+    /// `struct policyc_rule_counter` (one per CPU).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RuleCounter = "policyc_rule_counter" {
+        /// Packets.
+        pub packets: u64,
+        /// Bytes.
+        pub bytes: u64,
+    }
+}
+
+c_struct! {
+    /// `struct policyc_event`: one ring-buffer record.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Event = "policyc_event" {
+        /// `bpf_ktime_get_ns()` at the decision.
+        pub timestamp_ns: u64,
+        /// Endpoint id from the config.
+        pub endpoint_id: u32,
+        /// Peer identity.
+        pub identity: u32,
+        /// Rule id (0 = none).
+        pub rule_id: u32,
+        /// Packet length as seen by the program.
+        pub pkt_len: u32,
+        /// Policy port (destination port, ICMP type, or 0).
+        pub port: u16,
+        /// [`Direction`] code.
+        pub direction: u8,
+        /// IP protocol.
+        pub protocol: u8,
+        /// [`Verdict`] code, or [`VERDICT_NONE`].
+        pub verdict: u8,
+        /// [`Reason`] code.
+        pub reason: u8,
+        /// [`Action`] code.
+        pub action: u8,
+        /// [`Family`] code (0 when parsing failed before L3).
+        pub family: u8,
+        /// Peer address.
+        pub peer_addr: [u8; 16],
+    }
 }
 
 impl Event {
-    /// Parses a ring-buffer record.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
-        Some(Event {
-            timestamp_ns: r.u64()?,
-            endpoint_id: r.u32()?,
-            identity: r.u32()?,
-            rule_id: r.u32()?,
-            pkt_len: r.u32()?,
-            port: r.u16()?,
-            direction: r.u8()?,
-            protocol: r.u8()?,
-            verdict: r.u8()?,
-            reason: r.u8()?,
-            action: r.u8()?,
-            family: r.u8()?,
-            peer_addr: r.take()?,
-        })
-    }
-
     /// The verdict, if a lookup happened.
     pub fn verdict(&self) -> Option<Verdict> {
         Verdict::from_code(self.verdict)
@@ -761,52 +559,69 @@ impl Event {
     }
 }
 
+/// Everything `policyc_layout.h` shares with Rust (checked against the datapath object's BTF).
+pub const HEADER: CHeader = CHeader {
+    file: "policyc_layout.h",
+    structs: &[
+        PolicycConfig::LAYOUT,
+        IpcacheKey::LAYOUT,
+        IpcacheValue::LAYOUT,
+        ClassKey::LAYOUT,
+        ClassValue::LAYOUT,
+        PortfnKey::LAYOUT,
+        Interval::LAYOUT,
+        PortfnValue::LAYOUT,
+        CtKey::LAYOUT,
+        CtValue::LAYOUT,
+        FragKey::LAYOUT,
+        FragValue::LAYOUT,
+        RuleCounter::LAYOUT,
+        Event::LAYOUT,
+    ],
+    enums: &[
+        LAYOUT_CONSTANTS,
+        Direction::C_ENUM,
+        Family::C_ENUM,
+        Verdict::C_ENUM,
+        Reason::C_ENUM,
+        Action::C_ENUM,
+        IDENTITIES,
+        PortfnKind::C_ENUM,
+    ],
+    strings: &[
+        ("POLICYC_MAP_IPCACHE", map_names::IPCACHE),
+        ("POLICYC_MAP_CLASS", map_names::CLASS),
+        ("POLICYC_MAP_PORTFN", map_names::PORTFN),
+        ("POLICYC_MAP_INTERVALS", map_names::INTERVALS),
+        ("POLICYC_MAP_CT", map_names::CT),
+        ("POLICYC_MAP_FRAG", map_names::FRAG),
+        ("POLICYC_MAP_EVENTS", map_names::EVENTS),
+        ("POLICYC_MAP_COUNTERS", map_names::COUNTERS),
+    ],
+    bpf_only: &[(
+        "policyc_btf_anchor",
+        "a .rodata variable that keeps the enums and the event record in the BTF",
+    )],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use policyc_ir::ReservedIdentity;
 
     #[test]
-    fn encodings_have_the_size_of_the_repr_c_struct() {
-        let config = PolicycConfig::decode(&[0; size_of::<PolicycConfig>()]);
-        assert_eq!(
-            config.map(|c| c.encode().len()),
-            Some(size_of::<PolicycConfig>())
-        );
+    fn bytes_are_the_fields_in_declaration_order_in_native_byte_order() {
         let key = IpcacheKey {
-            prefixlen: 0,
-            family: 4,
+            prefixlen: 0x0102_0304,
+            family: 6,
             pad: [0; 3],
-            addr: [0; 16],
+            addr: [0xaa; 16],
         };
-        assert_eq!(key.encode().len(), size_of::<IpcacheKey>());
-        assert_eq!(
-            IpcacheValue {
-                identity: 1,
-                flags: 0
-            }
-            .encode()
-            .len(),
-            size_of::<IpcacheValue>()
-        );
-        let ckey = ClassKey {
-            identity: 1,
-            direction: 0,
-            pad: [0; 3],
-        };
-        assert_eq!(ckey.encode().len(), size_of::<ClassKey>());
-        assert_eq!(
-            ClassValue { class_id: 1 }.encode().len(),
-            size_of::<ClassValue>()
-        );
-        let pkey = PortfnKey {
-            id: 1,
-            direction: 0,
-            protocol: 6,
-            kind: PortfnKind::Identity.code(),
-            pad: 0,
-        };
-        assert_eq!(pkey.encode().len(), size_of::<PortfnKey>());
-        assert_eq!(PortfnKey::decode(&pkey.encode()), Some(pkey));
+        let mut expected = 0x0102_0304u32.to_ne_bytes().to_vec();
+        expected.extend([6, 0, 0, 0]);
+        expected.extend([0xaa; 16]);
+        assert_eq!(key.encode(), expected);
+        assert_eq!(IpcacheKey::decode(&expected), Some(key));
         let iv = Interval {
             lo: 80,
             hi: 90,
@@ -814,8 +629,15 @@ mod tests {
             pad: [0; 3],
             rule_id: 7,
         };
-        assert_eq!(iv.encode().len(), size_of::<Interval>());
-        assert_eq!(Interval::decode(&iv.encode()), Some(iv));
+        let mut expected = 80u16.to_ne_bytes().to_vec();
+        expected.extend(90u16.to_ne_bytes());
+        expected.extend([1, 0, 0, 0]);
+        expected.extend(7u32.to_ne_bytes());
+        assert_eq!(iv.encode(), expected);
+    }
+
+    #[test]
+    fn decoding_reads_a_prefix_and_refuses_short_input() {
         let value = PortfnValue {
             default_verdict: 3,
             inline_count: 1,
@@ -823,17 +645,31 @@ mod tests {
             default_rule_id: 2,
             first: 5,
             count: 9,
-            ranges: [
-                iv,
-                Interval::default(),
-                Interval::default(),
-                Interval::default(),
-            ],
+            ranges: [Interval {
+                lo: 80,
+                hi: 90,
+                verdict: 1,
+                pad: [0; 3],
+                rule_id: 7,
+            }; INLINE_RANGES],
         };
-        assert_eq!(value.encode().len(), size_of::<PortfnValue>());
-        assert_eq!(PortfnValue::decode(&value.encode()), Some(value));
+        let mut bytes = value.encode();
+        assert_eq!(bytes.len(), size_of::<PortfnValue>());
+        assert_eq!(PortfnValue::decode(&bytes), Some(value));
+        bytes.push(0xff);
+        assert_eq!(PortfnValue::decode(&bytes), Some(value), "trailing bytes");
         assert!(Event::decode(&[0; size_of::<Event>()]).is_some());
         assert!(Event::decode(&[0; size_of::<Event>() - 1]).is_none());
+    }
+
+    #[test]
+    fn layouts_list_every_field_of_the_type() {
+        for layout in HEADER.structs {
+            let end = layout.fields.iter().map(|f| f.offset + f.size).max();
+            assert!(end <= Some(layout.size), "{}", layout.c_name);
+            let sum: usize = layout.fields.iter().map(|f| f.size).sum();
+            assert_eq!(sum, layout.size, "{}: no hidden padding", layout.c_name);
+        }
     }
 
     #[test]
@@ -845,5 +681,25 @@ mod tests {
             assert_eq!(Reason::from_code(r.code()), Some(*r));
         }
         assert_eq!(Verdict::from_code(VERDICT_NONE), None);
+    }
+
+    #[test]
+    fn identities_are_the_reserved_identity_numbers() {
+        for (rust, reserved) in [
+            (IDENTITY_HOST, ReservedIdentity::Host),
+            (IDENTITY_WORLD, ReservedIdentity::World),
+            (IDENTITY_WORLD_IPV4, ReservedIdentity::WorldIpv4),
+            (IDENTITY_WORLD_IPV6, ReservedIdentity::WorldIpv6),
+        ] {
+            assert_eq!(rust, reserved.number(), "{reserved:?}");
+        }
+    }
+
+    #[test]
+    fn the_search_covers_every_overflow_range() {
+        assert_eq!(
+            1u64 << SEARCH_STEPS,
+            2 * u64::from(MAX_INTERVALS_PER_FUNCTION)
+        );
     }
 }

@@ -2,10 +2,15 @@
 //! artifact format that `policy-loader` reads.
 
 pub mod artifact;
+pub mod c_layout;
+/// Finding clang for BPF C: the same lookup as the build scripts that compile the templates.
+#[path = "../../bpf-templates/clang.rs"]
+pub mod clang;
 pub mod classifier;
 pub mod datapath;
 pub mod dispatch;
 pub mod dns;
+pub mod dns_layout;
 pub mod error;
 pub mod fqdn;
 pub mod image_file;

@@ -3,12 +3,13 @@
 //! back into [`DirectionTables`] (for `dump` and for comparing live maps with a build).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
+use crate::c_layout::size_u32;
 use crate::error::BackendError;
 use crate::layout::{
-    map_names, ClassKey, ClassValue, Direction, Family, Interval, IpcacheKey, IpcacheValue,
-    PolicycConfig, PortfnKey, PortfnKind, PortfnValue, RuleCounter, Verdict, INLINE_RANGES,
+    addr_bytes, map_names, ArrayIndex, ClassKey, ClassValue, Direction, Interval, IpcacheKey,
+    IpcacheValue, PolicycConfig, PortfnKey, PortfnKind, PortfnValue, RuleCounter, Verdict,
+    INLINE_RANGES,
 };
 use crate::tables::{
     DirectionTables, EndpointTables, FunctionKey, IpcacheEntry, PortFunction, PortInterval,
@@ -51,10 +52,6 @@ impl EndpointImages {
     pub fn map(&self, name: &str) -> Option<&MapImage> {
         self.maps.iter().find(|m| m.name == name)
     }
-}
-
-fn size_u32<T>() -> u32 {
-    u32::try_from(size_of::<T>()).unwrap_or(u32::MAX)
 }
 
 fn count_u32(map: &'static str, n: usize) -> Result<u32, BackendError> {
@@ -144,21 +141,21 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         .enumerate()
         .map(|(i, iv)| {
             Ok((
-                count_u32(map_names::INTERVALS, i)?.to_ne_bytes().to_vec(),
+                ArrayIndex::to_ne_bytes(count_u32(map_names::INTERVALS, i)?).to_vec(),
                 iv.encode(),
             ))
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
     let intervals_image = MapImage {
         name: map_names::INTERVALS.to_owned(),
-        key_size: 4,
+        key_size: size_u32::<ArrayIndex>(),
         value_size: size_u32::<Interval>(),
         max_entries: count_u32(map_names::INTERVALS, intervals.len().max(1))?,
         entries: interval_entries,
     };
     let counters_image = MapImage {
         name: map_names::COUNTERS.to_owned(),
-        key_size: 4,
+        key_size: size_u32::<ArrayIndex>(),
         value_size: size_u32::<RuleCounter>(),
         max_entries: tables.max_rule_id().saturating_add(1),
         entries: Vec::new(),
@@ -238,7 +235,7 @@ fn decoded_range(iv: &Interval) -> Option<PortInterval> {
 pub fn decode_overflow(interval_records: &[(Vec<u8>, Vec<u8>)]) -> Option<BTreeMap<u32, Interval>> {
     let mut overflow = BTreeMap::new();
     for (k, v) in interval_records {
-        let at = u32::from_ne_bytes(k.get(..4)?.try_into().ok()?);
+        let at = ArrayIndex::from_ne_bytes(k.get(..size_of::<ArrayIndex>())?.try_into().ok()?);
         overflow.insert(at, Interval::decode(v)?);
     }
     Some(overflow)
@@ -286,13 +283,9 @@ pub fn decode_direction_tables(
         ..DirectionTables::default_deny()
     };
     for (k, v) in class_records {
-        let key = ClassKey {
-            identity: u32::from_ne_bytes(k.get(..4)?.try_into().ok()?),
-            direction: *k.get(4)?,
-            pad: [0; 3],
-        };
+        let key = ClassKey::decode(k)?;
         if key.direction == code {
-            let class = u32::from_ne_bytes(v.get(..4)?.try_into().ok()?);
+            let class = ClassValue::decode(v)?.class_id;
             tables.class_of_identity.insert(key.identity, class);
         }
     }
@@ -318,23 +311,18 @@ fn duration_ns(d: std::time::Duration) -> u64 {
 /// The LPM key of a prefix (host bits cleared).
 pub fn ipcache_key(prefix: &ipnet::IpNet) -> IpcacheKey {
     let prefix = prefix.trunc();
-    let mut addr = [0u8; 16];
-    let family = match prefix.addr() {
-        IpAddr::V4(v4) => {
-            addr[..4].copy_from_slice(&v4.octets());
-            Family::Ipv4
-        }
-        IpAddr::V6(v6) => {
-            addr = v6.octets();
-            Family::Ipv6
-        }
-    };
+    let (family, addr) = addr_bytes(prefix.addr());
     IpcacheKey {
         prefixlen: 32 + u32::from(prefix.prefix_len()),
         family: family.code(),
         pad: [0; 3],
         addr,
     }
+}
+
+/// The LPM key of one host address (a /32 or /128 prefix).
+pub fn ipcache_host_key(ip: std::net::IpAddr) -> IpcacheKey {
+    ipcache_key(&ipnet::IpNet::from(ip))
 }
 
 /// Builds the node-wide `pc_ipcache` image. A prefix listed twice is an error.

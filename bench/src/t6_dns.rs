@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use policyc_backends::fqdn::{LearnedKey, LearnedValue};
 use policyc_compile::build::{build_artifact, BuildRequest};
 use policyc_diagnostics::source::SourceMap;
 use policyc_kernel::fqdn::query_message;
@@ -240,14 +241,14 @@ fn enter_netns(netns: &str) -> Result<(), String> {
 
 /// The learned-map entry of an address: key (`pc_dns_addr`) and value (`pc_dns_learned`).
 fn learned_entry(addr: Ipv4Addr, ttl_s: u32, selectors: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut key = vec![0u8; 20];
-    key[0] = 4;
-    key[4..8].copy_from_slice(&addr.octets());
-    let mut value = Vec::with_capacity(16);
-    let expiry = monotonic_ns() + u64::from(ttl_s) * 1_000_000_000;
-    value.extend_from_slice(&expiry.to_ne_bytes());
-    value.extend_from_slice(&selectors.to_ne_bytes());
-    (key, value)
+    let value = LearnedValue {
+        expiry_ns: monotonic_ns() + u64::from(ttl_s) * 1_000_000_000,
+        selectors,
+    };
+    (
+        LearnedKey::from_ip(IpAddr::V4(addr)).encode(),
+        value.encode(),
+    )
 }
 
 impl Proxy {

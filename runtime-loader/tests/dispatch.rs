@@ -18,6 +18,7 @@ use policyc_backends::{
 use policyc_kernel::datapath::{DatapathInstance, LoadRequest};
 use policyc_kernel::packet::Packet;
 use policyc_kernel::testrun::run_pinned;
+use policyc_kernel::testrun::{TCX_DROP, TCX_NEXT};
 use policyc_kernel::AttachKind;
 use policyc_loader::node::dispatch::Dispatcher;
 use policyc_loader::node::dns::dispatch::{dispatcher_pin, pass_pin, DnsDispatcher};
@@ -171,10 +172,6 @@ fn a_program_array_refuses_the_other_directions_attach_type() {
     );
     assert_eq!(dispatcher.slot_program_id(Direction::Egress, 1), None);
 }
-
-/// tcx return codes as `BPF_PROG_TEST_RUN` reports them.
-const TCX_NEXT: u32 = u32::MAX; // -1
-const TCX_DROP: u32 = 2;
 
 #[test]
 fn the_dns_stage_switches_with_the_same_flip_and_passes_without_dns_programs() {

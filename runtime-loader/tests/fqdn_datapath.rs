@@ -1,22 +1,21 @@
 //! toFQDNs in the L3/L4 datapath: new egress flows to learned addresses outside the cluster get
 //! the verdict of the FQDN-class pseudo-identities their learned bitmap names (within the
 //! endpoint's `fqdn_mask`), deny rules of the peer's own identity win, expired entries allow no
-//! new flow (established ones keep passing), cluster identities never use the learned map; the
-//! shared learned-map layout matches both objects' BTF; verifier cost stays flat.
+//! new flow (established ones keep passing), cluster identities never use the learned map;
+//! verifier cost stays flat. (The shared learned-map layout is checked against both objects'
+//! BTF in layout_btf.rs.)
 
 use crate::common;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use common::*;
-use policyc_backends::fqdn::{self, LearnedKey, LearnedValue};
+use policyc_backends::fqdn::{self, LearnedValue};
 use policyc_backends::layout::{Direction, Reason, Verdict};
 use policyc_backends::{
     endpoint_images, ipcache_image, DatapathOptions, DirectionTables, EndpointTables, IpcacheEntry,
     PortFunction,
 };
-use policyc_backends::{DATAPATH_OBJECT, DNS_OBJECT};
 use policyc_kernel::fqdn::{ktime_now_ns, LearnedMap};
 use policyc_kernel::packet::Packet;
 use policyc_kernel::{AttachKind, TestHarness};
@@ -224,99 +223,6 @@ fn established_flows_outlive_the_entry_new_ones_do_not() {
     assert!(
         !run(&fresh, Direction::Egress).passed,
         "new flow after expiry"
-    );
-}
-
-#[test]
-fn the_learned_map_layout_is_one_definition_in_both_objects() {
-    let key: BTreeMap<String, usize> = [
-        ("family", std::mem::offset_of!(LearnedKey, family)),
-        ("pad", std::mem::offset_of!(LearnedKey, pad)),
-        ("addr", std::mem::offset_of!(LearnedKey, addr)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let value: BTreeMap<String, usize> = [
-        ("expiry_ns", std::mem::offset_of!(LearnedValue, expiry_ns)),
-        ("selectors", std::mem::offset_of!(LearnedValue, selectors)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for object in [DATAPATH_OBJECT, DNS_OBJECT] {
-        assert_eq!(
-            btf_struct(object, "pc_dns_addr"),
-            (size_of::<LearnedKey>(), key.clone())
-        );
-        assert_eq!(
-            btf_struct(object, "pc_dns_learned"),
-            (size_of::<LearnedValue>(), value.clone())
-        );
-        let mut builder = libbpf_rs::ObjectBuilder::default();
-        let open = builder
-            .open_memory(object)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let map = open
-            .maps()
-            .find(|m| m.name().to_string_lossy() == fqdn::LEARNED_MAP)
-            .unwrap_or_else(|| panic!("no {} map", fqdn::LEARNED_MAP));
-        assert_eq!(map.map_type(), libbpf_rs::MapType::LruHash);
-        assert_eq!(map.key_size(), fqdn::KEY_SIZE);
-        assert_eq!(map.value_size(), fqdn::VALUE_SIZE);
-        assert_eq!(map.max_entries(), fqdn::LEARNED_MAX_ENTRIES);
-    }
-}
-
-#[test]
-fn header_defines_match_the_rust_mirror() {
-    let header = include_str!("../../bpf-templates/fqdn_learned.h");
-    let defines: BTreeMap<&str, &str> = header
-        .lines()
-        .filter_map(|l| l.strip_prefix("#define "))
-        .filter_map(|l| {
-            let (name, value) = l.split_once(char::is_whitespace)?;
-            Some((name, value.trim().trim_matches('"')))
-        })
-        .collect();
-    let number = |name: &str| -> u64 {
-        let text = defines
-            .get(name)
-            .unwrap_or_else(|| panic!("no #define {name}"))
-            .trim_end_matches('u');
-        match text.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16),
-            None => text.parse(),
-        }
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-    };
-    assert_eq!(
-        defines.get("POLICYC_MAP_FQDN_LEARNED"),
-        Some(&fqdn::LEARNED_MAP)
-    );
-    assert_eq!(
-        defines.get("POLICYC_FQDN_LEARNED_PIN"),
-        Some(&fqdn::LEARNED_PIN)
-    );
-    assert_eq!(
-        number("POLICYC_FQDN_LEARNED_MAX_ENTRIES"),
-        u64::from(fqdn::LEARNED_MAX_ENTRIES)
-    );
-    assert_eq!(
-        number("POLICYC_FQDN_CLASSES"),
-        u64::from(fqdn::FQDN_CLASSES)
-    );
-    assert_eq!(
-        number("POLICYC_FQDN_DNS_RULE_BIT"),
-        u64::from(fqdn::DNS_RULE_BIT)
-    );
-    assert_eq!(
-        number("POLICYC_IDENTITY_FQDN_SCOPE"),
-        u64::from(fqdn::IDENTITY_FQDN_SCOPE)
-    );
-    assert_eq!(
-        number("POLICYC_IDENTITY_LOCAL_CIDR_SCOPE"),
-        u64::from(fqdn::IDENTITY_LOCAL_CIDR_SCOPE)
     );
 }
 

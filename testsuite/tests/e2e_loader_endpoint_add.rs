@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use policyc_backends::layout::map_names;
-use policyc_backends::layout::{Direction, PolicycConfig, PortfnKind, Verdict};
+use policyc_backends::layout::{
+    ClassKey, Direction, PolicycConfig, PortfnKey, PortfnKind, Verdict,
+};
 use policyc_backends::{decode_direction_tables, PortFunction};
 use policyc_loader::node::admit::{live_map_entries, MapRecord};
 use policyc_loader::node::artifact::Artifact;
-use policyc_loader::node::decode::{decode_class_key, decode_portfn_key};
 use policyc_loader::node::pins::NodePaths;
 
 const ENDPOINTS: [&str; 8] = [
@@ -200,10 +201,10 @@ type Behaviours = BTreeMap<(u8, u32, u8), Vec<(u16, u16, u8, u32)>>;
 fn identities(installed: &Installed) -> BTreeSet<u32> {
     let mut out = BTreeSet::new();
     for (k, _) in &installed.class {
-        out.extend(decode_class_key(k).map(|key| key.identity));
+        out.extend(ClassKey::decode(k).map(|key| key.identity));
     }
     for (k, _) in &installed.portfn {
-        if let Some(key) = decode_portfn_key(k) {
+        if let Some(key) = PortfnKey::decode(k) {
             if key.kind == PortfnKind::Identity.code() {
                 out.insert(key.id);
             }

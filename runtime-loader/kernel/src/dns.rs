@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use libbpf_rs::{MapCore, MapFlags, Object, ObjectBuilder, OpenObject};
 use policyc_backends::dns::{map_names, programs, DnsConfig, DnsCounter, DnsTables};
+use policyc_backends::dns_layout::PendingKey;
+use policyc_backends::fqdn::LearnedKey;
 use policyc_backends::{MapImage, DNS_OBJECT};
 
 use crate::error::LoaderError;
@@ -17,20 +19,10 @@ pub struct DnsRun {
     pub packet: Vec<u8>,
 }
 
-/// A learned address: expiry on the `bpf_ktime_get_ns` clock and the selector bitmap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Learned {
-    pub expiry_ns: u64,
-    pub selectors: u64,
-}
-
 /// A pending query: selector bitmap, question-name hash, server address bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pending {
-    pub selectors: u64,
-    pub name_hash: u64,
-    pub server: [u8; 16],
-}
+pub use policyc_backends::dns_layout::PendingValue as Pending;
+/// A learned address: expiry on the `bpf_ktime_get_ns` clock and the selector bitmap.
+pub use policyc_backends::fqdn::LearnedValue as Learned;
 
 /// A loaded DNS object with both programs.
 pub struct DnsInstance {
@@ -174,7 +166,7 @@ impl DnsInstance {
     /// A counter summed over CPUs.
     pub fn counter(&self, which: DnsCounter) -> Result<u64, LoaderError> {
         let map = self.map(map_names::COUNTERS)?;
-        let key = (which as u32).to_ne_bytes();
+        let key = which.code().to_ne_bytes();
         let values = map
             .lookup_percpu(&key, MapFlags::ANY)
             .map_err(|source| LoaderError::Map {
@@ -182,7 +174,7 @@ impl DnsInstance {
                 source,
             })?
             .unwrap_or_default();
-        Ok(values.iter().map(|v| read_u64(v, 0)).sum())
+        Ok(percpu_sum(&values))
     }
 
     /// The pending entry for (endpoint address, source port, DNS id), if any.
@@ -193,30 +185,23 @@ impl DnsInstance {
         id: u16,
     ) -> Result<Option<Pending>, LoaderError> {
         let map = self.map(map_names::PENDING)?;
-        let (family, addr) = family_and_bytes(endpoint);
-        let mut key = Vec::with_capacity(24);
-        key.extend_from_slice(&addr);
-        key.extend_from_slice(&[family, 0]);
-        key.extend_from_slice(&port.to_ne_bytes());
-        key.extend_from_slice(&id.to_ne_bytes());
-        key.extend_from_slice(&[0, 0]);
+        let (family, addr) = policyc_backends::layout::addr_bytes(endpoint);
+        let key = PendingKey {
+            endpoint: addr,
+            family: family.code(),
+            pad: 0,
+            port,
+            id,
+            pad2: 0,
+        }
+        .encode();
         let value = map
             .lookup(&key, MapFlags::ANY)
             .map_err(|source| LoaderError::Map {
                 map: map_names::PENDING.into(),
                 source,
             })?;
-        Ok(value.map(|v| {
-            let mut server = [0u8; 16];
-            if let Some(bytes) = v.get(16..32) {
-                server.copy_from_slice(bytes);
-            }
-            Pending {
-                selectors: read_u64(&v, 0),
-                name_hash: read_u64(&v, 8),
-                server,
-            }
-        }))
+        Ok(value.and_then(|v| Pending::decode(&v)))
     }
 
     /// Every learned address.
@@ -233,16 +218,13 @@ impl DnsInstance {
             else {
                 continue;
             };
-            let Some(addr) = addr_from_key(&key) else {
+            let (Some(addr), Some(learned)) = (
+                LearnedKey::decode(&key).and_then(|k| k.ip()),
+                Learned::decode(&value),
+            ) else {
                 continue;
             };
-            out.push((
-                addr,
-                Learned {
-                    expiry_ns: read_u64(&value, 0),
-                    selectors: read_u64(&value, 8),
-                },
-            ));
+            out.push((addr, learned));
         }
         out.sort_by_key(|(addr, _)| *addr);
         Ok(out)
@@ -262,44 +244,17 @@ impl DnsInstance {
     }
 }
 
+/// A per-CPU `__u64` counter summed over CPUs (a short value counts 0).
+pub fn percpu_sum(values: &[Vec<u8>]) -> u64 {
+    values
+        .iter()
+        .filter_map(|v| Some(u64::from_ne_bytes(v.get(..8)?.try_into().ok()?)))
+        .sum()
+}
+
 fn image_error(image: &MapImage, problem: String) -> LoaderError {
     LoaderError::Image {
         map: image.name.clone(),
         problem,
-    }
-}
-
-fn read_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut raw = [0u8; 8];
-    if let Some(slice) = bytes.get(at..at + 8) {
-        raw.copy_from_slice(slice);
-    }
-    u64::from_ne_bytes(raw)
-}
-
-fn family_and_bytes(addr: IpAddr) -> (u8, [u8; 16]) {
-    let mut bytes = [0u8; 16];
-    match addr {
-        IpAddr::V4(v4) => {
-            bytes[..4].copy_from_slice(&v4.octets());
-            (4, bytes)
-        }
-        IpAddr::V6(v6) => (6, v6.octets()),
-    }
-}
-
-fn addr_from_key(key: &[u8]) -> Option<IpAddr> {
-    let family = *key.first()?;
-    let raw = key.get(4..20)?;
-    match family {
-        4 => {
-            let octets: [u8; 4] = raw.get(..4)?.try_into().ok()?;
-            Some(IpAddr::from(octets))
-        }
-        6 => {
-            let octets: [u8; 16] = raw.try_into().ok()?;
-            Some(IpAddr::from(octets))
-        }
-        _ => None,
     }
 }

@@ -12,9 +12,10 @@ use policyc_backends::{IpcacheEntry, MapImage, DATAPATH_OBJECT};
 use crate::datapath::{program_name, AttachKind, DatapathInstance, LoadRequest};
 use crate::error::LoaderError;
 
-/// tcx return value for "pass to the next program" (TCX_NEXT = -1).
+/// tcx return value for "pass to the next program" (`PC_TCX_NEXT` = -1 in
+/// `bpf-templates/policyc_packet.h`), as `BPF_PROG_TEST_RUN` reports it.
 pub const TCX_NEXT: u32 = u32::MAX;
-/// tcx return value for drop (TCX_DROP).
+/// tcx return value for drop (`PC_TCX_DROP`).
 pub const TCX_DROP: u32 = 2;
 
 /// What the program did with one frame.

@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use libbpf_rs::{MapCore, MapHandle};
 use policyc_backends::artifact::{file_digest, MANIFEST_FILE};
 use policyc_backends::layout::{
-    map_names, ClassKey, ClassValue, Family, IpcacheKey, IpcacheValue, PortfnKey, PortfnKind,
+    map_names, ClassKey, ClassValue, IpcacheValue, PortfnKey, PortfnKind,
 };
 use policyc_ir::endpoint_identity::{allocate_endpoint_identities, identity_labels};
 use policyc_ir::identity::IdentityKind;
@@ -316,24 +316,7 @@ fn class_key(identity: u32, direction: Direction) -> Vec<u8> {
 
 /// The ipcache key of one host address.
 pub fn host_key(ip: &IpAddr) -> Vec<u8> {
-    let mut addr = [0u8; 16];
-    let (family, bits) = match ip {
-        IpAddr::V4(v4) => {
-            addr[..4].copy_from_slice(&v4.octets());
-            (Family::Ipv4, 32)
-        }
-        IpAddr::V6(v6) => {
-            addr.copy_from_slice(&v6.octets());
-            (Family::Ipv6, 128)
-        }
-    };
-    IpcacheKey {
-        prefixlen: 32 + bits,
-        family: family.code(),
-        pad: [0; 3],
-        addr,
-    }
-    .encode()
+    policyc_backends::map_image::ipcache_host_key(*ip).encode()
 }
 
 fn open(
@@ -347,10 +330,7 @@ fn open(
 
 /// The identity an ipcache value maps to.
 fn ipcache_identity(value: &[u8]) -> Option<u32> {
-    value
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_ne_bytes)
+    IpcacheValue::decode(value).map(|v| v.identity)
 }
 
 /// Live records of every installed endpoint (refuses when one is not cleanly attached).

@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapHandle, RingBufferBuilder};
-use policyc_backends::layout::{Action, Event, Reason, Verdict};
+use policyc_backends::layout::{addr_from_bytes, Action, Event, Reason, Verdict};
 use serde::Serialize;
 
 use super::artifact::Manifest;
-use super::decode::address;
 use super::error::NodeError;
 use super::live::live_record;
 use super::pins::{direction_name, NodePaths};
@@ -112,7 +111,9 @@ fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> D
         peer: if event.family == 0 {
             "-".into()
         } else {
-            address(event.family, &event.peer_addr).to_string()
+            addr_from_bytes(event.family, &event.peer_addr)
+                .unwrap_or(std::net::IpAddr::from(event.peer_addr))
+                .to_string()
         },
         identity: event.identity,
         identity_labels: manifest.map_or_else(|| "?".into(), |m| m.identity_labels(event.identity)),

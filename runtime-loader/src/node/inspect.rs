@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use libbpf_rs::{MapCore, MapHandle};
-use policyc_backends::layout::{map_names, Direction, PortfnKind, Verdict};
+use policyc_backends::layout::{
+    map_names, ClassKey, ClassValue, Direction, PortfnKey, PortfnKind, Verdict,
+};
 use policyc_backends::{decode_overflow, decode_port_function};
 use serde::Serialize;
 
 use super::admit::{map_records, MapRecord};
-use super::decode::{decode_class_key, decode_class_value, decode_portfn_key};
 use super::error::NodeError;
 use super::live::{live_record, live_state, LiveState};
 use super::pins::{
@@ -330,14 +331,18 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
     for direction in [Direction::Ingress, Direction::Egress] {
         let mut by_class: std::collections::BTreeMap<u32, DumpClass> = Default::default();
         for key in classes.keys() {
-            let Some(k) = decode_class_key(&key) else {
+            let Some(k) = ClassKey::decode(&key) else {
                 continue;
             };
             if k.direction != direction.code() {
                 continue;
             }
             let value = super::map_ops::lookup(&classes, endpoint, map_names::CLASS, &key)?;
-            let Some(class_id) = value.as_deref().and_then(decode_class_value) else {
+            let Some(class_id) = value
+                .as_deref()
+                .and_then(ClassValue::decode)
+                .map(|v| v.class_id)
+            else {
                 continue;
             };
             by_class
@@ -353,7 +358,7 @@ pub fn dump(paths: &NodePaths, endpoint: &str) -> Result<EndpointDump, NodeError
         let overflow = decode_overflow(&interval_records).unwrap_or_default();
         let mut by_identity: std::collections::BTreeMap<u32, DumpPeer> = Default::default();
         for (key, value) in &portfn_records {
-            let Some(k) = decode_portfn_key(key) else {
+            let Some(k) = PortfnKey::decode(key) else {
                 continue;
             };
             if k.direction != direction.code() {

@@ -25,7 +25,6 @@
 pub mod admit;
 pub mod artifact;
 pub mod capabilities;
-pub mod decode;
 pub mod dispatch;
 pub mod dns;
 pub mod endpoint_input;

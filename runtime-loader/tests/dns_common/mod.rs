@@ -17,9 +17,8 @@ pub const SERVER_V4: &str = "10.0.9.53";
 pub const SERVER_V6: &str = "fd00:9::53";
 pub const CLIENT_PORT: u16 = 40000;
 
-/// tcx verdicts.
-pub const TCX_NEXT: u32 = u32::MAX;
-pub const TCX_DROP: u32 = 2;
+/// tcx verdicts (`policyc_packet.h`; mirrored once in `policyc_kernel::testrun`).
+pub use policyc_kernel::testrun::{TCX_DROP, TCX_NEXT};
 pub const TC_ACT_REDIRECT: u32 = 7;
 
 pub fn ip(s: &str) -> IpAddr {

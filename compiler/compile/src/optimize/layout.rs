@@ -5,7 +5,8 @@
 //! # Encoding
 //! - **Sparse port functions**: a function is stored as a default (verdict, rule) plus the
 //!   ranges whose verdict or rule differ from it (the default is the pair covering the most
-//!   intervals, so the fewest ranges are listed); up to [`INLINE_RANGES`] ranges live in the
+//!   intervals, so the fewest ranges are listed); up to
+//!   [`INLINE_RANGES`](policyc_backends::layout::INLINE_RANGES) ranges live in the
 //!   `pc_portfn` value, the rest in `pc_intervals`. A function costs `1 + max(0, n − 4)` entries.
 //! - **Unknown class**: identities of the class chosen as `unknown_class[dir]` get no entry at
 //!   all; every other peer falls back to its functions for a protocol it has no function of its
@@ -46,7 +47,7 @@
 //! | term | meaning |
 //! |---|---|
 //! | entries | `pc_class` + `pc_portfn` + `pc_intervals` records: the quantity minimised |
-//! | bytes | key + value bytes: `pc_class` 8 + 4, `pc_portfn` 8 + 64, `pc_intervals` 4 + 12 |
+//! | bytes | key + value bytes per record ([`CLASS_ENTRY_BYTES`], [`PORTFN_ENTRY_BYTES`], [`INTERVAL_ENTRY_BYTES`]: the sizes of the `#[repr(C)]` key and value types) |
 //! | lookups | worst case per new flow: ipcache LPM 1 + `pc_class` 1 + `pc_portfn` 4 (own exact/any, unknown class exact/any) + overflow binary search `ceil(log2(max overflow ranges)) + 1` |
 //! | verifier instructions | constant: one template program with 4 unrolled inline-range checks and an overflow search bounded at 17 steps whatever the tables hold, so rule counts never reach the control flow |
 //!
@@ -55,17 +56,19 @@
 
 use super::classes::{ClassBehaviour, ClassId, DatapathInterval, DirectionClasses, MergedFunction};
 use crate::resolve::{PolicyProtocol, Verdict};
-use policyc_backends::layout::{Verdict as DpVerdict, INLINE_RANGES};
+use policyc_backends::layout::{
+    ArrayIndex, ClassKey, ClassValue, Interval, PortfnKey, PortfnValue, Verdict as DpVerdict,
+};
 use policyc_backends::{DirectionTables, PortFunction as DpFunction, PortInterval as DpInterval};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes of one `pc_class` record (key + value).
-pub const CLASS_ENTRY_BYTES: usize = 12;
-/// Bytes of one `pc_portfn` record (key 8 + value 16 + the inline ranges of 12 bytes each).
-pub const PORTFN_ENTRY_BYTES: usize = 8 + 16 + 12 * INLINE_RANGES;
-/// Bytes of one `pc_intervals` record (array index 4 + range 12).
-pub const INTERVAL_ENTRY_BYTES: usize = 16;
+pub const CLASS_ENTRY_BYTES: usize = size_of::<ClassKey>() + size_of::<ClassValue>();
+/// Bytes of one `pc_portfn` record (key + value, inline ranges included).
+pub const PORTFN_ENTRY_BYTES: usize = size_of::<PortfnKey>() + size_of::<PortfnValue>();
+/// Bytes of one `pc_intervals` record (array index + range).
+pub const INTERVAL_ENTRY_BYTES: usize = size_of::<ArrayIndex>() + size_of::<Interval>();
 /// `pc_portfn` lookups per new flow in the worst case.
 pub const PORTFN_LOOKUPS: usize = 4;
 /// Classes besides class 0 tried as the unknown class (the most populous ones).

@@ -11,13 +11,7 @@ pub fn read_counters(map: &MapHandle, count: u32) -> Vec<u64> {
             map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY)
                 .ok()
                 .flatten()
-                .map_or(0, |values| {
-                    values
-                        .iter()
-                        .filter_map(|v| v.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()))
-                        .map(u64::from_ne_bytes)
-                        .sum()
-                })
+                .map_or(0, |values| policyc_kernel::dns::percpu_sum(&values))
         })
         .collect()
 }

@@ -46,6 +46,7 @@ use std::os::fd::AsFd;
 use libbpf_rs::ProgramHandle;
 use policyc_backends::artifact::ManifestDns;
 use policyc_backends::dns::map_names;
+use policyc_backends::dns_layout::DnsConfigValue;
 use policyc_backends::layout::map_names as layout_maps;
 use policyc_backends::MapImage;
 
@@ -132,11 +133,10 @@ pub fn check_endpoint_dns(
 fn apply_options(images: &mut [MapImage], options: &DnsOptions) {
     for image in images.iter_mut().filter(|i| i.name == map_names::CONFIG) {
         for (_, value) in image.entries.iter_mut() {
-            if let Some(slot) = value.get_mut(4..8) {
-                slot.copy_from_slice(&options.min_ttl_s.to_ne_bytes());
-            }
-            if let Some(slot) = value.get_mut(8..12) {
-                slot.copy_from_slice(&1u32.to_ne_bytes());
+            if let Some(mut config) = DnsConfigValue::decode(value) {
+                config.min_ttl_s = options.min_ttl_s;
+                config.redirect_peer = 1;
+                *value = config.encode();
             }
         }
     }

@@ -14,10 +14,9 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, OpenMapMut};
-use policyc_backends::dns::{
-    decode_name, map_names, ADDR_KEY_SIZE, LEARNED_VALUE_SIZE, NAMES_MAX_ENTRIES, NAME_MAX,
-};
-use policyc_backends::fqdn::{LearnedKey, LearnedValue};
+use policyc_backends::c_layout::size_u32;
+use policyc_backends::dns::{decode_name, map_names, DnsName, NAMES_MAX_ENTRIES};
+use policyc_backends::fqdn::{LearnedKey, LearnedValue, KEY_SIZE, VALUE_SIZE};
 use serde::Serialize;
 
 use super::paths::{learned_pin, names_pin};
@@ -68,7 +67,7 @@ pub fn ensure_learned_map(paths: &NodePaths, max_entries: u32) -> Result<u32, No
     create_pinned_lru(
         paths,
         map_names::LEARNED,
-        LEARNED_VALUE_SIZE,
+        VALUE_SIZE,
         max_entries.max(1),
         &pin,
     )?;
@@ -86,7 +85,7 @@ fn ensure_names_map(paths: &NodePaths) -> Result<(), NodeError> {
     create_pinned_lru(
         paths,
         map_names::NAMES,
-        NAME_MAX as u32,
+        size_u32::<DnsName>(),
         NAMES_MAX_ENTRIES,
         &pin,
     )
@@ -107,7 +106,7 @@ fn create_pinned_lru(
     let mut map = MapHandle::create(
         MapType::LruHash,
         Some(name),
-        ADDR_KEY_SIZE,
+        KEY_SIZE,
         value_size,
         max_entries,
         &opts,

@@ -5,7 +5,7 @@
 //! `BPF_NOEXIST` insert succeeded) is still live, was swept, or was evicted.
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
-use policyc_backends::dns::{map_names, DnsCounter};
+use policyc_backends::dns::{map_names, DnsCounter, COUNTER_COUNT};
 use serde::Serialize;
 
 use super::counters::read_counters;
@@ -113,7 +113,7 @@ pub fn add(paths: &NodePaths, slot: LedgerSlot, amount: u64) -> Result<(), NodeE
 pub fn endpoint_learned_new(paths: &NodePaths, endpoint: &str) -> u64 {
     let pin = paths::shared_map(paths, endpoint, map_names::COUNTERS);
     MapHandle::from_pinned_path(&pin)
-        .map(|map| read_counters(&map, DnsCounter::ALL.len() as u32))
+        .map(|map| read_counters(&map, COUNTER_COUNT))
         .ok()
         .and_then(|values| values.get(DnsCounter::LearnedNew as usize).copied())
         .unwrap_or(0)

@@ -5,7 +5,7 @@
 
 use libbpf_rs::MapHandle;
 use policyc_backends::artifact::ManifestNodeDns;
-use policyc_backends::dns::{map_names, DnsCounter};
+use policyc_backends::dns::{map_names, DnsCounter, COUNTER_COUNT};
 use policyc_backends::layout::Direction;
 use serde::Serialize;
 
@@ -124,7 +124,7 @@ pub fn status(paths: &NodePaths) -> Result<DnsStatus, NodeError> {
             .collect();
         let counters_pin = paths::shared_map(paths, &name, map_names::COUNTERS);
         let values = MapHandle::from_pinned_path(&counters_pin)
-            .map(|map| read_counters(&map, DnsCounter::ALL.len() as u32))
+            .map(|map| read_counters(&map, COUNTER_COUNT))
             .unwrap_or_default();
         let counters = DnsCounter::ALL
             .iter()

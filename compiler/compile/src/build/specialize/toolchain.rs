@@ -8,6 +8,7 @@
 
 use super::emit::SPECIALIZED_HEADER;
 use super::error::SpecializeError;
+use policyc_backends::clang::{find_clang, multiarch_include, CLANG_CANDIDATES};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,9 +21,6 @@ const OBJECT_FILE: &str = "policyc_specialized.bpf.o";
 const SOURCE_DIR: &str = "src";
 const INCLUDE_DIR: &str = "include";
 
-/// Compilers tried in order when neither `--clang` nor `$CLANG` names one (as in the build scripts).
-pub const CLANG_CANDIDATES: [&str; 3] = ["clang-16", "clang-19", "clang"];
-
 /// Every embedded file the compile writes, with its path relative to the compile directory.
 pub fn embedded_files() -> Vec<(String, &'static str)> {
     let mut files: Vec<(String, &'static str)> = TEMPLATE_FILES
@@ -33,17 +31,6 @@ pub fn embedded_files() -> Vec<(String, &'static str)> {
         files.push((format!("{INCLUDE_DIR}/bpf/{name}"), *contents));
     }
     files
-}
-
-/// Debian keeps `asm/types.h` (needed by `<linux/bpf.h>`) under the multiarch include dir.
-fn multiarch_include() -> Option<PathBuf> {
-    let triple = match std::env::consts::ARCH {
-        "x86_64" => "x86_64-linux-gnu",
-        "aarch64" => "aarch64-linux-gnu",
-        _ => return None,
-    };
-    let dir = Path::new("/usr/include").join(triple);
-    dir.is_dir().then_some(dir)
 }
 
 fn target_arch_define() -> String {
@@ -67,21 +54,10 @@ pub struct Toolchain {
     pub flags: Vec<String>,
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|full| full.is_file())
-}
-
 impl Toolchain {
     /// `explicit`, else `$CLANG`, else the first of [`CLANG_CANDIDATES`] on PATH.
     pub fn find(explicit: Option<&Path>) -> Result<Toolchain, SpecializeError> {
-        let chosen = explicit
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("CLANG").map(PathBuf::from))
-            .or_else(|| CLANG_CANDIDATES.iter().find_map(|c| on_path(c)));
-        let Some(clang) = chosen else {
+        let Some(clang) = find_clang(explicit) else {
             return Err(SpecializeError::ClangNotFound {
                 tried: CLANG_CANDIDATES.join(", "),
             });
@@ -110,7 +86,7 @@ impl Toolchain {
             "-Wall".to_string(),
             "-Werror".to_string(),
         ];
-        if let Some(dir) = multiarch_include() {
+        if let Some(dir) = multiarch_include(std::env::consts::ARCH) {
             flags.push(format!("-I{}", dir.display()));
         }
         flags.extend([

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* dns/maps.h — the DNS object's maps (policyc_dns.bpf.c; the node-wide pc_dns_learned is in
+ * fqdn_learned.h, the endpoint's pc_events ring in policyc_layout.h), its per-CPU scratch and
+ * the counter helper. */
+#ifndef POLICYC_DNS_MAPS_H
+#define POLICYC_DNS_MAPS_H
+
+#include "dns_layout.h"
+
+#define PC_DNS_MAX_STATES 4096 /* DFA rows (pc_dns_dfa as compiled; the loader sizes it) */
+#define PC_DNS_MAX_RECORDS 64  /* A/AAAA records learned per message (power of two) */
+#define PC_DNS_REPLY_MAX 512   /* UDP header + REFUSED message, for the checksum */
+
+/* One A/AAAA record of an answer, collected before any is learned. */
+struct pc_dns_record {
+	__u8 family;
+	__u8 pad[3];
+	__u32 ttl;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_dns_config);
+} pc_dns_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_dns_classes);
+} pc_dns_classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_DNS_MAX_STATES);
+	__type(key, __u32);
+	__type(value, struct pc_dns_row);
+} pc_dns_dfa SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pc_dns_name);
+	__type(value, __u64);
+} pc_dns_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pc_dns_pending_key);
+	__type(value, struct pc_dns_pending);
+} pc_dns_pending SEC(".maps");
+
+/* pc_dns_learned (node-wide learned addresses) is defined in fqdn_learned.h. */
+
+/* Node-wide, pinned by the loader next to pc_dns_learned: learned address → the question name
+ * whose answer taught it last (struct pc_dns_name), for `policy-loader dns dump` only — no
+ * verdict reads it. A smaller LRU than the learned map: an address whose name it no longer
+ * holds is shown without one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PC_DNS_NAMES_MAX_ENTRIES);
+	__type(key, struct pc_dns_addr);
+	__type(value, struct pc_dns_name);
+} pc_dns_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PC_DNS_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_dns_counters SEC(".maps");
+
+/* Per-CPU scratch: the dotted name (exact-set key), the reply bytes for checksums, and the
+ * records collected from an answer before any of them is learned. */
+struct dns_scratch {
+	struct pc_dns_name name;
+	__u8 reply[PC_DNS_REPLY_MAX];
+	__u32 record_count;
+	__u32 pad;
+	struct pc_dns_record records[PC_DNS_MAX_RECORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_scratch);
+} pc_dns_scratch SEC(".maps");
+
+/* pc_events (policyc_layout.h): the endpoint's event ring, the L3/L4 datapath's, reused by pin
+ * when loaded. */
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *slot = bpf_map_lookup_elem(&pc_dns_counters, &which);
+	if (slot)
+		*slot += 1;
+}
+
+#endif /* POLICYC_DNS_MAPS_H */
