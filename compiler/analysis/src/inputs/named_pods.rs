@@ -29,9 +29,12 @@ const LISTED_PODS: usize = 3;
 /// How many names a "candidates" help line lists.
 const LISTED_CANDIDATES: usize = 8;
 
+/// A label selector as written in a peer: the namespace and the required `key=value` labels.
+pub type PodSelector = (String, Vec<(String, String)>);
+
 /// `namespace/key=value[,key=value]`: the namespace and the required labels, or `None` when
 /// `text` is not a selector. Errors for a selector that is malformed.
-pub fn parse_selector(text: &str) -> Option<Result<(String, Vec<(String, String)>), PeerError>> {
+pub fn parse_selector(text: &str) -> Option<Result<PodSelector, PeerError>> {
     let (namespace, selector) = text.split_once('/')?;
     if !selector.contains('=') {
         return None;

@@ -38,7 +38,8 @@ fn exposure(rule: &PolicyRule) -> Option<(String, &'static str)> {
     }
     match &rule.peers {
         PeerSet::Some(peers) if peers.iter().any(every_namespace) => Some((
-            "ingress from every pod of every namespace: any workload of the cluster may connect".to_string(),
+            "ingress from every pod of every namespace: any workload of the cluster may connect"
+                .to_string(),
             "every pod of every namespace is allowed here",
         )),
         _ => None,

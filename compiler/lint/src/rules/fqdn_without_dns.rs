@@ -2,8 +2,8 @@
 //! never sees their lookups and the FQDN rule allows nothing. When the endpoints may not reach
 //! DNS at all, PC0302 reports the root cause and names these `toFQDNs`; no PC0301 then.
 
-use crate::context::LintContext;
 use super::default_deny_without_dns::may_allow_dns;
+use crate::context::LintContext;
 use crate::coverage::subjects_may_overlap;
 use crate::yaml_ext::NodeExt;
 use policyc_diagnostics::source::Span;
