@@ -1,4 +1,5 @@
-//! The `policyc` binary driven as a user would: lint, diff, build --specialize.
+//! The `policyc` binary driven as a user would: lint, diff, build --specialize, test and explain
+//! with workload names.
 //!
 //! One test binary for the whole folder: every `tests/*.rs` file is a module here, so the
 //! crates are linked once instead of once per file (build time and disk in CI).
@@ -12,3 +13,4 @@ mod cli_lint;
 mod cli_messages;
 mod cli_support;
 mod cli_test_formats;
+mod cli_workloads;

@@ -60,6 +60,14 @@ fn positions(findings: &[Finding], sources: &SourceMap, code: &str) -> Vec<(usiz
 #[test_case("unresolvable_peer.yaml", None, "PC0312", &[(11, 7)]; "to services cannot be resolved offline")]
 #[test_case("unresolvable_cidr_group.yaml", None, "PC0312", &[(12, 25), (13, 25)]; "each cidr group ref is pointed at")]
 #[test_case("kafka_deprecated.yaml", None, "PC0313", &[(19, 13)]; "kafka rules are deprecated")]
+#[test_case("broad_ingress_on_ports.yaml", None, "PC0317", &[(11, 7), (17, 7), (34, 7)]; "world cidr and all namespaces on specific ports")]
+#[test_case("broad_ingress_exposure.yaml", None, "PC0317", &[]; "world on every port is pc0311 only")]
+#[test_case("dns_wildcard_pattern.yaml", None, "PC0318", &[(21, 32), (23, 26)]; "dns and fqdn match pattern star")]
+#[test_case("selector_matches_nothing.yaml", Some("cidr_inventory.yaml"), "PC0319", &[(11, 7), (29, 7)]; "misspelt peer label and subject without pods")]
+#[test_case("selector_matches_nothing.yaml", None, "PC0319", &[]; "selector lint needs an inventory")]
+#[test_case("one_finding_per_root_cause.yaml", None, "PC0302", &[(13, 7)]; "no dns under default deny is one finding")]
+#[test_case("one_finding_per_root_cause.yaml", None, "PC0301", &[]; "fqdn rules without any dns are named by pc0302")]
+#[test_case("lints_continue_past_errors.yaml", None, "PC0311", &[(27, 7)]; "a rejected policy does not stop the lints of the others")]
 #[test_case("suppression_problems.yaml", None, "PC0315", &[(7, 25)]; "ignore without reason")]
 #[test_case("suppression_problems.yaml", None, "PC0316", &[(7, 33)]; "ignore naming an unknown code points at the code")]
 fn lint_reports_at_the_right_place(
@@ -84,6 +92,7 @@ fn lint_reports_at_the_right_place(
 #[test_case("negative_deny_other_port.yaml"; "deny on another port leaves the allow alive")]
 #[test_case("negative_l7_other_peer.yaml"; "l3 allow for another peer does not bypass l7")]
 #[test_case("negative_world_denied.yaml"; "allow all with world denied is not exposed")]
+#[test_case("negative_broad_ingress_on_ports.yaml"; "namespace selector with labels is not every namespace")]
 fn negative_fixtures_have_no_finding(name: &str) {
     let (findings, sources) = lint(name, None);
     assert!(
@@ -143,6 +152,11 @@ fn no_inventory_addresses_means_no_cidr_finding() {
 #[test_case("unresolvable_cidr_group.yaml", None; "unresolvable_cidr_group")]
 #[test_case("kafka_deprecated.yaml", None; "kafka_deprecated")]
 #[test_case("suppression_problems.yaml", None; "suppression_problems")]
+#[test_case("broad_ingress_on_ports.yaml", None; "broad_ingress_on_ports")]
+#[test_case("dns_wildcard_pattern.yaml", None; "dns_wildcard_pattern")]
+#[test_case("selector_matches_nothing.yaml", Some("cidr_inventory.yaml"); "selector_matches_nothing")]
+#[test_case("one_finding_per_root_cause.yaml", None; "one_finding_per_root_cause")]
+#[test_case("lints_continue_past_errors.yaml", None; "lints_continue_past_errors")]
 fn human_report_snapshot(name: &str, inventory: Option<&str>) {
     let (findings, sources) = lint(name, inventory);
     let rendered = human::render(&findings, &sources, HumanOptions::default());

@@ -27,6 +27,7 @@ mod explain_snapshots;
 mod flowtests_inventory;
 mod flowtests_spec;
 mod flowtests_suites;
+mod flowtests_workloads;
 mod flowtests_yaml_semantics;
 mod fqdn_artifact;
 mod frontend_invalid;

@@ -5,17 +5,55 @@
 use super::yaml_ext::NodeExt;
 use policyc_diagnostics::source::{SourceId, SourceMap, Span};
 use policyc_diagnostics::ObjectContext;
+use policyc_frontend::identity::endpoint_labels;
+use policyc_frontend::inventory::Inventory;
 use policyc_frontend::yaml::{self, Node};
 use policyc_frontend::PolicyObject;
-use policyc_ir::{PolicyKind, PolicyRule, RuleId};
+use policyc_ir::{LabelSet, PolicyKind, PolicyRule, RuleId};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// Pod and node addresses of the cluster (from `--inventory`), for lints about CIDR rules.
+/// What `--inventory` tells the lints about the cluster: pod and node addresses (for lints
+/// about CIDR rules) and each pod's identity labels (for selectors that match nothing).
 #[derive(Debug, Clone, Default)]
 pub struct ClusterAddresses {
     /// Each address with what it belongs to (`pod default/web-1`, `node worker-1`).
     pub addresses: Vec<(IpAddr, String)>,
+    /// Each pod (`namespace/name`) with its identity labels (namespace labels included).
+    pub endpoint_labels: Vec<(String, LabelSet)>,
+}
+
+impl ClusterAddresses {
+    /// Everything the lints read from an inventory.
+    #[must_use]
+    pub fn from_inventory(inventory: &Inventory) -> Self {
+        let pods = inventory.endpoints.iter().flat_map(|e| {
+            e.ips
+                .iter()
+                .map(move |ip| (*ip, format!("pod {}/{}", e.namespace, e.name)))
+        });
+        let nodes = inventory.nodes.iter().flat_map(|n| {
+            n.ips
+                .iter()
+                .map(move |ip| (*ip, format!("node {}", n.name)))
+        });
+        let endpoint_labels = inventory
+            .endpoints
+            .iter()
+            .map(|e| {
+                let labels = endpoint_labels(
+                    e,
+                    &inventory.namespace_labels(&e.namespace),
+                    &inventory.cluster,
+                );
+                (format!("{}/{}", e.namespace, e.name), labels)
+            })
+            .collect();
+        Self {
+            addresses: pods.chain(nodes).collect(),
+            endpoint_labels,
+        }
+    }
 }
 
 /// The inputs of one lint run.

@@ -160,22 +160,10 @@ fn explain(code: &str) -> ExitCode {
     }
 }
 
-/// Every pod and node address of an inventory, labelled for messages.
+/// Every pod and node address of an inventory, labelled for messages, and the pods' labels.
 #[must_use]
 pub fn cluster_addresses(inventory: &Inventory) -> ClusterAddresses {
-    let pods = inventory.endpoints.iter().flat_map(|e| {
-        e.ips
-            .iter()
-            .map(move |ip| (*ip, format!("pod {}/{}", e.namespace, e.name)))
-    });
-    let nodes = inventory.nodes.iter().flat_map(|n| {
-        n.ips
-            .iter()
-            .map(move |ip| (*ip, format!("node {}", n.name)))
-    });
-    ClusterAddresses {
-        addresses: pods.chain(nodes).collect(),
-    }
+    ClusterAddresses::from_inventory(inventory)
 }
 
 fn print_findings(findings: &[Finding], sources: &SourceMap) {

@@ -1,10 +1,10 @@
 //! A loaded evaluation context (inventory + policies → universe + rules) for explaining flows.
 
-use crate::inputs::{load_rules, parse_peer, RunOptions};
+use crate::inputs::{load_rules, resolve_peer, RunOptions};
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{codes, Finding, Severity};
 use policyc_frontend::identity::build_universe;
-use policyc_frontend::inventory::load_inventory;
+use policyc_frontend::inventory::{load_inventory_with_workloads, Workloads};
 use policyc_ir::oracle::{Flow, FlowPeer, FlowVerdict, Oracle};
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
@@ -15,6 +15,8 @@ pub struct Session {
     pub sources: SourceMap,
     pub universe: Universe,
     pub rules: Vec<PolicyRule>,
+    /// The workloads owning the inventory's pods, for peers named by workload.
+    pub workloads: Workloads,
     /// Non-blocking findings of loading (warnings).
     pub warnings: Vec<Finding>,
 }
@@ -32,10 +34,11 @@ impl Session {
         options: &RunOptions,
     ) -> Result<Self, LoadFailure> {
         let mut sources = SourceMap::new();
-        let inv = match load_inventory(inventory, &options.inventory, &mut sources) {
-            Ok(inv) => inv,
-            Err(findings) => return Err(LoadFailure { sources, findings }),
-        };
+        let (inv, workloads) =
+            match load_inventory_with_workloads(inventory, &options.inventory, &mut sources) {
+                Ok(loaded) => loaded,
+                Err(findings) => return Err(LoadFailure { sources, findings }),
+            };
         let (rules, findings) = load_rules(policies, &inv.cluster, &mut sources);
         if findings.iter().any(|f| f.severity == Severity::Error) {
             return Err(LoadFailure { sources, findings });
@@ -45,6 +48,7 @@ impl Session {
                 sources,
                 universe,
                 rules,
+                workloads,
                 warnings: findings,
             }),
             Err(e) => Err(LoadFailure {
@@ -61,7 +65,7 @@ impl Session {
     /// Parses a peer given on the command line; errors point into a pseudo-file named after the
     /// option (e.g. `--from`).
     pub fn peer(&mut self, option: &str, text: &str) -> Result<FlowPeer, Box<Finding>> {
-        parse_peer(text, &self.universe).map_err(|e| {
+        resolve_peer(text, &self.universe, &self.workloads).map_err(|e| {
             let id = self.sources.add(option.to_string(), text.to_string());
             let span = policyc_diagnostics::source::Span::new(id, 0, text.len());
             let mut f = Finding::error(e.code, e.message).at(span, "given here");

@@ -2,12 +2,12 @@
 //! evaluate every test with the oracle and compare with its expectations.
 
 use super::spec::{is_flow_tests_text, parse_flow_tests, FlowTestCase, FlowTestsDoc};
-use crate::inputs::{load_rules, parse_peer, RunOptions};
+use crate::inputs::{load_rules, resolve_peer, RunOptions};
 use policyc_diagnostics::source::{SourceId, SourceMap};
 use policyc_diagnostics::{codes, Finding, Severity};
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::input_files::collect_input_files;
-use policyc_frontend::inventory::load_inventory;
+use policyc_frontend::inventory::load_inventory_with_workloads;
 use policyc_ir::oracle::{Decision, Flow, FlowVerdict, Oracle};
 use policyc_ir::PolicyRule;
 use std::path::{Path, PathBuf};
@@ -124,17 +124,19 @@ fn run_doc(
     options: &RunOptions,
     sources: &mut SourceMap,
 ) -> Result<SuiteReport, Vec<Finding>> {
-    let inventory =
-        load_inventory(&doc.inventory.value, &options.inventory, sources).map_err(|mut f| {
-            f.push(
-                Finding::error(
-                    &codes::INVALID_INVENTORY,
-                    format!("cannot load inventory {}", doc.inventory.value.display()),
-                )
-                .at(doc.inventory.span, "named here"),
-            );
-            f
-        })?;
+    let (inventory, workloads) =
+        load_inventory_with_workloads(&doc.inventory.value, &options.inventory, sources).map_err(
+            |mut f| {
+                f.push(
+                    Finding::error(
+                        &codes::INVALID_INVENTORY,
+                        format!("cannot load inventory {}", doc.inventory.value.display()),
+                    )
+                    .at(doc.inventory.span, "named here"),
+                );
+                f
+            },
+        )?;
     let paths: Vec<PathBuf> = doc.policies.iter().map(|p| p.value.clone()).collect();
     for p in &doc.policies {
         if !p.value.exists() {
@@ -158,16 +160,20 @@ fn run_doc(
     let mut errors = Vec::new();
     for case in &doc.tests {
         let peers = (
-            parse_peer(&case.from.value, &universe),
-            parse_peer(&case.to.value, &universe),
+            resolve_peer(&case.from.value, &universe, &workloads),
+            resolve_peer(&case.to.value, &universe, &workloads),
         );
         let (source, destination) = match peers {
             (Ok(s), Ok(d)) => (s, d),
             (a, b) => {
                 for (res, span) in [(a.err(), case.from.span), (b.err(), case.to.span)] {
                     if let Some(e) = res {
-                        let mut f =
-                            Finding::error(e.code, e.message).at(span, "not in the inventory");
+                        let label = if e.code.id == codes::AMBIGUOUS_PEER.id {
+                            "names pods of several identities"
+                        } else {
+                            "not in the inventory"
+                        };
+                        let mut f = Finding::error(e.code, e.message).at(span, label);
                         if let Some(h) = e.help {
                             f = f.help(h);
                         }

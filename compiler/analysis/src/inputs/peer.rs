@@ -1,7 +1,10 @@
-//! Flow peers as users write them (`namespace/name`, an IP address, or an entity name), checked
-//! against the universe with "did you mean" help.
+//! Flow peers as users write them (`namespace/name` of a pod or a workload,
+//! `namespace/key=value` for the pods with those labels, an IP address, or an entity name),
+//! checked against the universe with "did you mean" help.
 
+use super::named_pods;
 use policyc_diagnostics::{codes, did_you_mean, Code};
+use policyc_frontend::inventory::Workloads;
 use policyc_ir::oracle::FlowPeer;
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::Entity;
@@ -37,8 +40,19 @@ fn looks_like_address(text: &str) -> bool {
                 .all(|c| c.is_ascii_digit() || c == '.' || c == '/'))
 }
 
-/// Parses and checks a peer against the universe.
+/// Parses and checks a peer against the universe (pods only: no workload names).
 pub fn parse_peer(text: &str, universe: &Universe) -> Result<FlowPeer, PeerError> {
+    resolve_peer(text, universe, &Workloads::default())
+}
+
+/// Parses and checks a peer against the universe; `namespace/name` names a pod, else a workload
+/// of `workloads`; a workload or a selector must name pods of one identity, and stands for its
+/// first pod.
+pub fn resolve_peer(
+    text: &str,
+    universe: &Universe,
+    workloads: &Workloads,
+) -> Result<FlowPeer, PeerError> {
     let text = text.trim();
     let endpoint_names: Vec<String> = universe
         .endpoints()
@@ -48,19 +62,37 @@ pub fn parse_peer(text: &str, universe: &Universe) -> Result<FlowPeer, PeerError
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Ok(FlowPeer::Ip(ip));
     }
+    if let Some(selector) = named_pods::parse_selector(text) {
+        let (namespace, requirements) = selector?;
+        return named_pods::select(text, &namespace, &requirements, universe);
+    }
     if let Some(key) = EndpointKey::parse(text) {
         if universe.endpoint(&key).is_some() {
             return Ok(FlowPeer::Endpoint(key));
         }
+        if let Some(resolved) = named_pods::workload(text, &key, universe, workloads) {
+            return resolved;
+        }
         if !looks_like_address(text) {
+            let mut names = endpoint_names.clone();
+            names.extend(workloads.names());
+            let in_namespace = named_pods::candidates_in(&key.namespace, universe, workloads);
             return Err(PeerError {
                 code: &codes::UNKNOWN_INVENTORY_REFERENCE,
                 message: format!("unknown endpoint `{text}`"),
-                help: did_you_mean(text, endpoint_names.iter()).or_else(|| {
-                    Some(format!(
-                        "the inventory has {} endpoints; write them as namespace/name",
-                        endpoint_names.len()
-                    ))
+                help: did_you_mean(text, names.iter()).or_else(|| {
+                    Some(if in_namespace.is_empty() {
+                        format!(
+                            "the inventory has {} endpoints; write them as namespace/name",
+                            endpoint_names.len()
+                        )
+                    } else {
+                        format!(
+                            "pods and workloads in `{}`: {}",
+                            key.namespace,
+                            named_pods::listed(in_namespace.into_iter())
+                        )
+                    })
                 }),
             });
         }

@@ -117,6 +117,18 @@ nodes with one name would both be local and the other node's addresses would sil
 `remote-node`. Keep one definition with all its addresses.",
 };
 
+pub const AMBIGUOUS_PEER: Code = Code {
+    id: "PC0413",
+    name: "ambiguous-peer",
+    default_severity: Error,
+    summary: "A workload name or label selector in a flow names pods of more than one identity",
+    explanation: "A flow peer `namespace/name` names a pod or a workload (Deployment, StatefulSet, DaemonSet, Job, \
+... through the pods' ownerReferences), and `namespace/key=value[,key=value]` the pods with those labels. Every pod \
+it names must have one identity (the same labels, ignoring the ones controllers stamp per pod or per revision such \
+as `pod-template-hash`) and the same named ports, so that one verdict holds for all of them. These pods differ; the \
+message lists them by identity. Name one pod, or narrow the selector with a label that tells the groups apart.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &INVALID_INVENTORY,
@@ -131,4 +143,5 @@ pub const ALL: &[&Code] = &[
     &DUPLICATE_NAMESPACE,
     &DUPLICATE_INTERFACE,
     &DUPLICATE_NODE,
+    &AMBIGUOUS_PEER,
 ];

@@ -165,6 +165,40 @@ CODE`) whose findings are warnings or infos. Unknown codes are usually typos and
 error codes cannot be suppressed because Cilium rejects such policies. The rest of the annotation still applies.",
 };
 
+pub const BROAD_INGRESS_ON_PORTS: Code = Code {
+    id: "PC0317",
+    name: "broad-ingress-on-ports",
+    default_severity: Info,
+    summary: "Ingress is allowed from the whole Internet on specific ports, or from every pod of every namespace",
+    explanation: "The rule allows ingress from world (`fromEntities: [world]` or `[all]`, `0.0.0.0/0`, `::/0`, or \
+a rule without any `from` field) on the ports it lists, or from every pod of the cluster (`namespaceSelector: {}`, \
+a clusterwide `fromEndpoints: [{}]`). That is right for a public entry point (an ingress gateway, a web frontend) and \
+wrong almost everywhere else; the finding makes the exposure visible in review. Restrict the peers, or suppress with \
+`policyc.io/ignore` and a reason when the exposure is deliberate. (The Internet on every port is PC0311.)",
+};
+
+pub const DNS_WILDCARD_PATTERN: Code = Code {
+    id: "PC0318",
+    name: "dns-wildcard-pattern",
+    default_severity: Info,
+    summary: "A DNS rule or `toFQDNs` uses `matchPattern: \"*\"`",
+    explanation: "In `rules.dns`, `matchPattern: \"*\"` lets the endpoints look up any name: DNS stays open as a \
+tunnel for exfiltration, and every answer is learnt for `toFQDNs`. In `toFQDNs`, it allows egress to any address any \
+DNS answer returned, which is close to allowing world on those ports. List the names (`matchName`) or patterns \
+under one domain (`*.example.com`, `*.*.svc.cluster.local` for in-cluster names) that the endpoints need.",
+};
+
+pub const SELECTOR_MATCHES_NO_ENDPOINT: Code = Code {
+    id: "PC0319",
+    name: "selector-matches-no-endpoint",
+    default_severity: Warning,
+    summary: "With `--inventory`: an endpoint selector matches no endpoint of the inventory",
+    explanation: "The policy's `endpointSelector`/`podSelector`, or a `fromEndpoints`/`toEndpoints`/`podSelector` \
+peer, selects none of the inventory's pods (labels, namespace and namespace labels included). Usually a label key or \
+value is misspelt or the namespace is wrong, and the rule protects or allows nothing. Only reported with \
+`--inventory`, and only when the inventory has endpoints; selectors of reserved labels are not checked.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &FQDN_WITHOUT_DNS_RULE,
@@ -182,4 +216,7 @@ pub const ALL: &[&Code] = &[
     &KAFKA_RULES_DEPRECATED,
     &IGNORE_WITHOUT_REASON,
     &INVALID_IGNORE_CODE,
+    &BROAD_INGRESS_ON_PORTS,
+    &DNS_WILDCARD_PATTERN,
+    &SELECTOR_MATCHES_NO_ENDPOINT,
 ];

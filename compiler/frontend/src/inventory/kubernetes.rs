@@ -1,9 +1,11 @@
 //! Kubernetes objects as inventory: `Pod` (IPs from `status.podIPs`/`status.podIP`, named ports
 //! from container ports), `Namespace` (labels) and `Node` (InternalIP/ExternalIP addresses).
-//! Host-network pods share their node's addresses and identity, so they are skipped.
+//! Host-network pods share their node's addresses and identity, so they are skipped. Pods'
+//! `ownerReferences` and owner objects (ReplicaSet, Job, ...) feed [`super::workloads`].
 
 use super::fields::{ip, named_port, opt_string, req_string, scalar_text, seq, string_map};
 use super::native::Builder;
+use super::workloads::controller_of;
 use super::{InventoryEndpoint, InventoryNamespace, InventoryNode};
 use crate::yaml::{Node, NodeKind, Style};
 use policyc_diagnostics::Finding;
@@ -57,6 +59,20 @@ pub fn read_node(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
         span: Some(span),
         ip_spans,
     });
+}
+
+/// A workload object (ReplicaSet, Job, ...): only its name and owner matter.
+pub fn read_owner_object(root: &Node, kind: &str, b: &mut Builder) {
+    let Some(meta) = metadata(root) else { return };
+    let Some(name) = meta.get("name").and_then(Node::as_str) else {
+        return;
+    };
+    let namespace = meta
+        .get("namespace")
+        .and_then(Node::as_str)
+        .unwrap_or("default");
+    b.owners
+        .add_object(namespace, kind, name, controller_of(meta));
 }
 
 pub fn read_pod(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
@@ -122,10 +138,15 @@ pub fn read_pod(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
             push(a, findings);
         }
     }
+    let labels = string_map(meta.get("labels"), findings);
+    if let Some(owner) = controller_of(meta) {
+        let hash = labels.get("pod-template-hash").cloned();
+        b.owners.add_pod(&namespace, &name, owner, hash);
+    }
     b.endpoints.push(InventoryEndpoint {
         namespace,
         name,
-        labels: string_map(meta.get("labels"), findings),
+        labels,
         service_account: service_account.map(|(s, _)| s),
         ips,
         named_ports,

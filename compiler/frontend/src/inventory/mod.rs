@@ -1,12 +1,15 @@
 //! Inventory loading: what exists in the cluster — namespaces (with labels), nodes, endpoints
 //! (pods) — from the native `policyc/v1 Inventory` format or Kubernetes `Pod`/`Namespace`/
 //! `Node`/`List` objects, validated with spanned findings (duplicate endpoints or addresses, bad
-//! addresses, unknown namespaces, bad named ports).
+//! addresses, unknown namespaces, bad named ports), and the workloads that own the pods.
 
 mod fields;
 mod kubernetes;
 mod native;
 mod validate;
+pub mod workloads;
+
+pub use workloads::{WorkloadRef, Workloads};
 
 use crate::input_files::{collect_input_files, is_yaml_or_json};
 use crate::yaml::{parse_documents, Document, Node};
@@ -99,6 +102,16 @@ pub fn load_inventory(
     options: &InventoryOptions,
     sources: &mut SourceMap,
 ) -> Result<Inventory, Vec<Finding>> {
+    load_inventory_with_workloads(path, options, sources).map(|(inventory, _)| inventory)
+}
+
+/// [`load_inventory`], with the workloads that own its pods (from Kubernetes
+/// `ownerReferences`; empty for native inventories).
+pub fn load_inventory_with_workloads(
+    path: &Path,
+    options: &InventoryOptions,
+    sources: &mut SourceMap,
+) -> Result<(Inventory, Workloads), Vec<Finding>> {
     let mut findings = Vec::new();
     let files = inventory_files(path, &mut findings);
     let mut builder = native::Builder::default();
@@ -118,6 +131,7 @@ pub fn load_inventory(
         findings.extend(syntax);
         read_documents(documents, sources, id, &mut builder, &mut findings);
     }
+    let workloads = builder.owners.resolve();
     let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
@@ -126,7 +140,7 @@ pub fn load_inventory(
     {
         Err(findings)
     } else {
-        Ok(inventory)
+        Ok((inventory, workloads))
     }
 }
 
@@ -137,9 +151,19 @@ pub fn parse_inventory(
     id: SourceId,
     options: &InventoryOptions,
 ) -> Result<Inventory, Vec<Finding>> {
+    parse_inventory_with_workloads(sources, id, options).map(|(inventory, _)| inventory)
+}
+
+/// [`parse_inventory`], with the workloads that own its pods.
+pub fn parse_inventory_with_workloads(
+    sources: &SourceMap,
+    id: SourceId,
+    options: &InventoryOptions,
+) -> Result<(Inventory, Workloads), Vec<Finding>> {
     let (documents, mut findings) = parse_documents(sources, id);
     let mut builder = native::Builder::default();
     read_documents(documents, sources, id, &mut builder, &mut findings);
+    let workloads = builder.owners.resolve();
     let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
     if findings
@@ -148,7 +172,7 @@ pub fn parse_inventory(
     {
         Err(findings)
     } else {
-        Ok(inventory)
+        Ok((inventory, workloads))
     }
 }
 
@@ -175,7 +199,7 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
     let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
     match kind {
         Some("Inventory") => native::read(root, builder, findings),
-        Some("List") | Some("PodList") | Some("NamespaceList") | Some("NodeList") => {
+        Some("List" | "PodList" | "NamespaceList" | "NodeList" | "ReplicaSetList" | "JobList") => {
             for item in root.get("items").and_then(Node::as_seq).unwrap_or_default() {
                 read_document(item, builder, findings);
             }
@@ -193,7 +217,10 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
                 "expected `Inventory`",
             ),
         ),
-        // Other Kubernetes objects (Services, Deployments, ...) carry nothing the oracle uses.
+        Some(kind) if workloads::OWNER_KINDS.contains(&kind) => {
+            kubernetes::read_owner_object(root, kind, builder);
+        }
+        // Other Kubernetes objects (Services, ConfigMaps, ...) carry nothing the oracle uses.
         Some(_) => {}
         None => findings.push(
             Finding::error(

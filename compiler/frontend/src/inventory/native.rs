@@ -1,6 +1,7 @@
 //! The native `policyc/v1 Inventory` document, and the builder every inventory source feeds.
 
 use super::fields::{check_keys, ip, named_port, opt_string, req_string, seq, string_map};
+use super::workloads::OwnerFacts;
 use super::{Inventory, InventoryEndpoint, InventoryNamespace, InventoryNode, InventoryOptions};
 use crate::yaml::Node;
 use policyc_diagnostics::codes::{self, Code};
@@ -18,6 +19,8 @@ pub struct Builder {
     pub namespaces: Vec<InventoryNamespace>,
     pub nodes: Vec<InventoryNode>,
     pub endpoints: Vec<InventoryEndpoint>,
+    /// Pods' owners and owner objects (Kubernetes inputs only).
+    pub owners: OwnerFacts,
 }
 
 impl Builder {

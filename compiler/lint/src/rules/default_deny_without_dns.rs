@@ -1,5 +1,7 @@
 //! PC0302: a policy puts endpoints into egress default-deny and no policy allows them DNS
-//! (UDP or TCP port 53), so name resolution fails.
+//! (UDP or TCP port 53), so name resolution fails. The `toFQDNs` of those endpoints fail for the
+//! same reason: they are named in this finding instead of a PC0301 each (one root cause, one
+//! finding).
 
 use crate::context::LintContext;
 use crate::coverage::{allows_port_without_l7, subjects_may_overlap};
@@ -11,7 +13,7 @@ use policyc_ir::{
 use std::collections::BTreeSet;
 
 /// Could this rule let DNS through (TCP or UDP 53 to some peer, with or without DNS L7 rules)?
-fn may_allow_dns(rule: &PolicyRule) -> bool {
+pub fn may_allow_dns(rule: &PolicyRule) -> bool {
     if rule.direction != Direction::Egress
         || rule.action != RuleAction::Allow
         || rule.selects_nothing()
@@ -73,12 +75,25 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
             }
             _ => "this egress rule enables default-deny for the selected endpoints",
         };
+        let mut finding = Finding::new(
+            &codes::DEFAULT_DENY_WITHOUT_DNS,
+            "egress default-deny without DNS: the selected pods will fail to resolve names",
+        )
+        .at(span, what);
+        for fqdn in ctx.rules().filter(|r| {
+            r.origin == rule.origin
+                && r.subject == rule.subject
+                && super::fqdn_without_dns::has_fqdn_peer(r)
+        }) {
+            if let Some(at) = super::fqdn_without_dns::fqdn_span(ctx, fqdn) {
+                finding = finding.related(
+                    at,
+                    "this `toFQDNs` allows nothing either: without DNS no address is learnt",
+                );
+            }
+        }
         findings.push(
-            Finding::new(
-                &codes::DEFAULT_DENY_WITHOUT_DNS,
-                "egress default-deny without DNS: the selected pods will fail to resolve names",
-            )
-            .at(span, what)
+            finding
             .help(
                 "allow UDP and TCP port 53 to kube-dns for these endpoints (e.g. `toEndpoints: [{matchLabels: \
 {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]`), here or in a clusterwide policy",

@@ -1,13 +1,16 @@
 //! PC0301: `toFQDNs` for endpoints that have no egress rule with `rules.dns`, so the DNS proxy
-//! never sees their lookups and the FQDN rule allows nothing.
+//! never sees their lookups and the FQDN rule allows nothing. When the endpoints may not reach
+//! DNS at all, PC0302 reports the root cause and names these `toFQDNs`; no PC0301 then.
 
+use super::default_deny_without_dns::may_allow_dns;
 use crate::context::LintContext;
 use crate::coverage::subjects_may_overlap;
 use crate::yaml_ext::NodeExt;
+use policyc_diagnostics::source::Span;
 use policyc_diagnostics::{codes, Finding};
 use policyc_ir::{Direction, L7Rules, Peer, PeerSet, PolicyRule, PortMatch, RuleAction};
 
-fn has_fqdn_peer(rule: &PolicyRule) -> bool {
+pub fn has_fqdn_peer(rule: &PolicyRule) -> bool {
     matches!(&rule.peers, PeerSet::Some(peers) if peers.iter().any(|p| matches!(p, Peer::Fqdn(_))))
 }
 
@@ -17,8 +20,19 @@ fn has_dns_rule(rule: &PolicyRule) -> bool {
         && matches!(&rule.ports, PortMatch::Ports(prs) if prs.iter().any(|pr| matches!(pr.l7, L7Rules::Dns(_))))
 }
 
+/// The `toFQDNs` list of the rule (else the rule item).
+pub fn fqdn_span(ctx: &LintContext<'_>, rule: &PolicyRule) -> Option<Span> {
+    let span = ctx.rule_span(rule)?;
+    Some(
+        ctx.rule_node(rule)
+            .and_then(|node| node.find_entry("toFQDNs").map(|(_, v)| v.span))
+            .unwrap_or(span),
+    )
+}
+
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let dns_rules: Vec<&PolicyRule> = ctx.rules().filter(|r| has_dns_rule(r)).collect();
+    let dns_allows: Vec<&PolicyRule> = ctx.rules().filter(|r| may_allow_dns(r)).collect();
     let mut findings = Vec::new();
     for rule in ctx
         .rules()
@@ -31,13 +45,17 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
         {
             continue;
         }
-        let Some(span) = ctx.rule_span(rule) else {
+        // No DNS at all under default deny: PC0302 is the root cause and names this rule.
+        if rule.default_deny
+            && !dns_allows
+                .iter()
+                .any(|a| subjects_may_overlap(&a.subject, &rule.subject))
+        {
+            continue;
+        }
+        let Some(span) = fqdn_span(ctx, rule) else {
             continue;
         };
-        let span = ctx
-            .rule_node(rule)
-            .and_then(|node| node.find_entry("toFQDNs").map(|(_, v)| v.span))
-            .unwrap_or(span);
         findings.push(
             Finding::new(
                 &codes::FQDN_WITHOUT_DNS_RULE,
@@ -48,8 +66,8 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                 "IPs for these names are only learnt from DNS answers seen by Cilium's DNS proxy",
             )
             .help(
-                "add an egress rule to kube-dns on port 53 (UDP and TCP) with `rules: {dns: [{matchPattern: \"*\"}]}` \
-for the same endpoints",
+                "add an egress rule to kube-dns on port 53 (UDP and TCP) with `rules: {dns: [...]}` listing the \
+names looked up (e.g. `{matchName: api.github.com}`) for the same endpoints",
             )
             .context(ctx.rule_context(rule)),
         );

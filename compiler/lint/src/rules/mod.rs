@@ -7,14 +7,17 @@ use policyc_diagnostics::Finding;
 pub mod allow_dead_under_deny;
 pub mod any_protocol_not_icmp;
 pub mod broad_ingress_exposure;
+pub mod broad_ingress_on_ports;
 pub mod cidr_matches_cluster;
 pub mod default_deny_without_dns;
+pub mod dns_wildcard_pattern;
 pub mod empty_rule_idiom;
 pub mod end_port_not_above_port;
 pub mod fqdn_without_dns;
 pub mod http_path_prefix;
 pub mod kafka_deprecated;
 pub mod l7_rules_bypassed;
+pub mod selector_matches_nothing;
 pub mod shadowed_rule;
 pub mod unresolvable_peer;
 
@@ -36,4 +39,7 @@ pub const ALL: &[(&str, LintRule)] = &[
     ("PC0311", broad_ingress_exposure::check),
     ("PC0312", unresolvable_peer::check),
     ("PC0313", kafka_deprecated::check),
+    ("PC0317", broad_ingress_on_ports::check),
+    ("PC0318", dns_wildcard_pattern::check),
+    ("PC0319", selector_matches_nothing::check),
 ];
