@@ -224,6 +224,16 @@ impl<'a> Cursor<'a> {
     }
 }
 
+impl EndpointImages {
+    /// Reassembles endpoint images from a file's contents (None without a config).
+    pub fn from_file(file: &ImageFile) -> Option<EndpointImages> {
+        Some(EndpointImages {
+            config: file.config?,
+            maps: file.maps.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

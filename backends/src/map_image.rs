@@ -40,14 +40,6 @@ pub struct EndpointImages {
 }
 
 impl EndpointImages {
-    /// Reassembles endpoint images from a file's contents (None without a config).
-    pub fn from_file(file: &crate::image_file::ImageFile) -> Option<EndpointImages> {
-        Some(EndpointImages {
-            config: file.config?,
-            maps: file.maps.clone(),
-        })
-    }
-
     /// The image of a map by name.
     pub fn map(&self, name: &str) -> Option<&MapImage> {
         self.maps.iter().find(|m| m.name == name)

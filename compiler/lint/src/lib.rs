@@ -8,6 +8,7 @@
 pub mod context;
 pub mod coverage;
 pub mod describe;
+pub mod dns_rules;
 pub mod rules;
 pub mod suppression;
 pub mod walk;

@@ -5,6 +5,7 @@
 mod named_pods;
 mod options;
 mod peer;
+mod peer_error;
 mod policies;
 
 pub use options::RunOptions;

@@ -3,7 +3,7 @@
 //! (`web/app=api,tier=backend`) — and the one endpoint that stands for them when they share an
 //! identity, so one verdict holds for every pod named.
 
-use super::peer::PeerError;
+use super::peer_error::PeerError;
 use policyc_diagnostics::{codes, did_you_mean};
 use policyc_frontend::inventory::Workloads;
 use policyc_ir::oracle::FlowPeer;

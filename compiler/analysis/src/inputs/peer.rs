@@ -3,20 +3,14 @@
 //! checked against the universe with "did you mean" help.
 
 use super::named_pods;
-use policyc_diagnostics::{codes, did_you_mean, Code};
+use policyc_diagnostics::{codes, did_you_mean};
 use policyc_frontend::inventory::Workloads;
 use policyc_ir::oracle::FlowPeer;
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::Entity;
 use std::net::IpAddr;
 
-/// Why a peer text was rejected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerError {
-    pub code: &'static Code,
-    pub message: String,
-    pub help: Option<String>,
-}
+pub use super::peer_error::PeerError;
 
 /// Entities that name one concrete peer.
 const CONCRETE_ENTITIES: &[&str] = &[

@@ -4,49 +4,11 @@
 //! finding).
 
 use crate::context::LintContext;
-use crate::coverage::{allows_port_without_l7, subjects_may_overlap};
+use crate::coverage::subjects_may_overlap;
+use crate::dns_rules::may_allow_dns;
 use policyc_diagnostics::{codes, Finding};
-use policyc_ir::{
-    Direction, PeerSet, PolicyRule, PortMatch, PortProtocol, PortRange, PortSpec, Protocol,
-    RuleAction,
-};
+use policyc_ir::{Direction, PeerSet, PolicyRule};
 use std::collections::BTreeSet;
-
-/// Could this rule let DNS through (TCP or UDP 53 to some peer, with or without DNS L7 rules)?
-pub fn may_allow_dns(rule: &PolicyRule) -> bool {
-    if rule.direction != Direction::Egress
-        || rule.action != RuleAction::Allow
-        || rule.selects_nothing()
-    {
-        return false;
-    }
-    let dns = |protocol| PortProtocol {
-        protocol,
-        port: PortSpec::Range(PortRange::single(53)),
-    };
-    let named_dns = |ports: &PortMatch| {
-        match ports {
-        PortMatch::Ports(rules) => rules.iter().flat_map(|r| &r.ports).any(|p| {
-            matches!(&p.port, PortSpec::Named(name) if name == "dns" || name == "domain" || name.starts_with("dns-"))
-        }),
-        _ => false,
-    }
-    };
-    let dns_l7 = |ports: &PortMatch| match ports {
-        PortMatch::Ports(rules) => rules.iter().any(|r| {
-            !r.l7.is_none()
-                && r.ports.iter().any(|p| {
-                    crate::coverage::port_protocol_covers(p, &dns(Protocol::Udp))
-                        || crate::coverage::port_protocol_covers(p, &dns(Protocol::Tcp))
-                })
-        }),
-        _ => false,
-    };
-    allows_port_without_l7(&rule.ports, &dns(Protocol::Udp))
-        || allows_port_without_l7(&rule.ports, &dns(Protocol::Tcp))
-        || named_dns(&rule.ports)
-        || dns_l7(&rule.ports)
-}
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let dns_allows: Vec<&PolicyRule> = ctx.rules().filter(|r| may_allow_dns(r)).collect();
@@ -83,9 +45,9 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
         for fqdn in ctx.rules().filter(|r| {
             r.origin == rule.origin
                 && r.subject == rule.subject
-                && super::fqdn_without_dns::has_fqdn_peer(r)
+                && crate::dns_rules::has_fqdn_peer(r)
         }) {
-            if let Some(at) = super::fqdn_without_dns::fqdn_span(ctx, fqdn) {
+            if let Some(at) = crate::dns_rules::fqdn_span(ctx, fqdn) {
                 finding = finding.related(
                     at,
                     "this `toFQDNs` allows nothing either: without DNS no address is learnt",

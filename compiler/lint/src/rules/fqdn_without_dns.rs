@@ -2,32 +2,16 @@
 //! never sees their lookups and the FQDN rule allows nothing. When the endpoints may not reach
 //! DNS at all, PC0302 reports the root cause and names these `toFQDNs`; no PC0301 then.
 
-use super::default_deny_without_dns::may_allow_dns;
 use crate::context::LintContext;
 use crate::coverage::subjects_may_overlap;
-use crate::yaml_ext::NodeExt;
-use policyc_diagnostics::source::Span;
+use crate::dns_rules::{fqdn_span, has_fqdn_peer, may_allow_dns};
 use policyc_diagnostics::{codes, Finding};
-use policyc_ir::{Direction, L7Rules, Peer, PeerSet, PolicyRule, PortMatch, RuleAction};
-
-pub fn has_fqdn_peer(rule: &PolicyRule) -> bool {
-    matches!(&rule.peers, PeerSet::Some(peers) if peers.iter().any(|p| matches!(p, Peer::Fqdn(_))))
-}
+use policyc_ir::{Direction, L7Rules, PolicyRule, PortMatch, RuleAction};
 
 fn has_dns_rule(rule: &PolicyRule) -> bool {
     rule.direction == Direction::Egress
         && rule.action == RuleAction::Allow
         && matches!(&rule.ports, PortMatch::Ports(prs) if prs.iter().any(|pr| matches!(pr.l7, L7Rules::Dns(_))))
-}
-
-/// The `toFQDNs` list of the rule (else the rule item).
-pub fn fqdn_span(ctx: &LintContext<'_>, rule: &PolicyRule) -> Option<Span> {
-    let span = ctx.rule_span(rule)?;
-    Some(
-        ctx.rule_node(rule)
-            .and_then(|node| node.find_entry("toFQDNs").map(|(_, v)| v.span))
-            .unwrap_or(span),
-    )
 }
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
