@@ -33,8 +33,8 @@ pub fn of_workload(w: &Workload) -> Footprint {
 pub fn multi_tenant(tenants: usize, apps: usize) -> Result<Footprint, String> {
     let set = policyc_testsuite::gen::multi_tenant(tenants, apps);
     let universe = set.universe().map_err(|e| e.to_string())?;
-    let compilation = policyc_compile::build::compile(&universe, &set.rules, &|| {})
-        .map_err(|e| e.to_string())?;
+    let compilation =
+        policyc_build::compile(&universe, &set.rules, &|| {}).map_err(|e| e.to_string())?;
     let (mut entries, mut bytes, mut cilium) = (0, 0, 0);
     for e in &compilation.endpoints {
         for m in e

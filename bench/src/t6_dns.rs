@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 use policyc_backends::fqdn::{LearnedKey, LearnedValue};
-use policyc_compile::build::{build_artifact, BuildRequest};
+use policyc_build::{build_artifact, BuildRequest};
 use policyc_diagnostics::source::SourceMap;
 use policyc_kernel::fqdn::query_message;
 use policyc_loader::node::artifact::Artifact;

@@ -3,7 +3,7 @@
 
 use crate::policy_gen::BenchSet;
 use policyc_backends::{endpoint_images, ipcache_image, EndpointImages, IpcacheEntry, MapImage};
-use policyc_compile::build::compile::ipcache_entries;
+use policyc_build::compile::ipcache_entries;
 use policyc_compile::optimize::endpoint::datapath_options;
 use policyc_compile::optimize::{optimize_endpoint, OptimizedEndpoint};
 use policyc_compile::resolve::{resolve_endpoint, ResolvedEndpoint};

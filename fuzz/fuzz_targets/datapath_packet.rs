@@ -14,7 +14,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use policyc::kernel::tables::expected_side;
-use policyc_compile::build::{compile, Compilation};
+use policyc_build::{compile, Compilation};
 use policyc_backends::layout::{Direction as DpDirection, Reason};
 use policyc_fuzz::examples::examples;
 use policyc_fuzz::frame::{ethertype, parse, ETHERTYPE_ARP};

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use policyc_compile::build::compile;
+use policyc_build::compile;
 use policyc_analysis::flowtest::{parse_flow_tests, parse_peer};
 use policyc_diagnostics::source::SourceMap;
 use policyc_frontend::identity::build_universe;

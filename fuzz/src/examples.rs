@@ -1,7 +1,7 @@
 //! The example inputs of `policy-examples/` (inventory, policies) loaded once per process, and
 //! a real artifact built from them once (the seed the artifact and classifier targets mutate).
 
-use policyc_compile::build::{build_artifact, load_inputs, BuildRequest};
+use policyc_build::{build_artifact, load_inputs, BuildRequest};
 use policyc_diagnostics::source::SourceMap;
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;

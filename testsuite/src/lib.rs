@@ -57,8 +57,8 @@ pub fn build_artifact(
     out: &Path,
     specialize: Option<&Path>,
 ) {
-    use policyc_compile::build::specialize::SpecializeOptions;
-    use policyc_compile::build::{build_artifact_with, BuildProgress, BuildRequest};
+    use policyc_build::specialize::SpecializeOptions;
+    use policyc_build::{build_artifact_with, BuildProgress, BuildRequest};
     let request = BuildRequest {
         inventory: inventory.to_path_buf(),
         policies,

@@ -8,8 +8,8 @@ use policyc_backends::artifact::{
     file_digest, Manifest, ARTIFACT_FORMAT_VERSION, ARTIFACT_FORMAT_VERSION_SPECIALIZED,
     LAYOUT_VERSION, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS,
 };
-use policyc_compile::build::specialize::SpecializeOptions;
-use policyc_compile::build::{build_artifact_with, BuildProgress, BuildRequest};
+use policyc_build::specialize::SpecializeOptions;
+use policyc_build::{build_artifact_with, BuildProgress, BuildRequest};
 use policyc_diagnostics::source::SourceMap;
 use policyc_loader::node::artifact::Artifact;
 use policyc_testsuite::workspace;

@@ -2,7 +2,7 @@
 //! config and map images, the object is content-addressed), and refused on lint errors.
 
 use policyc_backends::ImageFile;
-use policyc_compile::build::{build_artifact, BuildFailure, BuildRequest};
+use policyc_build::{build_artifact, BuildFailure, BuildRequest};
 use policyc_diagnostics::source::SourceMap;
 use std::path::{Path, PathBuf};
 use test_case::test_case;
@@ -20,7 +20,7 @@ fn examples_request(output: &Path) -> BuildRequest {
     }
 }
 
-fn build(output: &Path) -> policyc_compile::build::ArtifactSummary {
+fn build(output: &Path) -> policyc_build::ArtifactSummary {
     let mut sources = SourceMap::default();
     match build_artifact(&examples_request(output), &mut sources, &|_| {}, &|| {}) {
         Ok((summary, _)) => summary,
@@ -138,7 +138,7 @@ fn inputs_with_errors_are_refused_with_findings() {
 #[test_case("deny-with-runtime-peer.yaml", "in a deny rule", "deny-with-runtime-peer.yaml:11:7" ; "a deny rule with a runtime-only peer")]
 #[test_case("authentication-required.yaml", "authentication.mode: required", "authentication-required.yaml:11:7" ; "mutual authentication")]
 fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location: &str) {
-    use policyc_compile::build::{build_artifact_with, BuildProgress};
+    use policyc_build::{build_artifact_with, BuildProgress};
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let request = BuildRequest {
         inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),

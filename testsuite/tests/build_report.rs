@@ -3,8 +3,8 @@
 //! every corpus policy set (with a small generated inventory) must need no more entries than
 //! Cilium — toFQDNs included, counting Cilium's keys for ONE learned address per selector.
 
-use policyc_compile::build::compile;
-use policyc_compile::build::report::build_report;
+use policyc_build::compile;
+use policyc_build::report::build_report;
 use policyc_diagnostics::source::SourceMap;
 use policyc_frontend::{load_policies, FrontendOptions};
 use policyc_ir::universe::UniverseOptions;
@@ -196,7 +196,7 @@ fn corpus_entries_never_exceed_cilium() {
 
 /// Entries that exist only for FQDN-class pseudo-identities: their `pc_class` entries and
 /// identity-keyed functions (functions of a class they share with others are not counted).
-fn pseudo_identity_entries(compilation: &policyc_compile::build::Compilation) -> usize {
+fn pseudo_identity_entries(compilation: &policyc_build::Compilation) -> usize {
     let pseudo = |id: u32| NumericIdentity(id).fqdn_class_bit().is_some();
     compilation
         .endpoints

@@ -1,9 +1,9 @@
 //! The build report of the example policies, as committed snapshots: a change in classes,
 //! entries, layout choice or the Cilium comparison shows up in review.
 
-use policyc_compile::build::compile;
-use policyc_compile::build::load_inputs;
-use policyc_compile::build::report::{build_report, render_markdown};
+use policyc_build::compile;
+use policyc_build::load_inputs;
+use policyc_build::report::{build_report, render_markdown};
 use policyc_diagnostics::source::SourceMap;
 use std::path::PathBuf;
 

@@ -5,8 +5,8 @@
 
 use policyc::kernel::tables::{agrees, KernelSide};
 use policyc_backends::layout::Verdict as DpVerdict;
-use policyc_compile::build::compile;
-use policyc_compile::build::load_inputs;
+use policyc_build::compile;
+use policyc_build::load_inputs;
 use policyc_compile::optimize::layout::{datapath_rule_id, datapath_verdict, tables_decide};
 use policyc_compile::resolve::PolicyProtocol;
 use policyc_diagnostics::source::SourceMap;

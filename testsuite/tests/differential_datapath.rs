@@ -8,8 +8,8 @@
 //! POLICYC_SKIP_KERNEL_TESTS=1.
 
 use policyc::kernel::tables::{agrees, KernelChecker};
-use policyc_compile::build::specialize::{specialize, SpecializeOptions};
-use policyc_compile::build::{compile, load_inputs};
+use policyc_build::specialize::{specialize, SpecializeOptions};
+use policyc_build::{compile, load_inputs};
 use policyc_diagnostics::source::SourceMap;
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;

@@ -16,7 +16,7 @@ use policyc::kernel::tables::{agrees, expected_side, KernelChecker, KernelSide, 
 use policyc_backends::dns::DnsLimits;
 use policyc_backends::fqdn::LearnedValue;
 use policyc_backends::layout::Verdict as DpVerdict;
-use policyc_compile::build::compile;
+use policyc_build::compile;
 use policyc_compile::dns::{compile_endpoint, EndpointDns, FqdnClasses};
 use policyc_compile::optimize::layout::tables_decide;
 use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};

@@ -4,7 +4,7 @@
 //! entries; more than 63 distinct selectors fail the build with a clear message.
 
 use policyc_backends::ImageFile;
-use policyc_compile::build::{build_artifact, compile, load_inputs, BuildRequest};
+use policyc_build::{build_artifact, compile, load_inputs, BuildRequest};
 use policyc_compile::dns::FqdnClasses;
 use policyc_diagnostics::source::SourceMap;
 use policyc_ir::{FqdnPattern, FqdnSelector, NumericIdentity, Peer, PeerSet};

@@ -6,10 +6,10 @@
 //! checked digests). Kernel tests need root unless POLICYC_SKIP_KERNEL_TESTS=1.
 
 use policyc_backends::layout::Direction;
-use policyc_compile::build::specialize::{
+use policyc_build::specialize::{
     plan, specialize, Plan, SpecializeError, SpecializeOptions, Toolchain,
 };
-use policyc_compile::build::{
+use policyc_build::{
     build_artifact_with, compile, load_inputs, ArtifactSummary, BuildProgress, BuildRequest,
     Compilation,
 };

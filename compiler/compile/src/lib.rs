@@ -1,14 +1,11 @@
-//! policyc-compile: from lowered policy and an inventory to the artifact a node installs.
+//! policyc-compile: from lowered policy and an inventory to per-endpoint decisions.
 //!
 //! The modules follow the pipeline: [`resolve`] (per endpoint and direction: peer groups and
 //! port functions, with Cilium's map encoding in `resolve::cilium_encoding`) → [`optimize`]
-//! (identity classes, decision DAGs, map layouts) → [`build`] (map images, the DNS stage's
-//! tables from [`dns`], `--specialize` C, `manifest.json`, the report). Nothing here needs
-//! privileges or a BPF-capable kernel. [`build`] embeds the template objects compiled by
-//! `policyc-backends` with clang, so it exists only with feature `bpf`.
+//! (identity classes, decision DAGs, map layouts); [`dns`] gives the FQDN classes of the DNS
+//! stage. Nothing here needs clang, libbpf or a BPF-capable kernel: `policyc-build` turns the
+//! result into the artifact (map images, objects, `--specialize` C).
 
-#[cfg(feature = "bpf")]
-pub mod build;
 pub mod dns;
 pub mod optimize;
 pub mod resolve;

@@ -28,15 +28,15 @@ pub(super) fn run(
     options: &RunOptions,
     sources: &mut SourceMap,
 ) -> Result<bool, ExitCode> {
-    let specialize =
-        args.specialize
-            .then(|| policyc_compile::build::specialize::SpecializeOptions {
-                cache_dir: args
-                    .cache_dir
-                    .clone()
-                    .unwrap_or_else(policyc_compile::build::specialize::default_cache_dir),
-                ..Default::default()
-            });
+    let specialize = args
+        .specialize
+        .then(|| policyc_build::specialize::SpecializeOptions {
+            cache_dir: args
+                .cache_dir
+                .clone()
+                .unwrap_or_else(policyc_build::specialize::default_cache_dir),
+            ..Default::default()
+        });
     match crate::kernel::flowtest::check_reports_with(
         reports,
         options,

@@ -16,8 +16,8 @@ use crate::kernel::tables::{
 };
 use policyc_analysis::flowtest::{parse_flow_tests, RunOptions, SuiteReport, TestOutcome};
 use policyc_backends::layout::Verdict as DpVerdict;
-use policyc_compile::build::compile::compile;
-use policyc_compile::build::specialize::SpecializeOptions;
+use policyc_build::compile::compile;
+use policyc_build::specialize::SpecializeOptions;
 use policyc_diagnostics::source::SourceMap;
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::inventory::load_inventory;
@@ -430,7 +430,7 @@ pub fn check_reports_with(
                 message: e.to_string(),
             })?;
         if let Some(specialize_options) = specialize {
-            policyc_compile::build::specialize::specialize(
+            policyc_build::specialize::specialize(
                 &mut compilation,
                 specialize_options,
                 &|_| {},

@@ -7,7 +7,7 @@
 
 use crate::kernel::tables::{KernelCheckError, KernelChecker};
 use policyc_backends::dns::{DnsConfig, DnsLimits};
-use policyc_compile::build::compile::Compilation;
+use policyc_build::compile::Compilation;
 use policyc_compile::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnClasses};
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::PolicyRule;

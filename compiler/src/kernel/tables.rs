@@ -6,7 +6,7 @@
 
 use policyc_backends::layout::{Reason as DpReason, Verdict as DpVerdict};
 use policyc_backends::EndpointImages;
-use policyc_compile::build::compile::Compilation;
+use policyc_build::compile::Compilation;
 use policyc_ir::oracle::{Decision, Reason, SideVerdict, Transport};
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::Direction;

@@ -229,9 +229,7 @@ pub fn fqdn_mask(groups: &[PeerGroup]) -> u64 {
         .fold(0, |mask, class| mask | (1u64 << class))
 }
 
-// The fixtures load through `crate::build::load_inputs`, which exists with feature `bpf` (always
-// on in the workspace test run).
-#[cfg(all(test, feature = "bpf"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::resolve::{resolve_endpoint, PolicyProtocol};
@@ -349,14 +347,27 @@ spec:
         std::fs::write(&inventory, INVENTORY).unwrap();
         std::fs::write(&policy, policy_text).unwrap();
         let mut sources = SourceMap::default();
-        let (universe, rules, _) = crate::build::load_inputs(
+        let inventory = policyc_frontend::inventory::load_inventory(
             &inventory,
-            &[policy],
-            UniverseOptions::default(),
+            &policyc_frontend::inventory::InventoryOptions::default(),
             &mut sources,
         )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let set = policyc_frontend::load_policies(
+            &[policy],
+            &policyc_frontend::FrontendOptions {
+                cluster_name: inventory.cluster.clone(),
+            },
+            &mut sources,
+        );
+        assert_eq!(set.error_count(), 0, "{:?}", set.findings);
+        let universe = policyc_frontend::identity::build_universe(
+            &inventory,
+            &set.rules,
+            UniverseOptions::default(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
-        (universe, rules)
+        (universe, set.rules)
     }
 
     fn rank(v: Verdict) -> u8 {

@@ -1,5 +1,5 @@
 //! `policyc build --inventory INV -o OUT [--specialize] POLICY_PATHS...`: compiles policies into
-//! the artifact directory (see `policyc_compile::build`). Exit 0 built, 1 the inputs have error findings,
+//! the artifact directory (see `policyc_build`). Exit 0 built, 1 the inputs have error findings,
 //! 2 usage or I/O error.
 
 use std::path::PathBuf;

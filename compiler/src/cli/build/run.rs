@@ -1,8 +1,8 @@
 //! The build itself (feature `bpf`): inputs → artifact, with progress on a terminal.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use policyc_compile::build::specialize::{default_cache_dir, CacheStats, SpecializeOptions};
-use policyc_compile::build::{
+use policyc_build::specialize::{default_cache_dir, CacheStats, SpecializeOptions};
+use policyc_build::{
     build_artifact_with, ArtifactSummary, BuildFailure, BuildProgress, BuildRequest,
 };
 use policyc_diagnostics::source::SourceMap;

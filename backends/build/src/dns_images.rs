@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 
 use super::compile::Compilation;
 use super::writer::{ArtifactError, Writer};
-use crate::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnClasses};
-use crate::optimize::layout::datapath_rule_id;
+use policyc_compile::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnClasses};
+use policyc_compile::optimize::layout::datapath_rule_id;
 
 /// Defaults written into each endpoint's DNS config image; the loader overrides `min_ttl_s`
 /// (`--dns-min-ttl`) and `redirect_peer` at install time.

@@ -7,12 +7,12 @@
 //! datapath does not enforce yet.
 
 use super::compile::{Compilation, CompiledEndpoint};
-use crate::optimize::layout::{
+use policyc_backends::layout::{map_names, Verdict as DpVerdict, INLINE_RANGES};
+use policyc_compile::optimize::layout::{
     DirectionLayout, Keying, LayoutCost, CLASS_ENTRY_BYTES, INTERVAL_ENTRY_BYTES,
     PORTFN_ENTRY_BYTES,
 };
-use crate::resolve::cilium_encoding::CILIUM_POLICY_ENTRY_BYTES;
-use policyc_backends::layout::{map_names, Verdict as DpVerdict, INLINE_RANGES};
+use policyc_compile::resolve::cilium_encoding::CILIUM_POLICY_ENTRY_BYTES;
 use policyc_ir::Direction;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -3,9 +3,9 @@
 //! unknown class); `pc_portfn` and `pc_intervals` are empty (their content is code now). The
 //! `.rodata` config, the counters map and any other image stay as the template path built them.
 
-use crate::optimize::classes::DirectionClasses;
 use policyc_backends::layout::{map_names, ClassKey, ClassValue, Direction as DpDirection};
 use policyc_backends::{EndpointImages, MapImage};
+use policyc_compile::optimize::classes::DirectionClasses;
 use policyc_ir::Direction;
 
 fn dp_direction(direction: Direction) -> DpDirection {

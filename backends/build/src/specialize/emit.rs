@@ -6,7 +6,7 @@
 //! verdicts and rule ids are constants. The text is a pure function of the program.
 
 use super::lower::{ClassCode, DecisionProgram, DirectionCode, Outcome, PortRef, PortTree};
-use crate::optimize::classes::DirectionClasses;
+use policyc_compile::optimize::classes::DirectionClasses;
 use policyc_ir::Direction;
 use std::fmt::Write as _;
 

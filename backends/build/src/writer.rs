@@ -22,7 +22,7 @@ pub enum ArtifactError {
         source: serde_json::Error,
     },
     #[error("building the DNS tables: {0}")]
-    Dns(#[from] crate::dns::DnsCompileError),
+    Dns(#[from] policyc_compile::dns::DnsCompileError),
 }
 
 pub(super) struct Writer<'a> {

@@ -3,12 +3,12 @@
 //! `policyc test --datapath` and the differential tests alike.
 
 use super::object::EndpointObject;
-use crate::optimize::endpoint::datapath_options;
-use crate::optimize::{optimize_endpoint, OptimizedEndpoint};
-use crate::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};
 use policyc_backends::{
     endpoint_images, ipcache_image, BackendError, EndpointImages, IpcacheEntry, MapImage,
 };
+use policyc_compile::optimize::endpoint::datapath_options;
+use policyc_compile::optimize::{optimize_endpoint, OptimizedEndpoint};
+use policyc_compile::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::PolicyRule;
 use rayon::prelude::*;
@@ -25,7 +25,7 @@ pub enum CompileError {
     #[error("encoding the ipcache: {0}")]
     Ipcache(BackendError),
     #[error(transparent)]
-    Fqdn(#[from] crate::dns::DnsCompileError),
+    Fqdn(#[from] policyc_compile::dns::DnsCompileError),
 }
 
 /// One endpoint, compiled.
@@ -83,7 +83,7 @@ pub fn compile(
 ) -> Result<Compilation, CompileError> {
     // More toFQDNs selectors than the learned map's bitmap holds: a build error, not a silent
     // fail-closed (resolution leaves toFQDNs out when they do not fit).
-    crate::dns::FqdnClasses::node_wide(rules)?;
+    policyc_compile::dns::FqdnClasses::node_wide(rules)?;
     let options = datapath_options(universe);
     let endpoints = universe
         .endpoints()
@@ -101,7 +101,7 @@ pub fn compile(
                     source,
                 })?;
             // The FQDN classes whose pseudo-identities the egress tables judge.
-            images.config.fqdn_mask = crate::resolve::fqdn_mask(&resolved.egress.groups);
+            images.config.fqdn_mask = policyc_compile::resolve::fqdn_mask(&resolved.egress.groups);
             on_endpoint_done();
             Ok(CompiledEndpoint {
                 key: endpoint.key.clone(),

@@ -5,8 +5,8 @@
 //! the compiler does (`policyc_ir::endpoint_identity`).
 
 use super::compile::Compilation;
-use crate::optimize::layout::Keying;
-use crate::optimize::DirectionClasses;
+use policyc_compile::optimize::layout::Keying;
+use policyc_compile::optimize::DirectionClasses;
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::labels::NAMESPACE_LABELS_PREFIX;
 use policyc_ir::universe::Universe;
@@ -22,9 +22,9 @@ pub use policyc_backends::classifier::{
 /// as class 0 (`build/specialize/images.rs`), so every class but 0 is class-keyed there,
 /// whatever the table layout chose.
 fn direction(
-    resolved: &crate::resolve::ResolvedDirection,
+    resolved: &policyc_compile::resolve::ResolvedDirection,
     classes: &DirectionClasses,
-    layout: &crate::optimize::layout::DirectionLayout,
+    layout: &policyc_compile::optimize::layout::DirectionLayout,
     specialized: bool,
 ) -> ClassifierDirection {
     let host = ReservedIdentity::Host.number();

@@ -3,13 +3,13 @@
 //! per endpoint its object, map images, attach point and the verdict kinds its tables use.
 
 use super::compile::{Compilation, CompiledEndpoint};
-use crate::optimize::layout::datapath_rule_id;
-use crate::resolve::Verdict;
 use policyc_backends::artifact::{
     format_version, Manifest, ManifestAttach, ManifestEndpoint, ManifestIdentity, ManifestRule,
     IPCACHE_FILE, LAYOUT_VERSION,
 };
 use policyc_backends::datapath::programs;
+use policyc_compile::optimize::layout::datapath_rule_id;
+use policyc_compile::resolve::Verdict;
 use policyc_ir::identity::IdentityKind;
 use policyc_ir::universe::Universe;
 use policyc_ir::{Direction, PolicyRule};
@@ -96,7 +96,8 @@ pub fn redirect_l7_rules(endpoint: &CompiledEndpoint) -> Vec<u32> {
 /// Does any endpoint redirect to an L7 policy?
 pub fn has_l7(compilation: &Compilation) -> bool {
     compilation.endpoints.iter().any(|e| {
-        verdict_kinds(e).contains(&Verdict::RedirectL7(crate::resolve::L7PolicyId(0)).kind_name())
+        verdict_kinds(e)
+            .contains(&Verdict::RedirectL7(policyc_compile::resolve::L7PolicyId(0)).kind_name())
     })
 }
 

@@ -1,18 +1,18 @@
-//! Lowers an endpoint's hash-consed decision DAG (`crate::optimize::dag`) to a small program:
+//! Lowers an endpoint's hash-consed decision DAG (`policyc_compile::optimize::dag`) to a small program:
 //! per direction a dispatch on the peer's class, per class a dispatch on the IP protocol (the
 //! protocol-0 fallback folded in at generation time), per protocol a port decision tree whose
 //! leaves are constant outcomes. DAG sharing is kept: one port function per distinct DAG
 //! function node, one class function per distinct DAG class node. Nothing here depends on how
 //! the template path encodes its maps.
 
-use crate::optimize::classes::ClassId;
-use crate::optimize::dag::{DagEdge, DagNode, DecisionDag};
-use crate::optimize::layout::datapath_rule_id;
-use crate::resolve::{PolicyProtocol, Verdict};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction as EdgeDirection;
 use policyc_backends::layout::{Reason as DpReason, Verdict as DpVerdict};
+use policyc_compile::optimize::classes::ClassId;
+use policyc_compile::optimize::dag::{DagEdge, DagNode, DecisionDag};
+use policyc_compile::optimize::layout::datapath_rule_id;
+use policyc_compile::resolve::{PolicyProtocol, Verdict};
 use policyc_ir::Direction;
 use std::collections::{BTreeMap, HashMap};
 
@@ -303,7 +303,7 @@ pub fn estimated_instructions(program: &DecisionProgram) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimize::classes::{ClassBehaviour, DatapathInterval, DirectionClasses};
+    use policyc_compile::optimize::classes::{ClassBehaviour, DatapathInterval, DirectionClasses};
     use policyc_ir::{NumericIdentity, RuleId};
     use std::collections::BTreeMap;
     use test_case::test_case;
