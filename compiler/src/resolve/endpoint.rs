@@ -16,6 +16,7 @@
 //! Protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 (the datapath's protocol-0 fallback) have no
 //! oracle transport; their verdict follows the same rules restricted to L3-only rule items.
 
+use super::function_memo::{FunctionMemo, MemoFunctions, MemoKey};
 use super::identity_index::IdentityIndex;
 use super::policy_index::PolicyIndex;
 use super::port_algebra::{port_function, GroupRule, Precedence};
@@ -36,6 +37,7 @@ use policyc_ir::{
 };
 use rayon::prelude::*;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Port functions of one peer, per protocol (all six [`PolicyProtocol`]s are present).
@@ -172,6 +174,10 @@ pub(super) struct DirectionContext<'a> {
     /// Node-wide FQDN classes (`None`: more than fit the learned map; toFQDNs fail closed).
     pub(super) fqdn: Option<&'a FqdnClasses>,
     pub(super) evaluation: PortEvaluation,
+    /// Group functions kept from earlier resolutions, keyed by `versions` (incremental use).
+    pub(super) memo: Option<&'a RefCell<FunctionMemo>>,
+    /// Content version of each of `selected` (empty without `memo`).
+    pub(super) versions: &'a [u64],
 }
 
 /// Which selected rules match a peer, plus whether the peer is the host (localhost bypass).
@@ -351,7 +357,28 @@ impl DirectionContext<'_> {
                 && representative.0 == ReservedIdentity::Host.number(),
             enforced,
         };
-        let mut out = ProtocolFunctions::new();
+        let key = match self.memo {
+            Some(memo) if self.versions.len() == self.selected.len() => {
+                let key = MemoKey {
+                    endpoint: self.key.clone(),
+                    direction: self.direction,
+                    flags: (
+                        precedence.enforcement_disabled,
+                        precedence.localhost_bypass,
+                        precedence.enforced,
+                    ),
+                    rules: signature.rules.iter().map(|i| self.versions[*i]).collect(),
+                };
+                if let Some(hit) = memo.borrow_mut().get(&key) {
+                    let mut out: ProtocolFunctions = hit.iter().cloned().collect();
+                    out.insert(PolicyProtocol::Other, self.own_function(signature));
+                    return Ok(out);
+                }
+                Some((memo, key))
+            }
+            _ => None,
+        };
+        let mut computed: MemoFunctions = Vec::with_capacity(ORACLE_PROTOCOLS.len());
         for (slot, protocol) in ORACLE_PROTOCOLS.into_iter().enumerate() {
             let function = port_function(&group, slot, precedence).map_err(|source| {
                 ResolveError::PortFunction {
@@ -359,9 +386,13 @@ impl DirectionContext<'_> {
                     source,
                 }
             })?;
-            out.insert(protocol, function);
+            computed.push((protocol, function));
         }
+        let mut out: ProtocolFunctions = computed.iter().cloned().collect();
         out.insert(PolicyProtocol::Other, self.own_function(signature));
+        if let Some((memo, key)) = key {
+            memo.borrow_mut().insert(key, computed);
+        }
         Ok(out)
     }
 

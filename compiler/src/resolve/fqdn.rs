@@ -173,6 +173,8 @@ pub(super) fn fqdn_groups(
         let widened_ctx = DirectionContext {
             selected: &widened_refs,
             coverage: &widened_coverage,
+            memo: None,
+            versions: &[],
             ..*ctx
         };
         let signature = MatchSignature {

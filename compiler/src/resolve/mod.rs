@@ -7,7 +7,9 @@
 
 pub mod endpoint;
 pub mod fqdn;
+pub mod function_memo;
 pub mod identity_index;
+pub mod incremental;
 pub mod policy_index;
 pub mod port_algebra;
 pub mod port_function;
@@ -19,6 +21,7 @@ pub use endpoint::{
     ProtocolFunctions, ResolveError, ResolvedDirection, ResolvedEndpoint, ResolvedPolicy,
 };
 pub use fqdn::fqdn_mask;
+pub use incremental::{IncrementalResolver, UnknownRule};
 pub use policy_index::PolicyIndex;
 pub use port_function::{
     L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,

@@ -5,6 +5,7 @@
 use super::endpoint::{
     DirectionContext, PortEvaluation, ResolveError, ResolvedDirection, ResolvedEndpoint,
 };
+use super::function_memo::FunctionMemo;
 use super::identity_index::IdentityIndex;
 use super::rule_coverage::RuleCoverage;
 use super::selector_cache::SelectorCache;
@@ -14,6 +15,7 @@ use fixedbitset::FixedBitSet;
 use policyc_ir::oracle::{subject_selects, FlowPeer, Party};
 use policyc_ir::universe::{AllowLocalhost, EndpointKey, Universe};
 use policyc_ir::{Direction, NumericIdentity, PolicyRule, ReservedIdentity, Subject};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// Rules sharing one subject, per direction, in rule-table order.
@@ -38,6 +40,17 @@ impl<'u> PolicyIndex<'u> {
     pub fn new(universe: &'u Universe, rules: &'u [PolicyRule]) -> Result<Self, ResolveError> {
         let identities = IdentityIndex::new(universe).map_err(ResolveError::Index)?;
         let selectors = SelectorCache::new(&identities, rules, universe.cluster());
+        Ok(Self::from_parts(universe, rules, identities, selectors))
+    }
+
+    /// An index over an identity index and selector cache built by the caller (for `rules`
+    /// over `universe`).
+    pub fn from_parts(
+        universe: &'u Universe,
+        rules: &'u [PolicyRule],
+        identities: IdentityIndex<'u>,
+        selectors: SelectorCache,
+    ) -> Self {
         let mut by_subject: HashMap<&Subject, usize> = HashMap::new();
         let mut subjects: Vec<SubjectRules> = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
@@ -55,14 +68,18 @@ impl<'u> PolicyIndex<'u> {
                 Direction::Egress => subjects[slot].egress.push(position),
             }
         }
-        Ok(Self {
+        Self {
             universe,
             rules,
             identities,
             selectors,
             subjects,
             fqdn: FqdnClasses::node_wide(rules).ok(),
-        })
+        }
+    }
+
+    pub fn selectors(&self) -> &SelectorCache {
+        &self.selectors
     }
 
     pub fn resolve_endpoint(&self, key: &EndpointKey) -> Result<ResolvedEndpoint, ResolveError> {
@@ -90,6 +107,17 @@ impl<'u> PolicyIndex<'u> {
         key: &EndpointKey,
         evaluation: PortEvaluation,
     ) -> Result<ResolvedEndpoint, ResolveError> {
+        self.resolve_endpoint_memo(key, evaluation, None)
+    }
+
+    /// Resolves one endpoint; with `memo`, group functions are looked up by the content
+    /// `versions` of their rules (one per rule-table position) before being computed.
+    pub(super) fn resolve_endpoint_memo(
+        &self,
+        key: &EndpointKey,
+        evaluation: PortEvaluation,
+        memo: Option<(&RefCell<FunctionMemo>, &[u64])>,
+    ) -> Result<ResolvedEndpoint, ResolveError> {
         let universe = self.universe;
         let endpoint = universe
             .endpoint(key)
@@ -109,6 +137,14 @@ impl<'u> PolicyIndex<'u> {
                 .iter()
                 .map(|r| RuleCoverage::of(r, direction, endpoint, universe))
                 .collect();
+            let versions: Vec<u64> = match memo {
+                Some((_, versions)) => positions
+                    .iter()
+                    .filter_map(|p| versions.get(*p))
+                    .copied()
+                    .collect(),
+                None => Vec::new(),
+            };
             let matched: Vec<&FixedBitSet> = positions
                 .iter()
                 .map(|p| self.selectors.matched(*p))
@@ -121,6 +157,8 @@ impl<'u> PolicyIndex<'u> {
                 coverage: &coverage,
                 fqdn: self.fqdn.as_ref(),
                 evaluation,
+                memo: memo.map(|(m, _)| m),
+                versions: &versions,
             };
             ctx.resolve(&self.identities, &matched, &mut cilium)
         };

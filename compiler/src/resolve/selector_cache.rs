@@ -8,35 +8,53 @@ use fixedbitset::FixedBitSet;
 use policyc_ir::oracle::cidr_matches;
 use policyc_ir::{Peer, PeerSet, PolicyRule};
 use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Rule position → the identities its peers match.
+/// Rule position → the identities its peers match (rules with equal peers share one set).
 pub struct SelectorCache {
-    /// Distinct peer sets' matches.
-    sets: Vec<FixedBitSet>,
-    /// Rule position (in the rule table) → index into `sets`.
-    of_rule: Vec<usize>,
+    of_rule: Vec<Arc<FixedBitSet>>,
 }
 
 impl SelectorCache {
     pub fn new(index: &IdentityIndex<'_>, rules: &[PolicyRule], cluster: &str) -> Self {
+        Self::reusing(index, rules, cluster, |_| None)
+    }
+
+    /// Like [`Self::new`], taking the set of the rule at a position from `known` when it has
+    /// one (already valid for `index`) instead of evaluating the rule's peers.
+    pub fn reusing(
+        index: &IdentityIndex<'_>,
+        rules: &[PolicyRule],
+        cluster: &str,
+        known: impl Fn(usize) -> Option<Arc<FixedBitSet>>,
+    ) -> Self {
         let mut peers: HashMap<&Peer, FixedBitSet> = HashMap::new();
-        let mut set_index: HashMap<&PeerSet, usize> = HashMap::new();
-        let mut sets = Vec::new();
+        let mut sets: HashMap<&PeerSet, Arc<FixedBitSet>> = HashMap::new();
         let mut of_rule = Vec::with_capacity(rules.len());
-        for rule in rules {
-            let next = sets.len();
-            let slot = *set_index.entry(&rule.peers).or_insert(next);
-            if slot == next {
-                sets.push(peer_set_matches(index, &rule.peers, cluster, &mut peers));
-            }
-            of_rule.push(slot);
+        for (position, rule) in rules.iter().enumerate() {
+            let set = match sets.get(&rule.peers) {
+                Some(set) => set.clone(),
+                None => {
+                    let set = known(position).unwrap_or_else(|| {
+                        Arc::new(peer_set_matches(index, &rule.peers, cluster, &mut peers))
+                    });
+                    sets.insert(&rule.peers, set.clone());
+                    set
+                }
+            };
+            of_rule.push(set);
         }
-        Self { sets, of_rule }
+        Self { of_rule }
     }
 
     /// The identities the peers of the rule at `position` match.
     pub fn matched(&self, position: usize) -> &FixedBitSet {
-        &self.sets[self.of_rule[position]]
+        &self.of_rule[position]
+    }
+
+    /// The same set, shared (to keep it for a later resolution).
+    pub fn shared(&self, position: usize) -> Arc<FixedBitSet> {
+        self.of_rule[position].clone()
     }
 }
 
