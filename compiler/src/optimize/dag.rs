@@ -38,9 +38,6 @@ pub enum DagEdge {
 pub struct DecisionDag {
     graph: DiGraph<DagNode, DagEdge>,
     interned: HashMap<(DagNode, Vec<(DagEdge, NodeIndex)>), NodeIndex>,
-    /// Port functions already turned into nodes: interning is idempotent, so a repeated
-    /// function (the same UDP function under many classes) is looked up instead of rebuilt.
-    functions: HashMap<Vec<DatapathInterval>, NodeIndex>,
     roots: Vec<(Direction, NodeIndex)>,
 }
 
@@ -54,7 +51,7 @@ impl DecisionDag {
                 let protocol_edges: Vec<(DagEdge, NodeIndex)> = behaviour
                     .iter()
                     .map(|(protocol, function)| {
-                        (DagEdge::Protocol(*protocol), dag.function_root(function))
+                        (DagEdge::Protocol(*protocol), dag.function_node(function))
                     })
                     .collect();
                 let class_node = dag.intern(DagNode::Class, protocol_edges);
@@ -79,16 +76,6 @@ impl DecisionDag {
             self.graph.add_edge(index, *child, *edge);
         }
         self.interned.insert(key, index);
-        index
-    }
-
-    /// [`Self::function_node`], memoized per whole function.
-    fn function_root(&mut self, intervals: &[DatapathInterval]) -> NodeIndex {
-        if let Some(index) = self.functions.get(intervals) {
-            return *index;
-        }
-        let index = self.function_node(intervals);
-        self.functions.insert(intervals.to_vec(), index);
         index
     }
 
