@@ -342,7 +342,7 @@ pub fn markdown(res: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "\n| update | recompute ms | universe / resolve / optimize / images ms | groups reused / computed | full recompile ms | write changed entries ms | entries written / deleted | needs reload |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        "\n| update | recompute ms | universe / resolve / optimize / images ms | port functions reused / computed | full recompile ms | write changed entries ms | entries written / deleted | needs reload |\n|---|---:|---:|---:|---:|---:|---:|---|"
     );
     for (name, u) in [
         ("one rule (TCP 7 from everyone)", &b.one_rule),
@@ -361,8 +361,8 @@ pub fn markdown(res: &Results) -> String {
                     u.resolve_ms,
                     u.optimize_ms,
                     u.images_ms,
-                    u.groups_reused,
-                    u.groups_computed,
+                    u.functions_reused,
+                    u.functions_computed,
                     u.full_recompute_ms,
                     u.write_ms,
                     u.written,

@@ -30,11 +30,11 @@ pub struct UpdateCost {
     pub optimize_ms: f64,
     #[serde(default)]
     pub images_ms: f64,
-    /// Peer groups whose functions the incremental resolution reused / computed.
+    /// Port functions (one peer group, one protocol) the incremental resolution reused / computed.
     #[serde(default)]
-    pub groups_reused: usize,
+    pub functions_reused: usize,
     #[serde(default)]
-    pub groups_computed: usize,
+    pub functions_computed: usize,
     /// The same update by a full recompile (no state kept), ms.
     #[serde(default)]
     pub full_recompute_ms: f64,
@@ -265,7 +265,7 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         .resolve_endpoint(&target)
         .map_err(|e| format!("resolve: {e}"))?;
     let resolve_ms = t.elapsed().as_secs_f64() * 1e3;
-    let (groups_reused, groups_computed) = resolver.memo_stats();
+    let (functions_reused, functions_computed) = resolver.memo_stats();
     let (images, optimize_ms, images_ms) = tables_of(&base.universe, &resolved)?;
     let recompute_ms = t.elapsed().as_secs_f64() * 1e3;
     check_same("one rule", &images, &full_images)?;
@@ -281,8 +281,8 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         resolve_ms,
         optimize_ms,
         images_ms,
-        groups_reused,
-        groups_computed,
+        functions_reused,
+        functions_computed,
         full_recompute_ms,
         write_ms: t.elapsed().as_secs_f64() * 1e3,
         written,
@@ -337,7 +337,7 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         .resolve_endpoint(&target)
         .map_err(|e| format!("resolve: {e}"))?;
     let resolve_ms = r.elapsed().as_secs_f64() * 1e3;
-    let (groups_reused, groups_computed) = resolver.memo_stats();
+    let (functions_reused, functions_computed) = resolver.memo_stats();
     let (images, optimize_ms, images_ms) = tables_of(&universe, &resolved)?;
     let recompute_ms = t.elapsed().as_secs_f64() * 1e3;
     check_same("one identity", &images, &updated.images)?;
@@ -354,8 +354,8 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         resolve_ms,
         optimize_ms,
         images_ms,
-        groups_reused,
-        groups_computed,
+        functions_reused,
+        functions_computed,
         full_recompute_ms,
         write_ms: t.elapsed().as_secs_f64() * 1e3,
         written,

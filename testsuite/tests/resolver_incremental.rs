@@ -68,7 +68,7 @@ fn add_endpoint(inventory: &mut Inventory, rng: &mut Rng, named_ports: bool, n: 
     inventory.endpoints.push(extra);
 }
 
-/// Runs one edit sequence; returns (resolutions compared, groups reused).
+/// Runs one edit sequence; returns (resolutions compared, port functions reused).
 fn sequence(seed: u64) -> (usize, usize) {
     let set = gen::generate(seed);
     let mut rng = Rng::new(seed ^ 0x1c4e_3e7a);
@@ -131,7 +131,7 @@ fn incremental_resolution_equals_full_over_random_edits() {
         compared += c;
         reused += r;
     }
-    eprintln!("{compared} resolutions compared, {reused} groups reused");
+    eprintln!("{compared} resolutions compared, {reused} port functions reused");
     assert!(compared > 2000, "only {compared} resolutions compared");
     assert!(
         reused > compared,

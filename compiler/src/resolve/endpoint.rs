@@ -16,7 +16,7 @@
 //! Protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 (the datapath's protocol-0 fallback) have no
 //! oracle transport; their verdict follows the same rules restricted to L3-only rule items.
 
-use super::function_memo::{FunctionMemo, MemoFunctions, MemoKey};
+use super::function_memo::{FunctionMemo, MemoKey};
 use super::identity_index::IdentityIndex;
 use super::policy_index::PolicyIndex;
 use super::port_algebra::{port_function, GroupRule, Precedence};
@@ -174,9 +174,11 @@ pub(super) struct DirectionContext<'a> {
     /// Node-wide FQDN classes (`None`: more than fit the learned map; toFQDNs fail closed).
     pub(super) fqdn: Option<&'a FqdnClasses>,
     pub(super) evaluation: PortEvaluation,
-    /// Group functions kept from earlier resolutions, keyed by `versions` (incremental use).
+    /// Port functions already computed (this resolution, or earlier ones when incremental),
+    /// keyed by `versions`.
     pub(super) memo: Option<&'a RefCell<FunctionMemo>>,
-    /// Content version of each of `selected` (empty without `memo`).
+    /// Content version of each of `selected` (empty without `memo`): a key that stays the
+    /// same exactly as long as the rule does.
     pub(super) versions: &'a [u64],
 }
 
@@ -357,42 +359,57 @@ impl DirectionContext<'_> {
                 && representative.0 == ReservedIdentity::Host.number(),
             enforced,
         };
-        let key = match self.memo {
-            Some(memo) if self.versions.len() == self.selected.len() => {
+        let flags = (
+            precedence.enforcement_disabled,
+            precedence.localhost_bypass,
+            precedence.enforced,
+        );
+        let memo = self
+            .memo
+            .filter(|_| self.versions.len() == self.selected.len());
+        let mut out = ProtocolFunctions::new();
+        for (slot, protocol) in ORACLE_PROTOCOLS.into_iter().enumerate() {
+            // Only the rules covering something on this protocol shape its function, so groups
+            // that differ elsewhere share it (and an edit elsewhere leaves it valid).
+            let members: Vec<&GroupRule<'_>> = group
+                .iter()
+                .filter(|g| !g.coverage.spans(slot).is_empty())
+                .collect();
+            let key = memo.map(|memo| {
+                let rules = signature
+                    .rules
+                    .iter()
+                    .filter(|i| !self.coverage[**i].spans(slot).is_empty())
+                    .map(|i| self.versions[*i])
+                    .collect();
                 let key = MemoKey {
                     endpoint: self.key.clone(),
                     direction: self.direction,
-                    flags: (
-                        precedence.enforcement_disabled,
-                        precedence.localhost_bypass,
-                        precedence.enforced,
-                    ),
-                    rules: signature.rules.iter().map(|i| self.versions[*i]).collect(),
+                    flags,
+                    slot,
+                    rules,
                 };
-                if let Some(hit) = memo.borrow_mut().get(&key) {
-                    let mut out: ProtocolFunctions = hit.iter().cloned().collect();
-                    out.insert(PolicyProtocol::Other, self.own_function(signature));
-                    return Ok(out);
+                (memo, key)
+            });
+            if let Some((memo, key)) = &key {
+                if let Some(hit) = memo.borrow_mut().get(key) {
+                    out.insert(protocol, hit.clone());
+                    continue;
                 }
-                Some((memo, key))
             }
-            _ => None,
-        };
-        let mut computed: MemoFunctions = Vec::with_capacity(ORACLE_PROTOCOLS.len());
-        for (slot, protocol) in ORACLE_PROTOCOLS.into_iter().enumerate() {
-            let function = port_function(&group, slot, precedence).map_err(|source| {
+            let members: Vec<GroupRule<'_>> = members.into_iter().copied().collect();
+            let function = port_function(&members, slot, precedence).map_err(|source| {
                 ResolveError::PortFunction {
                     endpoint: self.key.clone(),
                     source,
                 }
             })?;
-            computed.push((protocol, function));
+            if let Some((memo, key)) = key {
+                memo.borrow_mut().insert(key, function.clone());
+            }
+            out.insert(protocol, function);
         }
-        let mut out: ProtocolFunctions = computed.iter().cloned().collect();
         out.insert(PolicyProtocol::Other, self.own_function(signature));
-        if let Some((memo, key)) = key {
-            memo.borrow_mut().insert(key, computed);
-        }
         Ok(out)
     }
 

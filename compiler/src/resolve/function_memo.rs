@@ -1,34 +1,36 @@
-//! Port functions kept between resolutions: a peer group's functions on the five oracle
-//! protocols depend only on the endpoint (named ports), the direction, the precedence flags and
-//! the group's rules' L4 parts, actions and auth modes — so they are keyed by the endpoint,
-//! direction, flags and the *content versions* of the group's rules (a rule keeps its version
-//! while it is unchanged). Entries not used by the latest resolution of an endpoint are
-//! dropped, so the memo holds one resolution's worth of functions per endpoint.
+//! Port functions shared between peer groups and kept between resolutions: a group's function
+//! on one oracle protocol depends only on the endpoint (named ports), the direction, the
+//! precedence flags and the L4 parts, actions, auth modes and ids of the group's rules that
+//! cover something on that protocol — so it is keyed by the endpoint, direction, flags,
+//! protocol and the *content versions* of those rules (a rule keeps its version while it is
+//! unchanged). Groups that differ only in rules of other protocols share one function; an
+//! edit leaves the functions of protocols it does not touch valid. Entries not used since the
+//! last edit are dropped.
 
-use super::port_function::{PolicyProtocol, PortFunction};
+use super::port_function::PortFunction;
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::Direction;
 use std::collections::HashMap;
 
-/// What a group's oracle-protocol functions depend on.
+/// What a group's function on one oracle protocol depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemoKey {
     pub endpoint: EndpointKey,
     pub direction: Direction,
     /// (enforcement disabled, localhost bypass, enforced).
     pub flags: (bool, bool, bool),
-    /// Content versions of the group's rules, in signature order.
+    /// Index into `rule_coverage::ORACLE_PROTOCOLS`.
+    pub slot: usize,
+    /// Content versions of the group's rules covering something on that protocol, in
+    /// signature order.
     pub rules: Vec<u64>,
 }
-
-/// The functions of one group on the oracle protocols.
-pub type MemoFunctions = Vec<(PolicyProtocol, PortFunction)>;
 
 /// Memoized group functions: `current` holds what the resolution in progress used.
 #[derive(Debug, Default)]
 pub struct FunctionMemo {
-    previous: HashMap<MemoKey, MemoFunctions>,
-    current: HashMap<MemoKey, MemoFunctions>,
+    previous: HashMap<MemoKey, PortFunction>,
+    current: HashMap<MemoKey, PortFunction>,
     hits: usize,
     misses: usize,
 }
@@ -41,7 +43,7 @@ impl FunctionMemo {
         self.misses = 0;
     }
 
-    pub fn get(&mut self, key: &MemoKey) -> Option<&MemoFunctions> {
+    pub fn get(&mut self, key: &MemoKey) -> Option<&PortFunction> {
         if !self.current.contains_key(key) {
             let (key, value) = self.previous.remove_entry(key)?;
             self.current.insert(key, value);
@@ -50,7 +52,7 @@ impl FunctionMemo {
         self.current.get(key)
     }
 
-    pub fn insert(&mut self, key: MemoKey, functions: MemoFunctions) {
+    pub fn insert(&mut self, key: MemoKey, functions: PortFunction) {
         self.misses += 1;
         self.current.insert(key, functions);
     }
@@ -61,7 +63,7 @@ impl FunctionMemo {
         self.current.clear();
     }
 
-    /// (groups reused, groups computed) by the latest resolution.
+    /// (functions reused, functions computed) since the last edit.
     pub fn stats(&self) -> (usize, usize) {
         (self.hits, self.misses)
     }

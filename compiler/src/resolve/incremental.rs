@@ -58,7 +58,7 @@ impl IncrementalResolver {
         &self.rules
     }
 
-    /// (groups reused, groups computed) by the latest resolution.
+    /// (port functions reused, computed) since the last edit.
     pub fn memo_stats(&self) -> (usize, usize) {
         self.memo.borrow().stats()
     }

@@ -110,8 +110,10 @@ impl<'u> PolicyIndex<'u> {
         self.resolve_endpoint_memo(key, evaluation, None)
     }
 
-    /// Resolves one endpoint; with `memo`, group functions are looked up by the content
-    /// `versions` of their rules (one per rule-table position) before being computed.
+    /// Resolves one endpoint; with `memo`, port functions are looked up by the content
+    /// `versions` of their rules (one per rule-table position) before being computed. Without,
+    /// a memo of this resolution alone shares functions between groups (keyed by rule-table
+    /// positions, which identify rules within one resolution).
     pub(super) fn resolve_endpoint_memo(
         &self,
         key: &EndpointKey,
@@ -130,6 +132,15 @@ impl<'u> PolicyIndex<'u> {
                 }
             })?;
         let mut cilium = CiliumEncoding::new();
+        let local = RefCell::new(FunctionMemo::default());
+        let positions_as_versions: Vec<u64>;
+        let (memo, all_versions): (&RefCell<FunctionMemo>, &[u64]) = match memo {
+            Some(given) => given,
+            None => {
+                positions_as_versions = (0..self.rules.len() as u64).collect();
+                (&local, &positions_as_versions)
+            }
+        };
         let mut resolve_dir = |direction| -> Result<ResolvedDirection, ResolveError> {
             let positions = self.selected(&subject, direction);
             let selected: Vec<&PolicyRule> = positions.iter().map(|p| &self.rules[*p]).collect();
@@ -137,14 +148,11 @@ impl<'u> PolicyIndex<'u> {
                 .iter()
                 .map(|r| RuleCoverage::of(r, direction, endpoint, universe))
                 .collect();
-            let versions: Vec<u64> = match memo {
-                Some((_, versions)) => positions
-                    .iter()
-                    .filter_map(|p| versions.get(*p))
-                    .copied()
-                    .collect(),
-                None => Vec::new(),
-            };
+            let versions: Vec<u64> = positions
+                .iter()
+                .filter_map(|p| all_versions.get(*p))
+                .copied()
+                .collect();
             let matched: Vec<&FixedBitSet> = positions
                 .iter()
                 .map(|p| self.selectors.matched(*p))
@@ -157,7 +165,7 @@ impl<'u> PolicyIndex<'u> {
                 coverage: &coverage,
                 fqdn: self.fqdn.as_ref(),
                 evaluation,
-                memo: memo.map(|(m, _)| m),
+                memo: Some(memo),
                 versions: &versions,
             };
             ctx.resolve(&self.identities, &matched, &mut cilium)
