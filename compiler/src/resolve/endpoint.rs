@@ -375,7 +375,11 @@ impl DirectionContext<'_> {
                 .iter()
                 .filter(|g| !g.coverage.spans(slot).is_empty())
                 .collect();
-            let key = memo.map(|memo| {
+            let worth = memo.is_some_and(|memo| {
+                memo.borrow()
+                    .worth_keeping(members.len(), signature.rules.len())
+            });
+            let key = memo.filter(|_| worth).map(|memo| {
                 let rules = signature
                     .rules
                     .iter()

@@ -29,6 +29,10 @@ pub struct MemoKey {
 /// Memoized group functions: `current` holds what the resolution in progress used.
 #[derive(Debug, Default)]
 pub struct FunctionMemo {
+    /// Keep every function (incremental use). Otherwise only functions likely shared between
+    /// groups are kept: storing a key and a copy of every function (most TCP functions are
+    /// one group's own) would double the resolution's memory on large policies.
+    keep_all: bool,
     previous: HashMap<MemoKey, PortFunction>,
     current: HashMap<MemoKey, PortFunction>,
     hits: usize,
@@ -36,11 +40,26 @@ pub struct FunctionMemo {
 }
 
 impl FunctionMemo {
+    /// A memo that keeps every function (for incremental resolution).
+    pub fn keeping_all() -> Self {
+        Self {
+            keep_all: true,
+            ..Self::default()
+        }
+    }
+
     /// Starts a resolution: what the last one used becomes reusable, the rest is dropped.
     pub fn begin(&mut self) {
         self.previous = std::mem::take(&mut self.current);
         self.hits = 0;
         self.misses = 0;
+    }
+
+    /// Is a function of `members` of a group's `group_rules` rules worth keeping? (Always when
+    /// incremental; else when the protocol left out most of the group's rules, which is when
+    /// other groups tend to have the same members.)
+    pub fn worth_keeping(&self, members: usize, group_rules: usize) -> bool {
+        self.keep_all || members * 2 < group_rules
     }
 
     pub fn get(&mut self, key: &MemoKey) -> Option<&PortFunction> {

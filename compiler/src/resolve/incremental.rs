@@ -46,7 +46,7 @@ impl IncrementalResolver {
             rules,
             versions,
             matched: HashMap::new(),
-            memo: RefCell::new(FunctionMemo::default()),
+            memo: RefCell::new(FunctionMemo::keeping_all()),
         }
     }
 
