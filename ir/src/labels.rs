@@ -179,6 +179,13 @@ impl LabelSet {
             .map(|((s, k), v)| Label::new(*s, k.clone(), v.clone()))
     }
 
+    /// The labels as borrowed `(source, key, value)`, without cloning (for indexes).
+    pub fn entries(&self) -> impl Iterator<Item = (LabelSource, &str, &str)> + '_ {
+        self.labels
+            .iter()
+            .map(|((s, k), v)| (*s, k.as_str(), v.as_str()))
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }

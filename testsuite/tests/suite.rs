@@ -43,5 +43,7 @@ mod oracle_no_panic;
 mod oracle_pitfalls;
 mod oracle_semantics;
 mod oracle_support;
+mod resolver_incremental;
+mod resolver_matches_oracle;
 mod sarif_schema;
 mod specialize;

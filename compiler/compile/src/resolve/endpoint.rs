@@ -2,24 +2,33 @@
 //!
 //! How the work stays small without re-implementing the semantics:
 //! 1. only the rules whose subject selects the endpoint in the direction are kept (the oracle's
-//!    `subject_selects`);
+//!    `subject_selects`, asked once per distinct subject: [`super::policy_index`]);
 //! 2. identities are grouped by their *match signature* — which of those rules' peers match
-//!    them (the oracle's `peer_matches`) and whether they are the host — because the oracle's
-//!    side verdict depends on the peer only through that signature;
-//! 3. per group and protocol, the port space is cut at every boundary of the group's rules
-//!    (range ends, resolved named ports, ICMP types) and the oracle is asked once per piece.
+//!    them (the oracle's `peer_matches`, evaluated once per distinct peer for the whole rule
+//!    table as identity bitsets: [`super::selector_cache`]) and whether they are the host —
+//!    because the oracle's side verdict depends on the peer only through that signature;
+//! 3. per group and protocol, the port function is computed by interval algebra over the
+//!    group's rules ([`super::port_algebra`], the oracle's precedence); the reference
+//!    evaluation — the oracle asked once per piece of the port space cut at every boundary of
+//!    the group's rules — stays available ([`PortEvaluation::OraclePerPiece`]) and the
+//!    differential tests check that both agree.
 //!
 //! Protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 (the datapath's protocol-0 fallback) have no
 //! oracle transport; their verdict follows the same rules restricted to L3-only rule items.
 
+use super::function_memo::{FunctionMemo, MemoKey};
+use super::identity_index::IdentityIndex;
+use super::policy_index::PolicyIndex;
+use super::port_algebra::{port_function, GroupRule, Precedence};
 use super::port_function::{
     L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,
 };
+use super::rule_coverage::{RuleCoverage, ORACLE_PROTOCOLS};
 use crate::dns::FqdnClasses;
 use crate::resolve::cilium_encoding::{CiliumEncoding, CiliumPortScope};
+use fixedbitset::FixedBitSet;
 use policyc_ir::oracle::{
-    peer_matches, subject_selects, Decision, Flow, FlowError, FlowPeer, Oracle, Party, PeerMatch,
-    Reason, SideVerdict, Transport,
+    Decision, Flow, FlowError, FlowPeer, Oracle, Reason, SideVerdict, Transport,
 };
 use policyc_ir::universe::{AllowLocalhost, EndpointKey, EnforcementMode, Universe};
 use policyc_ir::{
@@ -28,6 +37,7 @@ use policyc_ir::{
 };
 use rayon::prelude::*;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Port functions of one peer, per protocol (all six [`PolicyProtocol`]s are present).
@@ -42,6 +52,8 @@ pub enum ResolveError {
         endpoint: EndpointKey,
         source: FlowError,
     },
+    #[error("the oracle could not index the universe's identities: {0}")]
+    Index(FlowError),
     #[error("internal error: resolved port function for {endpoint} is malformed: {source}")]
     PortFunction {
         endpoint: EndpointKey,
@@ -111,12 +123,13 @@ pub struct ResolvedPolicy {
     pub endpoints: Vec<ResolvedEndpoint>,
 }
 
-/// Resolves every endpoint of the universe (in parallel).
+/// Resolves every endpoint of the universe (in parallel, sharing one [`PolicyIndex`]).
 pub fn resolve(universe: &Universe, rules: &[PolicyRule]) -> Result<ResolvedPolicy, ResolveError> {
+    let index = PolicyIndex::new(universe, rules)?;
     let endpoints = universe
         .endpoints()
         .par_iter()
-        .map(|ep| resolve_endpoint(universe, rules, &ep.key))
+        .map(|ep| index.resolve_endpoint(&ep.key))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ResolvedPolicy { endpoints })
 }
@@ -127,51 +140,26 @@ pub fn resolve_endpoint(
     rules: &[PolicyRule],
     key: &EndpointKey,
 ) -> Result<ResolvedEndpoint, ResolveError> {
-    let endpoint = universe
-        .endpoint(key)
-        .ok_or_else(|| ResolveError::UnknownEndpoint(key.clone()))?;
-    let subject = Party::resolve(universe, &FlowPeer::Endpoint(key.clone())).map_err(|source| {
-        ResolveError::Oracle {
-            endpoint: key.clone(),
-            source,
-        }
-    })?;
-    let mut cilium = CiliumEncoding::new();
-    let fqdn = FqdnClasses::node_wide(rules).ok();
-    let mut resolve_dir = |direction| -> Result<ResolvedDirection, ResolveError> {
-        let selected: Vec<PolicyRule> = rules
-            .iter()
-            .filter(|r| {
-                r.direction == direction && subject_selects(r, &subject, universe.cluster())
-            })
-            .cloned()
-            .collect();
-        let ctx = DirectionContext {
-            universe,
-            key,
-            direction,
-            selected: &selected,
-            fqdn: fqdn.as_ref(),
-        };
-        ctx.resolve(&mut cilium)
-    };
-    let ingress = resolve_dir(Direction::Ingress)?;
-    let egress = resolve_dir(Direction::Egress)?;
-    if universe.options().allow_localhost == AllowLocalhost::Always && ingress.enforced {
-        // Cilium inserts one host allow entry for allow-localhost.
-        cilium.add(
-            Some(NumericIdentity(ReservedIdentity::Host.number())),
-            Direction::Ingress,
-            CiliumPortScope::AllProtocols,
-        );
-    }
-    Ok(ResolvedEndpoint {
-        key: key.clone(),
-        identity: endpoint.identity,
-        ingress,
-        egress,
-        cilium,
-    })
+    PolicyIndex::new(universe, rules)?.resolve_endpoint(key)
+}
+
+/// Resolves one endpoint the reference way: every port function asked of the oracle piece by
+/// piece ([`PortEvaluation::OraclePerPiece`]). Slow; for differential tests.
+pub fn resolve_endpoint_by_oracle(
+    universe: &Universe,
+    rules: &[PolicyRule],
+    key: &EndpointKey,
+) -> Result<ResolvedEndpoint, ResolveError> {
+    PolicyIndex::new(universe, rules)?.resolve_endpoint_with(key, PortEvaluation::OraclePerPiece)
+}
+
+/// How the port functions of a peer group are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortEvaluation {
+    /// Interval algebra over the group's rules (the default).
+    Algebra,
+    /// The oracle, once per piece of the port space (the reference).
+    OraclePerPiece,
 }
 
 #[derive(Clone, Copy)]
@@ -180,9 +168,18 @@ pub(super) struct DirectionContext<'a> {
     pub(super) key: &'a EndpointKey,
     pub(super) direction: Direction,
     /// Rules selecting the endpoint in `direction`, in rule-table order.
-    pub(super) selected: &'a [PolicyRule],
+    pub(super) selected: &'a [&'a PolicyRule],
+    /// The L4 coverage of each of `selected`, same order.
+    pub(super) coverage: &'a [RuleCoverage],
     /// Node-wide FQDN classes (`None`: more than fit the learned map; toFQDNs fail closed).
     pub(super) fqdn: Option<&'a FqdnClasses>,
+    pub(super) evaluation: PortEvaluation,
+    /// Port functions already computed (this resolution, or earlier ones when incremental),
+    /// keyed by `versions`.
+    pub(super) memo: Option<&'a RefCell<FunctionMemo>>,
+    /// Content version of each of `selected` (empty without `memo`): a key that stays the
+    /// same exactly as long as the rule does.
+    pub(super) versions: &'a [u64],
 }
 
 /// Which selected rules match a peer, plus whether the peer is the host (localhost bypass).
@@ -193,29 +190,34 @@ pub(super) struct MatchSignature {
 }
 
 impl DirectionContext<'_> {
-    fn resolve(&self, cilium: &mut CiliumEncoding) -> Result<ResolvedDirection, ResolveError> {
+    /// Resolves the direction; `matched[i]` are the identities (positions in `identities`) the
+    /// peers of `selected[i]` match.
+    pub(super) fn resolve(
+        &self,
+        identities: &IdentityIndex<'_>,
+        matched: &[&FixedBitSet],
+        cilium: &mut CiliumEncoding,
+    ) -> Result<ResolvedDirection, ResolveError> {
         let universe = self.universe;
-        let mut by_signature: BTreeMap<MatchSignature, Vec<NumericIdentity>> = BTreeMap::new();
-        let mut matched_by_rule: Vec<Vec<NumericIdentity>> = vec![Vec::new(); self.selected.len()];
-        for id in universe.identities().keys() {
-            let peer = Party::from_identity(universe, *id).map_err(|e| self.oracle_error(e))?;
-            let rules: Vec<usize> = self
-                .selected
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    matches!(peer_matches(r, &peer, universe.cluster()), PeerMatch::Yes)
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for i in &rules {
-                matched_by_rule[*i].push(*id);
+        // Transposed: per identity, the selected rules matching it, in rule order.
+        let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); identities.len()];
+        let mut matched_by_rule: Vec<Vec<NumericIdentity>> = Vec::with_capacity(matched.len());
+        for (i, set) in matched.iter().enumerate() {
+            let mut ids = Vec::with_capacity(set.count_ones(..));
+            for position in set.ones() {
+                rules_of[position].push(i);
+                ids.push(identities.id(position));
             }
+            matched_by_rule.push(ids);
+        }
+        let mut by_signature: BTreeMap<MatchSignature, Vec<NumericIdentity>> = BTreeMap::new();
+        for (position, rules) in rules_of.into_iter().enumerate() {
+            let id = identities.id(position);
             let signature = MatchSignature {
                 rules,
                 is_host: id.0 == ReservedIdentity::Host.number(),
             };
-            by_signature.entry(signature).or_default().push(*id);
+            by_signature.entry(signature).or_default().push(id);
         }
         self.add_cilium_keys(&matched_by_rule, cilium);
 
@@ -312,6 +314,9 @@ impl DirectionContext<'_> {
         representative: NumericIdentity,
         enforced: bool,
     ) -> Result<ProtocolFunctions, ResolveError> {
+        if self.evaluation == PortEvaluation::Algebra {
+            return self.algebra_functions(signature, representative, enforced);
+        }
         let group_rules: Vec<PolicyRule> = signature
             .rules
             .iter()
@@ -331,6 +336,87 @@ impl DirectionContext<'_> {
         Ok(out)
     }
 
+    /// [`Self::functions`] by interval algebra over the group's rules.
+    fn algebra_functions(
+        &self,
+        signature: &MatchSignature,
+        representative: NumericIdentity,
+        enforced: bool,
+    ) -> Result<ProtocolFunctions, ResolveError> {
+        let options = self.universe.options();
+        let group: Vec<GroupRule<'_>> = signature
+            .rules
+            .iter()
+            .map(|i| GroupRule {
+                rule: self.selected[*i],
+                coverage: &self.coverage[*i],
+            })
+            .collect();
+        let precedence = Precedence {
+            enforcement_disabled: options.enforcement == EnforcementMode::Never,
+            localhost_bypass: self.direction == Direction::Ingress
+                && options.allow_localhost == AllowLocalhost::Always
+                && representative.0 == ReservedIdentity::Host.number(),
+            enforced,
+        };
+        let flags = (
+            precedence.enforcement_disabled,
+            precedence.localhost_bypass,
+            precedence.enforced,
+        );
+        let memo = self
+            .memo
+            .filter(|_| self.versions.len() == self.selected.len());
+        let mut out = ProtocolFunctions::new();
+        for (slot, protocol) in ORACLE_PROTOCOLS.into_iter().enumerate() {
+            // Only the rules covering something on this protocol shape its function, so groups
+            // that differ elsewhere share it (and an edit elsewhere leaves it valid).
+            let members: Vec<&GroupRule<'_>> = group
+                .iter()
+                .filter(|g| !g.coverage.spans(slot).is_empty())
+                .collect();
+            let worth = memo.is_some_and(|memo| {
+                memo.borrow()
+                    .worth_keeping(members.len(), signature.rules.len())
+            });
+            let key = memo.filter(|_| worth).map(|memo| {
+                let rules = signature
+                    .rules
+                    .iter()
+                    .filter(|i| !self.coverage[**i].spans(slot).is_empty())
+                    .map(|i| self.versions[*i])
+                    .collect();
+                let key = MemoKey {
+                    endpoint: self.key.clone(),
+                    direction: self.direction,
+                    flags,
+                    slot,
+                    rules,
+                };
+                (memo, key)
+            });
+            if let Some((memo, key)) = &key {
+                if let Some(hit) = memo.borrow_mut().get(key) {
+                    out.insert(protocol, hit.clone());
+                    continue;
+                }
+            }
+            let members: Vec<GroupRule<'_>> = members.into_iter().copied().collect();
+            let function = port_function(&members, slot, precedence).map_err(|source| {
+                ResolveError::PortFunction {
+                    endpoint: self.key.clone(),
+                    source,
+                }
+            })?;
+            if let Some((memo, key)) = key {
+                memo.borrow_mut().insert(key, function.clone());
+            }
+            out.insert(protocol, function);
+        }
+        out.insert(PolicyProtocol::Other, self.own_function(signature));
+        Ok(out)
+    }
+
     /// Asks the oracle once per elementary interval of the group's rules.
     fn oracle_function(
         &self,
@@ -347,7 +433,7 @@ impl DirectionContext<'_> {
         };
         let mut cuts: BTreeSet<u32> = BTreeSet::from([0]);
         for i in &signature.rules {
-            self.collect_cuts(&self.selected[*i], protocol, &mut cuts);
+            self.collect_cuts(self.selected[*i], protocol, &mut cuts);
         }
         let starts: Vec<u32> = cuts.into_iter().filter(|c| *c <= domain_end).collect();
         let mut intervals = Vec::with_capacity(starts.len());
@@ -449,7 +535,7 @@ impl DirectionContext<'_> {
             }
         };
         let matching: Vec<&PolicyRule> =
-            signature.rules.iter().map(|i| &self.selected[*i]).collect();
+            signature.rules.iter().map(|i| self.selected[*i]).collect();
         let denies: Vec<RuleId> = matching
             .iter()
             .filter(|r| r.action == RuleAction::Deny && covering(r).is_some())

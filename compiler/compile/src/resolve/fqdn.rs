@@ -30,6 +30,7 @@ use super::endpoint::{
     DirectionContext, MatchSignature, PeerGroup, ProtocolFunctions, ResolveError,
 };
 use super::port_function::{PortFunction, PortInterval, Verdict};
+use super::rule_coverage::RuleCoverage;
 use crate::dns::FqdnClasses;
 use crate::resolve::cilium_encoding::CiliumEncoding;
 use policyc_ir::rule::{Peer, PeerSet, PolicyRule, RuleAction};
@@ -165,8 +166,15 @@ pub(super) fn fqdn_groups(
                 ..ctx.selected[*i].clone()
             })
             .collect();
+        let widened_refs: Vec<&PolicyRule> = widened.iter().collect();
+        // Widening the peers leaves the L4 part (the coverage) as it was.
+        let widened_coverage: Vec<RuleCoverage> =
+            naming.iter().map(|i| ctx.coverage[*i].clone()).collect();
         let widened_ctx = DirectionContext {
-            selected: &widened,
+            selected: &widened_refs,
+            coverage: &widened_coverage,
+            memo: None,
+            versions: &[],
             ..*ctx
         };
         let signature = MatchSignature {
@@ -213,7 +221,7 @@ pub(super) fn add_cilium_fqdn_keys(
             continue;
         };
         for i in rules_naming(ctx, selector) {
-            for scope in ctx.cilium_scopes(&ctx.selected[i]) {
+            for scope in ctx.cilium_scopes(ctx.selected[i]) {
                 cilium.add(Some(identity), ctx.direction, scope);
             }
         }
