@@ -4,9 +4,9 @@
 //! endpoint after every edit is exactly the full `resolve_endpoint` of the same universe and
 //! rules, and the reuse actually happens (groups are taken from the memo).
 
+use policyc_compile::resolve::{resolve_endpoint, IncrementalResolver};
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::inventory::Inventory;
-use policyc_compile::resolve::{resolve_endpoint, IncrementalResolver};
 use policyc_ir::universe::NamedPort;
 use policyc_ir::{PolicyRule, Protocol, RuleId};
 use policyc_testsuite::gen::{self, Rng};

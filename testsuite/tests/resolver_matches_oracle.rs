@@ -13,11 +13,11 @@
 //!    end of the resolved functions and at every rule boundary (±1), gives the same verdict and
 //!    deciding rules. Between those probes neither side can change, so this covers every port.
 
-use policyc_frontend::identity::build_universe;
 use policyc_compile::resolve::{
     resolve_endpoint, resolve_endpoint_by_oracle, L7PolicyId, PolicyProtocol, ResolvedDirection,
     Verdict,
 };
+use policyc_frontend::identity::build_universe;
 use policyc_ir::fqdn::FqdnPattern;
 use policyc_ir::l7::{HttpRule, KafkaRule};
 use policyc_ir::labels::{CLUSTER_KEY, POD_NAMESPACE_KEY};

@@ -26,9 +26,7 @@
 //! up — is enforced by the DNS object (only allowed questions create pending entries, only
 //! solicited answers are learned), not by these tables.
 
-use super::endpoint::{
-    DirectionContext, MatchSignature, PeerGroup, ProtocolFunctions, ResolveError,
-};
+use super::model::{DirectionContext, MatchSignature, PeerGroup, ProtocolFunctions, ResolveError};
 use super::port_function::{PortFunction, PortInterval, Verdict};
 use super::rule_coverage::RuleCoverage;
 use crate::dns::FqdnClasses;

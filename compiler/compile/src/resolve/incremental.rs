@@ -7,9 +7,9 @@
 //! rules. The result is always equal to a full [`super::resolve_endpoint`] (the random-edit
 //! test in `testsuite/tests/resolver_incremental.rs` checks it).
 
-use super::endpoint::{PortEvaluation, ResolveError, ResolvedEndpoint};
 use super::function_memo::FunctionMemo;
 use super::identity_index::IdentityIndex;
+use super::model::{PortEvaluation, ResolveError, ResolvedEndpoint};
 use super::policy_index::PolicyIndex;
 use super::selector_cache::SelectorCache;
 use fixedbitset::FixedBitSet;

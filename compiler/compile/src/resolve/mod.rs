@@ -11,18 +11,20 @@ pub mod fqdn;
 pub mod function_memo;
 pub mod identity_index;
 pub mod incremental;
+pub mod model;
 pub mod policy_index;
 pub mod port_algebra;
 pub mod port_function;
 pub mod rule_coverage;
 pub mod selector_cache;
 
-pub use endpoint::{
-    resolve, resolve_endpoint, resolve_endpoint_by_oracle, PeerGroup, PortEvaluation,
-    ProtocolFunctions, ResolveError, ResolvedDirection, ResolvedEndpoint, ResolvedPolicy,
-};
+pub use endpoint::{resolve, resolve_endpoint, resolve_endpoint_by_oracle};
 pub use fqdn::fqdn_mask;
 pub use incremental::{IncrementalResolver, UnknownRule};
+pub use model::{
+    PeerGroup, PortEvaluation, ProtocolFunctions, ResolveError, ResolvedDirection,
+    ResolvedEndpoint, ResolvedPolicy,
+};
 pub use policy_index::PolicyIndex;
 pub use port_function::{
     L7PolicyId, PolicyProtocol, PortFunction, PortFunctionError, PortInterval, Verdict,

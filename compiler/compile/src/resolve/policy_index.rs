@@ -2,11 +2,11 @@
 //! once and shared by every endpoint: the identity index, the selector cache (rule → matched
 //! identities), the rules indexed by subject, and the node-wide FQDN classes.
 
-use super::endpoint::{
-    DirectionContext, PortEvaluation, ResolveError, ResolvedDirection, ResolvedEndpoint,
-};
 use super::function_memo::FunctionMemo;
 use super::identity_index::IdentityIndex;
+use super::model::{
+    DirectionContext, PortEvaluation, ResolveError, ResolvedDirection, ResolvedEndpoint,
+};
 use super::rule_coverage::RuleCoverage;
 use super::selector_cache::SelectorCache;
 use crate::dns::FqdnClasses;
