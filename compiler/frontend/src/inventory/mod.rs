@@ -131,17 +131,7 @@ pub fn load_inventory_with_workloads(
         findings.extend(syntax);
         read_documents(documents, sources, id, &mut builder, &mut findings);
     }
-    let workloads = builder.owners.resolve();
-    let inventory = builder.finish(options, sources, &mut findings);
-    validate::validate(&inventory, &mut findings);
-    if findings
-        .iter()
-        .any(|f| f.severity == policyc_diagnostics::Severity::Error)
-    {
-        Err(findings)
-    } else {
-        Ok((inventory, workloads))
-    }
+    finish(builder, options, sources, findings)
 }
 
 /// Parses inventory text held in `sources` (for tests and fuzzing): same as [`load_inventory`]
@@ -163,6 +153,17 @@ pub fn parse_inventory_with_workloads(
     let (documents, mut findings) = parse_documents(sources, id);
     let mut builder = native::Builder::default();
     read_documents(documents, sources, id, &mut builder, &mut findings);
+    finish(builder, options, sources, findings)
+}
+
+/// The inventory and its workloads from everything read into `builder`, validated: `Err` with
+/// every finding when any is an error.
+fn finish(
+    builder: native::Builder,
+    options: &InventoryOptions,
+    sources: &SourceMap,
+    mut findings: Vec<Finding>,
+) -> Result<(Inventory, Workloads), Vec<Finding>> {
     let workloads = builder.owners.resolve();
     let inventory = builder.finish(options, sources, &mut findings);
     validate::validate(&inventory, &mut findings);
