@@ -37,7 +37,9 @@ cp target/debug/policyc "$work/policyc-full"
 echo "== cargo build -p policyc --no-default-features"
 "$cargo" build -q "${locked[@]}" -p policyc --no-default-features || exit 1
 cp target/debug/policyc "$work/policyc-lean"
-cp "$work/policyc-full" target/debug/policyc
+# --remove-destination: target/debug/policyc is a hard link into deps/; writing through it would
+# overwrite the lean artifact cargo keeps there.
+cp --remove-destination "$work/policyc-full" target/debug/policyc
 
 # The diff's head: the examples without one policy (a change that closes flows).
 mkdir -p "$work/head"
