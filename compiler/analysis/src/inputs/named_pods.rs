@@ -11,19 +11,6 @@ use policyc_ir::universe::{Endpoint, EndpointKey, NamedPort, Universe};
 use policyc_ir::{Label, LabelKey, LabelSet, LabelSource};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Labels Kubernetes controllers stamp per pod (`statefulset.kubernetes.io/pod-name`) or per
-/// revision (`pod-template-hash`). Cilium's default identity-label filter leaves them out, so
-/// the pods of one workload share an identity in the cluster even mid-rollout; pods that differ
-/// only in these labels are one peer here too.
-const CONTROLLER_LABELS: &[&str] = &[
-    "pod-template-hash",
-    "pod-template-generation",
-    "controller-revision-hash",
-    "statefulset.kubernetes.io/pod-name",
-    "apps.kubernetes.io/pod-index",
-    "batch.kubernetes.io/job-completion-index",
-];
-
 /// How many pods of a group an error message lists.
 const LISTED_PODS: usize = 3;
 /// How many names a "candidates" help line lists.
@@ -183,27 +170,24 @@ pub fn listed(items: impl Iterator<Item = String>) -> String {
     }
 }
 
-/// A pod's own `k8s:` labels (not the ones Cilium adds, not the controllers' per-pod ones).
+/// A pod's own `k8s:` labels (not the ones Cilium adds). The controllers' per-pod labels
+/// (`pod-template-hash`, `statefulset.kubernetes.io/pod-name`, ...) are not among them: the
+/// universe holds identity labels, after Cilium's label filter (`policyc_ir::label_filter`).
 fn own_labels(labels: &LabelSet) -> impl Iterator<Item = Label> + '_ {
     labels.iter().filter(|l| {
         l.source == LabelSource::K8s
-            && !CONTROLLER_LABELS.contains(&l.key.as_str())
             && !l.key.starts_with("io.kubernetes.")
             && !l.key.starts_with("io.cilium.")
     })
 }
 
-/// What must be equal for one verdict to hold for two pods: the identity labels without the
-/// controllers' per-pod labels, and the named ports (a named port in a rule resolves per pod).
+/// What must be equal for one verdict to hold for two pods: the identity labels (already
+/// without the controllers' per-pod labels: Cilium's label filter drops them) and the named
+/// ports (a named port in a rule resolves per pod).
 type PeerClass = (Vec<Label>, BTreeMap<String, NamedPort>);
 
 fn class_of(endpoint: &Endpoint) -> PeerClass {
-    let labels = endpoint
-        .labels
-        .iter()
-        .filter(|l| !CONTROLLER_LABELS.contains(&l.key.as_str()))
-        .collect();
-    (labels, endpoint.named_ports.clone())
+    (endpoint.labels.iter().collect(), endpoint.named_ports.clone())
 }
 
 /// The first pod (by name) when every pod is of one class, else an error listing the classes
