@@ -187,7 +187,10 @@ fn own_labels(labels: &LabelSet) -> impl Iterator<Item = Label> + '_ {
 type PeerClass = (Vec<Label>, BTreeMap<String, NamedPort>);
 
 fn class_of(endpoint: &Endpoint) -> PeerClass {
-    (endpoint.labels.iter().collect(), endpoint.named_ports.clone())
+    (
+        endpoint.labels.iter().collect(),
+        endpoint.named_ports.clone(),
+    )
 }
 
 /// The first pod (by name) when every pod is of one class, else an error listing the classes
