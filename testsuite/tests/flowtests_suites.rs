@@ -83,7 +83,7 @@ fn cilium_conformance_fixtures_all_pass() {
     let (count, failures) = run_dir(&repo("fixtures/cilium-conformance"));
     assert!(failures.is_empty(), "{failures}");
     assert!(
-        count >= 1300,
+        count >= 1800,
         "expected the whole conformance suite, ran {count}"
     );
 }
