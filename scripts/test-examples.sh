@@ -45,12 +45,19 @@ check 0 "KNP truth tables" test testsuite/fixtures/knp-truth/
 # Verdict tables ported from Cilium's own policy unit tests (testsuite/fixtures/cilium-conformance/;
 # the flows policyc still gets wrong are in cilium-conformance-pending/, not run here).
 check 0 "Cilium conformance flow tests" test testsuite/fixtures/cilium-conformance/
+# The conformance fixtures are generated: the committed files must be what the generator writes
+# (python3 with PyYAML, as scripts/check-github-action.sh).
+echo "== testsuite/fixtures/cilium-conformance/generate.py --check"
+if ! python3 testsuite/fixtures/cilium-conformance/generate.py --check; then
+    echo "-> FAILED: Cilium conformance fixtures are stale"
+    failures+=("Cilium conformance fixtures are stale")
+fi
 
 # Needs root (BPF_PROG_TEST_RUN): CI and the project machines run as root, so this never skips.
 check 0 "datapath flow tests of $examples" test --datapath "$examples/flowtests.yaml"
 # The Cilium fidelity fixtures (testsuite/fixtures/fidelity/) through the oracle and the kernel.
 check 0 "datapath fidelity flow tests" test --datapath testsuite/fixtures/fidelity/
-# The Cilium conformance suite through the kernel too (about 1100 cases, ~2 minutes).
+# The Cilium conformance suite through the kernel too (about 1900 cases, ~3 minutes).
 check 0 "datapath Cilium conformance flow tests" test --datapath testsuite/fixtures/cilium-conformance/
 # The same cases through the --specialize objects (generated C, compiled with clang; cached).
 check 0 "specialized datapath flow tests of $examples" test --datapath --specialize "$examples/flowtests.yaml"
