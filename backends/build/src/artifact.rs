@@ -51,6 +51,9 @@ pub fn write_artifact(
     inputs: ArtifactInputs<'_>,
     out: &Path,
 ) -> Result<ArtifactSummary, ArtifactError> {
+    // Everything that can refuse the build comes before the first write: a refused build
+    // leaves an earlier artifact in `out` as it was.
+    let dns = super::dns_images::build_node_dns(compilation, inputs.rules)?;
     for owned in ["objects", "maps"] {
         let dir = out.join(owned);
         if dir.exists() {
@@ -97,7 +100,7 @@ pub fn write_artifact(
         }
     }
 
-    let dns = super::dns_images::write_dns(&mut w, compilation, inputs.rules)?;
+    let dns = super::dns_images::write_dns(&mut w, &dns)?;
 
     let classifier = build_classifier(compilation, inputs.universe, inputs.rules);
     w.json(CLASSIFIER_FILE, "classifier", &classifier)?;
