@@ -7,6 +7,7 @@
 mod cli_build_specialize;
 mod cli_closed_pipe;
 mod cli_completions;
+mod cli_config;
 mod cli_diff;
 mod cli_inputs;
 mod cli_lint;

@@ -2,6 +2,7 @@
 //! the artifact directory (see `policyc_build`). Exit 0 built, 1 the inputs have error findings,
 //! 2 usage or I/O error.
 
+use crate::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,9 +11,10 @@ mod run;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// Inventory file or directory (endpoints, namespaces, nodes).
+    /// Inventory file or directory (endpoints, namespaces, nodes; default: the configuration's
+    /// `inventory`).
     #[arg(long, value_name = "INV")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
     /// Output artifact directory (created if missing).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
@@ -33,19 +35,33 @@ pub struct BuildArgs {
     /// Cilium's enable-policy mode: `default`, `always` or `never`.
     #[arg(long, value_name = "MODE", default_value = "default", value_parser = ["default", "always", "never"])]
     pub enable_policy: String,
-    /// Policy files or directories (`*.yaml|*.yml|*.json`, recursively).
-    #[arg(required = true, value_name = "POLICY_PATHS")]
+    /// Policy files or directories (`*.yaml|*.yml|*.json`, recursively; default: the
+    /// configuration's `policies`).
+    #[arg(value_name = "POLICY_PATHS")]
     pub policies: Vec<PathBuf>,
 }
 
 /// Builds the artifact; without feature `bpf` (the lint/test/explain/diff build of policyc,
 /// made without clang or libbpf) says so and exits 2.
-pub fn run(args: BuildArgs) -> ExitCode {
+pub fn run(args: BuildArgs, config: &Config) -> ExitCode {
+    let Some(inventory) = args.inventory.clone().or(config.inventory.clone()) else {
+        eprintln!(
+            "policyc build: no inventory: pass --inventory INV or set `inventory` in .policyc.yaml"
+        );
+        return ExitCode::from(2);
+    };
+    let policies = config.policy_paths(&args.policies, &[]);
+    if policies.is_empty() {
+        eprintln!(
+            "policyc build: no policies: pass POLICY_PATHS or set `policies` in .policyc.yaml"
+        );
+        return ExitCode::from(2);
+    }
     #[cfg(feature = "bpf")]
-    return run::run(args);
+    return run::run(&args, &inventory, &policies);
     #[cfg(not(feature = "bpf"))]
     {
-        let _ = args;
+        let _ = (args, inventory, policies);
         super::without_bpf("build")
     }
 }

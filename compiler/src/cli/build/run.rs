@@ -9,7 +9,7 @@ use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Format, HumanOptions, RenderOptions};
 use policyc_ir::universe::{AllowLocalhost, EnforcementMode, UniverseOptions};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::BuildArgs;
@@ -86,9 +86,9 @@ fn print_specialization(summary: &ArtifactSummary, cache: Option<&CacheStats>) {
     }
 }
 
-pub(super) fn run(args: BuildArgs) -> ExitCode {
-    let missing: Vec<&PathBuf> = std::iter::once(&args.inventory)
-        .chain(args.policies.iter())
+pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> ExitCode {
+    let missing: Vec<&Path> = std::iter::once(inventory)
+        .chain(policies.iter().map(PathBuf::as_path))
         .filter(|p| !p.exists())
         .collect();
     if !missing.is_empty() {
@@ -101,17 +101,17 @@ pub(super) fn run(args: BuildArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let request = BuildRequest {
-        inventory: args.inventory.clone(),
-        policies: args.policies.clone(),
+        inventory: inventory.to_path_buf(),
+        policies: policies.to_vec(),
         output: args.output.clone(),
-        options: options(&args),
+        options: options(args),
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
     let objects_bar = objects_progress_bar();
     let result = build_artifact_with(
         &request,
-        specialize_options(&args).as_ref(),
+        specialize_options(args).as_ref(),
         &mut sources,
         &BuildProgress {
             on_start: &|n| bar.set_length(n as u64),
