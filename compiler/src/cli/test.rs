@@ -2,7 +2,8 @@
 //! 1 when any fails, 2 when a file, inventory, policy or reference cannot be loaded.
 
 use policyc_analysis::flowtest::{
-    collect_files, render_github, render_json, render_junit, render_text, run_file, RunOptions,
+    collect_files, render_github, render_json, render_junit, render_sarif, render_text, run_file,
+    RunOptions,
     Summary,
 };
 use policyc_diagnostics::source::SourceMap;
@@ -33,12 +34,14 @@ Exit status: 0 all tests pass, 1 a test fails, 2 a file, inventory, policy or re
 pub enum TestFormat {
     /// One line per failing test and the summary `N passed, M failed`.
     Text,
-    /// Every test with its verdict per side.
+    /// Every test with its verdict per side and its `location` (file:line:col).
     Json,
-    /// JUnit XML for CI.
+    /// JUnit XML for CI; each `<testcase>` has the `file` and `line` of its test.
     Junit,
     /// GitHub Actions annotations (`::error file=…,line=…`) at each failing test's line.
     Github,
+    /// SARIF 2.1.0: one `PC0402` result per failing test at its line (code scanning).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -156,9 +159,10 @@ pub fn run(args: TestArgs) -> ExitCode {
         TestFormat::Json => render_json(&reports, &sources),
         TestFormat::Junit => render_junit(&reports, &sources),
         TestFormat::Github => render_github(&reports, &sources),
+        TestFormat::Sarif => render_sarif(&reports, &sources),
     };
     print!("{out}");
-    if args.format == TestFormat::Json && !out.ends_with('\n') {
+    if matches!(args.format, TestFormat::Json | TestFormat::Sarif) && !out.ends_with('\n') {
         println!();
     }
     // `--datapath` replays each test without an HTTP/Kafka request through the compiled BPF
