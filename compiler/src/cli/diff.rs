@@ -61,6 +61,7 @@ pub struct DiffArgs {
     /// configuration's `policies`, else `.`).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub paths: Vec<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiffFormat,
     /// Exit 1 when the policies' meaning changed.

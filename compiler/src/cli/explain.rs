@@ -28,7 +28,9 @@ Exit status: 0 when the flow was evaluated (whether allowed or denied: read the 
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExplainFormat {
+    /// The walkthrough for people.
     Text,
+    /// The explanation as JSON.
     Json,
 }
 
@@ -54,10 +56,14 @@ pub struct ExplainArgs {
     /// ICMP type, number or name (default: echo request).
     #[arg(long, value_name = "T")]
     pub icmp_type: Option<String>,
+    /// HTTP request method (an HTTP request is evaluated against L7 rules; default GET when
+    /// another --http-* flag is given).
     #[arg(long, value_name = "M")]
     pub http_method: Option<String>,
+    /// HTTP request path (default `/`).
     #[arg(long, value_name = "P")]
     pub http_path: Option<String>,
+    /// HTTP Host header.
     #[arg(long, value_name = "HOST")]
     pub http_host: Option<String>,
     /// `Name: value`, repeatable.
@@ -69,6 +75,7 @@ pub struct ExplainArgs {
     /// The destination address came from a DNS answer for this name (toFQDNs).
     #[arg(long, value_name = "NAME")]
     pub resolved_from: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ExplainFormat,
     #[command(flatten)]

@@ -239,7 +239,7 @@ pub fn run(args: LintArgs, config: &Config) -> ExitCode {
             ..RenderOptions::default()
         },
     );
-    if matches!(format, Format::Human | Format::Concise) {
+    if matches!(format, Format::Human | Format::Concise) && !super::quiet() {
         let files = set.files.len();
         report.push_str(&format!(
             "{} in {files} file{}\n",

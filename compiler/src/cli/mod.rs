@@ -40,6 +40,16 @@ pub struct Cli {
     /// Ignore any configuration file.
     #[arg(long, global = true, conflicts_with = "config")]
     pub no_config: bool,
+    /// Print only the report and errors: no summary line, progress or notes.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q/--quiet` was given: summary lines, progress and notes are not printed.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Cli {
@@ -115,6 +125,7 @@ pub fn main() -> ExitCode {
         ColorArg::Always => ColorChoice::Always,
         ColorArg::Never => ColorChoice::Never,
     });
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let choice = cli.config_choice();
     let config = || load_config(&choice);
     match cli.command {

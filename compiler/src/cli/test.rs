@@ -3,8 +3,7 @@
 
 use policyc_analysis::flowtest::{
     collect_files, render_github, render_json, render_junit, render_sarif, render_text, run_file,
-    RunOptions,
-    Summary,
+    RunOptions, Summary,
 };
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Finding, Format, HumanOptions, RenderOptions};
@@ -62,15 +61,40 @@ pub enum EnforcementArg {
     Never,
 }
 
-/// Options of the evaluation, shared by `test` and `explain`.
+/// Cilium's agent settings that change what policy means, shared by `test`, `explain` and
+/// `build` (one spelling of each flag in every command).
 #[derive(Debug, Clone, clap::Args)]
-pub struct EvalArgs {
+pub struct UniverseArgs {
     /// Cilium's allow-localhost setting.
     #[arg(long, value_enum, default_value = "always")]
     pub allow_localhost: LocalhostArg,
-    /// Cilium's enable-policy mode.
-    #[arg(long, value_enum, default_value = "default")]
+    /// Cilium's policy enforcement mode (the agent's `--enable-policy`, also accepted here).
+    #[arg(long, value_enum, default_value = "default", alias = "enable-policy")]
     pub policy_enforcement: EnforcementArg,
+}
+
+impl UniverseArgs {
+    #[must_use]
+    pub fn options(&self) -> UniverseOptions {
+        UniverseOptions {
+            allow_localhost: match self.allow_localhost {
+                LocalhostArg::Always => AllowLocalhost::Always,
+                LocalhostArg::Policy => AllowLocalhost::Policy,
+            },
+            enforcement: match self.policy_enforcement {
+                EnforcementArg::Default => EnforcementMode::Default,
+                EnforcementArg::Always => EnforcementMode::Always,
+                EnforcementArg::Never => EnforcementMode::Never,
+            },
+        }
+    }
+}
+
+/// Options of the evaluation, shared by `test` and `explain`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub universe: UniverseArgs,
     /// The node whose addresses are `host` (default: the inventory's `local: true` node, else the first).
     #[arg(long, value_name = "NODE")]
     pub local_node: Option<String>,
@@ -79,17 +103,7 @@ pub struct EvalArgs {
 impl EvalArgs {
     pub fn run_options(&self) -> RunOptions {
         RunOptions {
-            universe: UniverseOptions {
-                allow_localhost: match self.allow_localhost {
-                    LocalhostArg::Always => AllowLocalhost::Always,
-                    LocalhostArg::Policy => AllowLocalhost::Policy,
-                },
-                enforcement: match self.policy_enforcement {
-                    EnforcementArg::Default => EnforcementMode::Default,
-                    EnforcementArg::Always => EnforcementMode::Always,
-                    EnforcementArg::Never => EnforcementMode::Never,
-                },
-            },
+            universe: self.universe.options(),
             inventory: InventoryOptions {
                 local_node: self.local_node.clone(),
             },
@@ -103,6 +117,7 @@ pub struct TestArgs {
     /// FlowTests files, or directories (every `kind: FlowTests` YAML file under them).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: TestFormat,
     #[command(flatten)]
@@ -160,6 +175,16 @@ pub fn run(args: TestArgs) -> ExitCode {
         TestFormat::Junit => render_junit(&reports, &sources),
         TestFormat::Github => render_github(&reports, &sources),
         TestFormat::Sarif => render_sarif(&reports, &sources),
+    };
+    // -q: the report without its summary line `N passed, M failed`.
+    let out = if super::quiet() && matches!(args.format, TestFormat::Text | TestFormat::Github) {
+        let body = out.trim_end_matches('\n');
+        match body.rfind('\n') {
+            Some(i) => body[..=i].to_string(),
+            None => String::new(),
+        }
+    } else {
+        out
     };
     print!("{out}");
     if matches!(args.format, TestFormat::Json | TestFormat::Sarif) && !out.ends_with('\n') {

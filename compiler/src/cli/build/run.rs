@@ -7,30 +7,14 @@ use policyc_build::{
 };
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Format, HumanOptions, RenderOptions};
-use policyc_ir::universe::{AllowLocalhost, EnforcementMode, UniverseOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::BuildArgs;
 
-fn options(args: &BuildArgs) -> UniverseOptions {
-    UniverseOptions {
-        allow_localhost: if args.allow_localhost == "policy" {
-            AllowLocalhost::Policy
-        } else {
-            AllowLocalhost::Always
-        },
-        enforcement: match args.enable_policy.as_str() {
-            "always" => EnforcementMode::Always,
-            "never" => EnforcementMode::Never,
-            _ => EnforcementMode::Default,
-        },
-    }
-}
-
 fn objects_progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || super::super::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -43,7 +27,7 @@ fn objects_progress_bar() -> ProgressBar {
 }
 
 fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || super::super::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -104,7 +88,8 @@ pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> E
         inventory: inventory.to_path_buf(),
         policies: policies.to_vec(),
         output: args.output.clone(),
-        options: options(args),
+        options: args.universe.options(),
+        local_node: args.local_node.clone(),
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
@@ -119,7 +104,7 @@ pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> E
             on_objects: &|n| {
                 bar.finish_and_clear();
                 objects_bar.set_length(n as u64);
-                if objects_bar.is_hidden() {
+                if objects_bar.is_hidden() && !super::super::quiet() {
                     eprintln!(
                         "specialize: {n} distinct object(s) to compile or take from the cache"
                     );
@@ -147,6 +132,9 @@ pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> E
             }
             print_specialization(&summary, cache.as_ref());
             let t = &summary.report.totals;
+            if super::super::quiet() {
+                return ExitCode::SUCCESS;
+            }
             eprintln!(
                 "built {} endpoint(s) into {}: {} policy-map entries vs {} in Cilium's encoding (Cilium/policyc = {:.2}x); see report.md",
                 t.endpoints,
