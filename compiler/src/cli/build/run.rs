@@ -5,6 +5,7 @@ use policyc_build::specialize::{default_cache_dir, CacheStats, SpecializeOptions
 use policyc_build::{
     build_artifact_with, ArtifactSummary, BuildFailure, BuildProgress, BuildRequest,
 };
+use policyc_backends::artifact::attach_checks::loader_refusals;
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Format, HumanOptions, RenderOptions};
 use std::io::IsTerminal;
@@ -129,6 +130,11 @@ pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> E
             }
             for warning in &summary.manifest.warnings {
                 eprintln!("WARNING: {warning}");
+            }
+            for endpoint in &summary.manifest.endpoints {
+                for warning in loader_refusals(endpoint) {
+                    eprintln!("WARNING: {warning}");
+                }
             }
             print_specialization(&summary, cache.as_ref());
             let t = &summary.report.totals;
