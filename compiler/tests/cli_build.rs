@@ -29,7 +29,8 @@ fn local_node_chooses_whose_addresses_are_host() {
     let node2 = build(dir.path(), "n2", &["--local-node", "node-2"]);
     assert_eq!(node2.status.code(), Some(0), "{}", printed(&node2));
     let ipcache = |d: &str| {
-        std::fs::read(dir.path().join(d).join("maps/ipcache.bin")).unwrap_or_else(|e| panic!("{d}: {e}"))
+        std::fs::read(dir.path().join(d).join("maps/ipcache.bin"))
+            .unwrap_or_else(|e| panic!("{d}: {e}"))
     };
     // node-1 is `local: true`: the default; node-2 sees node-1 as a remote node.
     assert_eq!(ipcache("n1"), ipcache("default"));
@@ -37,7 +38,11 @@ fn local_node_chooses_whose_addresses_are_host() {
 
     let unknown = build(dir.path(), "nope", &["--local-node", "node-9"]);
     assert_ne!(unknown.status.code(), Some(0), "{}", printed(&unknown));
-    assert!(printed(&unknown).contains("node-9"), "{}", printed(&unknown));
+    assert!(
+        printed(&unknown).contains("node-9"),
+        "{}",
+        printed(&unknown)
+    );
 }
 
 #[test]
@@ -53,7 +58,10 @@ fn warns_about_endpoints_the_loader_will_refuse() {
         "p.yaml",
         "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: dns, namespace: shop}\nspec:\n  endpointSelector: {matchLabels: {app: dns}}\n  egress:\n    - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system}}]\n      toPorts: [{ports: [{port: \"53\", protocol: UDP}], rules: {dns: [{matchPattern: \"*.example.com\"}]}}]\n",
     );
-    let o = run_in(dir.path(), &["build", "--inventory", "inv.yaml", "-o", "out", "p.yaml"]);
+    let o = run_in(
+        dir.path(),
+        &["build", "--inventory", "inv.yaml", "-o", "out", "p.yaml"],
+    );
     let out = printed(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(

@@ -18,6 +18,7 @@ const APPLY_HELP: &str = concat!(
   sudo policy-loader apply out/ --endpoint shop/api    one endpoint
   sudo policy-loader apply out/ --cgroup shop/api=/sys/fs/cgroup/api   cgroup_skb instead
   sudo policy-loader apply out/ --l7-fallback allow-l4 L7 rules enforced at L4 only (warned)
+  sudo policy-loader apply out/ --dry-run              every check and verifier load, nothing changed
 
 An endpoint that cannot be installed keeps its previous policy; the others are installed.",
     exit_status!(
@@ -166,6 +167,11 @@ pub enum Command {
         /// Entries of the node-wide learned-address map when it is created (an LRU).
         #[arg(long = "dns-learned-max", value_name = "ENTRIES", default_value_t = crate::node::dns::learned::DEFAULT_LEARNED_MAX)]
         dns_learned_max: u32,
+        /// Run every check (digests, endpoints, L7, attach points, kernel features,
+        /// capabilities, each object through the verifier) and change nothing: no pin, no
+        /// attach, no record.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Installed endpoints, attach points, program ids, map fill levels, artifact digests.
     #[command(after_help = STATUS_HELP)]

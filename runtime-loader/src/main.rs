@@ -16,7 +16,7 @@ use policyc_loader::node::endpoint_input::{self, LabelKind};
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::node::{admit, dns, events, inspect, unload, NodeError};
+use policyc_loader::node::{admit, dns, dry_run, events, inspect, unload, NodeError};
 
 /// The node lock for a command that changes the node (see `policyc_loader::node::lock`).
 fn lock(cli: &Cli, paths: &NodePaths, command: &str) -> Result<NodeLock> {
@@ -78,6 +78,33 @@ fn apply_refused(error: NodeError) -> miette::Report {
     )
 }
 
+/// `apply --dry-run`: what the apply would do, with every check run and nothing changed.
+fn dry_run_apply(cli: &Cli, artifact: &std::path::Path, options: &ApplyOptions) -> Result<bool> {
+    if !is_on_bpffs(&cli.bpffs) {
+        eprintln!(
+            "dry run: {} is not on a mounted bpffs; apply would need it mounted",
+            cli.bpffs.display()
+        );
+    }
+    let artifact = Artifact::open(artifact).map_err(apply_refused)?;
+    let report = dry_run::dry_run(&artifact, options).map_err(apply_refused)?;
+    for rule in &report.l7_rules_allowed_at_l4 {
+        eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
+    }
+    for (name, outcome) in &report.endpoints {
+        match outcome {
+            Ok(attach) => {
+                if !cli.quiet {
+                    println!("{name}: would install on {attach} (checks and verifier passed)");
+                }
+            }
+            Err(e) => eprintln!("{name}: WOULD NOT INSTALL: {e}"),
+        }
+    }
+    eprintln!("dry run: nothing was pinned, attached or recorded");
+    Ok(report.all_pass())
+}
+
 fn run(cli: Cli) -> Result<bool> {
     let paths = NodePaths::new(&cli.bpffs, &cli.state_dir);
     match &cli.command {
@@ -88,11 +115,9 @@ fn run(cli: Cli) -> Result<bool> {
             cgroups,
             dns_min_ttl,
             dns_learned_max,
+            dry_run,
         } => {
             capabilities::require("apply", INSTALL).map_err(node)?;
-            require_bpffs(&cli)?;
-            let _lock = lock(&cli, &paths, "apply")?;
-            let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let options = ApplyOptions {
                 endpoints: endpoints.clone(),
                 l7_fallback_allow_l4: l7_fallback.is_some(),
@@ -102,6 +127,12 @@ fn run(cli: Cli) -> Result<bool> {
                     learned_max: *dns_learned_max,
                 },
             };
+            if *dry_run {
+                return dry_run_apply(&cli, artifact, &options);
+            }
+            require_bpffs(&cli)?;
+            let _lock = lock(&cli, &paths, "apply")?;
+            let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let report = apply(&paths, &artifact, &options).map_err(apply_refused)?;
             for rule in &report.l7_rules_allowed_at_l4 {
                 eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");

@@ -27,6 +27,7 @@ pub mod artifact;
 pub mod capabilities;
 pub mod dispatch;
 pub mod dns;
+pub mod dry_run;
 pub mod endpoint_input;
 pub mod error;
 pub mod events;

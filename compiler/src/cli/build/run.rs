@@ -1,11 +1,11 @@
 //! The build itself (feature `bpf`): inputs → artifact, with progress on a terminal.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use policyc_backends::artifact::attach_checks::loader_refusals;
 use policyc_build::specialize::{default_cache_dir, CacheStats, SpecializeOptions};
 use policyc_build::{
     build_artifact_with, ArtifactSummary, BuildFailure, BuildProgress, BuildRequest,
 };
-use policyc_backends::artifact::attach_checks::loader_refusals;
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Format, HumanOptions, RenderOptions};
 use std::io::IsTerminal;
