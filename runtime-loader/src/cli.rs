@@ -40,7 +40,9 @@ const DUMP_HELP: &str = concat!(
 const EVENTS_HELP: &str = concat!(
     "Examples:
   sudo policy-loader events --follow
-  sudo policy-loader events --count 10 --timeout 30 --format json",
+  sudo policy-loader events --count 10 --timeout 30 --format json
+  sudo policy-loader events --follow --endpoint shop/api --verdict drop --port 8080
+  sudo policy-loader events --identity 4242 --verdict default-deny",
     exit_status!("nothing is installed, or the event rings cannot be read")
 );
 const ENDPOINT_ADD_HELP: &str = concat!(
@@ -203,6 +205,19 @@ pub enum Command {
         /// Give up after this many seconds.
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<f64>,
+        /// Only events of this endpoint (namespace/name; repeatable).
+        #[arg(long = "endpoint", value_name = "NS/NAME")]
+        endpoints: Vec<String>,
+        /// Only events with this verdict or action: drop, pass, allow, deny, default-deny,
+        /// redirect-l7, auth-required (repeatable).
+        #[arg(long = "verdict", value_name = "VERDICT", value_parser = crate::node::events_filter::VERDICT_WORDS)]
+        verdicts: Vec<String>,
+        /// Only events whose peer has this identity (repeatable).
+        #[arg(long = "identity", value_name = "ID")]
+        identities: Vec<u32>,
+        /// Only events on this port (ICMP type for ICMP; repeatable).
+        #[arg(long = "port", value_name = "PORT")]
+        ports: Vec<u16>,
         #[command(flatten)]
         output: FormatOpt,
     },

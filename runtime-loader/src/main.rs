@@ -13,6 +13,7 @@ use policyc_loader::cli::{Cli, Command, DnsAction, EndpointAction, Format};
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::endpoint_input::{self, LabelKind};
+use policyc_loader::node::events_filter::EventFilter;
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
@@ -220,12 +221,22 @@ fn run(cli: Cli) -> Result<bool> {
             count,
             follow,
             timeout,
+            endpoints,
+            verdicts,
+            identities,
+            ports,
             output,
         } => {
             capabilities::require("events", INSPECT).map_err(node)?;
             let timeout = timeout.map(Duration::from_secs_f64);
             let json = output.format == Format::Json;
-            events::read_events(&paths, *count, *follow, timeout, |event| {
+            let filter = EventFilter {
+                endpoints: endpoints.clone(),
+                verdicts: verdicts.clone(),
+                identities: identities.clone(),
+                ports: ports.clone(),
+            };
+            events::read_events_matching(&paths, &filter, *count, *follow, timeout, |event| {
                 if json {
                     if let Ok(line) = serde_json::to_string(event) {
                         println!("{line}");

@@ -31,6 +31,7 @@ pub mod dry_run;
 pub mod endpoint_input;
 pub mod error;
 pub mod events;
+pub mod events_filter;
 pub mod features;
 pub mod hook;
 pub mod inspect;
