@@ -17,7 +17,7 @@ use policyc_loader::node::events_filter::EventFilter;
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::node::{admit, dns, dry_run, events, inspect, unload, NodeError};
+use policyc_loader::node::{admit, bpffs, dns, dry_run, events, inspect, unload, NodeError};
 
 /// The node lock for a command that changes the node (see `policyc_loader::node::lock`).
 fn lock(cli: &Cli, paths: &NodePaths, command: &str) -> Result<NodeLock> {
@@ -39,17 +39,6 @@ fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
             Ok((name.to_owned(), PathBuf::from(path)))
         })
         .collect()
-}
-
-fn require_bpffs(cli: &Cli) -> Result<()> {
-    if is_on_bpffs(&cli.bpffs) {
-        Ok(())
-    } else {
-        Err(miette!(
-            "{} is not on a mounted bpffs; mount it with `mount -t bpf bpf /sys/fs/bpf` (needs CAP_SYS_ADMIN) or pass --bpffs",
-            cli.bpffs.display()
-        ))
-    }
 }
 
 /// A node error's text with its chain of causes (the verifier log included).
@@ -131,7 +120,14 @@ fn run(cli: Cli) -> Result<bool> {
             if *dry_run {
                 return dry_run_apply(&cli, artifact, &options);
             }
-            require_bpffs(&cli)?;
+            if bpffs::ensure_mounted(&cli.bpffs).map_err(|e| miette!("{e}"))?
+                == bpffs::Bpffs::MountedNow
+            {
+                eprintln!(
+                    "policy-loader: mounted bpffs at {} (none was mounted there)",
+                    cli.bpffs.display()
+                );
+            }
             let _lock = lock(&cli, &paths, "apply")?;
             let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let report = apply(&paths, &artifact, &options).map_err(apply_refused)?;

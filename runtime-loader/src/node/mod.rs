@@ -24,6 +24,7 @@
 
 pub mod admit;
 pub mod artifact;
+pub mod bpffs;
 pub mod capabilities;
 pub mod dispatch;
 pub mod dns;
