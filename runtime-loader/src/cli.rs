@@ -80,6 +80,18 @@ const UNLOAD_HELP: &str = concat!(
   sudo policy-loader unload --endpoint shop/api    one endpoint",
     exit_status!("an endpoint cannot be unloaded")
 );
+const METRICS_HELP: &str = concat!(
+    "Examples:
+  sudo policy-loader metrics                                  print once
+  sudo policy-loader metrics --listen 127.0.0.1:9962          serve /metrics for Prometheus
+  sudo policy-loader metrics --textfile /var/lib/node_exporter/textfile/policyc.prom
+
+Metrics: policyc_endpoint_generation, policyc_endpoint_healthy,
+policyc_apply_duration_seconds, policyc_rule_packets_total and policyc_rule_bytes_total (per
+rule of the live generation), policyc_dns_total (per DNS counter). Drops are per rule (a deny
+rule's counters) or one by one in `events`; there is no per-reason drop counter.",
+    exit_status!("the state cannot be read, the file written or the address bound")
+);
 const COMPLETIONS_HELP: &str = concat!(
     "Examples:
   policy-loader completions bash > /etc/bash_completion.d/policy-loader
@@ -237,6 +249,16 @@ pub enum Command {
         /// Unload only these endpoints (namespace/name; repeatable); everything when omitted.
         #[arg(long = "endpoint", value_name = "NS/NAME")]
         endpoints: Vec<String>,
+    },
+    /// Prometheus metrics: generations, per-rule packets and bytes, DNS counters, apply latency.
+    #[command(after_help = METRICS_HELP)]
+    Metrics {
+        /// Serve the metrics over HTTP on this address (each request reads them afresh).
+        #[arg(long, value_name = "ADDR", conflicts_with = "textfile")]
+        listen: Option<std::net::SocketAddr>,
+        /// Write them to this file (atomically) for node_exporter's textfile collector.
+        #[arg(long, value_name = "PATH")]
+        textfile: Option<PathBuf>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_HELP)]

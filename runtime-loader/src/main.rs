@@ -17,7 +17,9 @@ use policyc_loader::node::events_filter::EventFilter;
 use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::node::{admit, bpffs, dns, dry_run, events, inspect, unload, NodeError};
+use policyc_loader::node::{
+    admit, bpffs, dns, dry_run, events, inspect, metrics, unload, NodeError,
+};
 
 /// The node lock for a command that changes the node (see `policyc_loader::node::lock`).
 fn lock(cli: &Cli, paths: &NodePaths, command: &str) -> Result<NodeLock> {
@@ -66,6 +68,34 @@ fn apply_refused(error: NodeError) -> miette::Report {
         "{}\nno endpoint was installed or changed: the previous policy, if any, is still in place",
         node_text(&error)
     )
+}
+
+/// Answers every HTTP request on `address` with a fresh scrape (`text/plain; version=0.0.4`),
+/// one connection at a time, until killed.
+fn serve_metrics(
+    address: std::net::SocketAddr,
+    scrape: &dyn Fn() -> std::result::Result<String, NodeError>,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    let listener =
+        std::net::TcpListener::bind(address).map_err(|e| miette!("binding {address}: {e}"))?;
+    eprintln!("policy-loader: serving metrics on http://{address}/metrics");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let (status, body) = match scrape() {
+            Ok(text) => ("200 OK", text),
+            Err(e) => ("500 Internal Server Error", format!("{}\n", node_text(&e))),
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    Ok(())
 }
 
 /// `apply --dry-run`: what the apply would do, with every check run and nothing changed.
@@ -334,6 +364,20 @@ fn run(cli: Cli) -> Result<bool> {
                 if !cli.quiet {
                     println!("{name}: unloaded");
                 }
+            }
+            Ok(true)
+        }
+        Command::Metrics { listen, textfile } => {
+            capabilities::require("metrics", INSPECT).map_err(node)?;
+            let scrape = || metrics::collect(&paths).map(|m| metrics::render(&m));
+            match (listen, textfile) {
+                (Some(address), _) => serve_metrics(*address, &scrape)?,
+                (None, Some(path)) => {
+                    let text = scrape().map_err(node)?;
+                    metrics::write_textfile(path, &text)
+                        .map_err(|e| miette!("{}: {e}", path.display()))?;
+                }
+                (None, None) => print!("{}", scrape().map_err(node)?),
             }
             Ok(true)
         }

@@ -22,6 +22,7 @@ mod e2e_loader_checks;
 mod e2e_loader_concurrency;
 mod e2e_loader_dry_run;
 mod e2e_loader_endpoint_add;
+mod e2e_loader_metrics;
 mod e2e_loader_specialized;
 mod explain_errors;
 mod explain_snapshots;

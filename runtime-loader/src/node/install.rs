@@ -639,6 +639,7 @@ pub fn install_endpoint(
     l7_fallback: bool,
     dns: &DnsOptions,
 ) -> Result<Installed, NodeError> {
+    let started = std::time::Instant::now();
     let name = install.endpoint.name.as_str();
     let kind = kind_of(&attach);
     let starting = starting_point(paths, name, &attach)?;
@@ -664,6 +665,7 @@ pub fn install_endpoint(
             program_ids: program_ids.clone(),
             l7_fallback_allow_l4: l7_fallback,
             manifest: artifact.manifest.clone(),
+            apply_micros: Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
         })?;
         if matches!(attach, AttachPoint::Tcx { .. }) {
             stage_generation(paths, install, generation, dns)?;

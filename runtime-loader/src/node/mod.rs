@@ -40,6 +40,7 @@ pub mod install;
 pub mod live;
 pub mod lock;
 pub mod map_ops;
+pub mod metrics;
 pub mod pins;
 pub mod reapply;
 pub mod shared_maps;
