@@ -66,6 +66,8 @@ test-structure: build
 	@scripts/check-lean-build.sh
 	@echo "== scripts/check-github-action.sh"
 	@POLICYC=$(POLICYC) scripts/check-github-action.sh
+	@echo "== scripts/check-readme-console.py (the README's and docs' console blocks against real runs)"
+	@scripts/check-readme-console.py $(POLICYC)
 
 lint-rust:
 	@echo "== cargo clippy --workspace --all-targets -- -D warnings"

@@ -428,6 +428,7 @@ fn build(inventory: &Path, policy: &Path, out: &Path) -> Result<Artifact, String
         policies: vec![policy.to_path_buf()],
         output: out.to_path_buf(),
         options: Default::default(),
+        local_node: None,
     };
     let mut sources = SourceMap::default();
     build_artifact(&request, &mut sources, &|_| {}, &|| {})

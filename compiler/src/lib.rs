@@ -8,5 +8,7 @@
 //! See `docs/architecture.md`.
 
 pub mod cli;
+pub mod config;
 #[cfg(feature = "bpf")]
 pub mod kernel;
+mod paths;

@@ -198,3 +198,25 @@ fn human_output_to_a_pipe_has_no_colour_and_ends_with_the_summary() {
         Some("0 errors, 2 warnings, 0 infos in 1 file")
     );
 }
+
+/// SARIF names the tool's real home: the workspace's `repository`, the URL the README installs
+/// from, never a placeholder domain.
+#[test]
+fn sarif_information_uri_is_the_package_repository() {
+    let output = policyc(&["lint", "shadowed_rule.yaml", "--format", "sarif"]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let uri = &json["runs"][0]["tool"]["driver"]["informationUri"];
+    assert_eq!(uri, env!("CARGO_PKG_REPOSITORY"));
+    let uri = uri.as_str().unwrap_or_default();
+    assert!(
+        uri.starts_with("https://github.com/") && !uri.contains("example.invalid"),
+        "{uri}"
+    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        readme.contains(&format!("--git {uri} ")),
+        "the README's cargo install lines use {uri}"
+    );
+}

@@ -78,6 +78,7 @@ fn load(manifest: &policyc_loader::node::artifact::Manifest) -> Option<Classifie
         },
         program_ids: BTreeMap::new(),
         l7_fallback_allow_l4: false,
+        apply_micros: None,
         manifest: manifest.clone(),
     };
     load_classifier(&record).ok()

@@ -6,191 +6,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser};
 use miette::{miette, IntoDiagnostic, Result};
 use policyc_diagnostics::cli_docs;
+use policyc_loader::cli::{Cli, Command, DnsAction, EndpointAction, Format};
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::endpoint_input::{self, LabelKind};
+use policyc_loader::node::events_filter::EventFilter;
 use policyc_loader::node::install::{self, apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
-use policyc_loader::node::{admit, dns, events, inspect, unload, NodeError};
-
-#[derive(Parser)]
-#[command(
-    name = "policy-loader",
-    version,
-    about = "Install, replace, inspect and remove compiled policyc policy on this node"
-)]
-struct Cli {
-    /// Mounted bpffs; policyc pins under <bpffs>/policyc.
-    #[arg(long, global = true, default_value = "/sys/fs/bpf")]
-    bpffs: PathBuf,
-    /// Directory of generation records (JSON).
-    #[arg(long, global = true, default_value = "/run/policyc")]
-    state_dir: PathBuf,
-    /// Commands that change the node (apply, unload, endpoint add|remove, dns sweep) run one
-    /// at a time: wait this long for another loader to finish, then refuse without changing
-    /// anything (0: refuse at once).
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        default_value_t = 300.0,
-        value_parser = parse_seconds
-    )]
-    lock_timeout: f64,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum L7Fallback {
-    /// Allow L7-redirected traffic at L4; the L7 rules are NOT checked.
-    AllowL4,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
-    Table,
-    Json,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Verify an artifact and install (or atomically replace) its endpoints' policy.
-    Apply {
-        /// `policyc build` output directory.
-        artifact: PathBuf,
-        /// Install only these endpoints (namespace/name); all when omitted.
-        #[arg(long = "endpoint", value_name = "NS/NAME")]
-        endpoints: Vec<String>,
-        /// Accept L7 rules by enforcing only their L4 part.
-        #[arg(long = "l7-fallback", value_enum)]
-        l7_fallback: Option<L7Fallback>,
-        /// Attach an endpoint with cgroup_skb to a cgroup v2 directory instead of tcx.
-        #[arg(long = "cgroup", value_name = "NS/NAME=PATH")]
-        cgroups: Vec<String>,
-        /// Learned DNS addresses live max(TTL, this many seconds) (Cilium's tofqdns-min-ttl).
-        #[arg(long = "dns-min-ttl", value_name = "SECONDS", default_value_t = 0)]
-        dns_min_ttl: u32,
-        /// Entries of the node-wide learned-address map when it is created (an LRU).
-        #[arg(long = "dns-learned-max", value_name = "ENTRIES", default_value_t = policyc_loader::node::dns::learned::DEFAULT_LEARNED_MAX)]
-        dns_learned_max: u32,
-    },
-    /// Installed endpoints, attach points, program ids, map fill levels, artifact digests.
-    Status {
-        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-        output: Format,
-    },
-    /// Decoded policy maps of an endpoint with rule provenance.
-    Dump {
-        #[arg(long, value_name = "NS/NAME")]
-        endpoint: String,
-        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-        output: Format,
-    },
-    /// Decoded verdict events (drops; passes when enabled at build time).
-    ///
-    /// Reads the event rings of the endpoints installed when it starts; with no endpoint
-    /// installed it says so and exits 1, also with --follow (start it again after `apply`).
-    Events {
-        /// Stop after this many events (waits for them).
-        #[arg(long)]
-        count: Option<usize>,
-        /// Keep waiting for new events.
-        #[arg(long)]
-        follow: bool,
-        /// Give up after this many seconds.
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<f64>,
-        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-        output: Format,
-    },
-    /// Admit or remove an endpoint (labels + IPs) without recompiling.
-    Endpoint {
-        #[command(subcommand)]
-        action: EndpointAction,
-    },
-    /// In-kernel DNS policy: counters, learned addresses, sweeping expired entries.
-    Dns {
-        #[command(subcommand)]
-        action: DnsAction,
-    },
-    /// Detach and remove endpoints (everything policyc installed when none is named).
-    Unload {
-        #[arg(long = "endpoint", value_name = "NS/NAME")]
-        endpoints: Vec<String>,
-    },
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Write man pages (policy-loader.1 and one per subcommand) into a directory.
-    #[command(hide = true)]
-    Manpages {
-        #[arg(value_name = "DIR")]
-        dir: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum DnsAction {
-    /// Per-endpoint DNS counters and the learned map's fill.
-    Status {
-        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-        output: Format,
-    },
-    /// Learned addresses → selectors, with the TTL left.
-    Dump {
-        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-        output: Format,
-    },
-    /// Delete expired learned entries (once, or every --interval seconds until killed).
-    Sweep {
-        #[arg(long, value_name = "SECONDS")]
-        interval: Option<f64>,
-    },
-}
-
-#[derive(Subcommand)]
-enum EndpointAction {
-    /// Classify a new endpoint with the installed artifact's classifier and write its identity
-    /// into every installed endpoint's class map and its IPs into the ipcache.
-    Add {
-        #[arg(long, value_name = "NS/NAME")]
-        name: String,
-        /// Pod labels, `k=v[,k=v]` (repeatable): Kubernetes label syntax, a key optionally
-        /// prefixed `k8s:`; each key once; reserved: and other Cilium sources are refused.
-        #[arg(long = "labels", value_name = "K=V[,K=V]")]
-        labels: Vec<String>,
-        /// Pod address (repeatable, at least one; not unspecified, loopback, multicast or
-        /// broadcast).
-        #[arg(long = "ip", value_name = "IP", required = true)]
-        ips: Vec<std::net::IpAddr>,
-        /// Labels of the namespace (default: as in the build).
-        #[arg(long = "namespace-labels", value_name = "K=V[,K=V]")]
-        namespace_labels: Vec<String>,
-        #[arg(long = "service-account", value_name = "SA")]
-        service_account: Option<String>,
-    },
-    /// Remove an endpoint admitted with `endpoint add`.
-    Remove {
-        #[arg(long, value_name = "NS/NAME")]
-        name: String,
-    },
-}
-
-fn parse_seconds(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(s),
-        _ => Err(format!(
-            "expected seconds between 0 and 86400, got {text:?}"
-        )),
-    }
-}
+use policyc_loader::node::{
+    admit, bpffs, dns, dry_run, events, inspect, metrics, unload, NodeError,
+};
 
 /// The node lock for a command that changes the node (see `policyc_loader::node::lock`).
 /// Holding it, an apply that was killed between two endpoints' flips is completed first (see
@@ -218,17 +47,6 @@ fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
             Ok((name.to_owned(), PathBuf::from(path)))
         })
         .collect()
-}
-
-fn require_bpffs(cli: &Cli) -> Result<()> {
-    if is_on_bpffs(&cli.bpffs) {
-        Ok(())
-    } else {
-        Err(miette!(
-            "{} is not on a mounted bpffs; mount it with `mount -t bpf bpf /sys/fs/bpf` (needs CAP_SYS_ADMIN) or pass --bpffs",
-            cli.bpffs.display()
-        ))
-    }
 }
 
 /// A node error's text with its chain of causes (the verifier log included).
@@ -273,6 +91,61 @@ fn apply_failed(error: NodeError) -> miette::Report {
     }
 }
 
+/// Answers every HTTP request on `address` with a fresh scrape (`text/plain; version=0.0.4`),
+/// one connection at a time, until killed.
+fn serve_metrics(
+    address: std::net::SocketAddr,
+    scrape: &dyn Fn() -> std::result::Result<String, NodeError>,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    let listener =
+        std::net::TcpListener::bind(address).map_err(|e| miette!("binding {address}: {e}"))?;
+    eprintln!("policy-loader: serving metrics on http://{address}/metrics");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let (status, body) = match scrape() {
+            Ok(text) => ("200 OK", text),
+            Err(e) => ("500 Internal Server Error", format!("{}\n", node_text(&e))),
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    Ok(())
+}
+
+/// `apply --dry-run`: what the apply would do, with every check run and nothing changed.
+fn dry_run_apply(cli: &Cli, artifact: &std::path::Path, options: &ApplyOptions) -> Result<bool> {
+    if !is_on_bpffs(&cli.bpffs) {
+        eprintln!(
+            "dry run: {} is not on a mounted bpffs; apply would need it mounted",
+            cli.bpffs.display()
+        );
+    }
+    let artifact = Artifact::open(artifact).map_err(apply_refused)?;
+    let report = dry_run::dry_run(&artifact, options).map_err(apply_refused)?;
+    for rule in &report.l7_rules_allowed_at_l4 {
+        eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
+    }
+    for (name, outcome) in &report.endpoints {
+        match outcome {
+            Ok(attach) => {
+                if !cli.quiet {
+                    println!("{name}: would install on {attach} (checks and verifier passed)");
+                }
+            }
+            Err(e) => eprintln!("{name}: WOULD NOT INSTALL: {e}"),
+        }
+    }
+    eprintln!("dry run: nothing was pinned, attached or recorded");
+    Ok(report.all_pass())
+}
+
 fn run(cli: Cli) -> Result<bool> {
     let paths = NodePaths::new(&cli.bpffs, &cli.state_dir);
     match &cli.command {
@@ -283,11 +156,9 @@ fn run(cli: Cli) -> Result<bool> {
             cgroups,
             dns_min_ttl,
             dns_learned_max,
+            dry_run,
         } => {
             capabilities::require("apply", INSTALL).map_err(node)?;
-            require_bpffs(&cli)?;
-            let _lock = lock(&cli, &paths, "apply")?;
-            let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let options = ApplyOptions {
                 endpoints: endpoints.clone(),
                 l7_fallback_allow_l4: l7_fallback.is_some(),
@@ -297,12 +168,26 @@ fn run(cli: Cli) -> Result<bool> {
                     learned_max: *dns_learned_max,
                 },
             };
+            if *dry_run {
+                return dry_run_apply(&cli, artifact, &options);
+            }
+            if bpffs::ensure_mounted(&cli.bpffs).map_err(|e| miette!("{e}"))?
+                == bpffs::Bpffs::MountedNow
+            {
+                eprintln!(
+                    "policy-loader: mounted bpffs at {} (none was mounted there)",
+                    cli.bpffs.display()
+                );
+            }
+            let _lock = lock(&cli, &paths, "apply")?;
+            let artifact = Artifact::open(artifact).map_err(apply_refused)?;
             let report = apply(&paths, &artifact, &options).map_err(apply_failed)?;
             for rule in &report.l7_rules_allowed_at_l4 {
                 eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
             }
             for (name, outcome) in &report.endpoints {
                 match outcome {
+                    Ok(_) if cli.quiet => {}
                     Ok(installed) => {
                         let ids: Vec<String> = installed
                             .program_ids
@@ -341,7 +226,7 @@ fn run(cli: Cli) -> Result<bool> {
         Command::Status { output } => {
             capabilities::require("status", INSPECT).map_err(node)?;
             let statuses = inspect::status(&paths).map_err(node)?;
-            if *output == Format::Json {
+            if output.format == Format::Json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&statuses).into_diagnostic()?
@@ -372,7 +257,7 @@ fn run(cli: Cli) -> Result<bool> {
         Command::Dump { endpoint, output } => {
             capabilities::require("dump", INSPECT).map_err(node)?;
             let dump = inspect::dump(&paths, endpoint).map_err(node)?;
-            if *output == Format::Json {
+            if output.format == Format::Json {
                 println!("{}", serde_json::to_string_pretty(&dump).into_diagnostic()?);
             } else {
                 print!("{}", inspect::render_dump_table(&dump));
@@ -383,12 +268,22 @@ fn run(cli: Cli) -> Result<bool> {
             count,
             follow,
             timeout,
+            endpoints,
+            verdicts,
+            identities,
+            ports,
             output,
         } => {
             capabilities::require("events", INSPECT).map_err(node)?;
             let timeout = timeout.map(Duration::from_secs_f64);
-            let json = *output == Format::Json;
-            events::read_events(&paths, *count, *follow, timeout, |event| {
+            let json = output.format == Format::Json;
+            let filter = EventFilter {
+                endpoints: endpoints.clone(),
+                verdicts: verdicts.clone(),
+                identities: identities.clone(),
+                ports: ports.clone(),
+            };
+            events::read_events_matching(&paths, &filter, *count, *follow, timeout, |event| {
                 if json {
                     if let Ok(line) = serde_json::to_string(event) {
                         println!("{line}");
@@ -427,11 +322,15 @@ fn run(cli: Cli) -> Result<bool> {
                         service_account: service_account.clone(),
                     };
                     let added = admit::add(&paths, &request).map_err(node)?;
-                    println!("{}: admitted as identity {}", added.name, added.identity);
+                    if !cli.quiet {
+                        println!("{}: admitted as identity {}", added.name, added.identity);
+                    }
                 }
                 EndpointAction::Remove { name } => {
                     let removed = admit::remove(&paths, name).map_err(node)?;
-                    println!("{}: removed (identity {})", removed.name, removed.identity);
+                    if !cli.quiet {
+                        println!("{}: removed (identity {})", removed.name, removed.identity);
+                    }
                 }
             }
             Ok(true)
@@ -441,7 +340,7 @@ fn run(cli: Cli) -> Result<bool> {
                 DnsAction::Status { output } => {
                     capabilities::require("dns status", INSPECT).map_err(node)?;
                     let status = dns::status::status(&paths).map_err(node)?;
-                    if *output == Format::Json {
+                    if output.format == Format::Json {
                         println!(
                             "{}",
                             serde_json::to_string_pretty(&status).into_diagnostic()?
@@ -453,7 +352,7 @@ fn run(cli: Cli) -> Result<bool> {
                 DnsAction::Dump { output } => {
                     capabilities::require("dns dump", INSPECT).map_err(node)?;
                     let rows = dns::status::dump(&paths).map_err(node)?;
-                    if *output == Format::Json {
+                    if output.format == Format::Json {
                         println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
                     } else {
                         print!("{}", dns::status::render_dump(&rows));
@@ -466,10 +365,12 @@ fn run(cli: Cli) -> Result<bool> {
                             let _lock = lock(&cli, &paths, "dns sweep")?;
                             dns::learned::sweep(&paths).map_err(node)?
                         };
-                        println!(
-                            "dns sweep: {} expired of {} learned entries deleted",
-                            report.deleted, report.scanned
-                        );
+                        if !cli.quiet {
+                            println!(
+                                "dns sweep: {} expired of {} learned entries deleted",
+                                report.deleted, report.scanned
+                            );
+                        }
                         let Some(seconds) = interval else { break };
                         std::thread::sleep(Duration::from_secs_f64(seconds.max(0.01)));
                     }
@@ -481,7 +382,23 @@ fn run(cli: Cli) -> Result<bool> {
             capabilities::require("unload", INSTALL).map_err(node)?;
             let _lock = lock(&cli, &paths, "unload")?;
             for name in unload::unload(&paths, endpoints).map_err(node)? {
-                println!("{name}: unloaded");
+                if !cli.quiet {
+                    println!("{name}: unloaded");
+                }
+            }
+            Ok(true)
+        }
+        Command::Metrics { listen, textfile } => {
+            capabilities::require("metrics", INSPECT).map_err(node)?;
+            let scrape = || metrics::collect(&paths).map(|m| metrics::render(&m));
+            match (listen, textfile) {
+                (Some(address), _) => serve_metrics(*address, &scrape)?,
+                (None, Some(path)) => {
+                    let text = scrape().map_err(node)?;
+                    metrics::write_textfile(path, &text)
+                        .map_err(|e| miette!("{}: {e}", path.display()))?;
+                }
+                (None, None) => print!("{}", scrape().map_err(node)?),
             }
             Ok(true)
         }

@@ -4,6 +4,7 @@
 //! crates are linked once instead of once per file (build time and disk in CI).
 
 mod attach;
+mod bpffs_mount;
 mod cli_docs;
 mod common;
 mod conntrack;

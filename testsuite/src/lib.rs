@@ -64,6 +64,7 @@ pub fn build_artifact(
         policies,
         output: out.to_path_buf(),
         options: Default::default(),
+        local_node: None,
     };
     let options = specialize.map(|cache| SpecializeOptions {
         cache_dir: cache.to_path_buf(),

@@ -17,6 +17,7 @@ fn examples_request(output: &Path) -> BuildRequest {
         policies: vec![root().join("policy-examples/policies")],
         output: output.to_path_buf(),
         options: Default::default(),
+        local_node: None,
     }
 }
 
@@ -147,6 +148,7 @@ fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location:
             .join(file)],
         output: out.path().join("artifact"),
         options: Default::default(),
+        local_node: None,
     };
     let mut sources = SourceMap::new();
     match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {

@@ -181,7 +181,7 @@ fn build(inventory: &Path, policy: &Path, out: &Path) {
 
 /// Learned addresses (`dns dump -o json`) → seconds left.
 fn learned(loader: &Loader<'_>) -> Vec<(String, f64, Vec<String>)> {
-    let rows = loader.json(&["dns", "dump", "-o", "json"]);
+    let rows = loader.json(&["dns", "dump", "--format", "json"]);
     rows.as_array()
         .cloned()
         .unwrap_or_default()
@@ -203,7 +203,7 @@ fn learned(loader: &Loader<'_>) -> Vec<(String, f64, Vec<String>)> {
 }
 
 fn counter(loader: &Loader<'_>, name: &str) -> u64 {
-    let status = loader.json(&["dns", "status", "-o", "json"]);
+    let status = loader.json(&["dns", "status", "--format", "json"]);
     status["endpoints"][0]["counters"]
         .as_array()
         .and_then(|cs| {
@@ -218,7 +218,7 @@ fn counter(loader: &Loader<'_>, name: &str) -> u64 {
 /// since the last read (either direction: a dropped SYN names port 80, a dropped SYN-ACK the
 /// client's port).
 fn world_drops(loader: &Loader<'_>) -> Vec<String> {
-    let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "-o", "json"]);
+    let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "--format", "json"]);
     for line in stdout.lines().filter(|l| l.contains("198.19.")).take(5) {
         eprintln!("event: {line}");
     }
@@ -234,7 +234,7 @@ fn world_drops(loader: &Loader<'_>) -> Vec<String> {
 /// The DNS object's `dns_refused` events of the client, each naming the DNS server as the
 /// peer, the client's `rules.dns` as the rule and `evil.other.test.` as the question.
 fn dns_refused_events(loader: &Loader<'_>) -> usize {
-    let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "-o", "json"]);
+    let (_, stdout, _) = loader.run(&["events", "--timeout", "1", "--format", "json"]);
     let refused: Vec<serde_json::Value> = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -253,7 +253,7 @@ fn dns_refused_events(loader: &Loader<'_>) -> usize {
 /// The client endpoint's `status -o json` entry.
 fn client_status(loader: &Loader<'_>) -> serde_json::Value {
     // Read whatever the exit code (non-zero when an endpoint is unhealthy).
-    let (_, stdout, stderr) = loader.run(&["status", "-o", "json"]);
+    let (_, stdout, stderr) = loader.run(&["status", "--format", "json"]);
     let status: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("status -o json: {e}\n{stdout}{stderr}"));
     status
@@ -309,7 +309,7 @@ fn assert_one_generation(loader: &Loader<'_>, artifact: &Path, context: &str) {
             "{context}: DNS {name} slot: {client:#}"
         );
     }
-    let dns = loader.json(&["dns", "status", "-o", "json"]);
+    let dns = loader.json(&["dns", "status", "--format", "json"]);
     assert_eq!(
         dns["endpoints"][0]["runs_after_main"], true,
         "{context}: {dns}"
@@ -485,7 +485,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     );
     assert_eq!(row.2, vec!["matchPattern: *.allowed.test".to_owned()]);
     // ... and with the name the pod asked for (the pattern's match, not the pattern).
-    let dump = loader.json(&["dns", "dump", "-o", "json"]);
+    let dump = loader.json(&["dns", "dump", "--format", "json"]);
     assert!(
         dump.as_array().is_some_and(|rows| rows
             .iter()
@@ -494,7 +494,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
     );
     // Replace (same artifact): a new DNS generation, swapped in place after the main datapath;
     // the learned map and the counters are the node's and the endpoint's, not the generation's.
-    let status = loader.json(&["dns", "status", "-o", "json"]);
+    let status = loader.json(&["dns", "status", "--format", "json"]);
     assert_eq!(status["endpoints"][0]["runs_after_main"], true, "{status}");
     let old_programs = status["endpoints"][0]["programs"].clone();
     loader.ok(&[
@@ -505,7 +505,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         "--dns-min-ttl",
         &min_ttl,
     ]);
-    let status = loader.json(&["dns", "status", "-o", "json"]);
+    let status = loader.json(&["dns", "status", "--format", "json"]);
     assert_ne!(status["endpoints"][0]["programs"], old_programs, "{status}");
     assert_eq!(status["endpoints"][0]["runs_after_main"], true, "{status}");
     assert_eq!(counter(&loader, "refused"), 1);
@@ -653,7 +653,7 @@ fn dns_policy_end_to_end_with_a_real_dns_server() {
         "the expired entry was not swept"
     );
     // Every insert is live, swept or evicted: nothing evicted from a map this empty.
-    let status = loader.json(&["dns", "status", "-o", "json"]);
+    let status = loader.json(&["dns", "status", "--format", "json"]);
     assert_eq!(status["learned_evicted"], 0, "{status}");
     assert!(status["learned_swept"].as_u64() >= Some(1), "{status}");
     assert_eq!(

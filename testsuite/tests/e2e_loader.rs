@@ -339,7 +339,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
 
     // A drop event names the rule: egress to the cloud metadata address is denied explicitly.
     assert!(!topology.probe(Probe::Tcp, "front", front, addr("169.254.169.254"), 80,));
-    let events = loader.ok(&["events", "--timeout", "2", "-o", "json"]);
+    let events = loader.ok(&["events", "--timeout", "2", "--format", "json"]);
     let named = events.lines().any(|l| {
         l.contains("\"peer\":\"169.254.169.254\"")
             && l.contains("deny-cloud-metadata")
@@ -351,8 +351,9 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     );
 
     // Status and dump read the installation back from bpffs.
-    let status: serde_json::Value = serde_json::from_str(&loader.ok(&["status", "-o", "json"]))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let status: serde_json::Value =
+        serde_json::from_str(&loader.ok(&["status", "--format", "json"]))
+            .unwrap_or_else(|e| panic!("{e}"));
     let statuses = status
         .as_array()
         .unwrap_or_else(|| panic!("status is a list"));
@@ -363,7 +364,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
             .all(|s| s["health"] == "ok" && s["generation"] == 1),
         "{status:#}"
     );
-    let dump = loader.ok(&["dump", "--endpoint", "shop/frontend", "-o", "json"]);
+    let dump = loader.ok(&["dump", "--endpoint", "shop/frontend", "--format", "json"]);
     assert!(
         dump.contains("frontend.yaml") && dump.contains("\"verdict\": \"allow\""),
         "{dump}"
@@ -460,8 +461,9 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
             "killed at {step}: both directions must run the {} version",
             if switched { "new" } else { "old" }
         );
-        let status: serde_json::Value = serde_json::from_str(&loader.ok(&["status", "-o", "json"]))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let status: serde_json::Value =
+            serde_json::from_str(&loader.ok(&["status", "--format", "json"]))
+                .unwrap_or_else(|e| panic!("{e}"));
         let frontend = status
             .as_array()
             .and_then(|s| s.iter().find(|e| e["endpoint"] == "shop/frontend"))

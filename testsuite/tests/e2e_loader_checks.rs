@@ -317,8 +317,8 @@ fn cgroup_attachments_are_installed_replaced_and_unloaded() {
     ];
     assert!(loader(&apply).contains("installed → generation 1 on cgroup_skb"));
     assert!(loader(&apply).contains("replaced generation 1 atomically → generation 2"));
-    let status: serde_json::Value =
-        serde_json::from_str(&loader(&["status", "-o", "json"])).unwrap_or_else(|e| panic!("{e}"));
+    let status: serde_json::Value = serde_json::from_str(&loader(&["status", "--format", "json"]))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status[0]["health"], "ok", "{status:#}");
     assert_eq!(status[0]["generation"], 2, "{status:#}");
     assert!(loader(&["unload"]).contains("shop/worker: unloaded"));

@@ -137,7 +137,7 @@ fn tcx_programs(topology: &Topology, short: &str) -> (usize, usize) {
 /// `status -o json` by endpoint name (the command's own exit status is not asserted here:
 /// it is non-zero exactly when some endpoint is unhealthy).
 fn status(loader: &Loader) -> BTreeMap<String, serde_json::Value> {
-    let (_, stdout, stderr) = loader.run(&["status", "-o", "json"]);
+    let (_, stdout, stderr) = loader.run(&["status", "--format", "json"]);
     let value: serde_json::Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
     value
@@ -294,7 +294,7 @@ fn an_unload_killed_at_any_step_is_reported_then_repaired_by_apply_or_unload() {
         );
         // The unload works through the endpoints in name order: shop/api first.
         loader.kill_apply_at(step, &["unload"]);
-        let (healthy, stdout, _) = loader.run(&["status", "-o", "json"]);
+        let (healthy, stdout, _) = loader.run(&["status", "--format", "json"]);
         let statuses = status(&loader);
         if *step == steps::UNLOAD_UNPINNED {
             // The pins are gone: no policy, and status says so (only the records were left).
@@ -389,7 +389,7 @@ fn a_dns_stage_that_no_longer_runs_after_the_main_datapath_is_unhealthy_until_ap
     .unwrap_or_else(|e| panic!("{e}"));
     let (_, dns, _) = loader.run(&["dns", "status"]);
     assert!(dns.contains("NOT after the main datapath"), "{dns}");
-    let (healthy, stdout, _) = loader.run(&["status", "-o", "json"]);
+    let (healthy, stdout, _) = loader.run(&["status", "--format", "json"]);
     assert!(
         !healthy,
         "status exits non-zero for an unhealthy endpoint:\n{stdout}"

@@ -151,7 +151,8 @@ fn loader_installs_specialized_objects_and_they_enforce_the_policy() {
 
     // dump: classes from the live pc_class map, port functions (with their rules) from the
     // artifact's decision images, since the decision itself is code.
-    let (ok, output) = loader.run_combined(&["dump", "--endpoint", "shop/frontend", "-o", "json"]);
+    let (ok, output) =
+        loader.run_combined(&["dump", "--endpoint", "shop/frontend", "--format", "json"]);
     assert!(ok, "{output}");
     let dump: serde_json::Value =
         serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}"));

@@ -24,6 +24,9 @@ pub struct BuildRequest {
     pub policies: Vec<PathBuf>,
     pub output: PathBuf,
     pub options: UniverseOptions,
+    /// The node the artifact is for (`host`); `None`: the inventory's `local: true` node, else
+    /// the first.
+    pub local_node: Option<String>,
 }
 
 /// Why a build stopped.
@@ -157,8 +160,25 @@ pub fn load_inputs(
     options: UniverseOptions,
     sources: &mut SourceMap,
 ) -> Result<(Universe, Vec<PolicyRule>, Vec<Finding>), BuildFailure> {
-    let inventory = load_inventory(inventory, &InventoryOptions::default(), sources)
-        .map_err(BuildFailure::Findings)?;
+    load_inputs_on(
+        inventory,
+        &InventoryOptions::default(),
+        policies,
+        options,
+        sources,
+    )
+}
+
+/// [`load_inputs`] with the inventory's options (the local node).
+pub fn load_inputs_on(
+    inventory: &Path,
+    inventory_options: &InventoryOptions,
+    policies: &[PathBuf],
+    options: UniverseOptions,
+    sources: &mut SourceMap,
+) -> Result<(Universe, Vec<PolicyRule>, Vec<Finding>), BuildFailure> {
+    let inventory =
+        load_inventory(inventory, inventory_options, sources).map_err(BuildFailure::Findings)?;
     let frontend = FrontendOptions {
         cluster_name: inventory.cluster.clone(),
     };
@@ -222,8 +242,11 @@ pub fn build_artifact_with(
     sources: &mut SourceMap,
     progress: &BuildProgress<'_>,
 ) -> Result<(ArtifactSummary, Vec<Finding>, Option<CacheStats>), BuildFailure> {
-    let (universe, rules, findings) = load_inputs(
+    let (universe, rules, findings) = load_inputs_on(
         &request.inventory,
+        &InventoryOptions {
+            local_node: request.local_node.clone(),
+        },
         &request.policies,
         request.options,
         sources,

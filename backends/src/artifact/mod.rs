@@ -4,6 +4,7 @@
 //! and digest form ([`files`]). The other files have their own definitions: map images in
 //! [`crate::image_file`], `classifier.json` in [`crate::classifier`].
 
+pub mod attach_checks;
 pub mod dns_manifest;
 pub mod files;
 pub mod manifest;

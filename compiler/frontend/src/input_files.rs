@@ -64,7 +64,9 @@ struct Walk<'a> {
 }
 
 /// Expands `paths`: files are taken as given, directories contribute the files under them for
-/// which `wanted` is true (recursively, sorted by path).
+/// which `wanted` is true (recursively, sorted by path). An input path is used in its
+/// [`normalize_lexically`] form (`./a/../b` → `b`, the name every message shows) when that is
+/// the same file or directory.
 pub fn collect_input_files(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) -> InputFiles {
     let mut walk = Walk {
         out: InputFiles::default(),
@@ -73,9 +75,55 @@ pub fn collect_input_files(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) ->
         wanted,
     };
     for (i, path) in paths.iter().enumerate() {
-        walk.input(i + 1, path);
+        walk.input(i + 1, &same_file_normalized(path));
     }
     walk.out
+}
+
+/// `path` without `.` components and with each `dir/..` removed, lexically (an empty result is
+/// `.`). Across a symbolic link `dir/..` is not the lexical parent: callers that read the path
+/// use [`same_file_normalized`].
+#[must_use]
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `/..` is `/`.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(component),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+/// The lexically normalized `path` when it names the same file (or does not exist either way),
+/// else `path` as given.
+#[must_use]
+pub fn same_file_normalized(path: &Path) -> PathBuf {
+    let normalized = normalize_lexically(path);
+    if normalized == path {
+        return normalized;
+    }
+    match (
+        std::fs::canonicalize(path),
+        std::fs::canonicalize(&normalized),
+    ) {
+        (Ok(a), Ok(b)) if a == b => normalized,
+        (Err(_), Err(_)) => normalized,
+        _ => path.to_path_buf(),
+    }
 }
 
 /// PC0009 for `what` (a file or a directory) reached a second time.

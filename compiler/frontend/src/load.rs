@@ -79,7 +79,18 @@ pub fn load_policies(
     options: &FrontendOptions,
     sources: &mut SourceMap,
 ) -> PolicySet {
-    let inputs = collect_input_files(paths, &is_yaml_or_json);
+    load_policies_where(paths, &|_| true, options, sources)
+}
+
+/// [`load_policies`], skipping the files and directories under `paths` for which `keep` is
+/// false (the configuration's `exclude`); paths given themselves are always read.
+pub fn load_policies_where(
+    paths: &[PathBuf],
+    keep: &dyn Fn(&std::path::Path) -> bool,
+    options: &FrontendOptions,
+    sources: &mut SourceMap,
+) -> PolicySet {
+    let inputs = collect_input_files(paths, &|p| keep(p) && is_yaml_or_json(p));
     let mut set = PolicySet {
         findings: inputs.findings,
         ..PolicySet::default()

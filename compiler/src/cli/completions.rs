@@ -14,7 +14,9 @@ const AFTER_HELP: &str = "\
 Examples:
   policyc completions bash > /etc/bash_completion.d/policyc
   policyc completions zsh > \"${fpath[1]}/_policyc\"
-  policyc completions fish > ~/.config/fish/completions/policyc.fish";
+  policyc completions fish > ~/.config/fish/completions/policyc.fish
+
+Exit status: 0 the script was printed, 2 usage error (an unknown shell).";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]

@@ -4,6 +4,7 @@
 //! change with `--exit-code`), 2 (usage, I/O, git or inventory error, or a side with files that
 //! do not load: YAML errors, unknown kinds...).
 
+use crate::config::Config;
 use policyc_analysis::diff::{
     diff_loaded, load_side, render_json, render_markdown, render_text, DiffError, PolicySource,
 };
@@ -43,9 +44,10 @@ pub enum DiffFormat {
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct DiffArgs {
-    /// Inventory of the cluster (policyc/v1 or Kubernetes manifests, file or directory).
+    /// Inventory of the cluster (policyc/v1 or Kubernetes manifests, file or directory;
+    /// default: the configuration's `inventory`).
     #[arg(long, value_name = "INV")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
     /// Inventory for the head side (default: --inventory); shows label-driven changes.
     #[arg(long, value_name = "INV")]
     pub head_inventory: Option<PathBuf>,
@@ -55,9 +57,11 @@ pub struct DiffArgs {
     /// The new policies (default: --paths in the working tree).
     #[arg(long, value_name = "HEAD")]
     pub head: Option<String>,
-    /// Policy paths inside the repository for git revisions and the default head.
-    #[arg(long, value_name = "PATH", num_args = 1.., default_value = ".")]
+    /// Policy paths inside the repository for git revisions and the default head (default: the
+    /// configuration's `policies`, else `.`).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     pub paths: Vec<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiffFormat,
     /// Exit 1 when the policies' meaning changed.
@@ -99,9 +103,13 @@ fn not_loaded(sides: &[(&'static str, Vec<Finding>)], sources: &SourceMap) -> Ex
     ExitCode::from(2)
 }
 
-pub fn run(args: DiffArgs) -> ExitCode {
+pub fn run(args: DiffArgs, config: &Config) -> ExitCode {
     let mut sources = SourceMap::new();
-    let base_inventory = match inventory(&args.inventory, &mut sources) {
+    let Some(base_inventory) = args.inventory.as_ref().or(config.inventory.as_ref()) else {
+        return fail("no inventory: pass --inventory INV or set `inventory` in .policyc.yaml");
+    };
+    let paths = config.policy_paths(&args.paths, &["."]);
+    let base_inventory = match inventory(base_inventory, &mut sources) {
         Ok(i) => i,
         Err(text) => return fail(format!("invalid inventory\n{text}")),
     };
@@ -112,16 +120,16 @@ pub fn run(args: DiffArgs) -> ExitCode {
         },
         None => base_inventory.clone(),
     };
-    let base_source = match PolicySource::detect(&args.base, &args.paths) {
+    let base_source = match PolicySource::detect(&args.base, &paths) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
     let head_source = match &args.head {
-        Some(spec) => match PolicySource::detect(spec, &args.paths) {
+        Some(spec) => match PolicySource::detect(spec, &paths) {
             Ok(s) => s,
             Err(e) => return fail(e),
         },
-        None => PolicySource::Paths(args.paths.clone()),
+        None => PolicySource::Paths(paths.clone()),
     };
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),

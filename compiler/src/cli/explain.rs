@@ -2,6 +2,7 @@
 //! verdict, deciding rules with their source locations) as text or JSON.
 
 use super::test::{print_findings, EvalArgs};
+use crate::config::Config;
 use policyc_analysis::explain::{explain, render_text, Session};
 use policyc_diagnostics::{codes, Finding};
 use policyc_ir::l7::HttpRequest;
@@ -27,16 +28,19 @@ Exit status: 0 when the flow was evaluated (whether allowed or denied: read the 
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExplainFormat {
+    /// The walkthrough for people.
     Text,
+    /// The explanation as JSON.
     Json,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct ExplainArgs {
-    /// Inventory file or directory (policyc/v1 Inventory or Kubernetes Pod/Namespace/Node objects).
+    /// Inventory file or directory (policyc/v1 Inventory or Kubernetes Pod/Namespace/Node
+    /// objects; default: the configuration's `inventory`).
     #[arg(long, value_name = "INV")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
     /// Source: namespace/name, IP address or entity.
     #[arg(long, value_name = "SRC")]
     pub from: String,
@@ -52,10 +56,14 @@ pub struct ExplainArgs {
     /// ICMP type, number or name (default: echo request).
     #[arg(long, value_name = "T")]
     pub icmp_type: Option<String>,
+    /// HTTP request method (an HTTP request is evaluated against L7 rules; default GET when
+    /// another --http-* flag is given).
     #[arg(long, value_name = "M")]
     pub http_method: Option<String>,
+    /// HTTP request path (default `/`).
     #[arg(long, value_name = "P")]
     pub http_path: Option<String>,
+    /// HTTP Host header.
     #[arg(long, value_name = "HOST")]
     pub http_host: Option<String>,
     /// `Name: value`, repeatable.
@@ -67,12 +75,13 @@ pub struct ExplainArgs {
     /// The destination address came from a DNS answer for this name (toFQDNs).
     #[arg(long, value_name = "NAME")]
     pub resolved_from: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ExplainFormat,
     #[command(flatten)]
     pub eval: EvalArgs,
-    /// Policy files or directories.
-    #[arg(required = true, value_name = "POLICY_PATHS")]
+    /// Policy files or directories (default: the configuration's `policies`).
+    #[arg(value_name = "POLICY_PATHS")]
     pub policies: Vec<PathBuf>,
 }
 
@@ -146,9 +155,19 @@ fn l7(args: &ExplainArgs) -> Result<Option<L7Request>, Box<Finding>> {
     Ok(args.dns_query.clone().map(|query| L7Request::Dns { query }))
 }
 
-pub fn run(args: ExplainArgs) -> ExitCode {
-    let mut session = match Session::load(&args.inventory, &args.policies, &args.eval.run_options())
-    {
+pub fn run(args: ExplainArgs, config: &Config) -> ExitCode {
+    let Some(inventory) = args.inventory.as_ref().or(config.inventory.as_ref()) else {
+        eprintln!("policyc explain: no inventory: pass --inventory INV or set `inventory` in .policyc.yaml");
+        return ExitCode::from(2);
+    };
+    let policies = config.policy_paths(&args.policies, &[]);
+    if policies.is_empty() {
+        eprintln!(
+            "policyc explain: no policies: pass POLICY_PATHS or set `policies` in .policyc.yaml"
+        );
+        return ExitCode::from(2);
+    }
+    let mut session = match Session::load(inventory, &policies, &args.eval.run_options()) {
         Ok(s) => s,
         Err(failure) => {
             print_findings(&failure.findings, &failure.sources);

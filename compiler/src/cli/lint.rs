@@ -2,13 +2,16 @@
 //! render the findings in the chosen format, and exit 0 (clean), 1 (findings at or above the
 //! fail level) or 2 (usage or I/O error).
 
+use crate::config::lint_rules::FailLevel as ConfigFailLevel;
+use crate::config::Config;
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{
     codes, count_at_or_above, did_you_mean, render, sort_findings, Finding, Format, HumanOptions,
     RenderOptions, Severity, Summary,
 };
 use policyc_frontend::inventory::{load_inventory, Inventory, InventoryOptions};
-use policyc_frontend::{load_policies, FrontendOptions};
+use policyc_frontend::load::load_policies_where;
+use policyc_frontend::FrontendOptions;
 use policyc_lint::{lint_policy_set, ClusterAddresses};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +27,11 @@ Examples:
   policyc lint --explain PC0301                 what a code means and how to fix it
   policyc lint --explain shadowed-rule          the same, by name
   policyc lint --list-rules                     every code: name, default severity, summary
+  policyc lint --no-config policies/            ignore .policyc.yaml / .policyc.toml
+
+Configuration: `.policyc.yaml` or `.policyc.toml` in the working directory or a parent (up to the
+git root), or --config PATH, sets the default inventory and policy paths, `exclude` globs, and
+`lint: {enable, disable, severity, fail-level}` (see docs/formats.md). Command-line values win.
 
 Suppressing findings (per policy object, warnings and infos only):
   metadata:
@@ -82,17 +90,18 @@ impl From<FormatArg> for Format {
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct LintArgs {
-    /// Policy files or directories (searched recursively for *.yaml, *.yml, *.json).
-    #[arg(default_value = ".")]
+    /// Policy files or directories (searched recursively for *.yaml, *.yml, *.json; default:
+    /// the configuration's `policies`, else `.`).
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: FormatArg,
-    /// Lowest severity that makes the command exit 1.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_level: FailLevel,
+    /// Lowest severity that makes the command exit 1 (default: the configuration's
+    /// `lint.fail-level`, else `error`).
+    #[arg(long, value_enum)]
+    pub fail_level: Option<FailLevel>,
     /// Inventory (policyc/v1 file or directory, or Kubernetes Pod/Node/Namespace manifests);
-    /// enables the lints that need cluster addresses.
+    /// enables the lints that need cluster addresses (default: the configuration's `inventory`).
     #[arg(long, value_name = "INV")]
     pub inventory: Option<PathBuf>,
     /// Local cluster name used when scoping selectors.
@@ -173,19 +182,28 @@ fn print_findings(findings: &[Finding], sources: &SourceMap) {
     );
 }
 
-pub fn run(args: LintArgs) -> ExitCode {
+pub fn run(args: LintArgs, config: &Config) -> ExitCode {
     if args.list_rules || args.explain.as_deref() == Some("") {
         return list_rules();
     }
     if let Some(code) = &args.explain {
         return explain(code);
     }
-    if let Some(missing) = args.paths.iter().find(|p| !p.exists()) {
+    let paths = config.policy_paths(&args.paths, &["."]);
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
         eprintln!("policyc lint: `{}` does not exist", missing.display());
         return ExitCode::from(2);
     }
+    let fail_level = args
+        .fail_level
+        .or(config.lint.fail_level.map(|l| match l {
+            ConfigFailLevel::Error => FailLevel::Error,
+            ConfigFailLevel::Warning => FailLevel::Warning,
+        }))
+        .unwrap_or(FailLevel::Error);
     let mut sources = SourceMap::new();
-    let cluster = match &args.inventory {
+    let inventory = args.inventory.as_ref().or(config.inventory.as_ref());
+    let cluster = match inventory {
         None => None,
         Some(path) => match load_inventory(path, &InventoryOptions::default(), &mut sources) {
             Ok(inventory) => Some(cluster_addresses(&inventory)),
@@ -199,8 +217,11 @@ pub fn run(args: LintArgs) -> ExitCode {
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),
     };
-    let set = load_policies(&args.paths, &options, &mut sources);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let keep = |p: &std::path::Path| !config.exclude.excludes(p, &cwd);
+    let set = load_policies_where(&paths, &keep, &options, &mut sources);
     let mut findings = lint_policy_set(&set, &sources, cluster.as_ref());
+    config.lint.apply(&mut findings);
     sort_findings(&mut findings, &sources);
 
     let format = Format::from(args.format);
@@ -218,7 +239,7 @@ pub fn run(args: LintArgs) -> ExitCode {
             ..RenderOptions::default()
         },
     );
-    if matches!(format, Format::Human | Format::Concise) {
+    if matches!(format, Format::Human | Format::Concise) && !super::quiet() {
         let files = set.files.len();
         report.push_str(&format!(
             "{} in {files} file{}\n",
@@ -235,7 +256,7 @@ pub fn run(args: LintArgs) -> ExitCode {
         }
         None => print!("{report}"),
     }
-    if count_at_or_above(&findings, args.fail_level.severity()) > 0 {
+    if count_at_or_above(&findings, fail_level.severity()) > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -2,8 +2,11 @@
 //! the process exit code. Exit codes: 0 success, 1 findings / failed tests / changes, 2 usage or
 //! I/O error.
 
+use crate::config::{Config, ConfigChoice};
 use clap::{Parser, Subcommand};
 use policyc_diagnostics::render::ColorChoice;
+use policyc_diagnostics::{render, Format, HumanOptions, RenderOptions};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod build;
@@ -30,6 +33,54 @@ pub struct Cli {
     /// Colour in the human report: `auto` (a terminal, and NO_COLOR unset), `always`, `never`.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorArg,
+    /// Configuration file to use instead of the `.policyc.yaml` / `.policyc.toml` found upward
+    /// from the working directory (up to the git root).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any configuration file.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Print only the report and errors: no summary line, progress or notes.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q/--quiet` was given: summary lines, progress and notes are not printed.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Cli {
+    fn config_choice(&self) -> ConfigChoice {
+        match (&self.config, self.no_config) {
+            (_, true) => ConfigChoice::None,
+            (Some(path), false) => ConfigChoice::File(path.clone()),
+            (None, false) => ConfigChoice::Discover,
+        }
+    }
+}
+
+/// The configuration of the run, or exit 2 with its errors at file:line:col.
+fn load_config(choice: &ConfigChoice) -> Result<Config, ExitCode> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    Config::for_choice(choice, &cwd).map_err(|error| {
+        eprintln!("policyc: the configuration file cannot be used (--no-config ignores it):");
+        eprint!(
+            "{}",
+            render(
+                Format::Human,
+                &error.findings,
+                &error.sources,
+                &RenderOptions {
+                    human: HumanOptions::detect(),
+                    ..RenderOptions::default()
+                }
+            )
+        );
+        ExitCode::from(2)
+    })
 }
 
 /// `--color` values.
@@ -74,12 +125,15 @@ pub fn main() -> ExitCode {
         ColorArg::Always => ColorChoice::Always,
         ColorArg::Never => ColorChoice::Never,
     });
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    let choice = cli.config_choice();
+    let config = || load_config(&choice);
     match cli.command {
-        Command::Lint(a) => lint::run(a),
+        Command::Lint(a) => config().map_or_else(|code| code, |c| lint::run(a, &c)),
         Command::Test(a) => test::run(a),
-        Command::Explain(a) => explain::run(a),
-        Command::Build(a) => build::run(a),
-        Command::Diff(a) => diff::run(a),
+        Command::Explain(a) => config().map_or_else(|code| code, |c| explain::run(a, &c)),
+        Command::Build(a) => config().map_or_else(|code| code, |c| build::run(a, &c)),
+        Command::Diff(a) => config().map_or_else(|code| code, |c| diff::run(a, &c)),
         Command::Completions(a) => completions::completions(a),
         Command::Manpages(a) => completions::manpages(a),
     }

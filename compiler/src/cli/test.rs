@@ -2,8 +2,8 @@
 //! 1 when any fails, 2 when a file, inventory, policy or reference cannot be loaded.
 
 use policyc_analysis::flowtest::{
-    collect_files, render_github, render_json, render_junit, render_text, run_file, RunOptions,
-    Summary,
+    collect_files, render_github, render_json, render_junit, render_sarif, render_text, run_file,
+    RunOptions, Summary,
 };
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Finding, Format, HumanOptions, RenderOptions};
@@ -33,12 +33,14 @@ Exit status: 0 all tests pass, 1 a test fails, 2 a file, inventory, policy or re
 pub enum TestFormat {
     /// One line per failing test and the summary `N passed, M failed`.
     Text,
-    /// Every test with its verdict per side.
+    /// Every test with its verdict per side and its `location` (file:line:col).
     Json,
-    /// JUnit XML for CI.
+    /// JUnit XML for CI; each `<testcase>` has the `file` and `line` of its test.
     Junit,
     /// GitHub Actions annotations (`::error file=…,line=…`) at each failing test's line.
     Github,
+    /// SARIF 2.1.0: one `PC0402` result per failing test at its line (code scanning).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,15 +61,40 @@ pub enum EnforcementArg {
     Never,
 }
 
-/// Options of the evaluation, shared by `test` and `explain`.
+/// Cilium's agent settings that change what policy means, shared by `test`, `explain` and
+/// `build` (one spelling of each flag in every command).
 #[derive(Debug, Clone, clap::Args)]
-pub struct EvalArgs {
+pub struct UniverseArgs {
     /// Cilium's allow-localhost setting.
     #[arg(long, value_enum, default_value = "always")]
     pub allow_localhost: LocalhostArg,
-    /// Cilium's enable-policy mode.
-    #[arg(long, value_enum, default_value = "default")]
+    /// Cilium's policy enforcement mode (the agent's `--enable-policy`, also accepted here).
+    #[arg(long, value_enum, default_value = "default", alias = "enable-policy")]
     pub policy_enforcement: EnforcementArg,
+}
+
+impl UniverseArgs {
+    #[must_use]
+    pub fn options(&self) -> UniverseOptions {
+        UniverseOptions {
+            allow_localhost: match self.allow_localhost {
+                LocalhostArg::Always => AllowLocalhost::Always,
+                LocalhostArg::Policy => AllowLocalhost::Policy,
+            },
+            enforcement: match self.policy_enforcement {
+                EnforcementArg::Default => EnforcementMode::Default,
+                EnforcementArg::Always => EnforcementMode::Always,
+                EnforcementArg::Never => EnforcementMode::Never,
+            },
+        }
+    }
+}
+
+/// Options of the evaluation, shared by `test` and `explain`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub universe: UniverseArgs,
     /// The node whose addresses are `host` (default: the inventory's `local: true` node, else the first).
     #[arg(long, value_name = "NODE")]
     pub local_node: Option<String>,
@@ -76,17 +103,7 @@ pub struct EvalArgs {
 impl EvalArgs {
     pub fn run_options(&self) -> RunOptions {
         RunOptions {
-            universe: UniverseOptions {
-                allow_localhost: match self.allow_localhost {
-                    LocalhostArg::Always => AllowLocalhost::Always,
-                    LocalhostArg::Policy => AllowLocalhost::Policy,
-                },
-                enforcement: match self.policy_enforcement {
-                    EnforcementArg::Default => EnforcementMode::Default,
-                    EnforcementArg::Always => EnforcementMode::Always,
-                    EnforcementArg::Never => EnforcementMode::Never,
-                },
-            },
+            universe: self.universe.options(),
             inventory: InventoryOptions {
                 local_node: self.local_node.clone(),
             },
@@ -100,6 +117,7 @@ pub struct TestArgs {
     /// FlowTests files, or directories (every `kind: FlowTests` YAML file under them).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: TestFormat,
     #[command(flatten)]
@@ -156,9 +174,20 @@ pub fn run(args: TestArgs) -> ExitCode {
         TestFormat::Json => render_json(&reports, &sources),
         TestFormat::Junit => render_junit(&reports, &sources),
         TestFormat::Github => render_github(&reports, &sources),
+        TestFormat::Sarif => render_sarif(&reports, &sources),
+    };
+    // -q: the report without its summary line `N passed, M failed`.
+    let out = if super::quiet() && matches!(args.format, TestFormat::Text | TestFormat::Github) {
+        let body = out.trim_end_matches('\n');
+        match body.rfind('\n') {
+            Some(i) => body[..=i].to_string(),
+            None => String::new(),
+        }
+    } else {
+        out
     };
     print!("{out}");
-    if args.format == TestFormat::Json && !out.ends_with('\n') {
+    if matches!(args.format, TestFormat::Json | TestFormat::Sarif) && !out.ends_with('\n') {
         println!();
     }
     // `--datapath` replays each test without an HTTP/Kafka request through the compiled BPF

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::artifact::Manifest;
 use super::error::NodeError;
+use super::events_filter::EventFilter;
 use super::live::live_record;
 use super::pins::{direction_name, NodePaths};
 
@@ -144,15 +145,38 @@ pub fn read_events(
     count: Option<usize>,
     follow: bool,
     timeout: Option<Duration>,
+    sink: impl FnMut(&DecodedEvent),
+) -> Result<usize, NodeError> {
+    read_events_matching(paths, &EventFilter::default(), count, follow, timeout, sink)
+}
+
+/// [`read_events`] of the events `filter` matches (`count` counts those); with endpoints in the
+/// filter only their rings are read, and one that is not installed is an error.
+pub fn read_events_matching(
+    paths: &NodePaths,
+    filter: &EventFilter,
+    count: Option<usize>,
+    follow: bool,
+    timeout: Option<Duration>,
     mut sink: impl FnMut(&DecodedEvent),
 ) -> Result<usize, NodeError> {
-    let endpoints = paths.installed_endpoints()?;
-    if endpoints.is_empty() {
+    let installed = paths.installed_endpoints()?;
+    if installed.is_empty() {
         return Err(NodeError::NothingInstalled {
             pin_root: paths.pin_root.clone(),
             what: "no event ring to read",
         });
     }
+    if let Some(missing) = filter.endpoints.iter().find(|e| !installed.contains(e)) {
+        return Err(NodeError::State {
+            endpoint: missing.clone(),
+            problem: format!("is not installed (installed: {})", installed.join(", ")),
+        });
+    }
+    let endpoints: Vec<String> = installed
+        .into_iter()
+        .filter(|e| filter.endpoints.is_empty() || filter.endpoints.contains(e))
+        .collect();
     let mut rings = Vec::new();
     for endpoint in &endpoints {
         let manifest = live_record(paths, endpoint).ok().map(|r| r.manifest);
@@ -200,6 +224,9 @@ pub fn read_events(
         let mut got_any = false;
         while let Ok(event) = receiver.try_recv() {
             got_any = true;
+            if !filter.matches(&event) {
+                continue;
+            }
             if count.is_some_and(|c| seen >= c) {
                 break;
             }

@@ -222,14 +222,18 @@ fn attach_point(
     Ok(AttachPoint::Tcx { interface, ifindex })
 }
 
-/// Verifies, probes and installs; returns per-endpoint outcomes (fail closed: check
-/// [`ApplyReport::all_installed`]). Errors that stop the whole apply before any endpoint is
-/// touched (bad artifact, missing kernel features, refused L7) are `Err`.
-pub fn apply(
-    paths: &NodePaths,
-    artifact: &Artifact,
-    options: &ApplyOptions,
-) -> Result<ApplyReport, NodeError> {
+/// An apply's checks passed: the endpoints to install, each with its attach point.
+pub(super) struct Prepared {
+    pub installs: Vec<EndpointInstall>,
+    pub attach_points: Vec<AttachPoint>,
+    /// Rules whose L7 part is not enforced (accepted with `--l7-fallback=allow-l4`).
+    pub l7: Vec<String>,
+}
+
+/// Every check of an apply that needs no change to the node: the selected endpoints exist
+/// (the artifact's digests were checked when it was opened), L7 rules are enforced or
+/// explicitly accepted, each endpoint's attach point and DNS placement, the kernel's features.
+pub(super) fn prepare(artifact: &Artifact, options: &ApplyOptions) -> Result<Prepared, NodeError> {
     let names = selected(artifact, options)?;
     let mut installs = Vec::new();
     let mut l7 = Vec::new();
@@ -287,6 +291,26 @@ pub fn apply(
         });
     }
     check_kernel_features(&needs)?;
+    Ok(Prepared {
+        installs,
+        attach_points,
+        l7,
+    })
+}
+
+/// Verifies, probes and installs; returns per-endpoint outcomes (fail closed: check
+/// [`ApplyReport::all_installed`]). Errors that stop the whole apply before any endpoint is
+/// touched (bad artifact, missing kernel features, refused L7) are `Err`.
+pub fn apply(
+    paths: &NodePaths,
+    artifact: &Artifact,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, NodeError> {
+    let Prepared {
+        installs,
+        attach_points,
+        l7,
+    } = prepare(artifact, options)?;
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
     if artifact.manifest.dns.is_some() {
         // Before any object that shares it is loaded (DNS objects and main datapaths).
@@ -379,11 +403,37 @@ fn abort(
     }
 }
 
-fn kind_of(attach: &AttachPoint) -> AttachKind {
+pub(super) fn kind_of(attach: &AttachPoint) -> AttachKind {
     match attach {
         AttachPoint::Tcx { .. } => AttachKind::Tcx,
         AttachPoint::CgroupSkb { .. } => AttachKind::CgroupSkb,
     }
+}
+
+/// Loads the endpoint's object through the verifier with fresh maps (nothing pinned, reused or
+/// attached; everything is freed when it is dropped): `apply --dry-run`.
+pub(super) fn verify_generation(
+    install: &EndpointInstall,
+    kind: AttachKind,
+    l7_fallback: bool,
+) -> Result<(), NodeError> {
+    let mut config = install.images.config;
+    if l7_fallback {
+        config.l7_fallback_allow_l4 = 1;
+    }
+    let mut maps: Vec<&MapImage> = install.images.maps.iter().collect();
+    maps.push(&install.ipcache);
+    let request = LoadRequest {
+        config,
+        maps,
+        kinds: vec![kind],
+    };
+    DatapathInstance::load_object_with(&install.object, &request, |_| Ok(()))
+        .map(drop)
+        .map_err(|source| NodeError::Load {
+            endpoint: install.endpoint.name.clone(),
+            source,
+        })
 }
 
 /// Loads the new generation with the endpoint's pinned shared maps reused.
@@ -698,6 +748,7 @@ pub fn stage_endpoint<'a>(
     l7_fallback: bool,
     dns: &DnsOptions,
 ) -> Result<Staged<'a>, NodeError> {
+    let started = std::time::Instant::now();
     let name = install.endpoint.name.as_str();
     let kind = kind_of(&attach);
     let starting = starting_point(paths, name, &attach)?;
@@ -722,6 +773,7 @@ pub fn stage_endpoint<'a>(
             program_ids: program_ids.clone(),
             l7_fallback_allow_l4: l7_fallback,
             manifest: artifact.manifest.clone(),
+            apply_micros: Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
         })?;
         if matches!(attach, AttachPoint::Tcx { .. }) {
             stage_generation(paths, install, generation, dns)?;

@@ -24,12 +24,15 @@
 
 pub mod admit;
 pub mod artifact;
+pub mod bpffs;
 pub mod capabilities;
 pub mod dispatch;
 pub mod dns;
+pub mod dry_run;
 pub mod endpoint_input;
 pub mod error;
 pub mod events;
+pub mod events_filter;
 pub mod features;
 pub mod hook;
 pub mod inspect;
@@ -38,6 +41,7 @@ pub mod journal;
 pub mod live;
 pub mod lock;
 pub mod map_ops;
+pub mod metrics;
 pub mod pins;
 pub mod reapply;
 pub mod shared_maps;

@@ -95,6 +95,10 @@ pub struct GenerationRecord {
     pub l7_fallback_allow_l4: bool,
     /// The artifact's manifest (rules and identities for provenance).
     pub manifest: Manifest,
+    /// Microseconds from the start of this endpoint's install to this record (objects through
+    /// the verifier, maps filled, pinned): `policy-loader metrics`' apply latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_micros: Option<u64>,
 }
 
 impl NodePaths {

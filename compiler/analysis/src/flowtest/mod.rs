@@ -9,6 +9,6 @@ mod run;
 mod spec;
 
 pub use crate::inputs::{load_rules, parse_peer, resolve_peer, PeerError, RunOptions};
-pub use report::{render_github, render_json, render_junit, render_text, Summary};
+pub use report::{render_github, render_json, render_junit, render_sarif, render_text, Summary};
 pub use run::{collect_files, run_file, Mismatch, SuiteReport, TestOutcome};
 pub use spec::{is_flow_tests_text, parse_flow_tests, FlowTestCase, FlowTestsDoc, Spanned};

@@ -6,6 +6,7 @@ use super::run::{SuiteReport, TestOutcome};
 use crate::explain::{explain, side_summary};
 use policyc_diagnostics::render::github::{escape_data, escape_property, MAX_PER_TYPE};
 use policyc_diagnostics::source::SourceMap;
+use policyc_diagnostics::{codes, render, Finding, Format, RenderOptions};
 use serde_json::json;
 use std::fmt::Write;
 
@@ -40,6 +41,16 @@ fn location(sources: &SourceMap, o: &TestOutcome) -> String {
     )
 }
 
+/// The failing test's mismatches, `expect allow but got deny, ...`.
+fn mismatches(o: &TestOutcome) -> String {
+    let what: Vec<String> = o
+        .mismatches
+        .iter()
+        .map(|m| format!("{} {} but got {}", m.field, m.expected, m.actual))
+        .collect();
+    what.join(", ")
+}
+
 /// Why the verdict is what it is, in one line (the sides that matter, with their rules).
 fn because(report: &SuiteReport, o: &TestOutcome) -> String {
     let e = explain(&report.rules, &o.flow, &o.verdict);
@@ -47,16 +58,11 @@ fn because(report: &SuiteReport, o: &TestOutcome) -> String {
 }
 
 fn failure_line(sources: &SourceMap, report: &SuiteReport, o: &TestOutcome) -> String {
-    let what: Vec<String> = o
-        .mismatches
-        .iter()
-        .map(|m| format!("{} {} but got {}", m.field, m.expected, m.actual))
-        .collect();
     format!(
         "FAIL {} {}: {} ({}) — {}",
         location(sources, o),
         o.case.name,
-        what.join(", "),
+        mismatches(o),
         o.flow,
         because(report, o)
     )
@@ -91,11 +97,6 @@ pub fn render_github(reports: &[SuiteReport], sources: &SourceMap) -> String {
             annotated += 1;
             let span = o.case.span;
             let start = sources.line_col(span.source, span.start);
-            let what: Vec<String> = o
-                .mismatches
-                .iter()
-                .map(|m| format!("{} {} but got {}", m.field, m.expected, m.actual))
-                .collect();
             let _ = writeln!(
                 out,
                 "::error file={},line={},col={},title={}::{}",
@@ -105,7 +106,7 @@ pub fn render_github(reports: &[SuiteReport], sources: &SourceMap) -> String {
                 escape_property(&format!("FlowTest {} failed", o.case.name)),
                 escape_data(&format!(
                     "{} ({})\n{}",
-                    what.join(", "),
+                    mismatches(o),
                     o.flow,
                     because(r, o)
                 ))
@@ -137,6 +138,7 @@ pub fn render_json(reports: &[SuiteReport], sources: &SourceMap) -> String {
                     json!({
                         "name": o.case.name,
                         "location": location(sources, o),
+                        "line": sources.line_col(o.case.span.source, o.case.span.start).line,
                         "flow": o.flow.to_string(),
                         "passed": o.passed(),
                         "verdict": o.verdict.decision,
@@ -185,9 +187,11 @@ pub fn render_junit(reports: &[SuiteReport], sources: &SourceMap) -> String {
         for o in &r.outcomes {
             let _ = write!(
                 out,
-                "    <testcase name=\"{}\" classname=\"{}\"",
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\"",
                 xml_escape(&o.case.name),
-                xml_escape(&r.file)
+                xml_escape(&r.file),
+                xml_escape(sources.path(o.case.span.source)),
+                sources.line_col(o.case.span.source, o.case.span.start).line
             );
             if o.passed() {
                 let _ = writeln!(out, "/>");
@@ -204,4 +208,28 @@ pub fn render_junit(reports: &[SuiteReport], sources: &SourceMap) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// SARIF 2.1.0 (the lint renderer's): one `PC0402` result per failing test at its line in the
+/// FlowTests file, for code scanning.
+pub fn render_sarif(reports: &[SuiteReport], sources: &SourceMap) -> String {
+    let findings: Vec<Finding> = reports
+        .iter()
+        .flat_map(|r| {
+            r.outcomes.iter().filter(|o| !o.passed()).map(move |o| {
+                Finding::error(
+                    &codes::FLOW_TEST_FAILED,
+                    format!(
+                        "FlowTest {} failed: {} ({})",
+                        o.case.name,
+                        mismatches(o),
+                        o.flow
+                    ),
+                )
+                .at(o.case.span, "this test")
+                .help(because(r, o))
+            })
+        })
+        .collect();
+    render(Format::Sarif, &findings, sources, &RenderOptions::default())
 }

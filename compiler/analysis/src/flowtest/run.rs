@@ -6,7 +6,7 @@ use crate::inputs::{load_rules, resolve_peer, RunOptions};
 use policyc_diagnostics::source::{SourceId, SourceMap};
 use policyc_diagnostics::{codes, Finding, Severity};
 use policyc_frontend::identity::build_universe;
-use policyc_frontend::input_files::collect_input_files;
+use policyc_frontend::input_files::{collect_input_files, same_file_normalized};
 use policyc_frontend::inventory::load_inventory_with_workloads;
 use policyc_ir::oracle::{Decision, Flow, FlowVerdict, Oracle};
 use policyc_ir::PolicyRule;
@@ -61,7 +61,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Finding>> {
     let inputs = collect_input_files(paths, &is_flow_tests);
     let mut findings = inputs.findings;
     for dir in paths.iter().filter(|p| p.is_dir()) {
-        if !inputs.files.iter().any(|f| f.starts_with(dir)) {
+        // The files are named from the normalized input (`a/../b` → `b`).
+        let shown = same_file_normalized(dir);
+        if !inputs.files.iter().any(|f| f.starts_with(&shown)) {
             findings.push(Finding::error(
                 &codes::INVALID_FLOW_TEST,
                 format!(

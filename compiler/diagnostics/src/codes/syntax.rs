@@ -108,6 +108,18 @@ only the last one applied, while policyc would otherwise enforce both. Rename on
 object.",
 };
 
+pub const INVALID_CONFIG: Code = Code {
+    id: "PC0011",
+    name: "invalid-config",
+    default_severity: Error,
+    summary: "The policyc configuration file (.policyc.yaml or .policyc.toml) is invalid",
+    explanation: "policyc reads `.policyc.yaml` or `.policyc.toml` from the working directory or the nearest \
+parent (up to the git root), or the file given with `--config`. An unknown key, a value of the wrong type, an \
+unknown lint code, an invalid glob, or a code whose default severity is error being disabled or lowered (the \
+build refuses such policies, so lint must report them) is an error: the configuration is never half applied. \
+Fix the key named in the message (see docs/formats.md, `Configuration file`), or run with `--no-config`.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &YAML_SYNTAX,
@@ -120,4 +132,5 @@ pub const ALL: &[&Code] = &[
     &NOT_UTF8,
     &DUPLICATE_INPUT,
     &DUPLICATE_POLICY,
+    &INVALID_CONFIG,
 ];

@@ -14,7 +14,9 @@ use crate::source::SourceMap;
 use serde_json::{json, Value};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-pub const INFORMATION_URI: &str = "https://example.invalid/policyc";
+/// `tool.driver.informationUri`: the package's repository (`repository` in the workspace
+/// Cargo.toml, the one place the URL is written).
+pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 /// Options of the SARIF output.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,36 +1,21 @@
 //! The build itself (feature `bpf`): inputs → artifact, with progress on a terminal.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use policyc_backends::artifact::attach_checks::loader_refusals;
 use policyc_build::specialize::{default_cache_dir, CacheStats, SpecializeOptions};
 use policyc_build::{
     build_artifact_with, ArtifactSummary, BuildFailure, BuildProgress, BuildRequest,
 };
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{render, Format, HumanOptions, RenderOptions};
-use policyc_ir::universe::{AllowLocalhost, EnforcementMode, UniverseOptions};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::BuildArgs;
 
-fn options(args: &BuildArgs) -> UniverseOptions {
-    UniverseOptions {
-        allow_localhost: if args.allow_localhost == "policy" {
-            AllowLocalhost::Policy
-        } else {
-            AllowLocalhost::Always
-        },
-        enforcement: match args.enable_policy.as_str() {
-            "always" => EnforcementMode::Always,
-            "never" => EnforcementMode::Never,
-            _ => EnforcementMode::Default,
-        },
-    }
-}
-
 fn objects_progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || super::super::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -43,7 +28,7 @@ fn objects_progress_bar() -> ProgressBar {
 }
 
 fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || super::super::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -86,9 +71,9 @@ fn print_specialization(summary: &ArtifactSummary, cache: Option<&CacheStats>) {
     }
 }
 
-pub(super) fn run(args: BuildArgs) -> ExitCode {
-    let missing: Vec<&PathBuf> = std::iter::once(&args.inventory)
-        .chain(args.policies.iter())
+pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> ExitCode {
+    let missing: Vec<&Path> = std::iter::once(inventory)
+        .chain(policies.iter().map(PathBuf::as_path))
         .filter(|p| !p.exists())
         .collect();
     if !missing.is_empty() {
@@ -101,17 +86,18 @@ pub(super) fn run(args: BuildArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let request = BuildRequest {
-        inventory: args.inventory.clone(),
-        policies: args.policies.clone(),
+        inventory: inventory.to_path_buf(),
+        policies: policies.to_vec(),
         output: args.output.clone(),
-        options: options(&args),
+        options: args.universe.options(),
+        local_node: args.local_node.clone(),
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
     let objects_bar = objects_progress_bar();
     let result = build_artifact_with(
         &request,
-        specialize_options(&args).as_ref(),
+        specialize_options(args).as_ref(),
         &mut sources,
         &BuildProgress {
             on_start: &|n| bar.set_length(n as u64),
@@ -119,7 +105,7 @@ pub(super) fn run(args: BuildArgs) -> ExitCode {
             on_objects: &|n| {
                 bar.finish_and_clear();
                 objects_bar.set_length(n as u64);
-                if objects_bar.is_hidden() {
+                if objects_bar.is_hidden() && !super::super::quiet() {
                     eprintln!(
                         "specialize: {n} distinct object(s) to compile or take from the cache"
                     );
@@ -145,8 +131,16 @@ pub(super) fn run(args: BuildArgs) -> ExitCode {
             for warning in &summary.manifest.warnings {
                 eprintln!("WARNING: {warning}");
             }
+            for endpoint in &summary.manifest.endpoints {
+                for warning in loader_refusals(endpoint) {
+                    eprintln!("WARNING: {warning}");
+                }
+            }
             print_specialization(&summary, cache.as_ref());
             let t = &summary.report.totals;
+            if super::super::quiet() {
+                return ExitCode::SUCCESS;
+            }
             eprintln!(
                 "built {} endpoint(s) into {}: {} policy-map entries vs {} in Cilium's encoding (Cilium/policyc = {:.2}x); see report.md",
                 t.endpoints,

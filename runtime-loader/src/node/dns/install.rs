@@ -248,6 +248,22 @@ pub fn stage_generation(
     pin_generation(paths, name, generation, &instance).map(Some)
 }
 
+/// `apply --dry-run`: the endpoint's DNS object (if it has one) through the verifier with
+/// fresh maps, nothing pinned or reused; freed when dropped.
+pub fn verify_generation(install: &EndpointInstall, options: &DnsOptions) -> Result<(), NodeError> {
+    if endpoint_dns(install).is_none() {
+        return Ok(());
+    }
+    let mut images = install.dns_images.clone();
+    apply_options(&mut images, options);
+    DnsInstance::load_images(&images, |_| Ok(()))
+        .map(drop)
+        .map_err(|source| NodeError::Load {
+            endpoint: install.endpoint.name.clone(),
+            source,
+        })
+}
+
 /// Step 3 for the DNS stage: the generation's DNS programs (or the pass-through ones when it
 /// has none) into its inactive DNS slots.
 pub fn write_dns_slots(
