@@ -9,6 +9,7 @@ use super::manifest::{build_manifest, endpoint_dir, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
 use super::specialize::SpecializationReport;
 use super::writer::{ArtifactError, Writer};
+use policyc_backends::artifact::l7::L7_TABLES_FILE;
 use policyc_backends::artifact::{Manifest, IPCACHE_FILE, MANIFEST_FILE};
 use policyc_backends::{ImageFile, DATAPATH_OBJECT};
 use policyc_ir::universe::Universe;
@@ -51,7 +52,7 @@ pub fn write_artifact(
     inputs: ArtifactInputs<'_>,
     out: &Path,
 ) -> Result<ArtifactSummary, ArtifactError> {
-    for owned in ["objects", "maps"] {
+    for owned in ["objects", "maps", "l7"] {
         let dir = out.join(owned);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|source| ArtifactError::Io {
@@ -98,6 +99,17 @@ pub fn write_artifact(
     }
 
     let dns = super::dns_images::write_dns(&mut w, compilation, inputs.rules)?;
+    let l7 = match &compilation.l7 {
+        Some(tables) => {
+            let bytes = tables.to_bytes().map_err(|source| ArtifactError::L7 {
+                path: out.join(L7_TABLES_FILE),
+                source,
+            })?;
+            w.write(L7_TABLES_FILE, &bytes)?;
+            Some(L7_TABLES_FILE.to_string())
+        }
+        None => None,
+    };
 
     let classifier = build_classifier(compilation, inputs.universe, inputs.rules);
     w.json(CLASSIFIER_FILE, "classifier", &classifier)?;
@@ -117,6 +129,7 @@ pub fn write_artifact(
         },
     );
     dns.annotate(&mut manifest);
+    manifest.l7 = l7;
     let mut report = build_report(
         compilation,
         inputs.universe.identities().len(),

@@ -1,0 +1,172 @@
+//! Without a kernel: every HTTP case of the example FlowTests and of `fixtures/l7/` judged on
+//! each endpoint side by what the node would do — the port function's verdict, and for
+//! redirect-l7 the compiled L7 tables (`l7/http.json`, loaded from its bytes as the filter
+//! loads it) — must get the oracle's decision. No HTTP case may be left unjudged.
+
+use policyc::kernel::flowtest::universe_of;
+use policyc_analysis::flowtest::{run_file, RunOptions, TestOutcome};
+use policyc_backends::l7::{L7Judge, L7Key, L7Request};
+use policyc_build::compile;
+use policyc_compile::resolve::{PolicyProtocol, Verdict};
+use policyc_diagnostics::source::SourceMap;
+use policyc_ir::oracle::{Decision, FlowPeer, L7Request as OracleRequest, Transport};
+use policyc_ir::universe::{EndpointKey, Universe};
+use policyc_ir::{Direction, NumericIdentity};
+use std::path::Path;
+
+fn endpoint_of(universe: &Universe, peer: &FlowPeer) -> Option<EndpointKey> {
+    match peer {
+        FlowPeer::Endpoint(key) => Some(key.clone()),
+        FlowPeer::Ip(ip) => universe.endpoint_by_ip(ip).map(|e| e.key.clone()),
+        FlowPeer::Entity(_) => None,
+    }
+}
+
+fn identity_of(universe: &Universe, peer: &FlowPeer) -> Option<u32> {
+    match peer {
+        FlowPeer::Endpoint(key) => universe.endpoint(key).map(|e| e.identity.0),
+        FlowPeer::Ip(ip) => Some(universe.identity_of_ip(ip).0),
+        FlowPeer::Entity(_) => None,
+    }
+}
+
+/// What the filter sees of an oracle request (header names lower-cased, as hyper gives them).
+pub fn filter_request(r: &policyc_ir::l7::HttpRequest) -> L7Request {
+    L7Request {
+        method: r.method.clone(),
+        path: r.path.clone(),
+        host: r.host.as_ref().map(|h| h.as_bytes().to_vec()),
+        headers: r
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect(),
+    }
+}
+
+/// (HTTP cases, sides judged) of one FlowTests file; panics on a disagreement.
+fn check_file(path: &Path) -> (usize, usize) {
+    let mut sources = SourceMap::default();
+    let options = RunOptions::default();
+    let reports = run_file(path, &options, &mut sources)
+        .unwrap_or_else(|f| panic!("{}: {} finding(s)", path.display(), f.len()));
+    let (mut cases, mut sides) = (0, 0);
+    for report in &reports {
+        let universe = universe_of(report, &options, &mut sources).expect("universe");
+        let compilation = compile(&universe, &report.rules, &|| {}).expect("compiles");
+        let judge = compilation.l7.as_ref().map(|tables| {
+            let bytes = tables.to_bytes().expect("serializes");
+            L7Judge::from_bytes(&bytes).expect("loads")
+        });
+        for outcome in &report.outcomes {
+            let Some(OracleRequest::Http(request)) = &outcome.flow.l7 else {
+                continue;
+            };
+            assert!(
+                outcome.passed(),
+                "{}: the oracle fails the case itself",
+                outcome.case.name
+            );
+            cases += 1;
+            let judged = [
+                (
+                    Direction::Egress,
+                    &outcome.flow.source,
+                    &outcome.flow.destination,
+                ),
+                (
+                    Direction::Ingress,
+                    &outcome.flow.destination,
+                    &outcome.flow.source,
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(direction, local, peer)| {
+                let endpoint = endpoint_of(&universe, local)?;
+                let identity = identity_of(&universe, peer)
+                    .unwrap_or_else(|| panic!("{}: peer without identity", outcome.case.name));
+                Some((direction, endpoint, identity))
+            })
+            .map(|(direction, endpoint, identity)| {
+                check_side(
+                    outcome,
+                    &compilation,
+                    judge.as_ref(),
+                    (direction, &endpoint, identity),
+                    request,
+                )
+            })
+            .count();
+            assert!(judged > 0, "{}: no endpoint side", outcome.case.name);
+            sides += judged;
+        }
+    }
+    (cases, sides)
+}
+
+fn check_side(
+    outcome: &TestOutcome,
+    compilation: &policyc_build::Compilation,
+    judge: Option<&L7Judge>,
+    (direction, endpoint, identity): (Direction, &EndpointKey, u32),
+    request: &policyc_ir::l7::HttpRequest,
+) {
+    let Transport::Tcp { port } = outcome.flow.transport else {
+        panic!(
+            "{}: HTTP over a transport other than TCP",
+            outcome.case.name
+        );
+    };
+    let compiled = compilation.endpoint(endpoint).expect("compiled endpoint");
+    let verdict = compiled
+        .resolved
+        .direction(direction)
+        .functions_for(NumericIdentity(identity))
+        .get(&PolicyProtocol::Tcp)
+        .expect("tcp function")
+        .lookup(port)
+        .verdict;
+    let node_allows = match verdict {
+        Verdict::RedirectL7(_) => {
+            let judge = judge.expect("redirect-l7 without L7 tables");
+            let policy = judge
+                .tables()
+                .policy_of(compiled.endpoint_id, direction)
+                .expect("redirect-l7 without an L7 policy");
+            let key = L7Key {
+                policy: policy.id,
+                peer_identity: identity,
+                port,
+            };
+            judge.judge(key, &mut filter_request(request)).allowed
+        }
+        other => other.passes_l4(),
+    };
+    let side = match direction {
+        Direction::Egress => &outcome.verdict.egress,
+        Direction::Ingress => &outcome.verdict.ingress,
+    };
+    assert_eq!(
+        node_allows,
+        side.decision == Decision::Allow,
+        "{}: {endpoint} {direction}: node verdict {verdict} says allowed={node_allows}, oracle says {:?} ({:?})",
+        outcome.case.name,
+        side.decision,
+        side.reason
+    );
+}
+
+#[test]
+fn the_example_http_cases_get_the_oracles_decision_from_the_l7_tables() {
+    let (cases, sides) = check_file(Path::new("../policy-examples/flowtests.yaml"));
+    assert!(cases >= 5 && sides >= cases, "{cases} cases, {sides} sides");
+}
+
+#[test]
+fn the_l7_fixture_cases_get_the_oracles_decision_from_the_l7_tables() {
+    let (cases, sides) = check_file(Path::new("fixtures/l7/flowtests.yaml"));
+    assert!(
+        cases >= 14 && sides >= 2 * cases,
+        "{cases} cases, {sides} sides"
+    );
+}
