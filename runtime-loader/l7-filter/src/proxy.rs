@@ -36,8 +36,11 @@ pub struct ConnectionContext {
     pub peer_identity: u32,
     /// The client's address (source of the downstream connection).
     pub client: SocketAddr,
-    /// The original destination.
+    /// The original destination: where the upstream connection goes.
     pub destination: SocketAddr,
+    /// The destination port the datapath judged (the policy port; the destination's own port
+    /// unless a test points the upstream elsewhere).
+    pub port: u16,
     pub upstream: UpstreamOptions,
 }
 
@@ -98,7 +101,7 @@ impl Connection {
         let key = L7Key {
             policy: self.context.policy,
             peer_identity: self.context.peer_identity,
-            port: self.context.destination.port(),
+            port: self.context.port,
         };
         let judgement = generation.judge.judge(key, &mut judged);
         let allowed = judgement.allowed && write_back(&mut request, &judged).is_ok();

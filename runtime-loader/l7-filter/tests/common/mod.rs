@@ -109,6 +109,7 @@ impl Harness {
                     peer_identity: PEER_IDENTITY,
                     client,
                     destination: server,
+                    port: server.port(),
                     upstream,
                 };
                 let (g, s) = (g.clone(), Arc::clone(&s));
