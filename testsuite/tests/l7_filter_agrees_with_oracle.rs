@@ -117,7 +117,7 @@ fn the_example_http_cases_get_the_oracles_decision_through_the_filter() {
 #[test]
 fn the_l7_fixture_cases_get_the_oracles_decision_through_the_filter() {
     let (cases, _) = check_through_filter(Path::new("fixtures/l7/flowtests.yaml"));
-    assert!(cases >= 14);
+    assert!(cases >= 16);
 }
 
 /// The built artifact of `fixtures/l7/`: the manifest names `l7/http.json` and pins it; the

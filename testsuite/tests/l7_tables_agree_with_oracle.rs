@@ -178,8 +178,150 @@ fn the_example_http_cases_get_the_oracles_decision_from_the_l7_tables() {
 #[test]
 fn the_l7_fixture_cases_get_the_oracles_decision_from_the_l7_tables() {
     let (cases, sides) = check_file(Path::new("fixtures/l7/flowtests.yaml"), &mut by_tables);
-    assert!(
-        cases >= 14 && sides >= 2 * cases,
-        "{cases} cases, {sides} sides"
+    assert!(cases >= 16 && sides >= 30, "{cases} cases, {sides} sides");
+}
+
+/// Requests the exhaustive check sends: every method × path × token header × host.
+fn request_corpus() -> Vec<policyc_ir::l7::HttpRequest> {
+    let methods = ["GET", "POST", "PUT", "HEAD", "DELETE"];
+    let paths = [
+        "/",
+        "/a",
+        "/a?x=1",
+        "/b",
+        "/public/x",
+        "/public/",
+        "/r/17",
+        "/r/x",
+        "/api",
+        "/api/orders",
+        "/api/products/42",
+        "/ext",
+    ];
+    let tokens = [None, Some(("X-Token", "t")), Some(("x-token", "u"))];
+    let hosts = [None, Some("server.web"), Some("server.web:8081")];
+    let mut out = Vec::new();
+    for method in methods {
+        for path in paths {
+            for token in tokens {
+                for host in hosts {
+                    out.push(policyc_ir::l7::HttpRequest {
+                        method: method.into(),
+                        path: path.into(),
+                        host: host.map(String::from),
+                        headers: token
+                            .iter()
+                            .map(|(n, v)| (n.to_string(), v.to_string()))
+                            .collect(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every endpoint, direction, peer identity and port of interest, and for redirect-l7 every
+/// request of the corpus: the node's decision (port function, then the L7 tables loaded from
+/// their bytes) is the oracle's `endpoint_verdict`. Returns the redirect-l7 requests judged.
+fn exhaustive(inventory: &str, policies: &str, ports: &[u16]) -> usize {
+    use policyc_ir::oracle::{Flow, Oracle};
+    let mut sources = SourceMap::default();
+    let (universe, rules, _) = policyc_build::load_inputs(
+        Path::new(inventory),
+        &[policies.into()],
+        Default::default(),
+        &mut sources,
+    )
+    .unwrap_or_else(|e| panic!("{inventory}: {e}"));
+    let compilation = compile(&universe, &rules, &|| {}).expect("compiles");
+    let judge = compilation
+        .l7
+        .as_ref()
+        .map(|tables| L7Judge::from_bytes(&tables.to_bytes().expect("serializes")).expect("loads"));
+    let oracle = Oracle::new(&universe, &rules);
+    let corpus = request_corpus();
+    let identities: Vec<NumericIdentity> = universe.identities().keys().copied().collect();
+    let mut judged = 0;
+    for compiled in &compilation.endpoints {
+        let me = FlowPeer::Endpoint(compiled.key.clone());
+        for direction in Direction::BOTH {
+            for identity in &identities {
+                for port in ports {
+                    let verdict = compiled
+                        .resolved
+                        .direction(direction)
+                        .functions_for(*identity)
+                        .get(&PolicyProtocol::Tcp)
+                        .expect("tcp function")
+                        .lookup(*port)
+                        .verdict;
+                    let requests = if matches!(verdict, Verdict::RedirectL7(_)) {
+                        &corpus[..]
+                    } else {
+                        &corpus[..1]
+                    };
+                    for request in requests {
+                        let flow =
+                            Flow::new(me.clone(), me.clone(), Transport::Tcp { port: *port })
+                                .with_l7(OracleRequest::Http(request.clone()));
+                        let side = oracle
+                            .endpoint_verdict(&compiled.key, direction, *identity, &flow)
+                            .expect("oracle");
+                        let node = match verdict {
+                            Verdict::RedirectL7(_) => {
+                                judged += 1;
+                                let judge = judge.as_ref().expect("L7 tables");
+                                let policy = judge
+                                    .tables()
+                                    .policy_of(compiled.endpoint_id, direction)
+                                    .expect("L7 policy");
+                                let key = L7Key {
+                                    policy: policy.id,
+                                    peer_identity: identity.0,
+                                    port: *port,
+                                };
+                                judge.judge(key, &mut filter_request(request)).allowed
+                            }
+                            other => other.passes_l4(),
+                        };
+                        assert_eq!(
+                            node,
+                            side.decision == Decision::Allow,
+                            "{} {direction} peer {} port {port} {} {} {:?} {:?}: node {verdict} allowed={node}, oracle {:?} ({:?})",
+                            compiled.key,
+                            identity.0,
+                            request.method,
+                            request.path,
+                            request.host,
+                            request.headers,
+                            side.decision,
+                            side.reason
+                        );
+                    }
+                }
+            }
+        }
+    }
+    judged
+}
+
+#[test]
+fn every_peer_port_and_request_of_the_l7_fixture_gets_the_oracles_decision() {
+    let judged = exhaustive(
+        "fixtures/l7/inventory.yaml",
+        "fixtures/l7/policies",
+        &[79, 80, 81, 82, 7999, 8000, 8005, 8010, 8011, 8080, 8081],
     );
+    assert!(judged > 1000, "only {judged} redirect-l7 requests judged");
+}
+
+#[test]
+fn every_peer_port_and_request_of_the_examples_gets_the_oracles_decision() {
+    let judged = exhaustive(
+        "../policy-examples/inventory.yaml",
+        "../policy-examples/policies",
+        &[80, 443, 8080, 8081, 9090],
+    );
+    assert!(judged > 100, "only {judged} redirect-l7 requests judged");
 }
