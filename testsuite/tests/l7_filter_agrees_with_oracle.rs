@@ -172,3 +172,81 @@ fn an_artifact_without_http_rules_has_no_l7_tables() {
         Err(policyc_l7_filter::TablesError::NoTables)
     ));
 }
+
+/// `policyc-l7 check` and `judge` on the built `fixtures/l7/` artifact, as an operator runs
+/// them: judge exits 0 for an allowed request and 1 (403) for a denied one.
+#[test]
+fn the_policyc_l7_command_checks_and_judges_a_built_artifact() {
+    use std::process::Command;
+    let workspace = policyc_testsuite::workspace();
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-l7-filter",
+            "--bin",
+            "policyc-l7",
+        ])
+        .current_dir(&workspace)
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building policyc-l7");
+    let binary = workspace.join("target/debug/policyc-l7");
+    let out = tempfile::tempdir().expect("tempdir");
+    policyc_testsuite::build_artifact(
+        Path::new("fixtures/l7/inventory.yaml"),
+        vec!["fixtures/l7/policies".into()],
+        out.path(),
+        None,
+    );
+    let check = Command::new(&binary)
+        .arg("check")
+        .arg(out.path())
+        .output()
+        .expect("policyc-l7 check");
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{text}");
+    assert!(text.contains("web/server ingress"), "{text}");
+    let client_identity = {
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.path().join("manifest.json")).expect("manifest"),
+        )
+        .expect("json");
+        let endpoints = manifest["endpoints"].as_array().expect("endpoints").clone();
+        endpoints
+            .iter()
+            .find(|e| e["name"] == "web/client")
+            .and_then(|e| e["identity"].as_u64())
+            .expect("client identity")
+    };
+    let judge = |method: &str, extra: &[&str]| {
+        let mut command = Command::new(&binary);
+        command.arg("judge").arg(out.path()).args([
+            "--endpoint",
+            "web/server",
+            "--direction",
+            "ingress",
+            "--peer-identity",
+            &client_identity.to_string(),
+            "--port",
+            "80",
+            "--method",
+            method,
+            "--path",
+            "/a",
+        ]);
+        command.args(extra);
+        let o = command.output().expect("policyc-l7 judge");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, text) = judge("GET", &["--header", "X-Token: t"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.starts_with("allowed"), "{text}");
+    let (code, text) = judge("GET", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("403 Access denied"), "{text}");
+}
