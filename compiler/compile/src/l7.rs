@@ -43,6 +43,8 @@ pub enum L7CompileError {
 }
 
 /// The L7 tables of `endpoints`; `None` when no redirect-l7 verdict carries an HTTP rule.
+/// Every peer a redirect-l7 interval applies to is listed, with an empty rule set when none of
+/// its rules is HTTP (fail closed).
 pub fn compile_l7_tables(
     universe: &Universe,
     rules: &[PolicyRule],
@@ -88,7 +90,12 @@ pub fn compile_l7_tables(
             });
         }
     }
-    Ok((!builder.tables.policies.is_empty()).then_some(builder.tables))
+    let has_http = builder
+        .tables
+        .rule_sets
+        .iter()
+        .any(|s| !s.entries.is_empty());
+    Ok(has_http.then_some(builder.tables))
 }
 
 struct Builder<'r> {
@@ -99,7 +106,9 @@ struct Builder<'r> {
 }
 
 impl Builder<'_> {
-    /// The rule set (index) of one peer's functions: `None` without HTTP redirect entries.
+    /// The rule set (index) of one peer's functions: `None` without redirect-l7 intervals; an
+    /// empty set (every request denied) when they carry no HTTP rule (Kafka, `l7proto`), so a
+    /// known peer never falls back to the unknown peer's rules.
     fn rule_set(
         &mut self,
         functions: &BTreeMap<PolicyProtocol, PortFunction>,
@@ -110,6 +119,13 @@ impl Builder<'_> {
         let Some(tcp) = functions.get(&PolicyProtocol::Tcp) else {
             return Ok(None);
         };
+        if !tcp
+            .intervals()
+            .iter()
+            .any(|i| matches!(i.verdict, Verdict::RedirectL7(_)))
+        {
+            return Ok(None);
+        }
         let mut entries = Vec::new();
         for interval in tcp.intervals() {
             if !matches!(interval.verdict, Verdict::RedirectL7(_)) {
@@ -154,9 +170,6 @@ impl Builder<'_> {
                     }
                 }
             }
-        }
-        if entries.is_empty() {
-            return Ok(None);
         }
         entries.sort();
         entries.dedup();
