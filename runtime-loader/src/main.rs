@@ -12,7 +12,7 @@ use policyc_diagnostics::cli_docs;
 use policyc_loader::node::artifact::Artifact;
 use policyc_loader::node::capabilities::{self, INSPECT, INSTALL};
 use policyc_loader::node::endpoint_input::{self, LabelKind};
-use policyc_loader::node::install::{apply, is_on_bpffs, ApplyOptions};
+use policyc_loader::node::install::{self, apply, is_on_bpffs, ApplyOptions};
 use policyc_loader::node::lock::{LockWait, NodeLock};
 use policyc_loader::node::pins::NodePaths;
 use policyc_loader::node::{admit, dns, events, inspect, unload, NodeError};
@@ -193,13 +193,19 @@ fn parse_seconds(text: &str) -> std::result::Result<f64, String> {
 }
 
 /// The node lock for a command that changes the node (see `policyc_loader::node::lock`).
+/// Holding it, an apply that was killed between two endpoints' flips is completed first (see
+/// `policyc_loader::node::journal`), and what that did is printed.
 fn lock(cli: &Cli, paths: &NodePaths, command: &str) -> Result<NodeLock> {
-    NodeLock::acquire(
+    let lock = NodeLock::acquire(
         paths,
         command,
         LockWait(Duration::from_secs_f64(cli.lock_timeout)),
     )
-    .map_err(node)
+    .map_err(node)?;
+    for line in install::complete_interrupted_switch(paths).map_err(node)? {
+        eprintln!("{line}");
+    }
+    Ok(lock)
 }
 
 fn parse_cgroups(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
@@ -252,6 +258,21 @@ fn apply_refused(error: NodeError) -> miette::Report {
     )
 }
 
+/// An error that stopped `apply`: before any endpoint was touched, or after staging and
+/// undoing them (then the undo's own failures, if any, say the node is not as before).
+fn apply_failed(error: NodeError) -> miette::Report {
+    match &error {
+        NodeError::ApplyAborted { undo_failures, .. } if !undo_failures.is_empty() => {
+            miette!("refusing the apply: {}", node_text(&error))
+        }
+        NodeError::ApplyAborted { .. } => miette!(
+            "{}\nthe apply was stopped and undone: no endpoint was installed or changed, the previous policy, if any, is still in place",
+            node_text(&error)
+        ),
+        _ => apply_refused(error),
+    }
+}
+
 fn run(cli: Cli) -> Result<bool> {
     let paths = NodePaths::new(&cli.bpffs, &cli.state_dir);
     match &cli.command {
@@ -276,7 +297,7 @@ fn run(cli: Cli) -> Result<bool> {
                     learned_max: *dns_learned_max,
                 },
             };
-            let report = apply(&paths, &artifact, &options).map_err(apply_refused)?;
+            let report = apply(&paths, &artifact, &options).map_err(apply_failed)?;
             for rule in &report.l7_rules_allowed_at_l4 {
                 eprintln!("WARNING: L7 NOT enforced, allowed at L4 only: {rule}");
             }

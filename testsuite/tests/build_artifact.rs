@@ -158,3 +158,33 @@ fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location:
     }
     assert!(!out.path().join("artifact").exists(), "nothing is written");
 }
+
+/// `rules.dns` that differ between peers cannot be kept apart by the in-kernel DNS stage (one
+/// union per endpoint): `build` refuses the endpoint, naming both rules, and writes nothing.
+#[test]
+fn build_refuses_dns_rules_that_differ_between_peers() {
+    use policyc_build::{build_artifact_with, BuildProgress};
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let request = BuildRequest {
+        inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),
+        policies: vec![policyc_testsuite::workspace()
+            .join("testsuite/fixtures/refused/dns-rules-per-peer.yaml")],
+        output: out.path().join("artifact"),
+        options: Default::default(),
+    };
+    let mut sources = SourceMap::new();
+    match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("shop/frontend")
+                    && text.contains("differ between peers")
+                    && text.contains("dns-rules-per-peer.yaml:13:7")
+                    && text.contains("dns-rules-per-peer.yaml:24:7"),
+                "{text}"
+            );
+        }
+        Ok(_) => panic!("an endpoint with per-peer rules.dns was built"),
+    }
+    assert!(!out.path().join("artifact").exists(), "nothing is written");
+}

@@ -19,6 +19,16 @@ use std::time::Instant;
 
 const GENERATED_SETS: u64 = 16;
 const MIN_PACKETS: u64 = 100_000;
+/// `make soak`: keep generating policy sets (seed 16, 17, …) until this many packets went
+/// through the kernel (unset: the 16 sets of `make test`).
+const SOAK_PACKETS: &str = "POLICYC_SOAK_PACKETS";
+
+fn soak_packets() -> u64 {
+    std::env::var(SOAK_PACKETS)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
 const MAX_REPORTED_MISMATCHES: usize = 20;
 
 fn skip_kernel_tests() -> bool {
@@ -129,8 +139,11 @@ fn run_differential(datapath: Datapath) {
     )
     .expect("examples load");
     let (mut packets, mut mismatches) = run_set("policy-examples", &universe, &rules, datapath);
-    for seed in 0..GENERATED_SETS {
+    let soak = soak_packets();
+    let mut seed = 0;
+    while seed < GENERATED_SETS || packets < soak {
         let set = generate(seed);
+        seed += 1;
         let universe = set.universe().expect("universe");
         let (n, m) = run_set(
             &format!("generated seed {seed}"),
@@ -142,7 +155,7 @@ fn run_differential(datapath: Datapath) {
         mismatches.extend(m);
     }
     println!(
-        "{datapath:?}: {packets} packets through the kernel in {:.1?}, {} mismatches",
+        "{datapath:?}: {packets} packets through the kernel ({seed} generated sets) in {:.1?}, {} mismatches",
         started.elapsed(),
         mismatches.len()
     );

@@ -48,6 +48,17 @@ fn storefront_ports(topology: &Topology) -> (bool, bool, bool, bool) {
     )
 }
 
+/// Replaces under load: 50, or `POLICYC_SOAK_SWAPS` (`make soak`), rounded up to an even
+/// number so the loop ends on version B.
+fn replace_rounds() -> usize {
+    let wanted = std::env::var("POLICYC_SOAK_SWAPS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(50)
+        .max(2);
+    wanted + wanted % 2
+}
+
 /// What `storefront_ports` sees under version A and B.
 const VERSION_A: (bool, bool, bool, bool) = (true, false, true, false);
 const VERSION_B: (bool, bool, bool, bool) = (false, true, true, true);
@@ -381,7 +392,8 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("sender: {e}"));
-    for i in 0..50 {
+    let swaps = replace_rounds();
+    for i in 0..swaps {
         let artifact = if i % 2 == 0 { a.as_str() } else { b.as_str() };
         loader.ok(&[
             "apply",
@@ -399,6 +411,10 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
         .filter_map(|n| n.parse().ok())
         .collect();
     assert_eq!(counts.len(), 4, "sender output {counts:?}");
+    println!(
+        "{swaps} replaces under load: {} connects to 443 (both allow) ok, {} failed; {} connects to 22 (both deny) got through; {} rounds",
+        counts[0], counts[1], counts[2], counts[3]
+    );
     assert!(counts[3] >= 10, "the sender ran too few rounds: {counts:?}");
     assert_eq!(
         counts[1], 0,
@@ -411,7 +427,7 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
     assert_eq!(
         storefront_ports(&topology),
         VERSION_B,
-        "50 replaces end on version B"
+        "the replaces end on version B"
     );
 
     // Killed at every step of the replace protocol: before the flip the old version runs in

@@ -2,7 +2,9 @@
 //! host-side veths of a private topology (root): racing applies and unloads never leave an
 //! endpoint with a partial policy, and an unload killed at any of its steps leaves a state
 //! that `status` reports as unhealthy and the next apply repairs completely; an apply that
-//! cannot install every endpoint it names installs none.
+//! cannot install every endpoint it names installs none — neither when it can tell up front
+//! nor when the kernel refuses a later endpoint — and one killed between two endpoints'
+//! flips is reported by `status` and completed by the next command.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -434,4 +436,89 @@ fn an_apply_that_cannot_install_every_named_endpoint_installs_none() {
         "{RACING} was installed although the apply was refused"
     );
     assert_eq!(tcx_programs(&setup.topology, "front"), (0, 0));
+}
+
+/// `status -o json` says which artifact each endpoint runs.
+fn artifact_of(statuses: &BTreeMap<String, serde_json::Value>, name: &str) -> String {
+    statuses
+        .get(name)
+        .and_then(|e| e["artifact_dir"].as_str())
+        .unwrap_or_else(|| panic!("{name} is not installed: {statuses:#?}"))
+        .to_owned()
+}
+
+#[test]
+fn an_apply_that_fails_on_a_later_endpoint_switches_none_of_them() {
+    let setup = setup();
+    let loader = Loader::on_private_bpffs(loader_binary(), &setup.topology, setup.work.path());
+    let [a, b] = &setup.artifacts;
+    loader.ok(&apply_args(a));
+    let apply_failing_at = |hook: &str| {
+        let out = loader
+            .command(&apply_args(b))
+            .env("POLICYC_LOADER_FAIL_AT", hook)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "failing at {hook}: {stderr}");
+        assert!(
+            stderr.contains("shop/api") && stderr.contains("no endpoint was installed or changed"),
+            "failing at {hook}: {stderr}"
+        );
+    };
+    // shop/frontend is staged (and, before staging and flipping were separated, switched)
+    // before shop/api fails at each step before its flip.
+    for step in ["loaded", "pinned", "slots-written"] {
+        apply_failing_at(&format!("{step}@shop/api"));
+        let context = format!("after an apply that failed at {step} of shop/api");
+        assert_complete(&setup, &loader, &context);
+        let statuses = status(&loader);
+        for (name, _, _) in ENDPOINTS {
+            assert_eq!(artifact_of(&statuses, name), *a, "{context}: {name}");
+        }
+    }
+    // A first install that fails on its second endpoint leaves nothing of the first.
+    loader.ok(&["unload"]);
+    apply_failing_at("pinned@shop/api");
+    assert!(status(&loader).is_empty(), "{:#?}", status(&loader));
+    for (_, short, _) in ENDPOINTS {
+        assert_eq!(tcx_programs(&setup.topology, short), (0, 0), "{short}");
+    }
+}
+
+#[test]
+fn an_apply_killed_between_two_endpoints_flips_is_reported_then_completed() {
+    let setup = setup();
+    let loader = Loader::on_private_bpffs(loader_binary(), &setup.topology, setup.work.path());
+    let [a, b] = &setup.artifacts;
+    loader.ok(&apply_args(a));
+    // Killed right after shop/frontend's flip, before shop/api's.
+    loader.kill_apply_at("switching@shop/frontend", &apply_args(b));
+    let (healthy, stdout, _) = loader.run(&["status", "-o", "json"]);
+    assert!(
+        !healthy,
+        "status must fail while endpoints run different artifacts: {stdout}"
+    );
+    let statuses = status(&loader);
+    assert_eq!(artifact_of(&statuses, "shop/frontend"), *b);
+    assert_eq!(statuses["shop/frontend"]["health"], "ok");
+    assert_eq!(artifact_of(&statuses, "shop/api"), *a);
+    let api_health = statuses["shop/api"]["health"].as_str().unwrap_or("");
+    assert!(
+        api_health.contains("INTERRUPTED APPLY") && api_health.contains("shop/frontend"),
+        "{api_health}"
+    );
+    // The next mutating command completes the switch first: here an apply of one endpoint
+    // of artifact A, after which shop/api runs B (completed) and shop/frontend A.
+    let (ok, _, stderr) = loader.run(&apply_one(a, RACING));
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("shop/api: switched to generation")
+            && stderr.contains("completing an apply"),
+        "{stderr}"
+    );
+    assert_complete(&setup, &loader, "after the switch was completed");
+    let statuses = status(&loader);
+    assert_eq!(artifact_of(&statuses, "shop/api"), *b);
+    assert_eq!(artifact_of(&statuses, "shop/frontend"), *a);
 }

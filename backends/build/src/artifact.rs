@@ -52,6 +52,16 @@ pub fn write_artifact(
     inputs: ArtifactInputs<'_>,
     out: &Path,
 ) -> Result<ArtifactSummary, ArtifactError> {
+    // Everything that can refuse the build comes before the first write: a refused build
+    // leaves an earlier artifact in `out` as it was.
+    let dns = super::dns_images::build_node_dns(compilation, inputs.rules)?;
+    let l7_bytes = match &compilation.l7 {
+        Some(tables) => Some(tables.to_bytes().map_err(|source| ArtifactError::L7 {
+            path: out.join(L7_TABLES_FILE),
+            source,
+        })?),
+        None => None,
+    };
     for owned in ["objects", "maps", "l7"] {
         let dir = out.join(owned);
         if dir.exists() {
@@ -98,14 +108,10 @@ pub fn write_artifact(
         }
     }
 
-    let dns = super::dns_images::write_dns(&mut w, compilation, inputs.rules)?;
-    let l7 = match &compilation.l7 {
-        Some(tables) => {
-            let bytes = tables.to_bytes().map_err(|source| ArtifactError::L7 {
-                path: out.join(L7_TABLES_FILE),
-                source,
-            })?;
-            w.write(L7_TABLES_FILE, &bytes)?;
+    let dns = super::dns_images::write_dns(&mut w, &dns)?;
+    let l7 = match &l7_bytes {
+        Some(bytes) => {
+            w.write(L7_TABLES_FILE, bytes)?;
             Some(L7_TABLES_FILE.to_string())
         }
         None => None,

@@ -10,7 +10,7 @@ use policyc_backends::{
 use policyc_compile::l7::{compile_l7_tables, L7Endpoint};
 use policyc_compile::optimize::endpoint::datapath_options;
 use policyc_compile::optimize::{optimize_endpoint, OptimizedEndpoint};
-use policyc_compile::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint};
+use policyc_compile::resolve::{PolicyIndex, ResolveError, ResolvedEndpoint};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::PolicyRule;
 use rayon::prelude::*;
@@ -91,13 +91,16 @@ pub fn compile(
     // fail-closed (resolution leaves toFQDNs out when they do not fit).
     policyc_compile::dns::FqdnClasses::node_wide(rules)?;
     let options = datapath_options(universe);
+    // One index (identities, selector cache, rules by subject) for every endpoint: built per
+    // endpoint, it made a build cubic in the number of endpoints.
+    let policy_index = PolicyIndex::new(universe, rules)?;
     let endpoints = universe
         .endpoints()
         .par_iter()
         .enumerate()
         .map(|(index, endpoint)| {
             let endpoint_id = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            let resolved = resolve_endpoint(universe, rules, &endpoint.key)?;
+            let resolved = policy_index.resolve_endpoint(&endpoint.key)?;
             let mut optimized = optimize_endpoint(&resolved, endpoint_id, options);
             // Source validation: what the endpoint sends must come from its own addresses.
             optimized.tables.source_addrs = endpoint.ips.clone();

@@ -76,7 +76,12 @@ pub fn build_node_dns(
         if !dns.intercepts() {
             continue;
         }
-        let tables = compile_endpoint(&dns, &classes, &DnsLimits::default())?;
+        let tables = compile_endpoint(&dns, &classes, &DnsLimits::default()).map_err(|e| {
+            DnsCompileError::Endpoint {
+                endpoint: endpoint.key.to_string(),
+                source: Box::new(e),
+            }
+        })?;
         let mut dns_rules = Vec::new();
         let mut dns_ports = Vec::new();
         for rule in &selected {
@@ -136,12 +141,7 @@ pub fn dns_object_path() -> String {
 
 /// Writes the DNS object and every endpoint's DNS images (nothing when the policy set has
 /// neither `rules.dns` nor `toFQDNs`).
-pub(super) fn write_dns(
-    w: &mut Writer<'_>,
-    compilation: &Compilation,
-    rules: &[PolicyRule],
-) -> Result<WrittenDns, ArtifactError> {
-    let dns = build_node_dns(compilation, rules)?;
+pub(super) fn write_dns(w: &mut Writer<'_>, dns: &NodeDns) -> Result<WrittenDns, ArtifactError> {
     let mut written = WrittenDns {
         node: None,
         endpoints: BTreeMap::new(),

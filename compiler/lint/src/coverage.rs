@@ -103,6 +103,75 @@ pub fn subject_covers(outer: &Subject, inner: &Subject) -> bool {
     }
 }
 
+/// Finds, among many subjects, those that may cover a given one ([`subject_covers`]) without
+/// comparing it with all of them: a covering subject's requirements are all requirements of
+/// the covered one, so each subject is filed under ONE of its requirements (the rarest among
+/// all subjects), and a lookup visits only the files of the covered subject's own requirements
+/// (plus the subjects without requirements). Linear in the input for the lints that pair every
+/// rule with every other rule of the same endpoints.
+pub struct SubjectIndex {
+    by_anchor: std::collections::HashMap<(bool, policyc_ir::selector::Requirement), Vec<usize>>,
+    unconstrained: Vec<usize>,
+}
+
+impl SubjectIndex {
+    /// Indexes `subjects` by position.
+    pub fn new<'a>(subjects: impl Iterator<Item = &'a Subject> + Clone) -> SubjectIndex {
+        let mut frequency: std::collections::HashMap<
+            (bool, &policyc_ir::selector::Requirement),
+            usize,
+        > = std::collections::HashMap::new();
+        for subject in subjects.clone() {
+            let (nodes, selector) = Self::parts(subject);
+            for requirement in selector.requirements() {
+                *frequency.entry((nodes, requirement)).or_default() += 1;
+            }
+        }
+        let mut index = SubjectIndex {
+            by_anchor: std::collections::HashMap::new(),
+            unconstrained: Vec::new(),
+        };
+        for (position, subject) in subjects.enumerate() {
+            let (nodes, selector) = Self::parts(subject);
+            let anchor = selector
+                .requirements()
+                .min_by_key(|r| (frequency.get(&(nodes, *r)).copied().unwrap_or(0), *r));
+            match anchor {
+                Some(requirement) => index
+                    .by_anchor
+                    .entry((nodes, requirement.clone()))
+                    .or_default()
+                    .push(position),
+                None => index.unconstrained.push(position),
+            }
+        }
+        index
+    }
+
+    fn parts(subject: &Subject) -> (bool, &EndpointSelector) {
+        match subject {
+            Subject::Endpoints(selector) => (false, selector),
+            Subject::Nodes(selector) => (true, selector),
+        }
+    }
+
+    /// Positions of the subjects that may cover `inner`, in ascending order (a superset of
+    /// those for which [`subject_covers`] holds: callers still check).
+    pub fn candidates(&self, inner: &Subject) -> Vec<usize> {
+        let (nodes, selector) = Self::parts(inner);
+        let mut out = self.unconstrained.clone();
+        for requirement in selector.requirements() {
+            // Requirement is cloned for the lookup key: requirements are small (a key and a
+            // few values) and lookups are one per rule.
+            if let Some(positions) = self.by_anchor.get(&(nodes, requirement.clone())) {
+                out.extend_from_slice(positions);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
 /// Could some endpoint be selected by both subjects? False only when two requirements on the
 /// same key contradict each other.
 #[must_use]
@@ -261,6 +330,48 @@ mod tests {
         Peer::Cidr {
             prefix: parse(text),
             except: except.iter().map(|e| parse(e)).collect(),
+        }
+    }
+
+    /// Every subject built from subsets of a few requirements (pods and nodes, with repeats):
+    /// the index offers, in ascending order, every subject that covers another one.
+    #[test]
+    fn subject_index_offers_every_covering_subject() {
+        let pool = [
+            Requirement::equals(LabelKey::new(LabelSource::K8s, "app"), "a"),
+            Requirement::equals(LabelKey::new(LabelSource::K8s, "app"), "b"),
+            Requirement::equals(LabelKey::new(LabelSource::K8s, "tier"), "x"),
+            Requirement::equals(
+                LabelKey::new(LabelSource::K8s, "io.kubernetes.pod.namespace"),
+                "shop",
+            ),
+        ];
+        let mut subjects = Vec::new();
+        for mask in 0u32..(1 << pool.len()) {
+            let selector = EndpointSelector::from_requirements(
+                pool.iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, r)| r.clone()),
+            );
+            subjects.push(Subject::Endpoints(selector.clone()));
+            subjects.push(Subject::Nodes(selector.clone()));
+            if mask % 3 == 0 {
+                subjects.push(Subject::Endpoints(selector));
+            }
+        }
+        let index = SubjectIndex::new(subjects.iter());
+        for inner in &subjects {
+            let candidates = index.candidates(inner);
+            assert!(candidates.windows(2).all(|w| w[0] < w[1]), "{candidates:?}");
+            for (position, outer) in subjects.iter().enumerate() {
+                if subject_covers(outer, inner) {
+                    assert!(
+                        candidates.contains(&position),
+                        "{outer:?} covers {inner:?} but is not offered"
+                    );
+                }
+            }
         }
     }
 

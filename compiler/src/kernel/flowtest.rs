@@ -208,9 +208,22 @@ struct Replay<'a, 'c> {
     summary: &'a mut DatapathSummary,
 }
 
-/// The source and destination addresses of a flow in the first family both ends have.
+/// The source and destination addresses of a flow: for ICMP, in the family the case names
+/// (ICMPv6 is never sent as ICMPv4 between dual-stack pods); otherwise in the first family
+/// both ends have.
 fn addresses(universe: &Universe, flow: &policyc_ir::oracle::Flow) -> Option<(IpAddr, IpAddr)> {
-    [false, true].into_iter().find_map(|v6| {
+    let families: &[bool] = match flow.transport {
+        Transport::Icmp {
+            family: policyc_ir::IpFamily::IPv4,
+            ..
+        } => &[false],
+        Transport::Icmp {
+            family: policyc_ir::IpFamily::IPv6,
+            ..
+        } => &[true],
+        _ => &[false, true],
+    };
+    families.iter().find_map(|&v6| {
         Some((
             address_of(universe, &flow.source, v6)?,
             address_of(universe, &flow.destination, v6)?,

@@ -148,8 +148,20 @@ pub struct KernelChecker<'c> {
 }
 
 const FIRST_SOURCE_PORT: u16 = 1024;
-/// ICMP/ICMPv6 echo request types (they carry an identifier: a fresh one per probe).
-const ECHO_REQUEST_TYPES: [u8; 2] = [8, 128];
+/// Whether the probe is an ICMP echo request of its own family (ICMPv4 type 8, ICMPv6 type
+/// 128): those carry an identifier, a fresh one per probe.
+fn is_echo_request(transport: Transport) -> bool {
+    matches!(
+        transport,
+        Transport::Icmp {
+            family: policyc_ir::IpFamily::IPv4,
+            icmp_type: 8
+        } | Transport::Icmp {
+            family: policyc_ir::IpFamily::IPv6,
+            icmp_type: 128
+        }
+    )
+}
 
 fn dp_direction(direction: Direction) -> policyc_backends::layout::Direction {
     match direction {
@@ -263,13 +275,9 @@ impl<'c> KernelChecker<'c> {
             Direction::Egress => (probe.local, probe.peer),
             Direction::Ingress => (probe.peer, probe.local),
         };
-        let echo = matches!(
-            probe.transport,
-            Transport::Icmp {
-                icmp_type: 8 | 128,
-                ..
-            }
-        );
+        // An echo request is type 8 in ICMPv4 and 128 in ICMPv6 — not either type in either
+        // family (ICMPv4 type 128 is sent as it is, and must be judged as such).
+        let echo = is_echo_request(probe.transport);
         let packet = match probe.transport {
             Transport::Tcp { port } => Packet::tcp(src, dst, sport, port),
             Transport::Udp { port } => Packet::udp(src, dst, sport, port),
@@ -277,8 +285,8 @@ impl<'c> KernelChecker<'c> {
             Transport::Icmp { .. } if echo => Packet::echo_request(src, dst, sport),
             Transport::Icmp { icmp_type, .. } => Packet::icmp(src, dst, icmp_type, 0),
         };
-        if let Transport::Icmp { icmp_type, .. } = probe.transport {
-            if !ECHO_REQUEST_TYPES.contains(&icmp_type) {
+        if let Transport::Icmp { .. } = probe.transport {
+            if !echo {
                 // Only echo requests carry a fresh identifier; any other ICMP probe (an echo
                 // reply too) would meet conntrack state of an earlier probe between the same
                 // addresses, so start from an empty table.

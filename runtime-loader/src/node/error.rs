@@ -110,6 +110,40 @@ pub enum NodeError {
         /// How long this loader waited.
         waited: std::time::Duration,
     },
+    /// An apply stopped before its endpoints switched: every endpoint it had staged was
+    /// undone (unless `undo_failures` says otherwise) and every endpoint it had already
+    /// switched was switched back, so the previous policy runs everywhere.
+    #[error(
+        "{endpoint}: {source}{}",
+        if undo_failures.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nUNDO FAILED for {} step(s), so the node may NOT be as before:\n  {}\nrun `policy-loader status`, then apply again or unload",
+                undo_failures.len(),
+                undo_failures.join("\n  ")
+            )
+        }
+    )]
+    ApplyAborted {
+        /// The endpoint (or step) that failed.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: Box<NodeError>,
+        /// Undo steps that failed (empty: the node is exactly as before the apply).
+        undo_failures: Vec<String>,
+    },
+    /// Completing the switch of an apply that was killed between two endpoints' flips failed
+    /// (see `node::journal`): endpoints may still run different artifacts.
+    #[error(
+        "completing the switch of an apply that was killed while switching endpoints failed: {source}; endpoints may run different artifacts — see `policy-loader status`"
+    )]
+    CompletingSwitch {
+        /// What failed.
+        #[source]
+        source: Box<NodeError>,
+    },
     /// The endpoint switched to its new generation, but attaching its links afterwards failed:
     /// the new policy is active, not (or not fully) attached.
     #[error(

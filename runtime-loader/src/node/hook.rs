@@ -1,7 +1,8 @@
 //! Test hooks for interrupted applies and unloads: `POLICYC_LOADER_PAUSE_AT=<step>` makes `apply` print
 //! `policy-loader: paused at <step>` on stderr and sleep (so a test can SIGKILL it there);
 //! `POLICYC_LOADER_FAIL_AT=<step>` makes it fail there as if the kernel had refused — at the
-//! steps before the flip only: after it the new policy is in place and there is nothing left
+//! steps before the flip only. `<step>@<namespace/name>` limits either to one endpoint of a
+//! multi-endpoint apply: after it the new policy is in place and there is nothing left
 //! that could fail and be reported as "previous policy left in place". Unset in production;
 //! reading two environment variables is their only cost.
 
@@ -26,6 +27,10 @@ pub mod steps {
     pub const FLIPPED: &str = "flipped";
     /// Older generations are unpinned; the apply of this endpoint is complete.
     pub const CLEANED: &str = "cleaned";
+    /// Between two endpoints' flips of one apply (after this endpoint's flip, the switch
+    /// journal still names every endpoint): killed here, some endpoints run the new
+    /// artifact, others the old one, until the next command completes the switch.
+    pub const SWITCHING: &str = "switching";
 
     /// Every step, in order.
     pub const ALL: [&str; 5] = [LOADED, PINNED, SLOTS_WRITTEN, FLIPPED, CLEANED];
@@ -50,24 +55,45 @@ pub mod steps {
     ];
 }
 
-/// Called at each step before the flip: may pause or fail.
-pub fn at(step: &'static str) -> Result<(), NodeError> {
-    if std::env::var(FAIL_AT).is_ok_and(|s| s == step) {
+/// Called at each step before the flip of `endpoint`: may pause or fail.
+pub fn at(step: &'static str, endpoint: &str) -> Result<(), NodeError> {
+    if asked(FAIL_AT, step, Some(endpoint)) {
         return Err(NodeError::Hook(step));
     }
-    pause_if_asked(step);
+    pause_if_asked(step, Some(endpoint));
     Ok(())
 }
 
 /// Called at each step from the flip on (the new policy runs), and at the steps of `unload`:
 /// may only pause.
 pub fn after_switch(step: &'static str) {
-    pause_if_asked(step);
+    pause_if_asked(step, None);
 }
 
-fn pause_if_asked(step: &'static str) {
-    if std::env::var(PAUSE_AT).is_ok_and(|s| s == step) {
-        eprintln!("policy-loader: paused at {step}");
+/// [`after_switch`] for a step of one endpoint of a multi-endpoint apply.
+pub fn after_switch_of(step: &'static str, endpoint: &str) {
+    pause_if_asked(step, Some(endpoint));
+}
+
+/// Whether the variable names `step`, or `step@endpoint`.
+fn asked(variable: &str, step: &str, endpoint: Option<&str>) -> bool {
+    std::env::var(variable).is_ok_and(|wanted| {
+        wanted == step
+            || endpoint.is_some_and(|e| {
+                wanted
+                    .strip_prefix(step)
+                    .and_then(|rest| rest.strip_prefix('@'))
+                    == Some(e)
+            })
+    })
+}
+
+fn pause_if_asked(step: &'static str, endpoint: Option<&str>) {
+    if asked(PAUSE_AT, step, endpoint) {
+        match endpoint {
+            Some(e) => eprintln!("policy-loader: paused at {step}@{e}"),
+            None => eprintln!("policy-loader: paused at {step}"),
+        }
         std::thread::sleep(std::time::Duration::from_secs(600));
     }
 }

@@ -135,6 +135,10 @@ fn dns_stage_health(
 /// Status of every installed endpoint.
 pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
     let mut out = Vec::new();
+    // An apply killed between two endpoints' flips: the endpoints it left behind are not ok,
+    // whatever their own state (they run one whole generation, just not the one the others
+    // already run).
+    let journal = super::journal::read(paths)?;
     for endpoint in paths.installed_endpoints()? {
         let live = live_state(paths, &endpoint);
         let record = live
@@ -147,6 +151,12 @@ pub fn status(paths: &NodePaths) -> Result<Vec<EndpointStatus>, NodeError> {
         let mut health = health(&live, record.as_ref());
         if health == "ok" {
             health = dns_stage_health(paths, &endpoint, record.as_ref(), stage.as_ref());
+        }
+        if let Some(problem) = journal
+            .as_ref()
+            .and_then(|j| j.problem(&endpoint, live.generation()))
+        {
+            health = problem;
         }
         let generation = live.generation();
         let mut maps = Vec::new();

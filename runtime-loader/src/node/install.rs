@@ -51,6 +51,18 @@
 //! failure removes it at once and exits non-zero with the reason, the verifier log included).
 //! From step 4 on, the new policy runs whole. `status` reads all of this back from bpffs.
 //!
+//! # Several endpoints: all or none
+//!
+//! An apply runs steps 1–3 for EVERY endpoint it installs ([`stage_endpoint`]) before step 4
+//! of the first: a failure while staging any endpoint undoes every staged one ([`unstage`]),
+//! and nothing the kernel runs has changed. Then it writes the switch journal
+//! ([`super::journal`]) and flips the endpoints back to back ([`go_live`]); a flip that fails
+//! switches the already flipped endpoints back ([`go_back`] — their old programs never left
+//! their slots) and undoes everything. Only then do links get checked and old generations
+//! cleaned ([`finish`]). A loader killed between two flips leaves the journal: `status`
+//! reports the endpoints left behind, and the next mutating command completes the switch
+//! first ([`complete_interrupted_switch`]).
+//!
 //! # First install
 //!
 //! The dispatcher is loaded and pinned, generation 1 is written into slot 1 and the word set to
@@ -94,6 +106,7 @@ use super::dns::DnsOptions;
 use super::error::NodeError;
 use super::features::{check_kernel_features, Needs};
 use super::hook::{self, steps};
+use super::journal;
 use super::live::live_state;
 use super::pins::{
     detach_pinned_link, direction_name, pinned_program_id, remove_pin, remove_tree, AttachPoint,
@@ -280,13 +293,50 @@ pub fn apply(
         super::dns::learned::ensure_learned_map(paths, options.dns.learned_max)?;
     }
 
-    let mut endpoints = Vec::new();
+    // Every endpoint is staged before the first flips: a failure while staging any of them
+    // undoes them all and changes nothing.
+    let mut staged: Vec<Staged<'_>> = Vec::new();
     for (install, attach) in installs.iter().zip(attach_points) {
-        let name = install.endpoint.name.clone();
         let l7_fallback =
             options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
-        let outcome = install_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns);
-        endpoints.push((name, outcome));
+        match stage_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns) {
+            Ok(s) => staged.push(s),
+            Err(e) => return Err(abort(paths, &install.endpoint.name, e, &[], &staged)),
+        }
+    }
+    let journal = journal::Journal {
+        artifact_dir: std::fs::canonicalize(&artifact.dir).unwrap_or_else(|_| artifact.dir.clone()),
+        switches: staged.iter().map(Staged::switch).collect(),
+    };
+    if let Err(e) = journal::write(paths, &journal) {
+        return Err(abort(paths, "the switch journal", e, &[], &staged));
+    }
+    // Then the flips, one word per endpoint, back to back. One that fails switches the
+    // endpoints already flipped back to their old generations.
+    for (flipped, s) in staged.iter().enumerate() {
+        if let Err(e) = go_live(paths, s) {
+            return Err(abort(paths, s.name(), e, &staged[..flipped], &staged));
+        }
+        hook::after_switch_of(steps::SWITCHING, s.name());
+    }
+    let journal_left = journal::remove(paths).err();
+    let mut endpoints = Vec::new();
+    for s in staged {
+        let name = s.name().to_owned();
+        endpoints.push((name, finish(paths, s)));
+    }
+    if let Some(e) = journal_left {
+        // Every endpoint switched; only the bookkeeping failed: say so, as the failure of the
+        // first endpoint's completion (status would report a switch that is complete).
+        if let Some((name, outcome @ Ok(_))) = endpoints.first_mut() {
+            if let Ok(installed) = outcome {
+                *outcome = Err(NodeError::AfterSwitch {
+                    endpoint: name.clone(),
+                    generation: installed.generation,
+                    source: Box::new(e),
+                });
+            }
+        }
     }
     Ok(ApplyReport {
         l7_rules_allowed_at_l4: if options.l7_fallback_allow_l4 {
@@ -296,6 +346,37 @@ pub fn apply(
         },
         endpoints,
     })
+}
+
+/// Stops an apply before it completes: the endpoints in `flipped` go back to their old
+/// generations, every staged endpoint is undone and the journal removed. The error names the
+/// endpoint that failed, and any undo that failed too (then the node is NOT as before).
+fn abort(
+    paths: &NodePaths,
+    failed: &str,
+    error: NodeError,
+    flipped: &[Staged<'_>],
+    staged: &[Staged<'_>],
+) -> NodeError {
+    let mut undo_failures = Vec::new();
+    for s in flipped.iter().rev() {
+        if let Err(e) = go_back(s) {
+            undo_failures.push(format!("{}: switching back: {e}", s.name()));
+        }
+    }
+    for s in staged.iter().rev() {
+        if let Err(e) = unstage(paths, s) {
+            undo_failures.push(format!("{}: removing the staged generation: {e}", s.name()));
+        }
+    }
+    if let Err(e) = journal::remove(paths) {
+        undo_failures.push(format!("the switch journal: {e}"));
+    }
+    NodeError::ApplyAborted {
+        endpoint: failed.to_owned(),
+        source: Box::new(error),
+        undo_failures,
+    }
 }
 
 fn kind_of(attach: &AttachPoint) -> AttachKind {
@@ -551,15 +632,49 @@ fn ensure_links(paths: &NodePaths, name: &str, attach: &AttachPoint) -> Result<(
     super::dns::install::remove_legacy_links(paths, name)
 }
 
-/// Steps 3–4 of a replace, or the first install's dispatcher, slots, flip and attach: the main
-/// AND DNS slots of the new generation are written, then ONE flip switches all four.
-fn switch_to(
+/// An endpoint whose new generation is staged (steps 1–3): loaded, pinned, recorded, and
+/// written into the inactive main and DNS slots — nothing the kernel runs has changed yet
+/// (a first install: the dispatcher exists, unattached).
+pub struct Staged<'a> {
+    install: &'a EndpointInstall,
+    attach: AttachPoint,
+    starting: Starting,
+    generation: u64,
+    program_ids: BTreeMap<String, u32>,
+    dispatcher: Dispatcher,
+}
+
+impl Staged<'_> {
+    fn name(&self) -> &str {
+        &self.install.endpoint.name
+    }
+
+    fn old(&self) -> Option<u64> {
+        match self.starting {
+            Starting::Replace { active } => Some(active),
+            Starting::Fresh => None,
+        }
+    }
+
+    /// Its entry in the switch journal.
+    pub fn switch(&self) -> journal::Switch {
+        journal::Switch {
+            endpoint: self.name().to_owned(),
+            from: self.old(),
+            to: self.generation,
+        }
+    }
+}
+
+/// Step 3 (and a first install's dispatcher): the main AND DNS slots of the new generation
+/// are written; the flip ([`go_live`]) later switches all four with one update.
+fn write_new_slots(
     paths: &NodePaths,
     name: &str,
     starting: &Starting,
     generation: u64,
     attach: &AttachPoint,
-) -> Result<(), NodeError> {
+) -> Result<Dispatcher, NodeError> {
     let dispatcher = match starting {
         Starting::Replace { .. } => Dispatcher::open(paths, name)?,
         Starting::Fresh => Dispatcher::create(paths, name, kind_of(attach))?,
@@ -569,40 +684,33 @@ fn switch_to(
     if let Some(stage) = &stage {
         write_dns_slots(paths, name, stage, generation)?;
     }
-    hook::at(steps::SLOTS_WRITTEN)?;
-    dispatcher.flip(generation)?;
-    if let Starting::Fresh = starting {
-        for direction in DIRECTIONS {
-            attach_dispatcher(paths, name, direction, link_target(attach))?;
-        }
-    }
-    Ok(())
+    hook::at(steps::SLOTS_WRITTEN, name)?;
+    Ok(dispatcher)
 }
 
-/// Installs one endpoint (first install or atomic replace, see the module doc); the DNS object
-/// and any other per-endpoint extra object are installed by the caller afterwards.
-pub fn install_endpoint(
+/// Steps 1–3 for one endpoint (first install or replace, see the module doc). A failure
+/// undoes what this endpoint staged and returns the error; the old policy runs untouched.
+pub fn stage_endpoint<'a>(
     paths: &NodePaths,
     artifact: &Artifact,
-    install: &EndpointInstall,
+    install: &'a EndpointInstall,
     attach: AttachPoint,
     l7_fallback: bool,
     dns: &DnsOptions,
-) -> Result<Installed, NodeError> {
+) -> Result<Staged<'a>, NodeError> {
     let name = install.endpoint.name.as_str();
     let kind = kind_of(&attach);
     let starting = starting_point(paths, name, &attach)?;
-    let old = match starting {
-        Starting::Replace { active, .. } => Some(active),
-        Starting::Fresh => None,
+    let generation = match starting {
+        Starting::Replace { active } => active + 1, // the other slot than the active one
+        Starting::Fresh => 1,
     };
-    let generation = old.unwrap_or(0) + 1; // the other slot than the active one
     let endpoint_dir = paths.endpoint_dir(name);
     std::fs::create_dir_all(&endpoint_dir).map_err(NodeError::io(&endpoint_dir))?;
 
     let instance = load_generation(paths, install, kind, l7_fallback)?;
     let staged = (|| {
-        hook::at(steps::LOADED)?;
+        hook::at(steps::LOADED, name)?;
         let program_ids = pin_generation(paths, name, generation, &instance, kind)?;
         paths.write_record(&GenerationRecord {
             endpoint: name.to_owned(),
@@ -618,42 +726,111 @@ pub fn install_endpoint(
         if matches!(attach, AttachPoint::Tcx { .. }) {
             stage_generation(paths, install, generation, dns)?;
         }
-        hook::at(steps::PINNED)?;
-        switch_to(paths, name, &starting, generation, &attach)?;
-        Ok(program_ids)
+        hook::at(steps::PINNED, name)?;
+        let dispatcher = write_new_slots(paths, name, &starting, generation, &attach)?;
+        Ok((program_ids, dispatcher))
     })();
-    let program_ids = match staged {
-        Ok(ids) => ids,
-        Err(e) => {
-            match starting {
-                // The word still selects the old generation's slot: dropping the new pins is
-                // all there is to undo (its programs stay in the inactive slots, unused).
-                Starting::Replace { .. } => remove_generation(paths, name, generation),
-                Starting::Fresh => {
-                    let undone =
-                        clear_partial(paths, name).and_then(|()| remove_tree(&endpoint_dir));
-                    if let Err(undo) = undone {
-                        return Err(NodeError::State {
-                            endpoint: name.to_owned(),
-                            problem: format!(
-                                "{e}; undoing the partial first install ALSO failed ({undo}): the endpoint may be partly enforced — run `policy-loader unload --endpoint {name}` and apply again"
-                            ),
-                        });
-                    }
-                    let _ = std::fs::remove_dir_all(paths.record_dir(name));
-                }
-            }
-            return Err(e);
-        }
-    };
-    // After the flip the new generation runs whatever happens here: an error says so
-    // (`status` shows the endpoint DETACHED or OUT OF ORDER until an apply succeeds).
-    ensure_links(paths, name, &attach).map_err(|source| NodeError::AfterSwitch {
+    match staged {
+        Ok((program_ids, dispatcher)) => Ok(Staged {
+            install,
+            attach,
+            starting,
+            generation,
+            program_ids,
+            dispatcher,
+        }),
+        Err(e) => match unstage_parts(paths, name, &starting, generation) {
+            Ok(()) => Err(e),
+            Err(undo) => Err(undo_failed(name, &e, &undo)),
+        },
+    }
+}
+
+/// The error of a staging whose undo failed too: only a first install can get here (a
+/// replace's undo is removing pins the old generation never uses).
+fn undo_failed(name: &str, error: &NodeError, undo: &NodeError) -> NodeError {
+    NodeError::State {
         endpoint: name.to_owned(),
+        problem: format!(
+            "{error}; undoing the partial first install ALSO failed ({undo}): the endpoint may be partly enforced — run `policy-loader unload --endpoint {name}` and apply again"
+        ),
+    }
+}
+
+/// Undoes steps 1–3 of one endpoint. A replace: the word still selects the old generation's
+/// slot, so dropping the new pins is all there is to undo (its programs stay in the inactive
+/// slots, unused). A first install: everything of the endpoint goes, links included.
+fn unstage_parts(
+    paths: &NodePaths,
+    name: &str,
+    starting: &Starting,
+    generation: u64,
+) -> Result<(), NodeError> {
+    match starting {
+        Starting::Replace { .. } => {
+            remove_generation(paths, name, generation);
+            Ok(())
+        }
+        Starting::Fresh => {
+            clear_partial(paths, name)?;
+            remove_tree(&paths.endpoint_dir(name))?;
+            let _ = std::fs::remove_dir_all(paths.record_dir(name));
+            Ok(())
+        }
+    }
+}
+
+/// Undoes a staged endpoint that did not go live (or was switched back by [`go_back`]).
+pub fn unstage(paths: &NodePaths, staged: &Staged<'_>) -> Result<(), NodeError> {
+    unstage_parts(paths, staged.name(), &staged.starting, staged.generation)
+}
+
+/// Step 4: the flip — one update of the generation word switches main and DNS programs of
+/// both directions; a first install is attached right after it.
+pub fn go_live(paths: &NodePaths, staged: &Staged<'_>) -> Result<(), NodeError> {
+    staged.dispatcher.flip(staged.generation)?;
+    if let Starting::Fresh = staged.starting {
+        for direction in DIRECTIONS {
+            attach_dispatcher(paths, staged.name(), direction, link_target(&staged.attach))?;
+        }
+    }
+    Ok(())
+}
+
+/// Undoes [`go_live`] when a later endpoint of the same apply could not switch: a replace
+/// flips the word back to the old generation, whose programs never left their slots; a
+/// first install is detached (by [`unstage`], which the caller runs next).
+pub fn go_back(staged: &Staged<'_>) -> Result<(), NodeError> {
+    match staged.starting {
+        Starting::Replace { active } => staged.dispatcher.flip(active),
+        Starting::Fresh => Ok(()),
+    }
+}
+
+/// After every endpoint of the apply went live: links put right, older generations
+/// removed. An error here is reported as such — the new generation runs (`status` shows the
+/// endpoint DETACHED or OUT OF ORDER until an apply succeeds).
+pub fn finish(paths: &NodePaths, staged: Staged<'_>) -> Result<Installed, NodeError> {
+    let name = staged.name().to_owned();
+    let generation = staged.generation;
+    ensure_links(paths, &name, &staged.attach).map_err(|source| NodeError::AfterSwitch {
+        endpoint: name.clone(),
         generation,
         source: Box::new(source),
     })?;
     hook::after_switch(steps::FLIPPED);
+    remove_older_generations(paths, &name, generation);
+    hook::after_switch(steps::CLEANED);
+    Ok(Installed {
+        generation,
+        replaced: staged.old(),
+        attach: staged.attach,
+        program_ids: staged.program_ids,
+    })
+}
+
+/// Unpins every generation of the endpoint other than `generation` (main and DNS).
+fn remove_older_generations(paths: &NodePaths, name: &str, generation: u64) {
     for stale in paths.generations(name) {
         if stale != generation {
             remove_generation(paths, name, stale);
@@ -664,13 +841,54 @@ pub fn install_endpoint(
             let _ = std::fs::remove_dir_all(super::dns::paths::generation_dir(paths, name, stale));
         }
     }
-    hook::after_switch(steps::CLEANED);
-    Ok(Installed {
-        generation,
-        replaced: old,
-        attach,
-        program_ids,
+}
+
+/// Completes the switch of an apply killed between two endpoints' flips (see
+/// [`journal`]): every endpoint the journal names whose staged generation is still complete
+/// (recorded and pinned) is flipped to it and its links put right; the journal goes.
+/// Returns what was done, one line per endpoint, for the caller to print. Runs under the node
+/// lock, before the command's own work.
+pub fn complete_interrupted_switch(paths: &NodePaths) -> Result<Vec<String>, NodeError> {
+    complete_switch(paths).map_err(|source| NodeError::CompletingSwitch {
+        source: Box::new(source),
     })
+}
+
+fn complete_switch(paths: &NodePaths) -> Result<Vec<String>, NodeError> {
+    let Some(journal) = journal::read(paths)? else {
+        return Ok(Vec::new());
+    };
+    let mut done = Vec::new();
+    for switch in &journal.switches {
+        let name = &switch.endpoint;
+        // Endpoints that already flipped are flipped again to the same generation (harmless)
+        // and have their links checked like the rest: the kill may have come before their
+        // first install was attached.
+        let record = match paths.read_record(name, switch.to) {
+            Ok(record) if paths.generation_dir(name, switch.to).is_dir() => record,
+            _ => {
+                done.push(format!(
+                    "{name}: its staged generation {} is gone; left as it is (see `policy-loader status`)",
+                    switch.to
+                ));
+                continue;
+            }
+        };
+        Dispatcher::open(paths, name)?.flip(switch.to)?;
+        ensure_links(paths, name, &record.attach).map_err(|source| NodeError::AfterSwitch {
+            endpoint: name.clone(),
+            generation: switch.to,
+            source: Box::new(source),
+        })?;
+        remove_older_generations(paths, name, switch.to);
+        done.push(format!(
+            "{name}: switched to generation {} of {} (completing an apply that was killed while switching)",
+            switch.to,
+            journal.artifact_dir.display()
+        ));
+    }
+    journal::remove(paths)?;
+    Ok(done)
 }
 
 /// Whether `path` is on a mounted bpffs (by `/proc/self/mounts`, longest mount prefix).

@@ -34,6 +34,7 @@ pub mod features;
 pub mod hook;
 pub mod inspect;
 pub mod install;
+pub mod journal;
 pub mod live;
 pub mod lock;
 pub mod map_ops;

@@ -57,9 +57,11 @@ pub fn icmp_types(rules: &[PolicyRule], family: IpFamily) -> BTreeSet<u8> {
         IpFamily::IPv4 => [8, 13].into_iter().collect(),
         IpFamily::IPv6 => [128, 140].into_iter().collect(),
     };
+    // The types of BOTH families' rules: a type allowed for one family must not pass in the
+    // other (Cilium keys ICMP entries by protocol 1 or 58 and type).
     for rule in rules {
         if let PortMatch::Icmps(icmps) = &rule.ports {
-            for m in icmps.iter().filter(|m| m.family == family) {
+            for m in icmps {
                 types.insert(m.icmp_type);
                 types.insert(m.icmp_type.saturating_add(1));
             }

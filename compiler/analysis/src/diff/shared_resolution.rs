@@ -3,7 +3,7 @@
 //! `toPorts` by name), so one endpoint per (identity, named ports) is resolved and the result is
 //! reused for the others.
 
-use policyc_compile::resolve::{resolve_endpoint, ResolveError, ResolvedEndpoint, ResolvedPolicy};
+use policyc_compile::resolve::{PolicyIndex, ResolveError, ResolvedEndpoint, ResolvedPolicy};
 use policyc_ir::universe::{EndpointKey, NamedPort, Universe};
 use policyc_ir::{NumericIdentity, PolicyRule};
 use rayon::prelude::*;
@@ -23,11 +23,13 @@ pub fn resolve_shared(
             .entry((ep.identity, &ep.named_ports))
             .or_insert(&ep.key);
     }
+    // One index shared by every representative (built per endpoint, it is rebuilt N times).
+    let index = PolicyIndex::new(universe, rules)?;
     let resolved: Vec<ResolvedEndpoint> = representatives
         .values()
         .collect::<Vec<_>>()
         .par_iter()
-        .map(|key| resolve_endpoint(universe, rules, key))
+        .map(|key| index.resolve_endpoint(key))
         .collect::<Result<_, _>>()?;
     let by_key: HashMap<&EndpointKey, &ResolvedEndpoint> =
         resolved.iter().map(|r| (&r.key, r)).collect();

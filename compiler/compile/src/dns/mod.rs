@@ -6,7 +6,7 @@ mod classes;
 mod collect;
 
 pub use classes::{FqdnClasses, DNS_RULE_CLASS, MAX_FQDN_CLASSES};
-pub use collect::EndpointDns;
+pub use collect::{DnsRuleSet, EndpointDns, MixedDnsRules};
 
 use policyc_backends::dns::{DnsBuildError, DnsLimits, DnsTables};
 
@@ -15,8 +15,16 @@ use policyc_backends::dns::{DnsBuildError, DnsLimits, DnsTables};
 pub enum DnsCompileError {
     #[error("the policy set has {count} distinct toFQDNs selectors; the node-wide learned-address map has {MAX_FQDN_CLASSES} selector classes (bits 0..62): merge selectors (one matchPattern can cover several names) or split the policies across nodes")]
     TooManyFqdnSelectors { count: usize },
+    #[error("the endpoint's `rules.dns` differ between peers or ports ({first} and {second}): the in-kernel DNS stage judges every question of an endpoint against one set of DNS rules, so a name allowed towards one server would be allowed towards the others (Cilium checks only the destination's own rules); give those rules the same `rules.dns`, or the same peers and ports")]
+    MixedDnsRules { first: String, second: String },
     #[error(transparent)]
     Tables(#[from] DnsBuildError),
+    #[error("endpoint {endpoint}: {source}")]
+    Endpoint {
+        endpoint: String,
+        #[source]
+        source: Box<DnsCompileError>,
+    },
 }
 
 /// Builds the DNS tables of one endpoint. A question is allowed iff a `rules.dns` selector
@@ -27,6 +35,12 @@ pub fn compile_endpoint(
     classes: &FqdnClasses,
     limits: &DnsLimits,
 ) -> Result<DnsTables, DnsCompileError> {
+    if let Some(mixed) = dns.mixed_rule_sets() {
+        return Err(DnsCompileError::MixedDnsRules {
+            first: mixed.first,
+            second: mixed.second,
+        });
+    }
     let mut selectors = Vec::new();
     for selector in &dns.dns_rules {
         selectors.push((DNS_RULE_CLASS, selector.clone()));
@@ -59,6 +73,7 @@ mod tests {
         let dns = EndpointDns {
             dns_rules: [glob("*.example.com"), name("api.cilium.io")].into(),
             fqdn_peers: [name("www.example.com"), glob("**.example.com")].into(),
+            rule_sets: Vec::new(),
         };
         let classes = FqdnClasses::assign(dns.fqdn_peers.iter()).unwrap();
         (dns, classes)

@@ -9,7 +9,7 @@ use policyc_diagnostics::codes::{
     CONFLICTING_FIELDS, EXCEPT_OUTSIDE_CIDR, KNP_END_PORT, VALUE_OUT_OF_RANGE,
 };
 use policyc_diagnostics::Finding;
-use policyc_ir::{Direction, LabelSource};
+use policyc_ir::{Direction, EndpointSelector, LabelSource};
 
 const SPEC_FIELDS: &[&str] = &["podSelector", "policyTypes", "ingress", "egress"];
 const PEER_FIELDS: &[&str] = &["podSelector", "namespaceSelector", "ipBlock"];
@@ -19,11 +19,18 @@ impl Walker {
         let fields = self.object(node, path, SPEC_FIELDS)?;
         let pod_selector = match fields.get("podSelector") {
             Some(n) => self.selector(n, &join(path, "podSelector"), LabelSource::K8s),
-            None => {
-                // The API server requires the field (an empty `{}` selects every pod).
-                self.missing(path, "podSelector", node.span);
-                None
-            }
+            // `spec.podSelector` is a struct, not a pointer, in the Kubernetes API
+            // (k8s.io/api/networking/v1 NetworkPolicySpec): `null` decodes to the empty
+            // selector, which selects every pod of the namespace (Cilium's
+            // pkg/k8s/network_policy_test.go TestNetworkPolicyExamples, example 3).
+            None => match fields.null("podSelector") {
+                Some(null) => Some(Sp::new(EndpointSelector::wildcard(), null.span)),
+                None => {
+                    // The API server requires the field (an empty `{}` selects every pod).
+                    self.missing(path, "podSelector", node.span);
+                    None
+                }
+            },
         };
         let policy_types = fields.get("policyTypes").and_then(|n| {
             let types_path = join(path, "policyTypes");

@@ -81,6 +81,14 @@ impl<'n> Fields<'n> {
             .map(|(k, v)| (k, v))
     }
 
+    /// The value node of `key` when it is written as `key: null` (or `key:` with no value).
+    pub fn null(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, v)| k.as_str() == Some(key) && v.is_null())
+            .map(|(_, v)| v)
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }

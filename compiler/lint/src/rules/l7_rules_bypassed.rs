@@ -3,7 +3,9 @@
 //! so the L7 rules have no effect for it.
 
 use crate::context::LintContext;
-use crate::coverage::{allows_port_without_l7, covered_peers, has_enforcing_l7, subject_covers};
+use crate::coverage::{
+    allows_port_without_l7, covered_peers, has_enforcing_l7, subject_covers, SubjectIndex,
+};
 use crate::walk::port_rules;
 use crate::yaml_ext::NodeExt;
 use policyc_diagnostics::{codes, Finding};
@@ -14,6 +16,7 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
         .rules()
         .filter(|r| r.action == RuleAction::Allow)
         .collect();
+    let covering = SubjectIndex::new(allows.iter().map(|r| &r.subject));
     let mut findings = Vec::new();
     for rule in &allows {
         let PortMatch::Ports(port_rules_ir) = &rule.ports else {
@@ -23,17 +26,20 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
             if !has_enforcing_l7(port_rule) || port_rule.ports.is_empty() {
                 continue;
             }
-            let bypass = allows
-                .iter()
+            let bypass = covering
+                .candidates(&rule.subject)
+                .into_iter()
+                .map(|position| allows[position])
                 .filter(|other| other.id != rule.id)
                 .find_map(|other| {
                     let same_endpoints = other.direction == rule.direction
                         && subject_covers(&other.subject, &rule.subject);
-                    let opens_ports = port_rule
-                        .ports
-                        .iter()
-                        .all(|entry| allows_port_without_l7(&other.ports, entry));
-                    if !same_endpoints || !opens_ports {
+                    if !same_endpoints
+                        || !port_rule
+                            .ports
+                            .iter()
+                            .all(|entry| allows_port_without_l7(&other.ports, entry))
+                    {
                         return None;
                     }
                     let peers = covered_peers(&other.peers, &rule.peers);
