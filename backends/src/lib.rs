@@ -14,6 +14,7 @@ pub mod dns_layout;
 pub mod error;
 pub mod fqdn;
 pub mod image_file;
+pub mod l7;
 pub mod layout;
 pub mod map_image;
 pub mod tables;

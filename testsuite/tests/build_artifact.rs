@@ -173,6 +173,7 @@ fn build_refuses_dns_rules_that_differ_between_peers() {
             .join("testsuite/fixtures/refused/dns-rules-per-peer.yaml")],
         output: out.path().join("artifact"),
         options: Default::default(),
+        local_node: None,
     };
     let mut sources = SourceMap::new();
     match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {

@@ -9,6 +9,7 @@ use super::manifest::{build_manifest, endpoint_dir, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
 use super::specialize::SpecializationReport;
 use super::writer::{ArtifactError, Writer};
+use policyc_backends::artifact::l7::L7_TABLES_FILE;
 use policyc_backends::artifact::{Manifest, IPCACHE_FILE, MANIFEST_FILE};
 use policyc_backends::{ImageFile, DATAPATH_OBJECT};
 use policyc_ir::universe::Universe;
@@ -54,7 +55,14 @@ pub fn write_artifact(
     // Everything that can refuse the build comes before the first write: a refused build
     // leaves an earlier artifact in `out` as it was.
     let dns = super::dns_images::build_node_dns(compilation, inputs.rules)?;
-    for owned in ["objects", "maps"] {
+    let l7_bytes = match &compilation.l7 {
+        Some(tables) => Some(tables.to_bytes().map_err(|source| ArtifactError::L7 {
+            path: out.join(L7_TABLES_FILE),
+            source,
+        })?),
+        None => None,
+    };
+    for owned in ["objects", "maps", "l7"] {
         let dir = out.join(owned);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|source| ArtifactError::Io {
@@ -101,6 +109,13 @@ pub fn write_artifact(
     }
 
     let dns = super::dns_images::write_dns(&mut w, &dns)?;
+    let l7 = match &l7_bytes {
+        Some(bytes) => {
+            w.write(L7_TABLES_FILE, bytes)?;
+            Some(L7_TABLES_FILE.to_string())
+        }
+        None => None,
+    };
 
     let classifier = build_classifier(compilation, inputs.universe, inputs.rules);
     w.json(CLASSIFIER_FILE, "classifier", &classifier)?;
@@ -120,6 +135,7 @@ pub fn write_artifact(
         },
     );
     dns.annotate(&mut manifest);
+    manifest.l7 = l7;
     let mut report = build_report(
         compilation,
         inputs.universe.identities().len(),

@@ -3,9 +3,11 @@
 //! `policyc test --datapath` and the differential tests alike.
 
 use super::object::EndpointObject;
+use policyc_backends::artifact::l7::L7Tables;
 use policyc_backends::{
     endpoint_images, ipcache_image, BackendError, EndpointImages, IpcacheEntry, MapImage,
 };
+use policyc_compile::l7::{compile_l7_tables, L7Endpoint};
 use policyc_compile::optimize::endpoint::datapath_options;
 use policyc_compile::optimize::{optimize_endpoint, OptimizedEndpoint};
 use policyc_compile::resolve::{PolicyIndex, ResolveError, ResolvedEndpoint};
@@ -26,6 +28,8 @@ pub enum CompileError {
     Ipcache(BackendError),
     #[error(transparent)]
     Fqdn(#[from] policyc_compile::dns::DnsCompileError),
+    #[error("building the L7 tables: {0}")]
+    L7(#[from] policyc_compile::l7::L7CompileError),
 }
 
 /// One endpoint, compiled.
@@ -52,6 +56,8 @@ pub struct Compilation {
     pub endpoints: Vec<CompiledEndpoint>,
     pub ipcache: Vec<IpcacheEntry>,
     pub ipcache_image: MapImage,
+    /// The L7 filter's HTTP tables (`l7/http.json`); `None` without HTTP redirect verdicts.
+    pub l7: Option<L7Tables>,
 }
 
 impl Compilation {
@@ -120,9 +126,28 @@ pub fn compile(
         .collect::<Result<Vec<_>, CompileError>>()?;
     let ipcache = ipcache_entries(universe);
     let ipcache_image = ipcache_image(&ipcache).map_err(CompileError::Ipcache)?;
+    let l7 = l7_tables(universe, rules, &endpoints)?;
     Ok(Compilation {
         endpoints,
         ipcache,
         ipcache_image,
+        l7,
     })
+}
+
+/// The L7 filter's tables of compiled endpoints.
+pub fn l7_tables(
+    universe: &Universe,
+    rules: &[PolicyRule],
+    endpoints: &[CompiledEndpoint],
+) -> Result<Option<L7Tables>, CompileError> {
+    let l7_endpoints: Vec<L7Endpoint<'_>> = endpoints
+        .iter()
+        .map(|e| L7Endpoint {
+            key: &e.key,
+            endpoint_id: e.endpoint_id,
+            resolved: &e.resolved,
+        })
+        .collect();
+    Ok(compile_l7_tables(universe, rules, &l7_endpoints)?)
 }

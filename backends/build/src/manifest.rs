@@ -178,5 +178,6 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
         warnings: inputs.warnings,
         file_digests: inputs.file_digests,
         dns: None,
+        l7: None,
     }
 }

@@ -21,6 +21,11 @@ pub enum ArtifactError {
         what: &'static str,
         source: serde_json::Error,
     },
+    #[error("cannot encode {path}: {source}")]
+    L7 {
+        path: PathBuf,
+        source: policyc_backends::artifact::l7::L7FormatError,
+    },
     #[error("building the DNS tables: {0}")]
     Dns(#[from] policyc_compile::dns::DnsCompileError),
 }

@@ -51,6 +51,10 @@ pub struct Manifest {
     /// DNS object and node-wide FQDN selector classes (absent without `rules.dns`/`toFQDNs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<ManifestNodeDns>,
+    /// The L7 filter's compiled HTTP tables (relative path, [`super::l7::L7_TABLES_FILE`];
+    /// absent without HTTP rules on redirect-l7 verdicts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l7: Option<String>,
 }
 
 /// An identity and its labels.

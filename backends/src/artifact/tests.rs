@@ -86,6 +86,7 @@ fn minimal() -> Manifest {
         warnings: Vec::new(),
         file_digests: paths(&[("objects/aa.bpf.o", "sha256:aa")]),
         dns: None,
+        l7: None,
     }
 }
 
@@ -133,6 +134,7 @@ fn full() -> Manifest {
             dns_ports: vec!["53".into()],
         }),
     });
+    m.l7 = Some(super::l7::L7_TABLES_FILE.into());
     m.dns = Some(ManifestNodeDns {
         object: "objects/cc.dns.bpf.o".into(),
         fqdn_classes: vec![ManifestFqdnClass {

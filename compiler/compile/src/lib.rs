@@ -7,5 +7,6 @@
 //! result into the artifact (map images, objects, `--specialize` C).
 
 pub mod dns;
+pub mod l7;
 pub mod optimize;
 pub mod resolve;

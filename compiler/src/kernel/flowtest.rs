@@ -125,7 +125,7 @@ impl DatapathSummary {
 
 /// The universe a FlowTests document was evaluated in (same inventory, same rules, same
 /// options as the oracle run, so the same identities).
-fn universe_of(
+pub fn universe_of(
     report: &SuiteReport,
     options: &RunOptions,
     sources: &mut SourceMap,

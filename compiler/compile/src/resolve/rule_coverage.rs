@@ -4,7 +4,7 @@
 
 use super::port_function::PolicyProtocol;
 use policyc_ir::universe::{Endpoint, Universe};
-use policyc_ir::{Direction, PolicyRule, PortMatch, PortSpec, Protocol};
+use policyc_ir::{Direction, PolicyRule, PortMatch, PortRule, PortSpec, Protocol};
 
 /// One covered span `[lo, hi]` (inclusive) of one protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,45 +93,7 @@ fn spans(
         PortMatch::Ports(port_rules) => {
             let mut out = Vec::new();
             for pr in port_rules {
-                let l7_free = pr.l7.is_none();
-                if pr.ports.is_empty() {
-                    out.push(whole(l7_free));
-                    continue;
-                }
-                // Port entries only cover transports with ports.
-                if is_icmp {
-                    continue;
-                }
-                for pp in pr
-                    .ports
-                    .iter()
-                    .filter(|pp| pp.protocol.expand().contains(&protocol))
-                {
-                    match &pp.port {
-                        PortSpec::Range(r) => out.push(CoveredSpan {
-                            lo: u32::from(r.lo()),
-                            hi: u32::from(r.hi()),
-                            l7_free,
-                        }),
-                        PortSpec::Named(name) => {
-                            let mut push = |endpoint: &Endpoint| {
-                                if let Some(np) = endpoint.named_ports.get(name) {
-                                    if np.protocol == protocol {
-                                        out.push(CoveredSpan {
-                                            lo: u32::from(np.port),
-                                            hi: u32::from(np.port),
-                                            l7_free,
-                                        });
-                                    }
-                                }
-                            };
-                            match direction {
-                                Direction::Ingress => push(subject),
-                                Direction::Egress => universe.endpoints().iter().for_each(push),
-                            }
-                        }
-                    }
-                }
+                out.extend(port_rule_spans(pr, protocol, direction, subject, universe));
             }
             // Egress named ports repeat across endpoints.
             out.sort_unstable_by_key(|s| (s.lo, s.hi, s.l7_free));
@@ -139,4 +101,56 @@ fn spans(
             out
         }
     }
+}
+
+/// The spans one port rule (`toPorts` item) covers for `protocol` (unsorted, may repeat):
+/// named ports resolve as in [`RuleCoverage::of`]. The L7 tables read which port rule covers
+/// which port from here (`crate::l7`).
+pub fn port_rule_spans(
+    pr: &PortRule,
+    protocol: Protocol,
+    direction: Direction,
+    subject: &Endpoint,
+    universe: &Universe,
+) -> Vec<CoveredSpan> {
+    let l7_free = pr.l7.is_none();
+    if pr.ports.is_empty() {
+        return vec![whole(l7_free)];
+    }
+    // Port entries only cover transports with ports.
+    if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for pp in pr
+        .ports
+        .iter()
+        .filter(|pp| pp.protocol.expand().contains(&protocol))
+    {
+        match &pp.port {
+            PortSpec::Range(r) => out.push(CoveredSpan {
+                lo: u32::from(r.lo()),
+                hi: u32::from(r.hi()),
+                l7_free,
+            }),
+            PortSpec::Named(name) => {
+                let mut push = |endpoint: &Endpoint| {
+                    if let Some(np) = endpoint.named_ports.get(name) {
+                        if np.protocol == protocol {
+                            out.push(CoveredSpan {
+                                lo: u32::from(np.port),
+                                hi: u32::from(np.port),
+                                l7_free,
+                            });
+                        }
+                    }
+                };
+                match direction {
+                    Direction::Ingress => push(subject),
+                    Direction::Egress => universe.endpoints().iter().for_each(push),
+                }
+            }
+        }
+    }
+    out
 }
