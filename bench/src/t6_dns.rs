@@ -428,6 +428,7 @@ fn build(inventory: &Path, policy: &Path, out: &Path) -> Result<Artifact, String
         policies: vec![policy.to_path_buf()],
         output: out.to_path_buf(),
         options: Default::default(),
+        allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::default();
     build_artifact(&request, &mut sources, &|_| {}, &|| {})

@@ -53,6 +53,7 @@ pub fn seed_artifact() -> &'static Path {
             policies: vec![examples.join("policies")],
             output: staging.clone(),
             options: Default::default(),
+            allow_unenforced: Vec::new(),
         };
         let mut sources = SourceMap::new();
         build_artifact(&request, &mut sources, &|_| {}, &|| {})

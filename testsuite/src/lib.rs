@@ -64,6 +64,7 @@ pub fn build_artifact(
         policies,
         output: out.to_path_buf(),
         options: Default::default(),
+        allow_unenforced: Vec::new(),
     };
     let options = specialize.map(|cache| SpecializeOptions {
         cache_dir: cache.to_path_buf(),

@@ -24,6 +24,7 @@ fn build(out: &Path, specialize: bool) -> Manifest {
         policies: vec![workspace().join("policy-examples/policies")],
         output: out.to_path_buf(),
         options: Default::default(),
+        allow_unenforced: Vec::new(),
     };
     let options = specialize.then(|| SpecializeOptions {
         cache_dir: out.join("../cache"),

@@ -20,6 +20,7 @@ fn request(output: PathBuf) -> BuildRequest {
         policies: vec![root().join("policy-examples/policies")],
         output,
         options: Default::default(),
+        allow_unenforced: Vec::new(),
     }
 }
 

@@ -97,6 +97,7 @@ fn cnp_peer_scoping(selector: &str, expected: &[&str]) {
 fn cluster_name_is_a_parameter() {
     let options = FrontendOptions {
         cluster_name: "east".to_string(),
+        ..FrontendOptions::default()
     };
     let set = load_with(&cnp("  ingress:\n  - fromEndpoints: [{}]\n"), &options);
     assert!(peers(only_rule(&set))[0].contains("k8s:io.cilium.k8s.policy.cluster=east"));

@@ -53,6 +53,7 @@ fn build(output: &Path, options: &SpecializeOptions) -> (ArtifactSummary, usize)
         policies: vec![root().join("policy-examples/policies")],
         output: output.to_path_buf(),
         options: Default::default(),
+        allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::default();
     match build_artifact_with(

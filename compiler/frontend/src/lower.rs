@@ -40,6 +40,8 @@ pub struct Lowerer<'a> {
     pub cluster_name: &'a str,
     pub next_id: u32,
     pub rules: Vec<PolicyRule>,
+    /// Secret values for `headerMatches[].secret` (`FrontendOptions::secrets`).
+    pub secrets: std::sync::Arc<crate::inventory::Secrets>,
 }
 
 fn k8s_key(key: &str) -> LabelKey {
@@ -65,6 +67,7 @@ impl<'a> Lowerer<'a> {
             cluster_name,
             next_id: 0,
             rules: Vec::new(),
+            secrets: std::sync::Arc::default(),
         }
     }
 

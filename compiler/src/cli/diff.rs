@@ -125,6 +125,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     };
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),
+        ..FrontendOptions::default()
     };
     let base = match load_side(&base_source, &options, &mut sources) {
         Ok(b) => b,

@@ -185,10 +185,14 @@ pub fn run(args: LintArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let mut sources = SourceMap::new();
+    let mut secrets = policyc_frontend::inventory::Secrets::new();
     let cluster = match &args.inventory {
         None => None,
         Some(path) => match load_inventory(path, &InventoryOptions::default(), &mut sources) {
-            Ok(inventory) => Some(cluster_addresses(&inventory)),
+            Ok(inventory) => {
+                secrets = policyc_frontend::inventory::secrets::usable(&inventory.secrets);
+                Some(cluster_addresses(&inventory))
+            }
             Err(findings) => {
                 eprintln!("policyc lint: cannot use inventory `{}`:", path.display());
                 print_findings(&findings, &sources);
@@ -198,6 +202,7 @@ pub fn run(args: LintArgs) -> ExitCode {
     };
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),
+        secrets,
     };
     let set = load_policies(&args.paths, &options, &mut sources);
     let mut findings = lint_policy_set(&set, &sources, cluster.as_ref());

@@ -33,6 +33,12 @@ pub struct BuildArgs {
     /// Cilium's enable-policy mode: `default`, `always` or `never`.
     #[arg(long, value_name = "MODE", default_value = "default", value_parser = ["default", "always", "never"])]
     pub enable_policy: String,
+    /// Build even though fields refused by the field status table are used, for the gap CODE
+    /// (repeatable): `host-policy`, `mutual-auth`, `runtime-peer-deny`, `server-names`,
+    /// `envoy-listener`, ... (the refusal names it). Those fields then do not mean what they
+    /// mean in Cilium; the manifest (`allowed_unenforced`) and the report name the codes.
+    #[arg(long = "allow-unenforced", value_name = "CODE")]
+    pub allow_unenforced: Vec<String>,
     /// Policy files or directories (`*.yaml|*.yml|*.json`, recursively).
     #[arg(required = true, value_name = "POLICY_PATHS")]
     pub policies: Vec<PathBuf>,

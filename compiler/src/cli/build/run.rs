@@ -105,6 +105,7 @@ pub(super) fn run(args: BuildArgs) -> ExitCode {
         policies: args.policies.clone(),
         output: args.output.clone(),
         options: options(&args),
+        allow_unenforced: args.allow_unenforced.clone(),
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
@@ -168,6 +169,11 @@ pub(super) fn run(args: BuildArgs) -> ExitCode {
         Err(BuildFailure::Specialize(e)) => {
             eprintln!("policyc build: {:?}", miette::Report::new(e));
             ExitCode::from(2)
+        }
+        Err(e @ BuildFailure::Refused(_)) => {
+            eprintln!("policyc build: {e}");
+            eprintln!("policyc build: nothing was written");
+            ExitCode::from(1)
         }
         Err(e) => {
             eprintln!("policyc build: {e}");
