@@ -138,6 +138,7 @@ fn inputs_with_errors_are_refused_with_findings() {
 #[test_case("host-policy.yaml", "[host-policy]", "host-policy.yaml:8:3 (spec.nodeSelector)" ; "a host policy")]
 #[test_case("deny-with-runtime-peer.yaml", "[runtime-peer-deny]", "deny-with-runtime-peer.yaml:12:11 (spec.ingressDeny[0].fromCIDRSet[0].cidrGroupRef)" ; "a deny rule with a runtime-only peer")]
 #[test_case("authentication-required.yaml", "[mutual-auth]", "authentication-required.yaml:15:15 (spec.ingress[0].authentication.mode)" ; "mutual authentication")]
+#[test_case("vrrp-deny.yaml", "[vrrp-igmp-deny]", "vrrp-deny.yaml:16:25 (spec.ingressDeny[0].toPorts[0].ports[0].protocol)" ; "a VRRP deny")]
 #[test_case("server-names.yaml", "[server-names]", "server-names.yaml:16:11 (spec.egress[0].toPorts[0].serverNames)" ; "TLS server names")]
 fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location: &str) {
     use policyc_build::{build_artifact_with, BuildProgress};

@@ -72,7 +72,8 @@ pub enum Children {
 pub struct Field {
     pub name: &'static str,
     pub status: Status,
-    /// A status for one value of a scalar field (`authentication.mode: required`).
+    /// A status for one value of a scalar field (`authentication.mode: required`), compared
+    /// ignoring ASCII case (Cilium parses protocols case-insensitively).
     pub by_value: &'static [(&'static str, Status)],
     pub children: Children,
 }
@@ -199,6 +200,17 @@ pub const LOG_VALUE: Gap = Gap {
     reported_by: None,
 };
 
+/// `protocol: VRRP`/`IGMP` in a deny rule: Cilium denies these IP protocols
+/// (`pkg/policy/api/l4.go` `ProtoVRRP`/`ProtoIGMP`, keyed like any L4 protocol); the compiled
+/// datapath does not reproduce such denies (issue 13, divergence 12), so the deny would vanish.
+pub const VRRP_IGMP_DENY: Gap = Gap {
+    code: "vrrp-igmp-deny",
+    kind: GapKind::Refused,
+    why: "denies the VRRP or IGMP IP protocol, which the compiled datapath does not enforce (the deny would vanish on the node); policyc test and explain evaluate it",
+    oracle_differs: false,
+    reported_by: None,
+};
+
 /// Every gap, for `--allow-unenforced` (its codes) and the documentation.
 pub const ALL_GAPS: &[&Gap] = &[
     &HOST_POLICY,
@@ -210,6 +222,7 @@ pub const ALL_GAPS: &[&Gap] = &[
     &TLS_INTERCEPTION,
     &L7_DATAPATH,
     &LOG_VALUE,
+    &VRRP_IGMP_DENY,
 ];
 
 /// The gap named `code`.
@@ -373,8 +386,23 @@ const PORT_RULE: &[Field] = &[
     node("originatingTLS", Status::Gap(&TLS_INTERCEPTION), TLS),
 ];
 
+/// `PortProtocol` of a deny rule: VRRP and IGMP denies are refused.
+const PORT_DENY: &[Field] = &[
+    leaf("port", Exact),
+    leaf("endPort", Exact),
+    Field {
+        name: "protocol",
+        status: Exact,
+        by_value: &[
+            ("VRRP", Status::Gap(&VRRP_IGMP_DENY)),
+            ("IGMP", Status::Gap(&VRRP_IGMP_DENY)),
+        ],
+        children: Children::None,
+    },
+];
+
 /// `pkg/policy/api/l4.go` `PortDenyRule`.
-const PORT_DENY_RULE: &[Field] = &[node("ports", Exact, PORT)];
+const PORT_DENY_RULE: &[Field] = &[node("ports", Exact, PORT_DENY)];
 
 /// `pkg/policy/api/rule.go` `Authentication`; `mode: required` needs Cilium's mutual auth.
 const AUTHENTICATION: Field = Field {
@@ -588,9 +616,12 @@ fn walk_map(
         };
         let field_path = join_path(field_path, name);
         let yaml_path = join_path(yaml_path, name);
-        let by_value = value
-            .as_str()
-            .and_then(|v| field.by_value.iter().find(|(w, _)| *w == v));
+        let by_value = value.as_str().and_then(|v| {
+            field
+                .by_value
+                .iter()
+                .find(|(w, _)| w.eq_ignore_ascii_case(v))
+        });
         let (status, span) = match by_value {
             Some((_, status)) => (*status, value.span),
             None => (field.status, key.span),

@@ -233,6 +233,9 @@ fn uses_in(kind: PolicyKind, yaml: &str) -> Vec<(String, String, &'static str)> 
     "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: '443'}]\n      serverNames: [a.com]\n",
     &[("spec.ingress[].toPorts[].serverNames", "spec.ingress[0].toPorts[0].serverNames", "server-names")] ; "server names")]
 #[test_case::test_case(
+    "spec:\n  ingressDeny:\n  - toPorts:\n    - ports: [{protocol: vrrp}, {protocol: TCP}]\n  ingress:\n  - toPorts:\n    - ports: [{protocol: VRRP}]\n",
+    &[("spec.ingressDeny[].toPorts[].ports[].protocol", "spec.ingressDeny[0].toPorts[0].ports[0].protocol", "vrrp-igmp-deny")] ; "vrrp deny by value, any case")]
+#[test_case::test_case(
     "spec:\n  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n  description: x\n",
     &[] ; "exact fields have no use")]
 fn uses_name_each_gapped_field(yaml: &str, expected: &[(&str, &str, &str)]) {
