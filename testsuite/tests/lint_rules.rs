@@ -221,3 +221,16 @@ fn refused_fields_are_errors_at_the_field() {
         .filter(|f| f.code.id == "PC0320")
         .all(|f| f.severity == policyc_diagnostics::Severity::Error));
 }
+
+/// PC0320 warns by name about `log.value`, which Cilium puts into verdict events and policyc's
+/// events do not carry (gap `log-value`).
+#[test]
+fn log_value_is_warned_by_name() {
+    let (findings, sources) = lint("log_value.yaml", None);
+    assert_eq!(positions(&findings, &sources, "PC0320"), vec![(11, 5)]);
+    assert!(findings
+        .iter()
+        .filter(|f| f.code.id == "PC0320")
+        .all(|f| f.severity == policyc_diagnostics::Severity::Warning
+            && f.message.contains("log-value")));
+}

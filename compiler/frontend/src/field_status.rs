@@ -43,6 +43,9 @@ pub struct Gap {
     /// Whether `policyc test`/`explain` differ from Cilium too (not only the datapath): lint
     /// reports approximated gaps only then.
     pub oracle_differs: bool,
+    /// Whether lint rule PC0320 warns about an approximated gap even though `test`/`explain`
+    /// agree with Cilium (a meaning lost only on the node, such as `log.value`).
+    pub lint_warns: bool,
     /// Another lint code that already reports this gap with more precise wording (lint rule
     /// PC0320 then stays quiet about it).
     pub reported_by: Option<&'static str>,
@@ -120,6 +123,7 @@ pub const HOST_POLICY: Gap = Gap {
     why: "selects nodes, whose host firewall policyc does not compile (policyc test and explain evaluate it; nothing would enforce it on the node); build the endpoint policies without it",
     oracle_differs: false,
     reported_by: None,
+    lint_warns: false,
 };
 
 /// `authentication.mode: required`: Cilium's mutual authentication (`pkg/auth`, the auth type
@@ -130,6 +134,7 @@ pub const MUTUAL_AUTH: Gap = Gap {
     why: "needs mutual authentication, which policyc does not provide (policyc test and explain report such flows as dropped); remove it or use `disabled`",
     oracle_differs: false,
     reported_by: None,
+    lint_warns: false,
 };
 
 /// `toGroups`/`fromGroups` in a deny rule: resolved by the operator from cloud APIs
@@ -140,6 +145,7 @@ pub const RUNTIME_PEER_DENY: Gap = Gap {
     why: "names peers only the Cilium operator/agent resolves at runtime: compiled offline the deny would match nothing; describe the denied peers with selectors or CIDRs",
     oracle_differs: true,
     reported_by: Some("PC0312"),
+    lint_warns: false,
 };
 
 /// `toGroups`/`fromGroups` in an allow rule: the allow selects nothing (fails closed).
@@ -149,6 +155,7 @@ pub const RUNTIME_PEER: Gap = Gap {
     why: "names peers only the Cilium operator/agent resolves at runtime: policyc compiles them as selecting nothing, so their traffic is dropped",
     oracle_differs: true,
     reported_by: Some("PC0312"),
+    lint_warns: false,
 };
 
 /// `serverNames`: Cilium checks the TLS SNI in Envoy (`pkg/policy/l4.go` `PerSelectorPolicy`
@@ -159,6 +166,7 @@ pub const SERVER_NAMES: Gap = Gap {
     why: "restricts TLS server names in Cilium's Envoy proxy; policyc does not check SNI (test, explain and the datapath would allow every server name on these ports)",
     oracle_differs: true,
     reported_by: None,
+    lint_warns: false,
 };
 
 /// `listener`: traffic goes to a CiliumEnvoyConfig listener whose filters decide
@@ -169,6 +177,7 @@ pub const ENVOY_LISTENER: Gap = Gap {
     why: "redirects to an Envoy listener of a CiliumEnvoyConfig that decides what passes; policyc does not read it (test, explain and the datapath would allow at L4)",
     oracle_differs: true,
     reported_by: None,
+    lint_warns: false,
 };
 
 /// `terminatingTLS`/`originatingTLS`: TLS interception in Envoy so L7 rules see the plaintext.
@@ -178,6 +187,7 @@ pub const TLS_INTERCEPTION: Gap = Gap {
     why: "TLS interception happens in Cilium's Envoy proxy; policyc evaluates the L7 rules of these ports as if the traffic were plaintext and the datapath does not intercept",
     oracle_differs: false,
     reported_by: Some("PC0229"),
+    lint_warns: false,
 };
 
 /// L7 rules (`http`, `kafka`, `l7proto`/`l7`): the oracle evaluates them, the datapath only
@@ -188,6 +198,7 @@ pub const L7_DATAPATH: Gap = Gap {
     why: "L7 rules compile to redirect-l7 verdicts, but the datapath does not enforce L7: the loader refuses such endpoints unless run with --l7-fallback=allow-l4 (then L4 is allowed, L7 is NOT checked)",
     oracle_differs: false,
     reported_by: None,
+    lint_warns: false,
 };
 
 /// `log.value`: Cilium attaches it to policy verdict events (`pkg/policy/api/rule.go`
@@ -198,6 +209,7 @@ pub const LOG_VALUE: Gap = Gap {
     why: "Cilium attaches the value to policy verdict events; policyc's events name the rule (file, line, path) but do not carry the value",
     oracle_differs: false,
     reported_by: None,
+    lint_warns: true,
 };
 
 /// `protocol: VRRP`/`IGMP` in a deny rule: Cilium denies these IP protocols
@@ -209,6 +221,7 @@ pub const VRRP_IGMP_DENY: Gap = Gap {
     why: "denies the VRRP or IGMP IP protocol, which the compiled datapath does not enforce (the deny would vanish on the node); policyc test and explain evaluate it",
     oracle_differs: false,
     reported_by: None,
+    lint_warns: false,
 };
 
 /// Every gap, for `--allow-unenforced` (its codes) and the documentation.

@@ -1,7 +1,7 @@
 //! PC0320: a field whose status in the field status table (`policyc_frontend::field_status`)
 //! is a gap. Refused fields are errors (`policyc build` refuses them unless
 //! `--allow-unenforced CODE`); approximated fields are warnings when `policyc test`/`explain`
-//! differ from Cilium too. Gaps another lint reports more precisely (`reported_by`) are left to
+//! differ from Cilium too, or the gap asks for it (`log.value`). Gaps another lint reports more precisely (`reported_by`) are left to
 //! it.
 
 use crate::context::LintContext;
@@ -28,7 +28,7 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                     "`policyc build --allow-unenforced {}` builds anyway, without Cilium's meaning for this field",
                     gap.code
                 )),
-                GapKind::Approximated if gap.oracle_differs => Finding::warning(
+                GapKind::Approximated if gap.oracle_differs || gap.lint_warns => Finding::warning(
                     &codes::UNENFORCED_FIELD,
                     format!(
                         "`{}` is approximated ({}): {}",
