@@ -174,6 +174,7 @@ pub fn generate(rules: usize, identities: usize, seed: u64) -> BenchSet {
             ip_spans: Vec::new(),
         }],
         endpoints: Vec::new(),
+        secrets: BTreeMap::new(),
     };
     let add_namespace = |name: &str, inventory: &mut Inventory| {
         inventory.namespaces.insert(

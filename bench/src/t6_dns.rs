@@ -429,6 +429,7 @@ fn build(inventory: &Path, policy: &Path, out: &Path) -> Result<Artifact, String
         output: out.to_path_buf(),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::default();
     build_artifact(&request, &mut sources, &|_| {}, &|| {})

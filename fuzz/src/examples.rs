@@ -54,6 +54,7 @@ pub fn seed_artifact() -> &'static Path {
             output: staging.clone(),
             options: Default::default(),
             local_node: None,
+            allow_unenforced: Vec::new(),
         };
         let mut sources = SourceMap::new();
         build_artifact(&request, &mut sources, &|_| {}, &|| {})

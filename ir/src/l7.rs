@@ -91,6 +91,12 @@ pub struct HttpRule {
     pub path: Option<FullMatchRegex>,
     pub host: Option<FullMatchRegex>,
     pub headers: Vec<HeaderMatch>,
+    /// Set (naming the secret) when a `headerMatches` entry can never match: its secret is
+    /// unknown and it has no `value` (Cilium, `pkg/envoy/policy/envoy_l7_rules_translator.go`
+    /// `getHTTPRule`: an inverted match on the empty value, whatever `mismatch` says). Then
+    /// the rule matches no request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub never_matches: Option<String>,
 }
 
 /// An HTTP request as a flow test describes it.
@@ -106,7 +112,8 @@ impl HttpRule {
     pub fn matches(&self, req: &HttpRequest) -> bool {
         let field =
             |re: &Option<FullMatchRegex>, v: &str| re.as_ref().is_none_or(|r| r.is_full_match(v));
-        field(&self.method, &req.method)
+        self.never_matches.is_none()
+            && field(&self.method, &req.method)
             && field(&self.path, &req.path)
             && self
                 .host

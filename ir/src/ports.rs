@@ -113,13 +113,15 @@ impl PortRange {
         hi: u16::MAX,
     };
 
-    /// Cilium's rule: `endPort <= port` (or absent) means the single port `port`; port 0 means all.
+    /// Cilium's rule (`pkg/policy/types` `PortRangeToMaskedPorts(port, endPort)`, which keys
+    /// every L4 filter): port 0 with no `endPort` (or 0, or 65535) is every port; otherwise
+    /// `endPort > port` is the range `[port, endPort]` — also from port 0: `port: "0"` with
+    /// `endPort: 100` is ports 0..=100, not every port — and `endPort <= port` (or absent) the
+    /// single port `port`.
     pub fn from_port_end(port: u16, end_port: Option<u16>) -> Self {
-        if port == 0 {
-            return Self::ALL;
-        }
         match end_port {
             Some(end) if end > port => Self { lo: port, hi: end },
+            _ if port == 0 => Self::ALL,
             _ => Self { lo: port, hi: port },
         }
     }
@@ -268,6 +270,9 @@ mod tests {
     #[test_case(90, Some(80), "90"; "end below port is a single port")]
     #[test_case(80, Some(80), "80"; "end equal port is a single port")]
     #[test_case(0, None, "*"; "port zero is all ports")]
+    #[test_case(0, Some(0), "*"; "port zero with end zero is all ports")]
+    #[test_case(0, Some(65535), "*"; "port zero to 65535 is all ports")]
+    #[test_case(0, Some(100), "0-100"; "port zero with an end is the range from zero, as in Cilium PortRangeToMaskedPorts")]
     fn port_end_rule(port: u16, end: Option<u16>, expected: &str) {
         assert_eq!(PortRange::from_port_end(port, end).to_string(), expected);
     }

@@ -65,6 +65,7 @@ pub fn build_artifact(
         output: out.to_path_buf(),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let options = specialize.map(|cache| SpecializeOptions {
         cache_dir: cache.to_path_buf(),

@@ -25,6 +25,7 @@ fn build(out: &Path, specialize: bool) -> Manifest {
         output: out.to_path_buf(),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let options = specialize.then(|| SpecializeOptions {
         cache_dir: out.join("../cache"),

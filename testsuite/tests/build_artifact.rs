@@ -18,6 +18,7 @@ fn examples_request(output: &Path) -> BuildRequest {
         output: output.to_path_buf(),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     }
 }
 
@@ -135,9 +136,11 @@ fn inputs_with_errors_are_refused_with_findings() {
 
 /// Fields the node cannot be given their Cilium meaning: `policyc build` refuses them by name,
 /// with the location of every use (testsuite/fixtures/refused/).
-#[test_case("host-policy.yaml", "nodeSelector (host policy)", "host-policy.yaml:12:7" ; "a host policy")]
-#[test_case("deny-with-runtime-peer.yaml", "in a deny rule", "deny-with-runtime-peer.yaml:11:7" ; "a deny rule with a runtime-only peer")]
-#[test_case("authentication-required.yaml", "authentication.mode: required", "authentication-required.yaml:11:7" ; "mutual authentication")]
+#[test_case("host-policy.yaml", "[host-policy]", "host-policy.yaml:8:3 (spec.nodeSelector)" ; "a host policy")]
+#[test_case("deny-with-runtime-peer.yaml", "[runtime-peer-deny]", "deny-with-runtime-peer.yaml:12:11 (spec.ingressDeny[0].fromCIDRSet[0].cidrGroupRef)" ; "a deny rule with a runtime-only peer")]
+#[test_case("authentication-required.yaml", "[mutual-auth]", "authentication-required.yaml:15:15 (spec.ingress[0].authentication.mode)" ; "mutual authentication")]
+#[test_case("vrrp-deny.yaml", "[vrrp-igmp-deny]", "vrrp-deny.yaml:16:25 (spec.ingressDeny[0].toPorts[0].ports[0].protocol)" ; "a VRRP deny")]
+#[test_case("server-names.yaml", "[server-names]", "server-names.yaml:16:11 (spec.egress[0].toPorts[0].serverNames)" ; "TLS server names")]
 fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location: &str) {
     use policyc_build::{build_artifact_with, BuildProgress};
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -149,10 +152,11 @@ fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location:
         output: out.path().join("artifact"),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::new();
     match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
-        Err(e @ BuildFailure::Refused { .. }) => {
+        Err(e @ BuildFailure::Refused(_)) => {
             let text = e.to_string();
             assert!(text.contains(field) && text.contains(location), "{text}");
         }
@@ -174,6 +178,7 @@ fn build_refuses_dns_rules_that_differ_between_peers() {
         output: out.path().join("artifact"),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::new();
     match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
@@ -190,4 +195,61 @@ fn build_refuses_dns_rules_that_differ_between_peers() {
         Ok(_) => panic!("an endpoint with per-peer rules.dns was built"),
     }
     assert!(!out.path().join("artifact").exists(), "nothing is written");
+}
+
+/// `--allow-unenforced CODE` builds anyway; the manifest names the code and a warning every
+/// use.
+#[test]
+fn allow_unenforced_builds_and_names_the_code() {
+    use policyc_build::{build_artifact_with, BuildProgress};
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let request = BuildRequest {
+        inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),
+        policies: vec![
+            policyc_testsuite::workspace().join("testsuite/fixtures/refused/server-names.yaml")
+        ],
+        output: out.path().join("artifact"),
+        options: Default::default(),
+        local_node: None,
+        allow_unenforced: vec!["server-names".to_string()],
+    };
+    let mut sources = SourceMap::new();
+    let (summary, _, _) =
+        build_artifact_with(&request, None, &mut sources, &BuildProgress::silent())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        summary.manifest.allowed_unenforced,
+        vec!["server-names".to_string()]
+    );
+    assert!(
+        summary
+            .manifest
+            .warnings
+            .iter()
+            .any(|w| w.contains("[server-names]") && w.contains("server-names.yaml:16:11")),
+        "{:?}",
+        summary.manifest.warnings
+    );
+}
+
+#[test]
+fn allow_unenforced_rejects_an_unknown_code() {
+    use policyc_build::{build_artifact_with, BuildProgress};
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let request = BuildRequest {
+        inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),
+        policies: vec![
+            policyc_testsuite::workspace().join("testsuite/fixtures/refused/server-names.yaml")
+        ],
+        output: out.path().join("artifact"),
+        options: Default::default(),
+        allow_unenforced: vec!["server-name".to_string()],
+    };
+    let mut sources = SourceMap::new();
+    match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
+        Err(e @ BuildFailure::UnknownGapCode(_)) => {
+            assert!(e.to_string().contains("server-names"), "{e}")
+        }
+        other => panic!("expected an unknown code, got {:?}", other.map(|_| ())),
+    }
 }

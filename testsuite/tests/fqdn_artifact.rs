@@ -21,6 +21,7 @@ fn request(output: PathBuf) -> BuildRequest {
         output,
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     }
 }
 

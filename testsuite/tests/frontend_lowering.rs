@@ -97,6 +97,7 @@ fn cnp_peer_scoping(selector: &str, expected: &[&str]) {
 fn cluster_name_is_a_parameter() {
     let options = FrontendOptions {
         cluster_name: "east".to_string(),
+        ..FrontendOptions::default()
     };
     let set = load_with(&cnp("  ingress:\n  - fromEndpoints: [{}]\n"), &options);
     assert!(peers(only_rule(&set))[0].contains("k8s:io.cilium.k8s.policy.cluster=east"));
@@ -372,4 +373,36 @@ fn non_policy_objects_are_skipped_silently() {
     let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: g}\nspec: {externalCIDRs: [10.0.0.0/8]}\n";
     let set = load(yaml);
     assert!(set.objects.is_empty() && set.findings.is_empty());
+}
+
+/// Cilium's `getEndpointSelector` (pkg/k8s/apis/cilium.io/utils/utils.go) adds
+/// `k8s:io.kubernetes.pod.namespace` Exists to a clusterwide peer unless it names the pod
+/// namespace key; a peer on namespace labels is no exception (issue 13, divergence 12).
+#[test]
+fn ccnp_peer_on_namespace_labels_gets_the_pod_namespace_requirement() {
+    let set = load(&ccnp(
+        "{}",
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: a}}]\n",
+    ));
+    assert_eq!(
+        peers(only_rule(&set)),
+        vec![format!(
+            "endpoints(any:io.cilium.k8s.namespace.labels.team=a, {CLUSTER}, k8s:io.kubernetes.pod.namespace)"
+        )]
+    );
+}
+
+/// A CNP subject's namespace `matchExpressions` stay (only a `matchLabels` namespace is
+/// replaced): Cilium `RulesToPolicyEntries` `subjectSelector.AddMatch`.
+#[test_case("{matchExpressions: [{key: io.kubernetes.pod.namespace, operator: NotIn, values: [shop]}]}", "any:io.kubernetes.pod.namespace notin (shop), k8s:io.kubernetes.pod.namespace=shop"; "expression kept")]
+#[test_case("{matchLabels: {io.kubernetes.pod.namespace: other}}", "k8s:io.kubernetes.pod.namespace=shop"; "match label replaced")]
+fn cnp_subject_namespace_scoping(selector: &str, expected: &str) {
+    let yaml = format!(
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  endpointSelector: {selector}\n  ingress: [{{}}]\n"
+    );
+    let set = load(&yaml);
+    let Subject::Endpoints(subject) = &only_rule(&set).subject else {
+        panic!("not an endpoint subject")
+    };
+    assert_eq!(subject.to_string(), expected);
 }

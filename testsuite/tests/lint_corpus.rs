@@ -44,7 +44,12 @@ fn corpus_semantic_findings_are_warnings_or_infos() {
         let mut sources = SourceMap::new();
         let set = load_policies(&[root.join(rel)], &FrontendOptions::default(), &mut sources);
         let findings = lint_policy_set(&set, &sources, None);
-        for finding in findings.iter().filter(|f| f.code.category() == "semantic") {
+        // PC0320 (a field `policyc build` refuses, e.g. `authentication.mode: required`) is an
+        // error by design: the field does not mean in policyc what it means in Cilium.
+        for finding in findings
+            .iter()
+            .filter(|f| f.code.category() == "semantic" && f.code.id != "PC0320")
+        {
             assert_ne!(
                 finding.severity,
                 Severity::Error,

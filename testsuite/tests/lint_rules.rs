@@ -206,3 +206,31 @@ fn an_unresolvable_peer_is_an_error_in_a_deny_rule_and_info_in_an_allow_rule() {
         "{findings:#?}"
     );
 }
+
+/// PC0320: fields the field status table refuses are errors at the field (the key, or the value
+/// for a refused value), one per use.
+#[test]
+fn refused_fields_are_errors_at_the_field() {
+    let (findings, sources) = lint("unenforced_field.yaml", None);
+    assert_eq!(
+        positions(&findings, &sources, "PC0320"),
+        vec![(17, 11), (24, 15)]
+    );
+    assert!(findings
+        .iter()
+        .filter(|f| f.code.id == "PC0320")
+        .all(|f| f.severity == policyc_diagnostics::Severity::Error));
+}
+
+/// PC0320 warns by name about `log.value`, which Cilium puts into verdict events and policyc's
+/// events do not carry (gap `log-value`).
+#[test]
+fn log_value_is_warned_by_name() {
+    let (findings, sources) = lint("log_value.yaml", None);
+    assert_eq!(positions(&findings, &sources, "PC0320"), vec![(11, 5)]);
+    assert!(findings
+        .iter()
+        .filter(|f| f.code.id == "PC0320")
+        .all(|f| f.severity == policyc_diagnostics::Severity::Warning
+            && f.message.contains("log-value")));
+}

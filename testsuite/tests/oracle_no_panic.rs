@@ -93,7 +93,7 @@ fn check_verdict(verdict: &FlowVerdict, rules: &[policyc_ir::PolicyRule], flow: 
 fn policies() -> Vec<policyc_ir::PolicyRule> {
     let mut sources = SourceMap::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy-examples/policies");
-    policyc_analysis::flowtest::load_rules(&[dir], "default", &mut sources).0
+    policyc_analysis::flowtest::load_rules(&[dir], &Default::default(), &mut sources).0
 }
 
 #[test]

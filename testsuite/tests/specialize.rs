@@ -54,6 +54,7 @@ fn build(output: &Path, options: &SpecializeOptions) -> (ArtifactSummary, usize)
         output: output.to_path_buf(),
         options: Default::default(),
         local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::default();
     match build_artifact_with(

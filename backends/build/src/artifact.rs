@@ -34,6 +34,8 @@ pub struct ArtifactInputs<'a> {
     pub inputs: Vec<String>,
     /// Loud warnings (L7 not enforced, toFQDNs fail closed, ...), also listed in the report.
     pub warnings: Vec<String>,
+    /// `--allow-unenforced` codes (written to the manifest).
+    pub allowed_unenforced: Vec<String>,
     /// What `--specialize` did (None without it).
     pub specialization: Option<SpecializationReport>,
 }
@@ -131,6 +133,7 @@ pub fn write_artifact(
             map_files: &map_files,
             decision_files: &decision_files,
             warnings: inputs.warnings.clone(),
+            allowed_unenforced: inputs.allowed_unenforced.clone(),
             file_digests: w.digests.clone(),
         },
     );

@@ -16,13 +16,14 @@ pub mod object;
 pub mod pipeline;
 pub mod report;
 pub mod specialize;
+pub mod unenforced;
 pub mod writer;
 
 pub use artifact::{write_artifact, ArtifactSummary};
 pub use compile::{compile, Compilation, CompileError, CompiledEndpoint};
 pub use digest::{input_digest, input_files};
 pub use pipeline::{
-    build_artifact, build_artifact_with, build_warnings, load_inputs, BuildFailure, BuildProgress,
-    BuildRequest,
+    build_artifact, build_artifact_with, build_warnings, load_build_inputs, load_inputs,
+    BuildFailure, BuildProgress, BuildRequest, LoadedInputs,
 };
 pub use writer::ArtifactError;

@@ -112,6 +112,8 @@ pub struct ManifestInputs<'a> {
     /// Specialized endpoints: map name → image path of the decision images.
     pub decision_files: &'a BTreeMap<String, BTreeMap<String, String>>,
     pub warnings: Vec<String>,
+    /// `--allow-unenforced` codes.
+    pub allowed_unenforced: Vec<String>,
     pub file_digests: BTreeMap<String, String>,
 }
 
@@ -176,6 +178,7 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
         rules: rules(inputs.rules),
         endpoints,
         warnings: inputs.warnings,
+        allowed_unenforced: inputs.allowed_unenforced,
         file_digests: inputs.file_digests,
         dns: None,
         l7: None,

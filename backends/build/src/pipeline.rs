@@ -3,18 +3,18 @@
 //! the tests both go through [`build_artifact`].
 
 use super::artifact::{write_artifact, ArtifactInputs, ArtifactSummary};
-use super::compile::{compile, Compilation, CompileError};
+use super::compile::{compile, CompileError};
 use super::digest::{input_digest, input_files};
-use super::manifest::has_l7;
 use super::specialize::{CacheStats, SpecializeError, SpecializeOptions};
+use super::unenforced::{check_allowed, unenforced_fields, Refusal, UnknownGapCode};
 use super::writer::ArtifactError;
 use policyc_diagnostics::source::SourceMap;
 use policyc_diagnostics::{Finding, Severity};
 use policyc_frontend::inventory::{load_inventory, InventoryOptions};
-use policyc_frontend::{load_policies, FrontendOptions};
+use policyc_frontend::{load_policies, FrontendOptions, PolicyObject};
 use policyc_ir::rule::AuthMode;
 use policyc_ir::universe::{Universe, UniverseError, UniverseOptions};
-use policyc_ir::{Peer, PeerSet, PolicyRule, RuleAction, Subject};
+use policyc_ir::{Peer, PeerSet, PolicyRule};
 use std::path::{Path, PathBuf};
 
 /// What to build.
@@ -27,6 +27,9 @@ pub struct BuildRequest {
     /// The node the artifact is for (`host`); `None`: the inventory's `local: true` node, else
     /// the first.
     pub local_node: Option<String>,
+    /// Gap codes of refused fields to build anyway (`--allow-unenforced`); named in the
+    /// manifest and the report.
+    pub allow_unenforced: Vec<String>,
 }
 
 /// Why a build stopped.
@@ -45,79 +48,17 @@ pub enum BuildFailure {
     Artifact(#[from] ArtifactError),
     #[error(transparent)]
     Specialize(#[from] SpecializeError),
-    /// A field the node cannot enforce as it means in Cilium: refused by name.
-    #[error("refusing to build: `{field}` {why}; used at:\n  {}", .locations.join("\n  "))]
-    Refused {
-        field: &'static str,
-        why: &'static str,
-        /// `file:line:col (path)` of every use.
-        locations: Vec<String>,
-    },
-}
-
-/// Refuses, by name and location, what the build cannot give the node the meaning it has in
-/// Cilium: `authentication.mode: required` (mutual authentication, which policyc does not
-/// provide), host policies (`nodeSelector`: no host firewall yet), and deny rules whose peers
-/// only the Cilium agent resolves at runtime (the deny would match nothing).
-fn refuse_unenforceable(rules: &[PolicyRule]) -> Result<(), BuildFailure> {
-    let locate = |r: &&PolicyRule| {
-        let p = &r.provenance;
-        format!("{}:{}:{} ({})", p.file, p.line, p.column, p.path)
-    };
-    let auth: Vec<String> = rules
-        .iter()
-        .filter(|r| r.auth == Some(AuthMode::Required))
-        .map(|r| locate(&r))
-        .collect();
-    if !auth.is_empty() {
-        return Err(BuildFailure::Refused {
-            field: "authentication.mode: required",
-            why: "needs mutual authentication, which policyc does not provide (policyc test and explain report such flows as dropped); remove it or use `disabled`",
-            locations: auth,
-        });
-    }
-    let host_policies: Vec<String> = rules
-        .iter()
-        .filter(|r| matches!(r.subject, Subject::Nodes(_)))
-        .map(|r| locate(&r))
-        .collect();
-    if !host_policies.is_empty() {
-        return Err(BuildFailure::Refused {
-            field: "nodeSelector (host policy)",
-            why: "selects nodes, whose host firewall policyc does not compile yet (policyc test and explain evaluate it; nothing would enforce it on the node); build the endpoint policies without it",
-            locations: host_policies,
-        });
-    }
-    let runtime_denies: Vec<String> = rules
-        .iter()
-        .filter(|r| r.action == RuleAction::Deny && has_runtime_peer(r))
-        .map(|r| locate(&r))
-        .collect();
-    if !runtime_denies.is_empty() {
-        return Err(BuildFailure::Refused {
-            field: "toServices/toGroups/cidrGroupRef/cidrGroupSelector in a deny rule",
-            why: "names peers only the Cilium agent resolves at runtime: compiled offline the deny would match nothing (lint PC0312); describe the denied peers with selectors or CIDRs",
-            locations: runtime_denies,
-        });
-    }
-    Ok(())
-}
-
-/// Whether a rule names a peer only resolved at runtime (`Peer::Unresolved`).
-fn has_runtime_peer(rule: &PolicyRule) -> bool {
-    matches!(&rule.peers, PeerSet::Some(peers) if peers.iter().any(|p| matches!(p, Peer::Unresolved { .. })))
+    /// Fields the node cannot give their Cilium meaning (the field status table): refused by
+    /// name, with every location.
+    #[error("refusing to build: {} field(s) would not mean what they mean in Cilium:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Refused(Vec<Refusal>),
+    #[error(transparent)]
+    UnknownGapCode(#[from] UnknownGapCode),
 }
 
 /// The loud warnings of a build: what the datapath does not enforce yet.
-pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<String> {
+pub fn build_warnings(rules: &[PolicyRule]) -> Vec<String> {
     let mut warnings = Vec::new();
-    if has_l7(compilation) {
-        warnings.push(
-            "L7 rules compile to redirect-l7 verdicts, but the datapath does not enforce L7 yet: \
-             the loader refuses such endpoints unless run with --l7-fallback=allow-l4 (then L4 is allowed, L7 is NOT checked)"
-                .to_string(),
-        );
-    }
     let fqdn = rules.iter().any(
         |r| matches!(&r.peers, PeerSet::Some(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))),
     );
@@ -134,15 +75,6 @@ pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<St
     }
     if rules
         .iter()
-        .any(|r| r.action == RuleAction::Allow && has_runtime_peer(r))
-    {
-        warnings.push(
-            "allow rules naming toServices/toGroups/cidrGroupRef/cidrGroupSelector peers are compiled as selecting nothing (those peers are resolved only at runtime by the Cilium agent): their traffic is dropped"
-                .to_string(),
-        );
-    }
-    if rules
-        .iter()
         .any(|r| r.auth == Some(AuthMode::TestAlwaysFail))
     {
         warnings.push(
@@ -153,7 +85,41 @@ pub fn build_warnings(rules: &[PolicyRule], compilation: &Compilation) -> Vec<St
     warnings
 }
 
+/// Everything a build reads.
+pub struct LoadedInputs {
+    pub universe: Universe,
+    pub rules: Vec<PolicyRule>,
+    /// The policy objects, with their uses of gapped fields (`field_status`).
+    pub objects: Vec<PolicyObject>,
+    /// Findings below error level.
+    pub findings: Vec<Finding>,
+}
+
 /// Loads the inventory and the policies; error findings stop the build.
+pub fn load_build_inputs(
+    inventory: &Path,
+    inventory_options: &InventoryOptions,
+    policies: &[PathBuf],
+    options: UniverseOptions,
+    sources: &mut SourceMap,
+) -> Result<LoadedInputs, BuildFailure> {
+    let inventory =
+        load_inventory(inventory, inventory_options, sources).map_err(BuildFailure::Findings)?;
+    let frontend = FrontendOptions::for_inventory(&inventory);
+    let set = load_policies(policies, &frontend, sources);
+    if set.error_count() > 0 {
+        return Err(BuildFailure::Findings(set.findings));
+    }
+    let universe = policyc_frontend::identity::build_universe(&inventory, &set.rules, options)?;
+    Ok(LoadedInputs {
+        universe,
+        rules: set.rules,
+        objects: set.objects,
+        findings: set.findings,
+    })
+}
+
+/// [`load_build_inputs`] without the objects.
 pub fn load_inputs(
     inventory: &Path,
     policies: &[PathBuf],
@@ -177,17 +143,8 @@ pub fn load_inputs_on(
     options: UniverseOptions,
     sources: &mut SourceMap,
 ) -> Result<(Universe, Vec<PolicyRule>, Vec<Finding>), BuildFailure> {
-    let inventory =
-        load_inventory(inventory, inventory_options, sources).map_err(BuildFailure::Findings)?;
-    let frontend = FrontendOptions {
-        cluster_name: inventory.cluster.clone(),
-    };
-    let set = load_policies(policies, &frontend, sources);
-    if set.error_count() > 0 {
-        return Err(BuildFailure::Findings(set.findings));
-    }
-    let universe = policyc_frontend::identity::build_universe(&inventory, &set.rules, options)?;
-    Ok((universe, set.rules, set.findings))
+    let loaded = load_build_inputs(inventory, inventory_options, policies, options, sources)?;
+    Ok((loaded.universe, loaded.rules, loaded.findings))
 }
 
 /// Runs a whole build; `on_endpoint_done` reports progress.
@@ -242,7 +199,13 @@ pub fn build_artifact_with(
     sources: &mut SourceMap,
     progress: &BuildProgress<'_>,
 ) -> Result<(ArtifactSummary, Vec<Finding>, Option<CacheStats>), BuildFailure> {
-    let (universe, rules, findings) = load_inputs_on(
+    check_allowed(&request.allow_unenforced)?;
+    let LoadedInputs {
+        universe,
+        rules,
+        objects,
+        findings,
+    } = load_build_inputs(
         &request.inventory,
         &InventoryOptions {
             local_node: request.local_node.clone(),
@@ -251,7 +214,8 @@ pub fn build_artifact_with(
         request.options,
         sources,
     )?;
-    refuse_unenforceable(&rules)?;
+    let mut warnings = unenforced_fields(&objects, sources, &request.allow_unenforced)
+        .map_err(BuildFailure::Refused)?;
     (progress.on_start)(universe.endpoints().len());
     let mut compilation = compile(&universe, &rules, progress.on_endpoint_done)?;
     let specialization = match specialize {
@@ -267,7 +231,7 @@ pub fn build_artifact_with(
     all_inputs.extend(request.policies.iter().cloned());
     let files = input_files(&all_inputs)?;
     let digest = input_digest(&files)?;
-    let warnings = build_warnings(&rules, &compilation);
+    warnings.extend(build_warnings(&rules));
     let summary = write_artifact(
         &compilation,
         ArtifactInputs {
@@ -276,6 +240,7 @@ pub fn build_artifact_with(
             input_digest: digest,
             inputs: files.iter().map(|f| f.display().to_string()).collect(),
             warnings,
+            allowed_unenforced: request.allow_unenforced.clone(),
             specialization: specialization.as_ref().map(|s| s.report.clone()),
         },
         &request.output,

@@ -44,6 +44,10 @@ pub struct Manifest {
     /// Things the datapath does not enforce yet (L7, toFQDNs, auth).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Gap codes of refused fields built anyway with `policyc build --allow-unenforced CODE`
+    /// (their fields do not mean what they mean in Cilium; `warnings` says where).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_unenforced: Vec<String>,
     /// `sha256:<hex>` of the object and every other file, by relative path (checked by the
     /// loader).
     #[serde(default)]

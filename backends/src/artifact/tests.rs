@@ -84,6 +84,7 @@ fn minimal() -> Manifest {
             dns: None,
         }],
         warnings: Vec::new(),
+        allowed_unenforced: Vec::new(),
         file_digests: paths(&[("objects/aa.bpf.o", "sha256:aa")]),
         dns: None,
         l7: None,

@@ -32,6 +32,9 @@ pub struct Rule {
     pub path: String,
     pub span: Span,
     pub endpoint_selector: Option<Selector>,
+    /// The values `endpointSelector.matchLabels` gives the pod namespace key (Cilium replaces
+    /// that match with the policy's namespace but keeps `matchExpressions` on the key).
+    pub subject_namespace_match_labels: Vec<String>,
     pub node_selector: Option<Selector>,
     /// The four rule lists, each with the span of its key.
     pub sections: Vec<Section>,

@@ -9,6 +9,7 @@ pub mod yaml;
 
 pub mod ast;
 pub mod duplicates;
+pub mod field_status;
 pub mod grammar;
 pub mod identity;
 pub mod input_files;

@@ -26,12 +26,27 @@ use std::path::PathBuf;
 pub struct FrontendOptions {
     /// Local cluster name added to endpoint peer selectors (`io.cilium.k8s.policy.cluster`).
     pub cluster_name: String,
+    /// Secret values by (namespace, name) for `headerMatches[].secret` (from the inventory's
+    /// Secret objects); a secret not here is unknown, and Cilium fails such a match.
+    pub secrets: crate::inventory::Secrets,
 }
 
 impl Default for FrontendOptions {
     fn default() -> Self {
         Self {
             cluster_name: "default".to_string(),
+            secrets: crate::inventory::Secrets::new(),
+        }
+    }
+}
+
+impl FrontendOptions {
+    /// The options an inventory gives: its cluster name and its usable Secrets.
+    #[must_use]
+    pub fn for_inventory(inventory: &crate::inventory::Inventory) -> Self {
+        Self {
+            cluster_name: inventory.cluster.clone(),
+            secrets: crate::inventory::secrets::usable(&inventory.secrets),
         }
     }
 }
@@ -151,6 +166,7 @@ fn load_sources(
     mut set: PolicySet,
 ) -> PolicySet {
     let mut lowerer = Lowerer::new(sources, &options.cluster_name);
+    lowerer.secrets = std::sync::Arc::new(options.secrets.clone());
     for &id in ids {
         let (documents, parse_findings) = parse_documents(sources, id);
         set.findings.extend(parse_findings);
@@ -258,6 +274,7 @@ fn load_object(
         Some(file) => Walker::with_text(context, file.text.clone()),
         None => Walker::new(context),
     };
+    walker.secrets = std::sync::Arc::clone(&lowerer.secrets);
     let known = if kind == PolicyKind::NetworkPolicy {
         OBJECT_FIELDS_KNP
     } else {
@@ -380,6 +397,7 @@ fn load_object(
         annotations,
         rule_ids,
         valid,
+        unenforced: crate::field_status::unenforced_uses(kind, policy.node, path),
     };
     (object, findings)
 }

@@ -40,6 +40,8 @@ pub struct Lowerer<'a> {
     pub cluster_name: &'a str,
     pub next_id: u32,
     pub rules: Vec<PolicyRule>,
+    /// Secret values for `headerMatches[].secret` (`FrontendOptions::secrets`).
+    pub secrets: std::sync::Arc<crate::inventory::Secrets>,
 }
 
 fn k8s_key(key: &str) -> LabelKey {
@@ -65,6 +67,7 @@ impl<'a> Lowerer<'a> {
             cluster_name,
             next_id: 0,
             rules: Vec::new(),
+            secrets: std::sync::Arc::default(),
         }
     }
 
@@ -125,16 +128,19 @@ impl<'a> Lowerer<'a> {
             return selector.clone();
         }
         let mut scoped = selector.clone();
-        let names_namespace = selector.mentions_key(POD_NAMESPACE_KEY)
-            || selector.mentions_key_prefix(NAMESPACE_LABELS_PREFIX);
-        if !names_namespace {
-            match &meta.namespace {
-                Some(ns) => scoped.add(namespace_is(ns)),
-                None if !subject_is_init => {
-                    scoped.add(Requirement::exists(k8s_key(POD_NAMESPACE_KEY)))
-                }
-                None => {}
+        let names_pod_namespace = selector.mentions_key(POD_NAMESPACE_KEY);
+        let names_namespace =
+            names_pod_namespace || selector.mentions_key_prefix(NAMESPACE_LABELS_PREFIX);
+        match &meta.namespace {
+            Some(ns) if !names_namespace => scoped.add(namespace_is(ns)),
+            // A clusterwide peer selects pods (`k8s:io.kubernetes.pod.namespace` exists) unless
+            // it names the pod namespace key itself: Cilium's `getEndpointSelector`
+            // (`pkg/k8s/apis/cilium.io/utils/utils.go`) checks only that key, so a peer on
+            // namespace labels (`io.cilium.k8s.namespace.labels.*`) gets the requirement too.
+            None if !subject_is_init && !names_pod_namespace => {
+                scoped.add(Requirement::exists(k8s_key(POD_NAMESPACE_KEY)))
             }
+            _ => {}
         }
         if !selector.mentions_key(CLUSTER_KEY) {
             scoped.add(Requirement::equals(k8s_key(CLUSTER_KEY), self.cluster_name));
@@ -145,9 +151,11 @@ impl<'a> Lowerer<'a> {
     /// Lowers one CNP/CCNP rule (`spec` or `specs[i]`); returns the ids of the rules made.
     pub fn lower_cilium_rule(&mut self, meta: &ObjectMeta, rule: &ast::Rule) -> Vec<RuleId> {
         let subject = match (&rule.endpoint_selector, &rule.node_selector) {
-            (Some(sel), _) => {
-                Subject::Endpoints(scope_subject(&sel.value, meta.namespace.as_deref()))
-            }
+            (Some(sel), _) => Subject::Endpoints(scope_subject(
+                &sel.value,
+                meta.namespace.as_deref(),
+                Some(&rule.subject_namespace_match_labels),
+            )),
             (None, Some(sel)) => Subject::Nodes(sel.value.clone()),
             (None, None) => return Vec::new(),
         };
@@ -272,7 +280,7 @@ impl<'a> Lowerer<'a> {
             .as_ref()
             .map(|s| s.value.clone())
             .unwrap_or_default();
-        let subject = Subject::Endpoints(scope_subject(&pods, Some(&namespace)));
+        let subject = Subject::Endpoints(scope_subject(&pods, Some(&namespace), None));
         let template = RuleTemplate {
             origin: meta.origin(),
             subject,
@@ -417,14 +425,32 @@ pub fn knp_rules_outside_policy_types(spec: &ast::KnpSpec, direction: Direction)
     !knp_items(spec, direction).is_empty() && !knp_policy_types(spec).contains(&direction)
 }
 
-/// CNP/KNP subjects get the policy namespace (replacing any namespace the user wrote, as Cilium
-/// does); CCNP subjects (no namespace) are used as written.
-fn scope_subject(selector: &EndpointSelector, namespace: Option<&str>) -> EndpointSelector {
+/// CNP/KNP subjects get the policy namespace; CCNP subjects (no namespace) are used as written.
+/// Cilium (`pkg/policy/utils` `RulesToPolicyEntries`, `subjectSelector.AddMatch(podPrefixLbl,
+/// namespace)`) sets the namespace in `matchLabels`, replacing a namespace the user wrote
+/// there (`match_labels`: those values), but keeps `matchExpressions` on the namespace key: a
+/// `NotIn [own namespace]` expression makes the subject select nothing. `match_labels: None`
+/// (NetworkPolicy `podSelector`, whose origin is not kept) drops every requirement on the key.
+fn scope_subject(
+    selector: &EndpointSelector,
+    namespace: Option<&str>,
+    match_labels: Option<&[String]>,
+) -> EndpointSelector {
     match namespace {
         Some(ns) => EndpointSelector::from_requirements(
             selector
                 .requirements()
-                .filter(|r| r.key.key != POD_NAMESPACE_KEY)
+                .filter(|r| {
+                    let from_match_labels = match match_labels {
+                        None => true,
+                        Some(values) => {
+                            r.operator == policyc_ir::selector::Operator::In
+                                && r.values.len() == 1
+                                && r.values.iter().all(|v| values.contains(v))
+                        }
+                    };
+                    !(r.key.key == POD_NAMESPACE_KEY && from_match_labels)
+                })
                 .cloned()
                 .chain([namespace_is(ns)]),
         ),

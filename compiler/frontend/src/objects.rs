@@ -226,6 +226,9 @@ pub struct PolicyObject {
     pub rule_ids: Vec<RuleId>,
     /// False when Cilium would reject the object (it has at least one error finding).
     pub valid: bool,
+    /// Every use of a field that does not mean exactly what it means in Cilium
+    /// (`field_status`), in source order.
+    pub unenforced: Vec<crate::field_status::FieldUse>,
 }
 
 impl PolicyObject {

@@ -133,6 +133,7 @@ pub fn run(args: DiffArgs, config: &Config) -> ExitCode {
     };
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),
+        ..FrontendOptions::default()
     };
     let base = match load_side(&base_source, &options, &mut sources) {
         Ok(b) => b,

@@ -203,10 +203,14 @@ pub fn run(args: LintArgs, config: &Config) -> ExitCode {
         .unwrap_or(FailLevel::Error);
     let mut sources = SourceMap::new();
     let inventory = args.inventory.as_ref().or(config.inventory.as_ref());
+    let mut secrets = policyc_frontend::inventory::Secrets::new();
     let cluster = match inventory {
         None => None,
         Some(path) => match load_inventory(path, &InventoryOptions::default(), &mut sources) {
-            Ok(inventory) => Some(cluster_addresses(&inventory)),
+            Ok(inventory) => {
+                secrets = policyc_frontend::inventory::secrets::usable(&inventory.secrets);
+                Some(cluster_addresses(&inventory))
+            }
             Err(findings) => {
                 eprintln!("policyc lint: cannot use inventory `{}`:", path.display());
                 print_findings(&findings, &sources);
@@ -216,6 +220,7 @@ pub fn run(args: LintArgs, config: &Config) -> ExitCode {
     };
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),
+        secrets,
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let keep = |p: &std::path::Path| !config.exclude.excludes(p, &cwd);

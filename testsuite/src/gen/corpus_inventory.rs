@@ -129,5 +129,6 @@ pub fn inventory_for(rules: &[PolicyRule]) -> Inventory {
         namespaces,
         nodes: vec![node("node-1", 1, true), node("node-2", 2, false)],
         endpoints,
+        secrets: Default::default(),
     }
 }

@@ -193,6 +193,7 @@ pub fn multi_tenant(tenants: usize, apps: usize) -> GeneratedSet {
             namespaces,
             nodes: vec![node],
             endpoints,
+            secrets: Default::default(),
         },
         rules,
         options: UniverseOptions::default(),

@@ -97,5 +97,6 @@ pub fn inventory(rng: &mut Rng, endpoints: usize) -> Inventory {
         namespaces,
         nodes: vec![node("node-1", 1, true), node("node-2", 2, false)],
         endpoints: list,
+        secrets: Default::default(),
     }
 }

@@ -183,6 +183,7 @@ pub fn http(method: Option<&str>, path: Option<&str>) -> HttpRule {
         path: path.map(|p| FullMatchRegex::new(p).expect("regex")),
         host: None,
         headers: Vec::new(),
+        never_matches: None,
     }
 }
 

@@ -238,6 +238,9 @@ fn describe_http(rule: &HttpRule) -> String {
     if let Some(host) = &rule.host {
         parts.push(format!("host {}", host.as_str()));
     }
+    if let Some(secret) = &rule.never_matches {
+        parts.push(format!("never (secret {secret} unknown)"));
+    }
     for h in &rule.headers {
         match &h.value {
             Some(v) => parts.push(format!("{}: {v}", h.name)),

@@ -39,7 +39,11 @@ impl Session {
                 Ok(loaded) => loaded,
                 Err(findings) => return Err(LoadFailure { sources, findings }),
             };
-        let (rules, findings) = load_rules(policies, &inv.cluster, &mut sources);
+        let (rules, findings) = load_rules(
+            policies,
+            &policyc_frontend::FrontendOptions::for_inventory(&inv),
+            &mut sources,
+        );
         if findings.iter().any(|f| f.severity == Severity::Error) {
             return Err(LoadFailure { sources, findings });
         }

@@ -149,7 +149,11 @@ fn run_doc(
             .at(p.span, "named here")]);
         }
     }
-    let (rules, policy_findings) = load_rules(&paths, &inventory.cluster, sources);
+    let (rules, policy_findings) = load_rules(
+        &paths,
+        &policyc_frontend::FrontendOptions::for_inventory(&inventory),
+        sources,
+    );
     if has_errors(&policy_findings) {
         return Err(policy_findings);
     }

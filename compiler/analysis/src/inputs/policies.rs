@@ -5,16 +5,13 @@ use policyc_diagnostics::Finding;
 use policyc_ir::PolicyRule;
 use std::path::PathBuf;
 
-/// The lowered rules of every policy under `paths` (cluster scoping for `cluster`), and the
-/// frontend's findings.
+/// The lowered rules of every policy under `paths` (cluster scoping and Secrets from
+/// `options`, see `FrontendOptions::for_inventory`), and the frontend's findings.
 pub fn load_rules(
     paths: &[PathBuf],
-    cluster: &str,
+    options: &policyc_frontend::FrontendOptions,
     sources: &mut SourceMap,
 ) -> (Vec<PolicyRule>, Vec<Finding>) {
-    let options = policyc_frontend::FrontendOptions {
-        cluster_name: cluster.to_string(),
-    };
-    let set = policyc_frontend::load_policies(paths, &options, sources);
+    let set = policyc_frontend::load_policies(paths, options, sources);
     (set.rules, set.findings)
 }

@@ -361,9 +361,7 @@ spec:
         .unwrap_or_else(|e| panic!("{e:?}"));
         let set = policyc_frontend::load_policies(
             &[policy],
-            &policyc_frontend::FrontendOptions {
-                cluster_name: inventory.cluster.clone(),
-            },
+            &policyc_frontend::FrontendOptions::for_inventory(&inventory),
             &mut sources,
         );
         assert_eq!(set.error_count(), 0, "{:?}", set.findings);

@@ -1,7 +1,7 @@
 //! Codes PC03xx: semantic lints (valid policy that probably does not do what was meant).
 
 use super::Code;
-use crate::Severity::{Info, Warning};
+use crate::Severity::{Error, Info, Warning};
 
 pub const FQDN_WITHOUT_DNS_RULE: Code = Code {
     id: "PC0301",
@@ -199,6 +199,19 @@ value is misspelt or the namespace is wrong, and the rule protects or allows not
 `--inventory`, and only when the inventory has endpoints; selectors of reserved labels are not checked.",
 };
 
+pub const UNENFORCED_FIELD: Code = Code {
+    id: "PC0320",
+    name: "unenforced-field",
+    default_severity: Error,
+    summary: "A field does not mean in policyc what it means in Cilium (policyc build refuses it, or prints it)",
+    explanation: "Every field of the CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy schemas has a status in \
+policyc's field status table (`compiler/frontend/src/field_status.rs`): exact, lint-only, refused or approximated. A refused \
+field (a host policy's `nodeSelector`, `authentication.mode: required`, `serverNames`, `listener`, ...) is an error: `policyc \
+build` stops and names it unless run with `--allow-unenforced CODE` (the code is the gap's name, e.g. `host-policy`). An \
+approximated field whose meaning in `policyc test`/`explain` differs from Cilium's is a warning. `policyc build` prints every \
+refused or approximated field with its location and lists the gaps in the manifest and the report.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &FQDN_WITHOUT_DNS_RULE,
@@ -219,4 +232,5 @@ pub const ALL: &[&Code] = &[
     &BROAD_INGRESS_ON_PORTS,
     &DNS_WILDCARD_PATTERN,
     &SELECTOR_MATCHES_NO_ENDPOINT,
+    &UNENFORCED_FIELD,
 ];

@@ -239,7 +239,7 @@ pub const NOT_ENFORCED: Code = Code {
     name: "not-enforced-by-policyc",
     default_severity: Warning,
     summary: "A field is parsed but not enforced by policyc",
-    explanation: "TLS interception (`terminatingTLS`, `originatingTLS`, `serverNames`) and Envoy `listener` redirection are part of the policy but are implemented by Cilium's Envoy integration; policyc parses and checks them but does not model their effect in tests and builds.",
+    explanation: "TLS interception (`terminatingTLS`, `originatingTLS`) is part of the policy but implemented by Cilium's Envoy integration; policyc parses and checks it but evaluates the L7 rules of those ports as if the traffic were plaintext (gap `tls-interception` of the field status table, printed by `policyc build`). `serverNames` and `listener`, which decide what passes, are refused instead (PC0320).",
 };
 
 pub const KNP_IGNORED_RULES: Code = Code {

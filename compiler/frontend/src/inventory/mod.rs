@@ -6,6 +6,7 @@
 mod fields;
 mod kubernetes;
 mod native;
+pub mod secrets;
 mod validate;
 pub mod workloads;
 
@@ -63,7 +64,13 @@ pub struct Inventory {
     pub namespaces: BTreeMap<String, InventoryNamespace>,
     pub nodes: Vec<InventoryNode>,
     pub endpoints: Vec<InventoryEndpoint>,
+    /// Kubernetes Secrets by (namespace, name): the value of their single item (`None` when
+    /// they have zero or several items, which Cilium cannot use either).
+    pub secrets: BTreeMap<(String, String), Option<String>>,
 }
+
+/// Secret values by (namespace, name), for `headerMatches[].secret`.
+pub type Secrets = BTreeMap<(String, String), String>;
 
 impl Inventory {
     /// Labels of a namespace, with Kubernetes' automatic `kubernetes.io/metadata.name`.
@@ -200,7 +207,10 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
     let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
     match kind {
         Some("Inventory") => native::read(root, builder, findings),
-        Some("List" | "PodList" | "NamespaceList" | "NodeList" | "ReplicaSetList" | "JobList") => {
+        Some(
+            "List" | "PodList" | "NamespaceList" | "NodeList" | "ReplicaSetList" | "JobList"
+            | "SecretList",
+        ) => {
             for item in root.get("items").and_then(Node::as_seq).unwrap_or_default() {
                 read_document(item, builder, findings);
             }
@@ -208,6 +218,7 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
         Some("Pod") => kubernetes::read_pod(root, builder, findings),
         Some("Namespace") => kubernetes::read_namespace(root, builder, findings),
         Some("Node") => kubernetes::read_node(root, builder, findings),
+        Some("Secret") => secrets::read_secret(root, builder, findings),
         Some(other) if api_version.starts_with("policyc/") => findings.push(
             Finding::error(
                 &codes::INVALID_INVENTORY,

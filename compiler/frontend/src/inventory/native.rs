@@ -21,6 +21,8 @@ pub struct Builder {
     pub endpoints: Vec<InventoryEndpoint>,
     /// Pods' owners and owner objects (Kubernetes inputs only).
     pub owners: OwnerFacts,
+    /// Kubernetes Secrets (see `secrets`).
+    pub secrets: BTreeMap<(String, String), Option<String>>,
 }
 
 impl Builder {
@@ -118,6 +120,7 @@ impl Builder {
             namespaces,
             nodes,
             endpoints: self.endpoints,
+            secrets: self.secrets,
         }
     }
 }

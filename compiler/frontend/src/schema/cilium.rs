@@ -196,6 +196,23 @@ impl Walker {
                 .and_then(|n| w.selector(n, &join(path, key), LabelSource::Any))
         };
         let endpoint_selector = selector(self, "endpointSelector");
+        let subject_namespace_match_labels = fields
+            .get("endpointSelector")
+            .and_then(|s| s.get("matchLabels"))
+            .and_then(Node::map_entries)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(k, _)| {
+                k.as_str().is_some_and(|k| {
+                    let bare = k
+                        .strip_prefix("k8s:")
+                        .or_else(|| k.strip_prefix("any:"))
+                        .unwrap_or(k);
+                    bare == policyc_ir::labels::POD_NAMESPACE_KEY
+                })
+            })
+            .filter_map(|(_, v)| v.as_str().map(str::to_string))
+            .collect();
         let node_selector = selector(self, "nodeSelector");
         let mut sections = Vec::new();
         for kind in SectionKind::ALL {
@@ -252,6 +269,7 @@ impl Walker {
             path: path.to_string(),
             span: node.span,
             endpoint_selector,
+            subject_namespace_match_labels,
             node_selector,
             sections,
             default_deny_ingress,

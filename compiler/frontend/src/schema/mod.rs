@@ -38,6 +38,8 @@ pub struct Walker {
     pub context: ObjectContext,
     /// Text of the file being walked, used to tidy label spans.
     text: Option<std::sync::Arc<str>>,
+    /// Secret values for `headerMatches[].secret` (by namespace and name).
+    pub secrets: std::sync::Arc<crate::inventory::Secrets>,
 }
 
 /// The end of a quoted scalar starting at `text[0]` (`"..."` with `\` escapes, `'...'` with
@@ -130,6 +132,7 @@ impl Walker {
             findings: Vec::new(),
             context,
             text: None,
+            secrets: std::sync::Arc::default(),
         }
     }
 
@@ -139,6 +142,7 @@ impl Walker {
             findings: Vec::new(),
             context,
             text: Some(text),
+            secrets: std::sync::Arc::default(),
         }
     }
 

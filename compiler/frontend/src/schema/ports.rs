@@ -15,6 +15,16 @@ use policyc_ir::ports::icmp_type_by_name;
 use policyc_ir::{IcmpMatch, IpFamily, Protocol};
 use std::collections::BTreeMap;
 
+/// What one `headerMatches` entry asks of a request.
+enum HeaderOutcome {
+    /// The header must be present (and equal the value, when there is one).
+    Require(HeaderMatch),
+    /// A `mismatch` action: the proxy logs or edits the header, the request passes.
+    Pass,
+    /// The secret (`namespace/name`) is unknown and there is no `value`: the rule never matches.
+    Never(String),
+}
+
 const PORT_RULE_FIELDS: &[&str] = &[
     "ports",
     "rules",
@@ -498,13 +508,19 @@ impl Walker {
         }
         if let Some(headers) = fields.get("headers") {
             for h in self.string_list(headers, &join(path, "headers"))?.value {
-                let header = match h.value.split_once(':') {
+                // Cilium (`pkg/envoy/policy/envoy_l7_rules_translator.go` `getHTTPRule`) splits
+                // an entry on its first space (`strings.SplitN(hdr, " ", 2)`): with two parts
+                // the name is the first without trailing colons (`strings.TrimRight(.., ":")`)
+                // and the rest, untrimmed, must equal the header's value; with one part the
+                // whole entry is a header name that must be present (`X-Key:value` without a
+                // space is the name `X-Key:value`, which no request carries).
+                let header = match h.value.split_once(' ') {
                     Some((name, value)) => HeaderMatch {
-                        name: name.trim().to_string(),
-                        value: Some(value.trim().to_string()),
+                        name: name.trim_end_matches(':').to_string(),
+                        value: Some(value.to_string()),
                     },
                     None => HeaderMatch {
-                        name: h.value.trim().to_string(),
+                        name: h.value.clone(),
                         value: None,
                     },
                 };
@@ -515,7 +531,11 @@ impl Walker {
             let hm_path = join(path, "headerMatches");
             for (i, item) in self.list(matches, &hm_path)?.iter().enumerate() {
                 match self.header_match(item, &index(&hm_path, i)) {
-                    Some(h) => rule.headers.extend(h),
+                    Some(HeaderOutcome::Require(h)) => rule.headers.push(h),
+                    Some(HeaderOutcome::Pass) => {}
+                    Some(HeaderOutcome::Never(secret)) => {
+                        rule.never_matches.get_or_insert(secret);
+                    }
                     None => ok = false,
                 }
             }
@@ -523,8 +543,14 @@ impl Walker {
         ok.then_some(rule)
     }
 
-    /// One `headerMatches` entry; `Some(None)` for secret-valued matches (not modelled offline).
-    fn header_match(&mut self, node: &Node, path: &str) -> Option<Option<HeaderMatch>> {
+    /// One `headerMatches` entry, as Cilium turns it into Envoy matchers
+    /// (`pkg/envoy/policy/envoy_l7_rules_translator.go` `getHTTPRule` and `getSecretString`):
+    /// the value is the secret's (its namespace defaults to the policy's), else `value`; a
+    /// secret that is unknown with no `value` fails the match whatever `mismatch` says; with a
+    /// `mismatch` action (LOG, ADD, DELETE, REPLACE) the proxy only logs or edits the header
+    /// and the request passes; without one the header must be present and, when there is a
+    /// value, equal it.
+    fn header_match(&mut self, node: &Node, path: &str) -> Option<HeaderOutcome> {
         let fields = self.object(node, path, HEADER_MATCH_FIELDS)?;
         let name = match fields.get("name") {
             Some(n) => self.string(n, &join(path, "name"))?,
@@ -539,7 +565,10 @@ impl Walker {
         }
         let value = fields
             .get("value")
-            .and_then(|n| self.string(n, &join(path, "value")));
+            .and_then(|n| self.string(n, &join(path, "value")))
+            .map(|v| v.value)
+            .unwrap_or_default();
+        let mut fail_on_mismatch = true;
         if let Some(m) = fields.get("mismatch") {
             let text = self.string(m, &join(path, "mismatch"))?;
             if !MISMATCH_ACTIONS.contains(&text.value.as_str()) {
@@ -552,19 +581,48 @@ impl Walker {
                 );
                 return None;
             }
+            fail_on_mismatch = false;
         }
+        let mut secret_missing = None;
+        let mut secret_value = String::new();
         if let Some(secret) = fields.get("secret") {
             let secret_path = join(path, "secret");
             let sf = self.object(secret, &secret_path, SECRET_FIELDS)?;
-            if !sf.has("name") {
+            let Some(secret_name) = sf
+                .get("name")
+                .and_then(|n| self.string(n, &join(&secret_path, "name")))
+            else {
                 self.missing(&secret_path, "name", secret.span);
                 return None;
+            };
+            let namespace = sf
+                .get("namespace")
+                .and_then(|n| self.string(n, &join(&secret_path, "namespace")))
+                .map(|n| n.value)
+                .or_else(|| self.context.namespace.clone())
+                .unwrap_or_default();
+            let key = (namespace, secret_name.value);
+            match self.secrets.get(&key) {
+                Some(v) => secret_value = v.clone(),
+                None => secret_missing = Some(format!("{}/{}", key.0, key.1)),
             }
-            return Some(None);
         }
-        Some(Some(HeaderMatch {
+        // getSecretString: the inline value stands in when the secret gave none.
+        let value = if secret_value.is_empty() && !value.is_empty() {
+            secret_missing = None;
+            value
+        } else {
+            secret_value
+        };
+        if let Some(secret) = secret_missing {
+            return Some(HeaderOutcome::Never(secret));
+        }
+        if !fail_on_mismatch {
+            return Some(HeaderOutcome::Pass);
+        }
+        Some(HeaderOutcome::Require(HeaderMatch {
             name: name.value,
-            value: value.map(|v| v.value),
+            value: (!value.is_empty()).then_some(value),
         }))
     }
 

@@ -19,6 +19,7 @@ pub mod kafka_deprecated;
 pub mod l7_rules_bypassed;
 pub mod selector_matches_nothing;
 pub mod shadowed_rule;
+pub mod unenforced_field;
 pub mod unresolvable_peer;
 
 /// A lint rule: reads the context, returns its findings.
@@ -42,4 +43,5 @@ pub const ALL: &[(&str, LintRule)] = &[
     ("PC0317", broad_ingress_on_ports::check),
     ("PC0318", dns_wildcard_pattern::check),
     ("PC0319", selector_matches_nothing::check),
+    ("PC0320", unenforced_field::check),
 ];

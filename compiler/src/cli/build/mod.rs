@@ -52,6 +52,12 @@ pub struct BuildArgs {
     /// `remote-node` (default: the inventory's `local: true` node, else the first).
     #[arg(long, value_name = "NODE")]
     pub local_node: Option<String>,
+    /// Build even though fields refused by the field status table are used, for the gap CODE
+    /// (repeatable): `host-policy`, `mutual-auth`, `runtime-peer-deny`, `server-names`,
+    /// `envoy-listener`, ... (the refusal names it). Those fields then do not mean what they
+    /// mean in Cilium; the manifest (`allowed_unenforced`) and the report name the codes.
+    #[arg(long = "allow-unenforced", value_name = "CODE")]
+    pub allow_unenforced: Vec<String>,
     /// Policy files or directories (`*.yaml|*.yml|*.json`, recursively; default: the
     /// configuration's `policies`).
     #[arg(value_name = "POLICY_PATHS")]

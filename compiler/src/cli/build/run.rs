@@ -91,6 +91,7 @@ pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> E
         output: args.output.clone(),
         options: args.universe.options(),
         local_node: args.local_node.clone(),
+        allow_unenforced: args.allow_unenforced.clone(),
     };
     let mut sources = SourceMap::default();
     let bar = progress_bar();
@@ -162,6 +163,11 @@ pub(super) fn run(args: &BuildArgs, inventory: &Path, policies: &[PathBuf]) -> E
         Err(BuildFailure::Specialize(e)) => {
             eprintln!("policyc build: {:?}", miette::Report::new(e));
             ExitCode::from(2)
+        }
+        Err(e @ BuildFailure::Refused(_)) => {
+            eprintln!("policyc build: {e}");
+            eprintln!("policyc build: nothing was written");
+            ExitCode::from(1)
         }
         Err(e) => {
             eprintln!("policyc build: {e}");
