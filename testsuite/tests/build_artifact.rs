@@ -243,6 +243,7 @@ fn allow_unenforced_rejects_an_unknown_code() {
         ],
         output: out.path().join("artifact"),
         options: Default::default(),
+        local_node: None,
         allow_unenforced: vec!["server-name".to_string()],
     };
     let mut sources = SourceMap::new();

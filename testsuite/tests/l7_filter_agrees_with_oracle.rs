@@ -132,6 +132,8 @@ fn the_filter_loads_the_built_l7_tables_only_with_the_pinned_digest() {
         policies: vec!["fixtures/l7/policies".into()],
         output: out.path().to_path_buf(),
         options: Default::default(),
+        local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let (summary, _) = build_artifact(&request, &mut sources, &|_| {}, &|| {})
         .unwrap_or_else(|e| panic!("build: {e}"));
@@ -163,6 +165,8 @@ fn an_artifact_without_http_rules_has_no_l7_tables() {
         policies: vec![],
         output: out.path().to_path_buf(),
         options: Default::default(),
+        local_node: None,
+        allow_unenforced: Vec::new(),
     };
     let (summary, _) = build_artifact(&request, &mut sources, &|_| {}, &|| {})
         .unwrap_or_else(|e| panic!("build: {e}"));
