@@ -33,6 +33,7 @@ mod fqdn_artifact;
 mod frontend_invalid;
 mod frontend_load;
 mod frontend_lowering;
+mod incremental_endpoint;
 mod lint_corpus;
 mod lint_rules;
 mod no_panic;
