@@ -67,8 +67,11 @@ impl MapImage {
     }
 }
 
+/// One record of a map image: key and value bytes.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// The `pc_class` record (key, value) of an identity of a class-keyed class.
-pub fn class_record(direction: Direction, identity: u32, class_id: u32) -> (Vec<u8>, Vec<u8>) {
+pub fn class_record(direction: Direction, identity: u32, class_id: u32) -> Record {
     let key = ClassKey {
         identity,
         direction: direction.code(),
@@ -84,7 +87,7 @@ pub fn inline_identity_function_record(
     identity: u32,
     protocol: u8,
     function: &PortFunction,
-) -> Result<Option<(Vec<u8>, Vec<u8>)>, BackendError> {
+) -> Result<Option<Record>, BackendError> {
     let mut overflow = Vec::new();
     let value = encode_function(function, &mut overflow)?;
     if !overflow.is_empty() {
@@ -397,7 +400,7 @@ pub fn ipcache_host_key(ip: std::net::IpAddr) -> IpcacheKey {
 }
 
 /// The `pc_ipcache` record (key, value) of one entry, as [`ipcache_image`] writes it.
-pub fn ipcache_record(entry: &IpcacheEntry) -> (Vec<u8>, Vec<u8>) {
+pub fn ipcache_record(entry: &IpcacheEntry) -> Record {
     let value = IpcacheValue {
         identity: entry.identity,
         flags: 0,

@@ -578,9 +578,7 @@ pub fn add_member(
         Plans::Weighed(w) => w,
     };
     let c = class.0 as usize;
-    let Some(old_k) = weighed.members.get(c).copied() else {
-        return None;
-    };
+    let old_k = weighed.members.get(c).copied()?;
     let mut members = weighed.members.clone();
     members[c] = old_k + 1;
     let order = candidate_order(&members);
@@ -631,14 +629,12 @@ pub fn add_member(
         Keying::Unknown => MemberTables::Nothing,
         Keying::Class => MemberTables::Class(identity, class.0),
         Keying::Identity => {
-            let Some(Some(sample)) = weighed.a_member.get(c) else {
-                return None;
-            };
+            let sample = weighed.a_member.get(c).copied().flatten()?;
             MemberTables::Functions(
                 layout
                     .tables
                     .identity_functions
-                    .range((*sample, 0)..=(*sample, u8::MAX))
+                    .range((sample, 0)..=(sample, u8::MAX))
                     .map(|((_, protocol), f)| ((identity, *protocol), f.clone()))
                     .collect(),
             )
