@@ -28,8 +28,9 @@ pub use dns::DNS_OBJECT;
 pub use error::BackendError;
 pub use image_file::ImageFile;
 pub use map_image::{
-    decode_direction_tables, decode_overflow, decode_port_function, endpoint_images, ipcache_image,
-    EndpointImages, MapImage,
+    capacity_with_headroom, class_record, decode_direction_tables, decode_overflow,
+    decode_port_function, endpoint_images, inline_identity_function_record, ipcache_image,
+    ipcache_record, EndpointImages, MapImage,
 };
 pub use tables::{
     DatapathOptions, DirectionTables, EndpointTables, FunctionKey, IpcacheEntry, PortFunction,

@@ -46,8 +46,83 @@ impl EndpointImages {
     }
 }
 
+impl MapImage {
+    /// Inserts or replaces one record of a hash-map image (records stay sorted by key) and
+    /// sizes the image for its records as [`endpoint_images`] does.
+    pub fn upsert(
+        &mut self,
+        map: &'static str,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), BackendError> {
+        match self
+            .entries
+            .binary_search_by(|(k, _)| k.as_slice().cmp(&key))
+        {
+            Ok(at) => self.entries[at].1 = value,
+            Err(at) => self.entries.insert(at, (key, value)),
+        }
+        self.max_entries = capacity_with_headroom(map, self.entries.len())?;
+        Ok(())
+    }
+}
+
+/// One record of a map image: key and value bytes.
+pub type Record = (Vec<u8>, Vec<u8>);
+
+/// The `pc_class` record (key, value) of an identity of a class-keyed class.
+pub fn class_record(direction: Direction, identity: u32, class_id: u32) -> Record {
+    let key = ClassKey {
+        identity,
+        direction: direction.code(),
+        pad: [0; 3],
+    };
+    (key.encode(), ClassValue { class_id }.encode())
+}
+
+/// The `pc_portfn` record of an identity-keyed function, when it needs no `pc_intervals`
+/// ranges (`None` otherwise: those would move the ranges of every later function).
+pub fn inline_identity_function_record(
+    direction: Direction,
+    identity: u32,
+    protocol: u8,
+    function: &PortFunction,
+) -> Result<Option<Record>, BackendError> {
+    let mut overflow = Vec::new();
+    let value = encode_function(function, &mut overflow)?;
+    if !overflow.is_empty() {
+        return Ok(None);
+    }
+    let key = PortfnKey {
+        id: identity,
+        direction: direction.code(),
+        protocol,
+        kind: PortfnKind::Identity.code(),
+        pad: 0,
+    };
+    Ok(Some((key.encode(), value.encode())))
+}
+
 fn count_u32(map: &'static str, n: usize) -> Result<u32, BackendError> {
     u32::try_from(n).map_err(|_| BackendError::TooManyEntries { map, entries: n })
+}
+
+/// The smallest capacity a map that grows with the policy is created with.
+pub const MIN_CAPACITY: usize = 64;
+
+/// `max_entries` of a map that grows with the policy (`pc_class`, `pc_portfn`, `pc_intervals`,
+/// `pc_counters`, `pc_ipcache`) holding `needed` records: a quarter more, rounded up to a power
+/// of two (at least [`MIN_CAPACITY`]). It is a function of `needed` alone, so an incremental
+/// build and a full build size a map alike, and it changes only when a power of two is crossed:
+/// an edit that adds records mostly fits the maps already loaded (the loader writes the changed
+/// entries only), and only one that outgrows them needs maps of a new size.
+pub fn capacity_with_headroom(map: &'static str, needed: usize) -> Result<u32, BackendError> {
+    let wanted = needed
+        .saturating_add(needed / 4)
+        .max(MIN_CAPACITY)
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX);
+    count_u32(map, wanted)
 }
 
 fn hash_image(
@@ -57,7 +132,7 @@ fn hash_image(
     mut entries: Vec<(Vec<u8>, Vec<u8>)>,
 ) -> Result<MapImage, BackendError> {
     entries.sort();
-    let max_entries = count_u32(name, entries.len().max(1))?;
+    let max_entries = capacity_with_headroom(name, entries.len())?;
     Ok(MapImage {
         name: name.to_owned(),
         key_size,
@@ -142,14 +217,21 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         name: map_names::INTERVALS.to_owned(),
         key_size: size_u32::<ArrayIndex>(),
         value_size: size_u32::<Interval>(),
-        max_entries: count_u32(map_names::INTERVALS, intervals.len().max(1))?,
+        max_entries: capacity_with_headroom(map_names::INTERVALS, intervals.len())?,
         entries: interval_entries,
     };
     let counters_image = MapImage {
         name: map_names::COUNTERS.to_owned(),
         key_size: size_u32::<ArrayIndex>(),
         value_size: size_u32::<RuleCounter>(),
-        max_entries: tables.max_rule_id().saturating_add(1),
+        // Indexed by rule id: room for rule ids up to the capacity (never past the largest
+        // rule id the tables accept).
+        max_entries: capacity_with_headroom(
+            map_names::COUNTERS,
+            tables.max_rule_id().saturating_add(1) as usize,
+        )?
+        .min(crate::tables::MAX_RULE_ID.saturating_add(1))
+        .max(tables.max_rule_id().saturating_add(1)),
         entries: Vec::new(),
     };
     Ok(EndpointImages {
@@ -317,6 +399,15 @@ pub fn ipcache_host_key(ip: std::net::IpAddr) -> IpcacheKey {
     ipcache_key(&ipnet::IpNet::from(ip))
 }
 
+/// The `pc_ipcache` record (key, value) of one entry, as [`ipcache_image`] writes it.
+pub fn ipcache_record(entry: &IpcacheEntry) -> Record {
+    let value = IpcacheValue {
+        identity: entry.identity,
+        flags: 0,
+    };
+    (ipcache_key(&entry.prefix.trunc()).encode(), value.encode())
+}
+
 /// Builds the node-wide `pc_ipcache` image. A prefix listed twice is an error.
 pub fn ipcache_image(entries: &[IpcacheEntry]) -> Result<MapImage, BackendError> {
     let mut seen = BTreeSet::new();
@@ -328,11 +419,7 @@ pub fn ipcache_image(entries: &[IpcacheEntry]) -> Result<MapImage, BackendError>
                 prefix: prefix.to_string(),
             });
         }
-        let value = IpcacheValue {
-            identity: entry.identity,
-            flags: 0,
-        };
-        records.push((ipcache_key(&prefix).encode(), value.encode()));
+        records.push(ipcache_record(entry));
     }
     hash_image(
         map_names::IPCACHE,
@@ -379,7 +466,8 @@ mod tests {
         assert_eq!(intervals.entries.len(), 0, "one listed range fits inline");
         assert_eq!(
             images.map(map_names::COUNTERS).map(|m| m.max_entries),
-            Some(8)
+            Some(MIN_CAPACITY as u32),
+            "rule id 7 needs 8 counters; small maps get the minimum capacity"
         );
         let portfn = images.map(map_names::PORTFN).expect("portfn image");
         let value = PortfnValue::decode(&portfn.entries[0].1).expect("value");
@@ -417,6 +505,44 @@ mod tests {
             &entries(map_names::INTERVALS),
         );
         assert_eq!(decoded, Some(t.ingress.clone()));
+    }
+
+    #[test]
+    fn capacity_has_headroom_and_changes_only_at_powers_of_two() {
+        let cases = [
+            (0, 64),
+            (1, 64),
+            (51, 64),
+            (52, 128),
+            (100, 128),
+            (103, 128),
+            (104, 256),
+            (3000, 4096),
+            (3277, 4096),
+            (3278, 8192),
+        ];
+        for (needed, capacity) in cases {
+            assert_eq!(
+                capacity_with_headroom(map_names::PORTFN, needed).ok(),
+                Some(capacity),
+                "{needed} records"
+            );
+        }
+    }
+
+    #[test]
+    fn an_image_is_sized_with_headroom_whatever_its_entries() {
+        let images = endpoint_images(&tables()).expect("valid tables");
+        for name in [map_names::CLASS, map_names::PORTFN, map_names::INTERVALS] {
+            let image = images.map(name).expect("image");
+            assert!(
+                image.max_entries as usize >= image.entries.len() + image.entries.len() / 4
+                    && image.max_entries as usize >= MIN_CAPACITY,
+                "{name}: {} records, capacity {}",
+                image.entries.len(),
+                image.max_entries
+            );
+        }
     }
 
     #[test]

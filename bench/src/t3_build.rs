@@ -1,15 +1,17 @@
 //! T3: compile time for the Cilium anchor shape (3k rules × 1k identities, one endpoint), per
-//! stage, and the two updates: one more rule, one more identity. An update resolves
-//! incrementally (`IncrementalResolver`, primed by one resolution of the base set, as a running
-//! compiler would be), but rebuilds the universe (for a new identity), the optimizer's tables
-//! and the map images in full; then only the map entries that changed are written into the
-//! loaded maps (no program reload unless an array outgrows its size). The images of the
-//! incremental path are checked equal to a full recompile's, whose time is reported next to it.
+//! stage, and the two updates: one more rule, one more identity. An update goes through
+//! `policyc_compile::incremental::IncrementalEndpoint` (built from the base set, as a running
+//! compiler would keep it): one more identity is added in place (universe, resolution, classes,
+//! layout, the records it adds to the images and the ipcache); one more rule resolves
+//! incrementally and runs the optimizer and images again. Then only the map entries that
+//! changed are written into the loaded maps: no program reload unless a map's capacity (images
+//! are sized with headroom) is exceeded. The images of the incremental path are checked equal
+//! to a full recompile's, whose time is reported next to it.
 
 use crate::policy_gen::{self, BenchSet, GenPorts};
-use crate::workload::{compile_target, StageTimes, Workload};
+use crate::workload::{StageTimes, Workload};
 use policyc_backends::{EndpointImages, MapImage};
-use policyc_compile::resolve::IncrementalResolver;
+use policyc_compile::incremental::IncrementalEndpoint;
 use policyc_frontend::inventory::InventoryEndpoint;
 use policyc_kernel::{AttachKind, DatapathInstance, LoadRequest};
 use std::collections::BTreeMap;
@@ -64,17 +66,21 @@ fn apply_diff(
             })
             .unwrap_or_default();
         let map = instance.map(&image.name).map_err(|e| e.to_string())?;
-        let is_array = image.name == policyc_backends::layout::map_names::INTERVALS;
-        if is_array && image.entries.len() as u64 > u64::from(libbpf_rs::MapCore::max_entries(&map))
-        {
+        // The image asks for more room than the loaded map has: the headroom ran out and the
+        // endpoint needs maps of the new size (a reload).
+        if image.max_entries > libbpf_rs::MapCore::max_entries(&map) {
             reload = true;
             continue;
         }
+        let is_array = [
+            policyc_backends::layout::map_names::INTERVALS,
+            policyc_backends::layout::map_names::COUNTERS,
+        ]
+        .contains(&image.name.as_str());
         let mut after = std::collections::BTreeSet::new();
         for (k, v) in &image.entries {
             after.insert(k.as_slice());
             if before.get(k.as_slice()) != Some(&v.as_slice()) {
-                // A hash map sized for the old image may be full: that endpoint needs a reload.
                 match libbpf_rs::MapCore::update(&map, k, v, libbpf_rs::MapFlags::ANY) {
                     Ok(()) => written += 1,
                     Err(_) => reload = true,
@@ -89,30 +95,6 @@ fn apply_diff(
         }
     }
     Ok((written, deleted, reload))
-}
-
-fn images_of(w: &Workload) -> Vec<&MapImage> {
-    let mut v: Vec<&MapImage> = w.images.maps.iter().collect();
-    v.push(&w.ipcache_image);
-    v
-}
-
-/// Optimizer and map images of a resolved target endpoint, timed.
-fn tables_of(
-    universe: &policyc_ir::universe::Universe,
-    resolved: &policyc_compile::resolve::ResolvedEndpoint,
-) -> Result<(EndpointImages, f64, f64), String> {
-    let t = Instant::now();
-    let optimized = policyc_compile::optimize::optimize_endpoint(
-        resolved,
-        1,
-        policyc_compile::optimize::endpoint::datapath_options(universe),
-    );
-    let optimize_ms = t.elapsed().as_secs_f64() * 1e3;
-    let t = Instant::now();
-    let images =
-        policyc_backends::endpoint_images(&optimized.tables).map_err(|e| format!("images: {e}"))?;
-    Ok((images, optimize_ms, t.elapsed().as_secs_f64() * 1e3))
 }
 
 /// The incremental path must produce exactly what a full recompile does.
@@ -215,10 +197,26 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
     let set = policy_gen::generate(rules, identities, 3);
     let base = Workload::compile(set.clone())?;
     emit("stages", json(&base.times));
+    let target = BenchSet::target();
+    // The state a running compiler keeps from the base build (built untimed here; its time is
+    // the full build's).
     let t = Instant::now();
+    let mut state =
+        IncrementalEndpoint::new(base.universe.clone(), set.rules.clone(), target.clone(), 1)
+            .map_err(|e| format!("incremental: {e}"))?;
+    emit(
+        "incremental_prime_ms",
+        format!("{}", t.elapsed().as_secs_f64() * 1e3),
+    );
+    if state.images().maps != base.images.maps {
+        return Err("base: the incremental state's images differ from the workload's".into());
+    }
+    let t = Instant::now();
+    let mut loaded: Vec<MapImage> = state.images().maps.clone();
+    loaded.push(state.ipcache_image().clone());
     let request = LoadRequest {
-        config: base.images.config,
-        maps: images_of(&base),
+        config: state.images().config,
+        maps: loaded.iter().collect(),
         kinds: vec![AttachKind::Tcx],
     };
     let instance = DatapathInstance::load(&request).map_err(|e| format!("policyc load: {e}"))?;
@@ -242,45 +240,37 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         rule.peers = policyc_ir::PeerSet::All;
         with_rule.rules.push(rule);
     }
-    // The state a running compiler keeps from the base build (primed untimed).
-    let target = BenchSet::target();
-    let mut resolver = IncrementalResolver::new(base.universe.clone(), set.rules.clone());
     let t = Instant::now();
-    resolver
-        .resolve_endpoint(&target)
-        .map_err(|e| format!("resolve: {e}"))?;
-    emit(
-        "incremental_prime_ms",
-        format!("{}", t.elapsed().as_secs_f64() * 1e3),
-    );
-
-    let t = Instant::now();
-    let (_, _, full_images, _) = compile_target(&base.universe, &with_rule)?;
+    let full = IncrementalEndpoint::new(
+        base.universe.clone(),
+        with_rule.rules.clone(),
+        target.clone(),
+        1,
+    )
+    .map_err(|e| format!("full: {e}"))?;
     let full_recompute_ms = t.elapsed().as_secs_f64() * 1e3;
+    let before = loaded.clone();
     let t = Instant::now();
     if let Some(rule) = with_rule.rules.last() {
-        resolver.add_rule(rule.clone());
+        state
+            .add_rule(rule.clone())
+            .map_err(|e| format!("one rule: {e}"))?;
     }
-    let resolved = resolver
-        .resolve_endpoint(&target)
-        .map_err(|e| format!("resolve: {e}"))?;
-    let resolve_ms = t.elapsed().as_secs_f64() * 1e3;
-    let (functions_reused, functions_computed) = resolver.memo_stats();
-    let (images, optimize_ms, images_ms) = tables_of(&base.universe, &resolved)?;
     let recompute_ms = t.elapsed().as_secs_f64() * 1e3;
-    check_same("one rule", &images, &full_images)?;
+    let (functions_reused, functions_computed) = state.memo_stats();
+    check_same("one rule", state.images(), full.images())?;
     let t = Instant::now();
-    let (written, deleted, needs_reload) = apply_diff(
-        &instance,
-        &base.images.maps.iter().collect::<Vec<_>>(),
-        &images.maps.iter().collect::<Vec<_>>(),
-    )?;
+    let mut after: Vec<&MapImage> = state.images().maps.iter().collect();
+    after.push(state.ipcache_image());
+    let (written, deleted, needs_reload) =
+        apply_diff(&instance, &before.iter().collect::<Vec<_>>(), &after)?;
+    let stages = state.last_stages();
     let one_rule = UpdateCost {
         recompute_ms,
-        universe_ms: 0.0,
-        resolve_ms,
-        optimize_ms,
-        images_ms,
+        universe_ms: stages.universe_ms,
+        resolve_ms: stages.resolve_ms,
+        optimize_ms: stages.optimize_ms,
+        images_ms: stages.images_ms,
         functions_reused,
         functions_computed,
         full_recompute_ms,
@@ -290,8 +280,19 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         needs_reload,
     };
     emit("one_rule", json(&one_rule));
+    // Back to the base set in the loaded maps (untimed) before the next update.
+    let rule_images: Vec<MapImage> = after.into_iter().cloned().collect();
+    apply_diff(
+        &instance,
+        &rule_images.iter().collect::<Vec<_>>(),
+        &before.iter().collect::<Vec<_>>(),
+    )?;
 
-    // One more identity: a new pod with new labels in ns-0 (tier web: tier rules select it).
+    // One more identity: a new pod with new labels in ns-0 (tier web: tier rules select it),
+    // on top of the base set (a fresh state, as for the rule).
+    let mut state =
+        IncrementalEndpoint::new(base.universe.clone(), set.rules.clone(), target.clone(), 1)
+            .map_err(|e| format!("incremental: {e}"))?;
     let mut with_pod: BenchSet = set.clone();
     let mut pod = with_pod
         .inventory
@@ -309,15 +310,7 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         ips: vec![IpAddr::V4(Ipv4Addr::new(198, 18, 254, 1))],
         ..pod
     };
-    with_pod.inventory.endpoints.push(pod);
-    let t = Instant::now();
-    let updated = Workload::compile(with_pod.clone())?;
-    let full_recompute_ms = t.elapsed().as_secs_f64() * 1e3;
-    // The incremental path starts from the base rules again.
-    let mut resolver = IncrementalResolver::new(base.universe.clone(), set.rules.clone());
-    resolver
-        .resolve_endpoint(&target)
-        .map_err(|e| format!("resolve: {e}"))?;
+    with_pod.inventory.endpoints.push(pod.clone());
     let t = Instant::now();
     let universe = policyc_frontend::identity::build_universe(
         &with_pod.inventory,
@@ -325,35 +318,32 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         policyc_ir::universe::UniverseOptions::default(),
     )
     .map_err(|e| format!("universe: {e}"))?;
-    let ipcache = policyc_build::compile::ipcache_entries(&universe);
-    let ipcache_image =
-        policyc_backends::ipcache_image(&ipcache).map_err(|e| format!("ipcache image: {e}"))?;
-    let universe_ms = t.elapsed().as_secs_f64() * 1e3;
-    let r = Instant::now();
-    resolver
-        .set_universe(universe.clone())
-        .map_err(|e| format!("resolve: {e}"))?;
-    let resolved = resolver
-        .resolve_endpoint(&target)
-        .map_err(|e| format!("resolve: {e}"))?;
-    let resolve_ms = r.elapsed().as_secs_f64() * 1e3;
-    let (functions_reused, functions_computed) = resolver.memo_stats();
-    let (images, optimize_ms, images_ms) = tables_of(&universe, &resolved)?;
+    let full = IncrementalEndpoint::new(universe, set.rules.clone(), target.clone(), 1)
+        .map_err(|e| format!("full: {e}"))?;
+    let full_recompute_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let path = state
+        .add_endpoint(&with_pod.inventory, &pod)
+        .map_err(|e| format!("one identity: {e}"))?;
     let recompute_ms = t.elapsed().as_secs_f64() * 1e3;
-    check_same("one identity", &images, &updated.images)?;
-    if ipcache_image != updated.ipcache_image {
+    emit("one_identity_path", json(&path));
+    let (functions_reused, functions_computed) = state.memo_stats();
+    check_same("one identity", state.images(), full.images())?;
+    if state.ipcache_image() != full.ipcache_image() {
         return Err("one identity: incremental ipcache differs from a full recompile".into());
     }
     let t = Instant::now();
-    let mut new_images: Vec<&MapImage> = images.maps.iter().collect();
-    new_images.push(&ipcache_image);
-    let (written, deleted, needs_reload) = apply_diff(&instance, &images_of(&base), &new_images)?;
+    let mut after: Vec<&MapImage> = state.images().maps.iter().collect();
+    after.push(state.ipcache_image());
+    let (written, deleted, needs_reload) =
+        apply_diff(&instance, &before.iter().collect::<Vec<_>>(), &after)?;
+    let stages = state.last_stages();
     let one_identity = UpdateCost {
         recompute_ms,
-        universe_ms,
-        resolve_ms,
-        optimize_ms,
-        images_ms,
+        universe_ms: stages.universe_ms,
+        resolve_ms: stages.resolve_ms,
+        optimize_ms: stages.optimize_ms,
+        images_ms: stages.images_ms,
         functions_reused,
         functions_computed,
         full_recompute_ms,

@@ -11,6 +11,7 @@
 //! matters for map images and diffs); only a hash collision with a new set (about n/65280 per
 //! added set) can move the later set of the colliding pair.
 
+use crate::identity::{Identity, IdentityKind};
 use crate::labels::{CLUSTER_KEY, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SERVICE_ACCOUNT_KEY};
 use crate::{Label, LabelKey, LabelSet, LabelSource, NumericIdentity};
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +33,33 @@ fn home_slot(labels: &LabelSet) -> u32 {
     let span = u64::from(END - FIRST);
     // The remainder is < span <= u32::MAX, so the conversion cannot fail.
     FIRST + u32::try_from(fnv1a(&labels.to_string()) % span).unwrap_or(0)
+}
+
+/// The number [`allocate_endpoint_identities`] gives a label set added to those of the
+/// endpoint identities in `identities`, when it can be told without renumbering: the set is
+/// already there, or its home slot is free and the range is not full. A slot free after the
+/// allocation was never reached by any other set's probe, so every other set keeps its number
+/// and the new one gets its home slot, whatever its place in the sorted order. `None`: allocate
+/// all of them again.
+pub fn number_of_added_label_set(
+    identities: &BTreeMap<NumericIdentity, Identity>,
+    labels: &LabelSet,
+) -> Option<NumericIdentity> {
+    let home = home_slot(labels);
+    let mut count: usize = 0;
+    let mut home_taken = false;
+    for identity in identities.values() {
+        if identity.kind != IdentityKind::Endpoint {
+            continue;
+        }
+        if identity.labels == *labels {
+            return Some(identity.id);
+        }
+        count += 1;
+        home_taken |= identity.id.0 == home;
+    }
+    let fits = u32::try_from(count + 1).is_ok_and(|n| n <= END - FIRST);
+    (fits && !home_taken).then_some(NumericIdentity(home))
 }
 
 /// Allocates one identity per label set. More than 65280 label sets wrap into numbers above

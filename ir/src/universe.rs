@@ -222,6 +222,102 @@ impl Universe {
         })
     }
 
+    /// Adds one endpoint (and its identity, when it is a new one) in place: the universe
+    /// [`Universe::new`] would build with it among the endpoints. `Ok(false)` (nothing changed)
+    /// when the endpoint's addresses would make the universe dual-stack, which changes the world
+    /// identity of every address: build it anew then.
+    pub fn add_endpoint(
+        &mut self,
+        endpoint: Endpoint,
+        identity: Option<Identity>,
+    ) -> Result<bool, UniverseError> {
+        let (v4, v6) = self.families();
+        let dual_stack = (v4 || endpoint.ips.iter().any(IpAddr::is_ipv4))
+            && (v6 || endpoint.ips.iter().any(IpAddr::is_ipv6));
+        if dual_stack != self.dual_stack {
+            return Ok(false);
+        }
+        let at = match self
+            .endpoints
+            .binary_search_by(|e| e.key.cmp(&endpoint.key))
+        {
+            Ok(_) => return Err(UniverseError::DuplicateEndpoint(endpoint.key)),
+            Err(at) => at,
+        };
+        if let Some(identity) = &identity {
+            if matches!(identity.kind, IdentityKind::Reserved(_)) {
+                return Err(UniverseError::BadReservedIdentity(identity.id));
+            }
+        }
+        let known = self.identities.contains_key(&endpoint.identity)
+            || identity.as_ref().is_some_and(|i| i.id == endpoint.identity);
+        if !known {
+            return Err(UniverseError::MissingIdentity {
+                endpoint: endpoint.key,
+                identity: endpoint.identity,
+            });
+        }
+        for (n, ip) in endpoint.ips.iter().enumerate() {
+            let owner = self
+                .node_by_ip(ip)
+                .map(|n| format!("node {}", n.name))
+                .or_else(|| {
+                    self.endpoint_by_ip(ip)
+                        .map(|e| format!("endpoint {}", e.key))
+                })
+                .or_else(|| {
+                    endpoint.ips[..n]
+                        .contains(ip)
+                        .then(|| format!("endpoint {}", endpoint.key))
+                });
+            if let Some(first) = owner {
+                return Err(UniverseError::DuplicateAddress {
+                    ip: *ip,
+                    first,
+                    second: format!("endpoint {}", endpoint.key),
+                });
+            }
+        }
+        if let Some(identity) = identity {
+            self.identities.insert(identity.id, identity);
+        }
+        self.ipcache.insert_hosts(&endpoint.ips, endpoint.identity);
+        self.endpoints.insert(at, endpoint);
+        Ok(true)
+    }
+
+    /// The same endpoints and nodes with `cidr` as the CIDR identities (the rules mention
+    /// other prefixes): the universe [`Universe::new`] builds from them.
+    pub fn with_cidr_identities(&self, cidr: Vec<Identity>) -> Result<Universe, UniverseError> {
+        let others = self
+            .identities
+            .values()
+            .filter(|i| i.cidr_prefix().is_none())
+            .cloned();
+        Universe::new(
+            self.cluster.clone(),
+            self.options,
+            others.chain(cidr).collect::<Vec<_>>(),
+            self.endpoints.clone(),
+            self.nodes.clone(),
+        )
+    }
+
+    /// Whether any endpoint or node has an IPv4 / an IPv6 address.
+    fn families(&self) -> (bool, bool) {
+        let all = self
+            .endpoints
+            .iter()
+            .flat_map(|e| e.ips.iter())
+            .chain(self.nodes.iter().flat_map(|n| n.ips.iter()));
+        let (mut v4, mut v6) = (false, false);
+        for ip in all {
+            v4 |= ip.is_ipv4();
+            v6 |= ip.is_ipv6();
+        }
+        (v4, v6)
+    }
+
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

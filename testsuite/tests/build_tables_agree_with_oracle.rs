@@ -46,7 +46,7 @@ fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize
         // The decision DAG (what diff/explain read) must say the same.
         let classes = endpoint.optimized.classes(probe.side.direction);
         let class = classes.class_for(policyc_ir::NumericIdentity(probe.peer_identity));
-        let dag = endpoint.optimized.dag.decide(
+        let dag = endpoint.optimized.dag().decide(
             probe.side.direction,
             class,
             PolicyProtocol::of(probe.side.transport.protocol()),

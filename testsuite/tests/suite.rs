@@ -35,6 +35,7 @@ mod fqdn_artifact;
 mod frontend_invalid;
 mod frontend_load;
 mod frontend_lowering;
+mod incremental_endpoint;
 mod l7_filter_agrees_with_oracle;
 mod l7_tables_agree_with_oracle;
 mod lint_corpus;

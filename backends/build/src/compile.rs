@@ -66,19 +66,7 @@ impl Compilation {
     }
 }
 
-/// The node-wide ipcache entries of a universe (prefix → identity), sorted.
-pub fn ipcache_entries(universe: &Universe) -> Vec<IpcacheEntry> {
-    let mut entries: Vec<IpcacheEntry> = universe
-        .ipcache()
-        .entries()
-        .map(|(prefix, identity)| IpcacheEntry {
-            prefix: prefix.net(),
-            identity: identity.0,
-        })
-        .collect();
-    entries.sort();
-    entries
-}
+pub use policyc_compile::ipcache::ipcache_entries;
 
 /// Compiles every endpoint (rayon across endpoints); `on_endpoint_done` is called once per
 /// endpoint (progress reporting).

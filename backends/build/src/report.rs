@@ -177,7 +177,7 @@ fn endpoint_report(e: &CompiledEndpoint, identities: usize) -> EndpointReport {
     EndpointReport {
         name: e.key.to_string(),
         identities,
-        dag_nodes: e.optimized.dag.node_count(),
+        dag_nodes: e.optimized.dag().node_count(),
         directions,
         maps,
         entries,

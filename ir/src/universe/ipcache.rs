@@ -61,6 +61,14 @@ impl Ipcache {
         })
     }
 
+    /// Adds the host entries of a new endpoint (its addresses must be claimed by no endpoint
+    /// or node: [`super::Universe::add_endpoint`] checks).
+    pub(super) fn insert_hosts(&mut self, ips: &[IpAddr], identity: NumericIdentity) {
+        for ip in ips {
+            self.entries.insert(Prefix::host(*ip), identity);
+        }
+    }
+
     /// `world` (2) in a single-stack universe, `world-ipv4` (9) / `world-ipv6` (10) in a
     /// dual-stack one (Cilium's `GetWorldIdentityFromIP`).
     pub fn world_for(dual_stack: bool, ipv6: bool) -> NumericIdentity {

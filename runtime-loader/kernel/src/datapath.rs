@@ -295,8 +295,8 @@ impl DatapathInstance {
 }
 
 /// Entries `policy-loader endpoint add` may add to a live `pc_class`, `pc_portfn` (identity-keyed
-/// copies) or `pc_ipcache` without a rebuild (images are sized to their contents; the other maps
-/// never grow in place).
+/// copies) or `pc_ipcache` without a rebuild, on top of the headroom the image's `max_entries`
+/// already has (`policyc_backends::capacity_with_headroom`, which an incremental apply uses up).
 pub const ADMISSION_HEADROOM: u32 = 1024;
 
 /// `max_entries` for a map created from `image`: its entries, plus [`ADMISSION_HEADROOM`] for

@@ -101,7 +101,7 @@ pub fn plan(endpoint: &CompiledEndpoint, max_estimate: u64) -> Result<Plan, Spec
         });
     }
     let program =
-        lower::lower(&endpoint.optimized.dag, |d| enforced(endpoint, d)).map_err(|source| {
+        lower::lower(endpoint.optimized.dag(), |d| enforced(endpoint, d)).map_err(|source| {
             SpecializeError::Lower {
                 endpoint: endpoint.key.to_string(),
                 source,

@@ -14,13 +14,21 @@ use policyc_ir::Direction;
 pub struct OptimizedEndpoint {
     pub ingress: DirectionClasses,
     pub egress: DirectionClasses,
-    pub dag: DecisionDag,
+    /// Built on first use ([`Self::dag`]): the datapath tables do not need it, only
+    /// `--specialize`, the report and `explain`-style walks do.
+    dag: std::sync::OnceLock<DecisionDag>,
     pub ingress_layout: DirectionLayout,
     pub egress_layout: DirectionLayout,
     pub tables: EndpointTables,
 }
 
 impl OptimizedEndpoint {
+    /// The decision DAG of both directions (built once, on first use).
+    pub fn dag(&self) -> &DecisionDag {
+        self.dag
+            .get_or_init(|| DecisionDag::build(&[&self.ingress, &self.egress]))
+    }
+
     pub fn classes(&self, direction: Direction) -> &DirectionClasses {
         match direction {
             Direction::Ingress => &self.ingress,
@@ -57,7 +65,6 @@ pub fn optimize_endpoint(
 ) -> OptimizedEndpoint {
     let ingress = classify(&resolved.ingress);
     let egress = classify(&resolved.egress);
-    let dag = DecisionDag::build(&[&ingress, &egress]);
     let ingress_layout = lay_out(&ingress);
     let egress_layout = lay_out(&egress);
     let tables = EndpointTables {
@@ -71,7 +78,7 @@ pub fn optimize_endpoint(
     OptimizedEndpoint {
         ingress,
         egress,
-        dag,
+        dag: std::sync::OnceLock::new(),
         ingress_layout,
         egress_layout,
         tables,

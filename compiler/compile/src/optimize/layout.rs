@@ -113,6 +113,30 @@ pub struct DirectionLayout {
     pub keying: BTreeMap<ClassId, Keying>,
     /// Entries the layout would need with class 0 as the unknown class.
     pub entries_with_class_zero_unknown: usize,
+    /// What the choice was made from, kept so that one more identity can be laid out without
+    /// choosing again ([`add_member`]).
+    plans: Plans,
+}
+
+/// The candidate layouts of a direction, as [`lay_out`] weighed them.
+#[derive(Debug, Clone)]
+enum Plans {
+    /// Every class allows everything: no tables, whatever the identities.
+    AllAllow,
+    /// No layout could be planned (no classes).
+    None,
+    Weighed(Weighed),
+}
+
+#[derive(Debug, Clone)]
+struct Weighed {
+    /// Identities per class (index = class id).
+    members: Vec<usize>,
+    /// One identity of each class that has one (to copy identity-keyed functions from).
+    a_member: Vec<Option<u32>>,
+    /// Each candidate unknown class, in the order they were tried, with its total entries and
+    /// the entries of every class's emitted functions under it (index = class id).
+    candidates: Vec<(ClassId, usize, Vec<usize>)>,
 }
 
 impl DirectionLayout {
@@ -397,6 +421,7 @@ pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
             unknown_class: DirectionClasses::UNKNOWN,
             keying: BTreeMap::new(),
             entries_with_class_zero_unknown: 0,
+            plans: Plans::AllAllow,
         };
     }
     let lowered: Vec<Lowered> = classes
@@ -422,10 +447,32 @@ pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
     );
     let mut best: Option<Plan> = None;
     let mut class_zero_entries = 0;
+    let mut weighed = Weighed {
+        members: (0..lowered.len())
+            .map(|c| {
+                let class = ClassId(u32::try_from(c).unwrap_or(u32::MAX));
+                members.get(&class).map_or(0, Vec::len)
+            })
+            .collect(),
+        a_member: (0..lowered.len())
+            .map(|c| {
+                let class = ClassId(u32::try_from(c).unwrap_or(u32::MAX));
+                members.get(&class).and_then(|ids| ids.first().copied())
+            })
+            .collect(),
+        candidates: Vec::new(),
+    };
     for candidate in candidates {
         let Some(p) = plan(candidate, &lowered, &members) else {
             continue;
         };
+        let mut emitted = vec![p.unknown_encoding.emitted.entries; lowered.len()];
+        for (class, _, e) in &p.classes {
+            if let Some(slot) = emitted.get_mut(class.0 as usize) {
+                *slot = e.entries;
+            }
+        }
+        weighed.candidates.push((candidate, p.entries, emitted));
         if candidate == DirectionClasses::UNKNOWN {
             class_zero_entries = p.entries;
         }
@@ -441,6 +488,7 @@ pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
             unknown_class: DirectionClasses::UNKNOWN,
             keying: BTreeMap::new(),
             entries_with_class_zero_unknown: 0,
+            plans: Plans::None,
         };
     };
     let tables = tables_of(&best, &lowered, &members);
@@ -453,6 +501,191 @@ pub fn lay_out(classes: &DirectionClasses) -> DirectionLayout {
         unknown_class: best.unknown,
         keying,
         entries_with_class_zero_unknown: class_zero_entries,
+        plans: Plans::Weighed(weighed),
+    }
+}
+
+/// The keying [`plan`] gives a class of `k` identities whose functions take `e` entries, and
+/// the entries it then costs.
+fn keying_of(k: usize, e: usize) -> (Keying, usize) {
+    if k > 0 && k * e < k + e {
+        (Keying::Identity, k * e)
+    } else {
+        (Keying::Class, k + e)
+    }
+}
+
+/// The candidate unknown classes [`lay_out`] tries for these class sizes, in its order.
+fn candidate_order(members: &[usize]) -> Vec<ClassId> {
+    let mut by_size: Vec<(usize, ClassId)> = members
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, k)| **k > 0)
+        .map(|(c, k)| (*k, ClassId(u32::try_from(c).unwrap_or(u32::MAX))))
+        .collect();
+    by_size.sort_by_key(|(k, c)| (std::cmp::Reverse(*k), *c));
+    std::iter::once(DirectionClasses::UNKNOWN)
+        .chain(
+            by_size
+                .into_iter()
+                .take(UNKNOWN_CLASS_CANDIDATES)
+                .map(|(_, c)| c),
+        )
+        .collect()
+}
+
+/// What one more identity adds to a direction's tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberTables {
+    /// Nothing (the identity is in the unknown class, or the direction allows everything).
+    Nothing,
+    /// Its `pc_class` entry (identity, class).
+    Class(u32, u32),
+    /// Its own copy of its class's functions ((identity, protocol) → function).
+    Functions(Vec<((u32, u8), DpFunction)>),
+}
+
+impl MemberTables {
+    /// Applies the change to tables of the same direction.
+    pub fn apply(&self, tables: &mut DirectionTables) {
+        match self {
+            MemberTables::Nothing => {}
+            MemberTables::Class(identity, class) => {
+                tables.class_of_identity.insert(*identity, *class);
+            }
+            MemberTables::Functions(functions) => {
+                tables.identity_functions.extend(functions.iter().cloned());
+            }
+        }
+    }
+}
+
+/// Lays out one more identity of an existing class in place: `layout` becomes what
+/// [`lay_out`] gives for the classes with `identity` added to `class` (which the caller has
+/// done in its `DirectionClasses`), when the same unknown class wins and `class` keeps its
+/// keying — then the identity only gains its `pc_class` entry, or its copy of the class's
+/// functions, or nothing (the unknown class): returned, and applied to `layout.tables`.
+/// `None`, with `layout` unchanged: call [`lay_out`] again.
+pub fn add_member(
+    layout: &mut DirectionLayout,
+    class: ClassId,
+    identity: u32,
+) -> Option<MemberTables> {
+    let weighed = match &layout.plans {
+        Plans::AllAllow => return Some(MemberTables::Nothing),
+        Plans::None => return None,
+        Plans::Weighed(w) => w,
+    };
+    let c = class.0 as usize;
+    let old_k = weighed.members.get(c).copied()?;
+    let mut members = weighed.members.clone();
+    members[c] = old_k + 1;
+    let order = candidate_order(&members);
+    let mut tried: Vec<ClassId> = weighed.candidates.iter().map(|(u, _, _)| *u).collect();
+    let mut wanted = order.clone();
+    tried.sort_unstable();
+    wanted.sort_unstable();
+    if tried != wanted {
+        return None;
+    }
+    // (candidate, its entries with the new member, index into `weighed.candidates`), in the
+    // order lay_out tries them.
+    let mut candidates: Vec<(ClassId, usize, usize)> = Vec::with_capacity(order.len());
+    for unknown in &order {
+        let at = weighed
+            .candidates
+            .iter()
+            .position(|(u, _, _)| u == unknown)?;
+        let (_, entries, emitted) = &weighed.candidates[at];
+        let entries = if *unknown == class {
+            *entries
+        } else {
+            let e = emitted.get(c).copied().unwrap_or(0);
+            entries - keying_of(old_k, e).1 + keying_of(old_k + 1, e).1
+        };
+        candidates.push((*unknown, entries, at));
+    }
+    let mut best: Option<&(ClassId, usize, usize)> = None;
+    for candidate in &candidates {
+        if best.is_none_or(|b| candidate.1 < b.1) {
+            best = Some(candidate);
+        }
+    }
+    let (winner, _, at) = *best?;
+    if winner != layout.unknown_class {
+        return None;
+    }
+    let keying = if winner == class {
+        Keying::Unknown
+    } else {
+        let emitted = &weighed.candidates[at].2;
+        keying_of(old_k + 1, emitted.get(c).copied().unwrap_or(0)).0
+    };
+    if layout.keying.get(&class) != Some(&keying) {
+        return None;
+    }
+    let change = match keying {
+        Keying::Unknown => MemberTables::Nothing,
+        Keying::Class => MemberTables::Class(identity, class.0),
+        Keying::Identity => {
+            let sample = weighed.a_member.get(c).copied().flatten()?;
+            MemberTables::Functions(
+                layout
+                    .tables
+                    .identity_functions
+                    .range((sample, 0)..=(sample, u8::MAX))
+                    .map(|((_, protocol), f)| ((identity, *protocol), f.clone()))
+                    .collect(),
+            )
+        }
+    };
+    change.apply(&mut layout.tables);
+    add_cost(&mut layout.cost, &change);
+    if let Plans::Weighed(weighed) = &mut layout.plans {
+        weighed.members = members;
+        if let Some(slot @ None) = weighed.a_member.get_mut(c) {
+            *slot = Some(identity);
+        }
+        for (unknown, entries, at) in &candidates {
+            if let Some(candidate) = weighed.candidates.get_mut(*at) {
+                candidate.1 = *entries;
+            }
+            if *unknown == DirectionClasses::UNKNOWN {
+                layout.entries_with_class_zero_unknown = *entries;
+            }
+        }
+        // Keep them in the order lay_out tries them.
+        let mut reordered = Vec::with_capacity(candidates.len());
+        for (_, _, at) in &candidates {
+            reordered.push(std::mem::replace(
+                &mut weighed.candidates[*at],
+                (DirectionClasses::UNKNOWN, 0, Vec::new()),
+            ));
+        }
+        weighed.candidates = reordered;
+    }
+    Some(change)
+}
+
+/// [`cost_of`] of tables after `change`, from their cost before: the new records only (a
+/// member's own functions are copies of its class's, so the longest overflow search is the
+/// same).
+fn add_cost(cost: &mut LayoutCost, change: &MemberTables) {
+    match change {
+        MemberTables::Nothing => {}
+        MemberTables::Class(..) => {
+            cost.class_entries += 1;
+            cost.bytes += CLASS_ENTRY_BYTES;
+        }
+        MemberTables::Functions(functions) => {
+            for (_, f) in functions {
+                let overflow = f.entries() - 1;
+                cost.portfn_entries += 1;
+                cost.interval_entries += overflow;
+                cost.bytes += PORTFN_ENTRY_BYTES + overflow * INTERVAL_ENTRY_BYTES;
+            }
+        }
     }
 }
 

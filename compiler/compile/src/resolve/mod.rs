@@ -9,6 +9,7 @@ pub mod cilium_encoding;
 pub mod endpoint;
 pub mod fqdn;
 pub mod function_memo;
+pub mod identity_delta;
 pub mod identity_index;
 pub mod incremental;
 pub mod model;

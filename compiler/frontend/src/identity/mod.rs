@@ -75,3 +75,41 @@ pub fn build_universe(
         .collect();
     Universe::new(&inventory.cluster, options, identities, endpoints, nodes)
 }
+
+/// Adds one inventory endpoint of `inventory` (its namespace labels and cluster) to a universe
+/// [`build_universe`] built without it, in place: the universe `build_universe` would build
+/// with it. `Ok(false)` (nothing changed) when that cannot be done in place — its label set's
+/// number would move another's, or it would make the universe dual-stack: build it anew then.
+pub fn add_inventory_endpoint(
+    universe: &mut Universe,
+    inventory: &Inventory,
+    endpoint: &crate::inventory::InventoryEndpoint,
+) -> Result<bool, UniverseError> {
+    let labels = endpoint_labels(
+        endpoint,
+        &inventory.namespace_labels(&endpoint.namespace),
+        &inventory.cluster,
+    );
+    let Some(id) =
+        policyc_ir::endpoint_identity::number_of_added_label_set(universe.identities(), &labels)
+    else {
+        return Ok(false);
+    };
+    let identity = universe.identity(id).is_none().then(|| Identity {
+        id,
+        kind: IdentityKind::Endpoint,
+        labels: labels.clone(),
+    });
+    universe.add_endpoint(
+        Endpoint {
+            key: EndpointKey::new(&endpoint.namespace, &endpoint.name),
+            labels,
+            ips: endpoint.ips.clone(),
+            named_ports: endpoint.named_ports.clone(),
+            identity: id,
+            interface: endpoint.interface.clone(),
+            service_account: endpoint.service_account.clone(),
+        },
+        identity,
+    )
+}
