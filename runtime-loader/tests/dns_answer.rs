@@ -380,3 +380,55 @@ fn answers_teach_no_reserved_address_and_no_ttl_beyond_the_cap() {
         policyc_backends::dns::MAX_TTL_S
     );
 }
+
+/// Issue 17, finding 6: one endpoint adds at most `PC_DNS_LEARN_QUOTA_MAX` addresses new to the
+/// node-wide map per window; the rest are counted (`learn_quota`) and not learned, while
+/// addresses already learned are still refreshed.
+#[test]
+fn an_endpoint_cannot_flood_the_learned_map() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    let quota = u64::from(policyc_backends::dns::LEARN_QUOTA_MAX);
+    let per_answer = 64u64;
+    let answers = quota / per_answer + 2;
+    let addr = |n: u64| ip(&format!("198.19.{}.{}", n / 256, n % 256));
+    for a in 0..answers {
+        ask(&dns, false, "www.cilium.io");
+        let records: Vec<(IpAddr, u32)> = (0..per_answer)
+            .map(|i| (addr(a * per_answer + i), 60))
+            .collect();
+        let run = dns
+            .run_answer(&answer_frame(
+                false,
+                &answer_message_with_ttls(ID, "www.cilium.io", &records),
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run.return_value, TCX_NEXT, "answers still pass");
+    }
+    assert_eq!(
+        learned(&dns).len() as u64,
+        quota,
+        "only the quota is learned"
+    );
+    assert_eq!(
+        counter(&dns, DnsCounter::LearnQuota),
+        answers * per_answer - quota
+    );
+    // A known address is refreshed even with the quota spent.
+    ask(&dns, false, "www.cilium.io");
+    dns.run_answer(&answer_frame(
+        false,
+        &answer_message_with_ttls(ID, "www.cilium.io", &[(addr(0), 3600)]),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (_, entry) = learned(&dns)
+        .into_iter()
+        .find(|(a, _)| *a == addr(0))
+        .unwrap_or_else(|| panic!("{} learned", addr(0)));
+    assert!(
+        entry.expiry_ns > monotonic_ns() + 3000 * SECOND,
+        "refreshed"
+    );
+}
