@@ -23,10 +23,6 @@ enum pc_dns_constant {
 	PC_DNS_REFUSED_MARK = 0x70c0dd5,  /* skb->mark of REFUSED answers sent with bpf_redirect */
 	PC_DNS_NAMES_MAX_ENTRIES = 16384, /* pc_dns_names: learned address -> the name that taught it */
 	PC_DNS_MAX_TTL_S = 86400,         /* learned TTLs are capped at one day (before min_ttl_s) */
-	/* Per endpoint: at most PC_DNS_LEARN_QUOTA addresses new to the node-wide learned map per
-	 * PC_DNS_LEARN_WINDOW_S seconds (refreshing known addresses is free). */
-	PC_DNS_LEARN_QUOTA_MAX = 256,
-	PC_DNS_LEARN_WINDOW_S = 10,
 };
 
 /* Per-CPU counters (pc_dns_counters index). */
@@ -42,8 +38,7 @@ enum pc_dns_counter {
 	PC_DNS_DOT = 8,             /* DNS over TLS (port 853) from the endpoint: dropped */
 	PC_DNS_TCP_REFUSED = 9,     /* denied TCP/53 question answered REFUSED in-stream */
 	PC_DNS_LEARNED_NEW = 10,    /* learned addresses that were not in the map yet */
-	PC_DNS_LEARN_QUOTA = 11,    /* new addresses not learned: the endpoint's quota was spent */
-	PC_DNS_COUNTER_COUNT = 12,
+	PC_DNS_COUNTER_COUNT = 11,
 };
 
 struct pc_dns_config {

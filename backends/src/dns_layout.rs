@@ -18,10 +18,6 @@ c_constants! {
         pub const NAMES_MAX_ENTRIES: u32 = 16_384 => "PC_DNS_NAMES_MAX_ENTRIES";
         /// Learned TTLs are capped at this many seconds (before `min_ttl_s` raises them).
         pub const MAX_TTL_S: u32 = 86_400 => "PC_DNS_MAX_TTL_S";
-        /// Addresses new to the learned map one endpoint may add per [`LEARN_WINDOW_S`].
-        pub const LEARN_QUOTA_MAX: u32 = 256 => "PC_DNS_LEARN_QUOTA_MAX";
-        /// The window of [`LEARN_QUOTA_MAX`], in seconds.
-        pub const LEARN_WINDOW_S: u32 = 10 => "PC_DNS_LEARN_WINDOW_S";
     }
 }
 
@@ -51,9 +47,6 @@ code_enum! {
         TcpRefused = 9 => "PC_DNS_TCP_REFUSED",
         /// Learned addresses that were not in the learned map yet.
         LearnedNew = 10 => "PC_DNS_LEARNED_NEW",
-        /// Addresses not learned because the endpoint spent its quota
-        /// ([`LEARN_QUOTA_MAX`] new addresses per [`LEARN_WINDOW_S`]).
-        LearnQuota = 11 => "PC_DNS_LEARN_QUOTA",
     }
 }
 

@@ -29,28 +29,6 @@ static __always_inline int learnable(const struct pc_dns_record *r)
 	return !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
 }
 
-/* Whether the endpoint may add one more address new to the node-wide map in this window
- * (PC_DNS_LEARN_QUOTA_MAX per PC_DNS_LEARN_WINDOW_S): a pod whose resolver answers what it
- * likes cannot flood the map and evict what other endpoints learned. Refreshing an address
- * already in the map costs nothing. */
-static __always_inline int learn_quota_take(void)
-{
-	__u32 zero = 0;
-	struct dns_learn_quota *q = bpf_map_lookup_elem(&pc_dns_quota, &zero);
-	__u64 now = bpf_ktime_get_ns();
-
-	if (!q)
-		return 0;
-	if (now - q->window_ns >= PC_DNS_LEARN_WINDOW_S * 1000000000ULL) {
-		q->window_ns = now;
-		q->added = 0;
-	}
-	if (q->added >= PC_DNS_LEARN_QUOTA_MAX)
-		return 0;
-	__sync_fetch_and_add(&q->added, 1);
-	return 1;
-}
-
 static long learn_step(__u64 i, void *ctx)
 {
 	struct pc_dns_pending *pending = ctx;
@@ -75,9 +53,6 @@ static long learn_step(__u64 i, void *ctx)
 		__sync_fetch_and_or(&known->selectors, pending->selectors);
 		if (known->expiry_ns < expiry)
 			known->expiry_ns = expiry;
-	} else if (!learn_quota_take()) {
-		count(PC_DNS_LEARN_QUOTA);
-		return 0;
 	} else {
 		/* BPF_NOEXIST: learned_new counts the entries this program really inserted (another
 		 * CPU may insert the same address in between), so the loader can derive the LRU's

@@ -116,21 +116,6 @@ struct {
 	__type(value, struct dns_tcp_stream);
 } pc_dns_tcp SEC(".maps");
 
-/* The endpoint's learning quota (dns/learn.h): the current window and the addresses new to
- * the learned map added in it. Private to the program. */
-struct dns_learn_quota {
-	__u64 window_ns;
-	__u32 added;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dns_learn_quota);
-} pc_dns_quota SEC(".maps");
-
 /* pc_events (policyc_layout.h): the endpoint's event ring, the L3/L4 datapath's, reused by pin
  * when loaded. */
 

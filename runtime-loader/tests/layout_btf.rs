@@ -388,13 +388,12 @@ fn maps_have_the_key_and_value_sizes_of_the_rust_types() {
                 .iter()
                 .find(|s| std::ptr::eq(s.object, object) && s.name == name)
             else {
-                // Maps no Rust type fills: the per-CPU scratch, learning quota and TCP streams of the DNS object and the
+                // Maps no Rust type fills: the per-CPU scratch and TCP streams of the DNS object and the
                 // datapath's per-peer event budgets (private to the program).
                 assert!(
                     matches!(
                         (object_name, name.as_str()),
-                        ("dns", "pc_dns_scratch" | "pc_dns_quota" | "pc_dns_tcp")
-                            | ("datapath", "pc_ev_budget")
+                        ("dns", "pc_dns_scratch" | "pc_dns_tcp") | ("datapath", "pc_ev_budget")
                     ),
                     "{object_name}: map {name} has no Rust type"
                 );

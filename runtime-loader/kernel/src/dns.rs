@@ -12,9 +12,6 @@ use policyc_backends::{MapImage, DNS_OBJECT};
 use crate::error::LoaderError;
 use crate::verifier::load_with_verifier_log;
 
-/// The DNS object's learning-quota map (`pc_dns_quota`, private to the program).
-const QUOTA_MAP: &str = "pc_dns_quota";
-
 /// One program run: the return value and the packet as the program left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsRun {
@@ -233,8 +230,7 @@ impl DnsInstance {
         Ok(out)
     }
 
-    /// Deletes every pending and learned entry and resets the learning quota (tests use this
-    /// between cases).
+    /// Deletes every pending and learned entry (tests use this between cases).
     pub fn clear_state(&self) -> Result<(), LoaderError> {
         for name in [map_names::PENDING, map_names::LEARNED] {
             let map = self.map(name)?;
@@ -244,14 +240,7 @@ impl DnsInstance {
                 let _ = map.delete(&key);
             }
         }
-        let quota = self.map(QUOTA_MAP)?;
-        let value = vec![0u8; quota.value_size() as usize];
-        quota
-            .update(&0u32.to_ne_bytes(), &value, MapFlags::ANY)
-            .map_err(|source| LoaderError::Map {
-                map: QUOTA_MAP.into(),
-                source,
-            })
+        Ok(())
     }
 }
 

@@ -33,7 +33,6 @@ pub fn counter_name(counter: DnsCounter) -> &'static str {
         DnsCounter::DnsOverTls => "dot",
         DnsCounter::TcpRefused => "tcp_refused",
         DnsCounter::LearnedNew => "learned_new",
-        DnsCounter::LearnQuota => "learn_quota",
     }
 }
 
