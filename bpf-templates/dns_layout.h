@@ -22,6 +22,7 @@ enum pc_dns_constant {
 	PC_DNS_MAX_CLASSES = 64,          /* byte classes of the DFA (power of two) */
 	PC_DNS_REFUSED_MARK = 0x70c0dd5,  /* skb->mark of REFUSED answers sent with bpf_redirect */
 	PC_DNS_NAMES_MAX_ENTRIES = 16384, /* pc_dns_names: learned address -> the name that taught it */
+	PC_DNS_MAX_TTL_S = 86400,         /* learned TTLs are capped at one day (before min_ttl_s) */
 };
 
 /* Per-CPU counters (pc_dns_counters index). */

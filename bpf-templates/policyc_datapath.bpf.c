@@ -31,9 +31,11 @@ const volatile struct policyc_config policyc_config = {
 	.allow_localhost = 1,
 	.emit_allow_events = 0,
 	.allow_neighbor_discovery = 1,
+	.generation = 0,
 	.ct_lifetime_tcp_ns = 21600ULL * 1000000000ULL,
 	.ct_lifetime_other_ns = 60ULL * 1000000000ULL,
 	.frag_lifetime_ns = 30ULL * 1000000000ULL,
+	.event_budget_per_peer = 0,
 };
 
 const volatile struct policyc_btf_anchor policyc_btf_anchor __attribute__((used)) = {};
@@ -67,12 +69,26 @@ struct {
 	__uint(max_entries, 1);
 } pc_intervals SEC(".maps");
 
+/* Conntrack, split by who opened the flow (key direction): pc_ct holds the flows the endpoint
+ * opened, pc_ct_in those its peers opened. A peer that floods new flows (varying its ports)
+ * only evicts peer-opened flows, never the endpoint's own connections. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct policyc_ct_key);
 	__type(value, struct policyc_ct_value);
-	__uint(max_entries, 65536);
+	__uint(max_entries, POLICYC_CT_MAX_ENTRIES);
 } pc_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct policyc_ct_key);
+	__type(value, struct policyc_ct_value);
+	__uint(max_entries, POLICYC_CT_MAX_ENTRIES);
+} pc_ct_in SEC(".maps");
+
+/* The conntrack map of entries first seen in `direction` (a constant after inlining). */
+#define ct_map(direction) \
+	((direction) == POLICYC_DIR_EGRESS ? (void *)&pc_ct : (void *)&pc_ct_in)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -82,6 +98,28 @@ struct {
 } pc_frag SEC(".maps");
 
 /* pc_events (the endpoint's event ring) is defined in policyc_layout.h. */
+
+/* The event budget of one peer address (policyc_config.event_budget_per_peer): a window of one
+ * second, the events emitted in it, and those left out since the peer's last event. Private to
+ * this program (user space only ever sees the suppressed count, in struct policyc_event). */
+struct pc_peer_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct pc_event_budget {
+	__u64 window_ns;
+	__u32 emitted;
+	__u32 suppressed;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct pc_peer_key);
+	__type(value, struct pc_event_budget);
+	__uint(max_entries, 4096);
+} pc_ev_budget SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -112,6 +150,8 @@ struct flow {
 	__u8 icmp_error;     /* ICMP error carrying a parsable embedded flow in `inner` that it may
 			      * be related to (icmp_error_may_relate) */
 	__u8 icmp_error_type; /* any ICMP error type (never tracked as a flow) */
+	__u8 tcp_flags;       /* TCP: the flags byte (FIN, SYN, RST, PSH, ACK, URG, ...) */
+	__u8 icmp_exchange;   /* ICMP: request type of the exchange (struct policyc_ct_key) */
 	__u32 frag_id;
 	struct policyc_ct_key inner; /* embedded original flow of an ICMP error (direction unset) */
 };
@@ -172,6 +212,7 @@ static __always_inline int parse_embedded(struct __sk_buff *skb, __u32 off, __u3
 		__u16 id = ((__u16)l4[4] << 8) | l4[5];
 		inner->sport = id;
 		inner->dport = id;
+		inner->icmp_exchange = l4[0];
 		return 1;
 	}
 	return 0;
@@ -219,6 +260,33 @@ static __always_inline int is_unspecified6(const __u8 *a)
 	return a0 == 0 && a1 == 0;
 }
 
+/* The exchange an ICMP message belongs to, named by its request type, so that one conntrack
+ * entry serves one exchange: a reply (echo, timestamp, information, address mask; ICMPv6 echo
+ * and node information) is keyed by its request's type, any other message by its own type.
+ * Errors are never tracked (they pass only as related to the flow they quote). */
+static __always_inline __u8 icmp_exchange_of(__u8 family, __u8 type)
+{
+	if (family == POLICYC_FAMILY_IPV4) {
+		switch (type) {
+		case 0:
+			return 8;
+		case 14:
+		case 16:
+		case 18:
+			return type - 1;
+		default:
+			return type;
+		}
+	}
+	switch (type) {
+	case 129:
+	case 140:
+		return type - 1;
+	default:
+		return type;
+	}
+}
+
 /* Parse L4 at l4off (bounded by end; the IP header starts at l3off) into f. */
 static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l3off, __u32 l4off, __u32 end,
 				    struct flow *f)
@@ -234,6 +302,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l3off, __u32 l4
 			return PARSE_MALFORMED;
 		if ((hdr[12] >> 4) < 5)
 			return PARSE_MALFORMED;
+		f->tcp_flags = hdr[13];
 		break;
 	case PC_PROTO_UDP:
 		if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, hdr, 8) < 0)
@@ -250,6 +319,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l3off, __u32 l4
 		if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, hdr, 8) < 0)
 			return PARSE_MALFORMED;
 		f->policy_port = hdr[0];
+		f->icmp_exchange = icmp_exchange_of(f->family, hdr[0]);
 		if (hdr[0] == 8 || hdr[0] == 0 || hdr[0] == 128 || hdr[0] == 129) {
 			/* echo request/reply (v4 8/0, v6 128/129): the identifier names the flow */
 			if ((f->family == POLICYC_FAMILY_IPV4 && (hdr[0] == 8 || hdr[0] == 0)) ||
@@ -369,6 +439,7 @@ struct decision {
 	__u8 reason;
 	__u8 action;
 	__u8 track;      /* create a conntrack entry */
+	__u8 revalidate; /* judging a tracked flow again under this generation's policy */
 };
 
 static __always_inline __u32 peer_identity(const struct flow *f, __u8 dir)
@@ -389,51 +460,113 @@ static __always_inline __u32 peer_identity(const struct flow *f, __u8 dir)
 						: policyc_config.world_identity_ipv6;
 }
 
-static __always_inline __u64 ct_lifetime(__u8 protocol)
+#define PC_TCP_FIN 0x01
+#define PC_TCP_SYN 0x02
+#define PC_TCP_RST 0x04
+#define PC_TCP_ACK 0x10
+#define PC_CT_CLOSED (POLICYC_CT_CLOSING_ORIG | POLICYC_CT_CLOSING_REPLY)
+#define PC_NS_PER_S 1000000000ULL
+
+/* Whether a TCP flow completed its handshake: the opener's SYN, the other side's SYN-ACK and
+ * the opener's ACK. Flags accumulate, so this stays true. A lone ACK or a mid-stream packet
+ * never makes a flow established. */
+static __always_inline int ct_tcp_established(const struct policyc_ct_value *v)
 {
-	return protocol == PC_PROTO_TCP ? policyc_config.ct_lifetime_tcp_ns
-				     : policyc_config.ct_lifetime_other_ns;
+	return (v->flags_orig & (PC_TCP_SYN | PC_TCP_ACK)) == (PC_TCP_SYN | PC_TCP_ACK) &&
+	       (v->flags_reply & (PC_TCP_SYN | PC_TCP_ACK)) == (PC_TCP_SYN | PC_TCP_ACK);
 }
 
-/* Look the flow up as (tuple, dir) [established] and as (reversed tuple, !dir) [reply].
- * Refreshes the entry it finds. Returns the reason, or -1 if unknown or expired. */
-static __always_inline int ct_lookup(const struct policyc_ct_key *tuple, __u8 dir, __u32 pkt_len,
-				     __u32 *rule_id)
+/* Records a packet of the flow (from the side that opened it, or the reply side) and sets the
+ * entry's deadline from its state, as Cilium's ct_update_timeout / __ct_lookup do
+ * (bpf/lib/conntrack.h): TCP lives POLICYC_CT_SYN_TIMEOUT_S until its handshake completed,
+ * ct_lifetime_tcp_ns (CT_CONNECTION_LIFETIME_TCP) after; a FIN closes its sender's side, a RST
+ * both; a flow closed on both sides lives POLICYC_CT_CLOSE_TIMEOUT_S from its last FIN/RST
+ * and is kept alive by nothing else. Other protocols: ct_lifetime_other_ns from any packet. */
+static __always_inline void ct_note(struct policyc_ct_value *v, const struct flow *f, int reply)
 {
-	struct policyc_ct_key key = {};
+	__u64 now = bpf_ktime_get_ns();
+	__u8 flags = f->tcp_flags;
+
+	if (f->protocol != PC_PROTO_TCP) {
+		v->expires_ns = now + policyc_config.ct_lifetime_other_ns;
+		return;
+	}
+	if (reply)
+		v->flags_reply |= flags;
+	else
+		v->flags_orig |= flags;
+	if (flags & PC_TCP_RST)
+		v->closing = PC_CT_CLOSED;
+	else if (flags & PC_TCP_FIN)
+		v->closing |= reply ? POLICYC_CT_CLOSING_REPLY : POLICYC_CT_CLOSING_ORIG;
+	if (v->closing == PC_CT_CLOSED) {
+		if (flags & (PC_TCP_FIN | PC_TCP_RST))
+			v->expires_ns = now + POLICYC_CT_CLOSE_TIMEOUT_S * PC_NS_PER_S;
+		return;
+	}
+	v->expires_ns = now + (ct_tcp_established(v) ? policyc_config.ct_lifetime_tcp_ns
+						     : POLICYC_CT_SYN_TIMEOUT_S * PC_NS_PER_S);
+}
+
+/* Finds the live entry of a flow: as (tuple, dir) in dir's map [established] or as (reversed
+ * tuple, !dir) in the other one [reply; *reply = 1]. `key` holds the tuple (direction unset)
+ * and is left as the key looked up last (the entry's key when one is found). */
+static __always_inline struct policyc_ct_value *ct_find(struct policyc_ct_key *key, __u8 dir,
+							int *reply)
+{
 	struct policyc_ct_value *val;
 	__u64 now = bpf_ktime_get_ns();
+	__u8 tmp[16];
+	__u16 port;
 
-	copy16(key.src, tuple->src);
-	copy16(key.dst, tuple->dst);
-	key.sport = tuple->sport;
-	key.dport = tuple->dport;
-	key.protocol = tuple->protocol;
-	key.family = tuple->family;
-	key.direction = dir;
-	val = bpf_map_lookup_elem(&pc_ct, &key);
+	key->direction = dir;
+	val = bpf_map_lookup_elem(ct_map(dir), key);
 	if (val && val->expires_ns > now) {
-		val->expires_ns = now + ct_lifetime(key.protocol);
-		__sync_fetch_and_add(&val->packets, 1);
-		__sync_fetch_and_add(&val->bytes, pkt_len);
-		*rule_id = val->rule_id;
-		return POLICYC_REASON_CT_ESTABLISHED;
+		*reply = 0;
+		return val;
 	}
+	copy16(tmp, key->src);
+	copy16(key->src, key->dst);
+	copy16(key->dst, tmp);
+	port = key->sport;
+	key->sport = key->dport;
+	key->dport = port;
+	key->direction = dir ^ 1;
+	val = bpf_map_lookup_elem(ct_map(dir ^ 1), key);
+	if (val && val->expires_ns > now) {
+		*reply = 1;
+		return val;
+	}
+	return 0;
+}
 
-	copy16(key.src, tuple->dst);
-	copy16(key.dst, tuple->src);
-	key.sport = tuple->dport;
-	key.dport = tuple->sport;
-	key.direction = dir ^ 1;
-	val = bpf_map_lookup_elem(&pc_ct, &key);
-	if (val && val->expires_ns > now) {
-		val->expires_ns = now + ct_lifetime(key.protocol);
-		__sync_fetch_and_add(&val->packets, 1);
-		__sync_fetch_and_add(&val->bytes, pkt_len);
-		*rule_id = val->rule_id;
-		return POLICYC_REASON_CT_REPLY;
-	}
-	return -1;
+/* Removes the entry ct_find found (a reply's entry lives in the other direction's map). */
+static __always_inline void ct_forget(const struct policyc_ct_key *key, __u8 dir, int reply)
+{
+	if (reply)
+		bpf_map_delete_elem(ct_map(dir ^ 1), key);
+	else
+		bpf_map_delete_elem(ct_map(dir), key);
+}
+
+/* Whether a found entry may carry this packet at all: the peer address still has the identity
+ * the flow was judged for (a new pod reusing an address inherits no flow), and a SYN from the
+ * opener on a closing flow is a new connection on the same ports, judged anew. */
+static __always_inline int ct_usable(const struct policyc_ct_value *v, const struct flow *f,
+				     __u32 identity, int reply)
+{
+	if (v->identity != identity)
+		return 0;
+	if (f->protocol == PC_PROTO_TCP && !reply && v->closing &&
+	    (f->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN)
+		return 0;
+	return 1;
+}
+
+static __always_inline void ct_count(struct policyc_ct_value *v, __u32 pkt_len)
+{
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, pkt_len);
 }
 
 static __always_inline void flow_tuple(const struct flow *f, struct policyc_ct_key *t)
@@ -445,7 +578,21 @@ static __always_inline void flow_tuple(const struct flow *f, struct policyc_ct_k
 	t->protocol = f->protocol;
 	t->family = f->family;
 	t->direction = 0;
-	t->pad = 0;
+	t->icmp_exchange = f->icmp_exchange;
+}
+
+/* The flow as the side that opened it sent it, from a reply packet and the entry's policy
+ * port: what policy judges when a reply's entry is judged again. */
+static __always_inline void flow_reversed(const struct flow *f, __u16 policy_port,
+					  struct flow *out)
+{
+	copy16(out->src, f->dst);
+	copy16(out->dst, f->src);
+	out->sport = f->dport;
+	out->dport = f->sport;
+	out->policy_port = policy_port;
+	out->protocol = f->protocol;
+	out->family = f->family;
 }
 
 static __always_inline void ct_create(const struct flow *f, __u8 dir, const struct decision *d,
@@ -454,14 +601,20 @@ static __always_inline void ct_create(const struct flow *f, __u8 dir, const stru
 	struct policyc_ct_key key = {};
 	struct policyc_ct_value val = {};
 
+	/* A RST opens nothing: it ends a connection (passing if policy allows it). */
+	if (f->protocol == PC_PROTO_TCP && (f->tcp_flags & PC_TCP_RST))
+		return;
 	flow_tuple(f, &key);
 	key.direction = dir;
-	val.expires_ns = bpf_ktime_get_ns() + ct_lifetime(f->protocol);
+	ct_note(&val, f, 0);
 	val.packets = 1;
 	val.bytes = pkt_len;
 	val.rule_id = d->rule_id;
 	val.reason = d->reason;
-	bpf_map_update_elem(&pc_ct, &key, &val, BPF_ANY);
+	val.identity = d->identity;
+	val.generation = policyc_config.generation;
+	val.policy_port = f->policy_port;
+	bpf_map_update_elem(ct_map(dir), &key, &val, BPF_ANY);
 }
 
 static __always_inline void frag_key(const struct flow *f, __u8 dir, struct policyc_frag_key *k)
@@ -637,16 +790,58 @@ static __always_inline void account(const struct decision *d, __u32 pkt_len)
 	}
 }
 
+/* Whether the peer of this packet may have one more event this second
+ * (policyc_config.event_budget_per_peer); *suppressed = its events left out since its last
+ * one. The rest are counted, so a denied peer flooding drops cannot fill the ring and hide
+ * the drops of others, and what was left out is still reported. */
+static __always_inline int event_budget_take(const __u8 *peer, __u8 family, __u32 *suppressed)
+{
+	struct pc_peer_key key = {};
+	struct pc_event_budget *b;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 budget = policyc_config.event_budget_per_peer;
+
+	if (!budget)
+		return 1;
+	key.family = family;
+	copy16(key.addr, peer);
+	b = bpf_map_lookup_elem(&pc_ev_budget, &key);
+	if (!b) {
+		struct pc_event_budget fresh = { .window_ns = now, .emitted = 1 };
+
+		bpf_map_update_elem(&pc_ev_budget, &key, &fresh, BPF_ANY);
+		return 1;
+	}
+	if (now - b->window_ns >= PC_NS_PER_S) {
+		b->window_ns = now;
+		b->emitted = 0;
+	}
+	if (b->emitted >= budget) {
+		__sync_fetch_and_add(&b->suppressed, 1);
+		return 0;
+	}
+	b->emitted += 1;
+	*suppressed = b->suppressed;
+	b->suppressed = 0;
+	return 1;
+}
+
 static __always_inline void emit_event(const struct flow *f, __u8 dir, const struct decision *d,
 				       __u32 pkt_len)
 {
 	struct policyc_event *ev;
+	const __u8 *peer = dir == POLICYC_DIR_EGRESS ? f->dst : f->src;
+	__u32 suppressed = 0;
 
 	if (d->action == POLICYC_ACTION_PASS && !policyc_config.emit_allow_events)
+		return;
+	if (!event_budget_take(peer, f->family, &suppressed))
 		return;
 	ev = bpf_ringbuf_reserve(&pc_events, sizeof(*ev), 0);
 	if (!ev)
 		return;
+	ev->suppressed = suppressed;
+	ev->pad = 0;
 	ev->timestamp_ns = bpf_ktime_get_ns();
 	ev->endpoint_id = policyc_config.endpoint_id;
 	ev->identity = d->identity;
@@ -659,10 +854,7 @@ static __always_inline void emit_event(const struct flow *f, __u8 dir, const str
 	ev->reason = d->reason;
 	ev->action = d->action;
 	ev->family = f->family;
-	if (dir == POLICYC_DIR_EGRESS)
-		copy16(ev->peer_addr, f->dst);
-	else
-		copy16(ev->peer_addr, f->src);
+	copy16(ev->peer_addr, peer);
 	bpf_ringbuf_submit(ev, 0);
 }
 
@@ -741,12 +933,38 @@ static __always_inline int ndp_passes(struct __sk_buff *skb, __u32 l3off, const 
 	return src_ok && dst_ok;
 }
 
+/* Policy's verdict on a flow in a direction (no conntrack): the direction not enforced, the
+ * host with allow_localhost, else the port function of the peer's identity combined with the
+ * toFQDNs classes of its address. */
+static __always_inline void judge(const struct flow *f, __u8 dir, struct decision *d)
+{
+	if (!policyc_config.enforced[dir & 1]) {
+		d->action = POLICYC_ACTION_PASS;
+		d->reason = POLICYC_REASON_NOT_ENFORCED;
+		d->track = 1;
+		return;
+	}
+	if (dir == POLICYC_DIR_INGRESS && policyc_config.allow_localhost &&
+	    d->identity == POLICYC_IDENTITY_HOST) {
+		d->action = POLICYC_ACTION_PASS;
+		d->reason = POLICYC_REASON_HOST_ALLOWED;
+		d->track = 1;
+		return;
+	}
+	policy_lookup(f, dir, d);
+	fqdn_combine(f, dir, d);
+	apply_verdict(d);
+}
+
 static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const struct flow *f,
 				   __u8 dir, struct decision *d)
 {
-	struct policyc_ct_key tuple = {};
-	__u32 rule_id = 0;
-	int reason;
+	struct policyc_ct_key key = {};
+	struct policyc_ct_value *ct;
+	struct flow opened = {};          /* a reply's flow as its opener sent it */
+	const struct flow *judged = f;    /* the flow policy judges, and in which direction */
+	__u8 judged_dir = dir;
+	int reply = 0;
 
 	d->identity = peer_identity(f, dir);
 
@@ -782,34 +1000,96 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 		return;
 	}
 
-	flow_tuple(f, &tuple);
-	reason = ct_lookup(&tuple, dir, skb->len, &rule_id);
-	if (reason < 0 && f->icmp_error)
-		/* The embedded packet travelled the other way: look it up as seen in !dir. */
-		reason = ct_lookup(&f->inner, dir ^ 1, 0, &rule_id) < 0 ? -1 : POLICYC_REASON_CT_RELATED;
-	if (reason >= 0) {
-		d->action = POLICYC_ACTION_PASS;
-		d->reason = reason;
-		d->rule_id = rule_id;
-		return;
+	if (f->icmp_error_type) {
+		/* Errors open and continue no flow of their own: they pass as related to the
+		 * flow they quote (judged under this generation, for this peer) or by policy. */
+		if (f->icmp_error) {
+			key = f->inner;
+			ct = ct_find(&key, dir ^ 1, &reply);
+			if (ct && ct->identity == d->identity &&
+			    ct->generation == policyc_config.generation) {
+				d->action = POLICYC_ACTION_PASS;
+				d->reason = POLICYC_REASON_CT_RELATED;
+				d->rule_id = ct->rule_id;
+				return;
+			}
+		}
+		ct = 0;
+	} else {
+		flow_tuple(f, &key);
+		ct = ct_find(&key, dir, &reply);
+		if (ct && !ct_usable(ct, f, d->identity, reply)) {
+			ct_forget(&key, dir, reply);
+			ct = 0;
+		}
+	}
+	if (ct) {
+		if (ct->generation == policyc_config.generation) {
+			ct_note(ct, f, reply);
+			ct_count(ct, skb->len);
+			d->action = POLICYC_ACTION_PASS;
+			d->reason = reply ? POLICYC_REASON_CT_REPLY : POLICYC_REASON_CT_ESTABLISHED;
+			d->rule_id = ct->rule_id;
+			return;
+		}
+		/* Judged under another generation: this generation's policy judges the flow as
+		 * its opener sent it (Cilium re-checks policy on every packet that is no reply;
+		 * here a generation change triggers it, for replies too, so revoked access ends
+		 * with the flow's next packet either way). */
+		d->revalidate = 1;
+		if (reply) {
+			flow_reversed(f, ct->policy_port, &opened);
+			judged = &opened;
+			judged_dir = dir ^ 1;
+		}
 	}
 
-	if (!policyc_config.enforced[dir & 1]) {
-		d->action = POLICYC_ACTION_PASS;
-		d->reason = POLICYC_REASON_NOT_ENFORCED;
-		d->track = 1;
+	judge(judged, judged_dir, d);
+	if (!d->revalidate || !ct)
 		return;
+	d->track = 0;
+	if (d->action == POLICYC_ACTION_PASS) {
+		ct->generation = policyc_config.generation;
+		ct->rule_id = d->rule_id;
+		ct_note(ct, f, reply);
+		ct_count(ct, skb->len);
+		d->reason = reply ? POLICYC_REASON_CT_REPLY : POLICYC_REASON_CT_ESTABLISHED;
+	} else {
+		ct_forget(&key, dir, reply);
+		d->reason = POLICYC_REASON_CT_REVOKED;
 	}
-	if (dir == POLICYC_DIR_INGRESS && policyc_config.allow_localhost &&
-	    d->identity == POLICYC_IDENTITY_HOST) {
-		d->action = POLICYC_ACTION_PASS;
-		d->reason = POLICYC_REASON_HOST_ALLOWED;
-		d->track = 1;
-		return;
-	}
-	policy_lookup(f, dir, d);
-	fqdn_combine(f, dir, d);
-	apply_verdict(d);
+}
+
+/* ARP the endpoint sends (tcx egress; cgroup_skb sees no ARP): Ethernet/IPv4 ARP, a request
+ * or a reply, whose sender hardware address is the frame's own source and whose sender
+ * protocol address is one of the endpoint's IPv4 addresses (or 0.0.0.0 in a request: an RFC
+ * 5227 probe). A pod cannot claim another address on the link (ARP spoofing). */
+static __always_inline int arp_is_own(struct __sk_buff *skb)
+{
+	__u8 eth_src[6];
+	__u8 arp[28];
+	__u8 spa[16] = {};
+	__u16 op;
+	__u32 spa4;
+
+	if (bpf_skb_load_bytes(skb, 6, eth_src, 6) < 0 ||
+	    bpf_skb_load_bytes(skb, PC_ETH_HLEN, arp, sizeof(arp)) < 0)
+		return 0;
+	/* htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4 */
+	if (arp[0] != 0 || arp[1] != 1 || arp[2] != 0x08 || arp[3] != 0 || arp[4] != 6 ||
+	    arp[5] != 4)
+		return 0;
+	op = ((__u16)arp[6] << 8) | arp[7];
+	if (op != 1 && op != 2)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		if (eth_src[i] != arp[8 + i])
+			return 0;
+	__builtin_memcpy(&spa4, &arp[14], 4);
+	if (spa4 == 0)
+		return op == 1;
+	__builtin_memcpy(spa, &arp[14], 4);
+	return is_own(spa, POLICYC_FAMILY_IPV4);
 }
 
 /* Whether the packet's source is one of the endpoint's own addresses (Cilium's
@@ -823,9 +1103,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	int status;
 
 	status = parse_packet(skb, l2_len, &f);
-	if (status == PARSE_ARP)
+	if (status == PARSE_ARP && (dir == POLICYC_DIR_INGRESS || arp_is_own(skb)))
 		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;
-	if (status != PARSE_OK) {
+	if (status == PARSE_ARP) {
+		d.action = POLICYC_ACTION_DROP;
+		d.reason = POLICYC_REASON_ARP_INVALID;
+	} else if (status != PARSE_OK) {
 		d.action = POLICYC_ACTION_DROP;
 		d.reason = status == PARSE_UNKNOWN_L3 ? POLICYC_REASON_UNKNOWN_L3 : POLICYC_REASON_MALFORMED;
 	} else if (dir == POLICYC_DIR_EGRESS && !source_is_own(&f) &&

@@ -45,6 +45,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "dns/refuse.h"
 #include "dns/answers.h"
 #include "dns/learn.h"
+#include "dns/tcp_stream.h"
 
 /* ---- query program ----------------------------------------------------------------------- */
 
@@ -71,8 +72,19 @@ int pc_dns_query(struct __sk_buff *skb)
 		count(PC_DNS_DOT);
 		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
 		return PC_TCX_DROP;
-	default: /* not DNS, or a TCP/53 segment without payload */
+	case PARSE_TCP_CONTROL:
+		if (tcp_stream_admit(&p))
+			return PC_TCX_NEXT;
+		count(PC_DNS_TCP_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
+		return PC_TCX_DROP;
+	default: /* not DNS */
 		return PC_TCX_NEXT;
+	}
+	if (p.tcp && !tcp_stream_admit(&p)) {
+		count(PC_DNS_TCP_UNJUDGEABLE);
+		emit_dns_event(skb, &p, 1, POLICYC_REASON_DNS_UNJUDGEABLE, 0);
+		return PC_TCX_DROP;
 	}
 	__u8 hdr[DNS_HDR_LEN];
 	if (bpf_skb_load_bytes(skb, p.dns_off, hdr, DNS_HDR_LEN) < 0) {
@@ -120,6 +132,8 @@ int pc_dns_query(struct __sk_buff *skb)
 		value.name_hash = w.hash;
 		__builtin_memcpy(value.server, p.daddr, 16);
 		bpf_map_update_elem(&pc_dns_pending, &key, &value, BPF_ANY);
+		if (p.tcp)
+			tcp_stream_judged(&p);
 		count(PC_DNS_ALLOWED);
 		return PC_TCX_NEXT;
 	}

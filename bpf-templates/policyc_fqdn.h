@@ -10,7 +10,8 @@
  * policy_lookup (its tables hold the rules whose toFQDNs include selector b). Combination:
  * a deny of the peer's own identity wins (FQDN never denies); else any allow (the first
  * class's deciding rule is kept for events and counters); else a redirect-l7; else the peer's
- * own verdict. Established flows keep passing through conntrack after the entry expires.
+ * own verdict. Established flows keep passing through conntrack after the entry expires (and
+ * when a new generation judges them again, while the expired entry is still in the map).
  * Verifier cost does not depend on the number of classes or rules: one bpf_loop callback.
  */
 #ifndef POLICYC_FQDN_H
@@ -88,7 +89,10 @@ static __always_inline void fqdn_combine(const struct flow *f, __u8 dir, struct 
 	key.family = f->family;
 	copy16(key.addr, f->dst);
 	learned = bpf_map_lookup_elem(&pc_dns_learned, &key);
-	if (!learned || learned->expiry_ns <= bpf_ktime_get_ns())
+	/* A tracked flow judged again (d->revalidate) keeps its learned address while the entry
+	 * is still in the map, expired or not — as Cilium keeps the IPs of live connections
+	 * ("zombies", pkg/fqdn/dnscache) — so a policy change does not cut it. */
+	if (!learned || (learned->expiry_ns <= bpf_ktime_get_ns() && !d->revalidate))
 		return;
 	bits = learned->selectors & policyc_config.fqdn_mask;
 	if (!bits)

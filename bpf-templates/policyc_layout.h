@@ -15,7 +15,7 @@
  * compares every one with its Rust mirror (backends/src/layout.rs). */
 enum policyc_layout_constant {
 	/* Bump when any structure, map or constant below changes meaning. */
-	POLICYC_LAYOUT_VERSION = 3,
+	POLICYC_LAYOUT_VERSION = 4,
 	/* The overflow-range search is bounded: 2^POLICYC_SEARCH_STEPS >= 2 * 65536 ranges. */
 	POLICYC_SEARCH_STEPS = 17,
 	POLICYC_MAX_INTERVALS_PER_FUNCTION = 65536,
@@ -27,6 +27,20 @@ enum policyc_layout_constant {
 	POLICYC_MAX_SOURCE_ADDRS = 4,
 	/* Bytes of an endpoint's pc_events ring (a power of two, a multiple of the page size). */
 	POLICYC_EVENTS_RING_BYTES = 256 * 1024,
+	/* TCP conntrack lifetimes besides ct_lifetime_tcp_ns (Cilium's CT_SYN_TIMEOUT and
+	 * CT_CLOSE_TIMEOUT, bpf/lib/conntrack.h): a TCP entry lives POLICYC_CT_SYN_TIMEOUT_S
+	 * until both SYNs were seen, POLICYC_CT_CLOSE_TIMEOUT_S once both sides closed (FIN each
+	 * way, or a RST). */
+	POLICYC_CT_SYN_TIMEOUT_S = 60,
+	POLICYC_CT_CLOSE_TIMEOUT_S = 10,
+	/* struct policyc_ct_value closing bits: the side that sent a FIN (a RST sets both). */
+	POLICYC_CT_CLOSING_ORIG = 1,
+	POLICYC_CT_CLOSING_REPLY = 2,
+	/* Entries of pc_ct (flows the endpoint opened) and of pc_ct_in (flows peers opened). */
+	POLICYC_CT_MAX_ENTRIES = 65536,
+	/* The events per peer address and second the compiler writes into
+	 * policyc_config.event_budget_per_peer (0 there = unlimited). */
+	POLICYC_EVENTS_PER_PEER_DEFAULT = 64,
 };
 
 /* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
@@ -73,6 +87,8 @@ enum policyc_reason {
 	POLICYC_REASON_DNS_UNJUDGEABLE = 17,   /* DNS object: TCP split/bad prefix, fragment, DoT */
 	POLICYC_REASON_ICMP_ERROR_FRAGMENTED = 18, /* a fragmented ICMP error: dropped, never related */
 	POLICYC_REASON_SOURCE_INVALID = 19,    /* egress whose source is not the endpoint's: dropped */
+	POLICYC_REASON_ARP_INVALID = 20,       /* egress ARP not for the endpoint's own address/MAC */
+	POLICYC_REASON_CT_REVOKED = 21,        /* a tracked flow the current policy no longer allows */
 };
 
 enum policyc_action {
@@ -94,6 +110,7 @@ enum policyc_identity {
 #define POLICYC_MAP_PORTFN "pc_portfn"
 #define POLICYC_MAP_INTERVALS "pc_intervals"
 #define POLICYC_MAP_CT "pc_ct"
+#define POLICYC_MAP_CT_IN "pc_ct_in"
 #define POLICYC_MAP_FRAG "pc_frag"
 #define POLICYC_MAP_EVENTS "pc_events"
 #define POLICYC_MAP_COUNTERS "pc_counters"
@@ -116,7 +133,10 @@ struct policyc_config {
 	__u8 allow_localhost;       /* 1 = ingress from identity 1 (host) always passes */
 	__u8 emit_allow_events;     /* 1 = events for passed packets too (drops always) */
 	__u8 allow_neighbor_discovery; /* 1 = ICMPv6 133..137 (NDP) always passes */
-	__u32 pad1;
+	/* The policy generation this object was loaded as (low 32 bits; the loader's generation
+	 * number, 0 outside the loader). A conntrack entry judged under another generation is
+	 * judged again by this one's policy on its next packet. */
+	__u32 generation;
 	__u64 ct_lifetime_tcp_ns;
 	__u64 ct_lifetime_other_ns;
 	__u64 frag_lifetime_ns;
@@ -129,7 +149,10 @@ struct policyc_config {
 	 * drops. */
 	__u8 source_addrs[POLICYC_MAX_SOURCE_ADDRS][16];
 	__u8 source_families[POLICYC_MAX_SOURCE_ADDRS];
-	__u32 pad2;
+	/* Events per peer address and second (0 = unlimited); the rest are counted and reported
+	 * in the peer's next event (struct policyc_event suppressed), so one peer cannot fill
+	 * the ring and hide later drops. */
+	__u32 event_budget_per_peer;
 };
 
 /* pc_ipcache: LPM trie. prefixlen counts bits after the prefixlen field:
@@ -195,7 +218,9 @@ struct policyc_portfn_value {
 	struct policyc_interval ranges[POLICYC_INLINE_RANGES];
 };
 
-/* pc_ct: LRU hash keyed by the flow as first seen, plus the direction it was first seen in. */
+/* pc_ct (direction EGRESS: flows the endpoint opened) and pc_ct_in (direction INGRESS: flows
+ * peers opened — so no peer can evict the endpoint's own flows): LRU hashes keyed by the flow
+ * as first seen, plus the direction it was first seen in. */
 struct policyc_ct_key {
 	__u8 src[16];
 	__u8 dst[16];
@@ -204,7 +229,8 @@ struct policyc_ct_key {
 	__u8 protocol;
 	__u8 family;
 	__u8 direction;
-	__u8 pad;
+	__u8 icmp_exchange; /* ICMP: the request type of the exchange (echo 8/128, timestamp 13,
+			     * ...; a reply is keyed by its request's type); 0 otherwise */
 };
 
 struct policyc_ct_value {
@@ -213,7 +239,13 @@ struct policyc_ct_value {
 	__u64 bytes;
 	__u32 rule_id;    /* rule that allowed the flow (0 = none) */
 	__u8 reason;      /* reason the first packet passed */
-	__u8 pad[3];
+	__u8 flags_orig;  /* TCP flags seen from the side that opened the flow (OR of all) */
+	__u8 flags_reply; /* TCP flags seen from the other side */
+	__u8 closing;     /* POLICYC_CT_CLOSING_ORIG | POLICYC_CT_CLOSING_REPLY */
+	__u32 identity;   /* the peer's identity the flow was judged for */
+	__u32 generation; /* policyc_config.generation it was judged under */
+	__u16 policy_port; /* policy port of the packet that opened it (judging it again) */
+	__u8 pad[6];
 };
 
 /* pc_frag: LRU hash of allowed first fragments; later fragments pass only if found here. */
@@ -254,6 +286,8 @@ struct policyc_event {
 	__u8 action;      /* enum policyc_action */
 	__u8 family;
 	__u8 peer_addr[16];
+	__u32 suppressed; /* events of this peer left out before this one (event budget) */
+	__u32 pad;
 };
 
 /* Referenced from .rodata so that the enums above and the event record (only ever reached

@@ -15,8 +15,8 @@ use regex_automata::{Anchored, Input, MatchKind};
 use crate::c_layout::size_u32;
 use crate::dns_layout::{DfaRow, DnsClasses, DnsConfigValue};
 pub use crate::dns_layout::{
-    DnsCounter, DnsEvent, DnsName, COUNTER_COUNT, MAX_CLASSES, NAMES_MAX_ENTRIES, NAME_MAX,
-    REFUSED_MARK,
+    DnsCounter, DnsEvent, DnsName, COUNTER_COUNT, MAX_CLASSES, MAX_TTL_S, NAMES_MAX_ENTRIES,
+    NAME_MAX, REFUSED_MARK,
 };
 use crate::layout::ArrayIndex;
 use crate::map_image::MapImage;

@@ -16,6 +16,8 @@ c_constants! {
         pub const REFUSED_MARK: u32 = 0x70c_0dd5 => "PC_DNS_REFUSED_MARK";
         /// `max_entries` of the node-wide `pc_dns_names` map.
         pub const NAMES_MAX_ENTRIES: u32 = 16_384 => "PC_DNS_NAMES_MAX_ENTRIES";
+        /// Learned TTLs are capped at this many seconds (before `min_ttl_s` raises them).
+        pub const MAX_TTL_S: u32 = 86_400 => "PC_DNS_MAX_TTL_S";
     }
 }
 

@@ -9,7 +9,7 @@ c_constants! {
     /// `enum policyc_layout_constant`.
     pub const LAYOUT_CONSTANTS = "policyc_layout_constant" {
         /// `POLICYC_LAYOUT_VERSION`: bumped when a structure, map or constant changes meaning.
-        pub const LAYOUT_VERSION: u32 = 3 => "POLICYC_LAYOUT_VERSION";
+        pub const LAYOUT_VERSION: u32 = 4 => "POLICYC_LAYOUT_VERSION";
         /// `POLICYC_SEARCH_STEPS`: bound of the binary search over intervals.
         pub const SEARCH_STEPS: u32 = 17 => "POLICYC_SEARCH_STEPS";
         /// `POLICYC_MAX_INTERVALS_PER_FUNCTION`: bound of a function's overflow ranges.
@@ -22,6 +22,21 @@ c_constants! {
         pub const MAX_SOURCE_ADDRS: usize = 4 => "POLICYC_MAX_SOURCE_ADDRS";
         /// `POLICYC_EVENTS_RING_BYTES`: size of an endpoint's `pc_events` ring.
         pub const EVENTS_RING_BYTES: u32 = 256 * 1024 => "POLICYC_EVENTS_RING_BYTES";
+        /// `POLICYC_CT_SYN_TIMEOUT_S`: lifetime of a TCP entry before its handshake completed
+        /// (Cilium's `CT_SYN_TIMEOUT`).
+        pub const CT_SYN_TIMEOUT_S: u64 = 60 => "POLICYC_CT_SYN_TIMEOUT_S";
+        /// `POLICYC_CT_CLOSE_TIMEOUT_S`: lifetime of a TCP entry closed on both sides (Cilium's
+        /// `CT_CLOSE_TIMEOUT`).
+        pub const CT_CLOSE_TIMEOUT_S: u64 = 10 => "POLICYC_CT_CLOSE_TIMEOUT_S";
+        /// `POLICYC_CT_CLOSING_ORIG`: [`CtValue::closing`] bit, the opener sent a FIN.
+        pub const CT_CLOSING_ORIG: u8 = 1 => "POLICYC_CT_CLOSING_ORIG";
+        /// `POLICYC_CT_CLOSING_REPLY`: [`CtValue::closing`] bit, the other side sent a FIN.
+        pub const CT_CLOSING_REPLY: u8 = 2 => "POLICYC_CT_CLOSING_REPLY";
+        /// `POLICYC_CT_MAX_ENTRIES`: entries of `pc_ct` and of `pc_ct_in` each.
+        pub const CT_MAX_ENTRIES: u32 = 65_536 => "POLICYC_CT_MAX_ENTRIES";
+        /// `POLICYC_EVENTS_PER_PEER_DEFAULT`: the event budget per peer address and second
+        /// the compiler writes ([`PolicycConfig::event_budget_per_peer`]).
+        pub const EVENTS_PER_PEER_DEFAULT: u32 = 64 => "POLICYC_EVENTS_PER_PEER_DEFAULT";
     }
 }
 
@@ -50,8 +65,10 @@ pub mod map_names {
     pub const PORTFN: &str = "pc_portfn";
     /// Array of overflow port ranges.
     pub const INTERVALS: &str = "pc_intervals";
-    /// LRU hash: conntrack.
+    /// LRU hash: conntrack of the flows the endpoint opened (key direction egress).
     pub const CT: &str = "pc_ct";
+    /// LRU hash: conntrack of the flows peers opened (key direction ingress).
+    pub const CT_IN: &str = "pc_ct_in";
     /// LRU hash: allowed first fragments.
     pub const FRAG: &str = "pc_frag";
     /// Ring buffer of `policyc_event`.
@@ -203,6 +220,12 @@ code_enum! {
         /// An egress packet whose source is not one of the endpoint's own addresses (source
         /// validation, before conntrack and policy).
         SourceInvalid = 19 => "POLICYC_REASON_SOURCE_INVALID",
+        /// Egress ARP that is not the endpoint's own (sender address not its IPv4 address,
+        /// or sender MAC not the frame's source).
+        ArpInvalid = 20 => "POLICYC_REASON_ARP_INVALID",
+        /// A tracked flow judged again under a new generation (or for a reply, as its opener
+        /// sent it) that policy no longer allows: dropped, its entry removed.
+        CtRevoked = 21 => "POLICYC_REASON_CT_REVOKED",
     }
 }
 
@@ -269,8 +292,9 @@ c_struct! {
         pub emit_allow_events: u8,
         /// 1 = ICMPv6 neighbor discovery (types 133..=137) always passes.
         pub allow_neighbor_discovery: u8,
-        /// Padding (explicit, so the u64 fields below need no hidden padding).
-        pub pad1: u32,
+        /// The policy generation the object was loaded as (low 32 bits; 0 outside the
+        /// loader): conntrack entries judged under another one are judged again.
+        pub generation: u32,
         /// Conntrack lifetime of TCP flows.
         pub ct_lifetime_tcp_ns: u64,
         /// Conntrack lifetime of other flows.
@@ -285,8 +309,9 @@ c_struct! {
         pub source_addrs: [[u8; 16]; MAX_SOURCE_ADDRS],
         /// [`Family`] code of each `source_addrs` entry; 0 = unused.
         pub source_families: [u8; MAX_SOURCE_ADDRS],
-        /// Padding to the structure's 8-byte alignment.
-        pub pad2: u32,
+        /// Events per peer address and second (0 = unlimited); the rest are counted into the
+        /// peer's next event ([`Event::suppressed`]).
+        pub event_budget_per_peer: u32,
     }
 }
 
@@ -435,8 +460,9 @@ c_struct! {
         pub family: u8,
         /// [`Direction`] code the flow was first seen in.
         pub direction: u8,
-        /// Padding.
-        pub pad: u8,
+        /// ICMP: the request type of the exchange (a reply is keyed by its request's type);
+        /// 0 otherwise.
+        pub icmp_exchange: u8,
     }
 }
 
@@ -454,8 +480,20 @@ c_struct! {
         pub rule_id: u32,
         /// [`Reason`] code of the first packet.
         pub reason: u8,
+        /// TCP flags seen from the side that opened the flow.
+        pub flags_orig: u8,
+        /// TCP flags seen from the other side.
+        pub flags_reply: u8,
+        /// [`CT_CLOSING_ORIG`] | [`CT_CLOSING_REPLY`].
+        pub closing: u8,
+        /// The peer's identity the flow was judged for.
+        pub identity: u32,
+        /// [`PolicycConfig::generation`] it was judged under.
+        pub generation: u32,
+        /// Policy port of the packet that opened it.
+        pub policy_port: u16,
         /// Padding.
-        pub pad: [u8; 3],
+        pub pad: [u8; 6],
     }
 }
 
@@ -534,6 +572,10 @@ c_struct! {
         pub family: u8,
         /// Peer address.
         pub peer_addr: [u8; 16],
+        /// Events of this peer left out (over its budget) since its previous event.
+        pub suppressed: u32,
+        /// Padding.
+        pub pad: u32,
     }
 }
 
@@ -594,6 +636,7 @@ pub const HEADER: CHeader = CHeader {
         ("POLICYC_MAP_PORTFN", map_names::PORTFN),
         ("POLICYC_MAP_INTERVALS", map_names::INTERVALS),
         ("POLICYC_MAP_CT", map_names::CT),
+        ("POLICYC_MAP_CT_IN", map_names::CT_IN),
         ("POLICYC_MAP_FRAG", map_names::FRAG),
         ("POLICYC_MAP_EVENTS", map_names::EVENTS),
         ("POLICYC_MAP_COUNTERS", map_names::COUNTERS),

@@ -9,7 +9,7 @@ use crate::error::BackendError;
 use crate::layout::{
     addr_bytes, map_names, ArrayIndex, ClassKey, ClassValue, Direction, Interval, IpcacheKey,
     IpcacheValue, PolicycConfig, PortfnKey, PortfnKind, PortfnValue, RuleCounter, Verdict,
-    INLINE_RANGES,
+    EVENTS_PER_PEER_DEFAULT, INLINE_RANGES,
 };
 use crate::tables::{
     DirectionTables, EndpointTables, FunctionKey, IpcacheEntry, PortFunction, PortInterval,
@@ -157,7 +157,7 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         allow_localhost: u8::from(options.allow_localhost),
         emit_allow_events: u8::from(options.emit_allow_events),
         allow_neighbor_discovery: u8::from(options.allow_neighbor_discovery),
-        pad1: 0,
+        generation: 0,
         ct_lifetime_tcp_ns: duration_ns(options.ct_lifetime_tcp),
         ct_lifetime_other_ns: duration_ns(options.ct_lifetime_other),
         frag_lifetime_ns: duration_ns(options.frag_lifetime),
@@ -165,7 +165,7 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         fqdn_mask: 0,
         source_addrs: Default::default(),
         source_families: Default::default(),
-        pad2: 0,
+        event_budget_per_peer: EVENTS_PER_PEER_DEFAULT,
     };
     config.set_source_addrs(&tables.source_addrs)?;
 

@@ -34,6 +34,8 @@ static __always_inline void emit_dns_event(struct __sk_buff *skb, const struct d
 	ev->action = POLICYC_ACTION_DROP;
 	ev->family = p->family;
 	__builtin_memcpy(ev->peer_addr, query ? p->daddr : p->saddr, 16);
+	ev->suppressed = 0;
+	ev->pad = 0;
 	bpf_ringbuf_submit(record, 0);
 }
 

@@ -6,6 +6,29 @@
 
 #include "maps.h"
 
+/* Whether an answer's address may be learned: never an address no toFQDNs rule should ever
+ * open — this network (0/8), loopback (127/8), link-local (169.254/16, the cloud metadata
+ * service 169.254.169.254 included), multicast and reserved (224/4, 240/4, broadcast); IPv6
+ * unspecified/loopback (::/127 and the rest of ::/120), IPv4-mapped (::ffff:0:0/96), link-local
+ * (fe80::/10) and multicast (ff00::/8). A pod whose resolver answers what it likes cannot
+ * make the node-wide map open those. */
+static __always_inline int learnable(const struct pc_dns_record *r)
+{
+	const __u8 *a = r->addr;
+	__u64 hi;
+	__u32 mid;
+
+	if (r->family == POLICYC_FAMILY_IPV4)
+		return a[0] != 0 && a[0] != 127 && a[0] < 224 && !(a[0] == 169 && a[1] == 254);
+	__builtin_memcpy(&hi, a, 8);
+	__builtin_memcpy(&mid, a + 8, 4);
+	if (hi == 0 && (mid == 0 || mid == bpf_htonl(0x0000ffff)))
+		return 0; /* ::/96 (unspecified, loopback, IPv4-compatible) and ::ffff:0:0/96 */
+	if (a[0] == 0xff)
+		return 0;
+	return !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
 static long learn_step(__u64 i, void *ctx)
 {
 	struct pc_dns_pending *pending = ctx;
@@ -15,10 +38,15 @@ static long learn_step(__u64 i, void *ctx)
 	if (!s || !config || i >= s->record_count)
 		return 1;
 	struct pc_dns_record *r = &s->records[i & (PC_DNS_MAX_RECORDS - 1)];
+	if (!learnable(r))
+		return 0;
 	struct pc_dns_addr key = {};
 	key.family = r->family;
 	__builtin_memcpy(key.addr, r->addr, 16);
-	__u64 ttl = r->ttl > config->min_ttl_s ? r->ttl : config->min_ttl_s;
+	/* The answer's TTL capped at PC_DNS_MAX_TTL_S (an answer cannot open an address for
+	 * years), then raised to the configured minimum. */
+	__u64 ttl = r->ttl < PC_DNS_MAX_TTL_S ? r->ttl : PC_DNS_MAX_TTL_S;
+	ttl = ttl > config->min_ttl_s ? ttl : config->min_ttl_s;
 	__u64 expiry = bpf_ktime_get_ns() + ttl * 1000000000ULL;
 	struct pc_dns_learned *known = bpf_map_lookup_elem(&pc_dns_learned, &key);
 	if (known) {

@@ -91,6 +91,31 @@ struct {
 	__type(value, struct dns_scratch);
 } pc_dns_scratch SEC(".maps");
 
+/* DNS over TCP, per connection of the endpoint (dns/tcp_stream.h): where the next new question
+ * must start, and the last judged segment (start, length) a retransmission may repeat. */
+struct dns_tcp_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct dns_tcp_stream {
+	__u32 next_seq;
+	__u32 last_start;
+	__u32 last_len; /* 0: nothing judged yet */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct dns_tcp_key);
+	__type(value, struct dns_tcp_stream);
+} pc_dns_tcp SEC(".maps");
+
 /* pc_events (policyc_layout.h): the endpoint's event ring, the L3/L4 datapath's, reused by pin
  * when loaded. */
 

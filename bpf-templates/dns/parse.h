@@ -24,6 +24,9 @@ struct dns_packet {
 	__u32 l4_off;
 	__u32 dns_off;
 	__u32 dns_len; /* from the UDP length or the TCP length prefix */
+	__u32 tcp_seq;     /* TCP: the segment's sequence number (host order) */
+	__u32 tcp_payload; /* TCP: payload bytes */
+	__u8 tcp_flags;    /* TCP: the flags byte */
 };
 
 enum parse_result {
@@ -128,9 +131,13 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 		return PARSE_MALFORMED;
 	if (p->tcp) {
 		__u8 doff_byte, flags;
+		__be32 seq_be;
 		if (bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 12, &doff_byte, 1) < 0 ||
-		    bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 13, &flags, 1) < 0)
+		    bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 13, &flags, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, (p->l4_off & 0xff) + 4, &seq_be, 4) < 0)
 			return PARSE_MALFORMED;
+		p->tcp_seq = bpf_ntohl(seq_be);
+		p->tcp_flags = flags;
 		/* Urgent data leaves the stream the server reads: what it sees is not what is
 		 * judged here. */
 		if (flags & 0x20)
@@ -139,6 +146,7 @@ static __always_inline enum parse_result parse_dns(struct __sk_buff *skb, struct
 		if (doff < 20 || doff > ip_len)
 			return PARSE_MALFORMED;
 		__u32 payload = ip_len - doff;
+		p->tcp_payload = payload;
 		if (payload == 0)
 			return PARSE_TCP_CONTROL;
 		__u32 payload_off = p->l4_off + doff;

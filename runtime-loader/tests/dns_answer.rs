@@ -331,3 +331,52 @@ fn up_to_sixty_four_records_are_learned_and_later_ones_are_not_examined() {
         .iter()
         .all(|(addr, _)| records[..64].iter().any(|(a, _)| a == addr)));
 }
+
+/// Issue 17, finding 6: an answer the pod's resolver controls cannot teach the node-wide map
+/// loopback, link-local (the cloud metadata address), multicast or reserved addresses, nor
+/// keep an address open for longer than `PC_DNS_MAX_TTL_S`.
+#[test]
+fn answers_teach_no_reserved_address_and_no_ttl_beyond_the_cap() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    ask(&dns, false, "www.cilium.io");
+    let never = [
+        "169.254.169.254",
+        "169.254.0.1",
+        "127.0.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "::ffff:198.18.0.1",
+        "fe80::1",
+        "ff02::1",
+    ];
+    let mut records: Vec<(IpAddr, u32)> = never.iter().map(|a| (ip(a), 60)).collect();
+    records.push((ip("198.18.0.9"), u32::MAX >> 1));
+    let before = monotonic_ns();
+    let run = dns
+        .run_answer(&answer_frame(
+            false,
+            &answer_message_with_ttls(ID, "www.cilium.io", &records),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run.return_value, TCX_NEXT, "the answer still passes");
+    let got = learned(&dns);
+    let addrs: Vec<IpAddr> = got.iter().map(|(a, _)| *a).collect();
+    assert_eq!(
+        addrs,
+        vec![ip("198.18.0.9")],
+        "only the routable address is learned"
+    );
+    let cap = u64::from(policyc_backends::dns::MAX_TTL_S) * SECOND;
+    assert!(
+        got[0].1.expiry_ns <= monotonic_ns() + cap && got[0].1.expiry_ns >= before + cap,
+        "the TTL is capped at {} s",
+        policyc_backends::dns::MAX_TTL_S
+    );
+}

@@ -322,6 +322,24 @@ fn mutate(b: &mut Built, mutation: &Mutation, answer: bool) {
 }
 
 /// The dotted name if every byte can match `*` (letters, digits, `-`, `_`), else None.
+/// The addresses the DNS object may learn (issue 17): no this-network, loopback, link-local,
+/// multicast, reserved or broadcast IPv4 address; no IPv6 address in ::/96 or ::ffff:0:0/96,
+/// no link-local or multicast one.
+fn learnable(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            o[0] != 0 && !a.is_loopback() && !a.is_link_local() && o[0] < 224
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            let low96_zero_or_mapped =
+                s[..5].iter().all(|x| *x == 0) && (s[5] == 0 || s[5] == 0xffff);
+            !low96_zero_or_mapped && !a.is_multicast() && (s[0] & 0xffc0) != 0xfe80
+        }
+    }
+}
+
 fn matchable_name(message: &Message) -> Option<String> {
     let name = message.queries().first()?.name();
     let mut out = String::new();
@@ -512,6 +530,7 @@ fn answer_parser_agrees_with_hickory() {
                                 RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
                                 _ => None,
                             })
+                            .filter(|a| learnable(*a))
                             .collect()
                     }
                 }

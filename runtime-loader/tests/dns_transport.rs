@@ -92,6 +92,16 @@ fn tcp_query_frame_at(v6: bool, payload: &[u8], seq: u32, ack: u32, options: usi
     frame
 }
 
+/// The client's SYN (sequence number `isn`, no payload): the DNS stage follows the stream from
+/// the handshake on (dns/tcp_stream.h), so data at `isn + 1` is the stream's first byte.
+fn open_stream(dns: &policyc_kernel::dns::DnsInstance, v6: bool, isn: u32) {
+    let mut frame = Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53).frame();
+    let tcp = 14 + if v6 { 40 } else { 20 };
+    frame[tcp + 4..tcp + 8].copy_from_slice(&isn.to_be_bytes());
+    let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run.return_value, TCX_NEXT, "the SYN passes");
+}
+
 /// The one's-complement sum of `bytes` (odd length padded with a zero byte).
 fn ones_complement_sum(bytes: &[u8]) -> u32 {
     let mut sum: u32 = bytes
@@ -188,6 +198,7 @@ fn a_denied_tcp_question_is_answered_refused_in_stream(v6: bool, qname: &str, op
     let payload = prefixed(&query);
     let (seq, ack) = (0xffff_fff0_u32, 0x1234_5678_u32); // the ack wraps around 2^32
     let frame = tcp_query_frame_at(v6, &payload, seq, ack, options);
+    open_stream(&dns, v6, seq.wrapping_sub(1));
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TC_ACT_REDIRECT);
     let out = parse_tcp_segment(&run.packet);
@@ -255,6 +266,7 @@ fn an_allowed_tcp_question_with_seq_and_ack_passes_unchanged(v6: bool) {
         9,
         12,
     );
+    open_stream(&dns, v6, 6);
     let run = dns.run_query(&frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
     assert_eq!(run.packet, frame, "an allowed question is not modified");
@@ -407,4 +419,57 @@ fn dns_over_tls_from_the_endpoint_is_dropped_and_counted(v6: bool, tcp: bool) {
         .frame();
     let run = dns.run_query(&https).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.return_value, TCX_NEXT);
+}
+
+/// A question segment of the endpoint's connection at sequence number `seq` (PSH|ACK).
+fn segment(v6: bool, qname: &str, id: u16, seq: u32) -> (Vec<u8>, u32) {
+    let payload = prefixed(&query_message(id, qname, false));
+    let len = u32::try_from(payload.len()).unwrap_or(0);
+    (tcp_query_frame_at(v6, &payload, seq, 1, 0), len)
+}
+
+/// Issue 17, finding 3c: the server's TCP keeps the bytes it has and takes only those beyond,
+/// so a segment overlapping a judged one could carry a second message the stage never saw as
+/// one. Questions must start exactly where the stream is, or repeat the last judged segment
+/// exactly; anything else is dropped as unjudgeable.
+#[test_case(false; "ipv4")]
+#[test_case(true; "ipv6")]
+fn overlapping_tcp_segments_cannot_hide_a_second_question(v6: bool) {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    let isn = 1000;
+    let (first, len) = segment(v6, "api.example.com", 1, isn + 1);
+    let pass = |frame: &[u8]| {
+        dns.run_query(frame)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .return_value
+    };
+    // Before the handshake the stage saw: no stream to judge against.
+    assert_eq!(pass(&first), TCX_DROP, "data without a seen SYN");
+    open_stream(&dns, v6, isn);
+    assert_eq!(pass(&first), TCX_NEXT, "the first question");
+    assert_eq!(pass(&first), TCX_NEXT, "its exact retransmission");
+    let unjudgeable = counter(&dns, DnsCounter::TcpUnjudgeable);
+    for (what, seq) in [
+        ("an overlap starting inside the first question", isn + 3),
+        ("a gap after it", isn + 1 + len + 5),
+        ("a segment before the stream", isn),
+    ] {
+        let (frame, _) = segment(v6, "api.example.com", 2, seq);
+        assert_eq!(pass(&frame), TCX_DROP, "{what}");
+    }
+    // The same start but longer than the judged segment: its tail would be new data.
+    let (longer, _) = segment(v6, "a-longer-name.api.example.com", 3, isn + 1);
+    assert_eq!(pass(&longer), TCX_DROP, "a longer retransmission");
+    // A SYN after a judged question would realign the stream mid-message.
+    let mut syn = Packet::tcp(endpoint(v6), server(v6), CLIENT_PORT, 53).frame();
+    let tcp = 14 + if v6 { 40 } else { 20 };
+    syn[tcp + 4..tcp + 8].copy_from_slice(&(isn + 2).to_be_bytes());
+    assert_eq!(pass(&syn), TCX_DROP, "a SYN realigning the stream");
+    assert_eq!(counter(&dns, DnsCounter::TcpUnjudgeable), unjudgeable + 5);
+    // The next question, exactly where the stream is, passes.
+    let (next, _) = segment(v6, "api.example.com", 4, isn + 1 + len);
+    assert_eq!(pass(&next), TCX_NEXT, "the next question in the stream");
 }

@@ -3,11 +3,13 @@
 //! One test binary for the whole folder: every `tests/*.rs` file is a module here, so the
 //! crates are linked once instead of once per file (build time and disk in CI).
 
+mod arp_and_event_budget;
 mod attach;
 mod bpffs_mount;
 mod cli_docs;
 mod common;
 mod conntrack;
+mod conntrack_state;
 mod dispatch;
 mod dns_answer;
 mod dns_blinding;

@@ -293,6 +293,12 @@ fn map_specs() -> Vec<MapSpec> {
         ),
         spec(
             DATAPATH_OBJECT,
+            map_names::CT_IN,
+            size_u32::<CtKey>(),
+            size_u32::<CtValue>(),
+        ),
+        spec(
+            DATAPATH_OBJECT,
             map_names::FRAG,
             size_u32::<FragKey>(),
             size_u32::<FragValue>(),
@@ -382,8 +388,15 @@ fn maps_have_the_key_and_value_sizes_of_the_rust_types() {
                 .iter()
                 .find(|s| std::ptr::eq(s.object, object) && s.name == name)
             else {
-                // Maps no Rust type fills: the per-CPU scratch of the DNS object.
-                assert_eq!((object_name, name.as_str()), ("dns", "pc_dns_scratch"));
+                // Maps no Rust type fills: the per-CPU scratch and TCP streams of the DNS object and the
+                // datapath's per-peer event budgets (private to the program).
+                assert!(
+                    matches!(
+                        (object_name, name.as_str()),
+                        ("dns", "pc_dns_scratch" | "pc_dns_tcp") | ("datapath", "pc_ev_budget")
+                    ),
+                    "{object_name}: map {name} has no Rust type"
+                );
                 continue;
             };
             assert_eq!(

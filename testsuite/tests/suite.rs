@@ -15,6 +15,7 @@ mod diff_scale;
 mod diff_scenarios;
 mod differential_datapath;
 mod differential_fqdn;
+mod differential_hostile;
 mod e2e_dns;
 mod e2e_hostile;
 mod e2e_loader;

@@ -279,10 +279,31 @@ impl DatapathInstance {
             .ok_or_else(|| LoaderError::Layout(format!("no map {name}")))
     }
 
+    /// Makes `open` (another generation of the same endpoint) use this instance's conntrack
+    /// and fragment maps, as the node loader's generations share the endpoint's pinned ones.
+    pub fn reuse_flow_maps_in(&self, open: &mut OpenObject) -> Result<(), LoaderError> {
+        use policyc_backends::layout::map_names;
+        use std::os::fd::AsFd;
+        for name in [map_names::CT, map_names::CT_IN, map_names::FRAG] {
+            let ours = self.map(name)?;
+            let mut theirs = open
+                .maps_mut()
+                .find(|m| m.name().to_string_lossy() == name)
+                .ok_or_else(|| LoaderError::Layout(format!("the object has no map {name}")))?;
+            theirs
+                .reuse_fd(ours.as_fd())
+                .map_err(|source| LoaderError::Map {
+                    map: name.into(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
     /// Deletes every conntrack and fragment entry (tests use this between cases).
     pub fn flush_flows(&self) -> Result<(), LoaderError> {
         use policyc_backends::layout::map_names;
-        for name in [map_names::CT, map_names::FRAG] {
+        for name in [map_names::CT, map_names::CT_IN, map_names::FRAG] {
             let map = self.map(name)?;
             let keys: Vec<Vec<u8>> = map.keys().collect();
             for key in keys {

@@ -225,6 +225,15 @@ impl Packet {
         self
     }
 
+    /// The same TCP segment with another flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10);
+    /// other transports are left as they are.
+    pub fn with_tcp_flags(mut self, new_flags: u8) -> Packet {
+        if let Transport::Tcp { flags, .. } = &mut self.transport {
+            *flags = new_flags;
+        }
+        self
+    }
+
     /// The reversed packet (addresses and ports swapped), same transport kind.
     pub fn reply(&self) -> Packet {
         let transport = match &self.transport {

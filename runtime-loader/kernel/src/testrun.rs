@@ -5,7 +5,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
-use policyc_backends::layout::{map_names, Action, Direction, Event, Reason, RuleCounter, Verdict};
+use policyc_backends::layout::{
+    map_names, Action, CtKey, CtValue, Direction, Event, PolicycConfig, Reason, RuleCounter,
+    Verdict,
+};
 use policyc_backends::{endpoint_images, ipcache_image, EndpointImages, EndpointTables};
 use policyc_backends::{IpcacheEntry, MapImage, DATAPATH_OBJECT};
 
@@ -111,8 +114,70 @@ impl TestHarness {
         kinds: &[AttachKind],
         learned: Option<&crate::fqdn::LearnedMap>,
     ) -> Result<TestHarness, LoaderError> {
+        let setup = Setup {
+            learned,
+            ..Setup::default()
+        };
+        TestHarness::build(object, images, ipcache, kinds, setup)
+    }
+
+    /// Like [`TestHarness::from_tables`], with `adjust` applied to the configuration last
+    /// (after the harness's own settings: events for passed packets, no event budget).
+    pub fn from_tables_with(
+        tables: &EndpointTables,
+        ipcache: &[IpcacheEntry],
+        kinds: &[AttachKind],
+        adjust: impl Fn(&mut PolicycConfig),
+    ) -> Result<TestHarness, LoaderError> {
+        let images = endpoint_images(tables)?;
+        let ipcache = ipcache_image(ipcache)?;
+        let setup = Setup {
+            adjust: Some(&adjust),
+            ..Setup::default()
+        };
+        TestHarness::build(DATAPATH_OBJECT, &images, &ipcache, kinds, setup)
+    }
+
+    /// The endpoint's next generation as the node loader installs it: new tables, loaded as
+    /// `generation`, sharing this harness's conntrack and fragment maps (as every generation
+    /// shares the endpoint's pinned ones).
+    pub fn next_generation(
+        &self,
+        tables: &EndpointTables,
+        ipcache: &[IpcacheEntry],
+        generation: u32,
+    ) -> Result<TestHarness, LoaderError> {
+        let images = endpoint_images(tables)?;
+        let ipcache = ipcache_image(ipcache)?;
+        let adjust = |config: &mut PolicycConfig| config.generation = generation;
+        let setup = Setup {
+            adjust: Some(&adjust),
+            flows_of: Some(&self.instance),
+            ..Setup::default()
+        };
+        TestHarness::build(
+            DATAPATH_OBJECT,
+            &images,
+            &ipcache,
+            self.instance.kinds(),
+            setup,
+        )
+    }
+
+    fn build(
+        object: &[u8],
+        images: &EndpointImages,
+        ipcache: &MapImage,
+        kinds: &[AttachKind],
+        setup: Setup<'_>,
+    ) -> Result<TestHarness, LoaderError> {
         let mut config = images.config;
         config.emit_allow_events = 1;
+        // Tests read every event; the budget is tested by setting it through `adjust`.
+        config.event_budget_per_peer = 0;
+        if let Some(adjust) = setup.adjust {
+            adjust(&mut config);
+        }
         let mut maps: Vec<&MapImage> = images.maps.iter().collect();
         maps.push(ipcache);
         let request = LoadRequest {
@@ -120,11 +185,15 @@ impl TestHarness {
             maps,
             kinds: kinds.to_vec(),
         };
-        let instance =
-            DatapathInstance::load_object_with(object, &request, |open| match learned {
-                Some(learned) => learned.reuse_in(open),
-                None => Ok(()),
-            })?;
+        let instance = DatapathInstance::load_object_with(object, &request, |open| {
+            if let Some(learned) = setup.learned {
+                learned.reuse_in(open)?;
+            }
+            if let Some(previous) = setup.flows_of {
+                previous.reuse_flow_maps_in(open)?;
+            }
+            Ok(())
+        })?;
 
         let received: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
         let sink = Rc::clone(&received);
@@ -228,6 +297,36 @@ impl TestHarness {
     pub fn flush_flows(&self) -> Result<(), LoaderError> {
         self.instance.flush_flows()
     }
+
+    /// Every conntrack entry (`pc_ct` and `pc_ct_in`), expired ones included.
+    pub fn ct_entries(&self) -> Result<Vec<(CtKey, CtValue)>, LoaderError> {
+        let mut entries = Vec::new();
+        for name in [map_names::CT, map_names::CT_IN] {
+            let map = self.instance.map(name)?;
+            for key in map.keys() {
+                let value = map
+                    .lookup(&key, libbpf_rs::MapFlags::ANY)
+                    .map_err(|source| LoaderError::Map {
+                        map: name.into(),
+                        source,
+                    })?;
+                if let (Some(k), Some(v)) =
+                    (CtKey::decode(&key), value.and_then(|v| CtValue::decode(&v)))
+                {
+                    entries.push((k, v));
+                }
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// How [`TestHarness::build`] loads: maps to share and a last word on the configuration.
+#[derive(Default)]
+struct Setup<'a> {
+    learned: Option<&'a crate::fqdn::LearnedMap>,
+    flows_of: Option<&'a DatapathInstance>,
+    adjust: Option<&'a dyn Fn(&mut PolicycConfig)>,
 }
 
 /// Runs a program pinned in bpffs — an installed endpoint's live program, with its live maps —

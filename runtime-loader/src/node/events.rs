@@ -43,6 +43,14 @@ pub struct DecodedEvent {
     /// The question name of a DNS drop (`evil.example.com.`), when the DNS object read it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns_name: Option<String>,
+    /// Events of this peer the endpoint left out (over its per-peer budget) since the previous
+    /// one it emitted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl std::fmt::Display for DecodedEvent {
@@ -62,10 +70,17 @@ impl std::fmt::Display for DecodedEvent {
             self.reason,
             self.rule.as_deref().unwrap_or("-"),
         )?;
-        match &self.dns_name {
-            Some(name) => write!(f, " name {name}"),
-            None => Ok(()),
+        if let Some(name) = &self.dns_name {
+            write!(f, " name {name}")?;
         }
+        if self.suppressed > 0 {
+            write!(
+                f,
+                " (+{} earlier events of this peer suppressed)",
+                self.suppressed
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -117,6 +132,7 @@ fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> D
                 .to_string()
         },
         identity: event.identity,
+        suppressed: event.suppressed,
         identity_labels: manifest.map_or_else(|| "?".into(), |m| m.identity_labels(event.identity)),
         protocol: event.protocol,
         port: event.port,

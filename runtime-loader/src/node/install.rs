@@ -24,8 +24,10 @@
 //!    `DatapathInstance::load_object_with` in `policyc_kernel::datapath`), configured, its policy maps
 //!    created and filled from the artifact's images, verified. Its conntrack, fragment and
 //!    event maps are *not* new: `reuse_pinned_map` makes it use the endpoint's pinned `pc_ct`,
-//!    `pc_frag` and `pc_events`, so established flows keep their entries across generations and
-//!    `events` readers keep their ring.
+//!    `pc_ct_in`, `pc_frag` and `pc_events`, so established flows keep their entries across
+//!    generations and `events` readers keep their ring. The new generation's number is in its
+//!    configuration: an entry judged under another generation is judged again by its policy on
+//!    the flow's next packet (revoked access ends there).
 //! 2. **Pin and record it** under `g<N+1>/` and `<state>/…/g<N+1>.json` (step `pinned`).
 //! 3. **Write the inactive slots**: the new programs go into slot `(N+1) & 1` of both program
 //!    arrays (step `slots-written`). Nothing the kernel runs has changed: the active word still
@@ -442,9 +444,13 @@ fn load_generation(
     install: &EndpointInstall,
     kind: AttachKind,
     l7_fallback: bool,
+    generation: u64,
 ) -> Result<DatapathInstance, NodeError> {
     let name = &install.endpoint.name;
     let mut config = install.images.config;
+    // Conntrack entries remember the generation that judged them (low 32 bits: a wrap needs
+    // 2^32 installs); entries of any other one are judged again by this one's policy.
+    config.generation = u32::try_from(generation & u64::from(u32::MAX)).unwrap_or(0);
     if l7_fallback {
         config.l7_fallback_allow_l4 = 1;
     }
@@ -759,7 +765,7 @@ pub fn stage_endpoint<'a>(
     let endpoint_dir = paths.endpoint_dir(name);
     std::fs::create_dir_all(&endpoint_dir).map_err(NodeError::io(&endpoint_dir))?;
 
-    let instance = load_generation(paths, install, kind, l7_fallback)?;
+    let instance = load_generation(paths, install, kind, l7_fallback, generation)?;
     let staged = (|| {
         hook::at(steps::LOADED, name)?;
         let program_ids = pin_generation(paths, name, generation, &instance, kind)?;

@@ -8,7 +8,7 @@
 //! - `<bpffs>/policyc/<ns>_<name>/pc_active_gen`: the active generation (one u32 both
 //!   directions read), `pc_prog_{ingress,egress}`: per-direction program arrays, slot =
 //!   generation & 1;
-//! - `<bpffs>/policyc/<ns>_<name>/{pc_ct,pc_frag,pc_events}`: shared by every generation, so
+//! - `<bpffs>/policyc/<ns>_<name>/{pc_ct,pc_ct_in,pc_frag,pc_events}`: shared by every generation, so
 //!   established flows and unread events survive a policy replacement;
 //! - `<bpffs>/policyc/<ns>_<name>/g<N>/`: one complete generation (both datapath programs and
 //!   every policy map, ipcache included);

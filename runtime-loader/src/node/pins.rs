@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::error::NodeError;
 
 /// Maps shared by every generation of an endpoint.
-pub const SHARED_MAPS: [&str; 3] = [
+pub const SHARED_MAPS: [&str; 4] = [
     policyc_backends::layout::map_names::CT,
+    policyc_backends::layout::map_names::CT_IN,
     policyc_backends::layout::map_names::FRAG,
     policyc_backends::layout::map_names::EVENTS,
 ];
