@@ -65,6 +65,7 @@ mod tests {
             rule_id: 0,
             rule: None,
             dns_name: None,
+            suppressed: 0,
         }
     }
 
