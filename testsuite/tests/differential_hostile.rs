@@ -6,7 +6,7 @@
 //! drops the packet (forged sources: ever). Runs the template datapath under
 //! BPF_PROG_TEST_RUN; needs root unless POLICYC_SKIP_KERNEL_TESTS=1.
 
-use policyc::kernel::tables::{KernelChecker, SideProbe};
+use policyc::kernel::tables::{is_echo_request, KernelChecker, SideProbe};
 use policyc_backends::layout::Direction as DpDirection;
 use policyc_build::{compile, load_inputs};
 use policyc_diagnostics::source::SourceMap;
@@ -45,9 +45,8 @@ fn packet(side: &SideProbe, sport: u16) -> Packet {
         Transport::Tcp { port } => Packet::tcp(src, dst, sport, port),
         Transport::Udp { port } => Packet::udp(src, dst, sport, port),
         Transport::Sctp { port } => Packet::sctp(src, dst, sport, port),
-        Transport::Icmp {
-            icmp_type: 8 | 128, ..
-        } => Packet::echo_request(src, dst, sport),
+        // Type 8 is an echo request in ICMPv4 only, 128 in ICMPv6 only (one definition).
+        t @ Transport::Icmp { .. } if is_echo_request(t) => Packet::echo_request(src, dst, sport),
         Transport::Icmp { icmp_type, .. } => Packet::icmp(src, dst, icmp_type, 0),
     }
 }

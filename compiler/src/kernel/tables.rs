@@ -150,7 +150,7 @@ pub struct KernelChecker<'c> {
 const FIRST_SOURCE_PORT: u16 = 1024;
 /// Whether the probe is an ICMP echo request of its own family (ICMPv4 type 8, ICMPv6 type
 /// 128): those carry an identifier, a fresh one per probe.
-fn is_echo_request(transport: Transport) -> bool {
+pub fn is_echo_request(transport: Transport) -> bool {
     matches!(
         transport,
         Transport::Icmp {
