@@ -283,15 +283,24 @@ fn run(cli: Cli) -> Result<bool> {
                 identities: identities.clone(),
                 ports: ports.clone(),
             };
-            events::read_events_matching(&paths, &filter, *count, *follow, timeout, |event| {
-                if json {
-                    if let Ok(line) = serde_json::to_string(event) {
-                        println!("{line}");
+            let matches = |event: &events::DecodedEvent| filter.matches(event);
+            events::read_events_matching(
+                &paths,
+                &filter.endpoints,
+                &matches,
+                *count,
+                *follow,
+                timeout,
+                |event| {
+                    if json {
+                        if let Ok(line) = serde_json::to_string(event) {
+                            println!("{line}");
+                        }
+                    } else {
+                        println!("{event}");
                     }
-                } else {
-                    println!("{event}");
-                }
-            })
+                },
+            )
             .map_err(node)?;
             Ok(true)
         }

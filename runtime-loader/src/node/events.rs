@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::artifact::Manifest;
 use super::error::NodeError;
-use super::events_filter::EventFilter;
 use super::live::live_record;
 use super::pins::{direction_name, NodePaths};
 
@@ -163,14 +162,16 @@ pub fn read_events(
     timeout: Option<Duration>,
     sink: impl FnMut(&DecodedEvent),
 ) -> Result<usize, NodeError> {
-    read_events_matching(paths, &EventFilter::default(), count, follow, timeout, sink)
+    read_events_matching(paths, &[], &|_| true, count, follow, timeout, sink)
 }
 
-/// [`read_events`] of the events `filter` matches (`count` counts those); with endpoints in the
-/// filter only their rings are read, and one that is not installed is an error.
+/// [`read_events`] of the events `matches` accepts (`count` counts those); with `only`
+/// endpoints only their rings are read, and one that is not installed is an error
+/// (`super::events_filter::EventFilter` gives both).
 pub fn read_events_matching(
     paths: &NodePaths,
-    filter: &EventFilter,
+    only: &[String],
+    matches: &dyn Fn(&DecodedEvent) -> bool,
     count: Option<usize>,
     follow: bool,
     timeout: Option<Duration>,
@@ -183,7 +184,7 @@ pub fn read_events_matching(
             what: "no event ring to read",
         });
     }
-    if let Some(missing) = filter.endpoints.iter().find(|e| !installed.contains(e)) {
+    if let Some(missing) = only.iter().find(|e| !installed.contains(e)) {
         return Err(NodeError::State {
             endpoint: missing.clone(),
             problem: format!("is not installed (installed: {})", installed.join(", ")),
@@ -191,7 +192,7 @@ pub fn read_events_matching(
     }
     let endpoints: Vec<String> = installed
         .into_iter()
-        .filter(|e| filter.endpoints.is_empty() || filter.endpoints.contains(e))
+        .filter(|e| only.is_empty() || only.contains(e))
         .collect();
     let mut rings = Vec::new();
     for endpoint in &endpoints {
@@ -240,7 +241,7 @@ pub fn read_events_matching(
         let mut got_any = false;
         while let Ok(event) = receiver.try_recv() {
             got_any = true;
-            if !filter.matches(&event) {
+            if !matches(&event) {
                 continue;
             }
             if count.is_some_and(|c| seen >= c) {
