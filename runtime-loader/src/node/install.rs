@@ -412,6 +412,22 @@ pub(super) fn kind_of(attach: &AttachPoint) -> AttachKind {
     }
 }
 
+/// What loading the endpoint's object takes: its config (with the L7 fallback knob), its
+/// policy map images plus the ipcache, for one attach kind (apply and `apply --dry-run`).
+fn load_request(install: &EndpointInstall, kind: AttachKind, l7_fallback: bool) -> LoadRequest<'_> {
+    let mut config = install.images.config;
+    if l7_fallback {
+        config.l7_fallback_allow_l4 = 1;
+    }
+    let mut maps: Vec<&MapImage> = install.images.maps.iter().collect();
+    maps.push(&install.ipcache);
+    LoadRequest {
+        config,
+        maps,
+        kinds: vec![kind],
+    }
+}
+
 /// Loads the endpoint's object through the verifier with fresh maps (nothing pinned, reused or
 /// attached; everything is freed when it is dropped): `apply --dry-run`.
 pub(super) fn verify_generation(
@@ -419,17 +435,7 @@ pub(super) fn verify_generation(
     kind: AttachKind,
     l7_fallback: bool,
 ) -> Result<(), NodeError> {
-    let mut config = install.images.config;
-    if l7_fallback {
-        config.l7_fallback_allow_l4 = 1;
-    }
-    let mut maps: Vec<&MapImage> = install.images.maps.iter().collect();
-    maps.push(&install.ipcache);
-    let request = LoadRequest {
-        config,
-        maps,
-        kinds: vec![kind],
-    };
+    let request = load_request(install, kind, l7_fallback);
     DatapathInstance::load_object_with(&install.object, &request, |_| Ok(()))
         .map(drop)
         .map_err(|source| NodeError::Load {
@@ -447,20 +453,10 @@ fn load_generation(
     generation: u64,
 ) -> Result<DatapathInstance, NodeError> {
     let name = &install.endpoint.name;
-    let mut config = install.images.config;
+    let mut request = load_request(install, kind, l7_fallback);
     // Conntrack entries remember the generation that judged them (low 32 bits: a wrap needs
     // 2^32 installs); entries of any other one are judged again by this one's policy.
-    config.generation = u32::try_from(generation & u64::from(u32::MAX)).unwrap_or(0);
-    if l7_fallback {
-        config.l7_fallback_allow_l4 = 1;
-    }
-    let mut maps: Vec<&MapImage> = install.images.maps.iter().collect();
-    maps.push(&install.ipcache);
-    let request = LoadRequest {
-        config,
-        maps,
-        kinds: vec![kind],
-    };
+    request.config.generation = u32::try_from(generation & u64::from(u32::MAX)).unwrap_or(0);
     let endpoint_dir = paths.endpoint_dir(name);
     DatapathInstance::load_object_with(&install.object, &request, |open| {
         for mut map in open.maps_mut() {
