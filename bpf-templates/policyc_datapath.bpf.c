@@ -128,6 +128,13 @@ struct {
 	__uint(max_entries, 1);
 } pc_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct policyc_rule_counter);
+	__uint(max_entries, 2 * POLICYC_REASON_SLOTS);
+} pc_drops SEC(".maps");
+
 /* ---- packet parsing ------------------------------------------------------------------- */
 
 enum parse_status {
@@ -714,30 +721,44 @@ static __always_inline struct policyc_portfn_value *portfn_for(__u8 kind, __u32 
 /* policyc build --specialize: policy_lookup generated per endpoint (constants folded). */
 #include "policyc_specialized.h"
 #else
-/* Peer identity -> port function (order documented at struct policyc_portfn_key). */
-static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
+/* Peer identity -> port function (order documented at struct policyc_portfn_key).
+ * A global function with scalar arguments and a packed result (verdict, reason, rule id):
+ * the verifier checks the lookup and its bounded search once per program instead of once
+ * per state that reaches a lookup (the FQDN classes' bpf_loop reaches it from every path
+ * that judges a flow), and the caller continues with one state whatever the tables hold. */
+__attribute__((noinline)) __u64 pc_policy_lookup(__u32 identity, __u32 dir, __u32 protocol,
+						 __u32 port)
 {
 	struct policyc_class_key ckey = {};
 	struct policyc_class_value *cval;
 	struct policyc_portfn_value *pval;
+	struct decision d = {};
 
-	ckey.identity = d->identity;
+	dir &= 1;
+	ckey.identity = identity;
 	ckey.direction = dir;
 	cval = bpf_map_lookup_elem(&pc_class, &ckey);
 	if (cval)
-		pval = portfn_for(POLICYC_PORTFN_CLASS, cval->class_id, dir, f->protocol);
+		pval = portfn_for(POLICYC_PORTFN_CLASS, cval->class_id, dir, protocol);
 	else
-		pval = portfn_for(POLICYC_PORTFN_IDENTITY, d->identity, dir, f->protocol);
+		pval = portfn_for(POLICYC_PORTFN_IDENTITY, identity, dir, protocol);
 	if (!pval)
-		pval = portfn_for(POLICYC_PORTFN_CLASS, policyc_config.unknown_class[dir & 1], dir,
-				  f->protocol);
-	if (!pval) {
-		d->verdict = policyc_config.default_verdict[dir & 1];
-		d->rule_id = 0;
-		d->reason = POLICYC_REASON_POLICY_DEFAULT;
-		return;
-	}
-	port_function(pval, f->policy_port, d);
+		pval = portfn_for(POLICYC_PORTFN_CLASS, policyc_config.unknown_class[dir], dir,
+				  protocol);
+	if (!pval)
+		return (__u64)policyc_config.default_verdict[dir] |
+		       ((__u64)POLICYC_REASON_POLICY_DEFAULT << 8);
+	port_function(pval, port, &d);
+	return (__u64)d.verdict | ((__u64)d.reason << 8) | ((__u64)d.rule_id << 32);
+}
+
+static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
+{
+	__u64 r = pc_policy_lookup(d->identity, dir, f->protocol, f->policy_port);
+
+	d->verdict = (__u8)r;
+	d->reason = (__u8)(r >> 8);
+	d->rule_id = (__u32)(r >> 32);
 }
 #endif /* POLICYC_SPECIALIZED */
 
@@ -788,6 +809,23 @@ static __always_inline void account(const struct decision *d, __u32 pkt_len)
 		c->packets += 1;
 		c->bytes += pkt_len;
 	}
+}
+
+/* Every dropped packet, by direction and reason (policy-loader metrics: drops by reason,
+ * which the per-rule counters cannot tell: a malformed or forged packet has no rule).
+ * A global function with scalar arguments: the verifier checks it once, not once per state
+ * that reaches the end of handle(). */
+__attribute__((noinline)) int pc_count_drop(__u32 dir, __u32 reason, __u32 pkt_len)
+{
+	struct policyc_rule_counter *c;
+	__u32 idx = (dir & 1) * POLICYC_REASON_SLOTS + (reason & (POLICYC_REASON_SLOTS - 1));
+
+	c = bpf_map_lookup_elem(&pc_drops, &idx);
+	if (c) {
+		c->packets += 1;
+		c->bytes += pkt_len;
+	}
+	return 0;
 }
 
 /* Whether the peer of this packet may have one more event this second
@@ -1133,6 +1171,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 		}
 		account(&d, pkt_len);
 	}
+	if (d.action == POLICYC_ACTION_DROP)
+		pc_count_drop(dir, d.reason, pkt_len);
 	emit_event(&f, dir, &d, pkt_len);
 	if (d.action == POLICYC_ACTION_PASS)
 		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;

@@ -44,31 +44,50 @@ static __always_inline int fqdn_allow_rank(__u8 verdict)
 	}
 }
 
+/* The walk's result lives in a per-CPU scratch map, not on the stack: the callback's paths
+ * then leave the caller with one state instead of one per (verdict, rule) they can produce,
+ * and the code after the walk is verified once per state that reaches it. */
+struct fqdn_best {
+	__u32 rule_id; /* deciding rule of the best verdict */
+	__u8 verdict;  /* best allowing verdict so far, starting from the peer's own */
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct fqdn_best);
+	__uint(max_entries, 1);
+} pc_fqdn_best SEC(".maps");
+
 struct fqdn_walk {
 	const struct flow *f;
-	__u64 bits;      /* learned selectors & fqdn_mask */
-	__u32 rule_id;   /* deciding rule of the best verdict */
+	__u64 bits; /* learned selectors & fqdn_mask */
 	__u8 dir;
-	__u8 verdict;    /* best allowing verdict so far (NONE: none) */
-	__u8 pad[2];
+	__u8 pad[7];
 };
 
 static long fqdn_class_step(__u64 i, void *ctx)
 {
 	struct fqdn_walk *w = ctx;
 	struct decision d = {};
+	struct fqdn_best *best;
+	__u32 zero = 0;
 
 	if (i >= POLICYC_FQDN_CLASSES)
 		return 1;
 	if (!(w->bits & (1ULL << i)))
 		return 0;
+	best = bpf_map_lookup_elem(&pc_fqdn_best, &zero);
+	if (!best)
+		return 1;
 	d.identity = POLICYC_IDENTITY_FQDN_SCOPE | (__u32)i;
 	policy_lookup(w->f, w->dir, &d);
-	if (fqdn_allow_rank(d.verdict) > fqdn_allow_rank(w->verdict)) {
-		w->verdict = d.verdict;
-		w->rule_id = d.rule_id;
+	if (fqdn_allow_rank(d.verdict) > fqdn_allow_rank(best->verdict)) {
+		best->verdict = d.verdict;
+		best->rule_id = d.rule_id;
 	}
-	return w->verdict == POLICYC_VERDICT_ALLOW;
+	return best->verdict == POLICYC_VERDICT_ALLOW;
 }
 
 /* Called right after policy_lookup of the peer's own identity (d->identity). */
@@ -77,6 +96,8 @@ static __always_inline void fqdn_combine(const struct flow *f, __u8 dir, struct 
 	struct pc_dns_addr key = {};
 	struct pc_dns_learned *learned;
 	struct fqdn_walk w = {};
+	struct fqdn_best *best;
+	__u32 zero = 0;
 	__u64 bits;
 
 	if (dir != POLICYC_DIR_EGRESS || !policyc_config.fqdn_mask)
@@ -97,16 +118,23 @@ static __always_inline void fqdn_combine(const struct flow *f, __u8 dir, struct 
 	bits = learned->selectors & policyc_config.fqdn_mask;
 	if (!bits)
 		return;
+	best = bpf_map_lookup_elem(&pc_fqdn_best, &zero);
+	if (!best)
+		return;
+	/* The peer's own verdict is the one to beat (an FQDN class only adds allows). */
+	best->verdict = d->verdict;
+	best->rule_id = d->rule_id;
 	w.f = f;
 	w.dir = dir;
 	w.bits = bits;
-	w.verdict = POLICYC_VERDICT_NONE;
 	bpf_loop(POLICYC_FQDN_CLASSES, fqdn_class_step, &w, 0);
-	if (fqdn_allow_rank(w.verdict) > fqdn_allow_rank(d->verdict)) {
-		d->verdict = w.verdict;
-		d->rule_id = w.rule_id;
+	best = bpf_map_lookup_elem(&pc_fqdn_best, &zero);
+	if (!best)
+		return;
+	if (best->rule_id != d->rule_id || best->verdict != d->verdict)
 		d->reason = POLICYC_REASON_POLICY;
-	}
+	d->verdict = best->verdict;
+	d->rule_id = best->rule_id;
 }
 
 #endif /* POLICYC_FQDN_H */

@@ -41,6 +41,8 @@ enum policyc_layout_constant {
 	/* The events per peer address and second the compiler writes into
 	 * policyc_config.event_budget_per_peer (0 there = unlimited). */
 	POLICYC_EVENTS_PER_PEER_DEFAULT = 64,
+	/* Slots per direction of pc_drops (a power of two above every enum policyc_reason). */
+	POLICYC_REASON_SLOTS = 32,
 };
 
 /* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
@@ -114,6 +116,7 @@ enum policyc_identity {
 #define POLICYC_MAP_FRAG "pc_frag"
 #define POLICYC_MAP_EVENTS "pc_events"
 #define POLICYC_MAP_COUNTERS "pc_counters"
+#define POLICYC_MAP_DROPS "pc_drops"
 
 
 /* What the id of a pc_portfn key names. */
@@ -265,7 +268,8 @@ struct policyc_frag_value {
 	__u32 pad;
 };
 
-/* pc_counters: per-CPU array indexed by rule id. */
+/* pc_counters: per-CPU array indexed by rule id. pc_drops: per-CPU array of the dropped
+ * packets, indexed by direction * POLICYC_REASON_SLOTS + reason (shared by the generations). */
 struct policyc_rule_counter {
 	__u64 packets;
 	__u64 bytes;

@@ -37,6 +37,8 @@ c_constants! {
         /// `POLICYC_EVENTS_PER_PEER_DEFAULT`: the event budget per peer address and second
         /// the compiler writes ([`PolicycConfig::event_budget_per_peer`]).
         pub const EVENTS_PER_PEER_DEFAULT: u32 = 64 => "POLICYC_EVENTS_PER_PEER_DEFAULT";
+        /// `POLICYC_REASON_SLOTS`: slots per direction of `pc_drops` (above every [`Reason`]).
+        pub const REASON_SLOTS: u32 = 32 => "POLICYC_REASON_SLOTS";
     }
 }
 
@@ -75,6 +77,15 @@ pub mod map_names {
     pub const EVENTS: &str = "pc_events";
     /// Per-CPU array of per-rule counters.
     pub const COUNTERS: &str = "pc_counters";
+    /// Per-CPU array of dropped packets and bytes by direction and reason
+    /// ([`super::drop_slot`]); shared by an endpoint's generations.
+    pub const DROPS: &str = "pc_drops";
+}
+
+/// The `pc_drops` index of a direction and reason.
+#[must_use]
+pub fn drop_slot(direction: Direction, reason: Reason) -> ArrayIndex {
+    u32::from(direction.code()) * REASON_SLOTS + u32::from(reason.code())
 }
 
 /// Key of the array maps (`pc_intervals`, `pc_counters`): the index.
@@ -236,6 +247,17 @@ code_enum! {
         Drop = 0 => "POLICYC_ACTION_DROP",
         /// Passed.
         Pass = 1 => "POLICYC_ACTION_PASS",
+    }
+}
+
+impl Reason {
+    /// The reason as events and metrics print it: the C name without `POLICYC_REASON_`, in
+    /// lower case (`policy_default`, `source_invalid`).
+    #[must_use]
+    pub fn word(self) -> String {
+        self.c_name()
+            .trim_start_matches("POLICYC_REASON_")
+            .to_lowercase()
     }
 }
 
@@ -640,6 +662,7 @@ pub const HEADER: CHeader = CHeader {
         ("POLICYC_MAP_FRAG", map_names::FRAG),
         ("POLICYC_MAP_EVENTS", map_names::EVENTS),
         ("POLICYC_MAP_COUNTERS", map_names::COUNTERS),
+        ("POLICYC_MAP_DROPS", map_names::DROPS),
     ],
     bpf_only: &[(
         "policyc_btf_anchor",
@@ -736,6 +759,19 @@ mod tests {
         ] {
             assert_eq!(rust, reserved.number(), "{reserved:?}");
         }
+    }
+
+    #[test]
+    fn every_reason_has_its_own_drop_slot_in_each_direction() {
+        assert!(REASON_SLOTS.is_power_of_two());
+        let mut slots: Vec<ArrayIndex> = Direction::ALL
+            .iter()
+            .flat_map(|d| Reason::ALL.iter().map(|r| drop_slot(*d, *r)))
+            .collect();
+        assert!(slots.iter().all(|s| *s < 2 * REASON_SLOTS));
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), 2 * Reason::ALL.len());
     }
 
     #[test]

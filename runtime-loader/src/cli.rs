@@ -88,8 +88,9 @@ const METRICS_HELP: &str = concat!(
 
 Metrics: policyc_endpoint_generation, policyc_endpoint_healthy,
 policyc_apply_duration_seconds, policyc_rule_packets_total and policyc_rule_bytes_total (per
-rule of the live generation), policyc_dns_total (per DNS counter). Drops are per rule (a deny
-rule's counters) or one by one in `events`; there is no per-reason drop counter.",
+rule of the live generation), policyc_drops_total and policyc_drop_bytes_total (per direction
+and reason: policy, policy_default, malformed, source_invalid, ct_revoked, ...), policyc_dns_total
+(per DNS counter). Single drops with their peer and rule are in `events`.",
     exit_status!("the state cannot be read, the file written or the address bound")
 );
 const COMPLETIONS_HELP: &str = concat!(

@@ -22,7 +22,7 @@ use policyc_backends::dns_layout::{
 use policyc_backends::fqdn::{LearnedKey, LearnedValue, LEARNED_MAP, LEARNED_MAX_ENTRIES};
 use policyc_backends::layout::{
     map_names, ArrayIndex, ClassKey, ClassValue, CtKey, CtValue, FragKey, FragValue, Interval,
-    IpcacheKey, IpcacheValue, PortfnKey, PortfnValue, RuleCounter, EVENTS_RING_BYTES,
+    IpcacheKey, IpcacheValue, PortfnKey, PortfnValue, RuleCounter, EVENTS_RING_BYTES, REASON_SLOTS,
 };
 use policyc_backends::{dns_layout, fqdn, layout, DATAPATH_OBJECT, DNS_OBJECT};
 use test_case::test_case;
@@ -309,6 +309,15 @@ fn map_specs() -> Vec<MapSpec> {
             index,
             size_u32::<RuleCounter>(),
         ),
+        MapSpec {
+            max_entries: Some(2 * REASON_SLOTS),
+            ..spec(
+                DATAPATH_OBJECT,
+                map_names::DROPS,
+                index,
+                size_u32::<RuleCounter>(),
+            )
+        },
         spec(
             DNS_OBJECT,
             dns_maps::CONFIG,
@@ -389,11 +398,12 @@ fn maps_have_the_key_and_value_sizes_of_the_rust_types() {
                 .find(|s| std::ptr::eq(s.object, object) && s.name == name)
             else {
                 // Maps no Rust type fills: the per-CPU scratch and TCP streams of the DNS object and the
-                // datapath's per-peer event budgets (private to the program).
+                // datapath's per-peer event budgets and FQDN walk scratch (private to the program).
                 assert!(
                     matches!(
                         (object_name, name.as_str()),
-                        ("dns", "pc_dns_scratch" | "pc_dns_tcp") | ("datapath", "pc_ev_budget")
+                        ("dns", "pc_dns_scratch" | "pc_dns_tcp")
+                            | ("datapath", "pc_ev_budget" | "pc_fqdn_best")
                     ),
                     "{object_name}: map {name} has no Rust type"
                 );

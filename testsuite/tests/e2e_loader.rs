@@ -350,6 +350,51 @@ fn loader_enforces_replaces_and_survives_kills_with_real_traffic() {
         "no event naming deny-cloud-metadata with file:line:\n{events}"
     );
 
+    // `events` filters (issue 15), like hubble observe's: another endpoint's ring does not show
+    // the frontend's drop; the frontend's denies to port 80 do, and nothing else.
+    assert!(!topology.probe(Probe::Tcp, "front", front, addr("169.254.169.254"), 80));
+    let events = |filter: &[&str]| {
+        let mut args = vec!["events", "--timeout", "2", "--format", "json"];
+        args.extend(filter);
+        loader
+            .ok(&args)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect::<Vec<serde_json::Value>>()
+    };
+    let other = events(&["--endpoint", "shop/api"]);
+    assert!(
+        other
+            .iter()
+            .all(|e| e["endpoint"] == "shop/api" && e["peer"] != "169.254.169.254"),
+        "{other:#?}"
+    );
+    assert!(!topology.probe(Probe::Tcp, "front", front, addr("169.254.169.254"), 80));
+    let denied = events(&[
+        "--endpoint",
+        "shop/frontend",
+        "--verdict",
+        "deny",
+        "--port",
+        "80",
+    ]);
+    assert!(
+        denied.iter().any(|e| e["peer"] == "169.254.169.254"),
+        "no filtered deny event: {denied:#?}"
+    );
+    assert!(
+        denied
+            .iter()
+            .all(|e| e["endpoint"] == "shop/frontend" && e["verdict"] == "deny" && e["port"] == 80),
+        "{denied:#?}"
+    );
+    assert!(!topology.probe(Probe::Tcp, "front", front, addr("169.254.169.254"), 80));
+    let allowed_only = events(&["--endpoint", "shop/frontend", "--verdict", "allow"]);
+    assert!(
+        allowed_only.iter().all(|e| e["verdict"] == "allow"),
+        "{allowed_only:#?}"
+    );
+
     // Status and dump read the installation back from bpffs.
     let status: serde_json::Value =
         serde_json::from_str(&loader.ok(&["status", "--format", "json"]))

@@ -1,9 +1,9 @@
 //! `policy-loader metrics` (issue 15) after a real apply: the endpoint's generation, health,
-//! apply latency and its rules' counters in the Prometheus text format, as a textfile and over
-//! HTTP.
+//! apply latency, its rules' counters and its drops by reason in the Prometheus text format, as
+//! a textfile and over HTTP.
 
 use policyc_testsuite::loader::Loader;
-use policyc_testsuite::netns::Topology;
+use policyc_testsuite::netns::{Probe, Topology};
 use policyc_testsuite::{loader_binary, workspace};
 use std::io::{Read, Write};
 
@@ -29,6 +29,16 @@ fn metrics_after_an_apply() {
     let loader = Loader::on_private_bpffs(binary, &topology, work.path());
     loader.ok(&["apply", &art, "--endpoint", "shop/frontend"]);
 
+    // Two connects the frontend's explicit deny drops (deny-cloud-metadata): counted by reason.
+    for _ in 0..2 {
+        assert!(!topology.probe(
+            Probe::Tcp,
+            "front",
+            addr("198.18.1.10"),
+            addr("169.254.169.254"),
+            80
+        ));
+    }
     let textfile = work.path().join("policyc.prom");
     loader.ok(&["metrics", "--textfile", &textfile.to_string_lossy()]);
     let text = std::fs::read_to_string(&textfile).unwrap_or_else(|e| panic!("{e}"));
@@ -50,6 +60,21 @@ fn metrics_after_an_apply() {
         text.lines()
             .any(|l| l
                 .starts_with("policyc_rule_packets_total{endpoint=\"shop/frontend\",rule_id=\"")),
+        "{text}"
+    );
+
+    let drops = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "policyc_drops_total{endpoint=\"shop/frontend\",direction=\"egress\",reason=\"policy\"} ",
+            )
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no policy drops in\n{text}"));
+    assert!(drops >= 2, "{drops} drops counted for two denied connects");
+    assert!(
+        text.contains("# TYPE policyc_drop_bytes_total counter\n"),
         "{text}"
     );
 

@@ -115,14 +115,9 @@ fn decode_event(endpoint: &str, manifest: Option<&Manifest>, event: &Event) -> D
             None => "?".into(),
         },
         verdict: verdict.map(str::to_owned),
-        reason: event.reason().map_or_else(
-            || format!("#{}", event.reason),
-            |r: Reason| {
-                r.c_name()
-                    .trim_start_matches("POLICYC_REASON_")
-                    .to_lowercase()
-            },
-        ),
+        reason: event
+            .reason()
+            .map_or_else(|| format!("#{}", event.reason), Reason::word),
         peer: if event.family == 0 {
             "-".into()
         } else {

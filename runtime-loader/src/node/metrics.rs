@@ -1,10 +1,9 @@
 //! `policy-loader metrics`: the node's policy state in the Prometheus text format (0.0.4), read
 //! from the pins at each scrape: per endpoint its generation, health and last apply latency,
-//! per rule the packets and bytes it decided (`pc_counters` of the live generation), and the
-//! DNS object's counters. Served on a local address or written as a node_exporter textfile.
-//!
-//! Drops by reason are not here: the datapath counts per rule, not per reason (drops are
-//! reported one by one on the event ring, `policy-loader events`).
+//! per rule the packets and bytes it decided (`pc_counters` of the live generation), the
+//! dropped packets and bytes by direction and reason (`pc_drops`, shared by the generations,
+//! so it counts since the endpoint's first install), and the DNS object's counters. Served on
+//! a local address or written as a node_exporter textfile.
 
 use std::fmt::Write;
 
@@ -14,7 +13,9 @@ use super::inspect;
 use super::live::live_record;
 use super::pins::NodePaths;
 use super::NodeError;
-use policyc_backends::layout::map_names;
+use policyc_backends::layout::{drop_slot, map_names, Reason};
+
+use super::pins::{direction_name, DIRECTIONS};
 
 /// One rule's counters on one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,17 @@ pub struct RuleCounter {
     pub rule_id: u32,
     /// `kind ns/name action (file:line:col path)`, from the manifest.
     pub rule: String,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// The packets one endpoint dropped in one direction for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropCounter {
+    pub endpoint: String,
+    pub direction: &'static str,
+    /// [`Reason::word`].
+    pub reason: String,
     pub packets: u64,
     pub bytes: u64,
 }
@@ -41,6 +53,8 @@ pub struct EndpointMetrics {
 pub struct Metrics {
     pub endpoints: Vec<EndpointMetrics>,
     pub rules: Vec<RuleCounter>,
+    /// Drops by reason (reasons that dropped nothing are left out).
+    pub drops: Vec<DropCounter>,
     /// (endpoint, counter name, value).
     pub dns: Vec<(String, String, u64)>,
 }
@@ -57,6 +71,30 @@ fn rule_counter_sum(values: &[Vec<u8>]) -> (u64, u64) {
     })
 }
 
+/// The non-zero drop counters of one endpoint's `pc_drops`.
+fn drops(map: &MapHandle, endpoint: &str) -> Vec<DropCounter> {
+    let mut out = Vec::new();
+    for direction in DIRECTIONS {
+        for reason in Reason::ALL {
+            let slot = drop_slot(direction, *reason);
+            let Ok(Some(values)) = map.lookup_percpu(&slot.to_ne_bytes(), MapFlags::ANY) else {
+                continue;
+            };
+            let (packets, bytes) = rule_counter_sum(&values);
+            if packets > 0 {
+                out.push(DropCounter {
+                    endpoint: endpoint.to_owned(),
+                    direction: direction_name(direction),
+                    reason: reason.word(),
+                    packets,
+                    bytes,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Reads the node's metrics from its pins and records.
 pub fn collect(paths: &NodePaths) -> Result<Metrics, NodeError> {
     let mut metrics = Metrics::default();
@@ -71,6 +109,10 @@ pub fn collect(paths: &NodePaths) -> Result<Metrics, NodeError> {
         let (Some(generation), Some(record)) = (status.generation, record) else {
             continue;
         };
+        let pin = paths.map(&status.endpoint, generation, map_names::DROPS);
+        if let Ok(map) = MapHandle::from_pinned_path(&pin) {
+            metrics.drops.extend(drops(&map, &status.endpoint));
+        }
         let pin = paths.map(&status.endpoint, generation, map_names::COUNTERS);
         let Ok(map) = MapHandle::from_pinned_path(&pin) else {
             continue;
@@ -186,6 +228,30 @@ pub fn render(metrics: &Metrics) -> String {
             );
         }
     }
+    for (name, help, value) in [
+        (
+            "policyc_drops_total",
+            "Packets the endpoint dropped, by direction and reason, since its first install.",
+            (|d: &DropCounter| d.packets) as fn(&DropCounter) -> u64,
+        ),
+        (
+            "policyc_drop_bytes_total",
+            "Bytes of the packets the endpoint dropped, by direction and reason, since its first install.",
+            |d: &DropCounter| d.bytes,
+        ),
+    ] {
+        header(&mut out, name, "counter", help);
+        for d in &metrics.drops {
+            let _ = writeln!(
+                out,
+                "{name}{{endpoint=\"{}\",direction=\"{}\",reason=\"{}\"}} {}",
+                label(&d.endpoint),
+                d.direction,
+                label(&d.reason),
+                value(d)
+            );
+        }
+    }
     header(
         &mut out,
         "policyc_dns_total",
@@ -233,6 +299,13 @@ mod tests {
                 packets: 10,
                 bytes: 840,
             }],
+            drops: vec![DropCounter {
+                endpoint: "shop/api".into(),
+                direction: "egress",
+                reason: Reason::SourceInvalid.word(),
+                packets: 5,
+                bytes: 420,
+            }],
             dns: vec![("shop/api".into(), "refused".into(), 4)],
         };
         let text = render(&metrics);
@@ -245,6 +318,9 @@ mod tests {
             "policyc_rule_packets_total{endpoint=\"shop/api\",rule_id=\"3\",rule=\"CiliumNetworkPolicy shop/\\\"x\\\" allow\"} 10",
             "policyc_rule_bytes_total{endpoint=\"shop/api\",rule_id=\"3\",rule=\"CiliumNetworkPolicy shop/\\\"x\\\" allow\"} 840",
             "policyc_dns_total{endpoint=\"shop/api\",counter=\"refused\"} 4",
+            "# TYPE policyc_drops_total counter",
+            "policyc_drops_total{endpoint=\"shop/api\",direction=\"egress\",reason=\"source_invalid\"} 5",
+            "policyc_drop_bytes_total{endpoint=\"shop/api\",direction=\"egress\",reason=\"source_invalid\"} 420",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

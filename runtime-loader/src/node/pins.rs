@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use super::error::NodeError;
 
 /// Maps shared by every generation of an endpoint.
-pub const SHARED_MAPS: [&str; 4] = [
+pub const SHARED_MAPS: [&str; 5] = [
     policyc_backends::layout::map_names::CT,
     policyc_backends::layout::map_names::CT_IN,
     policyc_backends::layout::map_names::FRAG,
     policyc_backends::layout::map_names::EVENTS,
+    policyc_backends::layout::map_names::DROPS,
 ];
 
 /// Maps private to one generation.
