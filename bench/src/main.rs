@@ -73,6 +73,17 @@ enum Sub {
         #[arg(long)]
         port: u16,
     },
+    /// T3 steps repeated for a profiler (`perf record`): prints the mean time of one.
+    T3Profile {
+        #[arg(long)]
+        rules: usize,
+        #[arg(long)]
+        identities: usize,
+        #[arg(long, value_enum)]
+        what: t3_build::Profiled,
+        #[arg(long, default_value_t = 20)]
+        times: usize,
+    },
     /// (internal) T3 in a child process, so that the parent can bound its time.
     T3 {
         #[arg(long)]
@@ -148,6 +159,19 @@ pub fn identities_for(rules: usize) -> usize {
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(Sub::T3Profile {
+        rules,
+        identities,
+        what,
+        times,
+    }) = cli.command
+    {
+        if let Err(e) = t3_build::run_profile(rules, identities, what, times) {
+            eprintln!("t3-profile: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Some(Sub::T3 { rules, identities }) = cli.command {
         if let Err(e) = t3_build::run_child(rules, identities) {
             eprintln!("t3: {e}");

@@ -11,6 +11,7 @@
 use crate::policy_gen::{self, BenchSet, GenPorts};
 use crate::workload::{StageTimes, Workload};
 use policyc_backends::{EndpointImages, MapImage};
+use policyc_compile::incremental::changes::image_changes;
 use policyc_compile::incremental::IncrementalEndpoint;
 use policyc_frontend::inventory::InventoryEndpoint;
 use policyc_kernel::{AttachKind, DatapathInstance, LoadRequest};
@@ -54,44 +55,30 @@ fn apply_diff(
     new: &[&MapImage],
 ) -> Result<(usize, usize, bool), String> {
     let (mut written, mut deleted, mut reload) = (0, 0, false);
-    for image in new {
-        let before: BTreeMap<&[u8], &[u8]> = old
-            .iter()
-            .find(|m| m.name == image.name)
-            .map(|m| {
-                m.entries
-                    .iter()
-                    .map(|(k, v)| (k.as_slice(), v.as_slice()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let map = instance.map(&image.name).map_err(|e| e.to_string())?;
+    // Only the records that differ (one merge walk over the sorted images per map).
+    for changes in image_changes(old, new) {
+        let map = instance.map(changes.name).map_err(|e| e.to_string())?;
         // The image asks for more room than the loaded map has: the headroom ran out and the
         // endpoint needs maps of the new size (a reload).
-        if image.max_entries > libbpf_rs::MapCore::max_entries(&map) {
+        if changes.max_entries > libbpf_rs::MapCore::max_entries(&map) {
             reload = true;
             continue;
         }
+        for (k, v) in &changes.upserts {
+            match libbpf_rs::MapCore::update(&map, k, v, libbpf_rs::MapFlags::ANY) {
+                Ok(()) => written += 1,
+                Err(_) => reload = true,
+            }
+        }
+        // Array indices cannot be deleted; nothing refers to those left behind.
         let is_array = [
             policyc_backends::layout::map_names::INTERVALS,
             policyc_backends::layout::map_names::COUNTERS,
         ]
-        .contains(&image.name.as_str());
-        let mut after = std::collections::BTreeSet::new();
-        for (k, v) in &image.entries {
-            after.insert(k.as_slice());
-            if before.get(k.as_slice()) != Some(&v.as_slice()) {
-                match libbpf_rs::MapCore::update(&map, k, v, libbpf_rs::MapFlags::ANY) {
-                    Ok(()) => written += 1,
-                    Err(_) => reload = true,
-                }
-            }
-        }
-        if !is_array {
-            for k in before.keys().filter(|k| !after.contains(*k)) {
-                let _ = libbpf_rs::MapCore::delete(&map, k);
-                deleted += 1;
-            }
+        .contains(&changes.name);
+        for k in changes.deletes.iter().filter(|_| !is_array) {
+            let _ = libbpf_rs::MapCore::delete(&map, k);
+            deleted += 1;
         }
     }
     Ok((written, deleted, reload))
@@ -226,20 +213,7 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
     // One more rule: a copy of the first single-port ingress rule, opening TCP 7 (which no
     // generated rule opens) to everyone.
     let mut with_rule = set.clone();
-    let first = set.shapes.iter().position(|g| {
-        g.direction == policyc_ir::Direction::Ingress
-            && matches!(g.peer, policy_gen::GenPeer::Pods(_))
-            && matches!(g.ports, GenPorts::Tcp(lo, hi) if lo == hi)
-    });
-    if let Some(first) = first.and_then(|i| set.rules.get(i)) {
-        let mut rule = first.clone();
-        rule.id = policyc_ir::RuleId(u32::try_from(set.rules.len()).unwrap_or(u32::MAX));
-        rule.ports = policy_gen::port_match(GenPorts::Tcp(7, 7));
-        // From everyone: most generated pods are already open on all ports through L3-only
-        // namespace rules, so a pod-peer rule would often change nothing.
-        rule.peers = policyc_ir::PeerSet::All;
-        with_rule.rules.push(rule);
-    }
+    with_rule.rules.extend(one_more_rule(&set));
     let t = Instant::now();
     let full = IncrementalEndpoint::new(
         base.universe.clone(),
@@ -293,24 +267,7 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
     let mut state =
         IncrementalEndpoint::new(base.universe.clone(), set.rules.clone(), target.clone(), 1)
             .map_err(|e| format!("incremental: {e}"))?;
-    let mut with_pod: BenchSet = set.clone();
-    let mut pod = with_pod
-        .inventory
-        .endpoints
-        .iter()
-        .find(|e| e.namespace == "ns-0")
-        .cloned()
-        .ok_or("no pod in ns-0")?;
-    pod = InventoryEndpoint {
-        name: "app-new".to_string(),
-        labels: BTreeMap::from([
-            ("app".to_string(), "app-new".to_string()),
-            ("tier".to_string(), "web".to_string()),
-        ]),
-        ips: vec![IpAddr::V4(Ipv4Addr::new(198, 18, 254, 1))],
-        ..pod
-    };
-    with_pod.inventory.endpoints.push(pod.clone());
+    let (with_pod, pod) = one_more_pod(&set)?;
     let t = Instant::now();
     let universe = policyc_frontend::identity::build_universe(
         &with_pod.inventory,
@@ -353,6 +310,103 @@ pub fn run_child(rules: usize, identities: usize) -> Result<(), String> {
         needs_reload,
     };
     emit("one_identity", json(&one_identity));
+    Ok(())
+}
+
+/// The rule the one-rule update adds: a copy of the first single-port ingress rule, opening
+/// TCP 7 (which no generated rule opens) to everyone.
+fn one_more_rule(set: &BenchSet) -> Option<policyc_ir::PolicyRule> {
+    let first = set.shapes.iter().position(|g| {
+        g.direction == policyc_ir::Direction::Ingress
+            && matches!(g.peer, policy_gen::GenPeer::Pods(_))
+            && matches!(g.ports, GenPorts::Tcp(lo, hi) if lo == hi)
+    })?;
+    let mut rule = set.rules.get(first)?.clone();
+    rule.id = policyc_ir::RuleId(u32::try_from(set.rules.len()).unwrap_or(u32::MAX));
+    rule.ports = policy_gen::port_match(GenPorts::Tcp(7, 7));
+    // From everyone: most generated pods are already open on all ports through L3-only
+    // namespace rules, so a pod-peer rule would often change nothing.
+    rule.peers = policyc_ir::PeerSet::All;
+    Some(rule)
+}
+
+/// The pod the one-identity update adds: new labels in ns-0 (tier web: tier rules select it),
+/// and the set whose inventory lists it.
+fn one_more_pod(set: &BenchSet) -> Result<(BenchSet, InventoryEndpoint), String> {
+    let mut with_pod: BenchSet = set.clone();
+    let mut pod = with_pod
+        .inventory
+        .endpoints
+        .iter()
+        .find(|e| e.namespace == "ns-0")
+        .cloned()
+        .ok_or("no pod in ns-0")?;
+    pod = InventoryEndpoint {
+        name: "app-new".to_string(),
+        labels: BTreeMap::from([
+            ("app".to_string(), "app-new".to_string()),
+            ("tier".to_string(), "web".to_string()),
+        ]),
+        ips: vec![IpAddr::V4(Ipv4Addr::new(198, 18, 254, 1))],
+        ..pod
+    };
+    with_pod.inventory.endpoints.push(pod.clone());
+    Ok((with_pod, pod))
+}
+
+/// What `policyc-bench t3-profile` repeats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Profiled {
+    /// The full build of the measured endpoint (universe, resolution, optimizer, images).
+    Build,
+    /// One more rule on a copy of the kept state.
+    Rule,
+    /// One more identity on a copy of the kept state.
+    Identity,
+}
+
+/// Repeats one T3 step `times` times (for `perf record`), printing the mean time of one; the
+/// copies of the kept state an update starts from are made outside the timed part.
+pub fn run_profile(
+    rules: usize,
+    identities: usize,
+    what: Profiled,
+    times: usize,
+) -> Result<(), String> {
+    let set = policy_gen::generate(rules, identities, 3);
+    let target = BenchSet::target();
+    let base = Workload::compile(set.clone())?;
+    let state = IncrementalEndpoint::new(base.universe.clone(), set.rules.clone(), target, 1)
+        .map_err(|e| format!("incremental: {e}"))?;
+    let rule = one_more_rule(&set).ok_or("no rule to copy")?;
+    let (with_pod, pod) = one_more_pod(&set)?;
+    let mut timed = std::time::Duration::ZERO;
+    for _ in 0..times {
+        match what {
+            Profiled::Build => {
+                let t = Instant::now();
+                Workload::compile(set.clone())?;
+                timed += t.elapsed();
+            }
+            Profiled::Rule => {
+                let mut copy = state.clone();
+                let t = Instant::now();
+                copy.add_rule(rule.clone()).map_err(|e| e.to_string())?;
+                timed += t.elapsed();
+            }
+            Profiled::Identity => {
+                let mut copy = state.clone();
+                let t = Instant::now();
+                copy.add_endpoint(&with_pod.inventory, &pod)
+                    .map_err(|e| e.to_string())?;
+                timed += t.elapsed();
+            }
+        }
+    }
+    println!(
+        "{what:?}: {:.3} ms per run over {times}",
+        timed.as_secs_f64() * 1e3 / times.max(1) as f64
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! result into the artifact (map images, objects, `--specialize` C).
 
 pub mod dns;
+pub mod fast_hash;
 pub mod incremental;
 pub mod ipcache;
 pub mod l7;

@@ -16,6 +16,7 @@
 //! The map images are sized with headroom (`policyc_backends::capacity_with_headroom`), so an
 //! edit changes a map's size only when it crosses a power of two.
 
+pub mod changes;
 mod identity;
 mod rule;
 
@@ -72,7 +73,8 @@ fn ms(since: std::time::Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
-/// One endpoint's compilation and what keeps it up to date.
+/// One endpoint's compilation and what keeps it up to date (cloned to try edits on a copy).
+#[derive(Clone)]
 pub struct IncrementalEndpoint {
     key: EndpointKey,
     endpoint_id: u32,

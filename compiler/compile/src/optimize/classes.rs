@@ -3,10 +3,11 @@
 //! class. The function maps are hash-consed, so the number of classes is the number of distinct
 //! behaviours, not of identities or rules.
 
+use crate::fast_hash::FxHashMap;
 use crate::resolve::{PolicyProtocol, ResolvedDirection, Verdict};
 use policyc_ir::{Direction, NumericIdentity, RuleId};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Index of a class within one endpoint direction. Class 0 is always the class of identities
 /// unknown at build time.
@@ -84,7 +85,7 @@ fn behaviour(functions: &crate::resolve::ProtocolFunctions) -> ClassBehaviour {
 /// the order of the resolved peer groups).
 pub fn classify(resolved: &ResolvedDirection) -> DirectionClasses {
     let mut classes: Vec<ClassBehaviour> = Vec::new();
-    let mut index: HashMap<ClassBehaviour, ClassId> = HashMap::new();
+    let mut index: FxHashMap<ClassBehaviour, ClassId> = FxHashMap::default();
     let mut intern = |b: ClassBehaviour| -> ClassId {
         if let Some(id) = index.get(&b) {
             return *id;

@@ -10,8 +10,8 @@
 //! (`NumericIdentity::fqdn_class`), one distinct identity per selector
 //! (`crate::resolve::fqdn`). [`CiliumEncoding::learned_address_entries`] counts those keys.
 
+use crate::fast_hash::FxHashSet;
 use policyc_ir::{Direction, NumericIdentity};
-use std::collections::BTreeSet;
 
 /// One masked port of Cilium's LPM key: `port` with its low `16 - prefix_bits` bits wildcarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -161,9 +161,19 @@ impl CiliumPortScope {
 }
 
 /// Collects the distinct keys Cilium would insert for one endpoint (both directions).
-#[derive(Debug, Default, Clone)]
+/// A hash set: a resolution adds a key per matched identity and rule item (profiled: a sorted
+/// set's inserts were 8 % of a T3 build); [`CiliumEncoding::keys`] and `Debug` sort them.
+#[derive(Default, Clone)]
 pub struct CiliumEncoding {
-    keys: BTreeSet<CiliumKey>,
+    keys: FxHashSet<CiliumKey>,
+}
+
+impl std::fmt::Debug for CiliumEncoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CiliumEncoding")
+            .field("keys", &self.sorted())
+            .finish()
+    }
 }
 
 /// Bytes per entry of `cilium_policy_v2`: 12-byte key (LPM prefixlen + 8 data) + 12-byte value.
@@ -215,8 +225,15 @@ impl CiliumEncoding {
         self.entries() * CILIUM_POLICY_ENTRY_BYTES
     }
 
+    fn sorted(&self) -> Vec<&CiliumKey> {
+        let mut keys: Vec<&CiliumKey> = self.keys.iter().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// The keys, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &CiliumKey> {
-        self.keys.iter()
+        self.sorted().into_iter()
     }
 }
 

@@ -8,9 +8,9 @@
 //! last edit are dropped.
 
 use super::port_function::PortFunction;
+use crate::fast_hash::FxHashMap;
 use policyc_ir::universe::EndpointKey;
 use policyc_ir::Direction;
-use std::collections::HashMap;
 
 /// What a group's function on one oracle protocol depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,14 +27,14 @@ pub struct MemoKey {
 }
 
 /// Memoized group functions: `current` holds what the resolution in progress used.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FunctionMemo {
     /// Keep every function (incremental use). Otherwise only functions likely shared between
     /// groups are kept: storing a key and a copy of every function (most TCP functions are
     /// one group's own) would double the resolution's memory on large policies.
     keep_all: bool,
-    previous: HashMap<MemoKey, PortFunction>,
-    current: HashMap<MemoKey, PortFunction>,
+    previous: FxHashMap<MemoKey, PortFunction>,
+    current: FxHashMap<MemoKey, PortFunction>,
     hits: usize,
     misses: usize,
 }

@@ -26,6 +26,7 @@ use std::sync::Arc;
 pub struct UnknownRule(pub RuleId);
 
 /// The resolver state kept between edits.
+#[derive(Clone)]
 pub struct IncrementalResolver {
     universe: Universe,
     rules: Vec<PolicyRule>,

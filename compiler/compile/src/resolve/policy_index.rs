@@ -10,13 +10,13 @@ use super::model::{
 use super::rule_coverage::RuleCoverage;
 use super::selector_cache::SelectorCache;
 use crate::dns::FqdnClasses;
+use crate::fast_hash::FxHashMap;
 use crate::resolve::cilium_encoding::{CiliumEncoding, CiliumPortScope};
 use fixedbitset::FixedBitSet;
 use policyc_ir::oracle::{subject_selects, FlowPeer, Party};
 use policyc_ir::universe::{AllowLocalhost, EndpointKey, Universe};
 use policyc_ir::{Direction, NumericIdentity, PolicyRule, ReservedIdentity, Subject};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// Rules sharing one subject, per direction, in rule-table order.
 struct SubjectRules {
@@ -51,7 +51,7 @@ impl<'u> PolicyIndex<'u> {
         identities: IdentityIndex<'u>,
         selectors: SelectorCache,
     ) -> Self {
-        let mut by_subject: HashMap<&Subject, usize> = HashMap::new();
+        let mut by_subject: FxHashMap<&Subject, usize> = FxHashMap::default();
         let mut subjects: Vec<SubjectRules> = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
             let next = subjects.len();

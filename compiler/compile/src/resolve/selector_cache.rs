@@ -4,10 +4,10 @@
 //! repeat it.
 
 use super::identity_index::IdentityIndex;
+use crate::fast_hash::FxHashMap;
 use fixedbitset::FixedBitSet;
 use policyc_ir::oracle::cidr_matches;
 use policyc_ir::{Peer, PeerSet, PolicyRule};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Rule position → the identities its peers match (rules with equal peers share one set).
@@ -28,8 +28,8 @@ impl SelectorCache {
         cluster: &str,
         known: impl Fn(usize) -> Option<Arc<FixedBitSet>>,
     ) -> Self {
-        let mut peers: HashMap<&Peer, FixedBitSet> = HashMap::new();
-        let mut sets: HashMap<&PeerSet, Arc<FixedBitSet>> = HashMap::new();
+        let mut peers: FxHashMap<&Peer, FixedBitSet> = FxHashMap::default();
+        let mut sets: FxHashMap<&PeerSet, Arc<FixedBitSet>> = FxHashMap::default();
         let mut of_rule = Vec::with_capacity(rules.len());
         for (position, rule) in rules.iter().enumerate() {
             let set = match sets.get(&rule.peers) {
@@ -62,7 +62,7 @@ fn peer_set_matches<'r>(
     index: &IdentityIndex<'_>,
     peers: &'r PeerSet,
     cluster: &str,
-    cache: &mut HashMap<&'r Peer, FixedBitSet>,
+    cache: &mut FxHashMap<&'r Peer, FixedBitSet>,
 ) -> FixedBitSet {
     let peers = match peers {
         PeerSet::All => return index.all(),
