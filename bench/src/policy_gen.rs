@@ -175,6 +175,10 @@ pub fn generate(rules: usize, identities: usize, seed: u64) -> BenchSet {
         }],
         endpoints: Vec::new(),
         secrets: BTreeMap::new(),
+        services: Vec::new(),
+        endpoint_slices: Vec::new(),
+        cidr_groups: Vec::new(),
+        node_selector_labels: false,
     };
     let add_namespace = |name: &str, inventory: &mut Inventory| {
         inventory.namespaces.insert(

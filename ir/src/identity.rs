@@ -15,6 +15,10 @@ impl NumericIdentity {
     pub const FIRST_ENDPOINT: u32 = 256;
     /// Scope bit of node-local CIDR identities (`16777217+`).
     pub const LOCAL_CIDR_SCOPE: u32 = 1 << 24;
+    /// Scope of remote nodes' own identities (`2 << 24 | n`): with Cilium's
+    /// `enable-node-selector-labels`, each remote node label set gets a node-local identity of
+    /// this scope (`cilium:pkg/identity` `IdentityScopeRemoteNode`).
+    pub const REMOTE_NODE_SCOPE: u32 = 2 << 24;
     /// Scope of policyc's FQDN-class pseudo-identities (`3 << 24 | class`): "an address outside
     /// the cluster learned from a DNS answer for `toFQDNs` selector class `class`". Never in the
     /// ipcache; only policy tables name them (mirrored by `bpf-templates/fqdn_learned.h`).
@@ -57,6 +61,9 @@ pub enum IdentityKind {
     Endpoint,
     /// A prefix a policy mentions; carries `cidr:` + world labels; matched by containment.
     Cidr(Prefix),
+    /// Remote nodes with one label set, with `enable-node-selector-labels`: `reserved:remote-node`,
+    /// the nodes' labels and the cluster label (`cilium:pkg/node/manager` `nodeIdentityLabels`).
+    RemoteNode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -105,24 +105,28 @@ pub struct Endpoint {
     pub service_account: Option<String>,
 }
 
-/// A node of the cluster; the local node's IPs are `host`, the others' are `remote-node`.
+/// A node of the cluster; the local node's IPs are `host`, the others' are `remote-node` — or,
+/// with `enable-node-selector-labels`, the remote node's own identity (`remote_identity`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
     pub name: String,
     pub ips: Vec<IpAddr>,
     pub labels: LabelSet,
     pub local: bool,
+    /// A remote node's own identity (an [`crate::identity::IdentityKind::RemoteNode`] one);
+    /// `None`: the shared `remote-node` identity (6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_identity: Option<NumericIdentity>,
 }
 
 impl Node {
-    /// The reserved identity of this node's addresses.
+    /// The identity of this node's addresses.
     pub fn identity(&self) -> NumericIdentity {
-        let r = if self.local {
-            ReservedIdentity::Host
-        } else {
-            ReservedIdentity::RemoteNode
-        };
-        NumericIdentity(r.number())
+        if self.local {
+            return NumericIdentity(ReservedIdentity::Host.number());
+        }
+        self.remote_identity
+            .unwrap_or(NumericIdentity(ReservedIdentity::RemoteNode.number()))
     }
 }
 

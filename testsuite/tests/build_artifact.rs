@@ -165,6 +165,62 @@ fn build_refuses_what_the_node_cannot_enforce(file: &str, field: &str, location:
     assert!(!out.path().join("artifact").exists(), "nothing is written");
 }
 
+/// A deny rule whose `cidrGroupRef` the inventory resolves (CiliumCIDRGroup objects) builds
+/// without a refusal or a runtime-peer warning; the same policy over the inventory without the
+/// CIDR groups and Services is refused by name (issue 13, divergence 9).
+#[test]
+fn build_resolves_runtime_peers_from_the_inventory() {
+    use policyc_build::{build_artifact_with, BuildProgress};
+    let fixture =
+        policyc_testsuite::workspace().join("testsuite/fixtures/fidelity/11-runtime-peers");
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let request = |inventory: std::path::PathBuf, output: &str| BuildRequest {
+        inventory,
+        policies: vec![fixture.join("policy.yaml")],
+        output: out.path().join(output),
+        options: Default::default(),
+        local_node: None,
+        allow_unenforced: Vec::new(),
+    };
+    let mut sources = SourceMap::new();
+    let (summary, _, _) = build_artifact_with(
+        &request(fixture.join("inventory.yaml"), "resolved"),
+        None,
+        &mut sources,
+        &BuildProgress::silent(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !summary
+            .manifest
+            .warnings
+            .iter()
+            .any(|w| w.contains("runtime-peer")),
+        "{:?}",
+        summary.manifest.warnings
+    );
+    let full = std::fs::read_to_string(fixture.join("inventory.yaml")).unwrap_or_default();
+    let pods_only = full.split("\n---\n").next().unwrap_or_default();
+    let inventory = out.path().join("pods-only.yaml");
+    std::fs::write(&inventory, pods_only).unwrap_or_else(|e| panic!("{e}"));
+    match build_artifact_with(
+        &request(inventory, "unresolved"),
+        None,
+        &mut SourceMap::new(),
+        &BuildProgress::silent(),
+    ) {
+        Err(e @ BuildFailure::Refused(_)) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("[runtime-peer-deny]")
+                    && text.contains("spec.egressDeny[0].toCIDRSet[0].cidrGroupRef"),
+                "{text}"
+            );
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}
+
 /// `rules.dns` that differ between peers cannot be kept apart by the in-kernel DNS stage (one
 /// union per endpoint): `build` refuses the endpoint, naming both rules, and writes nothing.
 #[test]

@@ -23,6 +23,12 @@ const KNOWN_INVALID_ON_TARGET: &[(&str, &[&str])] = &[
     ),
     ("cilium-examples/examples/policies/auth/auth.yaml", &["PC0101"]),
     ("cilium-examples/examples/policies/l3/requires/requires.yaml", &["PC0223"]),
+    // fromNodes: Cilium v1.19 accepts it only with `enable-node-selector-labels` (off by default,
+    // pkg/policy/api ErrFromToNodesRequiresNodeSelectorOption); loaded with default options.
+    (
+        "cilium-examples/examples/policies/l3/entities/customnodes.yaml",
+        &["PC0234"],
+    ),
     (
         "cilium-examples/Documentation-inline/Documentation/operations/performance/scalability/report.rst.L229.yaml",
         &["PC0101", "PC0109", "PC0203"],

@@ -30,7 +30,8 @@ fn peer_names(u: &Universe) -> BTreeMap<String, NumericIdentity> {
             IdentityKind::Cidr(p) => {
                 out.insert(p.to_string(), identity.id);
             }
-            IdentityKind::Endpoint => {}
+            // Mirrors `policyc diff`'s peers: remote nodes' own identities are not diff peers.
+            IdentityKind::Endpoint | IdentityKind::RemoteNode => {}
         }
     }
     out

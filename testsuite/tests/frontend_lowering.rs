@@ -406,3 +406,69 @@ fn cnp_subject_namespace_scoping(selector: &str, expected: &str) {
     };
     assert_eq!(subject.to_string(), expected);
 }
+
+/// Cilium v1.19 rejects `fromNodes`/`toNodes` unless the agent runs with
+/// `enable-node-selector-labels` (off by default): the policy is invalid (PC0234).
+#[test]
+fn node_peers_without_enable_node_selector_labels_make_the_policy_invalid() {
+    let mut sources = SourceMap::new();
+    let set = load_policy_text(
+        "test.yaml",
+        &cnp("  ingress:\n  - fromNodes: [{}]\n"),
+        &FrontendOptions::default(),
+        &mut sources,
+    );
+    assert!(
+        set.findings
+            .iter()
+            .any(|f| f.severity == Severity::Error && f.code.id == "PC0234"),
+        "{:?}",
+        set.findings
+    );
+    assert!(set.rules.is_empty() && !set.objects[0].valid);
+}
+
+/// With it, a node selector gets `reserved:remote-node Exists` and the cluster label
+/// (`ParseToCiliumRule`, "parse-from-to-nodes-rule").
+#[test]
+fn node_peers_select_remote_nodes_of_the_cluster_only() {
+    let options = FrontendOptions {
+        node_selector_labels: true,
+        ..FrontendOptions::default()
+    };
+    let set = load_with(&cnp("  ingress:\n  - fromNodes: [{}]\n"), &options);
+    let shown = peers(only_rule(&set));
+    assert_eq!(shown.len(), 1);
+    assert!(
+        shown[0].contains("reserved:remote-node")
+            && shown[0].contains("io.cilium.k8s.policy.cluster=default"),
+        "{shown:?}"
+    );
+}
+
+/// `enableDefaultDeny.<dir>: false` adds Cilium's allow-all L7 rule of the parser
+/// (`createL4Filter` `ensureWildcard`): HTTP `{}`, DNS `*`.
+#[test]
+fn default_allow_rules_get_an_allow_all_l7_rule() {
+    let set = load(&cnp(
+        "  enableDefaultDeny: {ingress: false, egress: false}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{method: GET}]\n  egress:\n  - toPorts:\n    - ports: [{port: \"53\", protocol: UDP}]\n      rules:\n        dns: [{matchName: example.com}]\n",
+    ));
+    let l7 = |rule: &PolicyRule| match &rule.ports {
+        PortMatch::Ports(p) => p[0].l7.clone(),
+        other => panic!("{other:?}"),
+    };
+    match l7(&set.rules[0]) {
+        policyc_ir::L7Rules::Http(rules) => {
+            assert_eq!(rules.len(), 2);
+            assert!(rules.contains(&policyc_ir::l7::HttpRule::default()));
+        }
+        other => panic!("{other:?}"),
+    }
+    match l7(&set.rules[1]) {
+        policyc_ir::L7Rules::Dns(names) => {
+            assert_eq!(names.len(), 2);
+            assert!(names.iter().any(|n| n.to_string().contains('*')));
+        }
+        other => panic!("{other:?}"),
+    }
+}

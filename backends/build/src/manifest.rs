@@ -30,6 +30,7 @@ fn identities(universe: &Universe) -> Vec<ManifestIdentity> {
                 IdentityKind::Reserved(_) => "reserved",
                 IdentityKind::Endpoint => "endpoint",
                 IdentityKind::Cidr(_) => "cidr",
+                IdentityKind::RemoteNode => "remote-node",
             }
             .to_string(),
             prefix: i.cidr_prefix().map(|p| p.to_string()),

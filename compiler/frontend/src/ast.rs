@@ -137,12 +137,22 @@ pub enum PeerItem {
         cidr: Sp<Prefix>,
         except: Vec<Sp<Prefix>>,
     },
-    CidrGroupRef(String),
-    CidrGroupSelector(EndpointSelector),
+    /// `cidrGroupRef` (with the rule's `except`, which Cilium applies to every form).
+    CidrGroupRef {
+        name: String,
+        except: Vec<Prefix>,
+    },
+    CidrGroupSelector {
+        selector: EndpointSelector,
+        except: Vec<Prefix>,
+    },
     Entity(Entity),
     Fqdn(FqdnSelector),
-    /// `toServices` entry, described for messages (`k8sService default/kubernetes`).
-    Service(String),
+    /// `toServices` entry, and its description for messages (`k8sService default/kubernetes`).
+    Service {
+        target: crate::runtime_peers::ServiceRef,
+        detail: String,
+    },
     /// `toGroups`/`fromGroups` entry, described for messages.
     Group(String),
     Nodes(EndpointSelector),

@@ -137,22 +137,26 @@ pub const MUTUAL_AUTH: Gap = Gap {
     lint_warns: false,
 };
 
-/// `toGroups`/`fromGroups` in a deny rule: resolved by the operator from cloud APIs
-/// (`pkg/policy/groups`); offline the deny would match nothing.
+/// A runtime peer in a deny rule that the inventory does not resolve: `toGroups`/`fromGroups`
+/// (resolved by the operator from cloud APIs, `pkg/policy/groups`), `toServices` in
+/// `egressDeny` (Cilium's service watcher never rewrites it there), a `cidrGroupRef`/
+/// `cidrGroupSelector` without CiliumCIDRGroups in the inventory; offline the deny would
+/// match nothing. Resolved uses are no gap (`resolved_runtime_peer`).
 pub const RUNTIME_PEER_DENY: Gap = Gap {
     code: "runtime-peer-deny",
     kind: GapKind::Refused,
-    why: "names peers only the Cilium operator/agent resolves at runtime: compiled offline the deny would match nothing; describe the denied peers with selectors or CIDRs",
+    why: "names peers only the Cilium operator/agent resolves at runtime and the inventory does not resolve (no matching Service/CiliumCIDRGroup objects; toGroups and toServices in egressDeny never): compiled offline the deny would match nothing; add the objects to the inventory or describe the denied peers with selectors or CIDRs",
     oracle_differs: true,
     reported_by: Some("PC0312"),
     lint_warns: false,
 };
 
-/// `toGroups`/`fromGroups` in an allow rule: the allow selects nothing (fails closed).
+/// A runtime peer in an allow rule that the inventory does not resolve: the allow selects
+/// nothing (fails closed).
 pub const RUNTIME_PEER: Gap = Gap {
     code: "runtime-peer",
     kind: GapKind::Approximated,
-    why: "names peers only the Cilium operator/agent resolves at runtime: policyc compiles them as selecting nothing, so their traffic is dropped",
+    why: "names peers only the Cilium operator/agent resolves at runtime and the inventory does not resolve (no matching Service/CiliumCIDRGroup objects; toGroups never): policyc compiles them as selecting nothing, so their traffic is dropped",
     oracle_differs: true,
     reported_by: Some("PC0312"),
     lint_warns: false,
@@ -224,19 +228,6 @@ pub const VRRP_IGMP_DENY: Gap = Gap {
     lint_warns: false,
 };
 
-/// `fromNodes`/`toNodes`: Cilium selects node identities by their labels (with
-/// `enable-node-selector-labels`) and requires the remote-node entity; policyc's oracle and
-/// datapath do not yet model node identities with labels, so they may disagree with Cilium and
-/// with each other (issue 13, divergence 11).
-pub const NODE_PEERS: Gap = Gap {
-    code: "node-peers",
-    kind: GapKind::Approximated,
-    why: "node identities with labels and Cilium's remote-node requirement are not modelled yet: policyc test/explain and the datapath may disagree with Cilium on which nodes these selectors match",
-    oracle_differs: true,
-    reported_by: None,
-    lint_warns: false,
-};
-
 /// Every gap, for `--allow-unenforced` (its codes) and the documentation.
 pub const ALL_GAPS: &[&Gap] = &[
     &HOST_POLICY,
@@ -249,7 +240,6 @@ pub const ALL_GAPS: &[&Gap] = &[
     &L7_DATAPATH,
     &LOG_VALUE,
     &VRRP_IGMP_DENY,
-    &NODE_PEERS,
 ];
 
 /// The gap named `code`.
@@ -452,7 +442,7 @@ const INGRESS: &[Field] = &[
     node("fromCIDRSet", Exact, CIDR_ALLOW),
     leaf("fromEntities", Exact),
     node("fromGroups", Status::Gap(&RUNTIME_PEER), GROUP),
-    node("fromNodes", Status::Gap(&NODE_PEERS), SELECTOR),
+    node("fromNodes", Exact, SELECTOR),
     node("icmps", Exact, ICMP),
     node("toPorts", Exact, PORT_RULE),
     AUTHENTICATION,
@@ -466,7 +456,7 @@ const INGRESS_DENY: &[Field] = &[
     node("fromCIDRSet", Exact, CIDR_DENY),
     leaf("fromEntities", Exact),
     node("fromGroups", Status::Gap(&RUNTIME_PEER_DENY), GROUP),
-    node("fromNodes", Status::Gap(&NODE_PEERS), SELECTOR),
+    node("fromNodes", Exact, SELECTOR),
     node("icmps", Exact, ICMP),
     node("toPorts", Exact, PORT_DENY_RULE),
 ];
@@ -481,7 +471,7 @@ const EGRESS: &[Field] = &[
     node("toServices", Status::Gap(&RUNTIME_PEER), SERVICE),
     node("toFQDNs", Exact, FQDN),
     node("toGroups", Status::Gap(&RUNTIME_PEER), GROUP),
-    node("toNodes", Status::Gap(&NODE_PEERS), SELECTOR),
+    node("toNodes", Exact, SELECTOR),
     node("icmps", Exact, ICMP),
     node("toPorts", Exact, PORT_RULE),
     AUTHENTICATION,
@@ -496,7 +486,7 @@ const EGRESS_DENY: &[Field] = &[
     leaf("toEntities", Exact),
     node("toServices", Status::Gap(&RUNTIME_PEER_DENY), SERVICE),
     node("toGroups", Status::Gap(&RUNTIME_PEER_DENY), GROUP),
-    node("toNodes", Status::Gap(&NODE_PEERS), SELECTOR),
+    node("toNodes", Exact, SELECTOR),
     node("icmps", Exact, ICMP),
     node("toPorts", Exact, PORT_DENY_RULE),
 ];
@@ -613,6 +603,28 @@ pub fn unenforced_uses(kind: PolicyKind, root: &Node, root_path: &str) -> Vec<Fi
     let mut uses = Vec::new();
     walk_map(object_fields(kind), root, root_path, root_path, &mut uses);
     uses
+}
+
+/// Is `field_use` a runtime peer (`toServices`, `cidrGroupRef`, `cidrGroupSelector`) that the
+/// inventory resolved, i.e. none of the `unresolved` peer entries (YAML paths the lowering
+/// reports, `spec.egress[0].toServices[1]`) lies under or above it? Such a use means exactly
+/// what it means in Cilium and is no gap. `toGroups`/`fromGroups` never resolve.
+#[must_use]
+pub fn resolved_runtime_peer(field_use: &FieldUse, unresolved: &[String]) -> bool {
+    let runtime =
+        field_use.gap.code == RUNTIME_PEER.code || field_use.gap.code == RUNTIME_PEER_DENY.code;
+    let resolvable = ["toServices", "cidrGroupRef", "cidrGroupSelector"]
+        .iter()
+        .any(|f| field_use.field.ends_with(f));
+    let related = |a: &str, b: &str| {
+        a.strip_prefix(b)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    };
+    runtime
+        && resolvable
+        && !unresolved
+            .iter()
+            .any(|p| related(p, &field_use.yaml_path) || related(&field_use.yaml_path, p))
 }
 
 fn join_path(path: &str, key: &str) -> String {

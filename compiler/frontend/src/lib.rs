@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod load;
 pub mod lower;
 pub mod objects;
+pub mod runtime_peers;
 pub mod schema;
 pub mod validate;
 

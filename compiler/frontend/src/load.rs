@@ -29,6 +29,12 @@ pub struct FrontendOptions {
     /// Secret values by (namespace, name) for `headerMatches[].secret` (from the inventory's
     /// Secret objects); a secret not here is unknown, and Cilium fails such a match.
     pub secrets: crate::inventory::Secrets,
+    /// Services, EndpointSlices and CIDR groups for `toServices`, `cidrGroupRef` and
+    /// `cidrGroupSelector` (from the inventory); without them these peers stay unresolved.
+    pub runtime_peers: crate::runtime_peers::RuntimePeers,
+    /// Cilium's `enable-node-selector-labels` (the inventory's `enableNodeSelectorLabels`):
+    /// without it `fromNodes`/`toNodes` make a policy invalid, as in Cilium.
+    pub node_selector_labels: bool,
 }
 
 impl Default for FrontendOptions {
@@ -36,6 +42,8 @@ impl Default for FrontendOptions {
         Self {
             cluster_name: "default".to_string(),
             secrets: crate::inventory::Secrets::new(),
+            runtime_peers: crate::runtime_peers::RuntimePeers::default(),
+            node_selector_labels: false,
         }
     }
 }
@@ -47,6 +55,8 @@ impl FrontendOptions {
         Self {
             cluster_name: inventory.cluster.clone(),
             secrets: crate::inventory::secrets::usable(&inventory.secrets),
+            runtime_peers: crate::runtime_peers::RuntimePeers::from_inventory(inventory),
+            node_selector_labels: inventory.node_selector_labels,
         }
     }
 }
@@ -167,6 +177,8 @@ fn load_sources(
 ) -> PolicySet {
     let mut lowerer = Lowerer::new(sources, &options.cluster_name);
     lowerer.secrets = std::sync::Arc::new(options.secrets.clone());
+    lowerer.runtime_peers = std::sync::Arc::new(options.runtime_peers.clone());
+    lowerer.node_selector_labels = options.node_selector_labels;
     for &id in ids {
         let (documents, parse_findings) = parse_documents(sources, id);
         set.findings.extend(parse_findings);
@@ -356,6 +368,11 @@ fn load_object(
             }
             for rule in &rules {
                 validate_rule(&mut walker, kind, namespace.as_deref(), rule);
+                crate::validate::node_peers_enabled(
+                    &mut walker,
+                    rule,
+                    lowerer.node_selector_labels,
+                );
             }
             if specs.is_some() {
                 let qualified = match &namespace {
@@ -384,6 +401,7 @@ fn load_object(
         }
     }
     let valid = !walker.has_errors();
+    let unresolved = lowerer.take_unresolved();
     let mut findings = walker.findings;
     findings.sort_by_key(|f| f.primary.as_ref().map(|p| (p.span.start, p.span.end)));
     let object = PolicyObject {
@@ -397,7 +415,10 @@ fn load_object(
         annotations,
         rule_ids,
         valid,
-        unenforced: crate::field_status::unenforced_uses(kind, policy.node, path),
+        unenforced: crate::field_status::unenforced_uses(kind, policy.node, path)
+            .into_iter()
+            .filter(|u| !crate::field_status::resolved_runtime_peer(u, &unresolved))
+            .collect(),
     };
     (object, findings)
 }

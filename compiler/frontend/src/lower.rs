@@ -3,6 +3,7 @@
 //! subjects and peers (`ParseToCiliumRule`, `network_policy.go`) and the nil-vs-empty rules.
 
 use crate::ast::{self, KnpPeer, PeerItem, PortValue, Sp};
+use crate::runtime_peers::{RuntimePeers, ServiceTarget};
 use policyc_diagnostics::source::{SourceId, SourceMap, Span};
 use policyc_ir::labels::{CLUSTER_KEY, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY};
 use policyc_ir::rule::{AuthMode, L7Rules};
@@ -42,6 +43,13 @@ pub struct Lowerer<'a> {
     pub rules: Vec<PolicyRule>,
     /// Secret values for `headerMatches[].secret` (`FrontendOptions::secrets`).
     pub secrets: std::sync::Arc<crate::inventory::Secrets>,
+    /// Services and CIDR groups for the runtime peers (`FrontendOptions::runtime_peers`).
+    pub runtime_peers: std::sync::Arc<RuntimePeers>,
+    /// Cilium's `enable-node-selector-labels` (`FrontendOptions::node_selector_labels`).
+    pub node_selector_labels: bool,
+    /// YAML paths (`spec.egress[0].toServices[1]`) of the runtime peers of the last object
+    /// lowered that stayed unresolved (`take_unresolved`).
+    unresolved: Vec<String>,
 }
 
 fn k8s_key(key: &str) -> LabelKey {
@@ -68,7 +76,15 @@ impl<'a> Lowerer<'a> {
             next_id: 0,
             rules: Vec::new(),
             secrets: std::sync::Arc::default(),
+            runtime_peers: std::sync::Arc::default(),
+            node_selector_labels: false,
+            unresolved: Vec::new(),
         }
+    }
+
+    /// The YAML paths of the runtime peers left unresolved since the last call.
+    pub fn take_unresolved(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unresolved)
     }
 
     fn provenance(&self, meta: &ObjectMeta, path: &str, span: Span) -> Provenance {
@@ -186,13 +202,16 @@ impl<'a> Lowerer<'a> {
                         log: log.clone(),
                     };
                     let provenance = self.provenance(meta, &item.path, item.span);
-                    let peers = self.cilium_peers(item, meta, subject_is_init);
-                    let ports = cilium_ports(item);
                     let action = if section.kind.is_deny() {
                         RuleAction::Deny
                     } else {
                         RuleAction::Allow
                     };
+                    let peers = self.cilium_peers(item, meta, subject_is_init, action);
+                    let mut ports = cilium_ports(item);
+                    if action == RuleAction::Allow && !default_deny {
+                        ensure_l7_wildcards(&mut ports);
+                    }
                     ids.push(self.push(
                         &template,
                         provenance,
@@ -212,10 +231,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn cilium_peers(
-        &self,
+        &mut self,
         item: &ast::PeerRule,
         meta: &ObjectMeta,
         subject_is_init: bool,
+        action: RuleAction,
     ) -> PeerSet {
         if item.peer_fields.is_empty() {
             let has_ports = item.to_ports.as_ref().is_some_and(|p| !p.value.is_empty())
@@ -229,43 +249,130 @@ impl<'a> Lowerer<'a> {
         }
         let mut peers = Vec::new();
         for field in &item.peer_fields {
-            for entry in &field.items {
-                let peer = match &entry.value {
+            for (i, entry) in field.items.iter().enumerate() {
+                let resolved = match &entry.value {
                     PeerItem::Endpoints(sel) => {
-                        Peer::Endpoints(self.scope_peer(sel, meta, subject_is_init))
+                        vec![Peer::Endpoints(self.scope_peer(sel, meta, subject_is_init))]
                     }
-                    PeerItem::Cidr(prefix) => Peer::Cidr {
+                    PeerItem::Cidr(prefix) => vec![Peer::Cidr {
                         prefix: *prefix,
                         except: Vec::new(),
-                    },
-                    PeerItem::CidrRule { cidr, except } => Peer::Cidr {
+                    }],
+                    PeerItem::CidrRule { cidr, except } => vec![Peer::Cidr {
                         prefix: cidr.value,
                         except: except.iter().map(|e| e.value).collect(),
-                    },
-                    PeerItem::CidrGroupRef(name) => Peer::Unresolved {
-                        kind: "cidrGroupRef".into(),
-                        detail: name.clone(),
-                    },
-                    PeerItem::CidrGroupSelector(sel) => Peer::Unresolved {
-                        kind: "cidrGroupSelector".into(),
-                        detail: sel.to_string(),
-                    },
-                    PeerItem::Entity(entity) => Peer::Entity(*entity),
-                    PeerItem::Fqdn(fqdn) => Peer::Fqdn(fqdn.clone()),
-                    PeerItem::Service(detail) => Peer::Unresolved {
-                        kind: "toServices".into(),
-                        detail: detail.clone(),
-                    },
-                    PeerItem::Group(detail) => Peer::Unresolved {
+                    }],
+                    PeerItem::CidrGroupRef { name, except } => self
+                        .runtime_peers
+                        .cidr_group_ref(name)
+                        .map(|prefixes| group_peers(&prefixes, except))
+                        .unwrap_or_else(|| {
+                            vec![Peer::Unresolved {
+                                kind: "cidrGroupRef".into(),
+                                detail: name.clone(),
+                            }]
+                        }),
+                    PeerItem::CidrGroupSelector { selector, except } => self
+                        .runtime_peers
+                        .cidr_group_selector(selector)
+                        .map(|prefixes| group_peers(&prefixes, except))
+                        .unwrap_or_else(|| {
+                            vec![Peer::Unresolved {
+                                kind: "cidrGroupSelector".into(),
+                                detail: selector.to_string(),
+                            }]
+                        }),
+                    PeerItem::Entity(entity) => vec![Peer::Entity(*entity)],
+                    PeerItem::Fqdn(fqdn) => vec![Peer::Fqdn(fqdn.clone())],
+                    // Cilium's policy watcher rewrites `toServices` of `egress` rules only
+                    // (`cilium:pkg/policy/k8s/service.go` `processRule` walks `rule.Egress`): in
+                    // `egressDeny` it stays unresolved there too, and policyc refuses it.
+                    PeerItem::Service { target, detail } => match action {
+                        RuleAction::Allow => self.runtime_peers.service(target),
+                        RuleAction::Deny => None,
+                    }
+                    .map(|targets| self.service_peers(&targets, meta, subject_is_init))
+                    .unwrap_or_else(|| {
+                        vec![Peer::Unresolved {
+                            kind: "toServices".into(),
+                            detail: detail.clone(),
+                        }]
+                    }),
+                    PeerItem::Group(detail) => vec![Peer::Unresolved {
                         kind: field.key.clone(),
                         detail: detail.clone(),
-                    },
-                    PeerItem::Nodes(sel) => Peer::Nodes(sel.clone()),
+                    }],
+                    PeerItem::Nodes(sel) => vec![Peer::Nodes(self.scope_nodes(sel))],
                 };
-                peers.push(peer);
+                if resolved
+                    .iter()
+                    .any(|p| matches!(p, Peer::Unresolved { .. }))
+                {
+                    self.unresolved
+                        .push(format!("{}.{}[{i}]", item.path, field.key));
+                }
+                peers.extend(resolved);
             }
         }
         PeerSet::Some(peers)
+    }
+
+    /// `fromNodes`/`toNodes` with `enable-node-selector-labels`: the selector plus
+    /// `reserved:remote-node Exists`, so it selects other nodes only — never pods, world or the
+    /// local host (`cilium:pkg/k8s/apis/cilium.io/utils/utils.go` `ParseToCiliumRule`, test
+    /// "parse-from-to-nodes-rule") — and the cluster label like any peer of the local cluster.
+    fn scope_nodes(&self, selector: &EndpointSelector) -> EndpointSelector {
+        let mut scoped = selector.clone();
+        if !selector.mentions_key("remote-node") {
+            scoped.add(Requirement::exists(LabelKey::new(
+                LabelSource::Reserved,
+                "remote-node",
+            )));
+        }
+        if !selector.mentions_key(CLUSTER_KEY) {
+            scoped.add(Requirement::equals(k8s_key(CLUSTER_KEY), self.cluster_name));
+        }
+        scoped
+    }
+
+    /// The peers of the services a `toServices` entry selects: a generated `toEndpoints`
+    /// selector (scoped like any `toEndpoints`, `ParseToCiliumRule`) or the backends as
+    /// generated `toCIDRSet` entries.
+    fn service_peers(
+        &self,
+        targets: &[ServiceTarget],
+        meta: &ObjectMeta,
+        subject_is_init: bool,
+    ) -> Vec<Peer> {
+        let mut peers = Vec::new();
+        for target in targets {
+            match target {
+                ServiceTarget::Pods {
+                    namespace,
+                    selector,
+                } => {
+                    // `appendSelector`: the service's selector as `k8s:` labels plus
+                    // `k8s:io.kubernetes.pod.namespace=<the service's namespace>`.
+                    let mut sel = EndpointSelector::wildcard();
+                    for (k, v) in selector {
+                        sel.add(Requirement::equals(k8s_key(k), v.clone()));
+                    }
+                    sel.add(namespace_is(namespace));
+                    peers.push(Peer::Endpoints(self.scope_peer(
+                        &sel,
+                        meta,
+                        subject_is_init,
+                    )));
+                }
+                ServiceTarget::Backends(prefixes) => {
+                    peers.extend(prefixes.iter().map(|p| Peer::Cidr {
+                        prefix: *p,
+                        except: Vec::new(),
+                    }));
+                }
+            }
+        }
+        peers
     }
 
     /// Lowers a KNP `spec` (§1.13): one rule per `ingress[]`/`egress[]` item of the directions
@@ -465,6 +572,50 @@ fn scope_subject(
 /// entry with none (`toPorts: [{}]`, `ports: []`, L7 rules without ports, `icmps: [{}]`) adds
 /// nothing, and an item made only of such entries allows nothing (while its rule still puts the
 /// endpoint into default deny). `PortMatch::Ports(vec![])` / `Icmps(vec![])` match nothing.
+/// The L7 rules of an allow rule whose direction is not default-deny
+/// (`enableDefaultDeny.<dir>: false`) restrict nothing: Cilium's `createL4Filter`
+/// (`cilium:pkg/policy/l4.go`, `ensureWildcard`/`addWildcard`) adds an allow-all rule of the
+/// same parser when none is there — HTTP `{}`, DNS `matchPattern: "*"`, Kafka `{}` (no topic),
+/// generic L7 `{}` — so other L7 requests on these ports are not denied.
+fn ensure_l7_wildcards(ports: &mut PortMatch) {
+    let PortMatch::Ports(rules) = ports else {
+        return;
+    };
+    for rule in rules {
+        match &mut rule.l7 {
+            L7Rules::None => {}
+            L7Rules::Http(http) => {
+                if !http
+                    .iter()
+                    .any(|r| *r == policyc_ir::l7::HttpRule::default())
+                {
+                    http.push(policyc_ir::l7::HttpRule::default());
+                }
+            }
+            L7Rules::Dns(dns) => {
+                let star = policyc_ir::FqdnPattern::pattern("*")
+                    .map(policyc_ir::FqdnSelector::MatchPattern);
+                if let Ok(star) = star {
+                    if !dns.contains(&star) {
+                        dns.push(star);
+                    }
+                }
+            }
+            L7Rules::Kafka(kafka) => {
+                // `hasWildcard`: a Kafka rule without a topic.
+                if !kafka.iter().any(|r| r.topic.is_none()) {
+                    kafka.push(policyc_ir::l7::KafkaRule::default());
+                }
+            }
+            L7Rules::Generic { rules, .. } => {
+                if !rules.iter().any(std::collections::BTreeMap::is_empty) {
+                    rules.push(std::collections::BTreeMap::new());
+                }
+            }
+        }
+    }
+}
+
 fn cilium_ports(item: &ast::PeerRule) -> PortMatch {
     if item.icmp_entries > 0 {
         let fields = item
@@ -549,4 +700,19 @@ fn lower_port_rule(rule: &ast::PortRule) -> PortRule {
             .unwrap_or_default(),
         unsupported,
     }
+}
+
+/// The peers of a CIDR group's prefixes: each prefix as a CIDR peer with the rule's `except`.
+/// Cilium selects the group's ipcache entries by the group label
+/// (`cilium:pkg/policy/k8s/cilium_cidr_group.go` `applyCIDRGroup`) and excludes the excepted
+/// CIDRs (`DoesNotExist`); policyc gives the group's prefixes the containment semantics of a
+/// `cidr` peer (a more specific CIDR identity inside a group prefix matches too).
+fn group_peers(prefixes: &[policyc_ir::Prefix], except: &[policyc_ir::Prefix]) -> Vec<Peer> {
+    prefixes
+        .iter()
+        .map(|p| Peer::Cidr {
+            prefix: *p,
+            except: except.to_vec(),
+        })
+        .collect()
 }

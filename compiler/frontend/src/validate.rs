@@ -411,3 +411,34 @@ fn host_policy_l7(walker: &mut Walker, item: &PeerRule) {
         }
     }
 }
+
+/// `fromNodes`/`toNodes` are rejected unless the agent runs with `enable-node-selector-labels`
+/// (`cilium:pkg/policy/api/rule_validation.go` `ErrFromToNodesRequiresNodeSelectorOption`, in
+/// `IngressCommonRule.sanitize`/`EgressCommonRule.sanitize`): the whole policy is invalid.
+pub fn node_peers_enabled(walker: &mut Walker, rule: &Rule, enabled: bool) {
+    if enabled {
+        return;
+    }
+    for section in &rule.sections {
+        for item in &section.items {
+            for field in item
+                .peer_fields
+                .iter()
+                .filter(|f| f.kind == crate::ast::PeerKind::Nodes)
+            {
+                walker.report(
+                    &join(&item.path, &field.key),
+                    Finding::error(
+                        &policyc_diagnostics::codes::NODE_PEERS_DISABLED,
+                        format!(
+                            "`{}` needs Cilium's `enable-node-selector-labels` (off by default): without it Cilium rejects this policy",
+                            field.key
+                        ),
+                    )
+                    .at(field.key_span, "rejected by Cilium without enable-node-selector-labels")
+                    .help("set `enableNodeSelectorLabels: true` in the inventory if the cluster runs with that option, or use `fromEntities`/`toEntities: [remote-node]`"),
+                );
+            }
+        }
+    }
+}

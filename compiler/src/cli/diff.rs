@@ -131,15 +131,16 @@ pub fn run(args: DiffArgs, config: &Config) -> ExitCode {
         },
         None => PolicySource::Paths(paths.clone()),
     };
-    let options = FrontendOptions {
+    // Each side reads its policies with its own inventory's Secrets, Services and CIDR groups.
+    let side_options = |inventory: &Inventory| FrontendOptions {
         cluster_name: args.cluster_name.clone(),
-        ..FrontendOptions::default()
+        ..FrontendOptions::for_inventory(inventory)
     };
-    let base = match load_side(&base_source, &options, &mut sources) {
+    let base = match load_side(&base_source, &side_options(&base_inventory), &mut sources) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
-    let head = match load_side(&head_source, &options, &mut sources) {
+    let head = match load_side(&head_source, &side_options(&head_inventory), &mut sources) {
         Ok(h) => h,
         Err(e) => return fail(e),
     };

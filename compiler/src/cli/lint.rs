@@ -203,12 +203,14 @@ pub fn run(args: LintArgs, config: &Config) -> ExitCode {
         .unwrap_or(FailLevel::Error);
     let mut sources = SourceMap::new();
     let inventory = args.inventory.as_ref().or(config.inventory.as_ref());
-    let mut secrets = policyc_frontend::inventory::Secrets::new();
+    let mut from_inventory = FrontendOptions::default();
     let cluster = match inventory {
         None => None,
         Some(path) => match load_inventory(path, &InventoryOptions::default(), &mut sources) {
             Ok(inventory) => {
-                secrets = policyc_frontend::inventory::secrets::usable(&inventory.secrets);
+                // Secrets, Services/CIDR groups and enableNodeSelectorLabels; the cluster name
+                // stays the flag's.
+                from_inventory = FrontendOptions::for_inventory(&inventory);
                 Some(cluster_addresses(&inventory))
             }
             Err(findings) => {
@@ -220,7 +222,7 @@ pub fn run(args: LintArgs, config: &Config) -> ExitCode {
     };
     let options = FrontendOptions {
         cluster_name: args.cluster_name.clone(),
-        secrets,
+        ..from_inventory
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let keep = |p: &std::path::Path| !config.exclude.excludes(p, &cwd);

@@ -48,10 +48,19 @@ impl<'u> Party<'u> {
             FlowPeer::Entity(entity) => {
                 let (reserved, node) = match entity {
                     Entity::Host => (ReservedIdentity::Host, universe.local_node()),
-                    Entity::RemoteNode => (
-                        ReservedIdentity::RemoteNode,
-                        universe.nodes().iter().find(|n| !n.local),
-                    ),
+                    // A remote node: the first one of the inventory, with its own identity
+                    // when it has one (`enable-node-selector-labels`).
+                    Entity::RemoteNode => {
+                        let node = universe.nodes().iter().find(|n| !n.local);
+                        if let Some(own) = node.and_then(|n| n.remote_identity) {
+                            return Ok(Self {
+                                identity: identity(own)?,
+                                endpoint: None,
+                                node,
+                            });
+                        }
+                        (ReservedIdentity::RemoteNode, node)
+                    }
                     Entity::World | Entity::WorldIpv4 => {
                         return Ok(Self {
                             identity: identity(universe.world_identity(false))?,
@@ -103,9 +112,16 @@ impl<'u> Party<'u> {
         let identity = universe
             .identity(id)
             .ok_or(FlowError::UnknownIdentity(id))?;
-        let node = (id.0 == ReservedIdentity::Host.number())
-            .then(|| universe.local_node())
-            .flatten();
+        // A remote node's own identity stands for the first node that has it (nodes with one
+        // label set share it, and `fromNodes`/`toNodes` see only labels).
+        let node = if id.0 == ReservedIdentity::Host.number() {
+            universe.local_node()
+        } else {
+            universe
+                .nodes()
+                .iter()
+                .find(|n| !n.local && n.remote_identity == Some(id))
+        };
         Ok(Self {
             identity,
             endpoint: None,

@@ -130,5 +130,9 @@ pub fn inventory_for(rules: &[PolicyRule]) -> Inventory {
         nodes: vec![node("node-1", 1, true), node("node-2", 2, false)],
         endpoints,
         secrets: Default::default(),
+        services: Vec::new(),
+        endpoint_slices: Vec::new(),
+        cidr_groups: Vec::new(),
+        node_selector_labels: false,
     }
 }

@@ -98,5 +98,9 @@ pub fn inventory(rng: &mut Rng, endpoints: usize) -> Inventory {
         nodes: vec![node("node-1", 1, true), node("node-2", 2, false)],
         endpoints: list,
         secrets: Default::default(),
+        services: Vec::new(),
+        endpoint_slices: Vec::new(),
+        cidr_groups: Vec::new(),
+        node_selector_labels: false,
     }
 }

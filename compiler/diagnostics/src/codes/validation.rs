@@ -275,6 +275,14 @@ pub const L7_ON_HOST_POLICY: Code = Code {
 only DNS rules are supported. Cilium rejects other L7 rules in a host policy; enforce them on the pods instead.",
 };
 
+pub const NODE_PEERS_DISABLED: Code = Code {
+    id: "PC0234",
+    name: "node-peers-disabled",
+    default_severity: Error,
+    summary: "fromNodes/toNodes without enable-node-selector-labels",
+    explanation: "Cilium accepts `fromNodes`/`toNodes` only when the agent runs with `enable-node-selector-labels` (off by default in v1.19): otherwise the rule fails validation (`pkg/policy/api` ErrFromToNodesRequiresNodeSelectorOption) and the whole policy is rejected. Set `enableNodeSelectorLabels: true` in the inventory when the cluster runs with that option (remote nodes then get identities from their labels), or use the `remote-node` entity.",
+};
+
 /// Every code of this range, sorted by id.
 pub const ALL: &[&Code] = &[
     &MIXED_PEER_KINDS,
@@ -310,4 +318,5 @@ pub const ALL: &[&Code] = &[
     &KNP_END_PORT,
     &SUBJECT_NAMESPACE_IGNORED,
     &L7_ON_HOST_POLICY,
+    &NODE_PEERS_DISABLED,
 ];

@@ -63,7 +63,7 @@ pub fn build_universe(
             })
         })
         .collect();
-    let nodes = inventory
+    let mut nodes: Vec<Node> = inventory
         .nodes
         .iter()
         .map(|n| Node {
@@ -71,9 +71,55 @@ pub fn build_universe(
             ips: n.ips.clone(),
             labels: n.labels.iter().map(|(k, v)| parse_label(k, v)).collect(),
             local: n.local,
+            remote_identity: None,
         })
         .collect();
+    if inventory.node_selector_labels {
+        identities.extend(remote_node_identities(&mut nodes, &inventory.cluster));
+    }
     Universe::new(&inventory.cluster, options, identities, endpoints, nodes)
+}
+
+/// With `enable-node-selector-labels`, Cilium gives each remote node an identity from its labels
+/// (`cilium:pkg/node/manager` `nodeIdentityLabels`: `reserved:remote-node`, every node label —
+/// the node label filter `node-labels` keeps all by default, `pkg/labelsfilter`
+/// `ParseLabelPrefixCfg` — and the cluster label), allocated per label set in the remote-node
+/// scope. Sets each remote node's `remote_identity`; returns the identities.
+fn remote_node_identities(nodes: &mut [Node], cluster: &str) -> Vec<Identity> {
+    let label_set = |node: &Node| {
+        let mut labels = node.labels.clone();
+        labels.insert(policyc_ir::Label::reserved("remote-node"));
+        labels.insert(policyc_ir::Label::k8s(
+            policyc_ir::labels::CLUSTER_KEY,
+            cluster,
+        ));
+        labels
+    };
+    let sets: BTreeSet<LabelSet> = nodes.iter().filter(|n| !n.local).map(label_set).collect();
+    let numbered: Vec<(LabelSet, policyc_ir::NumericIdentity)> = sets
+        .into_iter()
+        .zip(1u32..)
+        .map(|(labels, n)| {
+            let id =
+                policyc_ir::NumericIdentity(policyc_ir::NumericIdentity::REMOTE_NODE_SCOPE | n);
+            (labels, id)
+        })
+        .collect();
+    for node in nodes.iter_mut().filter(|n| !n.local) {
+        let labels = label_set(node);
+        node.remote_identity = numbered
+            .iter()
+            .find(|(l, _)| *l == labels)
+            .map(|(_, id)| *id);
+    }
+    numbered
+        .into_iter()
+        .map(|(labels, id)| Identity {
+            id,
+            kind: IdentityKind::RemoteNode,
+            labels,
+        })
+        .collect()
 }
 
 /// Adds one inventory endpoint of `inventory` (its namespace labels and cluster) to a universe

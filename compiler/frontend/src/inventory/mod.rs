@@ -3,10 +3,12 @@
 //! `Node`/`List` objects, validated with spanned findings (duplicate endpoints or addresses, bad
 //! addresses, unknown namespaces, bad named ports), and the workloads that own the pods.
 
+pub mod cidr_groups;
 mod fields;
 mod kubernetes;
 mod native;
 pub mod secrets;
+pub mod services;
 mod validate;
 pub mod workloads;
 
@@ -67,6 +69,15 @@ pub struct Inventory {
     /// Kubernetes Secrets by (namespace, name): the value of their single item (`None` when
     /// they have zero or several items, which Cilium cannot use either).
     pub secrets: BTreeMap<(String, String), Option<String>>,
+    /// Kubernetes Services (for `toServices`), in reading order.
+    pub services: Vec<services::InventoryService>,
+    /// EndpointSlices: the backends of the services they name.
+    pub endpoint_slices: Vec<services::InventoryEndpointSlice>,
+    /// CiliumCIDRGroups (for `cidrGroupRef`/`cidrGroupSelector`), in reading order.
+    pub cidr_groups: Vec<cidr_groups::InventoryCidrGroup>,
+    /// Cilium's `enable-node-selector-labels` (default false, as in v1.19): remote nodes get
+    /// identities from their labels, and `fromNodes`/`toNodes` are accepted.
+    pub node_selector_labels: bool,
 }
 
 /// Secret values by (namespace, name), for `headerMatches[].secret`.
@@ -208,8 +219,16 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
     match kind {
         Some("Inventory") => native::read(root, builder, findings),
         Some(
-            "List" | "PodList" | "NamespaceList" | "NodeList" | "ReplicaSetList" | "JobList"
-            | "SecretList",
+            "List"
+            | "PodList"
+            | "NamespaceList"
+            | "NodeList"
+            | "ReplicaSetList"
+            | "JobList"
+            | "SecretList"
+            | "ServiceList"
+            | "EndpointSliceList"
+            | "CiliumCIDRGroupList",
         ) => {
             for item in root.get("items").and_then(Node::as_seq).unwrap_or_default() {
                 read_document(item, builder, findings);
@@ -219,6 +238,9 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
         Some("Namespace") => kubernetes::read_namespace(root, builder, findings),
         Some("Node") => kubernetes::read_node(root, builder, findings),
         Some("Secret") => secrets::read_secret(root, builder, findings),
+        Some("Service") => services::read_service(root, builder, findings),
+        Some("EndpointSlice") => services::read_endpoint_slice(root, builder, findings),
+        Some("CiliumCIDRGroup") => cidr_groups::read_cidr_group(root, builder, findings),
         Some(other) if api_version.starts_with("policyc/") => findings.push(
             Finding::error(
                 &codes::INVALID_INVENTORY,
@@ -232,7 +254,7 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
         Some(kind) if workloads::OWNER_KINDS.contains(&kind) => {
             kubernetes::read_owner_object(root, kind, builder);
         }
-        // Other Kubernetes objects (Services, ConfigMaps, ...) carry nothing the oracle uses.
+        // Other Kubernetes objects (ConfigMaps, ...) carry nothing the oracle uses.
         Some(_) => {}
         None => findings.push(
             Finding::error(

@@ -23,6 +23,12 @@ pub struct Builder {
     pub owners: OwnerFacts,
     /// Kubernetes Secrets (see `secrets`).
     pub secrets: BTreeMap<(String, String), Option<String>>,
+    /// Kubernetes Services, EndpointSlices and CiliumCIDRGroups (see `services`, `cidr_groups`).
+    pub services: Vec<super::services::InventoryService>,
+    pub endpoint_slices: Vec<super::services::InventoryEndpointSlice>,
+    pub cidr_groups: Vec<super::cidr_groups::InventoryCidrGroup>,
+    /// `enableNodeSelectorLabels` of a native Inventory.
+    pub node_selector_labels: bool,
 }
 
 impl Builder {
@@ -121,6 +127,10 @@ impl Builder {
             nodes,
             endpoints: self.endpoints,
             secrets: self.secrets,
+            services: self.services,
+            endpoint_slices: self.endpoint_slices,
+            cidr_groups: self.cidr_groups,
+            node_selector_labels: self.node_selector_labels,
         }
     }
 }
@@ -149,6 +159,7 @@ const TOP_KEYS: &[&str] = &[
     "apiVersion",
     "kind",
     "cluster",
+    "enableNodeSelectorLabels",
     "namespaces",
     "nodes",
     "endpoints",
@@ -180,6 +191,18 @@ pub fn read(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
                 "expected `policyc/v1`",
             ),
         ),
+    }
+    if let Some(flag) = root.get("enableNodeSelectorLabels") {
+        match flag.as_bool() {
+            Some(on) => b.node_selector_labels |= on,
+            None => findings.push(
+                Finding::error(
+                    &codes::INVALID_INVENTORY,
+                    "`enableNodeSelectorLabels` must be true or false",
+                )
+                .at(flag.span, "expected a boolean"),
+            ),
+        }
     }
     if let Some((cluster, span)) = opt_string(root, "cluster", findings) {
         if let Some((first, first_span)) = &b.cluster {

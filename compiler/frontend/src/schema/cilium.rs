@@ -3,6 +3,7 @@
 
 use super::{index, join, sub_span, Fields, Walker};
 use crate::ast::{PeerField, PeerItem, PeerKind, PeerRule, Rule, Section, SectionKind, Sp};
+use crate::runtime_peers::ServiceRef;
 use crate::yaml::Node;
 use policyc_diagnostics::codes::{
     CIDR_HOST_BITS, CONFLICTING_FIELDS, INVALID_CIDR, INVALID_ENUM_VALUE, INVALID_FQDN,
@@ -563,14 +564,24 @@ impl Walker {
                 except,
             });
         }
+        // Cilium adds one `DoesNotExist` per `except` whatever the main label is (a CIDR, a
+        // group reference or a group selector): `cilium:pkg/policy/api/cidr.go`
+        // `CIDRRuleSlice.GetAsEndpointSelectors`.
+        let except: Vec<Prefix> = except.iter().map(|e| e.value).collect();
         if let Some(group) = fields.get("cidrGroupRef") {
-            return self
-                .string(group, &join(path, "cidrGroupRef"))
-                .map(|s| PeerItem::CidrGroupRef(s.value));
+            return self.string(group, &join(path, "cidrGroupRef")).map(|s| {
+                PeerItem::CidrGroupRef {
+                    name: s.value,
+                    except,
+                }
+            });
         }
         let sel_node = fields.get("cidrGroupSelector")?;
         self.selector(sel_node, &join(path, "cidrGroupSelector"), LabelSource::Any)
-            .map(|s| PeerItem::CidrGroupSelector(s.value))
+            .map(|s| PeerItem::CidrGroupSelector {
+                selector: s.value,
+                except,
+            })
     }
 
     /// Reports unless exactly one of `keys` is present.
@@ -653,10 +664,17 @@ impl Walker {
                 .get("namespace")
                 .and_then(|n| self.string(n, &join(&svc_path, "namespace")));
             let name = name.map(|n| n.value).unwrap_or_default();
-            return Some(PeerItem::Service(match ns {
+            let detail = match &ns {
                 Some(ns) => format!("k8sService {}/{name}", ns.value),
                 None => format!("k8sService {name}"),
-            }));
+            };
+            return Some(PeerItem::Service {
+                target: ServiceRef::Name {
+                    name,
+                    namespace: ns.map(|n| n.value),
+                },
+                detail,
+            });
         }
         let sel = fields.get("k8sServiceSelector")?;
         let sel_path = join(path, "k8sServiceSelector");
@@ -673,10 +691,17 @@ impl Walker {
             &join(&sel_path, "selector"),
             LabelSource::Any,
         )?;
-        Some(PeerItem::Service(match ns {
+        let detail = match &ns {
             Some(ns) => format!("k8sServiceSelector {} in {}", selector.value, ns.value),
             None => format!("k8sServiceSelector {}", selector.value),
-        }))
+        };
+        Some(PeerItem::Service {
+            target: ServiceRef::Selector {
+                selector: selector.value,
+                namespace: ns.map(|n| n.value),
+            },
+            detail,
+        })
     }
 
     fn group(&mut self, node: &Node, path: &str) -> Option<PeerItem> {

@@ -1,6 +1,7 @@
 //! PC0312: peers that only exist at runtime (`toServices`, `toGroups`, `cidrGroupRef`,
-//! `cidrGroupSelector`) — policyc cannot resolve them offline and treats them as selecting
-//! nothing. In an allow rule that only narrows what is allowed (info); in a deny rule the deny
+//! `cidrGroupSelector`) that the inventory does not resolve (no matching Service or
+//! CiliumCIDRGroup objects; `toGroups` and `toServices` in `egressDeny` never) — policyc
+//! treats them as selecting nothing. In an allow rule that only narrows what is allowed (info); in a deny rule the deny
 //! would vanish — policyc would allow what Cilium denies — so it is an error there (and
 //! `policyc build` refuses it).
 
@@ -44,7 +45,7 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                 )
                 .at(span, "resolved by the Cilium operator/agent at runtime")
                 .help(
-                    "describe the denied peers with endpoint selectors or explicit CIDRs; `policyc build` refuses this rule",
+                    "add the Service/EndpointSlice or CiliumCIDRGroup objects to the inventory (`--inventory`), or describe the denied peers with endpoint selectors or explicit CIDRs; `policyc build` refuses this rule",
                 )
             } else {
                 Finding::new(
@@ -54,7 +55,7 @@ pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
                 .at(span, "resolved by the Cilium operator/agent at runtime")
                 .help(
                     "`policyc test`/`explain` report deny for flows with this peer; to check them offline, \
-describe the peer with endpoint selectors or explicit CIDRs",
+add the Service/EndpointSlice or CiliumCIDRGroup objects to the inventory, or describe the peer with endpoint selectors or explicit CIDRs",
                 )
             };
             findings.push(finding.context(ctx.rule_context(rule)));
