@@ -22,7 +22,16 @@ enum pc_dns_constant {
 	PC_DNS_MAX_CLASSES = 64,          /* byte classes of the DFA (power of two) */
 	PC_DNS_REFUSED_MARK = 0x70c0dd5,  /* skb->mark of REFUSED answers sent with bpf_redirect */
 	PC_DNS_NAMES_MAX_ENTRIES = 16384, /* pc_dns_names: learned address -> the name that taught it */
-	PC_DNS_MAX_TTL_S = 86400,         /* learned TTLs are capped at one day (before min_ttl_s) */
+	PC_DNS_MAX_TTL_S = 86400,         /* learned lifetimes are capped at one day (min_ttl_s too) */
+	/* Per-endpoint learning quota (dns/learn.h): the addresses an endpoint keeps alive in the
+	 * node-wide learned map are counted per expiry window of PC_DNS_QUOTA_WINDOW_S seconds in
+	 * PC_DNS_QUOTA_BUCKETS buckets (power of two; they span more than PC_DNS_MAX_TTL_S, so
+	 * two live windows never share a bucket). */
+	PC_DNS_QUOTA_BUCKETS = 64,
+	PC_DNS_QUOTA_WINDOW_S = 1440,
+	PC_DNS_OWNERS_MAX_ENTRIES = 4096, /* pc_dns_owned: endpoints (owners) per node, plus key 0 */
+	PC_DNS_RECLAIM_INTERVAL_MS = 1000, /* a full learned map is scanned for expired entries at most this often */
+	PC_DNS_NAME_IPS_MAX_ENTRIES = 16384, /* pc_dns_name_ips: question names tracked per endpoint (LRU) */
 };
 
 /* Per-CPU counters (pc_dns_counters index). */
@@ -38,15 +47,39 @@ enum pc_dns_counter {
 	PC_DNS_DOT = 8,             /* DNS over TLS (port 853) from the endpoint: dropped */
 	PC_DNS_TCP_REFUSED = 9,     /* denied TCP/53 question answered REFUSED in-stream */
 	PC_DNS_LEARNED_NEW = 10,    /* learned addresses that were not in the map yet */
-	PC_DNS_COUNTER_COUNT = 11,
+	PC_DNS_LEARN_QUOTA = 11,    /* addresses not learned: the endpoint's live entries are at its quota */
+	PC_DNS_LEARN_FULL = 12,     /* addresses not learned: the learned map is full of live entries */
+	PC_DNS_RECLAIMED = 13,      /* expired learned entries deleted by the program (map full) */
+	PC_DNS_NAME_CAP = 14,       /* addresses not learned: their name opened name_ip_max live ones */
+	PC_DNS_COUNTER_COUNT = 15,
 };
 
 struct pc_dns_config {
 	__u32 start_state;   /* anchored start state of the DFA */
-	__u32 min_ttl_s;     /* learned entries live max(TTL, min_ttl_s) seconds */
+	__u32 min_ttl_s;     /* learned entries live max(TTL, min_ttl_s) seconds (at most a day) */
 	__u32 redirect_peer; /* 1: bpf_redirect_peer; 0: bpf_redirect + PC_DNS_REFUSED_MARK */
-	__u32 pad;
+	__u32 learn_quota;   /* live learned entries this endpoint may own (0: learns nothing) */
 	__u64 allow_mask;    /* a question is allowed iff its selector bitmap & allow_mask != 0 */
+	__u32 owner;         /* the endpoint's owner key in pc_dns_owned (its ifindex; never 0) */
+	__u32 name_ip_max;   /* addresses one question name may open (Cilium's
+			      * --tofqdns-endpoint-max-ip-per-hostname; 0: none) */
+};
+
+/* pc_dns_name_ips value (per endpoint, key: FNV-1a 64 of the question name): how many
+ * addresses answers for that name opened for the endpoint, until when the last of them lives. */
+struct pc_dns_name_ips {
+	__u64 until_ns;
+	__u32 count;
+	__u32 pad;
+};
+
+/* pc_dns_owned value (node-wide, key: owner): the endpoint's live learned entries, counted by
+ * the expiry window they end in (bucket = window % PC_DNS_QUOTA_BUCKETS, tagged with the
+ * window). Key 0 is the node's: reclaim_ns is when a full learned map was last scanned. */
+struct pc_dns_owned {
+	__u64 reclaim_ns;
+	__u32 count[PC_DNS_QUOTA_BUCKETS];
+	__u32 window[PC_DNS_QUOTA_BUCKETS];
 };
 
 struct pc_dns_classes {

@@ -50,6 +50,8 @@ struct pc_dns_addr {
 struct pc_dns_learned {
 	__u64 expiry_ns;   /* bpf_ktime_get_ns() clock; expired entries allow no new flow */
 	__u64 selectors;   /* bitmap of FQDN classes (plus POLICYC_FQDN_DNS_RULE_BIT) */
+	__u32 owner;       /* the endpoint whose quota this entry's lifetime is charged to */
+	__u32 pad;
 };
 
 /* Referenced from .rodata in both objects, so that their BTF carries the constants above. */
@@ -60,9 +62,11 @@ struct pc_fqdn_btf_anchor {
 #ifdef __BPF_HELPERS__
 const volatile struct pc_fqdn_btf_anchor pc_fqdn_btf_anchor __attribute__((used)) = {};
 
-/* The map itself (include after <bpf/bpf_helpers.h>). */
+/* The map itself (include after <bpf/bpf_helpers.h>). A plain hash, never an LRU: an insert
+ * never evicts another entry (no endpoint can push out another's learned addresses); entries
+ * leave when expired (dns sweep, or the DNS object's own reclaim when the map is full). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, POLICYC_FQDN_LEARNED_MAX_ENTRIES);
 	__type(key, struct pc_dns_addr);
 	__type(value, struct pc_dns_learned);

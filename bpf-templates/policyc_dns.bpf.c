@@ -229,6 +229,8 @@ int pc_dns_answer(struct __sk_buff *skb)
 		count(PC_DNS_UNPARSEABLE);
 		return PC_TCX_NEXT;
 	}
-	bpf_loop(PC_DNS_MAX_RECORDS, learn_step, &pending, 0);
+	struct pc_dns_config *config = bpf_map_lookup_elem(&pc_dns_config, &zero);
+	if (config)
+		learn_records(&pending, config);
 	return PC_TCX_NEXT;
 }

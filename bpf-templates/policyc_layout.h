@@ -15,7 +15,7 @@
  * compares every one with its Rust mirror (backends/src/layout.rs). */
 enum policyc_layout_constant {
 	/* Bump when any structure, map or constant below changes meaning. */
-	POLICYC_LAYOUT_VERSION = 4,
+	POLICYC_LAYOUT_VERSION = 5,
 	/* The overflow-range search is bounded: 2^POLICYC_SEARCH_STEPS >= 2 * 65536 ranges. */
 	POLICYC_SEARCH_STEPS = 17,
 	POLICYC_MAX_INTERVALS_PER_FUNCTION = 65536,

@@ -43,6 +43,10 @@ pub mod map_names {
     pub const LEARNED: &str = "pc_dns_learned";
     /// Node-wide: learned address → the question name that taught it (for `dns dump`).
     pub const NAMES: &str = "pc_dns_names";
+    /// Node-wide: each endpoint's live learned entries (the learning quota).
+    pub const OWNED: &str = "pc_dns_owned";
+    /// Per endpoint: addresses opened per question name (the per-name cap).
+    pub const NAME_IPS: &str = "pc_dns_name_ips";
     pub const COUNTERS: &str = "pc_dns_counters";
 }
 
@@ -178,8 +182,10 @@ impl DnsTables {
             start_state: u32::from(self.start_state),
             min_ttl_s: config.min_ttl_s,
             redirect_peer: u32::from(config.redirect_peer),
-            pad: 0,
+            learn_quota: config.learn_quota,
             allow_mask: self.allow_mask,
+            owner: config.owner,
+            name_ip_max: config.name_ip_max,
         };
         let rows = self
             .rows
@@ -241,12 +247,46 @@ impl DnsTables {
 }
 
 /// Run-time settings of the DNS object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DnsConfig {
-    /// Learned entries live `max(TTL, min_ttl_s)` seconds.
+    /// Learned entries live `max(TTL, min_ttl_s)` seconds (at most [`MAX_TTL_S`]).
     pub min_ttl_s: u32,
     /// REFUSED answers go out with `bpf_redirect_peer` (else `bpf_redirect` plus [`REFUSED_MARK`]).
     pub redirect_peer: bool,
+    /// Live entries of the node-wide learned map this endpoint may own ([`learn_quota`]).
+    pub learn_quota: u32,
+    /// The endpoint's key in the node-wide `pc_dns_owned` map (the loader uses its interface
+    /// index; never 0, the node's key).
+    pub owner: u32,
+    /// Addresses one question name may open for the endpoint (`--dns-max-ips-per-name`).
+    pub name_ip_max: u32,
+}
+
+/// Default of `name_ip_max`: Cilium's `--tofqdns-endpoint-max-ip-per-hostname` default
+/// (`ToFQDNsMaxIPsPerHost = 1000`, pkg/defaults/defaults.go; 50 before Cilium 1.14).
+pub const DEFAULT_NAME_IP_MAX: u32 = 1_000;
+
+/// What share of the node-wide learned map one endpoint may own: `1 / LEARN_QUOTA_SHARE`.
+pub const LEARN_QUOTA_SHARE: u32 = 4;
+
+/// The learning quota of every endpoint for a learned map of `learned_max` entries: a quarter
+/// of it (16,384 of the default 65,536), so that one endpoint — or three — flooding it leave
+/// room for the others, while one endpoint can still hold more fresh names than a busy client
+/// resolves within a day.
+pub fn learn_quota(learned_max: u32) -> u32 {
+    (learned_max / LEARN_QUOTA_SHARE).max(1)
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            min_ttl_s: 0,
+            redirect_peer: false,
+            learn_quota: learn_quota(crate::fqdn::LEARNED_MAX_ENTRIES),
+            owner: 1,
+            name_ip_max: DEFAULT_NAME_IP_MAX,
+        }
+    }
 }
 
 /// The exact-set key: the dotted name, zero padded to [`NAME_MAX`] bytes.

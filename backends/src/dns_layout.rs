@@ -16,8 +16,18 @@ c_constants! {
         pub const REFUSED_MARK: u32 = 0x70c_0dd5 => "PC_DNS_REFUSED_MARK";
         /// `max_entries` of the node-wide `pc_dns_names` map.
         pub const NAMES_MAX_ENTRIES: u32 = 16_384 => "PC_DNS_NAMES_MAX_ENTRIES";
-        /// Learned TTLs are capped at this many seconds (before `min_ttl_s` raises them).
+        /// Learned lifetimes are capped at this many seconds (`min_ttl_s` included).
         pub const MAX_TTL_S: u32 = 86_400 => "PC_DNS_MAX_TTL_S";
+        /// Expiry-window buckets of an endpoint's learning-quota accounting.
+        pub const QUOTA_BUCKETS: usize = 64 => "PC_DNS_QUOTA_BUCKETS";
+        /// Seconds per accounting window (64 windows span more than [`MAX_TTL_S`]).
+        pub const QUOTA_WINDOW_S: u32 = 1_440 => "PC_DNS_QUOTA_WINDOW_S";
+        /// `max_entries` of the node-wide `pc_dns_owned` map (endpoints per node, plus key 0).
+        pub const OWNERS_MAX_ENTRIES: u32 = 4_096 => "PC_DNS_OWNERS_MAX_ENTRIES";
+        /// A full learned map is scanned for expired entries at most this often.
+        pub const RECLAIM_INTERVAL_MS: u32 = 1_000 => "PC_DNS_RECLAIM_INTERVAL_MS";
+        /// `max_entries` of an endpoint's `pc_dns_name_ips` (question names tracked, LRU).
+        pub const NAME_IPS_MAX_ENTRIES: u32 = 16_384 => "PC_DNS_NAME_IPS_MAX_ENTRIES";
     }
 }
 
@@ -47,6 +57,14 @@ code_enum! {
         TcpRefused = 9 => "PC_DNS_TCP_REFUSED",
         /// Learned addresses that were not in the learned map yet.
         LearnedNew = 10 => "PC_DNS_LEARNED_NEW",
+        /// Addresses not learned (or not extended): the endpoint's live entries are at its quota.
+        LearnQuota = 11 => "PC_DNS_LEARN_QUOTA",
+        /// Addresses not learned: the learned map is full of live entries.
+        LearnFull = 12 => "PC_DNS_LEARN_FULL",
+        /// Expired learned entries deleted by the program when the map was full.
+        Reclaimed = 13 => "PC_DNS_RECLAIMED",
+        /// Addresses not learned: their question name already opened `name_ip_max` live ones.
+        NameCap = 14 => "PC_DNS_NAME_CAP",
     }
 }
 
@@ -59,14 +77,46 @@ c_struct! {
     pub struct DnsConfigValue = "pc_dns_config" {
         /// Anchored start state of the DFA.
         pub start_state: u32,
-        /// Learned entries live `max(TTL, min_ttl_s)` seconds.
+        /// Learned entries live `max(TTL, min_ttl_s)` seconds, at most [`MAX_TTL_S`].
         pub min_ttl_s: u32,
         /// 1: REFUSED via `bpf_redirect_peer`; 0: `bpf_redirect` + [`REFUSED_MARK`].
         pub redirect_peer: u32,
-        /// Padding.
-        pub pad: u32,
+        /// Live learned entries this endpoint may own (0: it learns nothing).
+        pub learn_quota: u32,
         /// A question is allowed iff its selector bitmap & `allow_mask` != 0.
         pub allow_mask: u64,
+        /// The endpoint's key in `pc_dns_owned` (its interface index; never 0).
+        pub owner: u32,
+        /// Addresses one question name may open for the endpoint (0: none).
+        pub name_ip_max: u32,
+    }
+}
+
+c_struct! {
+    /// `struct pc_dns_name_ips`: addresses opened for one question name (a `pc_dns_name_ips`
+    /// value, keyed by the name's FNV-1a 64 hash).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct NameIpsValue = "pc_dns_name_ips" {
+        /// When the last counted address expires (the count ends then).
+        pub until_ns: u64,
+        /// Addresses counted.
+        pub count: u32,
+        /// Padding.
+        pub pad: u32,
+    }
+}
+
+c_struct! {
+    /// `struct pc_dns_owned`: one endpoint's live learned entries per expiry window (key 0:
+    /// the node's, `reclaim_ns` only).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct OwnedValue = "pc_dns_owned" {
+        /// When a full learned map was last scanned for expired entries (key 0).
+        pub reclaim_ns: u64,
+        /// Entries per bucket.
+        pub count: [u32; QUOTA_BUCKETS],
+        /// The window each bucket counts.
+        pub window: [u32; QUOTA_BUCKETS],
     }
 }
 
@@ -146,6 +196,8 @@ pub const HEADER: CHeader = CHeader {
     file: "dns_layout.h",
     structs: &[
         DnsConfigValue::LAYOUT,
+        OwnedValue::LAYOUT,
+        NameIpsValue::LAYOUT,
         DnsClasses::LAYOUT,
         DfaRow::LAYOUT,
         DnsName::LAYOUT,

@@ -22,7 +22,7 @@ pub const LEARNED_PIN: &str = "pc_dns_learned";
 c_constants! {
     /// `enum policyc_fqdn_constant`.
     pub const FQDN_CONSTANTS = "policyc_fqdn_constant" {
-        /// `max_entries` of the map in both objects (LRU: undersizing evicts live entries).
+        /// `max_entries` of the map in both objects (a plain hash: a full map learns nothing new).
         pub const LEARNED_MAX_ENTRIES: u32 = 65_536 => "POLICYC_FQDN_LEARNED_MAX_ENTRIES";
         /// Bits 0..=62 are FQDN classes.
         pub const FQDN_CLASSES: u8 = NumericIdentity::FQDN_CLASSES => "POLICYC_FQDN_CLASSES";
@@ -57,6 +57,10 @@ c_struct! {
         pub expiry_ns: u64,
         /// FQDN class bitmap (plus [`DNS_RULE_BIT`]).
         pub selectors: u64,
+        /// The endpoint whose learning quota this entry's lifetime is charged to.
+        pub owner: u32,
+        /// Padding.
+        pub pad: u32,
     }
 }
 
@@ -120,6 +124,8 @@ mod tests {
         let value = LearnedValue {
             expiry_ns: 7,
             selectors: 1 << 63 | 5,
+            owner: 3,
+            pad: 0,
         };
         assert_eq!(value.encode().len(), VALUE_SIZE as usize);
         assert_eq!(LearnedValue::decode(&value.encode()), Some(value));

@@ -9,7 +9,7 @@ c_constants! {
     /// `enum policyc_layout_constant`.
     pub const LAYOUT_CONSTANTS = "policyc_layout_constant" {
         /// `POLICYC_LAYOUT_VERSION`: bumped when a structure, map or constant changes meaning.
-        pub const LAYOUT_VERSION: u32 = 4 => "POLICYC_LAYOUT_VERSION";
+        pub const LAYOUT_VERSION: u32 = 5 => "POLICYC_LAYOUT_VERSION";
         /// `POLICYC_SEARCH_STEPS`: bound of the binary search over intervals.
         pub const SEARCH_STEPS: u32 = 17 => "POLICYC_SEARCH_STEPS";
         /// `POLICYC_MAX_INTERVALS_PER_FUNCTION`: bound of a function's overflow ranges.

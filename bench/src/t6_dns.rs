@@ -244,6 +244,8 @@ fn learned_entry(addr: Ipv4Addr, ttl_s: u32, selectors: u64) -> (Vec<u8>, Vec<u8
     let value = LearnedValue {
         expiry_ns: monotonic_ns() + u64::from(ttl_s) * 1_000_000_000,
         selectors,
+        owner: 0,
+        pad: 0,
     };
     (
         LearnedKey::from_ip(IpAddr::V4(addr)).encode(),

@@ -67,6 +67,26 @@ struct {
 	__type(value, struct pc_dns_name);
 } pc_dns_names SEC(".maps");
 
+/* Node-wide, pinned by the loader next to pc_dns_learned: each endpoint's live learned entries
+ * (struct pc_dns_owned, key: the endpoint's owner key from pc_dns_config), for the learning
+ * quota (dns/learn.h). A plain hash: an endpoint's accounting is never evicted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PC_DNS_OWNERS_MAX_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct pc_dns_owned);
+} pc_dns_owned SEC(".maps");
+
+/* Per endpoint (pinned with its pending and counter maps): addresses opened per question name,
+ * for the per-name cap (dns/learn.h). An LRU: a name pushed out starts counting again, which
+ * takes as many other names as the table holds, each within the endpoint's quota. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PC_DNS_NAME_IPS_MAX_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct pc_dns_name_ips);
+} pc_dns_name_ips SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PC_DNS_COUNTER_COUNT);
@@ -80,8 +100,9 @@ struct dns_scratch {
 	struct pc_dns_name name;
 	__u8 reply[PC_DNS_REPLY_MAX];
 	__u32 record_count;
-	__u32 pad;
+	__u32 learn_full; /* records of the answer not learned because the learned map was full */
 	struct pc_dns_record records[PC_DNS_MAX_RECORDS];
+	struct pc_dns_owned zero_owned; /* all zero: the first value of a new owner */
 };
 
 struct {
@@ -119,11 +140,16 @@ struct {
 /* pc_events (policyc_layout.h): the endpoint's event ring, the L3/L4 datapath's, reused by pin
  * when loaded. */
 
-static __always_inline void count(__u32 which)
+static __always_inline void count_n(__u32 which, __u64 n)
 {
 	__u64 *slot = bpf_map_lookup_elem(&pc_dns_counters, &which);
 	if (slot)
-		*slot += 1;
+		*slot += n;
+}
+
+static __always_inline void count(__u32 which)
+{
+	count_n(which, 1);
 }
 
 #endif /* POLICYC_DNS_MAPS_H */

@@ -176,12 +176,19 @@ pub enum Command {
         /// Attach an endpoint with cgroup_skb to a cgroup v2 directory instead of tcx.
         #[arg(long = "cgroup", value_name = "NS/NAME=PATH")]
         cgroups: Vec<String>,
-        /// Learned DNS addresses live max(TTL, this many seconds) (Cilium's tofqdns-min-ttl).
-        #[arg(long = "dns-min-ttl", value_name = "SECONDS", default_value_t = 0)]
+        /// Learned DNS addresses live max(TTL, this many seconds) (Cilium's tofqdns-min-ttl), at
+        /// most one day: no learned address lives longer, whatever the answer or this setting.
+        #[arg(long = "dns-min-ttl", value_name = "SECONDS", default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=86_400))]
         dns_min_ttl: u32,
-        /// Entries of the node-wide learned-address map when it is created (an LRU).
+        /// Entries of the node-wide learned-address map when it is created (a hash: nothing is
+        /// evicted; each endpoint may own a quarter of it).
         #[arg(long = "dns-learned-max", value_name = "ENTRIES", default_value_t = crate::node::dns::learned::DEFAULT_LEARNED_MAX)]
         dns_learned_max: u32,
+        /// Addresses the answers for one question name may open for an endpoint (Cilium's
+        /// tofqdns-endpoint-max-ip-per-hostname); further ones are not learned until they expire.
+        #[arg(long = "dns-max-ips-per-name", value_name = "ADDRESSES", default_value_t = policyc_backends::dns::DEFAULT_NAME_IP_MAX)]
+        dns_max_ips_per_name: u32,
         /// Run every check (digests, endpoints, L7, attach points, kernel features,
         /// capabilities, each object through the verifier) and change nothing: no pin, no
         /// attach, no record.

@@ -156,6 +156,7 @@ fn run(cli: Cli) -> Result<bool> {
             cgroups,
             dns_min_ttl,
             dns_learned_max,
+            dns_max_ips_per_name,
             dry_run,
         } => {
             capabilities::require("apply", INSTALL).map_err(node)?;
@@ -166,6 +167,7 @@ fn run(cli: Cli) -> Result<bool> {
                 dns: dns::DnsOptions {
                     min_ttl_s: *dns_min_ttl,
                     learned_max: *dns_learned_max,
+                    name_ip_max: *dns_max_ips_per_name,
                 },
             };
             if *dry_run {

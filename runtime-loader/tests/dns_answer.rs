@@ -57,6 +57,7 @@ fn answer_to_an_allowed_query_learns_every_address(v6: bool, min_ttl_s: u32) {
     let config = DnsConfig {
         min_ttl_s,
         redirect_peer: false,
+        ..DnsConfig::default()
     };
     let dns = load(&sample_tables(), &config);
     ask(&dns, v6, "www.cilium.io");
@@ -378,5 +379,218 @@ fn answers_teach_no_reserved_address_and_no_ttl_beyond_the_cap() {
         got[0].1.expiry_ns <= monotonic_ns() + cap && got[0].1.expiry_ns >= before + cap,
         "the TTL is capped at {} s",
         policyc_backends::dns::MAX_TTL_S
+    );
+}
+
+/// A DNS object whose learned map holds `capacity` entries, learning for `owner` with `quota`.
+fn load_small(capacity: u32, quota: u32, owner: u32) -> DnsInstance {
+    use policyc_backends::fqdn::{KEY_SIZE, VALUE_SIZE};
+    let config = DnsConfig {
+        learn_quota: quota,
+        owner,
+        ..DnsConfig::default()
+    };
+    let mut images = sample_tables().images(&config);
+    images.push(policyc_backends::MapImage {
+        name: policyc_backends::dns::map_names::LEARNED.into(),
+        key_size: KEY_SIZE,
+        value_size: VALUE_SIZE,
+        max_entries: capacity,
+        entries: Vec::new(),
+    });
+    DnsInstance::load_images(&images, |_| Ok(())).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Another endpoint on the same node (the learned and owner maps are node-wide): the config
+/// now names `owner`.
+fn become_owner(dns: &DnsInstance, owner: u32) {
+    use libbpf_rs::MapCore;
+    use policyc_backends::dns_layout::DnsConfigValue;
+    let map = dns
+        .map(policyc_backends::dns::map_names::CONFIG)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = 0u32.to_ne_bytes();
+    let value = map
+        .lookup(&key, libbpf_rs::MapFlags::ANY)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|v| DnsConfigValue::decode(&v))
+        .unwrap_or_else(|| panic!("no config"));
+    let value = DnsConfigValue { owner, ..value };
+    map.update(&key, &value.encode(), libbpf_rs::MapFlags::ANY)
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Asks `name` and answers it with `records`.
+fn teach(dns: &DnsInstance, name: &str, records: &[(IpAddr, u32)]) {
+    ask(dns, false, name);
+    let run = dns
+        .run_answer(&answer_frame(
+            false,
+            &answer_message_with_ttls(ID, name, records),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run.return_value, TCX_NEXT, "answers always pass");
+}
+
+fn flood_address(n: u32) -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::from(0xc613_0000u32 + n)) // 198.19.0.0/16
+}
+
+/// Issue 17, finding 6: an endpoint flooding the node-wide learned map with answers its
+/// resolver controls owns at most its quota of live entries, and never pushes out the
+/// addresses another endpoint learned (the map evicts nothing: a plain hash, not an LRU).
+#[test]
+fn a_flooding_endpoint_keeps_to_its_quota_and_evicts_no_other_endpoints_address() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let (capacity, quota) = (256, policyc_backends::dns::learn_quota(256));
+    let dns = load_small(capacity, quota, 7);
+    let victim: Vec<(IpAddr, u32)> = (1..=10)
+        .map(|i| (ip(&format!("198.18.7.{i}")), 3600))
+        .collect();
+    teach(&dns, "api.example.com", &victim);
+    become_owner(&dns, 9);
+    let answers = 6u32;
+    for a in 0..answers {
+        let records: Vec<(IpAddr, u32)> =
+            (0..64).map(|i| (flood_address(a * 64 + i), 3600)).collect();
+        teach(&dns, "www.cilium.io", &records);
+    }
+    let got = learned(&dns);
+    for (addr, _) in &victim {
+        let entry = got.iter().find(|(a, _)| a == addr);
+        assert!(
+            entry.is_some_and(|(_, v)| v.owner == 7 && v.selectors == 1),
+            "{addr}: still learned for the victim, got {entry:?}"
+        );
+    }
+    let flooded = got.iter().filter(|(_, v)| v.owner == 9).count() as u32;
+    assert_eq!(
+        flooded, quota,
+        "the flooding endpoint owns exactly its quota"
+    );
+    assert_eq!(
+        counter(&dns, DnsCounter::LearnQuota),
+        u64::from(answers * 64 - quota),
+        "the rest is counted, not learned"
+    );
+    // Within its quota it still refreshes what it owns.
+    teach(&dns, "www.cilium.io", &[(flood_address(0), 7200)]);
+    let refreshed = dns
+        .learned()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .find(|(a, _)| *a == flood_address(0))
+        .map(|(_, v)| v.expiry_ns)
+        .unwrap_or(0);
+    assert!(
+        refreshed > monotonic_ns() + 7000 * SECOND,
+        "its own entry is refreshed"
+    );
+}
+
+/// A full learned map makes room from expired entries only (deleted by the DNS object
+/// itself, counted `reclaimed`); with no expired entry left, new addresses are counted
+/// `learn_full` and learned entries stay.
+#[test]
+fn a_full_learned_map_makes_room_from_expired_entries_only() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load_small(128, 1000, 7);
+    // 100 live entries, 28 already expired (TTL 0).
+    for a in 0..2u32 {
+        let records: Vec<(IpAddr, u32)> = (0..64)
+            .map(|i| {
+                let n = a * 64 + i;
+                (flood_address(n), if n < 100 { 3600 } else { 0 })
+            })
+            .collect();
+        teach(&dns, "www.cilium.io", &records);
+    }
+    assert_eq!(learned(&dns).len(), 128, "the map is full");
+    let fresh: Vec<(IpAddr, u32)> = (0..40)
+        .map(|i| (ip(&format!("198.18.9.{i}")), 60))
+        .collect();
+    teach(&dns, "api.example.com", &fresh);
+    let got = learned(&dns);
+    let live_kept = (0..100)
+        .filter(|n| got.iter().any(|(a, _)| *a == flood_address(*n)))
+        .count();
+    assert_eq!(live_kept, 100, "no live entry made room");
+    let fresh_learned = fresh
+        .iter()
+        .filter(|(f, _)| got.iter().any(|(a, _)| a == f))
+        .count();
+    assert_eq!(
+        fresh_learned, 28,
+        "as many as expired entries were reclaimed"
+    );
+    assert_eq!(counter(&dns, DnsCounter::Reclaimed), 28);
+    assert_eq!(counter(&dns, DnsCounter::LearnFull), 12);
+}
+
+/// Learning an address whose entry expired starts it again with the asking endpoint's
+/// selector bits only: the bits another name (or endpoint) taught before are not revived.
+#[test]
+fn an_expired_entry_is_not_revived_with_the_bits_of_whoever_taught_it_before() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let dns = load(&sample_tables(), &DnsConfig::default());
+    let addr = ip("198.18.5.5");
+    teach(&dns, "api.example.com", &[(addr, 0)]); // class 0, expired at once
+    teach(&dns, "www.cilium.io", &[(addr, 60)]); // class 1
+    let got = learned(&dns);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].1.selectors,
+        1 << 1,
+        "class 1 only, class 0 not revived"
+    );
+}
+
+/// Issue 17, finding 6: answers for one question name open at most `name_ip_max` addresses
+/// for the endpoint (Cilium's `--tofqdns-endpoint-max-ip-per-hostname`); the rest are counted
+/// `name_cap`. A repeated answer (addresses already carrying the name's bits) opens nothing
+/// new and is not refused, and another name keeps its own count.
+#[test]
+fn one_name_opens_at_most_its_cap_of_addresses() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let config = DnsConfig {
+        name_ip_max: 100,
+        ..DnsConfig::default()
+    };
+    let dns = load(&sample_tables(), &config);
+    for a in 0..3u32 {
+        let records: Vec<(IpAddr, u32)> =
+            (0..64).map(|i| (flood_address(a * 64 + i), 600)).collect();
+        teach(&dns, "www.cilium.io", &records);
+    }
+    assert_eq!(learned(&dns).len(), 100, "the cap of one name");
+    assert_eq!(counter(&dns, DnsCounter::NameCap), 3 * 64 - 100);
+    let again: Vec<(IpAddr, u32)> = (0..64).map(|i| (flood_address(i), 900)).collect();
+    teach(&dns, "www.cilium.io", &again);
+    assert_eq!(
+        counter(&dns, DnsCounter::NameCap),
+        3 * 64 - 100,
+        "a repeated answer is not refused"
+    );
+    let refreshed = learned(&dns)
+        .into_iter()
+        .find(|(a, _)| *a == flood_address(0))
+        .map(|(_, v)| v.expiry_ns)
+        .unwrap_or(0);
+    assert!(
+        refreshed > monotonic_ns() + 800 * SECOND,
+        "and refreshes its addresses"
+    );
+    teach(&dns, "api.example.com", &[(ip("198.18.3.3"), 60)]);
+    assert!(
+        learned(&dns).iter().any(|(a, _)| *a == ip("198.18.3.3")),
+        "another name has its own cap"
     );
 }

@@ -113,6 +113,8 @@ fn learn(map: &LearnedMap, addr: &str, classes: &[u8], ttl_s: i64) {
         LearnedValue {
             expiry_ns,
             selectors,
+            owner: 1,
+            pad: 0,
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -16,8 +16,8 @@ use libbpf_rs::MapType;
 use policyc_backends::c_layout::{size_u32, CField, CHeader};
 use policyc_backends::dns::map_names as dns_maps;
 use policyc_backends::dns_layout::{
-    DfaRow, DnsClasses, DnsConfigValue, DnsName, PendingKey, PendingValue, COUNTER_COUNT,
-    NAMES_MAX_ENTRIES,
+    DfaRow, DnsClasses, DnsConfigValue, DnsName, NameIpsValue, OwnedValue, PendingKey,
+    PendingValue, COUNTER_COUNT, NAMES_MAX_ENTRIES, NAME_IPS_MAX_ENTRIES, OWNERS_MAX_ENTRIES,
 };
 use policyc_backends::fqdn::{LearnedKey, LearnedValue, LEARNED_MAP, LEARNED_MAX_ENTRIES};
 use policyc_backends::layout::{
@@ -356,6 +356,26 @@ fn map_specs() -> Vec<MapSpec> {
             max_entries: Some(COUNTER_COUNT),
             ..spec(DNS_OBJECT, dns_maps::COUNTERS, index, size_u32::<u64>())
         },
+        MapSpec {
+            max_entries: Some(OWNERS_MAX_ENTRIES),
+            map_type: Some(MapType::Hash),
+            ..spec(
+                DNS_OBJECT,
+                dns_maps::OWNED,
+                size_u32::<u32>(),
+                size_u32::<OwnedValue>(),
+            )
+        },
+        MapSpec {
+            max_entries: Some(NAME_IPS_MAX_ENTRIES),
+            map_type: Some(MapType::LruHash),
+            ..spec(
+                DNS_OBJECT,
+                dns_maps::NAME_IPS,
+                size_u32::<u64>(),
+                size_u32::<NameIpsValue>(),
+            )
+        },
     ];
     for object in [DATAPATH_OBJECT, DNS_OBJECT] {
         // The DNS stage reuses the datapath's pinned ring and the node-wide learned map: the
@@ -367,7 +387,7 @@ fn map_specs() -> Vec<MapSpec> {
         });
         specs.push(MapSpec {
             max_entries: Some(LEARNED_MAX_ENTRIES),
-            map_type: Some(MapType::LruHash),
+            map_type: Some(MapType::Hash),
             ..spec(
                 object,
                 LEARNED_MAP,

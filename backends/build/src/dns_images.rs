@@ -23,10 +23,15 @@ use policyc_compile::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnC
 use policyc_compile::optimize::layout::datapath_rule_id;
 
 /// Defaults written into each endpoint's DNS config image; the loader overrides `min_ttl_s`
-/// (`--dns-min-ttl`) and `redirect_peer` at install time.
+/// (`--dns-min-ttl`), `redirect_peer`, `learn_quota` (from the learned map's capacity) and
+/// `owner` (the endpoint's interface index) at install time: an image installed as is learns
+/// nothing.
 pub const DEFAULT_DNS_CONFIG: DnsConfig = DnsConfig {
     min_ttl_s: 0,
     redirect_peer: true,
+    learn_quota: 0,
+    owner: 0,
+    name_ip_max: policyc_backends::dns::DEFAULT_NAME_IP_MAX,
 };
 
 /// The DNS object of one endpoint.

@@ -113,6 +113,7 @@ impl<'c> DnsTeacher<'c> {
                 let config = DnsConfig {
                     min_ttl_s: 0,
                     redirect_peer: true,
+                    ..DnsConfig::default()
                 };
                 let loader_error = |source| FqdnCheckError::Loader {
                     endpoint: endpoint.clone(),

@@ -28,14 +28,14 @@ fn map_error(source: libbpf_rs::Error) -> LoaderError {
 }
 
 impl LearnedMap {
-    /// A fresh, empty map with the objects' definition (LRU hash, 20-byte key, 16-byte value).
+    /// A fresh, empty map with the objects' definition (hash, 20-byte key, 24-byte value).
     pub fn create() -> Result<LearnedMap, LoaderError> {
         let opts = libbpf_rs::libbpf_sys::bpf_map_create_opts {
             sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
             ..Default::default()
         };
         let handle = MapHandle::create(
-            MapType::LruHash,
+            MapType::Hash,
             Some(LEARNED_MAP),
             KEY_SIZE,
             VALUE_SIZE,
@@ -108,7 +108,7 @@ impl LearnedMap {
     pub fn clear(&self) -> Result<(), LoaderError> {
         let keys: Vec<Vec<u8>> = self.handle.keys().collect();
         for key in keys {
-            // An LRU entry may vanish concurrently; that is fine.
+            // An entry may vanish concurrently (a DNS object's reclaim); that is fine.
             let _ = self.handle.delete(&key);
         }
         Ok(())

@@ -777,8 +777,8 @@ pub fn stage_endpoint<'a>(
             manifest: artifact.manifest.clone(),
             apply_micros: Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
         })?;
-        if matches!(attach, AttachPoint::Tcx { .. }) {
-            stage_generation(paths, install, generation, dns)?;
+        if let AttachPoint::Tcx { ifindex, .. } = attach {
+            stage_generation(paths, install, generation, dns, ifindex)?;
         }
         hook::at(steps::PINNED, name)?;
         let dispatcher = write_new_slots(paths, name, &starting, generation, &attach)?;

@@ -34,7 +34,7 @@ pub fn reapply_command(paths: &NodePaths, records: &[GenerationRecord]) -> Strin
     if records.iter().any(|r| r.l7_fallback_allow_l4) {
         command.push_str(" --l7-fallback=allow-l4");
     }
-    command.push_str(" [and the --dns-min-ttl/--dns-learned-max of the original apply, if any]");
+    command.push_str(" [and the --dns-min-ttl/--dns-learned-max/--dns-max-ips-per-name of the original apply, if any]");
     command
 }
 

@@ -105,6 +105,47 @@ mod tests {
         assert_eq!(bits & !tables.allow_mask, expected);
     }
 
+    /// Issue 17, finding 6: an endpoint's DNS tables carry only the classes of its own
+    /// `toFQDNs` selectors, so its answers teach the node-wide map nothing for a selector only
+    /// another endpoint uses — even for a name that selector matches and the endpoint may ask.
+    #[test]
+    fn an_endpoint_learns_only_the_classes_of_its_own_selectors() {
+        let asker = EndpointDns {
+            dns_rules: [glob("*")].into(),
+            fqdn_peers: [name("api.example.com")].into(),
+            rule_sets: Vec::new(),
+        };
+        let other = EndpointDns {
+            dns_rules: [glob("*.bank.example")].into(),
+            fqdn_peers: [glob("*.bank.example"), name("api.example.com")].into(),
+            rule_sets: Vec::new(),
+        };
+        let classes =
+            FqdnClasses::assign(asker.fqdn_peers.iter().chain(other.fqdn_peers.iter())).unwrap();
+        let bank = classes.class_of(&glob("*.bank.example")).unwrap();
+        let api = classes.class_of(&name("api.example.com")).unwrap();
+        let asker_tables = compile_endpoint(&asker, &classes, &DnsLimits::default()).unwrap();
+        let other_tables = compile_endpoint(&other, &classes, &DnsLimits::default()).unwrap();
+        let bits = asker_tables.selectors_for("www.bank.example");
+        assert!(bits & asker_tables.allow_mask != 0, "the asker may ask");
+        assert_eq!(
+            bits & (1 << bank),
+            0,
+            "but learns nothing for the other's selector"
+        );
+        assert_eq!(
+            other_tables.selectors_for("www.bank.example") & (1 << bank),
+            1 << bank,
+            "the other endpoint's own question does"
+        );
+        // A selector both use is one node-wide class: either endpoint's answer serves both, as
+        // in Cilium's node-wide selector cache.
+        assert_eq!(
+            asker_tables.selectors_for("api.example.com") & !(1u64 << DNS_RULE_CLASS),
+            1 << api
+        );
+    }
+
     #[test]
     fn more_than_63_fqdn_selectors_is_a_clear_error() {
         let selectors: Vec<FqdnSelector> = (0..64)

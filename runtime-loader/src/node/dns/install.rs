@@ -45,7 +45,7 @@ use std::os::fd::AsFd;
 
 use libbpf_rs::ProgramHandle;
 use policyc_backends::artifact::ManifestDns;
-use policyc_backends::dns::map_names;
+use policyc_backends::dns::{learn_quota, map_names, DEFAULT_NAME_IP_MAX};
 use policyc_backends::dns_layout::DnsConfigValue;
 use policyc_backends::layout::map_names as layout_maps;
 use policyc_backends::MapImage;
@@ -69,6 +69,8 @@ pub struct DnsOptions {
     pub min_ttl_s: u32,
     /// `max_entries` of the node-wide learned map when it is created (`--dns-learned-max`).
     pub learned_max: u32,
+    /// Addresses one question name may open for an endpoint (`--dns-max-ips-per-name`).
+    pub name_ip_max: u32,
 }
 
 impl Default for DnsOptions {
@@ -76,6 +78,7 @@ impl Default for DnsOptions {
         DnsOptions {
             min_ttl_s: 0,
             learned_max: DEFAULT_LEARNED_MAX,
+            name_ip_max: DEFAULT_NAME_IP_MAX,
         }
     }
 }
@@ -129,13 +132,20 @@ pub fn check_endpoint_dns(
     Ok(())
 }
 
-/// Writes the node's settings into the config image: `min_ttl_s` and `redirect_peer`.
-fn apply_options(images: &mut [MapImage], options: &DnsOptions) {
+/// Writes the node's settings into the config image: `min_ttl_s`, `redirect_peer`,
+/// `name_ip_max`, the
+/// learning quota (a share of the learned map's real capacity, `learned_max`) and the owner key
+/// of the endpoint's learned entries (its interface index: unique among the node's live
+/// endpoints and never 0, the node's own key in `pc_dns_owned`).
+fn apply_options(images: &mut [MapImage], options: &DnsOptions, learned_max: u32, owner: u32) {
     for image in images.iter_mut().filter(|i| i.name == map_names::CONFIG) {
         for (_, value) in image.entries.iter_mut() {
             if let Some(mut config) = DnsConfigValue::decode(value) {
                 config.min_ttl_s = options.min_ttl_s;
                 config.redirect_peer = 1;
+                config.learn_quota = learn_quota(learned_max);
+                config.owner = owner.max(1);
+                config.name_ip_max = options.name_ip_max;
                 *value = config.encode();
             }
         }
@@ -231,14 +241,15 @@ pub fn stage_generation(
     install: &EndpointInstall,
     generation: u64,
     options: &DnsOptions,
+    ifindex: u32,
 ) -> Result<Option<[u32; 2]>, NodeError> {
     let name = install.endpoint.name.as_str();
     if endpoint_dns(install).is_none() {
         return Ok(None);
     }
+    let learned_max = ensure_learned_map(paths, options.learned_max)?;
     let mut images = install.dns_images.clone();
-    apply_options(&mut images, options);
-    ensure_learned_map(paths, options.learned_max)?;
+    apply_options(&mut images, options, learned_max, ifindex);
     let dns_dir = paths::dns_dir(paths, name);
     std::fs::create_dir_all(&dns_dir).map_err(NodeError::io(&dns_dir))?;
     let instance = load(paths, name, &images)?;
@@ -255,7 +266,7 @@ pub fn verify_generation(install: &EndpointInstall, options: &DnsOptions) -> Res
         return Ok(());
     }
     let mut images = install.dns_images.clone();
-    apply_options(&mut images, options);
+    apply_options(&mut images, options, options.learned_max, 1);
     DnsInstance::load_images(&images, |_| Ok(()))
         .map(drop)
         .map_err(|source| NodeError::Load {

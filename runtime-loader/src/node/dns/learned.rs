@@ -3,9 +3,12 @@
 //! by pin by every endpoint's DNS object and main datapath, read back for `status`/`dump`,
 //! swept of expired entries, removed with the last endpoint.
 //!
-//! Entries are `address → {expiry (bpf_ktime_get_ns, i.e. CLOCK_MONOTONIC), selector bitmap}`;
-//! an expired entry allows no new connection whether or not it has been swept yet, so the
-//! sweeper only frees room (the map is an LRU: when full, the least recently used entries go).
+//! Entries are `address → {expiry (bpf_ktime_get_ns, i.e. CLOCK_MONOTONIC), selector bitmap,
+//! owner}`; an expired entry allows no new connection whether or not it has been swept yet, so
+//! the sweeper only frees room. The map is a plain hash: nothing is evicted to make room (a DNS
+//! object deletes expired entries itself when the map is full), and each endpoint may own at
+//! most a quarter of it (`policyc_backends::dns::learn_quota`, accounted in the node-wide
+//! `pc_dns_owned`, pinned at `<bpffs>/policyc/pc_dns_owned` with the same life cycle).
 //!
 //! Beside it, `pc_dns_names` (pinned at `<bpffs>/policyc/pc_dns_names`, same life cycle):
 //! address → the question name whose answer taught it last, read only by `dns dump`.
@@ -16,10 +19,11 @@ use std::path::Path;
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, OpenMapMut};
 use policyc_backends::c_layout::size_u32;
 use policyc_backends::dns::{decode_name, map_names, DnsName, NAMES_MAX_ENTRIES};
+use policyc_backends::dns_layout::{OwnedValue, OWNERS_MAX_ENTRIES};
 use policyc_backends::fqdn::{LearnedKey, LearnedValue, KEY_SIZE, VALUE_SIZE};
 use serde::Serialize;
 
-use super::paths::{learned_pin, names_pin};
+use super::paths::{learned_pin, names_pin, owned_pin};
 use crate::node::error::NodeError;
 use crate::node::pins::NodePaths;
 
@@ -58,16 +62,18 @@ fn node_error(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> NodeE
 /// `max_entries` (the existing map's when it was already there: resizing needs an unload).
 pub fn ensure_learned_map(paths: &NodePaths, max_entries: u32) -> Result<u32, NodeError> {
     ensure_names_map(paths)?;
+    ensure_owned_map(paths)?;
     let pin = learned_pin(paths);
     if pin.exists() {
         let map = MapHandle::from_pinned_path(&pin)
             .map_err(node_error(format!("opening {}", pin.display())))?;
         return Ok(map.max_entries());
     }
-    create_pinned_lru(
+    create_pinned(
         paths,
+        MapType::Hash,
         map_names::LEARNED,
-        VALUE_SIZE,
+        (KEY_SIZE, VALUE_SIZE),
         max_entries.max(1),
         &pin,
     )?;
@@ -82,20 +88,38 @@ fn ensure_names_map(paths: &NodePaths) -> Result<(), NodeError> {
     if pin.exists() {
         return Ok(());
     }
-    create_pinned_lru(
+    create_pinned(
         paths,
+        MapType::LruHash,
         map_names::NAMES,
-        size_u32::<DnsName>(),
+        (KEY_SIZE, size_u32::<DnsName>()),
         NAMES_MAX_ENTRIES,
         &pin,
     )
 }
 
-/// An LRU hash keyed by `struct pc_dns_addr`, pinned at `pin`.
-fn create_pinned_lru(
+/// Creates and pins the node-wide quota accounting map if it is not pinned yet.
+fn ensure_owned_map(paths: &NodePaths) -> Result<(), NodeError> {
+    let pin = owned_pin(paths);
+    if pin.exists() {
+        return Ok(());
+    }
+    create_pinned(
+        paths,
+        MapType::Hash,
+        map_names::OWNED,
+        (size_u32::<u32>(), size_u32::<OwnedValue>()),
+        OWNERS_MAX_ENTRIES,
+        &pin,
+    )
+}
+
+/// A map of `map_type` with `(key, value)` sizes, pinned at `pin`.
+fn create_pinned(
     paths: &NodePaths,
+    map_type: MapType,
     name: &str,
-    value_size: u32,
+    (key_size, value_size): (u32, u32),
     max_entries: u32,
     pin: &Path,
 ) -> Result<(), NodeError> {
@@ -104,9 +128,9 @@ fn create_pinned_lru(
     let mut opts: libbpf_sys::bpf_map_create_opts = unsafe { std::mem::zeroed() };
     opts.sz = size_of::<libbpf_sys::bpf_map_create_opts>() as _;
     let mut map = MapHandle::create(
-        MapType::LruHash,
+        map_type,
         Some(name),
-        KEY_SIZE,
+        key_size,
         value_size,
         max_entries,
         &opts,
@@ -116,7 +140,7 @@ fn create_pinned_lru(
         .map_err(node_error(format!("pinning {}", pin.display())))
 }
 
-/// Makes an opened object's `pc_dns_learned` or `pc_dns_names` the node-wide pinned map
+/// Makes an opened object's `pc_dns_learned`, `pc_dns_names` or `pc_dns_owned` the node-wide pinned map
 /// (sized to match it). Other maps are left alone. Call between open and load.
 pub fn reuse_learned_map(
     paths: &NodePaths,
@@ -127,6 +151,8 @@ pub fn reuse_learned_map(
         learned_pin(paths)
     } else if name == map_names::NAMES {
         names_pin(paths)
+    } else if name == map_names::OWNED {
+        owned_pin(paths)
     } else {
         return Ok(());
     };
@@ -147,6 +173,8 @@ fn learned_value(bytes: &[u8]) -> LearnedValue {
     LearnedValue::decode(bytes).unwrap_or(LearnedValue {
         expiry_ns: 0,
         selectors: 0,
+        owner: 0,
+        pad: 0,
     })
 }
 
@@ -237,6 +265,7 @@ pub fn sweep(paths: &NodePaths) -> Result<SweepReport, NodeError> {
 pub fn remove_learned_map(paths: &NodePaths) {
     let _ = std::fs::remove_file(learned_pin(paths));
     let _ = std::fs::remove_file(names_pin(paths));
+    let _ = std::fs::remove_file(owned_pin(paths));
     super::ledger::remove_ledger(paths);
 }
 

@@ -1,8 +1,10 @@
 //! The node-wide DNS ledger (`<bpffs>/policyc/pc_dns_ledger`, created and removed with the
 //! learned map): what the kernel cannot count about the learned map — the entries the loader
 //! swept and the `learned_new` of endpoints since unloaded — so that `dns status` can report
-//! the LRU's evictions exactly: every insert (`learned_new`, counted only when the DNS object's
-//! `BPF_NOEXIST` insert succeeded) is still live, was swept, or was evicted.
+//! any entry unaccounted for: every insert (`learned_new`, counted only when the DNS object's
+//! `BPF_NOEXIST` insert succeeded) is still live, was swept, or was reclaimed by a DNS object
+//! (`reclaimed`); none can be evicted since the learned map is a plain hash (an LRU learned
+//! map of an older loader could evict, which showed here).
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
 use policyc_backends::dns::{map_names, DnsCounter, COUNTER_COUNT};
@@ -100,7 +102,7 @@ pub fn add(paths: &NodePaths, slot: LedgerSlot, amount: u64) -> Result<(), NodeE
     if amount == 0 {
         return Ok(());
     }
-    let total = slot_value(&map, slot).saturating_add(amount);
+    let total = slot_value(&map, slot).wrapping_add(amount);
     map.update(
         &(slot as u32).to_ne_bytes(),
         &total.to_ne_bytes(),
@@ -109,13 +111,18 @@ pub fn add(paths: &NodePaths, slot: LedgerSlot, amount: u64) -> Result<(), NodeE
     .map_err(node_error(format!("updating {LEDGER}")))
 }
 
-/// `learned_new` of one endpoint's DNS objects (0 without them).
+/// Net inserts of one endpoint's DNS objects (0 without them): `learned_new` minus the expired
+/// entries they deleted themselves (`reclaimed`, when the map was full), modulo 2^64 — an
+/// endpoint may reclaim entries another inserted, so only the sum over endpoints is >= 0.
 pub fn endpoint_learned_new(paths: &NodePaths, endpoint: &str) -> u64 {
     let pin = paths::shared_map(paths, endpoint, map_names::COUNTERS);
     MapHandle::from_pinned_path(&pin)
         .map(|map| read_counters(&map, COUNTER_COUNT))
         .ok()
-        .and_then(|values| values.get(DnsCounter::LearnedNew as usize).copied())
+        .map(|values| {
+            let at = |c: DnsCounter| values.get(c as usize).copied().unwrap_or(0);
+            at(DnsCounter::LearnedNew).wrapping_sub(at(DnsCounter::Reclaimed))
+        })
         .unwrap_or(0)
 }
 
@@ -138,9 +145,9 @@ pub fn accounting(paths: &NodePaths) -> Result<LearnedAccounting, NodeError> {
         .installed_endpoints()?
         .iter()
         .map(|name| endpoint_learned_new(paths, name))
-        .sum();
+        .fold(0u64, u64::wrapping_add);
     Ok(LearnedAccounting {
-        inserted: installed.saturating_add(unloaded),
+        inserted: installed.wrapping_add(unloaded),
         swept: ledger
             .as_ref()
             .map_or(0, |m| slot_value(m, LedgerSlot::Swept)),

@@ -10,7 +10,8 @@ use policyc_backends::layout::Direction;
 use crate::node::pins::NodePaths;
 
 /// Maps shared by every DNS generation of an endpoint.
-pub const SHARED_DNS_MAPS: [&str; 2] = [map_names::PENDING, map_names::COUNTERS];
+pub const SHARED_DNS_MAPS: [&str; 3] =
+    [map_names::PENDING, map_names::COUNTERS, map_names::NAME_IPS];
 
 /// The two DNS programs: (link/pin suffix, program name). The tcx direction comes from the
 /// program's section (`tcx/ingress` for questions, `tcx/egress` for answers).
@@ -30,6 +31,11 @@ pub fn hook_of(direction: Direction) -> &'static str {
 /// `<bpffs>/policyc/pc_dns_learned`.
 pub fn learned_pin(paths: &NodePaths) -> PathBuf {
     paths.pin_root.join(map_names::LEARNED)
+}
+
+/// `<bpffs>/policyc/pc_dns_owned`: the node-wide learning-quota accounting per endpoint.
+pub fn owned_pin(paths: &NodePaths) -> PathBuf {
+    paths.pin_root.join(map_names::OWNED)
 }
 
 /// `<bpffs>/policyc/pc_dns_names`: the node-wide address → question name map.

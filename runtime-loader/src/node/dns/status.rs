@@ -33,6 +33,10 @@ pub fn counter_name(counter: DnsCounter) -> &'static str {
         DnsCounter::DnsOverTls => "dot",
         DnsCounter::TcpRefused => "tcp_refused",
         DnsCounter::LearnedNew => "learned_new",
+        DnsCounter::LearnQuota => "learn_quota",
+        DnsCounter::LearnFull => "learn_full",
+        DnsCounter::Reclaimed => "reclaimed",
+        DnsCounter::NameCap => "name_cap",
     }
 }
 
