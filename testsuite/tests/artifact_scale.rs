@@ -125,3 +125,59 @@ fn endpoints_of_one_shape_share_images_but_load_their_own_id_and_addresses() {
         assert!(seen.insert(*address), "replicas have their own addresses");
     }
 }
+
+/// Sharing one compilation between the endpoints of a shape (identity + named ports) gives
+/// every endpoint exactly what compiling it alone gives: on generated sets with replicas added
+/// (same labels, other addresses) and pods whose labels repeat with other named ports.
+#[test]
+fn shared_shapes_compile_to_what_each_endpoint_compiles_to_alone() {
+    use policyc_compile::optimize::endpoint::datapath_options;
+    use policyc_compile::optimize::optimize_endpoint;
+    use policyc_compile::resolve::PolicyIndex;
+    let mut shared_somewhere = false;
+    for seed in 0..40u64 {
+        let mut set = policyc_testsuite::gen::generate(seed);
+        let replicas: Vec<_> = set
+            .inventory
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut replica = e.clone();
+                replica.name = format!("{}-replica", e.name);
+                let n = u8::try_from(i + 100).unwrap_or(u8::MAX);
+                replica.ips = vec![std::net::Ipv4Addr::new(198, 18, 2, n).into()];
+                replica.interface = Some(format!("pc-rep{i}"));
+                replica
+            })
+            .collect();
+        set.inventory.endpoints.extend(replicas);
+        let universe = set
+            .universe()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let compiled = policyc_build::compile(&universe, &set.rules, &|| {})
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let index = PolicyIndex::new(&universe, &set.rules).unwrap_or_else(|e| panic!("{e}"));
+        let options = datapath_options(&universe);
+        for endpoint in &compiled.endpoints {
+            let ep = universe
+                .endpoint(&endpoint.key)
+                .unwrap_or_else(|| panic!("{}", endpoint.key));
+            let resolved = index
+                .resolve_endpoint(&endpoint.key)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut optimized = optimize_endpoint(&resolved, endpoint.endpoint_id, options);
+            optimized.tables.source_addrs = ep.ips.clone();
+            let mut alone = policyc_backends::endpoint_images(&optimized.tables)
+                .unwrap_or_else(|e| panic!("{e}"));
+            alone.config.fqdn_mask = policyc_compile::resolve::fqdn_mask(&resolved.egress.groups);
+            assert_eq!(endpoint.images, alone, "seed {seed}: {}", endpoint.key);
+            assert_eq!(endpoint.addresses, ep.ips);
+            shared_somewhere |= endpoint.resolved.key != endpoint.key;
+        }
+    }
+    assert!(
+        shared_somewhere,
+        "no endpoint shared a shape: the test checks nothing"
+    );
+}

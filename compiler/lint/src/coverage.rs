@@ -505,7 +505,10 @@ mod tests {
             }
             left_out += subjects.len() - candidates.len();
         }
-        assert!(left_out > 0, "the index offers everything: it saves nothing");
+        assert!(
+            left_out > 0,
+            "the index offers everything: it saves nothing"
+        );
     }
 
     fn app(value: &str) -> EndpointSelector {
