@@ -85,12 +85,14 @@ dist: setup
 # iptables and nftables in one run; prints a markdown table and writes bench/results/<date>.*.
 # Needs root (BPF, network namespaces); installs iptables/nftables from Debian when missing.
 bench: setup
-	$(CARGO) build --release -p policyc-bench $(LOCKED)
+	$(CARGO) build --release -p policyc-bench -p policyc $(LOCKED)
 	target/release/policyc-bench --out bench/results
+	target/release/policyc-bench --out bench/results scale
 
 bench-quick: setup
-	$(CARGO) build --release -p policyc-bench $(LOCKED)
+	$(CARGO) build --release -p policyc-bench -p policyc $(LOCKED)
 	target/release/policyc-bench --quick --out bench/results
+	target/release/policyc-bench --out bench/results scale --quick
 
 # Fuzzing (issue 16; README.md "Fuzzing"): every cargo-fuzz target for
 # FUZZ_SECONDS seconds, one after the other, failing on the first crash (its input is left in

@@ -4,8 +4,10 @@
 //! identity) to the datapath class, and the endpoint label sets with the data to number a new one
 //! exactly as the compiler does (`policyc_ir::endpoint_identity`), and per direction how a class
 //! reaches its identities (unknown class, `pc_class` entry, or identity-keyed copies of a
-//! template identity's port functions). Written by `policyc build`,
-//! read by the loader: one definition for both.
+//! template identity's port functions). Endpoints whose tables are the same share one *shape*
+//! (`shapes`, referenced by index from each endpoint), so the file grows with distinct shapes,
+//! not with endpoints × identities. Written by `policyc build`, read by the loader: one
+//! definition for both.
 
 use policyc_ir::{Direction, Label, PolicyRule, RuleId};
 use serde::{Deserialize, Serialize};
@@ -24,7 +26,23 @@ pub struct Classifier {
     /// Namespace → its labels (without the `io.cilium.k8s.namespace.labels.` prefix), from the
     /// endpoints of the build.
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// The distinct per-direction tables of the build's endpoints.
+    pub shapes: Vec<ClassifierShape>,
     pub endpoints: Vec<ClassifierEndpoint>,
+}
+
+impl Classifier {
+    /// The tables of `endpoint` (`None`: its shape index is out of range).
+    pub fn shape(&self, endpoint: &ClassifierEndpoint) -> Option<&ClassifierShape> {
+        self.shapes.get(endpoint.shape)
+    }
+}
+
+/// The tables of every endpoint with this shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClassifierShape {
+    /// Ingress, then egress.
+    pub directions: Vec<ClassifierDirection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,11 +55,11 @@ pub struct ClassifierIdentity {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassifierEndpoint {
     pub name: String,
-    /// Ingress, then egress.
-    pub directions: Vec<ClassifierDirection>,
+    /// Index into [`Classifier::shapes`].
+    pub shape: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClassifierDirection {
     pub direction: Direction,
     /// false = the direction's tables are empty (everything passes); nothing to write.
@@ -61,14 +79,14 @@ pub struct ClassifierDirection {
     pub signatures: Vec<ClassifierSignature>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClassifierTemplate {
     pub class: u32,
     /// An identity of the build in the class, whose identity-keyed functions are the class's.
     pub identity: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClassifierSignature {
     pub rules: Vec<RuleId>,
     pub class: u32,

@@ -55,44 +55,59 @@ fn len_u32(what: &str, n: usize) -> Result<u32, BackendError> {
 impl ImageFile {
     /// Serialises the file.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BackendError> {
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        push_u32(&mut out, FORMAT_VERSION);
-        out.push(NATIVE_ORDER);
-        out.push(u8::from(self.config.is_some()));
-        push_u16(&mut out, 0);
-        if let Some(config) = &self.config {
-            let bytes = config.encode();
-            push_u32(&mut out, len_u32("config", bytes.len())?);
-            out.extend_from_slice(&bytes);
-        }
-        push_u32(&mut out, len_u32("map count", self.maps.len())?);
-        for map in &self.maps {
-            let name = map.name.as_bytes();
-            push_u16(
-                &mut out,
-                u16::try_from(name.len())
-                    .map_err(|_| BackendError::BadImageFile("map name too long".into()))?,
-            );
-            out.extend_from_slice(name);
-            push_u32(&mut out, map.key_size);
-            push_u32(&mut out, map.value_size);
-            push_u32(&mut out, map.max_entries);
-            push_u32(&mut out, len_u32("entry count", map.entries.len())?);
-            for (key, value) in &map.entries {
-                if key.len() != map.key_size as usize || value.len() != map.value_size as usize {
-                    return Err(BackendError::BadImageFile(format!(
-                        "map {}: record size differs from the declared key/value size",
-                        map.name
-                    )));
-                }
-                out.extend_from_slice(key);
-                out.extend_from_slice(value);
-            }
-        }
-        Ok(out)
+        encode(self.config.as_ref(), self.maps.iter())
     }
 
+    /// The bytes of a file holding `map` alone (no config): what
+    /// `ImageFile { config: None, maps: vec![map.clone()] }.to_bytes()` gives, without the copy.
+    pub fn map_bytes(map: &MapImage) -> Result<Vec<u8>, BackendError> {
+        encode(None, std::iter::once(map))
+    }
+}
+
+fn encode<'m>(
+    config: Option<&PolicycConfig>,
+    maps: impl ExactSizeIterator<Item = &'m MapImage>,
+) -> Result<Vec<u8>, BackendError> {
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    push_u32(&mut out, FORMAT_VERSION);
+    out.push(NATIVE_ORDER);
+    out.push(u8::from(config.is_some()));
+    push_u16(&mut out, 0);
+    if let Some(config) = config {
+        let bytes = config.encode();
+        push_u32(&mut out, len_u32("config", bytes.len())?);
+        out.extend_from_slice(&bytes);
+    }
+    push_u32(&mut out, len_u32("map count", maps.len())?);
+    for map in maps {
+        let name = map.name.as_bytes();
+        push_u16(
+            &mut out,
+            u16::try_from(name.len())
+                .map_err(|_| BackendError::BadImageFile("map name too long".into()))?,
+        );
+        out.extend_from_slice(name);
+        push_u32(&mut out, map.key_size);
+        push_u32(&mut out, map.value_size);
+        push_u32(&mut out, map.max_entries);
+        push_u32(&mut out, len_u32("entry count", map.entries.len())?);
+        for (key, value) in &map.entries {
+            if key.len() != map.key_size as usize || value.len() != map.value_size as usize {
+                return Err(BackendError::BadImageFile(format!(
+                    "map {}: record size differs from the declared key/value size",
+                    map.name
+                )));
+            }
+            out.extend_from_slice(key);
+            out.extend_from_slice(value);
+        }
+    }
+    Ok(out)
+}
+
+impl ImageFile {
     /// Parses a file written by [`ImageFile::to_bytes`] on a machine of the same byte order.
     pub fn from_bytes(bytes: &[u8]) -> Result<ImageFile, BackendError> {
         let mut r = Cursor { bytes, pos: 0 };
@@ -252,6 +267,7 @@ mod tests {
             maps: vec![image],
         };
         let bytes = file.to_bytes().expect("encode");
+        assert_eq!(ImageFile::map_bytes(&file.maps[0]), Ok(bytes.clone()));
         assert_eq!(ImageFile::from_bytes(&bytes), Ok(file));
         assert!(ImageFile::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     }

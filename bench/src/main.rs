@@ -8,6 +8,7 @@ mod machine;
 mod objects;
 mod policy_gen;
 mod report;
+mod scale;
 mod stats;
 mod t0_floors;
 mod t1_verdict;
@@ -55,6 +56,13 @@ enum Sub {
         count: u64,
         #[arg(long)]
         seconds: f64,
+    },
+    /// Scale only: `policyc build` of many endpoints and `policyc lint` of large inputs (wall
+    /// time, peak RSS, artifact bytes and files), printed as markdown.
+    Scale {
+        /// Smaller sizes (≤ 2 minutes).
+        #[arg(long)]
+        quick: bool,
     },
     /// T6 only (DNS policy: in-kernel vs proxy mode), printed as markdown.
     Dns {
@@ -207,6 +215,32 @@ fn main() {
             Ok(report) => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
             Err(e) => {
                 eprintln!("dns-client: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if let Some(Sub::Scale { quick }) = &cli.command {
+        let plan = scale::ScalePlan::new(*quick || cli.quick);
+        match scale::run(&plan) {
+            Ok(rows) => {
+                let machine = machine::detect();
+                let md = format!(
+                    "## policyc-bench scale — {} — {} ({} CPUs), Linux {}\n\n{}",
+                    machine.date_utc,
+                    machine.cpu_model,
+                    machine.cpus,
+                    machine.kernel,
+                    scale::markdown(&rows)
+                );
+                println!("{md}");
+                if let Err(e) = scale::write(&cli.out, &machine, &rows, &md) {
+                    eprintln!("writing results: {e}");
+                    std::process::exit(1);
+                }
+            }
+            Err(e) => {
+                eprintln!("scale: {e}");
                 std::process::exit(1);
             }
         }

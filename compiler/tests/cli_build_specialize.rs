@@ -45,7 +45,7 @@ fn specialize_builds_an_artifact_of_generated_objects() {
         &std::fs::read(out.join("manifest.json")).unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(manifest["format_version"], 2);
+    assert_eq!(manifest["format_version"], 3);
     let endpoints = manifest["endpoints"]
         .as_array()
         .cloned()

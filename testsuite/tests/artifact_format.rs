@@ -5,8 +5,8 @@
 //! and refuses the others.
 
 use policyc_backends::artifact::{
-    file_digest, Manifest, ARTIFACT_FORMAT_VERSION, ARTIFACT_FORMAT_VERSION_SPECIALIZED,
-    LAYOUT_VERSION, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS,
+    file_digest, Manifest, ARTIFACT_FORMAT_VERSION, LAYOUT_VERSION, MANIFEST_FILE,
+    SUPPORTED_FORMAT_VERSIONS,
 };
 use policyc_build::specialize::SpecializeOptions;
 use policyc_build::{build_artifact_with, BuildProgress, BuildRequest};
@@ -64,12 +64,7 @@ fn the_loader_reads_back_exactly_the_manifest_the_writer_wrote(specialize: bool)
 
     // What the examples exercise: every optional part of the format.
     let m = &artifact.manifest;
-    let expected_version = if specialize {
-        ARTIFACT_FORMAT_VERSION_SPECIALIZED
-    } else {
-        ARTIFACT_FORMAT_VERSION
-    };
-    assert_eq!(m.format_version, expected_version);
+    assert_eq!(m.format_version, ARTIFACT_FORMAT_VERSION);
     assert_eq!(m.endpoints.iter().any(|e| e.specialized), specialize);
     assert!(m.dns.is_some() && m.endpoints.iter().any(|e| e.dns.is_some()));
     assert!(m.identities.iter().any(|i| i.prefix.is_some()));
@@ -77,6 +72,58 @@ fn the_loader_reads_back_exactly_the_manifest_the_writer_wrote(specialize: bool)
         artifact
             .endpoint_install(&endpoint.name)
             .unwrap_or_else(|e| panic!("{}: {e}", endpoint.name));
+    }
+}
+
+/// What the loader reads for each endpoint (config with its own id and addresses, map images,
+/// DNS images) is exactly what the compiler computed for it, although the artifact stores one
+/// config per shape and each distinct image once.
+#[test]
+fn the_loader_installs_exactly_the_images_the_compiler_computed() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = work.path().join("out");
+    build(&out, false);
+    let mut sources = SourceMap::default();
+    let (universe, rules, _) = policyc_build::load_inputs(
+        &workspace().join("policy-examples/inventory.yaml"),
+        &[workspace().join("policy-examples/policies")],
+        Default::default(),
+        &mut sources,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let compiled =
+        policyc_build::compile(&universe, &rules, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    let dns = policyc_build::dns_images::build_node_dns(&compiled, &rules)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let artifact = Artifact::open(&out).unwrap_or_else(|e| panic!("the loader refused: {e}"));
+    assert_eq!(artifact.manifest.endpoints.len(), compiled.endpoints.len());
+    for endpoint in &compiled.endpoints {
+        let name = endpoint.key.to_string();
+        let install = artifact
+            .endpoint_install(&name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            install.images.config, endpoint.images.config,
+            "{name}: config"
+        );
+        assert_ne!(
+            install.images.config.source_families, [0; 4],
+            "{name}: addresses"
+        );
+        // The manifest lists maps by name.
+        let mut expected_maps = endpoint.images.maps.clone();
+        expected_maps.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(install.images.maps, expected_maps, "{name}: maps");
+        let dns_images = dns
+            .endpoints
+            .get(&endpoint.key)
+            .map(|d| d.images.clone())
+            .unwrap_or_default();
+        let mut read = install.dns_images.clone();
+        let mut expected = dns_images;
+        read.sort_by(|a, b| a.name.cmp(&b.name));
+        expected.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(read, expected, "{name}: DNS images");
     }
 }
 
@@ -90,10 +137,11 @@ fn set_versions(out: &Path, format_version: u32, layout_version: u32) {
     std::fs::write(&path, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test_case(false, ARTIFACT_FORMAT_VERSION, None ; "template endpoints in format 1 install")]
-#[test_case(false, ARTIFACT_FORMAT_VERSION_SPECIALIZED, None ; "template endpoints in format 2 install")]
-#[test_case(true, ARTIFACT_FORMAT_VERSION, Some("is specialized, which format version 1 cannot express") ; "specialized endpoints in format 1 are refused")]
-#[test_case(false, ARTIFACT_FORMAT_VERSION_SPECIALIZED + 1, Some("this loader installs versions") ; "a newer format is refused")]
+#[test_case(false, ARTIFACT_FORMAT_VERSION, None ; "template endpoints in format 3 install")]
+#[test_case(true, ARTIFACT_FORMAT_VERSION, None ; "specialized endpoints in format 3 install")]
+#[test_case(false, 1, Some("this loader installs versions") ; "format 1 with per endpoint configs is refused")]
+#[test_case(true, 2, Some("this loader installs versions") ; "format 2 with per endpoint configs is refused")]
+#[test_case(false, ARTIFACT_FORMAT_VERSION + 1, Some("this loader installs versions") ; "a newer format is refused")]
 #[test_case(false, 0, Some("this loader installs versions") ; "format 0 is refused")]
 fn the_loader_installs_the_format_versions_the_writer_stamps(
     specialize: bool,
@@ -102,7 +150,7 @@ fn the_loader_installs_the_format_versions_the_writer_stamps(
 ) {
     assert_eq!(
         SUPPORTED_FORMAT_VERSIONS.contains(&format_version),
-        refusal.is_none() || specialize
+        refusal.is_none()
     );
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = work.path().join("out");

@@ -68,7 +68,10 @@ fn manifest_points_at_existing_images_for_every_endpoint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let summary = build(dir.path());
     let manifest = &summary.manifest;
-    assert_eq!(manifest.format_version, 1);
+    assert_eq!(
+        manifest.format_version,
+        policyc_backends::artifact::ARTIFACT_FORMAT_VERSION
+    );
     assert!(manifest.input_digest.starts_with("sha256:"));
     assert_eq!(manifest.endpoints.len(), 8);
     assert!(dir.path().join(&manifest.object).is_file());
@@ -81,10 +84,13 @@ fn manifest_points_at_existing_images_for_every_endpoint() {
                 .all(|r| r.datapath_rule_id == r.id + 1)
     );
     for endpoint in &manifest.endpoints {
+        // The config image is the endpoint's shape's: its id comes from the manifest.
         let config = ImageFile::read(&dir.path().join(&endpoint.config)).expect("config image");
-        assert_eq!(
-            config.config.map(|c| c.endpoint_id),
-            Some(endpoint.endpoint_id)
+        assert_eq!(config.config.map(|c| c.endpoint_id), Some(0));
+        assert!(
+            !endpoint.addresses.is_empty(),
+            "{} has no addresses",
+            endpoint.name
         );
         for name in ["pc_class", "pc_portfn", "pc_intervals", "pc_counters"] {
             let path = endpoint

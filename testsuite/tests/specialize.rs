@@ -171,7 +171,10 @@ fn the_artifact_names_each_endpoints_object_and_the_report_says_why() {
         &work.path().join("out"),
         &options(&work.path().join("cache")),
     );
-    assert_eq!(summary.manifest.format_version, 2);
+    assert_eq!(
+        summary.manifest.format_version,
+        policyc_backends::artifact::ARTIFACT_FORMAT_VERSION
+    );
     let report = summary
         .report
         .specialization

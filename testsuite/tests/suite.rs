@@ -4,6 +4,7 @@
 //! crates are linked once instead of once per file (build time and disk in CI).
 
 mod artifact_format;
+mod artifact_scale;
 mod build_artifact;
 mod build_report;
 mod build_report_snapshot;

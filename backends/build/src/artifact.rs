@@ -1,16 +1,19 @@
 //! Writes the artifact directory: `objects/<sha256>.bpf.o` (the embedded datapath object and
-//! any `--specialize` objects, content-addressed, each written once), `maps/ipcache.bin`, `maps/<namespace>/<name>/*.bin`
-//! (`.rodata` config and one image per map), `classifier.json`, `manifest.json`, `report.json` and `report.md`.
-//! Every byte is a function of the inputs: no timestamps, sorted maps, stable JSON.
+//! any `--specialize` objects, content-addressed, each written once), `maps/ipcache.bin`,
+//! `images/<sha256>.bin` (per endpoint the `.rodata` config of its shape and one image per map,
+//! content-addressed: endpoints with the same bytes share one file), `classifier.json`,
+//! `manifest.json`, `report.json` and `report.md`. Every byte is a function of the inputs: no
+//! timestamps, sorted maps, stable JSON.
 
 use super::classifier::{build_classifier, CLASSIFIER_FILE};
 use super::compile::Compilation;
-use super::manifest::{build_manifest, endpoint_dir, ManifestInputs};
+use super::manifest::{build_manifest, ManifestInputs};
 use super::report::{build_report, render_markdown, BuildReport};
 use super::specialize::SpecializationReport;
 use super::writer::{ArtifactError, Writer};
 use policyc_backends::artifact::l7::L7_TABLES_FILE;
-use policyc_backends::artifact::{Manifest, IPCACHE_FILE, MANIFEST_FILE};
+pub use policyc_backends::artifact::IMAGES_DIR;
+use policyc_backends::artifact::{shape_config, Manifest, IPCACHE_FILE, MANIFEST_FILE};
 use policyc_backends::{ImageFile, DATAPATH_OBJECT};
 use policyc_ir::universe::Universe;
 use policyc_ir::PolicyRule;
@@ -64,7 +67,7 @@ pub fn write_artifact(
         })?),
         None => None,
     };
-    for owned in ["objects", "maps", "l7"] {
+    for owned in ["objects", "maps", IMAGES_DIR, "l7"] {
         let dir = out.join(owned);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|source| ArtifactError::Io {
@@ -91,20 +94,19 @@ pub fn write_artifact(
         },
     )?;
 
+    let mut config_files: BTreeMap<String, String> = BTreeMap::new();
     let mut map_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut decision_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for endpoint in &compilation.endpoints {
-        let dir = endpoint_dir(endpoint);
-        w.image(
-            &format!("{dir}/config.bin"),
-            &ImageFile {
-                config: Some(endpoint.images.config),
-                maps: Vec::new(),
-            },
-        )?;
-        let files = w.map_images(&dir, &endpoint.images.maps)?;
+        // The endpoint's id and addresses go into the manifest: the config image is its shape's.
+        let config = w.shared_image(&ImageFile {
+            config: Some(shape_config(&endpoint.images.config)),
+            maps: Vec::new(),
+        })?;
+        config_files.insert(endpoint.key.to_string(), config);
+        let files = w.map_images(&endpoint.images.maps)?;
         map_files.insert(endpoint.key.to_string(), files);
-        let decision = w.map_images(&format!("{dir}/decision"), &endpoint.decision_maps)?;
+        let decision = w.map_images(&endpoint.decision_maps)?;
         if !decision.is_empty() {
             decision_files.insert(endpoint.key.to_string(), decision);
         }
@@ -130,6 +132,7 @@ pub fn write_artifact(
             input_digest: inputs.input_digest.clone(),
             inputs: inputs.inputs,
             object_path: object,
+            config_files: &config_files,
             map_files: &map_files,
             decision_files: &decision_files,
             warnings: inputs.warnings.clone(),

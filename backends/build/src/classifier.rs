@@ -2,7 +2,8 @@
 //! rules, per endpoint and direction the rules selecting it and a table from *match signature*
 //! (the sorted ids of the selected rules whose peers match an identity, as in resolution) to
 //! the datapath class, and the endpoint label sets with the data to number a new one exactly as
-//! the compiler does (`policyc_ir::endpoint_identity`).
+//! the compiler does (`policyc_ir::endpoint_identity`). Endpoints with equal tables share one
+//! shape entry, in order of first use.
 
 use super::compile::Compilation;
 use policyc_compile::optimize::layout::Keying;
@@ -11,11 +12,11 @@ use policyc_ir::identity::IdentityKind;
 use policyc_ir::labels::NAMESPACE_LABELS_PREFIX;
 use policyc_ir::universe::Universe;
 use policyc_ir::{Direction, PolicyRule, ReservedIdentity, RuleId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use policyc_backends::classifier::{
-    Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
-    ClassifierTemplate, CLASSIFIER_FILE,
+    Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierShape,
+    ClassifierSignature, ClassifierTemplate, CLASSIFIER_FILE,
 };
 
 /// `specialized`: the endpoint runs generated code that reads only `pc_class` and treats a miss
@@ -98,11 +99,11 @@ pub fn build_classifier(
             }
         }
     }
-    let endpoints = compilation
-        .endpoints
-        .iter()
-        .map(|e| ClassifierEndpoint {
-            name: e.key.to_string(),
+    let mut shapes: Vec<ClassifierShape> = Vec::new();
+    let mut shape_index: HashMap<ClassifierShape, usize> = HashMap::new();
+    let mut endpoints = Vec::with_capacity(compilation.endpoints.len());
+    for e in &compilation.endpoints {
+        let shape = ClassifierShape {
             directions: Direction::BOTH
                 .into_iter()
                 .map(|d| {
@@ -114,13 +115,22 @@ pub fn build_classifier(
                     )
                 })
                 .collect(),
-        })
-        .collect();
+        };
+        let index = *shape_index.entry(shape).or_insert_with_key(|shape| {
+            shapes.push(shape.clone());
+            shapes.len() - 1
+        });
+        endpoints.push(ClassifierEndpoint {
+            name: e.key.to_string(),
+            shape: index,
+        });
+    }
     Classifier {
         cluster: universe.cluster().to_string(),
         rules: rules.to_vec(),
         endpoint_identities,
         namespace_labels,
+        shapes,
         endpoints,
     }
 }

@@ -168,8 +168,7 @@ pub(super) fn write_dns(w: &mut Writer<'_>, dns: &NodeDns) -> Result<WrittenDns,
             .collect(),
     });
     for (key, endpoint) in &dns.endpoints {
-        let dir = format!("maps/{}/{}/dns", key.namespace, key.name);
-        let maps = w.map_images(&dir, &endpoint.images)?;
+        let maps = w.map_images(&endpoint.images)?;
         written.endpoints.insert(
             key.to_string(),
             ManifestDns {

@@ -4,8 +4,8 @@
 
 use super::compile::{Compilation, CompiledEndpoint};
 use policyc_backends::artifact::{
-    format_version, Manifest, ManifestAttach, ManifestEndpoint, ManifestIdentity, ManifestRule,
-    IPCACHE_FILE, LAYOUT_VERSION,
+    Manifest, ManifestAttach, ManifestEndpoint, ManifestIdentity, ManifestRule,
+    ARTIFACT_FORMAT_VERSION, IPCACHE_FILE, LAYOUT_VERSION,
 };
 use policyc_backends::datapath::programs;
 use policyc_compile::optimize::layout::datapath_rule_id;
@@ -14,11 +14,6 @@ use policyc_ir::identity::IdentityKind;
 use policyc_ir::universe::Universe;
 use policyc_ir::{Direction, PolicyRule};
 use std::collections::BTreeMap;
-
-/// Directory (relative) of an endpoint's map images.
-pub fn endpoint_dir(endpoint: &CompiledEndpoint) -> String {
-    format!("maps/{}/{}", endpoint.key.namespace, endpoint.key.name)
-}
 
 fn identities(universe: &Universe) -> Vec<ManifestIdentity> {
     universe
@@ -109,6 +104,8 @@ pub struct ManifestInputs<'a> {
     pub input_digest: String,
     pub inputs: Vec<String>,
     pub object_path: String,
+    /// Endpoint → its shape's config image.
+    pub config_files: &'a BTreeMap<String, String>,
     pub map_files: &'a BTreeMap<String, BTreeMap<String, String>>,
     /// Specialized endpoints: map name → image path of the decision images.
     pub decision_files: &'a BTreeMap<String, BTreeMap<String, String>>,
@@ -123,7 +120,7 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
         .endpoints
         .iter()
         .map(|e| {
-            let dir = endpoint_dir(e);
+            let key = e.key.to_string();
             ManifestEndpoint {
                 name: e.key.to_string(),
                 endpoint_id: e.endpoint_id,
@@ -135,17 +132,10 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
                 } else {
                     Vec::new()
                 },
-                config: format!("{dir}/config.bin"),
-                maps: inputs
-                    .map_files
-                    .get(&e.key.to_string())
-                    .cloned()
-                    .unwrap_or_default(),
-                decision_maps: inputs
-                    .decision_files
-                    .get(&e.key.to_string())
-                    .cloned()
-                    .unwrap_or_default(),
+                config: inputs.config_files.get(&key).cloned().unwrap_or_default(),
+                addresses: e.addresses.clone(),
+                maps: inputs.map_files.get(&key).cloned().unwrap_or_default(),
+                decision_maps: inputs.decision_files.get(&key).cloned().unwrap_or_default(),
                 attach: ManifestAttach {
                     interface: e.interface.clone(),
                     egress_program: programs::EGRESS_TCX.to_string(),
@@ -162,12 +152,8 @@ pub fn build_manifest(compilation: &Compilation, inputs: ManifestInputs<'_>) -> 
             }
         })
         .collect();
-    let any_specialized = compilation
-        .endpoints
-        .iter()
-        .any(|e| e.object.is_specialized());
     Manifest {
-        format_version: format_version(any_specialized),
+        format_version: ARTIFACT_FORMAT_VERSION,
         layout_version: LAYOUT_VERSION,
         input_digest: inputs.input_digest,
         inputs: inputs.inputs,

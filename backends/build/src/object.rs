@@ -47,10 +47,14 @@ impl EndpointObject {
         }
     }
 
-    /// Hex sha256 of [`EndpointObject::bytes`].
+    /// Hex sha256 of [`EndpointObject::bytes`] (the template's computed once per process:
+    /// hashing the whole object again for every endpoint was a tenth of a large build).
     pub fn sha256(&self) -> String {
+        static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         match self {
-            Self::Template => hex::encode(Sha256::digest(DATAPATH_OBJECT)),
+            Self::Template => TEMPLATE
+                .get_or_init(|| hex::encode(Sha256::digest(DATAPATH_OBJECT)))
+                .clone(),
             Self::Specialized(object) => object.sha256.clone(),
         }
     }

@@ -1,8 +1,9 @@
 //! Puts files into the artifact directory: every object, image and JSON file goes through
-//! [`Writer`], which records its `sha256:<hex>` for the manifest's `file_digests`; and
-//! [`ArtifactError`], what can go wrong writing an artifact.
+//! [`Writer`], which records its `sha256:<hex>` for the manifest's `file_digests`; endpoint
+//! images are content-addressed (`images/<sha256>.bin`), each written once however many
+//! endpoints name it; and [`ArtifactError`], what can go wrong writing an artifact.
 
-use policyc_backends::artifact::file_digest;
+use policyc_backends::artifact::{file_digest, image_path, IMAGES_DIR};
 use policyc_backends::{BackendError, ImageFile, MapImage};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -73,23 +74,38 @@ impl<'a> Writer<'a> {
         self.write(relative, &bytes)
     }
 
-    /// Writes each map as its own image file `<dir>/<map name>.bin`; returns map name → path.
+    /// Writes image file `bytes` under its content address unless the same bytes were written
+    /// already; returns the relative path.
+    pub(super) fn shared(&mut self, bytes: &[u8]) -> Result<String, ArtifactError> {
+        let relative = image_path(&file_digest(bytes));
+        if !self.digests.contains_key(&relative) {
+            self.write(&relative, bytes)?;
+        }
+        Ok(relative)
+    }
+
+    /// [`Writer::shared`] of an image file.
+    pub(super) fn shared_image(&mut self, image: &ImageFile) -> Result<String, ArtifactError> {
+        let bytes = image.to_bytes().map_err(|source| ArtifactError::Image {
+            path: self.root.join(IMAGES_DIR),
+            source,
+        })?;
+        self.shared(&bytes)
+    }
+
+    /// Writes each map as its own (shared, content-addressed) image file; returns map name →
+    /// path.
     pub(super) fn map_images<'m>(
         &mut self,
-        dir: &str,
         maps: impl IntoIterator<Item = &'m MapImage>,
     ) -> Result<BTreeMap<String, String>, ArtifactError> {
         let mut files = BTreeMap::new();
         for map in maps {
-            let relative = format!("{dir}/{}.bin", map.name);
-            self.image(
-                &relative,
-                &ImageFile {
-                    config: None,
-                    maps: vec![map.clone()],
-                },
-            )?;
-            files.insert(map.name.clone(), relative);
+            let bytes = ImageFile::map_bytes(map).map_err(|source| ArtifactError::Image {
+                path: self.root.join(IMAGES_DIR),
+                source,
+            })?;
+            files.insert(map.name.clone(), self.shared(&bytes)?);
         }
         Ok(files)
     }

@@ -1,11 +1,13 @@
 //! `manifest.json`: what the artifact contains and where it came from — format and layout
 //! versions, input digest, identities, the rule table with provenance, per endpoint its object,
-//! map images, attach point and the verdict kinds its tables use, and the digest of every other
-//! file. `policyc build` writes it (fields in declaration order, maps sorted, so identical
+//! addresses, config and map images (content-addressed files under `images/`, shared by every
+//! endpoint with the same bytes), attach point and the verdict kinds its tables use, and the
+//! digest of every other file. `policyc build` writes it (fields in declaration order, maps sorted, so identical
 //! inputs give identical bytes); the loader reads it, and fields an older artifact may lack
 //! have defaults.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use policyc_ir::Direction;
 use serde::{Deserialize, Serialize};
@@ -145,9 +147,14 @@ pub struct ManifestEndpoint {
     /// tables hold no intervals the loader could scan).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect_l7_rules: Vec<u32>,
-    /// `.rodata` configuration image (relative path).
+    /// `.rodata` configuration image of the endpoint's shape (relative path; shared by the
+    /// endpoints with the same tables): its endpoint id and source addresses are zero, the
+    /// loader sets them from `endpoint_id` and `addresses` (`super::config`).
     pub config: String,
-    /// Map name → image path.
+    /// The endpoint's own addresses: the sources its egress may use (into its config).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpAddr>,
+    /// Map name → image path (content-addressed, shared by endpoints with the same image).
     pub maps: BTreeMap<String, String>,
     /// Specialized endpoints: map name → image path of the template images describing the
     /// decision compiled into the object (never loaded; `policy-loader dump` decodes them).

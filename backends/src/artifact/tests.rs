@@ -75,8 +75,9 @@ fn minimal() -> Manifest {
             object: Some("objects/aa.bpf.o".into()),
             specialized: false,
             redirect_l7_rules: Vec::new(),
-            config: "maps/ns/a/config.bin".into(),
-            maps: paths(&[("pc_class", "maps/ns/a/pc_class.bin")]),
+            config: "images/c1.bin".into(),
+            addresses: Vec::new(),
+            maps: paths(&[("pc_class", "images/a1.bin")]),
             decision_maps: BTreeMap::new(),
             attach: attach(Some("pc-a")),
             enforced: [(Direction::Ingress, true), (Direction::Egress, false)].into(),
@@ -95,7 +96,6 @@ fn minimal() -> Manifest {
 /// namespaced rule, node-wide FQDN classes.
 fn full() -> Manifest {
     let mut m = minimal();
-    m.format_version = ARTIFACT_FORMAT_VERSION_SPECIALIZED;
     m.warnings = vec!["L7 is not enforced".into()];
     m.identities.push(ManifestIdentity {
         id: 16_777_217,
@@ -123,14 +123,18 @@ fn full() -> Manifest {
         object: Some("objects/bb.bpf.o".into()),
         specialized: true,
         redirect_l7_rules: vec![2],
-        config: "maps/ns/b/config.bin".into(),
-        maps: paths(&[("pc_class", "maps/ns/b/pc_class.bin")]),
-        decision_maps: paths(&[("pc_portfn", "maps/ns/b/decision/pc_portfn.bin")]),
+        config: "images/c1.bin".into(),
+        addresses: vec![
+            std::net::Ipv4Addr::new(198, 18, 1, 10).into(),
+            std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 1, 0x10).into(),
+        ],
+        maps: paths(&[("pc_class", "images/a1.bin")]),
+        decision_maps: paths(&[("pc_portfn", "images/b2.bin")]),
         attach: attach(None),
         enforced: [(Direction::Ingress, true), (Direction::Egress, true)].into(),
         verdict_kinds: vec!["allow".into(), "redirect-l7".into()],
         dns: Some(ManifestDns {
-            maps: paths(&[("pc_dns_config", "maps/ns/b/dns/pc_dns_config.bin")]),
+            maps: paths(&[("pc_dns_config", "images/d3.bin")]),
             dns_rules: vec![1],
             dns_ports: vec!["53".into()],
         }),
@@ -160,7 +164,7 @@ fn what_the_writer_serializes_the_reader_parses_back_equal(manifest: Manifest) {
 #[test]
 fn absent_optional_fields_are_left_out_and_keys_keep_their_order() {
     let expected = r#"{
-  "format_version": 1,
+  "format_version": FORMAT,
   "layout_version": LAYOUT,
   "input_digest": "sha256:00",
   "inputs": [
@@ -199,9 +203,9 @@ fn absent_optional_fields_are_left_out_and_keys_keep_their_order() {
       "endpoint_id": 1,
       "identity": 1000,
       "object": "objects/aa.bpf.o",
-      "config": "maps/ns/a/config.bin",
+      "config": "images/c1.bin",
       "maps": {
-        "pc_class": "maps/ns/a/pc_class.bin"
+        "pc_class": "images/a1.bin"
       },
       "attach": {
         "interface": "pc-a",
@@ -225,7 +229,8 @@ fn absent_optional_fields_are_left_out_and_keys_keep_their_order() {
   }
 }
 "#
-    .replace("LAYOUT", &LAYOUT_VERSION.to_string());
+    .replace("LAYOUT", &LAYOUT_VERSION.to_string())
+    .replace("FORMAT", &ARTIFACT_FORMAT_VERSION.to_string());
     assert_eq!(write(&minimal()), expected);
 }
 
@@ -258,6 +263,7 @@ fn fields_an_older_writer_left_out_get_their_defaults() {
     assert_eq!(m.identities[0].prefix, None);
     let e = &m.endpoints[0];
     assert_eq!((&e.object, e.specialized, &e.dns), (&None, false, &None));
+    assert!(e.addresses.is_empty());
     assert!(e.redirect_l7_rules.is_empty() && e.decision_maps.is_empty());
     assert!(e.enforced.is_empty() && e.verdict_kinds.is_empty());
     assert_eq!(e.attach.interface, None);
@@ -275,6 +281,18 @@ fn a_manifest_without_a_required_field_is_refused(field: &str) {
     let removed = value.as_object_mut().and_then(|m| m.remove(field));
     assert!(removed.is_some(), "{field} is not in the fixture");
     assert!(serde_json::from_value::<Manifest>(value).is_err());
+}
+
+/// Addresses are written as text, IPv4 and IPv6 alike, and read back.
+#[test]
+fn endpoint_addresses_are_written_as_text() {
+    let m = full();
+    let value = serde_json::to_value(&m).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        value["endpoints"][1]["addresses"],
+        serde_json::json!(["198.18.1.10", "fd00::1:10"])
+    );
+    assert!(value["endpoints"][0].get("addresses").is_none());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! redundant when it is not; "may overlap" answers no only when it is certain.
 
 use policyc_ir::rule::{PortProtocol, PortRule};
-use policyc_ir::selector::Operator;
+use policyc_ir::selector::{Operator, Requirement};
 use policyc_ir::{
     EndpointSelector, Entity, L7Rules, Peer, PeerSet, PortMatch, PortSpec, Protocol, Subject,
 };
@@ -168,6 +168,94 @@ impl SubjectIndex {
             }
         }
         out.sort_unstable();
+        out
+    }
+}
+
+/// Finds, among many subjects, those that may overlap a given one ([`subjects_may_overlap`])
+/// without comparing it with all of them. Two selectors with `In` requirements on the same key
+/// overlap only if the value sets meet, so each subject with an `In` requirement is filed
+/// under that requirement's key (the key most subjects constrain, usually the namespace) and
+/// each of its values; a lookup visits the subjects filed under the values the queried
+/// subject allows for that key, the subjects filed under keys it does not constrain with `In`,
+/// and those without any `In`. PC0302 asked every default-deny egress rule against every DNS
+/// allow: quadratic in the number of policies.
+pub struct OverlapIndex {
+    /// Anchor key → value → positions.
+    by_value: std::collections::HashMap<
+        policyc_ir::LabelKey,
+        std::collections::HashMap<String, Vec<usize>>,
+    >,
+    /// Anchor key → every position filed under it.
+    by_key: std::collections::HashMap<policyc_ir::LabelKey, Vec<usize>>,
+    unanchored: Vec<usize>,
+}
+
+impl OverlapIndex {
+    /// Indexes `subjects` by position.
+    pub fn new<'a>(subjects: impl Iterator<Item = &'a Subject> + Clone) -> OverlapIndex {
+        let mut frequency: std::collections::HashMap<&policyc_ir::LabelKey, usize> =
+            std::collections::HashMap::new();
+        for subject in subjects.clone() {
+            for requirement in Self::ins(subject) {
+                *frequency.entry(&requirement.key).or_default() += 1;
+            }
+        }
+        let mut index = OverlapIndex {
+            by_value: std::collections::HashMap::new(),
+            by_key: std::collections::HashMap::new(),
+            unanchored: Vec::new(),
+        };
+        for (position, subject) in subjects.enumerate() {
+            let anchor = Self::ins(subject).max_by(|a, b| {
+                let count = |r: &Requirement| frequency.get(&r.key).copied().unwrap_or(0);
+                count(a).cmp(&count(b)).then_with(|| b.key.cmp(&a.key))
+            });
+            match anchor {
+                Some(requirement) => {
+                    let values = index.by_value.entry(requirement.key.clone()).or_default();
+                    for value in &requirement.values {
+                        values.entry(value.clone()).or_default().push(position);
+                    }
+                    index
+                        .by_key
+                        .entry(requirement.key.clone())
+                        .or_default()
+                        .push(position);
+                }
+                None => index.unanchored.push(position),
+            }
+        }
+        index
+    }
+
+    fn ins(subject: &Subject) -> impl Iterator<Item = &Requirement> {
+        let (Subject::Endpoints(selector) | Subject::Nodes(selector)) = subject;
+        selector
+            .requirements()
+            .filter(|r| r.operator == Operator::In)
+    }
+
+    /// Positions of the subjects that may overlap `other`, ascending and without repeats (a
+    /// superset of those for which [`subjects_may_overlap`] holds: callers still check).
+    pub fn candidates(&self, other: &Subject) -> Vec<usize> {
+        let mut out = self.unanchored.clone();
+        for (key, positions) in &self.by_key {
+            // `other`'s values for this key, when it constrains it with `In` (several `In`
+            // requirements on one key: any of them excludes the rest, the first is enough).
+            match Self::ins(other).find(|r| &r.key == key) {
+                Some(requirement) => {
+                    if let Some(values) = self.by_value.get(key) {
+                        for value in &requirement.values {
+                            out.extend(values.get(value).into_iter().flatten());
+                        }
+                    }
+                }
+                None => out.extend_from_slice(positions),
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
         out
     }
 }
@@ -373,6 +461,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every subject built from subsets of requirements with In, NotIn, Exists and
+    /// DoesNotExist on shared keys (pods and nodes): the overlap index offers, ascending and
+    /// once each, every subject that may overlap another, and leaves out some that cannot.
+    #[test]
+    fn overlap_index_offers_every_subject_that_may_overlap() {
+        use policyc_ir::selector::Operator;
+        let key = |k: &str| LabelKey::new(LabelSource::K8s, k);
+        let values = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let pool = [
+            Requirement::new(key("ns"), Operator::In, values(&["a"])),
+            Requirement::new(key("ns"), Operator::In, values(&["b", "c"])),
+            Requirement::new(key("ns"), Operator::NotIn, values(&["a"])),
+            Requirement::new(key("app"), Operator::In, values(&["x"])),
+            Requirement::new(key("app"), Operator::DoesNotExist, values(&[])),
+            Requirement::new(key("tier"), Operator::Exists, values(&[])),
+        ];
+        let mut subjects = Vec::new();
+        for mask in 0u32..(1 << pool.len()) {
+            let selector = EndpointSelector::from_requirements(
+                pool.iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, r)| r.clone()),
+            );
+            subjects.push(Subject::Endpoints(selector.clone()));
+            subjects.push(Subject::Nodes(selector));
+        }
+        let index = OverlapIndex::new(subjects.iter());
+        let mut left_out = 0;
+        for other in &subjects {
+            let candidates = index.candidates(other);
+            assert!(candidates.windows(2).all(|w| w[0] < w[1]), "{candidates:?}");
+            for (position, subject) in subjects.iter().enumerate() {
+                if subjects_may_overlap(subject, other) {
+                    assert!(
+                        candidates.contains(&position),
+                        "{subject:?} may overlap {other:?} but is not offered"
+                    );
+                }
+            }
+            left_out += subjects.len() - candidates.len();
+        }
+        assert!(
+            left_out > 0,
+            "the index offers everything: it saves nothing"
+        );
     }
 
     fn app(value: &str) -> EndpointSelector {

@@ -64,8 +64,8 @@ use super::pins::{GenerationRecord, NodePaths};
 use super::reapply::reapply_command;
 
 pub use policyc_backends::classifier::{
-    Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierSignature,
-    ClassifierTemplate,
+    Classifier, ClassifierDirection, ClassifierEndpoint, ClassifierIdentity, ClassifierShape,
+    ClassifierSignature, ClassifierTemplate,
 };
 
 /// What `endpoint add` is given.
@@ -243,8 +243,14 @@ pub fn classify_for(
         endpoint: None,
         node: None,
     };
+    let shape = classifier.shape(endpoint).ok_or_else(|| {
+        refuse(format!(
+            "needs a rebuild: the classifier names shape {} for {}, which it does not have",
+            endpoint.shape, endpoint.name
+        ))
+    })?;
     let mut writes = Vec::new();
-    for table in &endpoint.directions {
+    for table in &shape.directions {
         let direction = &table.direction;
         let mut signature: Vec<RuleId> = table
             .selected_rules

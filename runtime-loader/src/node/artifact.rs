@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use policyc_backends::artifact::versions::expresses_specialized;
 use policyc_backends::artifact::{
     file_digest, LAYOUT_VERSION, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS,
 };
@@ -95,14 +94,6 @@ impl Artifact {
                 "artifact format version {} (this loader installs versions {SUPPORTED_FORMAT_VERSIONS:?}); rebuild with a matching policyc",
                 m.format_version
             )));
-        }
-        if !expresses_specialized(m.format_version) {
-            if let Some(e) = m.endpoints.iter().find(|e| e.specialized) {
-                return Err(self.problem(format!(
-                    "endpoint {} is specialized, which format version {} cannot express",
-                    e.name, m.format_version
-                )));
-            }
         }
         if m.layout_version != LAYOUT_VERSION {
             return Err(self.problem(format!(
@@ -201,10 +192,13 @@ impl Artifact {
             .endpoint(name)
             .ok_or_else(|| NodeError::UnknownEndpoint(name.to_owned()))?
             .clone();
-        let config = self
+        let shape = self
             .read_image(&endpoint.config)?
             .config
             .ok_or_else(|| self.problem(format!("{} has no config", endpoint.config)))?;
+        let config = endpoint
+            .config_from_shape(&shape)
+            .map_err(|e| self.problem(format!("{}: {e}", endpoint.name)))?;
         let maps = self.read_maps(&endpoint.maps)?;
         let dns_images = match &endpoint.dns {
             Some(dns) => self.read_maps(&dns.maps)?,

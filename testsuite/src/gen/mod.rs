@@ -8,6 +8,7 @@ mod multi_tenant;
 pub mod probes;
 mod rng;
 mod rules;
+pub mod scale;
 mod world;
 
 pub use multi_tenant::multi_tenant;

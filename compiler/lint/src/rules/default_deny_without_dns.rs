@@ -4,7 +4,7 @@
 //! finding).
 
 use crate::context::LintContext;
-use crate::coverage::subjects_may_overlap;
+use crate::coverage::{subjects_may_overlap, OverlapIndex};
 use crate::dns_rules::may_allow_dns;
 use policyc_diagnostics::{codes, Finding};
 use policyc_ir::{Direction, PeerSet, PolicyRule};
@@ -12,15 +12,17 @@ use std::collections::BTreeSet;
 
 pub fn check(ctx: &LintContext<'_>) -> Vec<Finding> {
     let dns_allows: Vec<&PolicyRule> = ctx.rules().filter(|r| may_allow_dns(r)).collect();
+    let index = OverlapIndex::new(dns_allows.iter().map(|r| &r.subject));
     let mut reported = BTreeSet::new();
     let mut findings = Vec::new();
     for rule in ctx
         .rules()
         .filter(|r| r.direction == Direction::Egress && r.default_deny)
     {
-        if dns_allows
-            .iter()
-            .any(|a| subjects_may_overlap(&a.subject, &rule.subject))
+        if index
+            .candidates(&rule.subject)
+            .into_iter()
+            .any(|i| subjects_may_overlap(&dns_allows[i].subject, &rule.subject))
         {
             continue;
         }
