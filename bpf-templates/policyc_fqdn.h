@@ -50,7 +50,8 @@ struct fqdn_walk {
 	__u32 rule_id;   /* deciding rule of the best verdict */
 	__u8 dir;
 	__u8 verdict;    /* best allowing verdict so far (NONE: none) */
-	__u8 pad[2];
+	__u8 l7_set;     /* its DNS rule set */
+	__u8 pad;
 };
 
 static long fqdn_class_step(__u64 i, void *ctx)
@@ -67,6 +68,7 @@ static long fqdn_class_step(__u64 i, void *ctx)
 	if (fqdn_allow_rank(d.verdict) > fqdn_allow_rank(w->verdict)) {
 		w->verdict = d.verdict;
 		w->rule_id = d.rule_id;
+		w->l7_set = d.l7_set;
 	}
 	return w->verdict == POLICYC_VERDICT_ALLOW;
 }
@@ -105,6 +107,7 @@ static __always_inline void fqdn_combine(const struct flow *f, __u8 dir, struct 
 	if (fqdn_allow_rank(w.verdict) > fqdn_allow_rank(d->verdict)) {
 		d->verdict = w.verdict;
 		d->rule_id = w.rule_id;
+		d->l7_set = w.l7_set;
 		d->reason = POLICYC_REASON_POLICY;
 	}
 }
