@@ -216,3 +216,24 @@ pub fn render(program: &DecisionProgram, estimate: u64) -> String {
     out.push_str(LOOKUP);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policyc_backends::layout::{Reason, Verdict};
+
+    #[test]
+    fn an_outcome_carries_its_dns_rule_set_into_the_decision_word() {
+        let o = Outcome {
+            verdict: Some(Verdict::RedirectL7),
+            reason: Reason::Policy,
+            rule_id: 5,
+            l7_set: 3,
+        };
+        assert_eq!(
+            outcome(&o),
+            "PC_DECISION(POLICYC_VERDICT_REDIRECT_L7, POLICYC_REASON_POLICY, 5, 3)"
+        );
+        assert!(LOOKUP.contains("d->l7_set = (__u8)(out >> 16);"));
+    }
+}

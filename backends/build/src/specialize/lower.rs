@@ -319,6 +319,7 @@ mod tests {
             hi: u16::MAX,
             verdict,
             rule: None,
+            l7_set: 0,
         }]
     }
 
@@ -329,6 +330,7 @@ mod tests {
             hi,
             verdict: Verdict::DefaultDeny,
             rule: None,
+            l7_set: 0,
         };
         vec![
             deny(0, port - 1),
@@ -337,6 +339,7 @@ mod tests {
                 hi: port,
                 verdict: Verdict::Allow,
                 rule: Some(RuleId(7)),
+                l7_set: 0,
             },
             deny(port + 1, u16::MAX),
         ]
@@ -477,12 +480,14 @@ mod tests {
                 hi: port - 1,
                 verdict: Verdict::DefaultDeny,
                 rule: None,
+                l7_set: 0,
             });
             intervals.push(DatapathInterval {
                 lo: port,
                 hi: port,
                 verdict: Verdict::Allow,
                 rule: Some(RuleId(1)),
+                l7_set: 0,
             });
             next = port + 1;
         }
@@ -491,6 +496,7 @@ mod tests {
             hi: u16::MAX,
             verdict: Verdict::DefaultDeny,
             rule: None,
+            l7_set: 0,
         });
         intervals
     }
