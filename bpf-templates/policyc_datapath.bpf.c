@@ -1039,7 +1039,7 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 			d->rule_id = ct->rule_id;
 			/* A question on a tracked flow is judged with the rule set of the flow's
 			 * decision; a reply of a flow the peer opened has none (not redirected). */
-			d->l7_set = reply ? 0 : ct->l7_set;
+			d->l7_set = ct->l7_set & (__u8)(reply - 1); /* branch-free: verifier states */
 			return;
 		}
 		/* Judged under another generation: this generation's policy judges the flow as
@@ -1062,8 +1062,7 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 		ct->generation = policyc_config.generation;
 		ct->rule_id = d->rule_id;
 		ct->l7_set = d->l7_set; /* of the opener's flow, as judged */
-		if (reply)
-			d->l7_set = 0;
+		d->l7_set &= (__u8)(reply - 1);
 		ct_note(ct, f, reply);
 		ct_count(ct, skb->len);
 		d->reason = reply ? POLICYC_REASON_CT_REPLY : POLICYC_REASON_CT_ESTABLISHED;
