@@ -260,7 +260,8 @@ fn record(iv: &PortInterval) -> Interval {
         lo: iv.lo,
         hi: iv.hi,
         verdict: iv.verdict.code(),
-        pad: [0; 3],
+        l7_set: iv.l7_set,
+        pad: [0; 2],
         rule_id: iv.rule_id,
     }
 }
@@ -288,7 +289,8 @@ fn encode_function(
     Ok(PortfnValue {
         default_verdict: sparse.default.0.code(),
         inline_count: u8::try_from(inline.len()).unwrap_or(u8::MAX),
-        pad: [0; 2],
+        default_l7_set: sparse.default.2,
+        pad: 0,
         default_rule_id: sparse.default.1,
         first,
         count: count_u32(map_names::INTERVALS, rest.len())?,
@@ -302,6 +304,7 @@ fn decoded_range(iv: &Interval) -> Option<PortInterval> {
         hi: iv.hi,
         verdict: Verdict::from_code(iv.verdict)?,
         rule_id: iv.rule_id,
+        l7_set: iv.l7_set,
     })
 }
 
@@ -332,8 +335,9 @@ pub fn decode_port_function(
     let default = (
         Verdict::from_code(value.default_verdict)?,
         value.default_rule_id,
+        value.default_l7_set,
     );
-    PortFunction::from_ranges(default, &ranges).ok()
+    PortFunction::from_ranges_with(default, &ranges).ok()
 }
 
 /// Decodes one direction's tables from `pc_class`, `pc_portfn` and `pc_intervals` records (as
@@ -443,6 +447,7 @@ mod tests {
             hi: 80,
             verdict: Verdict::Allow,
             rule_id: 7,
+            l7_set: 0,
         };
         let function = PortFunction::from_ranges((Verdict::DefaultDeny, 0), &[allow_80]);
         ingress
@@ -487,6 +492,7 @@ mod tests {
                 hi: 1000 + i * 2,
                 verdict: Verdict::Allow,
                 rule_id: 1 + u32::from(i),
+                l7_set: 0,
             })
             .collect();
         t.ingress.identity_functions.insert(

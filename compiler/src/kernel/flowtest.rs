@@ -356,9 +356,13 @@ impl Replay<'_, '_> {
         transport: Transport,
     ) -> Result<(KernelSide, Option<QueryOutcome>), DatapathTestError> {
         let server = dns_server(src.is_ipv6()).unwrap_or(dst);
+        let set = self
+            .teacher
+            .teaching_set(&mut self.checker, source, name)
+            .map_err(|e| self.dns_error(e))?;
         let asked = self
             .teacher
-            .resolve(&mut self.checker, source, src, server, name, &[dst])
+            .resolve(&mut self.checker, source, src, server, name, &[dst], set)
             .map_err(|e| self.dns_error(e))?;
         let kernel = self.run_side(source, Direction::Egress, src, dst, transport)?;
         self.forget()?;
@@ -382,7 +386,15 @@ impl Replay<'_, '_> {
         }
         let asked = self
             .teacher
-            .resolve(&mut self.checker, source, src, server, query, &[])
+            .resolve(
+                &mut self.checker,
+                source,
+                src,
+                server,
+                query,
+                &[],
+                l4.dns_set,
+            )
             .map_err(|e| self.dns_error(e))?;
         self.forget()?;
         let kernel = match asked {

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod error;
 pub mod fqdn;
 pub mod packet;
+pub mod skb_ctx;
 pub mod testrun;
 pub mod verifier;
 

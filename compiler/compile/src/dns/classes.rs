@@ -1,5 +1,6 @@
 //! FQDN selector classes: each distinct `toFQDNs` selector gets one bit of the learned-map
-//! bitmap; one bit is reserved for "a `rules.dns` rule allows this question".
+//! bitmap; bit 63 is never a class (it once marked "allowed by `rules.dns`", which the DNS
+//! rule sets' own bitmap now says).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use policyc_ir::NumericIdentity;
 
 use super::DnsCompileError;
 
-/// The bit that marks a question allowed by `rules.dns` (the DNS object's allow mask).
+/// The learned-map bit no `toFQDNs` class uses.
 pub const DNS_RULE_CLASS: u8 = 63;
 /// `toFQDNs` selectors that fit one bitmap next to [`DNS_RULE_CLASS`].
 pub const MAX_FQDN_CLASSES: usize = 63;
