@@ -261,9 +261,11 @@ pub(super) fn prepare(artifact: &Artifact, options: &ApplyOptions) -> Result<Pre
     let names = selected(artifact, options)?;
     let mut installs = Vec::new();
     let mut l7 = Vec::new();
-    // HTTP rules are enforced by the node's L7 filter (the artifact's tables, verified).
+    // HTTP rules are enforced by the node's L7 filter (the artifact's tables, verified) —
+    // unless `--l7-fallback=allow-l4` asks for every L7 rule at L4 (no filter).
     let http_rules: std::collections::BTreeSet<u32> = artifact
         .l7_tables()?
+        .filter(|_| !options.l7_fallback_allow_l4)
         .map(|judge| {
             judge
                 .tables()
@@ -365,10 +367,11 @@ pub fn apply(
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
     // The L7 filter serves the new tables before any endpoint is staged: one that cannot
     // start or load them stops the apply here, with every endpoint as it was.
-    // Every endpoint's object shares the node-wide redirect map: an endpoint without L7 rules
-    // still hands its packets of a connection a peer's policy redirected to the filter.
-    super::l7::ensure_redirect_map(paths)?;
+    // Every endpoint's object of an apply with HTTP rules shares the node-wide redirect map:
+    // an endpoint without L7 rules still hands its packets of a connection a peer's policy
+    // redirected to the filter (objects reuse the map whenever it is pinned).
     let filter = if l7_http {
+        super::l7::ensure_redirect_map(paths)?;
         super::l7::ensure_routing()?;
         Some(super::l7::start_or_reload(
             paths,
