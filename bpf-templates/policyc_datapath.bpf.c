@@ -1119,30 +1119,44 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 
 /* ---- L7 steering ---------------------------------------------------------------------- */
 
+/* The connection of a packet as the filter's accepted socket sees it (struct policyc_l7_key). */
+static __always_inline void l7_key_of(const struct flow *f, struct policyc_l7_key *key)
+{
+	copy16(key->client, f->src);
+	copy16(key->server, f->dst);
+	key->client_port = f->sport;
+	key->server_port = f->dport;
+	key->family = f->family;
+}
+
 /* Hands a packet to the L7 filter's socket at tc ingress (bpf_sk_assign is valid nowhere
- * else): the connection the filter already accepted for this tuple, else its listener on
- * l7_proxy_port (any address). The skb->mark selects the loader's `local` routing table, so
- * the stack delivers the packet to this host whatever its destination address. Cilium does
- * the same in assign_socket_tcp / ctx_redirect_to_proxy_first (bpf/lib/proxy.h). Returns 0
- * when assigned. */
-static __always_inline long l7_assign(struct __sk_buff *skb, const struct flow *f, int listener)
+ * else): the connection the filter already accepted for this tuple, else (listener_port not
+ * 0) its listener on that port (any address). The skb->mark selects the loader's `local`
+ * routing table, so the stack delivers the packet to this host whatever its destination
+ * address. Cilium does the same in assign_socket_tcp / ctx_redirect_to_proxy_first
+ * (bpf/lib/proxy.h). A global function: the verifier checks it once, not at every call site
+ * of every path. Returns 0 when assigned. */
+__attribute__((noinline)) int pc_l7_assign(struct __sk_buff *skb, struct policyc_l7_key *t,
+					   __u32 listener_port)
 {
 	struct bpf_sock_tuple tuple = {};
 	struct bpf_sock *sk;
 	__u32 size;
 	long err;
 
-	if (f->family == POLICYC_FAMILY_IPV4) {
-		__builtin_memcpy(&tuple.ipv4.saddr, f->src, 4);
-		__builtin_memcpy(&tuple.ipv4.daddr, f->dst, 4);
-		tuple.ipv4.sport = bpf_htons(f->sport);
-		tuple.ipv4.dport = bpf_htons(f->dport);
+	if (!skb || !t)
+		return -1;
+	if (t->family == POLICYC_FAMILY_IPV4) {
+		__builtin_memcpy(&tuple.ipv4.saddr, t->client, 4);
+		__builtin_memcpy(&tuple.ipv4.daddr, t->server, 4);
+		tuple.ipv4.sport = bpf_htons(t->client_port);
+		tuple.ipv4.dport = bpf_htons(t->server_port);
 		size = sizeof(tuple.ipv4);
 	} else {
-		__builtin_memcpy(tuple.ipv6.saddr, f->src, 16);
-		__builtin_memcpy(tuple.ipv6.daddr, f->dst, 16);
-		tuple.ipv6.sport = bpf_htons(f->sport);
-		tuple.ipv6.dport = bpf_htons(f->dport);
+		__builtin_memcpy(tuple.ipv6.saddr, t->client, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, t->server, 16);
+		tuple.ipv6.sport = bpf_htons(t->client_port);
+		tuple.ipv6.dport = bpf_htons(t->server_port);
 		size = sizeof(tuple.ipv6);
 	}
 	sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
@@ -1151,12 +1165,12 @@ static __always_inline long l7_assign(struct __sk_buff *skb, const struct flow *
 			goto assign;
 		bpf_sk_release(sk);
 	}
-	if (!listener)
+	if (!listener_port)
 		return -1;
-	if (f->family == POLICYC_FAMILY_IPV4)
-		tuple.ipv4.dport = bpf_htons(policyc_config.l7_proxy_port);
+	if (t->family == POLICYC_FAMILY_IPV4)
+		tuple.ipv4.dport = bpf_htons((__u16)listener_port);
 	else
-		tuple.ipv6.dport = bpf_htons(policyc_config.l7_proxy_port);
+		tuple.ipv6.dport = bpf_htons((__u16)listener_port);
 	sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return -1;
@@ -1168,7 +1182,7 @@ assign:
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err)
-		return err;
+		return -1;
 	skb->mark = POLICYC_L7_TO_PROXY_MARK;
 	return 0;
 }
@@ -1180,11 +1194,7 @@ static __always_inline void l7_record(const struct flow *f, __u8 dir, const stru
 	struct policyc_l7_key key = {};
 	struct policyc_l7_value val = {};
 
-	copy16(key.client, f->src);
-	copy16(key.server, f->dst);
-	key.client_port = f->sport;
-	key.server_port = f->dport;
-	key.family = f->family;
+	l7_key_of(f, &key);
 	val.endpoint_id = policyc_config.endpoint_id;
 	val.identity = d->identity;
 	val.generation = policyc_config.generation;
@@ -1199,7 +1209,11 @@ static __always_inline void l7_record(const struct flow *f, __u8 dir, const stru
  * (fail closed). */
 static __always_inline int l7_enter(struct __sk_buff *skb, const struct flow *f)
 {
-	if (bpf_skb_change_type(skb, 0 /* PACKET_HOST */) == 0 && l7_assign(skb, f, 1) == 0)
+	struct policyc_l7_key key = {};
+
+	l7_key_of(f, &key);
+	if (bpf_skb_change_type(skb, 0 /* PACKET_HOST */) == 0 &&
+	    pc_l7_assign(skb, &key, policyc_config.l7_proxy_port) == 0)
 		return PC_TCX_PASS;
 	return PC_TCX_DROP;
 }
@@ -1214,14 +1228,10 @@ static __always_inline int l7_to_peer_filter(struct __sk_buff *skb, const struct
 {
 	struct policyc_l7_key key = {};
 
-	copy16(key.client, f->src);
-	copy16(key.server, f->dst);
-	key.client_port = f->sport;
-	key.server_port = f->dport;
-	key.family = f->family;
+	l7_key_of(f, &key);
 	if (!bpf_map_lookup_elem(&pc_l7_redir, &key))
 		return 0;
-	return l7_assign(skb, f, 0) == 0;
+	return pc_l7_assign(skb, &key, 0) == 0;
 }
 
 /* Steers a REDIRECT_L7 packet to the L7 filter. Endpoint egress (tc ingress of the host-side
@@ -1230,22 +1240,21 @@ static __always_inline int l7_to_peer_filter(struct __sk_buff *skb, const struct
  * HOST_REDIRECT_TO_INGRESS / ctx_redirect_to_proxy_ingress). A new connection is recorded for
  * the filter first. No filter socket: dropped (reason L7_NO_FILTER), never passed at L4. */
 static __always_inline int l7_steer(struct __sk_buff *skb, const struct flow *f, __u8 dir,
-				    struct decision *d, __u32 pkt_len)
+				    struct decision *d)
 {
+	struct policyc_l7_key key = {};
+
 	if ((f->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN)
 		l7_record(f, dir, d);
 	if (dir == POLICYC_DIR_INGRESS) {
-		emit_event(f, dir, d, pkt_len);
 		skb->mark = POLICYC_L7_TO_PROXY_MARK;
 		return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
 	}
-	if (l7_assign(skb, f, 1) == 0) {
-		emit_event(f, dir, d, pkt_len);
+	l7_key_of(f, &key);
+	if (pc_l7_assign(skb, &key, policyc_config.l7_proxy_port) == 0)
 		return PC_TCX_PASS;
-	}
 	d->action = POLICYC_ACTION_DROP;
 	d->reason = POLICYC_REASON_L7_NO_FILTER;
-	emit_event(f, dir, d, pkt_len);
 	return PC_TCX_DROP;
 }
 
@@ -1289,7 +1298,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	struct flow f = {};
 	struct decision d = {};
 	__u32 pkt_len = skb->len;
-	int status;
+	int status, steered = 0, steer_ret = PC_TCX_DROP;
 
 	status = parse_packet(skb, l2_len, &f);
 	if (l2_len && status == PARSE_OK && f.protocol == PC_PROTO_TCP) {
@@ -1333,16 +1342,22 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 		}
 		account(&d, pkt_len);
 	}
-	if (l2_len && d.action == POLICYC_ACTION_PASS && d.redirect)
-		return l7_steer(skb, &f, dir, &d, pkt_len);
-	if (l2_len && d.action == POLICYC_ACTION_PASS && dir == POLICYC_DIR_EGRESS &&
-	    f.protocol == PC_PROTO_TCP && !d.to_proxy && l7_to_peer_filter(skb, &f)) {
-		emit_event(&f, dir, &d, pkt_len);
-		return PC_TCX_PASS;
+	/* One emit_event below for every outcome (each inlined copy costs the verifier). */
+	if (l2_len && d.action == POLICYC_ACTION_PASS) {
+		if (d.redirect) {
+			steered = 1;
+			steer_ret = l7_steer(skb, &f, dir, &d);
+		} else if (d.to_proxy) {
+			skb->mark = POLICYC_L7_TO_PROXY_MARK;
+		} else if (dir == POLICYC_DIR_EGRESS && f.protocol == PC_PROTO_TCP &&
+			   l7_to_peer_filter(skb, &f)) {
+			steered = 1;
+			steer_ret = PC_TCX_PASS;
+		}
 	}
-	if (l2_len && d.action == POLICYC_ACTION_PASS && d.to_proxy)
-		skb->mark = POLICYC_L7_TO_PROXY_MARK;
 	emit_event(&f, dir, &d, pkt_len);
+	if (steered)
+		return steer_ret;
 	if (d.action == POLICYC_ACTION_PASS)
 		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;
 	return l2_len ? PC_TCX_DROP : PC_CGROUP_DROP;
