@@ -7,6 +7,9 @@
  *   pc_ingress_tcx  SEC("tcx/egress")         host side of the endpoint's veth: endpoint ingress
  *   pc_egress_cg    SEC("cgroup_skb/egress")  packets start at L3
  *   pc_ingress_cg   SEC("cgroup_skb/ingress") packets start at L3
+ * L7 steering (tcx only; see l7_steer below): a REDIRECT_L7 TCP flow is handed to the node's L7
+ * filter with bpf_sk_assign at the first tc ingress hook it meets: the endpoint's own egress
+ * hook, or, for traffic entering the endpoint, the same veth's ingress after a bpf_redirect.
  * Control flow depends on no table size: every lookup is a hash/LPM probe, a fixed number of
  * inline ranges, or a bounded binary search (POLICYC_SEARCH_STEPS) over pc_intervals.
  */
@@ -36,6 +39,7 @@ const volatile struct policyc_config policyc_config = {
 	.ct_lifetime_other_ns = 60ULL * 1000000000ULL,
 	.frag_lifetime_ns = 30ULL * 1000000000ULL,
 	.event_budget_per_peer = 0,
+	.l7_proxy_port = 0,
 };
 
 const volatile struct policyc_btf_anchor policyc_btf_anchor __attribute__((used)) = {};
@@ -96,6 +100,16 @@ struct {
 	__type(value, struct policyc_frag_value);
 	__uint(max_entries, 8192);
 } pc_frag SEC(".maps");
+
+/* Connections handed to the L7 filter (node-wide: the loader pins one map and every endpoint's
+ * object reuses it; the filter reads it to learn who a connection is from and which policy
+ * judges it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct policyc_l7_key);
+	__type(value, struct policyc_l7_value);
+	__uint(max_entries, POLICYC_L7_REDIRECT_MAX_ENTRIES);
+} pc_l7_redir SEC(".maps");
 
 /* pc_events (the endpoint's event ring) is defined in policyc_layout.h. */
 
@@ -448,6 +462,11 @@ struct decision {
 	__u8 track;      /* create a conntrack entry */
 	__u8 revalidate; /* judging a tracked flow again under this generation's policy */
 	__u8 l7_set;     /* DNS rule set of the deciding range (struct policyc_interval) */
+	__u8 can_redirect; /* tcx, TCP and a filter port: REDIRECT_L7 can be steered */
+	__u8 l7_judged;  /* the filter's upstream, judged by this direction's L7 policy already */
+	__u8 redirect;   /* hand the packet to the L7 filter */
+	__u8 to_proxy;   /* a reply of the filter's upstream: deliver it to the filter */
+	__u8 ct_flags;   /* POLICYC_CT_FLAG_* of the entry a new flow creates */
 };
 
 static __always_inline __u32 peer_identity(const struct flow *f, __u8 dir)
@@ -623,6 +642,7 @@ static __always_inline void ct_create(const struct flow *f, __u8 dir, const stru
 	val.generation = policyc_config.generation;
 	val.policy_port = f->policy_port;
 	val.l7_set = d->l7_set;
+	val.flags = d->ct_flags;
 	bpf_map_update_elem(ct_map(dir), &key, &val, BPF_ANY);
 }
 
@@ -782,7 +802,18 @@ static __always_inline void apply_verdict(struct decision *d)
 		d->track = 1;
 		break;
 	case POLICYC_VERDICT_REDIRECT_L7:
-		if (policyc_config.l7_fallback_allow_l4) {
+		if (d->l7_judged) {
+			/* The filter's upstream: the filter judged the request by this policy. */
+			d->action = POLICYC_ACTION_PASS;
+			d->track = 1;
+			d->reason = POLICYC_REASON_L7_JUDGED;
+		} else if (d->can_redirect) {
+			d->action = POLICYC_ACTION_PASS;
+			d->track = 1;
+			d->redirect = 1;
+			d->ct_flags |= POLICYC_CT_FLAG_L7;
+			d->reason = POLICYC_REASON_L7_REDIRECTED;
+		} else if (policyc_config.l7_fallback_allow_l4) {
 			d->action = POLICYC_ACTION_PASS;
 			d->track = 1;
 			d->reason = POLICYC_REASON_L7_FALLBACK;
@@ -1003,6 +1034,20 @@ static __always_inline void judge(const struct flow *f, __u8 dir, struct decisio
 	apply_verdict(d);
 }
 
+/* A packet of a tracked flow that involves the L7 filter: the opener's packets of a redirected
+ * flow go to the filter again; replies to the filter's own upstream are delivered to it. */
+static __always_inline void l7_follow(const struct policyc_ct_value *ct, int reply,
+				      struct decision *d)
+{
+	if (!reply && (ct->flags & POLICYC_CT_FLAG_L7)) {
+		d->redirect = 1;
+		d->ct_flags |= POLICYC_CT_FLAG_L7;
+		d->reason = POLICYC_REASON_L7_REDIRECTED;
+	}
+	if (reply && (ct->flags & POLICYC_CT_FLAG_FROM_PROXY))
+		d->to_proxy = 1;
+}
+
 static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const struct flow *f,
 				   __u8 dir, struct decision *d)
 {
@@ -1080,8 +1125,12 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 			/* A question on a tracked flow is judged with the rule set of the flow's
 			 * decision; a reply of a flow the peer opened has none (not redirected). */
 			d->l7_set = ct->l7_set & (__u8)(reply - 1); /* branch-free: verifier states */
+			l7_follow(ct, reply, d);
 			return;
 		}
+		/* The filter's own upstream keeps counting as judged at L7. */
+		if (ct->flags & POLICYC_CT_FLAG_FROM_PROXY)
+			d->l7_judged = 1;
 		/* Judged under another generation: this generation's policy judges the flow as
 		 * its opener sent it (Cilium re-checks policy on every packet that is no reply;
 		 * here a generation change triggers it, for replies too, so revoked access ends
@@ -1098,7 +1147,15 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 	if (!d->revalidate || !ct)
 		return;
 	d->track = 0;
+	if (d->action == POLICYC_ACTION_PASS &&
+	    ((ct->flags ^ d->ct_flags) & POLICYC_CT_FLAG_L7)) {
+		/* Redirected before and not now, or the other way round: the connection lives at
+		 * the filter or at the server, never both; it ends (fail closed). */
+		d->action = POLICYC_ACTION_DROP;
+		d->redirect = 0;
+	}
 	if (d->action == POLICYC_ACTION_PASS) {
+		l7_follow(ct, reply, d);
 		ct->generation = policyc_config.generation;
 		ct->rule_id = d->rule_id;
 		ct->l7_set = d->l7_set; /* of the opener's flow, as judged */
@@ -1110,6 +1167,147 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 		ct_forget(&key, dir, reply);
 		d->reason = POLICYC_REASON_CT_REVOKED;
 	}
+}
+
+/* ---- L7 steering ---------------------------------------------------------------------- */
+
+/* The connection of a packet as the filter's accepted socket sees it (struct policyc_l7_key). */
+static __always_inline void l7_key_of(const struct flow *f, struct policyc_l7_key *key)
+{
+	copy16(key->client, f->src);
+	copy16(key->server, f->dst);
+	key->client_port = f->sport;
+	key->server_port = f->dport;
+	key->family = f->family;
+}
+
+/* Hands a packet to the L7 filter's socket at tc ingress (bpf_sk_assign is valid nowhere
+ * else): the connection the filter already accepted for this tuple, else (listener_port not
+ * 0) its listener on that port (any address). The skb->mark selects the loader's `local`
+ * routing table, so the stack delivers the packet to this host whatever its destination
+ * address. Cilium does the same in assign_socket_tcp / ctx_redirect_to_proxy_first
+ * (bpf/lib/proxy.h). A global function: the verifier checks it once, not at every call site
+ * of every path. Returns 0 when assigned. */
+__attribute__((noinline)) int pc_l7_assign(struct __sk_buff *skb, struct policyc_l7_key *t,
+					   __u32 listener_port)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_sock *sk;
+	__u32 size;
+	long err;
+
+	if (!skb || !t)
+		return -1;
+	if (t->family == POLICYC_FAMILY_IPV4) {
+		__builtin_memcpy(&tuple.ipv4.saddr, t->client, 4);
+		__builtin_memcpy(&tuple.ipv4.daddr, t->server, 4);
+		tuple.ipv4.sport = bpf_htons(t->client_port);
+		tuple.ipv4.dport = bpf_htons(t->server_port);
+		size = sizeof(tuple.ipv4);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, t->client, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, t->server, 16);
+		tuple.ipv6.sport = bpf_htons(t->client_port);
+		tuple.ipv6.dport = bpf_htons(t->server_port);
+		size = sizeof(tuple.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		if (sk->state != BPF_TCP_LISTEN)
+			goto assign;
+		bpf_sk_release(sk);
+	}
+	if (!listener_port)
+		return -1;
+	if (t->family == POLICYC_FAMILY_IPV4)
+		tuple.ipv4.dport = bpf_htons((__u16)listener_port);
+	else
+		tuple.ipv6.dport = bpf_htons((__u16)listener_port);
+	sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return -1;
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return -1;
+	}
+assign:
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err)
+		return -1;
+	skb->mark = POLICYC_L7_TO_PROXY_MARK;
+	return 0;
+}
+
+/* Tells the filter who a new redirected connection is from and which policy judges it
+ * (struct policyc_l7_key: keyed as the filter's accepted socket sees it). */
+static __always_inline void l7_record(const struct flow *f, __u8 dir, const struct decision *d)
+{
+	struct policyc_l7_key key = {};
+	struct policyc_l7_value val = {};
+
+	l7_key_of(f, &key);
+	val.endpoint_id = policyc_config.endpoint_id;
+	val.identity = d->identity;
+	val.generation = policyc_config.generation;
+	val.direction = dir;
+	bpf_map_update_elem(&pc_l7_redir, &key, &val, BPF_ANY);
+}
+
+/* A packet this endpoint's ingress hook redirected to the veth's ingress for the filter
+ * (l7_steer): it is addressed to the endpoint's MAC, so it becomes a packet for this host, and
+ * it goes to the filter's socket. Nothing else carries the mark here: the kernel clears
+ * skb->mark of packets leaving a network namespace, so a pod cannot forge it. No socket: drop
+ * (fail closed). */
+static __always_inline int l7_enter(struct __sk_buff *skb, const struct flow *f)
+{
+	struct policyc_l7_key key = {};
+
+	l7_key_of(f, &key);
+	if (bpf_skb_change_type(skb, 0 /* PACKET_HOST */) == 0 &&
+	    pc_l7_assign(skb, &key, policyc_config.l7_proxy_port) == 0)
+		return PC_TCX_PASS;
+	return PC_TCX_DROP;
+}
+
+/* A packet the endpoint sends on a connection a peer's ingress policy handed to the filter
+ * (recorded in pc_l7_redir by the peer's program when it redirected the SYN): it goes to the
+ * filter's socket here, at the first tc ingress hook it meets. Routed on instead, it would meet
+ * the host's early demux, which finds the filter's socket for the tuple and makes forwarding
+ * drop the packet (Cilium redirects to the proxy at the first hook, too). Only an established
+ * (or half-open) filter socket is used: a stale record on a reused tuple changes nothing. */
+static __always_inline int l7_to_peer_filter(struct __sk_buff *skb, const struct flow *f)
+{
+	struct policyc_l7_key key = {};
+
+	l7_key_of(f, &key);
+	if (!bpf_map_lookup_elem(&pc_l7_redir, &key))
+		return 0;
+	return pc_l7_assign(skb, &key, 0) == 0;
+}
+
+/* Steers a REDIRECT_L7 packet to the L7 filter. Endpoint egress (tc ingress of the host-side
+ * veth): sk-assigned here. Endpoint ingress (tc egress, where bpf_sk_assign is not allowed):
+ * marked and redirected to the same veth's ingress, where l7_enter assigns it (Cilium's
+ * HOST_REDIRECT_TO_INGRESS / ctx_redirect_to_proxy_ingress). A new connection is recorded for
+ * the filter first. No filter socket: dropped (reason L7_NO_FILTER), never passed at L4. */
+static __always_inline int l7_steer(struct __sk_buff *skb, const struct flow *f, __u8 dir,
+				    struct decision *d)
+{
+	struct policyc_l7_key key = {};
+
+	if ((f->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN)
+		l7_record(f, dir, d);
+	if (dir == POLICYC_DIR_INGRESS) {
+		skb->mark = POLICYC_L7_TO_PROXY_MARK;
+		return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
+	}
+	l7_key_of(f, &key);
+	if (pc_l7_assign(skb, &key, policyc_config.l7_proxy_port) == 0)
+		return PC_TCX_PASS;
+	d->action = POLICYC_ACTION_DROP;
+	d->reason = POLICYC_REASON_L7_NO_FILTER;
+	return PC_TCX_DROP;
 }
 
 /* ARP the endpoint sends (tcx egress; cgroup_skb sees no ARP): Ethernet/IPv4 ARP, a request
@@ -1152,9 +1350,20 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	struct flow f = {};
 	struct decision d = {};
 	__u32 pkt_len = skb->len;
-	int status;
+	int status, steered = 0, steer_ret = PC_TCX_DROP;
 
 	status = parse_packet(skb, l2_len, &f);
+	if (l2_len && status == PARSE_OK && f.protocol == PC_PROTO_TCP) {
+		if (dir == POLICYC_DIR_EGRESS && skb->mark == POLICYC_L7_TO_PROXY_MARK)
+			return l7_enter(skb, &f);
+		d.can_redirect = policyc_config.l7_proxy_port != 0;
+		if (dir == POLICYC_DIR_INGRESS &&
+		    (skb->mark == POLICYC_L7_FROM_PROXY_INGRESS_MARK ||
+		     skb->mark == POLICYC_L7_FROM_PROXY_EGRESS_MARK)) {
+			d.ct_flags = POLICYC_CT_FLAG_FROM_PROXY;
+			d.l7_judged = skb->mark == POLICYC_L7_FROM_PROXY_INGRESS_MARK;
+		}
+	}
 	if (status == PARSE_ARP && (dir == POLICYC_DIR_INGRESS || arp_is_own(skb)))
 		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;
 	if (status == PARSE_ARP) {
@@ -1185,6 +1394,19 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 		}
 		account(&d, pkt_len);
 	}
+	/* One emit_event below for every outcome (each inlined copy costs the verifier). */
+	if (l2_len && d.action == POLICYC_ACTION_PASS) {
+		if (d.redirect) {
+			steered = 1;
+			steer_ret = l7_steer(skb, &f, dir, &d);
+		} else if (d.to_proxy) {
+			skb->mark = POLICYC_L7_TO_PROXY_MARK;
+		} else if (dir == POLICYC_DIR_EGRESS && f.protocol == PC_PROTO_TCP &&
+			   l7_to_peer_filter(skb, &f)) {
+			steered = 1;
+			steer_ret = PC_TCX_PASS;
+		}
+	}
 	if (d.action == POLICYC_ACTION_DROP)
 		pc_count_drop(dir, d.reason, pkt_len);
 	emit_event(&f, dir, &d, pkt_len);
@@ -1193,6 +1415,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	 * egress packet, so a stale cb never reaches it; cgroup_skb has no DNS stage. */
 	if (l2_len && dir == POLICYC_DIR_EGRESS)
 		skb->cb[POLICYC_L7_CB_SLOT] = POLICYC_L7_CB_MAGIC | d.l7_set;
+	if (steered)
+		return steer_ret;
 	if (d.action == POLICYC_ACTION_PASS)
 		return l2_len ? PC_TCX_NEXT : PC_CGROUP_PASS;
 	return l2_len ? PC_TCX_DROP : PC_CGROUP_DROP;

@@ -51,6 +51,25 @@ enum policyc_layout_constant {
 	 * stage fails closed (refuses) when the magic is missing. */
 	POLICYC_L7_CB_SLOT = 0,
 	POLICYC_L7_CB_MAGIC = 0x7c0d1500,
+	/* L7 steering (redirect-l7 with policyc_config.l7_proxy_port set). skb->mark values:
+	 * TO_PROXY: the packet goes to the node-local L7 filter (the loader's policy-routing rule
+	 * `fwmark TO_PROXY lookup POLICYC_L7_ROUTE_TABLE` delivers it locally; the datapath
+	 * sk-assigns it to the filter's socket). FROM_PROXY_INGRESS / FROM_PROXY_EGRESS: the
+	 * filter's own upstream connection (SO_MARK), after it judged the connection by the
+	 * destination's ingress / the source's egress L7 policy. Marks never cross from a pod:
+	 * the kernel clears skb->mark when a packet leaves a network namespace (veth). */
+	POLICYC_L7_TO_PROXY_MARK = 0x7c700200,
+	POLICYC_L7_FROM_PROXY_INGRESS_MARK = 0x7c700300,
+	POLICYC_L7_FROM_PROXY_EGRESS_MARK = 0x7c700400,
+	/* The routing table and rule priority the loader installs for TO_PROXY packets
+	 * (`local default dev lo` in that table, IPv4 and IPv6). */
+	POLICYC_L7_ROUTE_TABLE = 0x7c70,
+	POLICYC_L7_RULE_PRIORITY = 90,
+	/* Entries of the node-wide pc_l7_redir map (connections handed to the filter). */
+	POLICYC_L7_REDIRECT_MAX_ENTRIES = 65536,
+	/* struct policyc_ct_value flags. */
+	POLICYC_CT_FLAG_L7 = 1,         /* the flow is redirected to the L7 filter */
+	POLICYC_CT_FLAG_FROM_PROXY = 2, /* the flow is the filter's upstream: replies go to it */
 };
 
 /* Direction, from the endpoint's point of view. Array index in struct policyc_config. */
@@ -71,7 +90,8 @@ enum policyc_verdict {
 	POLICYC_VERDICT_ALLOW = 1,
 	POLICYC_VERDICT_DENY = 2,          /* an explicit deny rule matched */
 	POLICYC_VERDICT_DEFAULT_DENY = 3,  /* no rule allows it in an enforced direction */
-	POLICYC_VERDICT_REDIRECT_L7 = 4,   /* an L7 rule; dropped unless l7_fallback_allow_l4 */
+	POLICYC_VERDICT_REDIRECT_L7 = 4,   /* an L7 rule: TCP handed to the L7 filter (l7_proxy_port);
+					    * anything else dropped unless l7_fallback_allow_l4 */
 	POLICYC_VERDICT_AUTH_REQUIRED = 5, /* mutual auth required; not supported: dropped */
 };
 
@@ -99,6 +119,9 @@ enum policyc_reason {
 	POLICYC_REASON_SOURCE_INVALID = 19,    /* egress whose source is not the endpoint's: dropped */
 	POLICYC_REASON_ARP_INVALID = 20,       /* egress ARP not for the endpoint's own address/MAC */
 	POLICYC_REASON_CT_REVOKED = 21,        /* a tracked flow the current policy no longer allows */
+	POLICYC_REASON_L7_REDIRECTED = 22,     /* REDIRECT_L7 handed to the node's L7 filter */
+	POLICYC_REASON_L7_NO_FILTER = 23,      /* REDIRECT_L7 dropped: no filter socket to hand it to */
+	POLICYC_REASON_L7_JUDGED = 24,         /* the filter's upstream after it judged the request */
 };
 
 enum policyc_action {
@@ -125,6 +148,7 @@ enum policyc_identity {
 #define POLICYC_MAP_EVENTS "pc_events"
 #define POLICYC_MAP_COUNTERS "pc_counters"
 #define POLICYC_MAP_DROPS "pc_drops"
+#define POLICYC_MAP_L7_REDIRECT "pc_l7_redir"
 
 
 /* What the id of a pc_portfn key names. */
@@ -164,6 +188,11 @@ struct policyc_config {
 	 * in the peer's next event (struct policyc_event suppressed), so one peer cannot fill
 	 * the ring and hide later drops. */
 	__u32 event_budget_per_peer;
+	/* The node-local L7 filter's listening port (host order; the loader writes it when the
+	 * filter runs). 0: no filter, REDIRECT_L7 drops (reason L7_UNSUPPORTED) unless
+	 * l7_fallback_allow_l4. */
+	__u16 l7_proxy_port;
+	__u8 pad_l7[6];
 };
 
 /* pc_ipcache: LPM trie. prefixlen counts bits after the prefixlen field:
@@ -264,7 +293,8 @@ struct policyc_ct_value {
 	__u32 generation; /* policyc_config.generation it was judged under */
 	__u16 policy_port; /* policy port of the packet that opened it (judging it again) */
 	__u8 l7_set;       /* the decision's DNS rule set (struct policyc_interval l7_set) */
-	__u8 pad[5];
+	__u8 flags;        /* POLICYC_CT_FLAG_* */
+	__u8 pad[4];
 };
 
 /* pc_frag: LRU hash of allowed first fragments; later fragments pass only if found here. */
@@ -282,6 +312,26 @@ struct policyc_frag_value {
 	__u64 expires_ns;
 	__u32 rule_id;
 	__u32 pad;
+};
+
+/* pc_l7_redir: node-wide LRU hash (pinned by the loader, shared by every endpoint's object and
+ * read by the L7 filter): a connection handed to the filter, keyed as the filter sees it
+ * (peer = the client, local = the original destination), with what the filter judges it by. */
+struct policyc_l7_key {
+	__u8 client[16];
+	__u8 server[16];
+	__u16 client_port; /* host order */
+	__u16 server_port; /* host order: the policy port */
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct policyc_l7_value {
+	__u32 endpoint_id; /* the endpoint whose policy redirected (l7/http.json policies[]) */
+	__u32 identity;    /* the peer's identity (the client on ingress, the server on egress) */
+	__u32 generation;  /* policyc_config.generation of the judging program */
+	__u8 direction;    /* of the judging policy, from its endpoint */
+	__u8 pad[3];
 };
 
 /* pc_counters: per-CPU array indexed by rule id. pc_drops: per-CPU array of the dropped
@@ -322,6 +372,8 @@ struct policyc_btf_anchor {
 	enum policyc_action action;
 	enum policyc_identity identity;
 	enum policyc_portfn_kind portfn_kind;
+	struct policyc_l7_key l7_key;
+	struct policyc_l7_value l7_value;
 };
 
 #ifdef __BPF_HELPERS__

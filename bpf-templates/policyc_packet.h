@@ -10,6 +10,7 @@
 
 /* tcx verdicts (enum tcx_action_base of Linux 6.6+ UAPI; Debian's 6.1 headers lack it). */
 #define PC_TCX_NEXT (-1) /* on to the next program, then the stack */
+#define PC_TCX_PASS 0    /* to the stack now, skipping later programs */
 #define PC_TCX_DROP 2
 /* cgroup_skb verdicts. */
 #define PC_CGROUP_DROP 0

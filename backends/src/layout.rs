@@ -47,6 +47,25 @@ c_constants! {
         pub const L7_CB_SLOT: u32 = 0 => "POLICYC_L7_CB_SLOT";
         /// `POLICYC_L7_CB_MAGIC`: that word is this | the decision's [`Interval::l7_set`].
         pub const L7_CB_MAGIC: u32 = 0x7c0d_1500 => "POLICYC_L7_CB_MAGIC";
+        /// `POLICYC_L7_TO_PROXY_MARK`: `skb->mark` of packets handed to the L7 filter (the
+        /// loader's policy-routing rule delivers them locally).
+        pub const L7_TO_PROXY_MARK: u32 = 0x7c70_0200 => "POLICYC_L7_TO_PROXY_MARK";
+        /// `POLICYC_L7_FROM_PROXY_INGRESS_MARK`: `SO_MARK` of the filter's upstream after it
+        /// judged the connection by the destination's ingress L7 policy.
+        pub const L7_FROM_PROXY_INGRESS_MARK: u32 = 0x7c70_0300 => "POLICYC_L7_FROM_PROXY_INGRESS_MARK";
+        /// `POLICYC_L7_FROM_PROXY_EGRESS_MARK`: the same after the source's egress L7 policy.
+        pub const L7_FROM_PROXY_EGRESS_MARK: u32 = 0x7c70_0400 => "POLICYC_L7_FROM_PROXY_EGRESS_MARK";
+        /// `POLICYC_L7_ROUTE_TABLE`: the routing table delivering `L7_TO_PROXY_MARK` locally.
+        pub const L7_ROUTE_TABLE: u32 = 0x7c70 => "POLICYC_L7_ROUTE_TABLE";
+        /// `POLICYC_L7_RULE_PRIORITY`: priority of the `fwmark` rule selecting that table.
+        pub const L7_RULE_PRIORITY: u32 = 90 => "POLICYC_L7_RULE_PRIORITY";
+        /// `POLICYC_L7_REDIRECT_MAX_ENTRIES`: entries of the node-wide `pc_l7_redir` map.
+        pub const L7_REDIRECT_MAX_ENTRIES: u32 = 65_536 => "POLICYC_L7_REDIRECT_MAX_ENTRIES";
+        /// `POLICYC_CT_FLAG_L7`: [`CtValue::flags`] bit, the flow is redirected to the filter.
+        pub const CT_FLAG_L7: u8 = 1 => "POLICYC_CT_FLAG_L7";
+        /// `POLICYC_CT_FLAG_FROM_PROXY`: [`CtValue::flags`] bit, the flow is the filter's
+        /// upstream (its replies are delivered to the filter).
+        pub const CT_FLAG_FROM_PROXY: u8 = 2 => "POLICYC_CT_FLAG_FROM_PROXY";
     }
 }
 
@@ -88,6 +107,8 @@ pub mod map_names {
     /// Per-CPU array of dropped packets and bytes by direction and reason
     /// ([`super::drop_slot`]); shared by an endpoint's generations.
     pub const DROPS: &str = "pc_drops";
+    /// LRU hash, node-wide: connections handed to the L7 filter.
+    pub const L7_REDIRECT: &str = "pc_l7_redir";
 }
 
 /// The `pc_drops` index of a direction and reason.
@@ -245,6 +266,12 @@ code_enum! {
         /// A tracked flow judged again under a new generation (or for a reply, as its opener
         /// sent it) that policy no longer allows: dropped, its entry removed.
         CtRevoked = 21 => "POLICYC_REASON_CT_REVOKED",
+        /// REDIRECT_L7 handed to the node's L7 filter.
+        L7Redirected = 22 => "POLICYC_REASON_L7_REDIRECTED",
+        /// REDIRECT_L7 dropped: no filter socket to hand it to (fail closed).
+        L7NoFilter = 23 => "POLICYC_REASON_L7_NO_FILTER",
+        /// The filter's upstream connection after it judged the request.
+        L7Judged = 24 => "POLICYC_REASON_L7_JUDGED",
     }
 }
 
@@ -342,6 +369,11 @@ c_struct! {
         /// Events per peer address and second (0 = unlimited); the rest are counted into the
         /// peer's next event ([`Event::suppressed`]).
         pub event_budget_per_peer: u32,
+        /// The node-local L7 filter's listening port (0: none, REDIRECT_L7 drops unless
+        /// `l7_fallback_allow_l4`); the loader writes it.
+        pub l7_proxy_port: u16,
+        /// Padding.
+        pub pad_l7: [u8; 6],
     }
 }
 
@@ -529,8 +561,10 @@ c_struct! {
         pub policy_port: u16,
         /// The decision's DNS rule set ([`Interval::l7_set`]).
         pub l7_set: u8,
+        /// [`CT_FLAG_L7`] | [`CT_FLAG_FROM_PROXY`].
+        pub flags: u8,
         /// Padding.
-        pub pad: [u8; 5],
+        pub pad: [u8; 4],
     }
 }
 
@@ -565,6 +599,58 @@ c_struct! {
         pub rule_id: u32,
         /// Padding.
         pub pad: u32,
+    }
+}
+
+c_struct! {
+    /// `struct policyc_l7_key`: a connection handed to the L7 filter, as the filter sees it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct L7RedirectKey = "policyc_l7_key" {
+        /// The client's address (the downstream connection's peer).
+        pub client: [u8; 16],
+        /// The original destination (the downstream connection's local address).
+        pub server: [u8; 16],
+        /// The client's port.
+        pub client_port: u16,
+        /// The original destination port (the policy port).
+        pub server_port: u16,
+        /// [`Family`] code.
+        pub family: u8,
+        /// Padding.
+        pub pad: [u8; 3],
+    }
+}
+
+c_struct! {
+    /// `struct policyc_l7_value`: what the filter judges a redirected connection by.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct L7RedirectValue = "policyc_l7_value" {
+        /// The endpoint whose policy redirected.
+        pub endpoint_id: u32,
+        /// The peer's identity (the client on ingress, the server on egress).
+        pub identity: u32,
+        /// The judging program's [`PolicycConfig::generation`].
+        pub generation: u32,
+        /// [`Direction`] code of the judging policy.
+        pub direction: u8,
+        /// Padding.
+        pub pad: [u8; 3],
+    }
+}
+
+impl L7RedirectKey {
+    /// The key of a connection from `client` to `server`.
+    pub fn new(client: std::net::SocketAddr, server: std::net::SocketAddr) -> Self {
+        let (family, client_bytes) = addr_bytes(client.ip());
+        let (_, server_bytes) = addr_bytes(server.ip());
+        L7RedirectKey {
+            client: client_bytes,
+            server: server_bytes,
+            client_port: client.port(),
+            server_port: server.port(),
+            family: family.code(),
+            pad: [0; 3],
+        }
     }
 }
 
@@ -656,6 +742,8 @@ pub const HEADER: CHeader = CHeader {
         FragValue::LAYOUT,
         RuleCounter::LAYOUT,
         Event::LAYOUT,
+        L7RedirectKey::LAYOUT,
+        L7RedirectValue::LAYOUT,
     ],
     enums: &[
         LAYOUT_CONSTANTS,
@@ -678,6 +766,7 @@ pub const HEADER: CHeader = CHeader {
         ("POLICYC_MAP_EVENTS", map_names::EVENTS),
         ("POLICYC_MAP_COUNTERS", map_names::COUNTERS),
         ("POLICYC_MAP_DROPS", map_names::DROPS),
+        ("POLICYC_MAP_L7_REDIRECT", map_names::L7_REDIRECT),
     ],
     bpf_only: &[(
         "policyc_btf_anchor",

@@ -166,6 +166,9 @@ pub fn endpoint_images(tables: &EndpointTables) -> Result<EndpointImages, Backen
         source_addrs: Default::default(),
         source_families: Default::default(),
         event_budget_per_peer: EVENTS_PER_PEER_DEFAULT,
+        // Written by the loader when the node's L7 filter runs (0: redirect-l7 drops).
+        l7_proxy_port: 0,
+        pad_l7: [0; 6],
     };
     config.set_source_addrs(&tables.source_addrs)?;
 

@@ -173,6 +173,12 @@ pub enum Command {
         /// Accept L7 rules by enforcing only their L4 part.
         #[arg(long = "l7-fallback", value_enum)]
         l7_fallback: Option<L7Fallback>,
+        /// The port of the node's L7 filter (HTTP rules), where the datapath hands it connections.
+        #[arg(long = "l7-port", value_name = "PORT", default_value_t = crate::node::l7::DEFAULT_L7_PORT)]
+        l7_port: u16,
+        /// The L7 filter binary (default: policyc-l7 next to policy-loader).
+        #[arg(long = "l7-filter", value_name = "PATH")]
+        l7_filter: Option<PathBuf>,
         /// Attach an endpoint with cgroup_skb to a cgroup v2 directory instead of tcx.
         #[arg(long = "cgroup", value_name = "NS/NAME=PATH")]
         cgroups: Vec<String>,

@@ -153,6 +153,8 @@ fn run(cli: Cli) -> Result<bool> {
             artifact,
             endpoints,
             l7_fallback,
+            l7_port,
+            l7_filter,
             cgroups,
             dns_min_ttl,
             dns_learned_max,
@@ -168,6 +170,10 @@ fn run(cli: Cli) -> Result<bool> {
                     min_ttl_s: *dns_min_ttl,
                     learned_max: *dns_learned_max,
                     name_ip_max: *dns_max_ips_per_name,
+                },
+                l7: policyc_loader::node::install::L7Options {
+                    port: *l7_port,
+                    filter: l7_filter.clone(),
                 },
             };
             if *dry_run {
@@ -239,6 +245,17 @@ fn run(cli: Cli) -> Result<bool> {
                     "{}",
                     dns::status::render_status(&dns::status::status(&paths).map_err(node)?)
                 );
+                if let Some(f) = policyc_loader::node::l7::status(&paths) {
+                    println!(
+                        "L7 filter: pid {}, port {}, tables generation {}{}",
+                        f.pid,
+                        f.port,
+                        f.generation.map_or("-".into(), |g| g.to_string()),
+                        f.artifact
+                            .map(|a| format!(" from {}", a.display()))
+                            .unwrap_or_default()
+                    );
+                }
                 for a in admit::admitted(&paths).map_err(node)? {
                     let ips: Vec<String> = a.ips.iter().map(ToString::to_string).collect();
                     println!(

@@ -22,7 +22,8 @@ use policyc_backends::dns_layout::{
 use policyc_backends::fqdn::{LearnedKey, LearnedValue, LEARNED_MAP, LEARNED_MAX_ENTRIES};
 use policyc_backends::layout::{
     map_names, ArrayIndex, ClassKey, ClassValue, CtKey, CtValue, FragKey, FragValue, Interval,
-    IpcacheKey, IpcacheValue, PortfnKey, PortfnValue, RuleCounter, EVENTS_RING_BYTES, REASON_SLOTS,
+    IpcacheKey, IpcacheValue, L7RedirectKey, L7RedirectValue, PortfnKey, PortfnValue, RuleCounter,
+    EVENTS_RING_BYTES, REASON_SLOTS,
 };
 use policyc_backends::{dns_layout, fqdn, layout, DATAPATH_OBJECT, DNS_OBJECT};
 use test_case::test_case;
@@ -296,6 +297,12 @@ fn map_specs() -> Vec<MapSpec> {
             map_names::CT_IN,
             size_u32::<CtKey>(),
             size_u32::<CtValue>(),
+        ),
+        spec(
+            DATAPATH_OBJECT,
+            map_names::L7_REDIRECT,
+            size_u32::<L7RedirectKey>(),
+            size_u32::<L7RedirectValue>(),
         ),
         spec(
             DATAPATH_OBJECT,

@@ -192,6 +192,70 @@ fn l7_fallback_knob_passes_redirects_at_l4() {
     check(&t, Direction::Ingress, &tcp_in(8443), expect);
 }
 
+/// `TC_ACT_REDIRECT`: what `bpf_redirect` returns.
+const TC_ACT_REDIRECT: u32 = 7;
+
+#[test]
+fn with_a_filter_port_an_ingress_l7_redirect_is_steered_to_the_filter_and_recorded() {
+    use libbpf_rs::{MapCore, MapFlags};
+    use policyc_backends::layout::{map_names, L7RedirectKey, L7RedirectValue, CT_FLAG_L7};
+    use policyc_kernel::TestHarness;
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let h = TestHarness::from_tables_with(&tables(), &ipcache(), &AttachKind::ALL, |c| {
+        c.l7_proxy_port = 15_079;
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let syn = tcp_in(8443);
+    // tcx egress (endpoint ingress) cannot sk-assign: the SYN is marked and redirected to the
+    // veth's ingress, where the endpoint's program hands it to the filter.
+    let outcome = h
+        .run(Direction::Ingress, AttachKind::Tcx, &syn.frame())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcome.return_value, TC_ACT_REDIRECT);
+    assert_eq!(outcome.reason(), Some(Reason::L7Redirected));
+    assert_eq!(outcome.verdict(), Some(Verdict::RedirectL7));
+    // Recorded for the filter: who it is from, which endpoint's policy in which direction.
+    let map = h
+        .instance()
+        .map(map_names::L7_REDIRECT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = L7RedirectKey::new(
+        std::net::SocketAddr::new(ip(WEB_V4), 40000),
+        std::net::SocketAddr::new(ip(ENDPOINT_V4), 8443),
+    );
+    let value = map
+        .lookup(&key.encode(), MapFlags::ANY)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|v| L7RedirectValue::decode(&v))
+        .unwrap_or_else(|| panic!("no pc_l7_redir entry"));
+    assert_eq!(
+        (value.endpoint_id, value.identity, value.direction),
+        (77, 1000, Direction::Ingress.code())
+    );
+    // The flow is tracked as redirected: its next packet goes the same way.
+    let entries = h.ct_entries().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        entries
+            .iter()
+            .any(|(k, v)| k.dport == 8443 && v.flags & CT_FLAG_L7 != 0),
+        "{entries:?}"
+    );
+    let ack = tcp_in(8443).with_tcp_flags(0x10);
+    let outcome = h
+        .run(Direction::Ingress, AttachKind::Tcx, &ack.frame())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcome.return_value, TC_ACT_REDIRECT);
+    // cgroup_skb cannot steer: the redirect drops there (fail closed).
+    h.flush_flows().unwrap_or_else(|e| panic!("{e}"));
+    let outcome = h
+        .run(Direction::Ingress, AttachKind::CgroupSkb, &syn.frame())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!outcome.passed);
+    assert_eq!(outcome.reason(), Some(Reason::L7Unsupported));
+}
+
 #[test]
 fn host_is_judged_by_policy_without_allow_localhost() {
     let t = with_options(|o| o.allow_localhost = false);

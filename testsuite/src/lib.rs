@@ -43,6 +43,29 @@ pub fn loader_binary() -> PathBuf {
     loader_path()
 }
 
+/// Builds the L7 filter binary `policyc-l7` next to the loader (where `policy-loader apply`
+/// looks for it) and returns its path; with `POLICYC_LOADER_BIN` set, nothing is built and the
+/// filter next to that binary is used.
+pub fn l7_filter_binary() -> PathBuf {
+    if let Some(binary) = std::env::var_os("POLICYC_LOADER_BIN") {
+        return PathBuf::from(binary).with_file_name("policyc-l7");
+    }
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "policyc-l7-filter",
+            "--bin",
+            "policyc-l7",
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build: {e}"));
+    assert!(status.success(), "building policyc-l7");
+    workspace().join("target/debug/policyc-l7")
+}
+
 /// Where `loader_binary` puts the loader (without building it).
 pub fn loader_path() -> PathBuf {
     workspace().join("target/debug/policy-loader")

@@ -460,6 +460,43 @@ impl Topology {
         out.to_path_buf()
     }
 
+    /// Routes traffic the node itself sends to the endpoints' addresses (a node-local proxy's
+    /// connections, such as the L7 filter's) through the topology's table: one `to <addr> iif
+    /// lo` rule per endpoint address (removed on drop), so nothing else is routed differently.
+    pub fn route_from_node(&mut self) -> Result<(), String> {
+        let table = self.table.to_string();
+        let addrs: Vec<IpAddr> = self
+            .endpoints
+            .iter()
+            .flat_map(|(_, e)| e.addrs.clone())
+            .collect();
+        for addr in addrs {
+            let (family, plen) = if addr.is_ipv6() {
+                ("-6", "128")
+            } else {
+                ("-4", "32")
+            };
+            let to = format!("{addr}/{plen}");
+            let rule = [
+                family,
+                "rule",
+                "add",
+                "pref",
+                RULE_PRIORITY,
+                "to",
+                &to,
+                "iif",
+                "lo",
+                "lookup",
+                &table,
+            ];
+            let mut undo = rule;
+            undo[2] = "del";
+            self.create_undoable(&rule, &undo)?;
+        }
+        Ok(())
+    }
+
     /// A command run on the node, i.e. in the root namespace where the host-side interfaces
     /// are (the loader attaches there).
     pub fn in_node(&self, program: &Path) -> Command {

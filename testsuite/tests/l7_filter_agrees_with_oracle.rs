@@ -50,7 +50,7 @@ async fn through_filter(
     tokio::spawn(async move {
         if let Ok((stream, client)) = listener.accept().await {
             let context = ConnectionContext {
-                policy: key.policy,
+                policy: policyc_l7_filter::PolicyRef::Id(key.policy),
                 peer_identity: key.peer_identity,
                 client,
                 destination: upstream,

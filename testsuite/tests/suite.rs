@@ -19,6 +19,7 @@ mod differential_fqdn;
 mod differential_hostile;
 mod e2e_dns;
 mod e2e_hostile;
+mod e2e_l7;
 mod e2e_loader;
 mod e2e_loader_checks;
 mod e2e_loader_concurrency;

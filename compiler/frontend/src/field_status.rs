@@ -194,12 +194,13 @@ pub const TLS_INTERCEPTION: Gap = Gap {
     lint_warns: false,
 };
 
-/// L7 rules (`http`, `kafka`, `l7proto`/`l7`): the oracle evaluates them, the datapath only
-/// redirects (no proxy): `policy-loader` refuses such endpoints unless `--l7-fallback`.
+/// L7 rules (`http`, `kafka`, `l7proto`/`l7`): the oracle evaluates them; the datapath
+/// redirects them, and the node's L7 filter enforces HTTP (tcx endpoints); `policy-loader`
+/// refuses Kafka and `l7proto` unless `--l7-fallback`.
 pub const L7_DATAPATH: Gap = Gap {
     code: "l7-datapath",
     kind: GapKind::Approximated,
-    why: "L7 rules compile to redirect-l7 verdicts, but the datapath does not enforce L7: the loader refuses such endpoints unless run with --l7-fallback=allow-l4 (then L4 is allowed, L7 is NOT checked)",
+    why: "L7 rules compile to redirect-l7 verdicts: the node's L7 filter enforces HTTP rules on tcx endpoints; Kafka and l7proto rules are refused by the loader unless run with --l7-fallback=allow-l4 (then L4 is allowed, L7 is NOT checked)",
     oracle_differs: false,
     reported_by: None,
     lint_warns: false,

@@ -9,15 +9,18 @@
 //! - [`upstream`]: the transparent upstream connection (`IP_TRANSPARENT`, `SO_MARK`).
 //! - [`proxy`]: one downstream connection, HTTP/1.1 (kept-alive, pipelined) or h2c.
 //! - [`stats`]: per-rule counters and the verdict records.
+//! - [`serve`]: the node daemon: transparent listeners the datapath sk-assigns redirect-l7
+//!   connections to, the pinned `pc_l7_redir` map, the loader's control files.
 
 pub mod generation;
 pub mod proxy;
 pub mod request;
+pub mod serve;
 pub mod stats;
 pub mod tables;
 pub mod upstream;
 
 pub use generation::Generations;
-pub use proxy::{serve_connection, ConnectionContext};
+pub use proxy::{serve_connection, ConnectionContext, PolicyRef};
 pub use stats::{Stats, VerdictRecord};
 pub use tables::{load_artifact_tables, TablesError};

@@ -1,6 +1,7 @@
-//! `policyc-l7`: the node-local HTTP filter's command line. Until the datapath steers
-//! redirect-l7 connections to it (issue 14, step 3), it checks an artifact's L7 tables and
-//! judges single requests offline with exactly the code the filter runs.
+//! `policyc-l7`: the node-local HTTP filter's command line: `serve` runs the daemon
+//! `policy-loader apply` starts (the datapath sk-assigns redirect-l7 connections to it);
+//! `check` and `judge` read an artifact's L7 tables and judge single requests offline with
+//! exactly the code the daemon runs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,18 @@ enum Side {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the filter daemon (started and stopped by `policy-loader`; not meant to be run by hand).
+    Serve {
+        /// The loader's L7 state directory (`current`, `loaded`, `failed`).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The port the datapath assigns redirected connections to.
+        #[arg(long)]
+        port: u16,
+        /// The pinned `pc_l7_redir` map.
+        #[arg(long)]
+        redirect_map: PathBuf,
+    },
     /// Loads the L7 tables of an artifact (digest-checked, every DFA read back) and summarizes them.
     Check {
         /// The artifact directory (`policyc build -o`).
@@ -73,6 +86,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
+        Command::Serve {
+            dir,
+            port,
+            redirect_map,
+        } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(policyc_l7_filter::serve::serve(
+                    policyc_l7_filter::serve::ServeOptions {
+                        dir,
+                        port,
+                        redirect_map,
+                    },
+                ))
+                .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { artifact } => {
             let judge = load_artifact_tables(&artifact).map_err(|e| e.to_string())?;
             let t = judge.tables();

@@ -27,11 +27,42 @@ use crate::upstream::{connect, UpstreamOptions};
 /// Cilium's body for a request the policy denies (Envoy local reply of `cilium.l7policy`).
 pub const ACCESS_DENIED_BODY: &[u8] = b"Access denied\r\n";
 
+/// Which L7 policy judges a connection's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRef {
+    /// An id of one set of tables (`l7/http.json` `policies[].id`).
+    Id(u32),
+    /// The policy of this endpoint id and direction in the tables in force when each request
+    /// is judged (what the datapath records, `pc_l7_redir`: ids differ between generations).
+    Endpoint {
+        endpoint_id: u32,
+        direction: policyc_ir::Direction,
+    },
+}
+
+impl PolicyRef {
+    /// The policy id in `tables`; `u32::MAX` (no policy: every request denied) when the
+    /// tables have none for the endpoint and direction.
+    pub fn resolve(self, tables: &policyc_backends::artifact::l7::L7Tables) -> u32 {
+        match self {
+            PolicyRef::Id(id) => id,
+            PolicyRef::Endpoint {
+                endpoint_id,
+                direction,
+            } => tables
+                .policies
+                .iter()
+                .find(|p| p.endpoint_id == endpoint_id && p.direction == direction)
+                .map_or(u32::MAX, |p| p.id),
+        }
+    }
+}
+
 /// What the datapath told the filter about one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionContext {
-    /// L7 policy id (`l7/http.json` `policies[].id`).
-    pub policy: u32,
+    /// The L7 policy.
+    pub policy: PolicyRef,
     /// The peer's identity (the source on ingress, the destination on egress).
     pub peer_identity: u32,
     /// The client's address (source of the downstream connection).
@@ -99,7 +130,7 @@ impl Connection {
         let generation = self.generations.current();
         let mut judged = view(&request);
         let key = L7Key {
-            policy: self.context.policy,
+            policy: self.context.policy.resolve(generation.judge.tables()),
             peer_identity: self.context.peer_identity,
             port: self.context.port,
         };

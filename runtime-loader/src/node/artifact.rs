@@ -166,6 +166,17 @@ impl Artifact {
             .map_err(|e| self.problem(format!("{relative}: {e}")))
     }
 
+    /// The L7 filter's HTTP tables (`l7/http.json`) as verified, every DFA loaded; `None` when
+    /// the artifact has none.
+    pub fn l7_tables(&self) -> Result<Option<policyc_backends::l7::L7Judge>, NodeError> {
+        let Some(relative) = self.manifest.l7.as_deref() else {
+            return Ok(None);
+        };
+        policyc_backends::l7::L7Judge::from_bytes(self.file(relative)?)
+            .map(Some)
+            .map_err(|e| self.problem(format!("{relative}: {e}")))
+    }
+
     /// The maps of every image file in `files` (map name → relative path).
     fn read_maps(&self, files: &BTreeMap<String, String>) -> Result<Vec<MapImage>, NodeError> {
         let mut maps = Vec::new();

@@ -4,7 +4,7 @@
 //! writing a record or creating the learned-address map: the node is left exactly as it was.
 
 use super::artifact::Artifact;
-use super::install::{kind_of, prepare, verify_generation, ApplyOptions, Prepared};
+use super::install::{kind_of, prepare, verify_generation, ApplyOptions, L7Config, Prepared};
 use super::pins::AttachPoint;
 use super::NodeError;
 
@@ -32,12 +32,22 @@ pub fn dry_run(artifact: &Artifact, options: &ApplyOptions) -> Result<DryRunRepo
         installs,
         attach_points,
         l7,
+        l7_http,
     } = prepare(artifact, options)?;
+    // The tables were loaded by `prepare` (every DFA); the filter binary must exist too.
+    if l7_http {
+        super::l7::filter_binary(options.l7.filter.as_deref())?;
+    }
+    let l7_port = if l7_http { options.l7.port } else { 0 };
     let mut endpoints = Vec::new();
     for (install, attach) in installs.iter().zip(attach_points) {
         let l7_fallback =
             options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
-        let verified = verify_generation(install, kind_of(&attach), l7_fallback).and_then(|()| {
+        let l7 = L7Config {
+            fallback: l7_fallback,
+            port: l7_port,
+        };
+        let verified = verify_generation(install, kind_of(&attach), l7).and_then(|()| {
             if matches!(attach, AttachPoint::Tcx { .. }) {
                 super::dns::install::verify_generation(install, &options.dns)?;
             }

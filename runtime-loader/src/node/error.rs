@@ -35,6 +35,9 @@ pub enum NodeError {
     /// L7 redirect verdicts without `--l7-fallback=allow-l4`.
     #[error("{0}")]
     L7Refused(String),
+    /// The node's L7 filter could not be started, reloaded or reached.
+    #[error("L7 filter: {0}")]
+    L7Filter(String),
     /// Endpoints that cannot be installed on this node (no interface, DNS rules on a cgroup
     /// attachment, ...), found before any endpoint was touched.
     #[error(

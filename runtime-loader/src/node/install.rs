@@ -129,6 +129,26 @@ pub struct ApplyOptions {
     pub cgroups: BTreeMap<String, PathBuf>,
     /// In-kernel DNS policy settings (`--dns-min-ttl`, `--dns-learned-max`).
     pub dns: super::dns::DnsOptions,
+    /// The L7 filter: its port (`--l7-port`) and binary (`--l7-filter`).
+    pub l7: L7Options,
+}
+
+/// How the node's L7 filter runs (see [`super::l7`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L7Options {
+    /// The port the filter listens on and the datapath assigns connections to.
+    pub port: u16,
+    /// The `policyc-l7` binary; `None`: next to `policy-loader`.
+    pub filter: Option<PathBuf>,
+}
+
+impl Default for L7Options {
+    fn default() -> Self {
+        L7Options {
+            port: super::l7::DEFAULT_L7_PORT,
+            filter: None,
+        }
+    }
 }
 
 /// An endpoint installed by an apply.
@@ -230,6 +250,8 @@ pub(super) struct Prepared {
     pub attach_points: Vec<AttachPoint>,
     /// Rules whose L7 part is not enforced (accepted with `--l7-fallback=allow-l4`).
     pub l7: Vec<String>,
+    /// Whether some endpoint redirects HTTP to the L7 filter (the artifact's L7 tables).
+    pub l7_http: bool,
 }
 
 /// Every check of an apply that needs no change to the node: the selected endpoints exist
@@ -239,13 +261,38 @@ pub(super) fn prepare(artifact: &Artifact, options: &ApplyOptions) -> Result<Pre
     let names = selected(artifact, options)?;
     let mut installs = Vec::new();
     let mut l7 = Vec::new();
+    // HTTP rules are enforced by the node's L7 filter (the artifact's tables, verified) —
+    // unless `--l7-fallback=allow-l4` asks for every L7 rule at L4 (no filter).
+    let http_rules: std::collections::BTreeSet<u32> = artifact
+        .l7_tables()?
+        .filter(|_| !options.l7_fallback_allow_l4)
+        .map(|judge| {
+            judge
+                .tables()
+                .rule_sets
+                .iter()
+                .flat_map(|set| set.entries.iter().map(|e| e.rule))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut l7_http = false;
+    let mut l7_on_cgroup = Vec::new();
     for name in &names {
         let install = artifact.endpoint_install(name)?;
         let in_kernel = super::dns::install::kernel_enforced_l7_rules(&install);
-        for id in install
-            .l7_rule_ids()
+        let ids = install.l7_rule_ids();
+        if ids.iter().any(|id| http_rules.contains(id)) {
+            l7_http = true;
+            if options.cgroups.contains_key(name) {
+                l7_on_cgroup.push(format!(
+                    "{name}: HTTP rules need a tcx attachment (the filter is reached with \
+                     bpf_sk_assign at tc ingress), not cgroup_skb"
+                ));
+            }
+        }
+        for id in ids
             .into_iter()
-            .filter(|id| !in_kernel.contains(id))
+            .filter(|id| !in_kernel.contains(id) && !http_rules.contains(id))
         {
             let rule = artifact
                 .manifest
@@ -260,7 +307,8 @@ pub(super) fn prepare(artifact: &Artifact, options: &ApplyOptions) -> Result<Pre
     l7.dedup();
     if !l7.is_empty() && !options.l7_fallback_allow_l4 {
         return Err(NodeError::L7Refused(format!(
-            "refusing the artifact: {} rule(s) redirect to L7 policy, which this datapath does not enforce:\n  {}\n\
+            "refusing the artifact: {} rule(s) redirect to L7 policy the node does not enforce \
+             (HTTP rules are; these are not):\n  {}\n\
              rerun with --l7-fallback=allow-l4 to allow that traffic at L4 WITHOUT checking L7",
             l7.len(),
             l7.join("\n  ")
@@ -281,6 +329,7 @@ pub(super) fn prepare(artifact: &Artifact, options: &ApplyOptions) -> Result<Pre
             Err(e) => refused.push(format!("{}: {e}", install.endpoint.name)),
         }
     }
+    refused.extend(l7_on_cgroup);
     if !refused.is_empty() {
         return Err(NodeError::EndpointsRefused(refused));
     }
@@ -297,6 +346,7 @@ pub(super) fn prepare(artifact: &Artifact, options: &ApplyOptions) -> Result<Pre
         installs,
         attach_points,
         l7,
+        l7_http,
     })
 }
 
@@ -312,8 +362,33 @@ pub fn apply(
         installs,
         attach_points,
         l7,
+        l7_http,
     } = prepare(artifact, options)?;
     std::fs::create_dir_all(&paths.pin_root).map_err(NodeError::io(&paths.pin_root))?;
+    // The L7 filter serves the new tables before any endpoint is staged: one that cannot
+    // start or load them stops the apply here, with every endpoint as it was.
+    // Every endpoint's object of an apply with HTTP rules shares the node-wide redirect map:
+    // an endpoint without L7 rules still hands its packets of a connection a peer's policy
+    // redirected to the filter (objects reuse the map whenever it is pinned).
+    let filter = if l7_http {
+        super::l7::ensure_redirect_map(paths)?;
+        super::l7::ensure_routing()?;
+        Some(super::l7::start_or_reload(
+            paths,
+            &artifact.dir,
+            options.l7.port,
+            options.l7.filter.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    let l7_port = filter.as_ref().map_or(0, |f| f.port);
+    let restore_filter = |e: NodeError| {
+        if let Some(f) = &filter {
+            f.restore(paths);
+        }
+        e
+    };
     if artifact.manifest.dns.is_some() {
         // Before any object that shares it is loaded (DNS objects and main datapaths).
         super::dns::learned::ensure_learned_map(paths, options.dns.learned_max)?;
@@ -325,9 +400,27 @@ pub fn apply(
     for (install, attach) in installs.iter().zip(attach_points) {
         let l7_fallback =
             options.l7_fallback_allow_l4 || super::dns::install::l7_fully_in_kernel(install);
-        match stage_endpoint(paths, artifact, install, attach, l7_fallback, &options.dns) {
+        match stage_endpoint(
+            paths,
+            artifact,
+            install,
+            attach,
+            L7Config {
+                fallback: l7_fallback,
+                port: l7_port,
+            },
+            &options.dns,
+        ) {
             Ok(s) => staged.push(s),
-            Err(e) => return Err(abort(paths, &install.endpoint.name, e, &[], &staged)),
+            Err(e) => {
+                return Err(restore_filter(abort(
+                    paths,
+                    &install.endpoint.name,
+                    e,
+                    &[],
+                    &staged,
+                )))
+            }
         }
     }
     let journal = journal::Journal {
@@ -335,13 +428,25 @@ pub fn apply(
         switches: staged.iter().map(Staged::switch).collect(),
     };
     if let Err(e) = journal::write(paths, &journal) {
-        return Err(abort(paths, "the switch journal", e, &[], &staged));
+        return Err(restore_filter(abort(
+            paths,
+            "the switch journal",
+            e,
+            &[],
+            &staged,
+        )));
     }
     // Then the flips, one word per endpoint, back to back. One that fails switches the
     // endpoints already flipped back to their old generations.
     for (flipped, s) in staged.iter().enumerate() {
         if let Err(e) = go_live(paths, s) {
-            return Err(abort(paths, s.name(), e, &staged[..flipped], &staged));
+            return Err(restore_filter(abort(
+                paths,
+                s.name(),
+                e,
+                &staged[..flipped],
+                &staged,
+            )));
         }
         hook::after_switch_of(steps::SWITCHING, s.name());
     }
@@ -412,13 +517,23 @@ pub(super) fn kind_of(attach: &AttachPoint) -> AttachKind {
     }
 }
 
-/// What loading the endpoint's object takes: its config (with the L7 fallback knob), its
+/// How an endpoint's object treats redirect-l7 verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L7Config {
+    /// `--l7-fallback=allow-l4` (or every L7 rule enforced in the kernel: DNS).
+    pub fallback: bool,
+    /// The L7 filter's port (0: none; redirect-l7 drops).
+    pub port: u16,
+}
+
+/// What loading the endpoint's object takes: its config (with the L7 knobs), its
 /// policy map images plus the ipcache, for one attach kind (apply and `apply --dry-run`).
-fn load_request(install: &EndpointInstall, kind: AttachKind, l7_fallback: bool) -> LoadRequest<'_> {
+fn load_request(install: &EndpointInstall, kind: AttachKind, l7: L7Config) -> LoadRequest<'_> {
     let mut config = install.images.config;
-    if l7_fallback {
+    if l7.fallback {
         config.l7_fallback_allow_l4 = 1;
     }
+    config.l7_proxy_port = l7.port;
     let mut maps: Vec<&MapImage> = install.images.maps.iter().collect();
     maps.push(&install.ipcache);
     LoadRequest {
@@ -433,9 +548,9 @@ fn load_request(install: &EndpointInstall, kind: AttachKind, l7_fallback: bool) 
 pub(super) fn verify_generation(
     install: &EndpointInstall,
     kind: AttachKind,
-    l7_fallback: bool,
+    l7: L7Config,
 ) -> Result<(), NodeError> {
-    let request = load_request(install, kind, l7_fallback);
+    let request = load_request(install, kind, l7);
     DatapathInstance::load_object_with(&install.object, &request, |_| Ok(()))
         .map(drop)
         .map_err(|source| NodeError::Load {
@@ -449,11 +564,11 @@ fn load_generation(
     paths: &NodePaths,
     install: &EndpointInstall,
     kind: AttachKind,
-    l7_fallback: bool,
+    l7: L7Config,
     generation: u64,
 ) -> Result<DatapathInstance, NodeError> {
     let name = &install.endpoint.name;
-    let mut request = load_request(install, kind, l7_fallback);
+    let mut request = load_request(install, kind, l7);
     // Conntrack entries remember the generation that judged them (low 32 bits: a wrap needs
     // 2^32 installs); entries of any other one are judged again by this one's policy.
     request.config.generation = u32::try_from(generation & u64::from(u32::MAX)).unwrap_or(0);
@@ -461,6 +576,7 @@ fn load_generation(
     DatapathInstance::load_object_with(&install.object, &request, |open| {
         for mut map in open.maps_mut() {
             super::dns::learned::reuse_learned_map(paths, &mut map)?;
+            super::l7::reuse_redirect_map(paths, &mut map)?;
             let map_name = map.name().to_string_lossy().into_owned();
             if !SHARED_MAPS.contains(&map_name.as_str()) {
                 continue;
@@ -747,7 +863,7 @@ pub fn stage_endpoint<'a>(
     artifact: &Artifact,
     install: &'a EndpointInstall,
     attach: AttachPoint,
-    l7_fallback: bool,
+    l7: L7Config,
     dns: &DnsOptions,
 ) -> Result<Staged<'a>, NodeError> {
     let started = std::time::Instant::now();
@@ -761,7 +877,7 @@ pub fn stage_endpoint<'a>(
     let endpoint_dir = paths.endpoint_dir(name);
     std::fs::create_dir_all(&endpoint_dir).map_err(NodeError::io(&endpoint_dir))?;
 
-    let instance = load_generation(paths, install, kind, l7_fallback, generation)?;
+    let instance = load_generation(paths, install, kind, l7, generation)?;
     let staged = (|| {
         hook::at(steps::LOADED, name)?;
         let program_ids = pin_generation(paths, name, generation, &instance, kind)?;
@@ -773,7 +889,7 @@ pub fn stage_endpoint<'a>(
                 .unwrap_or_else(|_| artifact.dir.clone()),
             attach: attach.clone(),
             program_ids: program_ids.clone(),
-            l7_fallback_allow_l4: l7_fallback,
+            l7_fallback_allow_l4: l7.fallback,
             manifest: artifact.manifest.clone(),
             apply_micros: Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
         })?;

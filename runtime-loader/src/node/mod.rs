@@ -38,6 +38,7 @@ pub mod hook;
 pub mod inspect;
 pub mod install;
 pub mod journal;
+pub mod l7;
 pub mod live;
 pub mod lock;
 pub mod map_ops;

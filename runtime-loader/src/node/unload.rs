@@ -52,6 +52,8 @@ pub fn unload(paths: &NodePaths, endpoints: &[String]) -> Result<Vec<String>, No
         remove_tree(&paths.record_dir(name))?;
     }
     if paths.installed_endpoints()?.is_empty() {
+        // No endpoint redirects to the L7 filter any more.
+        super::l7::stop(paths);
         super::dns::learned::remove_learned_map(paths);
         let _ = std::fs::remove_dir(&paths.pin_root);
     }

@@ -105,7 +105,7 @@ impl Harness {
         tokio::spawn(async move {
             while let Ok((stream, client)) = listener.accept().await {
                 let context = ConnectionContext {
-                    policy: 0,
+                    policy: policyc_l7_filter::PolicyRef::Id(0),
                     peer_identity: PEER_IDENTITY,
                     client,
                     destination: server,
