@@ -66,6 +66,8 @@ mod tests {
             source_addrs: Default::default(),
             source_families: Default::default(),
             event_budget_per_peer: 9,
+            l7_proxy_port: 0,
+            pad_l7: [0; 6],
         };
         c.set_source_addrs(addresses)
             .unwrap_or_else(|e| panic!("{e}"));
