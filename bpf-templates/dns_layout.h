@@ -59,6 +59,7 @@ struct pc_dns_config {
 	__u32 min_ttl_s;     /* learned entries live max(TTL, min_ttl_s) seconds (at most a day) */
 	__u32 redirect_peer; /* 1: bpf_redirect_peer; 0: bpf_redirect + PC_DNS_REFUSED_MARK */
 	__u32 learn_quota;   /* live learned entries this endpoint may own (0: learns nothing) */
+	__u64 allow_mask;    /* a question is allowed iff its selector bitmap & allow_mask != 0 */
 	__u32 owner;         /* the endpoint's owner key in pc_dns_owned (its ifindex; never 0) */
 	__u32 name_ip_max;   /* addresses one question name may open (Cilium's
 			      * --tofqdns-endpoint-max-ip-per-hostname; 0: none) */
@@ -85,19 +86,10 @@ struct pc_dns_classes {
 	__u8 class_of[256];
 };
 
-/* What a name matches: `accept`, the toFQDNs selector classes (bits of the learned map);
- * `sets`, the endpoint's DNS rule sets whose rules.dns allow it (bit s-1 for set s, the
- * l7_set the main datapath hands over in skb->cb, policyc_layout.h). The pc_dns_exact value. */
-struct pc_dns_match {
-	__u64 accept;
-	__u64 sets;
-};
-
-/* One DFA state: next state per byte class; `accept`/`sets` as in struct pc_dns_match for a
- * name that ends in this state. State 0 is dead. */
+/* One DFA state: next state per byte class; `accept` is the selector bitmap of the patterns
+ * that match when the name ends in this state. State 0 is dead. */
 struct pc_dns_row {
 	__u64 accept;
-	__u64 sets;
 	__u16 next[PC_DNS_MAX_CLASSES];
 };
 

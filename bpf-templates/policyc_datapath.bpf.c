@@ -461,7 +461,6 @@ struct decision {
 	__u8 action;
 	__u8 track;      /* create a conntrack entry */
 	__u8 revalidate; /* judging a tracked flow again under this generation's policy */
-	__u8 l7_set;     /* DNS rule set of the deciding range (struct policyc_interval) */
 	__u8 can_redirect; /* tcx, TCP and a filter port: REDIRECT_L7 can be steered */
 	__u8 l7_judged;  /* the filter's upstream, judged by this direction's L7 policy already */
 	__u8 redirect;   /* hand the packet to the L7 filter */
@@ -641,7 +640,6 @@ static __always_inline void ct_create(const struct flow *f, __u8 dir, const stru
 	val.identity = d->identity;
 	val.generation = policyc_config.generation;
 	val.policy_port = f->policy_port;
-	val.l7_set = d->l7_set;
 	val.flags = d->ct_flags;
 	bpf_map_update_elem(ct_map(dir), &key, &val, BPF_ANY);
 }
@@ -664,7 +662,6 @@ static __always_inline int range_hit(const struct policyc_interval *r, __u16 por
 		return 0;
 	d->verdict = r->verdict;
 	d->rule_id = r->rule_id;
-	d->l7_set = r->l7_set;
 	return 1;
 }
 
@@ -688,7 +685,6 @@ static __always_inline void port_function(const struct policyc_portfn_value *v, 
 	}
 	d->verdict = v->default_verdict;
 	d->rule_id = v->default_rule_id;
-	d->l7_set = v->default_l7_set;
 	if (v->count == 0)
 		return;
 	base = v->first;
@@ -716,12 +712,10 @@ static __always_inline void port_function(const struct policyc_portfn_value *v, 
 		return;
 	d->verdict = v->default_verdict;
 	d->rule_id = v->default_rule_id;
-	d->l7_set = v->default_l7_set;
 	return;
 corrupt:
 	d->verdict = POLICYC_VERDICT_NONE;
 	d->rule_id = 0;
-	d->l7_set = 0;
 	d->reason = POLICYC_REASON_TABLE_CORRUPT;
 }
 
@@ -748,8 +742,7 @@ static __always_inline struct policyc_portfn_value *portfn_for(__u8 kind, __u32 
 #include "policyc_specialized.h"
 #else
 /* Peer identity -> port function (order documented at struct policyc_portfn_key).
- * A global function with scalar arguments and a packed result (verdict, reason, DNS rule set,
- * rule id):
+ * A global function with scalar arguments and a packed result (verdict, reason, rule id):
  * the verifier checks the lookup and its bounded search once per program instead of once
  * per state that reaches a lookup (the FQDN classes' bpf_loop reaches it from every path
  * that judges a flow), and the caller continues with one state whatever the tables hold. */
@@ -776,8 +769,7 @@ __attribute__((noinline)) __u64 pc_policy_lookup(__u32 identity, __u32 dir, __u3
 		return (__u64)policyc_config.default_verdict[dir] |
 		       ((__u64)POLICYC_REASON_POLICY_DEFAULT << 8);
 	port_function(pval, port, &d);
-	return (__u64)d.verdict | ((__u64)d.reason << 8) | ((__u64)d.l7_set << 16) |
-	       ((__u64)d.rule_id << 32);
+	return (__u64)d.verdict | ((__u64)d.reason << 8) | ((__u64)d.rule_id << 32);
 }
 
 static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct decision *d)
@@ -786,7 +778,6 @@ static __always_inline void policy_lookup(const struct flow *f, __u8 dir, struct
 
 	d->verdict = (__u8)r;
 	d->reason = (__u8)(r >> 8);
-	d->l7_set = (__u8)(r >> 16);
 	d->rule_id = (__u32)(r >> 32);
 }
 #endif /* POLICYC_SPECIALIZED */
@@ -1122,9 +1113,6 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 			d->action = POLICYC_ACTION_PASS;
 			d->reason = reply ? POLICYC_REASON_CT_REPLY : POLICYC_REASON_CT_ESTABLISHED;
 			d->rule_id = ct->rule_id;
-			/* A question on a tracked flow is judged with the rule set of the flow's
-			 * decision; a reply of a flow the peer opened has none (not redirected). */
-			d->l7_set = ct->l7_set & (__u8)(reply - 1); /* branch-free: verifier states */
 			l7_follow(ct, reply, d);
 			return;
 		}
@@ -1158,8 +1146,6 @@ static __always_inline void decide(struct __sk_buff *skb, __u32 l3off, const str
 		l7_follow(ct, reply, d);
 		ct->generation = policyc_config.generation;
 		ct->rule_id = d->rule_id;
-		ct->l7_set = d->l7_set; /* of the opener's flow, as judged */
-		d->l7_set &= (__u8)(reply - 1);
 		ct_note(ct, f, reply);
 		ct_count(ct, skb->len);
 		d->reason = reply ? POLICYC_REASON_CT_REPLY : POLICYC_REASON_CT_ESTABLISHED;
@@ -1410,11 +1396,6 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 l2_len, __u8 dir)
 	if (d.action == POLICYC_ACTION_DROP)
 		pc_count_drop(dir, d.reason, pkt_len);
 	emit_event(&f, dir, &d, pkt_len);
-	/* The DNS stage (policyc_dns.bpf.c), next in the tcx ingress chain, judges a question with
-	 * the DNS rule set of this decision (0: none apply, it does not judge). Written on every
-	 * egress packet, so a stale cb never reaches it; cgroup_skb has no DNS stage. */
-	if (l2_len && dir == POLICYC_DIR_EGRESS)
-		skb->cb[POLICYC_L7_CB_SLOT] = POLICYC_L7_CB_MAGIC | d.l7_set;
 	if (steered)
 		return steer_ret;
 	if (d.action == POLICYC_ACTION_PASS)

@@ -4,10 +4,7 @@
  *   pc_dns_query   SEC("tcx/ingress")  host side of the endpoint's veth, packets FROM the endpoint
  *                  (Ethernet first). UDP/TCP to port 53: the question name is walked with bpf_loop
  *                  (labels <= 63, total <= 255, lower-cased), matched against the exact-name hash
- *                  set and the multi-pattern DFA, and judged by the DNS rule set the main
- *                  datapath's decision names in skb->cb (the rules.dns for that server identity,
- *                  protocol and port; with none, the packet is not inspected at all, as in
- *                  Cilium, and DNS over TLS is still dropped). Allowed: a pending entry is recorded and the
+ *                  set and the multi-pattern DFA. Allowed: a pending entry is recorded and the
  *                  packet goes on (PC_TCX_NEXT). Denied: the packet is rewritten into a REFUSED
  *                  answer and redirected back into the endpoint. Malformed: dropped.
  *   pc_dns_answer  SEC("tcx/egress")   packets TO the endpoint. UDP from port 53: only an answer
@@ -52,32 +49,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---- query program ----------------------------------------------------------------------- */
 
-/* The DNS rule set the main datapath's decision names for this packet (policyc_layout.h
- * POLICYC_L7_CB_MAGIC): 0 when no rules.dns apply to the server's identity, protocol and port;
- * PC_DNS_SET_UNKNOWN (allows no name: fail closed) when the datapath left no word. */
-#define PC_DNS_SET_UNKNOWN 0xff
-
-static __always_inline __u32 dns_rule_set(struct __sk_buff *skb)
-{
-	__u32 word = skb->cb[POLICYC_L7_CB_SLOT];
-	if ((word & ~0xffU) != POLICYC_L7_CB_MAGIC)
-		return PC_DNS_SET_UNKNOWN;
-	return word & 0xff;
-}
-
 SEC("tcx/ingress")
 int pc_dns_query(struct __sk_buff *skb)
 {
 	struct dns_packet p = {};
 	enum parse_result parsed = parse_dns(skb, &p, 1);
-	/* Cilium redirects to its DNS proxy only the (identity, port, protocol) keys of rules
-	 * with rules.dns (pkg/policy/l4.go, the L4Filter's per-selector L7 rules; the proxy checks
-	 * a question against the rules of the destination's selectors, pkg/fqdn/dnsproxy
-	 * CheckAllowed): traffic the datapath decided without DNS rules is not inspected. DNS
-	 * over TLS stays dropped whatever the set (it could hide questions). */
-	__u32 set = dns_rule_set(skb);
-	if (set == 0 && parsed != PARSE_DOT)
-		return PC_TCX_NEXT;
 	switch (parsed) {
 	case PARSE_DNS:
 		break;
@@ -133,25 +109,19 @@ int pc_dns_query(struct __sk_buff *skb)
 		return PC_TCX_DROP;
 	}
 	__u64 selectors = 0;
-	__u64 sets = 0;
 	if (!w.unmatchable) {
 		__u32 state = w.state;
 		struct pc_dns_row *row = bpf_map_lookup_elem(&pc_dns_dfa, &state);
-		if (row) {
+		if (row)
 			selectors |= row->accept;
-			sets |= row->sets;
-		}
 		struct dns_scratch *s = bpf_map_lookup_elem(&pc_dns_scratch, &zero);
 		if (s) {
-			struct pc_dns_match *exact = bpf_map_lookup_elem(&pc_dns_exact, &s->name);
-			if (exact) {
-				selectors |= exact->accept;
-				sets |= exact->sets;
-			}
+			__u64 *exact = bpf_map_lookup_elem(&pc_dns_exact, &s->name);
+			if (exact)
+				selectors |= *exact;
 		}
 	}
-	/* Allowed iff the rules.dns of the decision's own rule set match the name. */
-	if (set >= 1 && set <= POLICYC_MAX_DNS_SETS && ((sets >> (set - 1)) & 1)) {
+	if (selectors & config->allow_mask) {
 		struct pc_dns_pending_key key = {};
 		__builtin_memcpy(key.endpoint, p.saddr, 16);
 		key.family = p.family;

@@ -50,8 +50,7 @@ static __always_inline int fqdn_allow_rank(__u8 verdict)
 struct fqdn_best {
 	__u32 rule_id; /* deciding rule of the best verdict */
 	__u8 verdict;  /* best allowing verdict so far, starting from the peer's own */
-	__u8 l7_set;   /* its DNS rule set */
-	__u8 pad[2];
+	__u8 pad[3];
 };
 
 struct {
@@ -87,7 +86,6 @@ static long fqdn_class_step(__u64 i, void *ctx)
 	if (fqdn_allow_rank(d.verdict) > fqdn_allow_rank(best->verdict)) {
 		best->verdict = d.verdict;
 		best->rule_id = d.rule_id;
-		best->l7_set = d.l7_set;
 	}
 	return best->verdict == POLICYC_VERDICT_ALLOW;
 }
@@ -126,7 +124,6 @@ static __always_inline void fqdn_combine(const struct flow *f, __u8 dir, struct 
 	/* The peer's own verdict is the one to beat (an FQDN class only adds allows). */
 	best->verdict = d->verdict;
 	best->rule_id = d->rule_id;
-	best->l7_set = d->l7_set;
 	w.f = f;
 	w.dir = dir;
 	w.bits = bits;
@@ -138,7 +135,6 @@ static __always_inline void fqdn_combine(const struct flow *f, __u8 dir, struct 
 		d->reason = POLICYC_REASON_POLICY;
 	d->verdict = best->verdict;
 	d->rule_id = best->rule_id;
-	d->l7_set = best->l7_set;
 }
 
 #endif /* POLICYC_FQDN_H */

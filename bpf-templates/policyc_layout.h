@@ -43,14 +43,6 @@ enum policyc_layout_constant {
 	POLICYC_EVENTS_PER_PEER_DEFAULT = 64,
 	/* Slots per direction of pc_drops (a power of two above every enum policyc_reason). */
 	POLICYC_REASON_SLOTS = 32,
-	/* DNS rule sets of an endpoint (struct policyc_interval l7_set 1..=this): bits of the
-	 * DNS object's set bitmaps (dns_layout.h struct pc_dns_row sets). */
-	POLICYC_MAX_DNS_SETS = 64,
-	/* skb->cb[POLICYC_L7_CB_SLOT] the tcx egress-direction program (pc_egress_tcx) writes for
-	 * the DNS stage that runs after it: POLICYC_L7_CB_MAGIC | l7_set of its decision. The DNS
-	 * stage fails closed (refuses) when the magic is missing. */
-	POLICYC_L7_CB_SLOT = 0,
-	POLICYC_L7_CB_MAGIC = 0x7c0d1500,
 	/* L7 steering (redirect-l7 with policyc_config.l7_proxy_port set). skb->mark values:
 	 * TO_PROXY: the packet goes to the node-local L7 filter (the loader's policy-routing rule
 	 * `fwmark TO_PROXY lookup POLICYC_L7_ROUTE_TABLE` delivers it locally; the datapath
@@ -241,13 +233,7 @@ struct policyc_interval {
 	__u16 lo;
 	__u16 hi;
 	__u8 verdict;
-	/* The DNS rule set (1..=POLICYC_MAX_DNS_SETS) the DNS stage judges a question of this
-	 * range with: a REDIRECT_L7 decided by rules.dns (the union of the rules.dns of the
-	 * deciding rules for this peer, protocol and port, as Cilium's DNS proxy keys its rules
-	 * by destination selector and port). 0: no DNS rules apply, the DNS stage does not judge
-	 * (Cilium redirects only keys with a proxy port). */
-	__u8 l7_set;
-	__u8 pad[2];
+	__u8 pad[3];
 	__u32 rule_id; /* index into pc_counters; 0 = no rule */
 };
 
@@ -257,8 +243,7 @@ struct policyc_interval {
 struct policyc_portfn_value {
 	__u8 default_verdict;
 	__u8 inline_count;  /* 0..=POLICYC_INLINE_RANGES */
-	__u8 default_l7_set; /* struct policyc_interval l7_set of the default */
-	__u8 pad;
+	__u8 pad[2];
 	__u32 default_rule_id;
 	__u32 first;        /* index of the first overflow range in pc_intervals */
 	__u32 count;        /* 0..=POLICYC_MAX_INTERVALS_PER_FUNCTION overflow ranges */
@@ -292,9 +277,8 @@ struct policyc_ct_value {
 	__u32 identity;   /* the peer's identity the flow was judged for */
 	__u32 generation; /* policyc_config.generation it was judged under */
 	__u16 policy_port; /* policy port of the packet that opened it (judging it again) */
-	__u8 l7_set;       /* the decision's DNS rule set (struct policyc_interval l7_set) */
 	__u8 flags;        /* POLICYC_CT_FLAG_* */
-	__u8 pad[4];
+	__u8 pad[5];
 };
 
 /* pc_frag: LRU hash of allowed first fragments; later fragments pass only if found here. */

@@ -13,14 +13,12 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
 
 use crate::c_layout::size_u32;
-pub use crate::dns_layout::DnsMatch;
 use crate::dns_layout::{DfaRow, DnsClasses, DnsConfigValue};
 pub use crate::dns_layout::{
     DnsCounter, DnsEvent, DnsName, COUNTER_COUNT, MAX_CLASSES, MAX_TTL_S, NAMES_MAX_ENTRIES,
     NAME_MAX, REFUSED_MARK,
 };
 use crate::layout::ArrayIndex;
-use crate::layout::MAX_DNS_SETS;
 use crate::map_image::MapImage;
 
 /// The compiled DNS object (ELF, BPF target, with BTF): one instance per endpoint.
@@ -83,8 +81,6 @@ pub enum DnsBuildError {
     TooManyStates { states: usize, cap: usize },
     #[error("the DNS pattern DFA needs {classes} byte classes, more than {MAX_CLASSES}")]
     TooManyByteClasses { classes: usize },
-    #[error("the endpoint has {sets} distinct DNS rule sets (the `rules.dns` that apply to one DNS server and port), more than {MAX_DNS_SETS}; give more servers or ports the same `rules.dns`")]
-    TooManyRuleSets { sets: usize },
 }
 
 /// Limits on the DFA built for one endpoint.
@@ -105,113 +101,67 @@ impl Default for DnsLimits {
     }
 }
 
-/// One DFA state: the next state per byte class, and what a name ending here matches.
+/// One DFA state: the next state per byte class, and the classes that match at end of name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsRow {
-    /// toFQDNs selector classes.
     pub accept: u64,
-    /// DNS rule sets (bit s-1 for set s).
-    pub sets: u64,
     pub next: Vec<u16>,
 }
 
 /// The flattened DNS matching tables of one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsTables {
-    /// Lower-cased dotted names (with trailing dot) → what they match.
-    pub exact: BTreeMap<String, DnsMatch>,
+    /// Lower-cased dotted names (with trailing dot) → selector bitmap.
+    pub exact: BTreeMap<String, u64>,
     /// Byte → byte class.
     pub class_of: [u8; 256],
     /// Row 0 is the dead state.
     pub rows: Vec<DnsRow>,
     pub start_state: u16,
-}
-
-/// A bit of a [`DnsMatch`]: a toFQDNs selector class, or a DNS rule set (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MatchBit {
-    Class(u8),
-    Set(u8),
-}
-
-impl MatchBit {
-    fn bits(self) -> u128 {
-        match self {
-            MatchBit::Class(c) => 1u128 << c,
-            MatchBit::Set(s) => 1u128 << (63 + u32::from(s)),
-        }
-    }
-}
-
-fn split(bits: u128) -> DnsMatch {
-    DnsMatch {
-        accept: bits as u64,
-        sets: (bits >> 64) as u64,
-    }
+    /// A question is allowed iff its bitmap intersects this mask (all bits by default; the
+    /// compiler reserves one class for `rules.dns` and sets the mask to it).
+    pub allow_mask: u64,
 }
 
 impl DnsTables {
-    /// Builds the tables for `(selector class, selector)` pairs, with every selector also in
-    /// the one DNS rule set 1 (a question to set 1 is allowed iff some selector matches).
+    /// Builds the tables for `(selector class, selector)` pairs. Several selectors may share a
+    /// class; the caller assigns classes (they index the learned map's bitmaps node-wide).
     pub fn compile(
         selectors: &[(u8, FqdnSelector)],
         limits: &DnsLimits,
     ) -> Result<DnsTables, DnsBuildError> {
-        let all: Vec<FqdnSelector> = selectors.iter().map(|(_, s)| s.clone()).collect();
-        DnsTables::compile_sets(selectors, &[all], limits)
-    }
-
-    /// Builds the tables for toFQDNs `(selector class, selector)` pairs (several selectors may
-    /// share a class; the caller assigns classes, they index the learned map's bitmaps
-    /// node-wide) and the endpoint's DNS rule sets: `sets[i]` are the `rules.dns` selectors of
-    /// set `i + 1` (the `l7_set` the main datapath's decision names).
-    pub fn compile_sets(
-        classes: &[(u8, FqdnSelector)],
-        sets: &[Vec<FqdnSelector>],
-        limits: &DnsLimits,
-    ) -> Result<DnsTables, DnsBuildError> {
-        if sets.len() > usize::from(MAX_DNS_SETS) {
-            return Err(DnsBuildError::TooManyRuleSets { sets: sets.len() });
-        }
-        let mut all: Vec<(MatchBit, &FqdnSelector)> = Vec::new();
-        for (class, selector) in classes {
+        let mut exact: BTreeMap<String, u64> = BTreeMap::new();
+        let mut globs: Vec<(String, u64)> = Vec::new();
+        for (class, selector) in selectors {
             if *class >= MAX_SELECTOR_CLASSES {
                 return Err(DnsBuildError::ClassOutOfRange { class: *class });
             }
-            all.push((MatchBit::Class(*class), selector));
-        }
-        for (index, set) in sets.iter().enumerate() {
-            let id = u8::try_from(index + 1).unwrap_or(u8::MAX);
-            all.extend(set.iter().map(|s| (MatchBit::Set(id), s)));
-        }
-        let mut exact: BTreeMap<String, u128> = BTreeMap::new();
-        let mut globs: BTreeMap<String, u128> = BTreeMap::new();
-        for (bit, selector) in all {
+            let bit = 1u64 << class;
             let pattern = selector.pattern();
             if pattern.has_wildcard() {
-                *globs.entry(pattern.to_regex()).or_default() |= bit.bits();
+                globs.push((pattern.to_regex(), bit));
             } else {
-                *exact.entry(format!("{}.", pattern.as_str())).or_default() |= bit.bits();
+                *exact.entry(format!("{}.", pattern.as_str())).or_default() |= bit;
             }
         }
-        let globs: Vec<(String, u128)> = globs.into_iter().collect();
         let (class_of, rows, start_state) = flatten_globs(&globs, limits)?;
         Ok(DnsTables {
-            exact: exact.into_iter().map(|(n, b)| (n, split(b))).collect(),
+            exact,
             class_of,
             rows,
             start_state,
+            allow_mask: u64::MAX,
         })
     }
 
-    /// What a queried name matches, computed by walking the flattened tables exactly as the
-    /// BPF program does. `name` is dotted; a trailing dot is optional.
-    pub fn matches(&self, name: &str) -> DnsMatch {
+    /// The selector bitmap for a queried name, computed by walking the flattened tables
+    /// exactly as the BPF program does. `name` is dotted; a trailing dot is optional.
+    pub fn selectors_for(&self, name: &str) -> u64 {
         let mut dotted = name.to_ascii_lowercase();
         if !dotted.ends_with('.') {
             dotted.push('.');
         }
-        let mut out = self.exact.get(&dotted).copied().unwrap_or_default();
+        let mut bits = self.exact.get(&dotted).copied().unwrap_or(0);
         let mut state = usize::from(self.start_state);
         for byte in dotted.bytes() {
             let class = usize::from(self.class_of[usize::from(byte)]);
@@ -221,22 +171,8 @@ impl DnsTables {
                 .and_then(|row| row.next.get(class))
                 .map_or(0, |next| usize::from(*next));
         }
-        if let Some(row) = self.rows.get(state) {
-            out.accept |= row.accept;
-            out.sets |= row.sets;
-        }
-        out
-    }
-
-    /// The toFQDNs selector classes a queried name matches.
-    pub fn selectors_for(&self, name: &str) -> u64 {
-        self.matches(name).accept
-    }
-
-    /// Whether a question for `name` judged with DNS rule set `set` (1-based) is allowed, as
-    /// the BPF program decides it.
-    pub fn allows(&self, name: &str, set: u8) -> bool {
-        (1..=MAX_DNS_SETS).contains(&set) && (self.matches(name).sets >> (set - 1)) & 1 == 1
+        bits |= self.rows.get(state).map_or(0, |row| row.accept);
+        bits
     }
 
     /// Map images for the DNS object (config, classes, DFA rows, exact names).
@@ -247,6 +183,7 @@ impl DnsTables {
             min_ttl_s: config.min_ttl_s,
             redirect_peer: u32::from(config.redirect_peer),
             learn_quota: config.learn_quota,
+            allow_mask: self.allow_mask,
             owner: config.owner,
             name_ip_max: config.name_ip_max,
         };
@@ -257,7 +194,6 @@ impl DnsTables {
             .map(|(index, row)| {
                 let mut value = DfaRow {
                     accept: row.accept,
-                    sets: row.sets,
                     next: [0; MAX_CLASSES],
                 };
                 for (slot, next) in value.next.iter_mut().zip(&row.next) {
@@ -269,7 +205,7 @@ impl DnsTables {
         let exact = self
             .exact
             .iter()
-            .map(|(name, bits)| (name_key(name), bits.encode()))
+            .map(|(name, bits)| (name_key(name), bits.to_ne_bytes().to_vec()))
             .collect();
         vec![
             MapImage {
@@ -302,7 +238,7 @@ impl DnsTables {
             MapImage {
                 name: map_names::EXACT.into(),
                 key_size: size_u32::<DnsName>(),
-                value_size: size_u32::<DnsMatch>(),
+                value_size: size_u32::<u64>(),
                 max_entries: (self.exact.len() as u32).max(1),
                 entries: exact,
             },
@@ -377,11 +313,10 @@ pub fn name_hash(name: &str) -> u64 {
 
 type Flattened = ([u8; 256], Vec<DnsRow>, u16);
 
-fn flatten_globs(globs: &[(String, u128)], limits: &DnsLimits) -> Result<Flattened, DnsBuildError> {
+fn flatten_globs(globs: &[(String, u64)], limits: &DnsLimits) -> Result<Flattened, DnsBuildError> {
     if globs.is_empty() {
         let dead = DnsRow {
             accept: 0,
-            sets: 0,
             next: vec![0],
         };
         return Ok(([0; 256], vec![dead], 0));
@@ -459,24 +394,22 @@ fn flatten_globs(globs: &[(String, u128)], limits: &DnsLimits) -> Result<Flatten
 
     let mut rows = vec![DnsRow {
         accept: 0,
-        sets: 0,
         next: vec![0; representatives.len()],
     }];
     for state in &order {
         let eoi = dfa.next_eoi_state(*state);
-        let mut bits = 0u128;
+        let mut accept = 0u64;
         if dfa.is_match_state(eoi) {
             for i in 0..dfa.match_len(eoi) {
                 let pattern = dfa.match_pattern(eoi, i).as_usize();
-                bits |= globs.get(pattern).map_or(0, |(_, bit)| *bit);
+                accept |= globs.get(pattern).map_or(0, |(_, bit)| *bit);
             }
         }
         let next = representatives
             .iter()
             .map(|byte| target(*state, *byte))
             .collect();
-        let DnsMatch { accept, sets } = split(bits);
-        rows.push(DnsRow { accept, sets, next });
+        rows.push(DnsRow { accept, next });
     }
     Ok((class_of, rows, 1))
 }
@@ -591,46 +524,5 @@ mod tests {
             1 << (77 % 64)
         );
         assert_eq!(tables.selectors_for("svc77-blue.team11.example.com"), 0);
-    }
-
-    fn name(text: &str) -> FqdnSelector {
-        FqdnSelector::MatchName(FqdnPattern::name(text).unwrap())
-    }
-
-    #[test_case("api.example.com", 1, true; "exact name of set 1")]
-    #[test_case("api.example.com", 2, false; "exact name of set 1 only")]
-    #[test_case("www.other.org", 2, true; "glob of set 2")]
-    #[test_case("www.other.org", 1, false; "glob of set 2 only")]
-    #[test_case("shared.example.net", 1, true; "name in both sets, set 1")]
-    #[test_case("shared.example.net", 2, true; "name in both sets, set 2")]
-    #[test_case("api.example.com", 0, false; "set 0 allows nothing")]
-    #[test_case("api.example.com", 3, false; "a set the endpoint does not have")]
-    fn each_rule_set_allows_only_its_own_names(qname: &str, set: u8, allowed: bool) {
-        let sets = vec![
-            vec![name("api.example.com"), glob("shared.*.net")],
-            vec![glob("*.other.org"), name("shared.example.net")],
-        ];
-        let classes = [(5, glob("**.example.com"))];
-        let tables = DnsTables::compile_sets(&classes, &sets, &DnsLimits::default()).unwrap();
-        assert_eq!(tables.allows(qname, set), allowed);
-    }
-
-    #[test]
-    fn classes_and_sets_are_separate_bitmaps() {
-        let sets = vec![vec![glob("**.example.com")]];
-        let classes = [(5, glob("**.example.com")), (62, name("a.example.com"))];
-        let tables = DnsTables::compile_sets(&classes, &sets, &DnsLimits::default()).unwrap();
-        let found = tables.matches("a.example.com");
-        assert_eq!(found.accept, (1 << 5) | (1 << 62));
-        assert_eq!(found.sets, 1);
-    }
-
-    #[test]
-    fn more_than_64_rule_sets_is_a_clear_error() {
-        let sets: Vec<Vec<FqdnSelector>> = (0..65)
-            .map(|i| vec![name(&format!("h{i}.example.com"))])
-            .collect();
-        let err = DnsTables::compile_sets(&[], &sets, &DnsLimits::default()).unwrap_err();
-        assert_eq!(err, DnsBuildError::TooManyRuleSets { sets: 65 });
     }
 }

@@ -83,6 +83,8 @@ c_struct! {
         pub redirect_peer: u32,
         /// Live learned entries this endpoint may own (0: it learns nothing).
         pub learn_quota: u32,
+        /// A question is allowed iff its selector bitmap & `allow_mask` != 0.
+        pub allow_mask: u64,
         /// The endpoint's key in `pc_dns_owned` (its interface index; never 0).
         pub owner: u32,
         /// Addresses one question name may open for the endpoint (0: none).
@@ -127,24 +129,11 @@ c_struct! {
 }
 
 c_struct! {
-    /// `struct pc_dns_match`: what a name matches (a `pc_dns_exact` value).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub struct DnsMatch = "pc_dns_match" {
-        /// toFQDNs selector classes (bits of the learned map).
-        pub accept: u64,
-        /// DNS rule sets (bit s-1 for set s) whose `rules.dns` allow the name.
-        pub sets: u64,
-    }
-}
-
-c_struct! {
     /// `struct pc_dns_row`: one DFA state (a `pc_dns_dfa` value).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct DfaRow = "pc_dns_row" {
-        /// toFQDNs selector classes of the patterns that match when the name ends here.
+        /// Selector bitmap of the patterns that match when the name ends in this state.
         pub accept: u64,
-        /// DNS rule sets (bit s-1 for set s) whose `rules.dns` match it.
-        pub sets: u64,
         /// Next state per byte class; 0 is the dead state.
         pub next: [u16; MAX_CLASSES],
     }
@@ -210,7 +199,6 @@ pub const HEADER: CHeader = CHeader {
         OwnedValue::LAYOUT,
         NameIpsValue::LAYOUT,
         DnsClasses::LAYOUT,
-        DnsMatch::LAYOUT,
         DfaRow::LAYOUT,
         DnsName::LAYOUT,
         DnsEvent::LAYOUT,

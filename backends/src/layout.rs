@@ -39,14 +39,6 @@ c_constants! {
         pub const EVENTS_PER_PEER_DEFAULT: u32 = 64 => "POLICYC_EVENTS_PER_PEER_DEFAULT";
         /// `POLICYC_REASON_SLOTS`: slots per direction of `pc_drops` (above every [`Reason`]).
         pub const REASON_SLOTS: u32 = 32 => "POLICYC_REASON_SLOTS";
-        /// `POLICYC_MAX_DNS_SETS`: DNS rule sets of an endpoint ([`Interval::l7_set`]
-        /// 1..=this), bits of the DNS object's set bitmaps.
-        pub const MAX_DNS_SETS: u8 = 64 => "POLICYC_MAX_DNS_SETS";
-        /// `POLICYC_L7_CB_SLOT`: the `skb->cb` word the egress tcx program leaves for the DNS
-        /// stage.
-        pub const L7_CB_SLOT: u32 = 0 => "POLICYC_L7_CB_SLOT";
-        /// `POLICYC_L7_CB_MAGIC`: that word is this | the decision's [`Interval::l7_set`].
-        pub const L7_CB_MAGIC: u32 = 0x7c0d_1500 => "POLICYC_L7_CB_MAGIC";
         /// `POLICYC_L7_TO_PROXY_MARK`: `skb->mark` of packets handed to the L7 filter (the
         /// loader's policy-routing rule delivers them locally).
         pub const L7_TO_PROXY_MARK: u32 = 0x7c70_0200 => "POLICYC_L7_TO_PROXY_MARK";
@@ -476,11 +468,8 @@ c_struct! {
         pub hi: u16,
         /// [`Verdict`] code.
         pub verdict: u8,
-        /// DNS rule set (1..=[`MAX_DNS_SETS`]) the DNS stage judges questions of the range
-        /// with; 0 = no `rules.dns` apply, not inspected.
-        pub l7_set: u8,
         /// Padding.
-        pub pad: [u8; 2],
+        pub pad: [u8; 3],
         /// Rule id (index into `pc_counters`), 0 = none.
         pub rule_id: u32,
     }
@@ -494,10 +483,8 @@ c_struct! {
         pub default_verdict: u8,
         /// Number of valid `ranges` (0..=[`INLINE_RANGES`]).
         pub inline_count: u8,
-        /// [`Interval::l7_set`] of the default.
-        pub default_l7_set: u8,
         /// Padding.
-        pub pad: u8,
+        pub pad: [u8; 2],
         /// Rule id of ports outside every listed range.
         pub default_rule_id: u32,
         /// Index of the first overflow range in `pc_intervals`.
@@ -559,12 +546,10 @@ c_struct! {
         pub generation: u32,
         /// Policy port of the packet that opened it.
         pub policy_port: u16,
-        /// The decision's DNS rule set ([`Interval::l7_set`]).
-        pub l7_set: u8,
         /// [`CT_FLAG_L7`] | [`CT_FLAG_FROM_PROXY`].
         pub flags: u8,
         /// Padding.
-        pub pad: [u8; 4],
+        pub pad: [u8; 5],
     }
 }
 
@@ -796,8 +781,7 @@ mod tests {
             lo: 80,
             hi: 90,
             verdict: 1,
-            l7_set: 0,
-            pad: [0; 2],
+            pad: [0; 3],
             rule_id: 7,
         };
         let mut expected = 80u16.to_ne_bytes().to_vec();
@@ -812,8 +796,7 @@ mod tests {
         let value = PortfnValue {
             default_verdict: 3,
             inline_count: 1,
-            default_l7_set: 0,
-            pad: 0,
+            pad: [0; 2],
             default_rule_id: 2,
             first: 5,
             count: 9,
@@ -821,8 +804,7 @@ mod tests {
                 lo: 80,
                 hi: 90,
                 verdict: 1,
-                l7_set: 0,
-                pad: [0; 2],
+                pad: [0; 3],
                 rule_id: 7,
             }; INLINE_RANGES],
         };

@@ -263,8 +263,7 @@ fn record(iv: &PortInterval) -> Interval {
         lo: iv.lo,
         hi: iv.hi,
         verdict: iv.verdict.code(),
-        l7_set: iv.l7_set,
-        pad: [0; 2],
+        pad: [0; 3],
         rule_id: iv.rule_id,
     }
 }
@@ -292,8 +291,7 @@ fn encode_function(
     Ok(PortfnValue {
         default_verdict: sparse.default.0.code(),
         inline_count: u8::try_from(inline.len()).unwrap_or(u8::MAX),
-        default_l7_set: sparse.default.2,
-        pad: 0,
+        pad: [0; 2],
         default_rule_id: sparse.default.1,
         first,
         count: count_u32(map_names::INTERVALS, rest.len())?,
@@ -307,7 +305,6 @@ fn decoded_range(iv: &Interval) -> Option<PortInterval> {
         hi: iv.hi,
         verdict: Verdict::from_code(iv.verdict)?,
         rule_id: iv.rule_id,
-        l7_set: iv.l7_set,
     })
 }
 
@@ -338,9 +335,8 @@ pub fn decode_port_function(
     let default = (
         Verdict::from_code(value.default_verdict)?,
         value.default_rule_id,
-        value.default_l7_set,
     );
-    PortFunction::from_ranges_with(default, &ranges).ok()
+    PortFunction::from_ranges(default, &ranges).ok()
 }
 
 /// Decodes one direction's tables from `pc_class`, `pc_portfn` and `pc_intervals` records (as
@@ -450,7 +446,6 @@ mod tests {
             hi: 80,
             verdict: Verdict::Allow,
             rule_id: 7,
-            l7_set: 0,
         };
         let function = PortFunction::from_ranges((Verdict::DefaultDeny, 0), &[allow_80]);
         ingress
@@ -495,7 +490,6 @@ mod tests {
                 hi: 1000 + i * 2,
                 verdict: Verdict::Allow,
                 rule_id: 1 + u32::from(i),
-                l7_set: 0,
             })
             .collect();
         t.ingress.identity_functions.insert(

@@ -25,9 +25,6 @@ pub struct PortInterval {
     pub verdict: Verdict,
     /// Rule id credited in counters and events (0 = none). Must be < the counters size.
     pub rule_id: u32,
-    /// DNS rule set the DNS stage judges questions of the interval with (1..=
-    /// [`crate::layout::MAX_DNS_SETS`]); 0 = no `rules.dns` apply.
-    pub l7_set: u8,
 }
 
 /// A total function from port (0..=65535) to verdict: intervals sorted, contiguous, covering.
@@ -41,14 +38,6 @@ impl PortFunction {
     /// Adjacent intervals with the same verdict and rule are merged.
     pub fn from_ranges(
         fill: (Verdict, u32),
-        ranges: &[PortInterval],
-    ) -> Result<PortFunction, BackendError> {
-        PortFunction::from_ranges_with((fill.0, fill.1, 0), ranges)
-    }
-
-    /// [`Self::from_ranges`] with a fill that names a DNS rule set too.
-    pub fn from_ranges_with(
-        fill: (Verdict, u32, u8),
         ranges: &[PortInterval],
     ) -> Result<PortFunction, BackendError> {
         let mut sorted = ranges.to_vec();
@@ -79,7 +68,6 @@ impl PortFunction {
                 hi: u16::MAX,
                 verdict,
                 rule_id,
-                l7_set: 0,
             }],
         }
     }
@@ -102,21 +90,19 @@ impl PortFunction {
         for iv in &self.intervals {
             push_merged(&mut merged, *iv);
         }
-        let mut counts: BTreeMap<(Verdict, u32, u8), usize> = BTreeMap::new();
+        let mut counts: BTreeMap<(Verdict, u32), usize> = BTreeMap::new();
         for iv in &merged {
-            *counts
-                .entry((iv.verdict, iv.rule_id, iv.l7_set))
-                .or_default() += 1;
+            *counts.entry((iv.verdict, iv.rule_id)).or_default() += 1;
         }
         let default = counts
             .iter()
             .max_by_key(|(pair, n)| (**n, std::cmp::Reverse(**pair)))
-            .map_or((Verdict::DefaultDeny, 0, 0), |(pair, _)| *pair);
+            .map_or((Verdict::DefaultDeny, 0), |(pair, _)| *pair);
         SparseFunction {
             default,
             ranges: merged
                 .into_iter()
-                .filter(|iv| (iv.verdict, iv.rule_id, iv.l7_set) != default)
+                .filter(|iv| (iv.verdict, iv.rule_id) != default)
                 .collect(),
         }
     }
@@ -140,8 +126,8 @@ impl PortFunction {
 /// every other port gets `default`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SparseFunction {
-    /// (verdict, rule id, DNS rule set) of ports outside every listed range.
-    pub default: (Verdict, u32, u8),
+    /// (verdict, rule id) of ports outside every listed range.
+    pub default: (Verdict, u32),
     /// Disjoint ranges sorted by `lo`, none with the default's (verdict, rule id).
     pub ranges: Vec<PortInterval>,
 }
@@ -149,17 +135,16 @@ pub struct SparseFunction {
 impl SparseFunction {
     /// The total function again.
     pub fn to_function(&self) -> Result<PortFunction, BackendError> {
-        PortFunction::from_ranges_with(self.default, &self.ranges)
+        PortFunction::from_ranges(self.default, &self.ranges)
     }
 }
 
-fn gap(lo: u32, hi: u16, (verdict, rule_id, l7_set): (Verdict, u32, u8)) -> PortInterval {
+fn gap(lo: u32, hi: u16, (verdict, rule_id): (Verdict, u32)) -> PortInterval {
     PortInterval {
         lo: u16::try_from(lo).unwrap_or(u16::MAX),
         hi,
         verdict,
         rule_id,
-        l7_set,
     }
 }
 
@@ -167,7 +152,6 @@ fn push_merged(out: &mut Vec<PortInterval>, iv: PortInterval) {
     if let Some(last) = out.last_mut() {
         if last.verdict == iv.verdict
             && last.rule_id == iv.rule_id
-            && last.l7_set == iv.l7_set
             && u32::from(last.hi) + 1 == u32::from(iv.lo)
         {
             last.hi = iv.hi;
@@ -458,7 +442,6 @@ mod tests {
             hi,
             verdict,
             rule_id,
-            l7_set: 0,
         }
     }
 
@@ -505,7 +488,7 @@ mod tests {
         )
         .expect("disjoint ranges");
         let sparse = f.sparse();
-        assert_eq!(sparse.default, (Verdict::Allow, 1, 0));
+        assert_eq!(sparse.default, (Verdict::Allow, 1));
         assert_eq!(
             sparse.ranges,
             vec![

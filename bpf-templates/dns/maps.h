@@ -44,7 +44,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct pc_dns_name);
-	__type(value, struct pc_dns_match);
+	__type(value, __u64);
 } pc_dns_exact SEC(".maps");
 
 struct {

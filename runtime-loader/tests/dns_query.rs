@@ -206,74 +206,37 @@ fn other_traffic_goes_on_untouched(packet: Packet) {
     assert_eq!(run.packet, frame);
 }
 
-/// A question is judged by the DNS rule set the main datapath's decision handed over
-/// (skb->cb): set 1 allows `*.example.com`, set 2 `other.org`; bit 0 is a toFQDNs class.
 #[test]
-fn only_the_rule_set_of_the_decision_allows_a_question() {
+fn only_the_allow_mask_allows_a_question() {
     if !kernel_tests_enabled() {
         return;
     }
-    let glob_set = |text: &str| vec![glob(text)];
-    let tables = policyc_backends::dns::DnsTables::compile_sets(
-        &[(0, glob("**.example.com"))],
-        &[glob_set("*.example.com"), vec![name("other.org")]],
+    // As the compiler builds them: bit 63 = allowed by rules.dns, bit 0 = a toFQDNs class.
+    let mut tables = policyc_backends::dns::DnsTables::compile(
+        &[(63, glob("*.example.com")), (0, glob("**.example.com"))],
         &policyc_backends::dns::DnsLimits::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    tables.allow_mask = 1 << 63;
     let dns = load(&tables, &DnsConfig::default());
-    // (set handed over, name, allowed, inspected)
-    let cases: [(Option<u8>, &str, bool, bool); 7] = [
-        (Some(1), "www.example.com", true, true),
-        (Some(1), "a.b.example.com", false, true),
-        (Some(1), "other.org", false, true),
-        (Some(2), "other.org", true, true),
-        (Some(2), "www.example.com", false, true),
-        (Some(0), "evil.org", false, false),
-        (None, "www.example.com", false, true),
-    ];
-    for (i, (set, qname, allowed, inspected)) in cases.into_iter().enumerate() {
-        let id = u16::try_from(i + 1).unwrap_or(u16::MAX);
-        let frame = query_frame(false, &query_message(id, qname, false));
-        let run = dns
-            .run_query_with(&frame, set)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let pending = dns
-            .pending(endpoint(false), CLIENT_PORT, id)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let what = format!("set {set:?}, {qname}");
-        if allowed {
-            assert_eq!(run.return_value, TCX_NEXT, "{what}");
-            let pending = pending.unwrap_or_else(|| panic!("{what}: no pending entry"));
-            let fqdn = u64::from(qname.ends_with("example.com"));
-            assert_eq!(pending.selectors, fqdn, "{what}: the toFQDNs classes only");
-        } else if inspected {
-            assert_eq!(run.return_value, TC_ACT_REDIRECT, "{what}: refused");
-            assert!(pending.is_none(), "{what}");
-        } else {
-            assert_eq!(run.return_value, TCX_NEXT, "{what}: not inspected");
-            assert_eq!(run.packet, frame, "{what}: untouched");
-            assert!(pending.is_none(), "{what}: nothing learned");
-        }
-    }
-}
-
-/// Traffic the datapath decided without DNS rules is not inspected at all, malformed or
-/// not (Cilium sends only redirected keys to its proxy); with rules it is dropped.
-#[test]
-fn a_malformed_question_without_dns_rules_is_not_inspected() {
-    if !kernel_tests_enabled() {
-        return;
-    }
-    let dns = load(&sample_tables(), &DnsConfig::default());
-    let mut message = query_message(9, "www.example.com", false);
-    message[5] = 2; // qdcount 2
-    let frame = query_frame(false, &message);
-    let passed = dns
-        .run_query_with(&frame, Some(0))
+    let allowed = dns
+        .run_query(&query_frame(
+            false,
+            &query_message(1, "www.example.com", false),
+        ))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(passed.return_value, TCX_NEXT);
-    let judged = dns
-        .run_query_with(&frame, Some(1))
+    assert_eq!(allowed.return_value, TCX_NEXT);
+    let pending = dns
+        .pending(endpoint(false), CLIENT_PORT, 1)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no pending entry"));
+    assert_eq!(pending.selectors, 1 << 63 | 1);
+    // Matched by the toFQDNs class only: not allowed by any DNS rule.
+    let refused = dns
+        .run_query(&query_frame(
+            false,
+            &query_message(2, "a.b.example.com", false),
+        ))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(judged.return_value, TCX_DROP);
+    assert_eq!(refused.return_value, TC_ACT_REDIRECT);
 }

@@ -16,7 +16,7 @@ use libbpf_rs::MapType;
 use policyc_backends::c_layout::{size_u32, CField, CHeader};
 use policyc_backends::dns::map_names as dns_maps;
 use policyc_backends::dns_layout::{
-    DfaRow, DnsClasses, DnsConfigValue, DnsMatch, DnsName, NameIpsValue, OwnedValue, PendingKey,
+    DfaRow, DnsClasses, DnsConfigValue, DnsName, NameIpsValue, OwnedValue, PendingKey,
     PendingValue, COUNTER_COUNT, NAMES_MAX_ENTRIES, NAME_IPS_MAX_ENTRIES, OWNERS_MAX_ENTRIES,
 };
 use policyc_backends::fqdn::{LearnedKey, LearnedValue, LEARNED_MAP, LEARNED_MAX_ENTRIES};
@@ -342,7 +342,7 @@ fn map_specs() -> Vec<MapSpec> {
             DNS_OBJECT,
             dns_maps::EXACT,
             size_u32::<DnsName>(),
-            size_u32::<DnsMatch>(),
+            size_u32::<u64>(),
         ),
         spec(
             DNS_OBJECT,

@@ -79,7 +79,6 @@ fn port_function(intervals: &[(u16, Verdict)], rule_base: u32) -> PortFunction {
                 hi: intervals.get(i + 1).map_or(u16::MAX, |next| next.0 - 1),
                 verdict,
                 rule_id: rule_base + u32::try_from(i).unwrap_or(0),
-                l7_set: 0,
             })
             .collect(),
     )

@@ -229,42 +229,34 @@ fn build_resolves_runtime_peers_from_the_inventory() {
 
 /// `rules.dns` that differ between peers cannot be kept apart by the in-kernel DNS stage (one
 /// union per endpoint): `build` refuses the endpoint, naming both rules, and writes nothing.
-/// `rules.dns` that differ between peers are built (each server's questions are judged by its
-/// own rule set, see `resolve::dns_sets`): the endpoint gets its DNS object, and its tables
-/// hand the DNS stage two different sets, one per server.
 #[test]
-fn build_compiles_dns_rules_that_differ_between_peers() {
+fn build_refuses_dns_rules_that_differ_between_peers() {
+    use policyc_build::{build_artifact_with, BuildProgress};
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let request = BuildRequest {
         inventory: policyc_testsuite::workspace().join("policy-examples/inventory.yaml"),
-        policies: vec![
-            policyc_testsuite::workspace().join("testsuite/fixtures/dns/rules-per-peer.yaml")
-        ],
+        policies: vec![policyc_testsuite::workspace()
+            .join("testsuite/fixtures/refused/dns-rules-per-peer.yaml")],
         output: out.path().join("artifact"),
         options: Default::default(),
         local_node: None,
         allow_unenforced: Vec::new(),
     };
     let mut sources = SourceMap::new();
-    if let Err(e) = build_artifact(&request, &mut sources, &|_| {}, &|| {}) {
-        panic!("per-peer rules.dns must build: {e}");
+    match build_artifact_with(&request, None, &mut sources, &BuildProgress::silent()) {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("shop/frontend")
+                    && text.contains("differ between peers")
+                    && text.contains("dns-rules-per-peer.yaml:13:7")
+                    && text.contains("dns-rules-per-peer.yaml:24:7"),
+                "{text}"
+            );
+        }
+        Ok(_) => panic!("an endpoint with per-peer rules.dns was built"),
     }
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.path().join("artifact/manifest.json"))
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let endpoints = manifest["endpoints"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no endpoints"));
-    let frontend = endpoints
-        .iter()
-        .find(|e| e["name"] == "shop/frontend")
-        .unwrap_or_else(|| panic!("no shop/frontend in {endpoints:?}"));
-    assert!(
-        frontend["dns"].is_object(),
-        "shop/frontend has its DNS object: {frontend}"
-    );
+    assert!(!out.path().join("artifact").exists(), "nothing is written");
 }
 
 /// `--allow-unenforced CODE` builds anyway; the manifest names the code and a warning every

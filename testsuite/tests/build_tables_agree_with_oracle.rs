@@ -42,7 +42,6 @@ fn check(name: &str, universe: &Universe, rules: &[PolicyRule]) -> (usize, usize
             reason: None,
             identity: Some(probe.peer_identity),
             rule_id: Some(rule_id),
-            dns_set: None,
         };
         // The decision DAG (what diff/explain read) must say the same.
         let classes = endpoint.optimized.classes(probe.side.direction);

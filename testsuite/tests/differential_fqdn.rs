@@ -9,21 +9,17 @@
 //!   connection through the endpoint's program;
 //!
 //! and once the learned entry has expired, the kernel must give the verdict of the same flow
-//! without any DNS name. The sets give endpoints different `rules.dns` per DNS server (peer
-//! selector) and protocol, and L3-only peers next to them: every DNS question from an endpoint
-//! with a DNS object to every pod, through the datapath then the DNS object with the rule set
-//! the datapath handed over, must get the oracle's verdict. Needs root for the kernel part
-//! (POLICYC_SKIP_KERNEL_TESTS=1 skips it).
+//! without any DNS name. Needs root for the kernel part (POLICYC_SKIP_KERNEL_TESTS=1 skips it).
 
 use policyc::kernel::fqdn::{DnsTeacher, QueryOutcome};
 use policyc::kernel::tables::{agrees, expected_side, KernelChecker, KernelSide, SideProbe};
 use policyc_backends::dns::DnsLimits;
 use policyc_backends::fqdn::LearnedValue;
-use policyc_backends::layout::{Verdict as DpVerdict, MAX_DNS_SETS};
+use policyc_backends::layout::Verdict as DpVerdict;
 use policyc_build::compile;
 use policyc_compile::dns::{compile_endpoint, EndpointDns, FqdnClasses};
 use policyc_compile::optimize::layout::tables_decide;
-use policyc_ir::oracle::{Flow, FlowPeer, L7Request, Oracle, Transport};
+use policyc_ir::oracle::{Flow, FlowPeer, Oracle, Transport};
 use policyc_ir::universe::{EndpointKey, Universe};
 use policyc_ir::{
     Direction, EndpointSelector, Entity, FqdnPattern, FqdnSelector, L7Rules, NumericIdentity, Peer,
@@ -52,8 +48,6 @@ const DESTINATIONS: [&str; 5] = [
     "2001:db8:5::9",
     "2001:db8:1::9",
 ];
-/// The generator's `app` labels (testsuite/src/gen/world.rs): DNS servers of per-peer rules.
-const APPS: [&str; 5] = ["web", "api", "db", "cache", "worker"];
 const DNS_SERVER_V4: &str = "192.0.2.53";
 const DNS_SERVER_V6: &str = "2001:db8::53";
 
@@ -181,34 +175,6 @@ fn fqdn_set(seed: u64) -> (Universe, Vec<PolicyRule>) {
                 tcp_ports(&[53], L7Rules::Dns(allowed), Protocol::Udp),
             ));
         }
-        // DNS rules towards some servers only (a peer selector), on UDP or TCP, and L3-only
-        // peers: each server's questions are judged by its own rules, an L3-only peer's not
-        // at all.
-        for _ in 0..rng.range(0, 3) {
-            let app = *rng.pick(&APPS);
-            let server = EndpointSelector::wildcard().with(policyc_ir::Requirement::equals(
-                policyc_ir::LabelKey::new(policyc_ir::LabelSource::K8s, "app"),
-                app,
-            ));
-            let id = rules.len();
-            let ports = if rng.chance(30) {
-                PortMatch::Any
-            } else {
-                let protocol = if rng.chance(25) {
-                    Protocol::Tcp
-                } else {
-                    Protocol::Udp
-                };
-                tcp_ports(&[53], L7Rules::Dns(vec![rng.pick(&dns).clone()]), protocol)
-            };
-            rules.push(rule(
-                id,
-                namespace,
-                RuleAction::Allow,
-                PeerSet::Some(vec![Peer::Endpoints(server)]),
-                ports,
-            ));
-        }
         if rng.chance(40) {
             let peer = if rng.chance(50) {
                 Peer::Entity(Entity::World)
@@ -289,8 +255,7 @@ fn fqdn_pseudo_identity_tables_agree_with_the_oracle() {
                 .filter(|r| endpoint.resolved.egress.selected_rules.contains(&r.id))
                 .collect();
             let dns = EndpointDns::from_rules(selected.iter().copied());
-            let sets = &endpoint.resolved.egress.dns_sets;
-            let tables = compile_endpoint(&dns, sets, &classes, &DnsLimits::default())
+            let tables = compile_endpoint(&dns, &classes, &DnsLimits::default())
                 .unwrap_or_else(|e| panic!("{e}"));
             let mask = endpoint.images.config.fqdn_mask;
             let egress = &endpoint.optimized.tables.egress;
@@ -299,10 +264,7 @@ fn fqdn_pseudo_identity_tables_agree_with_the_oracle() {
                 let peer = universe.identity_of_ip(&dst).0;
                 for n in NAMES {
                     let bits = tables.selectors_for(n);
-                    // Learned when some rule set lets the question through (the oracle asks
-                    // that some `rules.dns` does).
-                    let asked = (1..=MAX_DNS_SETS).any(|set| tables.allows(n, set));
-                    let learned = if dns.intercepts() && asked {
+                    let learned = if dns.intercepts() && bits & tables.allow_mask != 0 {
                         bits & mask
                     } else {
                         0
@@ -330,7 +292,6 @@ fn fqdn_pseudo_identity_tables_agree_with_the_oracle() {
                             reason: None,
                             identity: Some(peer),
                             rule_id: None,
-                            dns_set: None,
                         };
                         if !agrees(expected, got) && mismatches.len() < 20 {
                             mismatches.push(format!(
@@ -382,11 +343,8 @@ fn fqdn_flows_through_the_dns_object_and_the_datapath_agree_with_the_oracle() {
                 for n in NAMES {
                     let learned = checker.learned().unwrap_or_else(|e| panic!("{e}"));
                     learned.clear().unwrap_or_else(|e| panic!("{e}"));
-                    let set = teacher
-                        .teaching_set(&mut checker, key, n)
-                        .unwrap_or_else(|e| panic!("{e}"));
                     let asked = teacher
-                        .resolve(&mut checker, key, src, server, n, &[dst], set)
+                        .resolve(&mut checker, key, src, server, n, &[dst])
                         .unwrap_or_else(|e| panic!("{e}"));
                     if asked == QueryOutcome::Refused {
                         refused += 1;
@@ -452,124 +410,5 @@ fn fqdn_flows_through_the_dns_object_and_the_datapath_agree_with_the_oracle() {
         "too few FQDN allows: {allowed_via_fqdn}"
     );
     assert!(refused > 10, "too few refused questions: {refused}");
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-}
-
-/// Seeds of the per-server question differential (a subset: every endpoint asks every pod),
-/// and the names it asks: one per kind of match (exact, one-label glob only, several labels,
-/// another domain, none), to keep the run short.
-const QUESTION_SETS: u64 = 3;
-const QUESTIONS: [&str; 4] = [
-    "api.example.com",
-    "a.b.example.com",
-    "cdn.cilium.io",
-    "evil.org",
-];
-
-#[test]
-fn dns_questions_are_judged_by_the_rules_of_their_server_as_in_the_oracle() {
-    if std::env::var("POLICYC_SKIP_KERNEL_TESTS").is_ok_and(|v| v == "1") {
-        eprintln!("POLICYC_SKIP_KERNEL_TESTS=1: skipping the kernel DNS question differential");
-        return;
-    }
-    let (mut questions, mut refused, mut allowed, mut uninspected) = (0u64, 0u64, 0u64, 0u64);
-    let mut mismatches = Vec::new();
-    for seed in 0..QUESTION_SETS {
-        let (universe, rules) = fqdn_set(seed);
-        let compilation = compile(&universe, &rules, &|| {})
-            .unwrap_or_else(|e| panic!("seed {seed}: compile: {e}"));
-        let oracle = Oracle::new(&universe, &rules);
-        let mut checker = KernelChecker::new(&compilation);
-        let mut teacher = DnsTeacher::new(&compilation, &rules).unwrap_or_else(|e| panic!("{e}"));
-        for endpoint in &compilation.endpoints {
-            let key = &endpoint.key;
-            if !teacher.endpoint_dns(key).intercepts() {
-                continue;
-            }
-            for server in universe.endpoints() {
-                if &server.key == key {
-                    continue;
-                }
-                let Some((src, dst)) = [false, true].iter().find_map(|v6| {
-                    Some((
-                        address_of(&universe, key, *v6)?,
-                        address_of(&universe, &server.key, *v6)?,
-                    ))
-                }) else {
-                    continue;
-                };
-                for n in QUESTIONS {
-                    let transport = Transport::Udp { port: 53 };
-                    let flow = Flow::new(
-                        FlowPeer::Endpoint(key.clone()),
-                        FlowPeer::Endpoint(server.key.clone()),
-                        transport,
-                    )
-                    .with_l7(L7Request::Dns {
-                        query: n.to_string(),
-                    });
-                    let verdict = oracle
-                        .evaluate(&flow)
-                        .unwrap_or_else(|e| panic!("oracle: {flow}: {e}"));
-                    let expected = expected_side(&verdict.egress);
-                    let probe = SideProbe {
-                        direction: Direction::Egress,
-                        local: src,
-                        peer: dst,
-                        transport,
-                    };
-                    let l4 = checker.run(key, probe).unwrap_or_else(|e| panic!("{e}"));
-                    let reaches_port = l4.passed || l4.verdict == Some(DpVerdict::RedirectL7);
-                    let (kernel, asked) = if reaches_port {
-                        let asked = teacher
-                            .resolve(&mut checker, key, src, dst, n, &[], l4.dns_set)
-                            .unwrap_or_else(|e| panic!("{e}"));
-                        let kernel = match asked {
-                            QueryOutcome::NotIntercepted => {
-                                uninspected += 1;
-                                l4
-                            }
-                            QueryOutcome::Allowed => {
-                                allowed += 1;
-                                KernelSide {
-                                    passed: true,
-                                    verdict: Some(DpVerdict::Allow),
-                                    ..l4
-                                }
-                            }
-                            QueryOutcome::Refused => {
-                                refused += 1;
-                                KernelSide {
-                                    passed: false,
-                                    verdict: Some(DpVerdict::Deny),
-                                    ..l4
-                                }
-                            }
-                        };
-                        (kernel, Some(asked))
-                    } else {
-                        (l4, None)
-                    };
-                    questions += 1;
-                    if !agrees(expected, kernel) && mismatches.len() < 20 {
-                        mismatches.push(format!(
-                            "seed {seed} {key} -> {} ({dst}) 53/UDP question {n} (DNS object: {asked:?}, set {:?}): oracle {expected}, kernel {kernel}",
-                            server.key, l4.dns_set
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    eprintln!(
-        "{questions} questions: {allowed} allowed, {refused} refused, {uninspected} not inspected by the DNS object"
-    );
-    assert!(questions > 500, "only {questions} questions");
-    assert!(allowed > 20, "too few allowed questions: {allowed}");
-    assert!(refused > 20, "too few refused questions: {refused}");
-    assert!(
-        uninspected > 20,
-        "too few questions without DNS rules: {uninspected}"
-    );
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -81,14 +81,12 @@ pub fn build_node_dns(
         if !dns.intercepts() {
             continue;
         }
-        let sets = &endpoint.resolved.egress.dns_sets;
-        let tables =
-            compile_endpoint(&dns, sets, &classes, &DnsLimits::default()).map_err(|e| {
-                DnsCompileError::Endpoint {
-                    endpoint: endpoint.key.to_string(),
-                    source: Box::new(e),
-                }
-            })?;
+        let tables = compile_endpoint(&dns, &classes, &DnsLimits::default()).map_err(|e| {
+            DnsCompileError::Endpoint {
+                endpoint: endpoint.key.to_string(),
+                source: Box::new(e),
+            }
+        })?;
         let mut dns_rules = Vec::new();
         let mut dns_ports = Vec::new();
         for rule in &selected {

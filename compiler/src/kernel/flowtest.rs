@@ -356,13 +356,9 @@ impl Replay<'_, '_> {
         transport: Transport,
     ) -> Result<(KernelSide, Option<QueryOutcome>), DatapathTestError> {
         let server = dns_server(src.is_ipv6()).unwrap_or(dst);
-        let set = self
-            .teacher
-            .teaching_set(&mut self.checker, source, name)
-            .map_err(|e| self.dns_error(e))?;
         let asked = self
             .teacher
-            .resolve(&mut self.checker, source, src, server, name, &[dst], set)
+            .resolve(&mut self.checker, source, src, server, name, &[dst])
             .map_err(|e| self.dns_error(e))?;
         let kernel = self.run_side(source, Direction::Egress, src, dst, transport)?;
         self.forget()?;
@@ -386,15 +382,7 @@ impl Replay<'_, '_> {
         }
         let asked = self
             .teacher
-            .resolve(
-                &mut self.checker,
-                source,
-                src,
-                server,
-                query,
-                &[],
-                l4.dns_set,
-            )
+            .resolve(&mut self.checker, source, src, server, query, &[])
             .map_err(|e| self.dns_error(e))?;
         self.forget()?;
         let kernel = match asked {

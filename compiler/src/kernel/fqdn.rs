@@ -3,13 +3,10 @@
 //! the endpoint's DNS rules and `toFQDNs` selectors) learning into the checker's node-wide
 //! learned map (one map fd reused by every DNS object and every endpoint program, as on a
 //! node), so a crafted query from the endpoint, a crafted answer from the server, then a
-//! connection through the endpoint's program exercise exactly what a node does. A question is
-//! judged with the DNS rule set the endpoint's main datapath handed over for its server and
-//! port (`skb->cb`, read back from the datapath run), as the tcx chain does on a node.
+//! connection through the endpoint's program exercise exactly what a node does.
 
 use crate::kernel::tables::{KernelCheckError, KernelChecker};
-use policyc_backends::dns::{DnsConfig, DnsLimits, DnsTables};
-use policyc_backends::layout::MAX_DNS_SETS;
+use policyc_backends::dns::{DnsConfig, DnsLimits};
 use policyc_build::compile::Compilation;
 use policyc_compile::dns::{compile_endpoint, DnsCompileError, EndpointDns, FqdnClasses};
 use policyc_ir::universe::EndpointKey;
@@ -25,8 +22,7 @@ use std::net::IpAddr;
 /// What the DNS object did with a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryOutcome {
-    /// Not judged, nothing learned: the endpoint has no `rules.dns` (no DNS object), or none
-    /// apply to the question's server and port (the DNS object lets it through).
+    /// The endpoint has no `rules.dns`: no DNS object, nothing judged, nothing learned.
     NotIntercepted,
     /// Passed on, a pending entry was recorded (its answer will be learned).
     Allowed,
@@ -37,7 +33,7 @@ pub enum QueryOutcome {
 impl fmt::Display for QueryOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::NotIntercepted => "not intercepted (no rules.dns for this server and port)",
+            Self::NotIntercepted => "not intercepted (no rules.dns)",
             Self::Allowed => "allowed by the DNS object",
             Self::Refused => "refused by the DNS object",
         })
@@ -65,7 +61,7 @@ pub struct DnsTeacher<'c> {
     compilation: &'c Compilation,
     rules: BTreeMap<policyc_ir::RuleId, &'c PolicyRule>,
     classes: FqdnClasses,
-    instances: BTreeMap<EndpointKey, Option<(DnsInstance, DnsTables)>>,
+    instances: BTreeMap<EndpointKey, Option<DnsInstance>>,
     next_id: u16,
     next_port: u16,
 }
@@ -104,20 +100,16 @@ impl<'c> DnsTeacher<'c> {
         &mut self,
         endpoint: &EndpointKey,
         checker: &mut KernelChecker<'_>,
-    ) -> Result<Option<&(DnsInstance, DnsTables)>, FqdnCheckError> {
+    ) -> Result<Option<&DnsInstance>, FqdnCheckError> {
         if !self.instances.contains_key(endpoint) {
             let dns = self.endpoint_dns(endpoint);
             let instance = if dns.intercepts() {
-                let sets = self
-                    .compilation
-                    .endpoint(endpoint)
-                    .map(|e| e.resolved.egress.dns_sets.clone())
-                    .unwrap_or_default();
-                let tables = compile_endpoint(&dns, &sets, &self.classes, &DnsLimits::default())
-                    .map_err(|source| FqdnCheckError::Tables {
+                let tables = compile_endpoint(&dns, &self.classes, &DnsLimits::default()).map_err(
+                    |source| FqdnCheckError::Tables {
                         endpoint: endpoint.clone(),
                         source,
-                    })?;
+                    },
+                )?;
                 let config = DnsConfig {
                     min_ttl_s: 0,
                     redirect_peer: true,
@@ -132,7 +124,7 @@ impl<'c> DnsTeacher<'c> {
                     learned.reuse_in(open)
                 })
                 .map_err(loader_error)?;
-                Some((instance, tables))
+                Some(instance)
             } else {
                 None
             };
@@ -141,30 +133,9 @@ impl<'c> DnsTeacher<'c> {
         Ok(self.instances.get(endpoint).and_then(Option::as_ref))
     }
 
-    /// A DNS rule set of the endpoint whose `rules.dns` allow `name` (to teach a
-    /// `resolvedFrom:` address: the oracle asks only that some `rules.dns` lets the lookup
-    /// through); a set no name is in when none does.
-    pub fn teaching_set(
-        &mut self,
-        checker: &mut KernelChecker<'_>,
-        endpoint: &EndpointKey,
-        name: &str,
-    ) -> Result<Option<u8>, FqdnCheckError> {
-        let Some((_, tables)) = self.instance(endpoint, checker)? else {
-            return Ok(None);
-        };
-        Ok(Some(
-            (1..=MAX_DNS_SETS)
-                .find(|set| tables.allows(name, *set))
-                .unwrap_or(u8::MAX),
-        ))
-    }
-
     /// Sends a question for `name` from the endpoint (`local`) to `server` through its DNS
-    /// object, judged with DNS rule set `set` (what the main datapath handed over; `None`: no
-    /// word), and, when it was allowed, the server's answer carrying `answer` (TTL
+    /// object and, when it was allowed, the server's answer carrying `answer` (TTL
     /// [`ANSWER_TTL_S`]). Returns what the DNS object did with the question.
-    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &mut self,
         checker: &mut KernelChecker<'_>,
@@ -173,14 +144,13 @@ impl<'c> DnsTeacher<'c> {
         server: IpAddr,
         name: &str,
         answer: &[IpAddr],
-        set: Option<u8>,
     ) -> Result<QueryOutcome, FqdnCheckError> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let port = self.next_port;
         self.next_port = self.next_port.checked_add(1).unwrap_or(FIRST_QUERY_PORT);
         let want_v6 = answer.first().is_some_and(IpAddr::is_ipv6);
-        let Some((dns, _)) = self.instance(endpoint, checker)? else {
+        let Some(dns) = self.instance(endpoint, checker)? else {
             return Ok(QueryOutcome::NotIntercepted);
         };
         let loader_error = |source| FqdnCheckError::Loader {
@@ -190,18 +160,13 @@ impl<'c> DnsTeacher<'c> {
         let query = Packet::udp(local, server, port, 53)
             .with_payload(&query_message(id, name, want_v6))
             .frame();
-        let run = dns.run_query_with(&query, set).map_err(loader_error)?;
+        dns.run_query(&query).map_err(loader_error)?;
         if dns
             .pending(local, port, id)
             .map_err(loader_error)?
             .is_none()
         {
-            // Let through unjudged (no rules.dns for this server and port), or refused.
-            return Ok(if run.return_value == policyc_kernel::testrun::TCX_NEXT {
-                QueryOutcome::NotIntercepted
-            } else {
-                QueryOutcome::Refused
-            });
+            return Ok(QueryOutcome::Refused);
         }
         let reply = Packet::udp(server, local, 53, port)
             .with_payload(&answer_message(id, name, answer, ANSWER_TTL_S))

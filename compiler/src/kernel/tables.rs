@@ -90,8 +90,6 @@ pub struct KernelSide {
     pub reason: Option<DpReason>,
     pub identity: Option<u32>,
     pub rule_id: Option<u32>,
-    /// The DNS rule set handed to the DNS stage (egress tcx; `None`: no word written).
-    pub dns_set: Option<u8>,
 }
 
 impl fmt::Display for KernelSide {
@@ -340,7 +338,6 @@ impl<'c> KernelChecker<'c> {
             reason: outcome.reason(),
             identity: outcome.event.map(|e| e.identity),
             rule_id: outcome.event.map(|e| e.rule_id),
-            dns_set: outcome.dns_set,
         })
     }
 }

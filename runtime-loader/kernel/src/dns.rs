@@ -131,30 +131,20 @@ impl DnsInstance {
         Ok(info.verified_insns)
     }
 
-    /// Runs a frame (Ethernet first) from the endpoint through the query program, judged
-    /// with DNS rule set 1 (the one set of tables built by `DnsTables::compile`).
+    /// Runs a frame (Ethernet first) from the endpoint through the query program.
     pub fn run_query(&self, frame: &[u8]) -> Result<DnsRun, LoaderError> {
-        self.run_query_with(frame, Some(1))
-    }
-
-    /// Runs a question as the main datapath would hand it over: `set` is the DNS rule set of
-    /// its decision (`Some(0)`: no DNS rules apply; `None`: no word at all).
-    pub fn run_query_with(&self, frame: &[u8], set: Option<u8>) -> Result<DnsRun, LoaderError> {
-        let word = set.map_or(0, crate::skb_ctx::l7_word);
-        self.run(programs::QUERY, frame, word)
+        self.run(programs::QUERY, frame)
     }
 
     /// Runs a frame (Ethernet first) to the endpoint through the answer program.
     pub fn run_answer(&self, frame: &[u8]) -> Result<DnsRun, LoaderError> {
-        self.run(programs::ANSWER, frame, 0)
+        self.run(programs::ANSWER, frame)
     }
 
-    fn run(&self, name: &str, frame: &[u8], word: u32) -> Result<DnsRun, LoaderError> {
+    fn run(&self, name: &str, frame: &[u8]) -> Result<DnsRun, LoaderError> {
         let program = self.program(name)?;
         let mut out = vec![0u8; OUTPUT_ROOM.max(frame.len())];
-        let mut ctx = crate::skb_ctx::context_with(word);
         let input = libbpf_rs::ProgramInput {
-            context_in: Some(&mut ctx),
             data_in: Some(frame),
             data_out: Some(&mut out),
             ..Default::default()

@@ -9,7 +9,6 @@ pub mod dns;
 pub mod error;
 pub mod fqdn;
 pub mod packet;
-pub mod skb_ctx;
 pub mod testrun;
 pub mod verifier;
 

@@ -31,9 +31,6 @@ pub struct Outcome {
     /// The event the program emitted for this packet (the harness enables events for passed
     /// packets too). None for ARP, which passes silently.
     pub event: Option<Event>,
-    /// The DNS rule set the program handed to the DNS stage (`skb->cb`, egress tcx only;
-    /// `None` when it wrote no word).
-    pub dns_set: Option<u8>,
 }
 
 impl Outcome {
@@ -242,18 +239,11 @@ impl TestHarness {
         };
         self.drain().map_err(program_error)?;
         self.received.borrow_mut().clear();
-        let mut ctx = crate::skb_ctx::context_with(0);
         let input = libbpf_rs::ProgramInput {
             data_in: Some(frame),
-            context_out: Some(&mut ctx),
             ..Default::default()
         };
         let output = program.test_run(input).map_err(program_error)?;
-        let dns_set = output
-            .context
-            .as_deref()
-            .and_then(crate::skb_ctx::word_of)
-            .and_then(crate::skb_ctx::set_of);
         self.drain().map_err(program_error)?;
         let event = self
             .received
@@ -278,7 +268,6 @@ impl TestHarness {
             return_value: output.return_value,
             passed,
             event,
-            dns_set,
         })
     }
 

@@ -70,7 +70,6 @@ pub fn iv(lo: u16, hi: u16, verdict: Verdict, rule_id: u32) -> PortInterval {
         hi,
         verdict,
         rule_id,
-        l7_set: 0,
     }
 }
 

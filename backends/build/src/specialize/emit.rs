@@ -11,7 +11,7 @@ use policyc_ir::Direction;
 use std::fmt::Write as _;
 
 /// Version of the generated code's shape (part of the cache key).
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 1;
 
 /// Name of the generated header the template includes.
 pub const SPECIALIZED_HEADER: &str = "policyc_specialized.h";
@@ -19,10 +19,9 @@ pub const SPECIALIZED_HEADER: &str = "policyc_specialized.h";
 fn outcome(o: &Outcome) -> String {
     let verdict = o.verdict.map_or("POLICYC_VERDICT_NONE", |v| v.c_name());
     format!(
-        "PC_DECISION({verdict}, {}, {}, {})",
+        "PC_DECISION({verdict}, {}, {})",
         o.reason.c_name(),
-        o.rule_id,
-        o.l7_set
+        o.rule_id
     )
 }
 
@@ -166,7 +165,6 @@ const LOOKUP: &str = r#"static __always_inline void policy_lookup(const struct f
 	d->verdict = (__u8)out;
 	d->reason = (__u8)(out >> 8);
 	d->rule_id = (__u32)(out >> 32);
-	d->l7_set = (__u8)(out >> 16);
 }
 "#;
 
@@ -191,7 +189,7 @@ pub fn render(program: &DecisionProgram, estimate: u64) -> String {
         program.port_functions.len(),
     );
     out.push_str(
-        "#define PC_DECISION(verdict, reason, rule_id, l7_set) \\\n\t(((__u64)(rule_id) << 32) | ((__u64)(l7_set) << 16) | ((__u64)(reason) << 8) | (__u64)(verdict))\n",
+        "#define PC_DECISION(verdict, reason, rule_id) \\\n\t(((__u64)(rule_id) << 32) | ((__u64)(reason) << 8) | (__u64)(verdict))\n",
     );
     out.push_str(PC_ARGUMENTS_USED);
     let _ = writeln!(
@@ -215,25 +213,4 @@ pub fn render(program: &DecisionProgram, estimate: u64) -> String {
     }
     out.push_str(LOOKUP);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use policyc_backends::layout::{Reason, Verdict};
-
-    #[test]
-    fn an_outcome_carries_its_dns_rule_set_into_the_decision_word() {
-        let o = Outcome {
-            verdict: Some(Verdict::RedirectL7),
-            reason: Reason::Policy,
-            rule_id: 5,
-            l7_set: 3,
-        };
-        assert_eq!(
-            outcome(&o),
-            "PC_DECISION(POLICYC_VERDICT_REDIRECT_L7, POLICYC_REASON_POLICY, 5, 3)"
-        );
-        assert!(LOOKUP.contains("d->l7_set = (__u8)(out >> 16);"));
-    }
 }

@@ -16,15 +16,13 @@ use policyc_compile::resolve::{PolicyProtocol, Verdict};
 use policyc_ir::Direction;
 use std::collections::{BTreeMap, HashMap};
 
-/// What `policy_lookup` hands back: verdict, reason, the counted rule (0 = none) and the DNS
-/// rule set the DNS stage judges a question with (0 = none).
+/// What `policy_lookup` hands back: verdict, reason and the counted rule (0 = none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Outcome {
     /// `None` is `POLICYC_VERDICT_NONE` (no verdict: dropped as table corruption).
     pub verdict: Option<DpVerdict>,
     pub reason: DpReason,
     pub rule_id: u32,
-    pub l7_set: u8,
 }
 
 impl Outcome {
@@ -33,14 +31,12 @@ impl Outcome {
         verdict: Some(DpVerdict::DefaultDeny),
         reason: DpReason::PolicyDefault,
         rule_id: 0,
-        l7_set: 0,
     };
     /// A class id the generated code does not know (tables out of step): dropped.
     pub const TABLE_CORRUPT: Outcome = Outcome {
         verdict: None,
         reason: DpReason::TableCorrupt,
         rule_id: 0,
-        l7_set: 0,
     };
 }
 
@@ -131,11 +127,10 @@ impl Lowering<'_> {
 
     fn tree(&self, node: NodeIndex) -> Result<PortTree, LowerError> {
         match self.dag.graph()[node] {
-            DagNode::Leaf(verdict, rule, l7_set) => Ok(PortTree::Leaf(Outcome {
+            DagNode::Leaf(verdict, rule) => Ok(PortTree::Leaf(Outcome {
                 verdict: Some(dp_verdict(verdict)),
                 reason: DpReason::Policy,
                 rule_id: datapath_rule_id(rule),
-                l7_set,
             })),
             DagNode::PortBelow(split) => {
                 let children = self.children(node);
@@ -319,7 +314,6 @@ mod tests {
             hi: u16::MAX,
             verdict,
             rule: None,
-            l7_set: 0,
         }]
     }
 
@@ -330,7 +324,6 @@ mod tests {
             hi,
             verdict: Verdict::DefaultDeny,
             rule: None,
-            l7_set: 0,
         };
         vec![
             deny(0, port - 1),
@@ -339,7 +332,6 @@ mod tests {
                 hi: port,
                 verdict: Verdict::Allow,
                 rule: Some(RuleId(7)),
-                l7_set: 0,
             },
             deny(port + 1, u16::MAX),
         ]
@@ -480,14 +472,12 @@ mod tests {
                 hi: port - 1,
                 verdict: Verdict::DefaultDeny,
                 rule: None,
-                l7_set: 0,
             });
             intervals.push(DatapathInterval {
                 lo: port,
                 hi: port,
                 verdict: Verdict::Allow,
                 rule: Some(RuleId(1)),
-                l7_set: 0,
             });
             next = port + 1;
         }
@@ -496,7 +486,6 @@ mod tests {
             hi: u16::MAX,
             verdict: Verdict::DefaultDeny,
             rule: None,
-            l7_set: 0,
         });
         intervals
     }

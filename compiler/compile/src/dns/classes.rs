@@ -1,6 +1,5 @@
 //! FQDN selector classes: each distinct `toFQDNs` selector gets one bit of the learned-map
-//! bitmap; bit 63 is never a class (it once marked "allowed by `rules.dns`", which the DNS
-//! rule sets' own bitmap now says).
+//! bitmap; one bit is reserved for "a `rules.dns` rule allows this question".
 
 use std::collections::BTreeMap;
 
@@ -10,7 +9,7 @@ use policyc_ir::NumericIdentity;
 
 use super::DnsCompileError;
 
-/// The learned-map bit no `toFQDNs` class uses.
+/// The bit that marks a question allowed by `rules.dns` (the DNS object's allow mask).
 pub const DNS_RULE_CLASS: u8 = 63;
 /// `toFQDNs` selectors that fit one bitmap next to [`DNS_RULE_CLASS`].
 pub const MAX_FQDN_CLASSES: usize = 63;

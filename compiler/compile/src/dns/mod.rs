@@ -1,24 +1,22 @@
-//! In-kernel DNS policy, compiler side: one endpoint's DNS rule sets (the `rules.dns` that
-//! judge a question to a given server identity, protocol and port:
-//! [`crate::resolve::DnsRuleSets`]) and `toFQDNs` selectors become the exact-name set and
-//! multi-pattern DFA of the DNS object (`policyc_backends::dns`), with FQDN selector classes
-//! as bits of the learned-map bitmap and rule sets as bits of a second bitmap.
+//! In-kernel DNS policy, compiler side: one endpoint's `rules.dns` and `toFQDNs` selectors
+//! become the exact-name set and multi-pattern DFA of the DNS object
+//! (`policyc_backends::dns`), with FQDN selector classes as bits of the learned-map bitmap.
 
 mod classes;
 mod collect;
 
 pub use classes::{FqdnClasses, DNS_RULE_CLASS, MAX_FQDN_CLASSES};
-pub use collect::EndpointDns;
+pub use collect::{DnsRuleSet, EndpointDns, MixedDnsRules};
 
-use crate::resolve::DnsRuleSets;
 use policyc_backends::dns::{DnsBuildError, DnsLimits, DnsTables};
-use policyc_ir::fqdn::FqdnSelector;
 
 /// Why an endpoint's DNS tables could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsCompileError {
     #[error("the policy set has {count} distinct toFQDNs selectors; the node-wide learned-address map has {MAX_FQDN_CLASSES} selector classes (bits 0..62): merge selectors (one matchPattern can cover several names) or split the policies across nodes")]
     TooManyFqdnSelectors { count: usize },
+    #[error("the endpoint's `rules.dns` differ between peers or ports ({first} and {second}): the in-kernel DNS stage judges every question of an endpoint against one set of DNS rules, so a name allowed towards one server would be allowed towards the others (Cilium checks only the destination's own rules); give those rules the same `rules.dns`, or the same peers and ports")]
+    MixedDnsRules { first: String, second: String },
     #[error(transparent)]
     Tables(#[from] DnsBuildError),
     #[error("endpoint {endpoint}: {source}")]
@@ -29,28 +27,32 @@ pub enum DnsCompileError {
     },
 }
 
-/// Builds the DNS tables of one endpoint. A question judged with rule set `s` (the `l7_set`
-/// of the datapath's decision for its server, protocol and port) is allowed iff a selector of
-/// `sets.sets()[s - 1]` matches it; the accept bits say which `toFQDNs` selectors (by
+/// Builds the DNS tables of one endpoint. A question is allowed iff a `rules.dns` selector
+/// matches it ([`DNS_RULE_CLASS`]); the other bits say which `toFQDNs` selectors (by
 /// `classes`) the name matches, i.e. what its answers' addresses will be learned for.
 pub fn compile_endpoint(
     dns: &EndpointDns,
-    sets: &DnsRuleSets,
     classes: &FqdnClasses,
     limits: &DnsLimits,
 ) -> Result<DnsTables, DnsCompileError> {
+    if let Some(mixed) = dns.mixed_rule_sets() {
+        return Err(DnsCompileError::MixedDnsRules {
+            first: mixed.first,
+            second: mixed.second,
+        });
+    }
     let mut selectors = Vec::new();
+    for selector in &dns.dns_rules {
+        selectors.push((DNS_RULE_CLASS, selector.clone()));
+    }
     for selector in &dns.fqdn_peers {
         if let Some(class) = classes.class_of(selector) {
             selectors.push((class, selector.clone()));
         }
     }
-    let sets: Vec<Vec<FqdnSelector>> = sets
-        .sets()
-        .iter()
-        .map(|set| set.iter().cloned().collect())
-        .collect();
-    Ok(DnsTables::compile_sets(&selectors, &sets, limits)?)
+    let mut tables = DnsTables::compile(&selectors, limits)?;
+    tables.allow_mask = 1u64 << DNS_RULE_CLASS;
+    Ok(tables)
 }
 
 #[cfg(test)]
@@ -71,6 +73,7 @@ mod tests {
         let dns = EndpointDns {
             dns_rules: [glob("*.example.com"), name("api.cilium.io")].into(),
             fqdn_peers: [name("www.example.com"), glob("**.example.com")].into(),
+            rule_sets: Vec::new(),
         };
         let classes = FqdnClasses::assign(dns.fqdn_peers.iter()).unwrap();
         (dns, classes)
@@ -87,11 +90,9 @@ mod tests {
         learned_for: &[&str],
     ) {
         let (dns, classes) = sample();
-        let sets = DnsRuleSets::from_sets(vec![dns.dns_rules.clone()]);
-        let tables = compile_endpoint(&dns, &sets, &classes, &DnsLimits::default()).unwrap();
+        let tables = compile_endpoint(&dns, &classes, &DnsLimits::default()).unwrap();
         let bits = tables.selectors_for(qname);
-        assert_eq!(tables.allows(qname, 1), allowed);
-        assert!(!tables.allows(qname, 2), "the endpoint has one rule set");
+        assert_eq!(bits & tables.allow_mask != 0, allowed);
         let mut expected = 0u64;
         for text in learned_for {
             let selector = dns
@@ -101,7 +102,7 @@ mod tests {
                 .unwrap();
             expected |= 1 << classes.class_of(selector).unwrap();
         }
-        assert_eq!(bits, expected);
+        assert_eq!(bits & !tables.allow_mask, expected);
     }
 
     /// Issue 17, finding 6: an endpoint's DNS tables carry only the classes of its own
@@ -112,23 +113,21 @@ mod tests {
         let asker = EndpointDns {
             dns_rules: [glob("*")].into(),
             fqdn_peers: [name("api.example.com")].into(),
+            rule_sets: Vec::new(),
         };
         let other = EndpointDns {
             dns_rules: [glob("*.bank.example")].into(),
             fqdn_peers: [glob("*.bank.example"), name("api.example.com")].into(),
+            rule_sets: Vec::new(),
         };
         let classes =
             FqdnClasses::assign(asker.fqdn_peers.iter().chain(other.fqdn_peers.iter())).unwrap();
         let bank = classes.class_of(&glob("*.bank.example")).unwrap();
         let api = classes.class_of(&name("api.example.com")).unwrap();
-        let asker_sets = DnsRuleSets::from_sets(vec![asker.dns_rules.clone()]);
-        let other_sets = DnsRuleSets::from_sets(vec![other.dns_rules.clone()]);
-        let asker_tables =
-            compile_endpoint(&asker, &asker_sets, &classes, &DnsLimits::default()).unwrap();
-        let other_tables =
-            compile_endpoint(&other, &other_sets, &classes, &DnsLimits::default()).unwrap();
+        let asker_tables = compile_endpoint(&asker, &classes, &DnsLimits::default()).unwrap();
+        let other_tables = compile_endpoint(&other, &classes, &DnsLimits::default()).unwrap();
         let bits = asker_tables.selectors_for("www.bank.example");
-        assert!(asker_tables.allows("www.bank.example", 1), "the asker may ask");
+        assert!(bits & asker_tables.allow_mask != 0, "the asker may ask");
         assert_eq!(
             bits & (1 << bank),
             0,
@@ -141,7 +140,10 @@ mod tests {
         );
         // A selector both use is one node-wide class: either endpoint's answer serves both, as
         // in Cilium's node-wide selector cache.
-        assert_eq!(asker_tables.selectors_for("api.example.com"), 1 << api);
+        assert_eq!(
+            asker_tables.selectors_for("api.example.com") & !(1u64 << DNS_RULE_CLASS),
+            1 << api
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Identity classes: per endpoint and direction, identities whose port functions are equal on
-//! every protocol (as the datapath sees them: verdict + counted rule + DNS rule set per interval) share one
+//! every protocol (as the datapath sees them: verdict + counted rule per interval) share one
 //! class. The function maps are hash-consed, so the number of classes is the number of distinct
 //! behaviours, not of identities or rules.
 
 use crate::fast_hash::FxHashMap;
-use crate::resolve::{DnsRuleSets, PolicyProtocol, ResolvedDirection, Verdict};
+use crate::resolve::{PolicyProtocol, ResolvedDirection, Verdict};
 use policyc_ir::{Direction, NumericIdentity, RuleId};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -14,15 +14,13 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ClassId(pub u32);
 
-/// One interval as the datapath stores it: verdict, the single rule it credits and the DNS
-/// rule set that judges its DNS questions (`crate::resolve::DnsRuleSets`; 0 = none).
+/// One interval as the datapath stores it: verdict and the single rule it credits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct DatapathInterval {
     pub lo: u16,
     pub hi: u16,
     pub verdict: Verdict,
     pub rule: Option<RuleId>,
-    pub l7_set: u8,
 }
 
 /// Sorted, merged intervals covering `0..=65535` (deny already took precedence in resolution).
@@ -66,44 +64,21 @@ impl DirectionClasses {
     }
 }
 
-/// The datapath's view of a function: per interval the first deciding rule and the DNS rule
-/// set, adjacent intervals merged when those and the verdict agree.
-fn merged(
-    protocol: PolicyProtocol,
-    function: &crate::resolve::PortFunction,
-    dns_sets: &DnsRuleSets,
-) -> MergedFunction {
-    let mut out: MergedFunction = Vec::with_capacity(function.intervals().len());
-    for i in function.intervals() {
-        let next = DatapathInterval {
-            lo: i.lo,
-            hi: i.hi,
-            verdict: i.verdict,
-            rule: i.rules.first().copied(),
-            l7_set: dns_sets.set_of(protocol, i),
-        };
-        match out.last_mut() {
-            Some(last)
-                if last.verdict == next.verdict
-                    && last.rule == next.rule
-                    && last.l7_set == next.l7_set =>
-            {
-                last.hi = next.hi;
-            }
-            _ => out.push(next),
-        }
-    }
-    out
+fn merged(function: &crate::resolve::PortFunction) -> MergedFunction {
+    function
+        .datapath_view()
+        .into_iter()
+        .map(|(lo, hi, verdict, rule)| DatapathInterval {
+            lo,
+            hi,
+            verdict,
+            rule,
+        })
+        .collect()
 }
 
-fn behaviour(
-    functions: &crate::resolve::ProtocolFunctions,
-    dns_sets: &DnsRuleSets,
-) -> ClassBehaviour {
-    functions
-        .iter()
-        .map(|(p, f)| (*p, merged(*p, f, dns_sets)))
-        .collect()
+fn behaviour(functions: &crate::resolve::ProtocolFunctions) -> ClassBehaviour {
+    functions.iter().map(|(p, f)| (*p, merged(f))).collect()
 }
 
 /// Builds the classes of one resolved direction (deterministic: unknown class first, then in
@@ -120,10 +95,10 @@ pub fn classify(resolved: &ResolvedDirection) -> DirectionClasses {
         index.insert(b, id);
         id
     };
-    intern(behaviour(&resolved.unknown_peer, &resolved.dns_sets));
+    intern(behaviour(&resolved.unknown_peer));
     let mut class_of = BTreeMap::new();
     for group in &resolved.groups {
-        let class = intern(behaviour(&group.functions, &resolved.dns_sets));
+        let class = intern(behaviour(&group.functions));
         for id in &group.identities {
             class_of.insert(*id, class);
         }

@@ -20,8 +20,8 @@ pub enum DagNode {
     Class,
     /// A port test: edge `Below` if the port is `< split`, else `AtOrAbove`.
     PortBelow(u16),
-    /// The outcome: verdict, counted rule, DNS rule set (`DatapathInterval::l7_set`).
-    Leaf(Verdict, Option<RuleId>, u8),
+    /// The outcome.
+    Leaf(Verdict, Option<RuleId>),
 }
 
 /// An edge label.
@@ -82,11 +82,8 @@ impl DecisionDag {
     /// A balanced tree of port tests over sorted intervals.
     fn function_node(&mut self, intervals: &[DatapathInterval]) -> NodeIndex {
         match intervals {
-            [] => self.intern(DagNode::Leaf(Verdict::DefaultDeny, None, 0), Vec::new()),
-            [only] => self.intern(
-                DagNode::Leaf(only.verdict, only.rule, only.l7_set),
-                Vec::new(),
-            ),
+            [] => self.intern(DagNode::Leaf(Verdict::DefaultDeny, None), Vec::new()),
+            [only] => self.intern(DagNode::Leaf(only.verdict, only.rule), Vec::new()),
             _ => {
                 let mid = intervals.len() / 2;
                 let split = intervals[mid].lo;
@@ -129,7 +126,7 @@ impl DecisionDag {
         let mut node = self.child(class_node, |e| *e == DagEdge::Protocol(protocol))?;
         loop {
             match self.graph[node] {
-                DagNode::Leaf(verdict, rule, _) => return Some((verdict, rule)),
+                DagNode::Leaf(verdict, rule) => return Some((verdict, rule)),
                 DagNode::PortBelow(split) => {
                     let want = if port < split {
                         DagEdge::Below

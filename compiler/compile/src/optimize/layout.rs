@@ -175,7 +175,6 @@ fn lower_function(function: &[DatapathInterval]) -> DpFunction {
                 hi: i.hi,
                 verdict: datapath_verdict(i.verdict),
                 rule_id: datapath_rule_id(i.rule),
-                l7_set: i.l7_set,
             })
             .collect(),
     )
@@ -752,7 +751,6 @@ mod tests {
             hi: u16::MAX,
             verdict,
             rule: None,
-            l7_set: 0,
         }]
     }
 
@@ -779,21 +777,18 @@ mod tests {
                 hi: 79,
                 verdict: Verdict::DefaultDeny,
                 rule: None,
-                l7_set: 0,
             },
             DatapathInterval {
                 lo: 80,
                 hi: 80,
                 verdict: Verdict::Allow,
                 rule: Some(RuleId(1)),
-                l7_set: 0,
             },
             DatapathInterval {
                 lo: 81,
                 hi: u16::MAX,
                 verdict: Verdict::DefaultDeny,
                 rule: None,
-                l7_set: 0,
             },
         ];
         DirectionClasses {
@@ -889,7 +884,6 @@ mod tests {
                 hi: u16::MAX,
                 verdict: Verdict::Deny,
                 rule: Some(RuleId(4)),
-                l7_set: 0,
             }],
         );
         wide.classes[1] = two_functions;

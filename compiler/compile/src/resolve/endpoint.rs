@@ -16,7 +16,6 @@
 //! Protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 (the datapath's protocol-0 fallback) have no
 //! oracle transport; their verdict follows the same rules restricted to L3-only rule items.
 
-use super::dns_sets::DnsRuleSets;
 use super::function_memo::MemoKey;
 use super::identity_index::IdentityIndex;
 use super::model::{
@@ -132,12 +131,6 @@ impl DirectionContext<'_> {
             groups.extend(pseudo);
             super::fqdn::add_cilium_fqdn_keys(self, classes, cilium);
         }
-        let dns_sets = match (self.direction, universe.endpoint(self.key)) {
-            (Direction::Egress, Some(subject)) => {
-                DnsRuleSets::of(self.selected, subject, universe, &groups, &unknown_peer)
-            }
-            _ => DnsRuleSets::default(),
-        };
         Ok(ResolvedDirection {
             direction: self.direction,
             enforced,
@@ -145,7 +138,6 @@ impl DirectionContext<'_> {
             selected_rules: self.selected.iter().map(|r| r.id).collect(),
             groups,
             unknown_peer,
-            dns_sets,
         })
     }
 

@@ -6,7 +6,6 @@
 //! tests compare against. See [`endpoint`] for how the work is kept small.
 
 pub mod cilium_encoding;
-pub mod dns_sets;
 pub mod endpoint;
 pub mod fqdn;
 pub mod function_memo;
@@ -20,7 +19,6 @@ pub mod port_function;
 pub mod rule_coverage;
 pub mod selector_cache;
 
-pub use dns_sets::{DnsRuleSets, DNS_SET_OVERFLOW};
 pub use endpoint::{resolve, resolve_endpoint, resolve_endpoint_by_oracle};
 pub use fqdn::fqdn_mask;
 pub use incremental::{IncrementalResolver, UnknownRule};

@@ -3,7 +3,6 @@
 //! with (`DirectionContext`, `MatchSignature`, `PortEvaluation`). The algorithms live in
 //! `endpoint.rs`, `fqdn.rs` and `policy_index.rs`, which all read these types.
 
-use super::dns_sets::DnsRuleSets;
 use super::function_memo::FunctionMemo;
 use super::port_function::{PolicyProtocol, PortFunction, PortFunctionError};
 use super::rule_coverage::RuleCoverage;
@@ -60,9 +59,6 @@ pub struct ResolvedDirection {
     pub groups: Vec<PeerGroup>,
     /// What an identity unknown at build time gets (one matched by none of the rules).
     pub unknown_peer: ProtocolFunctions,
-    /// Egress: the `rules.dns` sets of the redirect-l7 intervals (empty on ingress).
-    #[serde(skip)]
-    pub dns_sets: DnsRuleSets,
 }
 
 impl ResolvedDirection {
