@@ -5,7 +5,6 @@
 //! error here (the group would silently shrink).
 
 use super::fields::{req_string, scalar_text, seq, string_map};
-use super::native::Builder;
 use crate::yaml::Node;
 use policyc_diagnostics::{codes, Finding};
 use policyc_ir::Prefix;
@@ -20,13 +19,9 @@ pub struct InventoryCidrGroup {
 }
 
 /// A `kind: CiliumCIDRGroup` object (cilium.io/v2alpha1 or v2).
-pub fn read_cidr_group(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
-    let Some(meta) = root.get("metadata") else {
-        return;
-    };
-    let Some((name, _)) = req_string(meta, "name", "a CiliumCIDRGroup", findings) else {
-        return;
-    };
+pub fn read_cidr_group(root: &Node, findings: &mut Vec<Finding>) -> Option<InventoryCidrGroup> {
+    let meta = root.get("metadata")?;
+    let (name, _) = req_string(meta, "name", "a CiliumCIDRGroup", findings)?;
     let mut cidrs = Vec::new();
     if let Some(spec) = root.get("spec") {
         for item in seq(spec, "externalCIDRs", findings) {
@@ -52,9 +47,9 @@ pub fn read_cidr_group(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>
             }
         }
     }
-    b.cidr_groups.push(InventoryCidrGroup {
+    Some(InventoryCidrGroup {
         name,
         labels: string_map(meta.get("labels"), findings),
         cidrs,
-    });
+    })
 }

@@ -238,9 +238,15 @@ fn read_document(root: &Node, builder: &mut native::Builder, findings: &mut Vec<
         Some("Namespace") => kubernetes::read_namespace(root, builder, findings),
         Some("Node") => kubernetes::read_node(root, builder, findings),
         Some("Secret") => secrets::read_secret(root, builder, findings),
-        Some("Service") => services::read_service(root, builder, findings),
-        Some("EndpointSlice") => services::read_endpoint_slice(root, builder, findings),
-        Some("CiliumCIDRGroup") => cidr_groups::read_cidr_group(root, builder, findings),
+        Some("Service") => builder
+            .services
+            .extend(services::read_service(root, findings)),
+        Some("EndpointSlice") => builder
+            .endpoint_slices
+            .extend(services::read_endpoint_slice(root, findings)),
+        Some("CiliumCIDRGroup") => builder
+            .cidr_groups
+            .extend(cidr_groups::read_cidr_group(root, findings)),
         Some(other) if api_version.starts_with("policyc/") => findings.push(
             Finding::error(
                 &codes::INVALID_INVENTORY,

@@ -5,7 +5,6 @@
 //! those backends or that selector. Other fields (ports, cluster IPs) play no part in policy.
 
 use super::fields::{ip, req_string, seq, string_map};
-use super::native::Builder;
 use crate::yaml::Node;
 use policyc_diagnostics::Finding;
 use std::collections::BTreeMap;
@@ -38,43 +37,40 @@ fn namespace_of(meta: &Node) -> String {
 }
 
 /// A `kind: Service` object.
-pub fn read_service(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
-    let Some(meta) = root.get("metadata") else {
-        return;
-    };
-    let Some((name, _)) = req_string(meta, "name", "a Service", findings) else {
-        return;
-    };
+pub fn read_service(root: &Node, findings: &mut Vec<Finding>) -> Option<InventoryService> {
+    let meta = root.get("metadata")?;
+    let (name, _) = req_string(meta, "name", "a Service", findings)?;
     let selector = string_map(root.get("spec").and_then(|s| s.get("selector")), findings);
-    b.services.push(InventoryService {
+    Some(InventoryService {
         namespace: namespace_of(meta),
         name,
         labels: string_map(meta.get("labels"), findings),
         selector,
-    });
+    })
 }
 
 /// A `kind: EndpointSlice` object (discovery.k8s.io/v1). Cilium's `ParseEndpointSliceV1`
 /// (`cilium:pkg/k8s/endpoints.go`, v1.18+) keeps every endpoint of an IPv4/IPv6 slice as a
 /// backend, its ready/serving/terminating conditions recorded but not filtered, and
 /// `Endpoints.Prefixes` lists every backend address: so does this (an `FQDN` slice has none).
-pub fn read_endpoint_slice(root: &Node, b: &mut Builder, findings: &mut Vec<Finding>) {
-    let Some(meta) = root.get("metadata") else {
-        return;
-    };
+pub fn read_endpoint_slice(
+    root: &Node,
+    findings: &mut Vec<Finding>,
+) -> Option<InventoryEndpointSlice> {
+    let meta = root.get("metadata")?;
     let Some(service) = meta
         .get("labels")
         .and_then(|l| l.get("kubernetes.io/service-name"))
         .and_then(Node::as_str)
     else {
         // A slice of no service (custom controllers) backs no `toServices` entry.
-        return;
+        return None;
     };
     if !matches!(
         root.get("addressType").and_then(Node::as_str),
         Some("IPv4" | "IPv6")
     ) {
-        return;
+        return None;
     }
     let mut addresses = Vec::new();
     for endpoint in seq(root, "endpoints", findings) {
@@ -86,9 +82,9 @@ pub fn read_endpoint_slice(root: &Node, b: &mut Builder, findings: &mut Vec<Find
             }
         }
     }
-    b.endpoint_slices.push(InventoryEndpointSlice {
+    Some(InventoryEndpointSlice {
         namespace: namespace_of(meta),
         service: service.to_string(),
         addresses,
-    });
+    })
 }
