@@ -9,7 +9,9 @@
 //!   apply that fails later puts the previous tables back ([`L7Started::restore`]).
 //! - Every endpoint object is loaded with `l7_proxy_port` set, so redirect-l7 TCP is
 //!   sk-assigned to the filter (see `policyc_datapath.bpf.c`, `l7_steer`).
-//! - `unload` of the last endpoint stops the filter and removes the map and the routing.
+//! - `unload` of the last endpoint stops the filter and removes the map. The routing stays:
+//!   it is node-wide, shared by every policyc state directory on the node (another loader's
+//!   L7 endpoints may still need it), and it matches only packets policyc's programs mark.
 //!
 //! Routing (Cilium's `enable-bpf-tproxy` needs the same): `ip rule add fwmark
 //! L7_TO_PROXY_MARK lookup L7_ROUTE_TABLE priority L7_RULE_PRIORITY` and `local default dev
@@ -140,19 +142,6 @@ pub fn ensure_routing() -> Result<(), NodeError> {
         }
     }
     Ok(())
-}
-
-/// Removes the routing (best effort: absent already is fine).
-fn remove_routing() {
-    let table = L7_ROUTE_TABLE.to_string();
-    let priority = L7_RULE_PRIORITY.to_string();
-    let mark = mark();
-    for family in FAMILIES {
-        let _ = ip(&[
-            family, "rule", "del", "fwmark", &mark, "lookup", &table, "priority", &priority,
-        ]);
-        let _ = ip(&[family, "route", "flush", "table", &table]);
-    }
 }
 
 /// The running filter: its pid when the recorded process is alive and is `policyc-l7`.
@@ -367,7 +356,8 @@ pub fn start_or_reload(
     Ok(started)
 }
 
-/// Stops the filter and removes its map, routing and state (best effort, for `unload`).
+/// Stops the filter and removes its map and state (best effort, for `unload`). The node-wide
+/// routing is left in place (see the module documentation).
 pub fn stop(paths: &NodePaths) {
     if let Some(pid) = running_pid(paths) {
         let _ = signal(pid, libc::SIGTERM);
@@ -379,7 +369,6 @@ pub fn stop(paths: &NodePaths) {
             let _ = signal(pid, libc::SIGKILL);
         }
     }
-    remove_routing();
     let _ = std::fs::remove_file(redirect_map_pin(paths));
     let _ = std::fs::remove_dir_all(state_dir(paths));
 }
