@@ -8,8 +8,7 @@
 use policyc_compile::incremental::{IncrementalEndpoint, UpdatePath};
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::inventory::{Inventory, InventoryEndpoint};
-use policyc_ir::universe::NamedPort;
-use policyc_ir::{PolicyRule, Protocol, RuleId};
+use policyc_ir::{PolicyRule, RuleId};
 use policyc_testsuite::gen::{self, Rng};
 use proptest::prelude::*;
 
@@ -44,29 +43,16 @@ fn random_edit(rng: &mut Rng, rules: &[PolicyRule], next_id: &mut u32) -> Edit {
     }
 }
 
+/// Added endpoints: 198.18.3.100–249, an identity of their own 60% of the time.
+const ADDED: gen::AddedEndpoints = gen::AddedEndpoints {
+    subnet: 3,
+    first: 100,
+    count: 150,
+    own_identity_percent: 60,
+};
+
 fn new_endpoint(rng: &mut Rng, named_ports: bool, n: usize) -> InventoryEndpoint {
-    let mut extra = gen::inventory(rng, 1).endpoints.remove(0);
-    extra.name = format!("added-{n}");
-    let octet = u8::try_from(100 + n % 150).unwrap_or(u8::MAX);
-    extra.ips = vec![std::net::IpAddr::V4(std::net::Ipv4Addr::new(
-        198, 18, 3, octet,
-    ))];
-    extra.interface = None;
-    extra.named_ports.clear();
-    if named_ports {
-        extra.named_ports.insert(
-            "http".to_string(),
-            NamedPort {
-                port: 8081,
-                protocol: Protocol::Tcp,
-            },
-        );
-    }
-    // A label value of its own, sometimes: a new identity rather than a shared one.
-    if rng.chance(60) {
-        extra.labels.insert("app".to_string(), format!("added-{n}"));
-    }
-    extra
+    ADDED.endpoint(rng, named_ports, n)
 }
 
 /// Runs one edit sequence for one endpoint of a generated set; returns the identities added

@@ -7,8 +7,7 @@
 use policyc_compile::resolve::{resolve_endpoint, IncrementalResolver};
 use policyc_frontend::identity::build_universe;
 use policyc_frontend::inventory::Inventory;
-use policyc_ir::universe::NamedPort;
-use policyc_ir::{PolicyRule, Protocol, RuleId};
+use policyc_ir::{PolicyRule, RuleId};
 use policyc_testsuite::gen::{self, Rng};
 
 /// One edit of the sequence.
@@ -43,29 +42,18 @@ fn random_edit(rng: &mut Rng, rules: &[PolicyRule], next_id: &mut u32) -> Edit {
     }
 }
 
+/// Added endpoints: 198.18.2.200–249, an identity of their own half of the time.
+const ADDED: gen::AddedEndpoints = gen::AddedEndpoints {
+    subnet: 2,
+    first: 200,
+    count: 50,
+    own_identity_percent: 50,
+};
+
 fn add_endpoint(inventory: &mut Inventory, rng: &mut Rng, named_ports: bool, n: usize) {
-    let mut extra = gen::inventory(rng, 1).endpoints.remove(0);
-    extra.name = format!("added-{n}");
-    let octet = u8::try_from(200 + n % 50).unwrap_or(u8::MAX);
-    extra.ips = vec![std::net::IpAddr::V4(std::net::Ipv4Addr::new(
-        198, 18, 2, octet,
-    ))];
-    extra.interface = None;
-    extra.named_ports.clear();
-    if named_ports {
-        extra.named_ports.insert(
-            "http".to_string(),
-            NamedPort {
-                port: 8081,
-                protocol: Protocol::Tcp,
-            },
-        );
-    }
-    // A label value of its own, sometimes: a new identity rather than a shared one.
-    if rng.chance(50) {
-        extra.labels.insert("app".to_string(), format!("added-{n}"));
-    }
-    inventory.endpoints.push(extra);
+    inventory
+        .endpoints
+        .push(ADDED.endpoint(rng, named_ports, n));
 }
 
 /// Runs one edit sequence; returns (resolutions compared, port functions reused).

@@ -3,6 +3,7 @@
 //! entities, CIDRs with excepts, ports, ranges, named ports, ICMP, denies, L3-only rules,
 //! `enableDefaultDeny: false`), plus a synthetic multi-tenant set for the build report.
 
+mod added_endpoint;
 pub mod corpus_inventory;
 mod multi_tenant;
 pub mod probes;
@@ -11,6 +12,7 @@ mod rules;
 pub mod scale;
 mod world;
 
+pub use added_endpoint::AddedEndpoints;
 pub use multi_tenant::multi_tenant;
 pub use rng::Rng;
 pub use rules::rules;
